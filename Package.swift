@@ -1,0 +1,95 @@
+// swift-tools-version:6.1
+import PackageDescription
+
+let swiftSettings: [SwiftSetting] = [
+    .enableUpcomingFeature("ExistentialAny"),
+]
+
+let package = Package(
+    name: "bullpen",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "bullpen", targets: ["bullpen"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-crypto.git", from: "3.12.3"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+    ],
+    targets: [
+        // C layers: system libraries plus header-only shims for macros and variadic calls.
+        .systemLibrary(name: "CAMQP", pkgConfig: "librabbitmq", providers: [.apt(["librabbitmq-dev"])]),
+        .systemLibrary(name: "CPostgres", pkgConfig: "libpq", providers: [.apt(["libpq-dev"])]),
+        .systemLibrary(name: "CCurl", pkgConfig: "libcurl", providers: [.apt(["libcurl4-openssl-dev"])]),
+
+        // Thin, safe Swift layers. Nothing above these touches a C pointer.
+        .target(name: "ServiceURL", swiftSettings: swiftSettings),
+        .target(name: "AMQP", dependencies: ["CAMQP", "ServiceURL"], swiftSettings: swiftSettings),
+        .target(name: "PostgreSQL", dependencies: ["CPostgres", "ServiceURL"], swiftSettings: swiftSettings),
+        .target(name: "HTTPClient", dependencies: ["CCurl"], swiftSettings: swiftSettings),
+
+        // Bullpen itself.
+        .target(
+            name: "BullpenDomain",
+            dependencies: [],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "BullpenStore",
+            dependencies: ["PostgreSQL", "BullpenDomain", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "BullpenRuntime",
+            dependencies: [
+                "AMQP", "PostgreSQL", "BullpenDomain", "BullpenStore",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "BullpenWorkers",
+            dependencies: [
+                "BullpenRuntime", "BullpenStore", "BullpenDomain", "PostgreSQL",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "BullpenIngest",
+            dependencies: [
+                "BullpenRuntime", "BullpenStore", "BullpenDomain", "PostgreSQL", "AMQP",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "BullpenCLI",
+            dependencies: [
+                "BullpenIngest", "BullpenWorkers", "BullpenRuntime", "BullpenStore", "HTTPClient",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(name: "bullpen", dependencies: ["BullpenCLI"], swiftSettings: swiftSettings),
+
+        .testTarget(
+            name: "BullpenTests",
+            dependencies: [
+                "AMQP", "PostgreSQL", "HTTPClient", "ServiceURL", "BullpenDomain", "BullpenStore", "BullpenRuntime",
+                "BullpenWorkers", "BullpenIngest", "BullpenCLI",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+    ]
+)

@@ -1,0 +1,105 @@
+import ServiceURL
+
+/// Where and how to connect to PostgreSQL. Parsed once at start-up from a `postgresql://` URL.
+///
+/// ```swift
+/// let config = try PostgresConfiguration(url: "postgresql://bullpen:bullpen@127.0.0.1:5432/bullpen")
+/// ```
+public struct PostgresConfiguration: Sendable, Equatable {
+    /// Default `127.0.0.1`.
+    public var host: String
+    /// Default `5432`.
+    public var port: Int
+    public var user: String
+    /// Never printed: `description` masks it.
+    public var password: String
+    public var database: String
+    /// Schema(s) for unqualified names; tests give each suite its own. Default nil (the server's default).
+    public var searchPath: String?
+    /// Shown in pg_stat_activity. Default `bullpen`.
+    public var applicationName: String
+    /// Time allowed to connect. Default 5 s.
+    public var connectTimeout: Duration
+    /// Longest a single statement may run before the server cancels it. Default 30 s.
+    public var statementTimeout: Duration
+    /// Time after which unacknowledged TCP data means the server is gone. Default 10 s.
+    public var tcpUserTimeout: Duration
+
+    public init(
+        host: String = "127.0.0.1", port: Int = 5432, user: String = "postgres", password: String = "",
+        database: String = "postgres", searchPath: String? = nil, applicationName: String = "bullpen",
+        connectTimeout: Duration = .seconds(5), statementTimeout: Duration = .seconds(30),
+        tcpUserTimeout: Duration = .seconds(10)
+    ) {
+        self.host = host
+        self.port = port
+        self.user = user
+        self.password = password
+        self.database = database
+        self.searchPath = searchPath
+        self.applicationName = applicationName
+        self.connectTimeout = connectTimeout
+        self.statementTimeout = statementTimeout
+        self.tcpUserTimeout = tcpUserTimeout
+    }
+
+    /// Parses `postgresql://user:pass@host:port/database?search_path=s&application_name=a&connect_timeout=5`
+    /// (`postgres://` is accepted too).
+    public init(url: String) throws {
+        self.init()
+        let parsed: ServiceURL
+        do {
+            parsed = try ServiceURL(url, schemes: ["postgresql", "postgres"])
+        } catch {
+            throw PGError(.invalidConfiguration, "invalid database URL: \(error)")
+        }
+        if let v = parsed.user { user = v }
+        if let v = parsed.password { password = v }
+        if let v = parsed.host { host = v }
+        if let v = parsed.port { port = v }
+        if let v = parsed.path, !v.isEmpty { database = v }
+        if let v = parsed.queryValue("search_path") { searchPath = v }
+        if let v = parsed.queryValue("application_name") { applicationName = v }
+        if let v = parsed.queryValue("connect_timeout").flatMap(Int.init) { connectTimeout = .seconds(v) }
+    }
+
+    /// The libpq connection string, with every value quoted.
+    var connectionString: String {
+        var options = "-c TimeZone=UTC -c statement_timeout=\(statementTimeout.wholeMilliseconds)"
+        if let searchPath { options += " -c search_path=\(searchPath)" }
+        let pairs: [(String, String)] = [
+            ("host", host), ("port", String(port)), ("user", user), ("password", password), ("dbname", database),
+            ("application_name", applicationName),
+            ("connect_timeout", String(max(1, Int(connectTimeout.components.seconds)))),
+            ("keepalives", "1"), ("keepalives_idle", "5"), ("keepalives_interval", "2"), ("keepalives_count", "3"),
+            ("tcp_user_timeout", String(tcpUserTimeout.wholeMilliseconds)),
+            ("options", options),
+        ]
+        return pairs.map { key, value in
+            let escaped = value.replacingAll("\\", with: "\\\\").replacingAll("'", with: "\\'")
+            return "\(key)='\(escaped)'"
+        }.joined(separator: " ")
+    }
+}
+
+extension PostgresConfiguration: CustomStringConvertible {
+    /// The URL with the password masked, safe for logs.
+    public var description: String {
+        "postgresql://\(user):***@\(host):\(port)/\(database)" + (searchPath.map { "?search_path=\($0)" } ?? "")
+    }
+}
+
+extension String {
+    func replacingAll(_ target: Character, with replacement: String) -> String {
+        var result = ""
+        for c in self { if c == target { result += replacement } else { result.append(c) } }
+        return result
+    }
+}
+
+extension Duration {
+    var wholeMilliseconds: Int {
+        let (seconds, attoseconds) = components
+        return Int(seconds) * 1000 + Int(attoseconds / 1_000_000_000_000_000)
+    }
+}

@@ -1,0 +1,36 @@
+# Shared settings for the ops scripts (sourced, not run). Every value can be set from the environment.
+BULLPEN_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+export BULLPEN_ROOT
+: "${BULLPEN_DATA:=$BULLPEN_ROOT/.data}"
+: "${BULLPEN_AMQP_PORT:=5672}"
+: "${BULLPEN_AMQP_DIST_PORT:=$((BULLPEN_AMQP_PORT + 20000))}"
+: "${BULLPEN_PG_PORT:=5432}"
+: "${BULLPEN_HTTP_PORT:=8080}"
+: "${BULLPEN_METRICS_PORT:=9090}"
+export BULLPEN_DATA BULLPEN_AMQP_PORT BULLPEN_AMQP_DIST_PORT BULLPEN_PG_PORT BULLPEN_HTTP_PORT BULLPEN_METRICS_PORT
+export BULLPEN_AMQP_URL=${BULLPEN_AMQP_URL:-amqp://bullpen:bullpen@127.0.0.1:$BULLPEN_AMQP_PORT/bullpen}
+export BULLPEN_DATABASE_URL=${BULLPEN_DATABASE_URL:-postgresql://bullpen:bullpen@127.0.0.1:$BULLPEN_PG_PORT/bullpen}
+export BULLPEN_QUEUES_DIR=${BULLPEN_QUEUES_DIR:-$BULLPEN_ROOT/Queues}
+
+RABBIT_NODE="bullpen-$BULLPEN_AMQP_PORT@localhost"
+RABBIT_DIR="$BULLPEN_DATA/rabbitmq-$BULLPEN_AMQP_PORT"
+PG_DIR="$BULLPEN_DATA/postgres-$BULLPEN_PG_PORT"
+
+log() { printf '[ops] %s\n' "$*" >&2; }
+die() { printf '[ops] error: %s\n' "$*" >&2; exit 1; }
+
+# The environment rabbitmq-server and rabbitmqctl need to find this node and nothing else.
+rabbit_env() {
+    export HOME="$RABBIT_DIR" RABBITMQ_NODENAME="$RABBIT_NODE"
+    export RABBITMQ_NODE_IP_ADDRESS=127.0.0.1 RABBITMQ_NODE_PORT="$BULLPEN_AMQP_PORT"
+    export RABBITMQ_DIST_PORT="$BULLPEN_AMQP_DIST_PORT" ERL_EPMD_ADDRESS=127.0.0.1
+    export RABBITMQ_MNESIA_BASE="$RABBIT_DIR/mnesia" RABBITMQ_LOG_BASE="$RABBIT_DIR/log"
+    export RABBITMQ_CONFIG_FILE="$RABBIT_DIR/rabbitmq.conf" RABBITMQ_ENABLED_PLUGINS_FILE="$RABBIT_DIR/enabled_plugins"
+    export RABBITMQ_CONF_ENV_FILE="$RABBIT_DIR/none" RABBITMQ_PID_FILE="$RABBIT_DIR/node.pid"
+    export RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS='-kernel inet_dist_use_interface {127,0,0,1}'
+}
+
+rabbitmqctl_() { ( rabbit_env; /usr/lib/rabbitmq/bin/rabbitmqctl -n "$RABBIT_NODE" "$@" ); }
+
+as_postgres() { runuser -u postgres -- "$@"; }
+PG_BIN=/usr/lib/postgresql/15/bin
