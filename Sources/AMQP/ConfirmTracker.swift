@@ -35,6 +35,9 @@ public struct ConfirmTracker<Token> {
     /// Publishes not yet confirmed.
     public var outstandingCount: Int { pending.count }
 
+    /// The token of the oldest publish not yet confirmed (to enforce a confirm deadline).
+    public var oldestToken: Token? { pending.first?.token }
+
     /// Records a publish that just left; returns its delivery tag.
     @discardableResult
     public mutating func published(messageID: String?, token: Token) -> UInt64 {

@@ -1,0 +1,33 @@
+/// The states of a deliverable: draft -> review -> approved -> delivered | rejected.
+public enum DeliverableStatus: String, Sendable, Codable, CaseIterable {
+    case draft, review, approved, delivered, rejected
+}
+
+/// What a reviewer or the delivery flow can do to a deliverable.
+public enum DeliverableEvent: Sendable, Equatable {
+    case submitForReview
+    case approve
+    case reject
+    case deliver
+}
+
+/// The deliverable lifecycle as a state machine with no I/O.
+public enum DeliverableLifecycle {
+    public struct Refusal: Error, Equatable, Sendable, CustomStringConvertible {
+        public let from: DeliverableStatus
+        public let event: DeliverableEvent
+        public var description: String { "a \(from.rawValue) deliverable cannot \(event)" }
+    }
+
+    public static func next(
+        from status: DeliverableStatus, on event: DeliverableEvent
+    ) -> Result<DeliverableStatus, Refusal> {
+        switch (status, event) {
+        case (.draft, .submitForReview): return .success(.review)
+        case (.review, .approve): return .success(.approved)
+        case (.review, .reject): return .success(.rejected)
+        case (.approved, .deliver): return .success(.delivered)
+        default: return .failure(Refusal(from: status, event: event))
+        }
+    }
+}

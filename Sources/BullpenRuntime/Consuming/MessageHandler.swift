@@ -1,0 +1,35 @@
+import PostgreSQL
+
+/// Applies one kind of message to PostgreSQL.
+///
+/// The runtime opens the transaction, records the message id in the inbox and then calls the handler with
+/// that transaction; the effect, the inbox row and any outbox rows commit together, and only then is the
+/// delivery acked. A handler tells the runtime what else to do by what it returns or throws:
+/// - return `.applied`: done;
+/// - return `.duplicate`: the effect was already there (for example, found by a natural key); the inbox row
+///   still commits;
+/// - throw ``HandlerError/park(reason:)``: the message can never succeed; it is parked with the reason.
+/// Any other error rolls the transaction back; database connection failures are retried in place.
+public protocol MessageHandler: Sendable {
+    /// The message type this handler applies (matched against the AMQP `type` property).
+    var messageType: String { get }
+    func handle(_ message: InboundMessage, in transaction: PGConnection) throws -> HandlerResult
+}
+
+/// What a handler did.
+public enum HandlerResult: Sendable, Equatable {
+    case applied
+    case duplicate
+}
+
+/// Errors with which a handler steers the runtime.
+public enum HandlerError: Error, Sendable, Equatable, CustomStringConvertible {
+    /// Permanent failure: park the message in the queue's dead-letter queue with this reason.
+    case park(reason: String)
+
+    public var description: String {
+        switch self {
+        case .park(let reason): return "park: \(reason)"
+        }
+    }
+}
