@@ -73,12 +73,16 @@ let package = Package(
             dependencies: [
                 "BullpenIngest", "BullpenWorkers", "BullpenRuntime", "BullpenStore", "HTTPClient",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             swiftSettings: swiftSettings
         ),
-        .executableTarget(name: "bullpen", dependencies: ["BullpenCLI"], swiftSettings: swiftSettings),
+        .executableTarget(
+            name: "bullpen",
+            dependencies: ["BullpenCLI", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            swiftSettings: swiftSettings),
 
         .testTarget(
             name: "BullpenTests",

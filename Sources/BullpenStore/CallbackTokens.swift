@@ -1,0 +1,24 @@
+import PostgreSQL
+
+/// Per-dispatch callback tokens: only their SHA-256 is stored, on the task attempt.
+public enum CallbackTokens {
+    /// The open attempt a token belongs to.
+    public struct Attempt: Sendable, Equatable {
+        public let taskID: Int64
+        public let attempt: Int
+        /// The task's priority (1...5), carried on to the result message.
+        public let priority: Int
+    }
+
+    /// Finds the open attempt whose token hashes to `hash`; nil when there is none (unknown, or the attempt
+    /// is closed).
+    public static func openAttempt(tokenHash: [UInt8], on db: PGConnection) throws -> Attempt? {
+        db.prepare("tokens.open_attempt", """
+            SELECT a.task_id, a.attempt, t.priority
+              FROM task_attempts a JOIN tasks t ON t.id = a.task_id
+             WHERE a.callback_token_hash = $1 AND a.closed_at IS NULL
+            """)
+        guard let row = try db.executePrepared("tokens.open_attempt", [PGBytes(tokenHash)]).first else { return nil }
+        return Attempt(taskID: try row.decode("task_id"), attempt: try row.decode("attempt"), priority: try row.decode("priority"))
+    }
+}

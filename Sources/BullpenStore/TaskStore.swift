@@ -1,0 +1,58 @@
+import BullpenDomain
+import PostgreSQL
+
+/// Task rows: the lifecycle's transitions as conditional updates.
+public enum TaskStore {
+    /// What settling a task touched.
+    public struct Settled: Sendable, Equatable {
+        public let agentID: Int64?
+        public let projectID: Int64?
+    }
+
+    /// Moves a running task of this attempt to `status` (completed or failed) and closes the attempt.
+    /// Returns nil, changing nothing, when the task is not running that attempt.
+    public static func settle(
+        taskID: Int64, attempt: Int, to status: TaskStatus, output: String?, error: String?, in tx: PGConnection
+    ) throws -> Settled? {
+        precondition(status.isFinal, "settle only moves a task to a final state")
+        tx.prepare("task.settle", """
+            UPDATE tasks
+               SET status = $3, completed_at = now(), updated_at = now(),
+                   result = CASE WHEN $3 = 'completed' THEN $4 ELSE result END,
+                   error = CASE WHEN $3 = 'failed' THEN $5 ELSE error END,
+                   actual_duration_ms = CASE WHEN started_at IS NULL THEN NULL
+                                             ELSE (extract(epoch FROM now() - started_at) * 1000)::bigint END
+             WHERE id = $1 AND status = 'running' AND attempt = $2
+            RETURNING assigned_agent_id, project_id
+            """)
+        tx.prepare("task.close_attempt", """
+            UPDATE task_attempts SET closed_at = now(), outcome = $3
+             WHERE task_id = $1 AND attempt = $2 AND closed_at IS NULL
+            """)
+        let updated = try tx.executePrepared("task.settle", [taskID, attempt, status.rawValue, output, error])
+        guard let row = updated.first else { return nil }
+        try tx.executePrepared("task.close_attempt", [taskID, attempt, status.rawValue])
+        return Settled(agentID: try row.decode("assigned_agent_id", as: Int64?.self),
+                       projectID: try row.decode("project_id", as: Int64?.self))
+    }
+
+    /// Says why a result for this task and attempt cannot apply.
+    public static func explainNotRunning(taskID: Int64, attempt: Int, in tx: PGConnection) throws -> String {
+        let found = try tx.query("SELECT status, attempt FROM tasks WHERE id = $1", [taskID])
+        guard let row = found.first else { return "task \(taskID) does not exist" }
+        let status: String = try row.decode("status")
+        let current: Int = try row.decode("attempt")
+        if current != attempt {
+            return "task \(taskID) is at attempt \(current); a result for attempt \(attempt) is stale"
+        }
+        return "task \(taskID) is \(status), not running; its result cannot apply"
+    }
+
+    /// The status and attempt of a task, or nil when it does not exist.
+    public static func status(taskID: Int64, on db: PGConnection) throws -> (status: TaskStatus, attempt: Int)? {
+        guard let row = try db.query("SELECT status, attempt FROM tasks WHERE id = $1", [taskID]).first else { return nil }
+        let text: String = try row.decode("status")
+        guard let status = TaskStatus(rawValue: text) else { throw PGError(.decoding, "unknown task status \(text)") }
+        return (status, try row.decode("attempt"))
+    }
+}

@@ -1,0 +1,8 @@
+import BullpenRuntime
+
+/// Which handlers serve which queue.
+public enum Handlers {
+    public static let all: [String: [any MessageHandler]] = [
+        "review": [TaskResultHandler()],
+    ]
+}
