@@ -34,6 +34,13 @@ public final class AMQPConnection {
     /// True while the connection has not been lost or closed.
     public var isOpen: Bool { state != nil }
 
+    /// The local TCP port of the connection (to find it in `rabbitmqctl list_connections peer_port`).
+    public var localPort: Int? {
+        guard let state else { return nil }
+        let port = bp_local_port(amqp_get_sockfd(state))
+        return port > 0 ? Int(port) : nil
+    }
+
     /// The negotiated heartbeat in seconds (0 when disabled).
     public var heartbeatSeconds: Int {
         guard let state else { return 0 }

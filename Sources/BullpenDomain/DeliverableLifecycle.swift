@@ -16,6 +16,11 @@ public enum DeliverableLifecycle {
     public struct Refusal: Error, Equatable, Sendable, CustomStringConvertible {
         public let from: DeliverableStatus
         public let event: DeliverableEvent
+        public init(from: DeliverableStatus, event: DeliverableEvent) {
+            self.from = from
+            self.event = event
+        }
+
         public var description: String { "a \(from.rawValue) deliverable cannot \(event)" }
     }
 

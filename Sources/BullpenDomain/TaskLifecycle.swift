@@ -29,6 +29,11 @@ public enum TaskLifecycle {
     public struct Refusal: Error, Equatable, Sendable, CustomStringConvertible {
         public let from: TaskStatus
         public let event: TaskEvent
+        public init(from: TaskStatus, event: TaskEvent) {
+            self.from = from
+            self.event = event
+        }
+
         public var description: String { "a \(from.rawValue) task cannot \(event)" }
     }
 

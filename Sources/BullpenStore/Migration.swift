@@ -6,6 +6,12 @@ public struct Migration: Sendable {
     public let name: String
     public let sql: String
 
+    public init(version: Int, name: String, sql: String) {
+        self.version = version
+        self.name = name
+        self.sql = sql
+    }
+
     /// Every migration this binary knows, in order.
     public static let all: [Migration] = [v001CoreSchema, v002SystemTables]
 

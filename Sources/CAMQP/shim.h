@@ -8,6 +8,8 @@
 #include <poll.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
+#include <sys/socket.h>
+#include <netinet/in.h>
 
 /// amqp_login is variadic; Bullpen only ever uses SASL PLAIN.
 static inline amqp_rpc_reply_t bp_amqp_login_plain(amqp_connection_state_t state, const char *vhost,
@@ -76,6 +78,14 @@ static inline struct timeval bp_timeval_ms(long ms) {
     tv.tv_sec = ms / 1000;
     tv.tv_usec = (ms % 1000) * 1000;
     return tv;
+}
+
+/// The local TCP port of a socket, or -1.
+static inline int bp_local_port(int fd) {
+    struct sockaddr_in addr;
+    socklen_t len = sizeof addr;
+    if (fd < 0 || getsockname(fd, (struct sockaddr *)&addr, &len) != 0) return -1;
+    return ntohs(addr.sin_port);
 }
 
 #endif

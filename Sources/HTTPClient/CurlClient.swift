@@ -9,7 +9,7 @@ import Glibc
 /// Call it from a thread that may block (a worker's handler thread), not from Swift concurrency's pool.
 ///
 /// ```swift
-/// let response = try CurlClient.perform(HTTPRequest(method: "POST", url: url, body: Array(json.utf8)))
+/// let response = try CurlClient.perform(HTTPClientRequest(method: "POST", url: url, body: Array(json.utf8)))
 /// ```
 public enum CurlClient {
     private static let globalInit: Void = {
@@ -17,7 +17,7 @@ public enum CurlClient {
     }()
 
     /// Sends the request and returns the response, whatever its status.
-    public static func perform(_ request: HTTPRequest) throws -> HTTPResponse {
+    public static func perform(_ request: HTTPClientRequest) throws -> HTTPClientResponse {
         _ = globalInit
         let handle = ThreadHandle.current()
         curl_easy_reset(handle)
@@ -81,7 +81,7 @@ public enum CurlClient {
             }
             throw HTTPClientError(kind: kind, message: "\(request.method) \(Self.redactedURL(request.url)): \(text)")
         }
-        return HTTPResponse(status: bp_curl_response_code(handle), headers: sink.headers, body: sink.body)
+        return HTTPClientResponse(status: bp_curl_response_code(handle), headers: sink.headers, body: sink.body)
     }
 
     /// The URL without its query string, which may carry tokens (Slack and Discord hooks carry them in the path,
@@ -134,7 +134,7 @@ extension Substring {
     func trimmingSpaces() -> String {
         var s = self
         while let f = s.first, f == " " || f == "\t" { s = s.dropFirst() }
-        while let l = s.last, l == " " || l == "\t" || l == "\r" || l == "\n" { s = s.dropLast() }
+        while let l = s.last, l == " " || l == "\t" || l == "\r" || l == "\n" || l == "\r\n" { s = s.dropLast() }
         return String(s)
     }
 }

@@ -1,5 +1,5 @@
 /// An outbound HTTP request.
-public struct HTTPRequest: Sendable {
+public struct HTTPClientRequest: Sendable {
     public var method: String
     public var url: String
     public var headers: [(name: String, value: String)]
@@ -23,7 +23,7 @@ public struct HTTPRequest: Sendable {
 }
 
 /// What came back.
-public struct HTTPResponse: Sendable {
+public struct HTTPClientResponse: Sendable {
     public let status: Int
     /// Response headers in arrival order, names as sent.
     public let headers: [(name: String, value: String)]

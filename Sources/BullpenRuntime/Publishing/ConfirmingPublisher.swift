@@ -37,6 +37,7 @@ public final class ConfirmingPublisher: @unchecked Sendable {
     private var requests: [Request] = []
     private var stopping = false
     private var connected = false
+    private var connectedPort: Int?
     private let wakeup = Wakeup()
     private let finished = DispatchSemaphore(value: 0)
     private var thread: Thread?
@@ -58,6 +59,11 @@ public final class ConfirmingPublisher: @unchecked Sendable {
     /// True while the I/O thread holds a live connection (for readiness checks).
     public var isConnected: Bool {
         lock.withLock { connected }
+    }
+
+    /// The local TCP port of the live connection, for diagnostics (find it in `rabbitmqctl list_connections`).
+    public var localPort: Int? {
+        lock.withLock { connectedPort }
     }
 
     /// Publishes and returns once the broker has confirmed the message.
@@ -119,7 +125,10 @@ public final class ConfirmingPublisher: @unchecked Sendable {
             for (waiter, _) in tracker.failAll() { waiter.completion(.failure(Self.unavailable(reason))) }
             connection?.close()
             connection = nil
-            lock.withLock { connected = false }
+            lock.withLock {
+                connected = false
+                connectedPort = nil
+            }
         }
 
         while true {
@@ -134,7 +143,10 @@ public final class ConfirmingPublisher: @unchecked Sendable {
                         connection = fresh
                         tracker = ConfirmTracker()
                         backoff.reset()
-                        lock.withLock { connected = true }
+                        lock.withLock {
+                            connected = true
+                            connectedPort = fresh.localPort
+                        }
                         logger.info("publisher connected", metadata: ["amqp.url": "\(configuration)"])
                     } catch {
                         nextConnectAttempt = ContinuousClock.now + backoff.next()
