@@ -16,29 +16,21 @@ extension String: PGEncodable, PGDecodable {
     public init(pgText: String) { self = pgText }
 }
 
-extension Int: PGEncodable, PGDecodable {
+extension PGEncodable where Self: FixedWidthInteger {
     public var pgText: String { String(self) }
+}
+
+extension PGDecodable where Self: FixedWidthInteger {
     public init(pgText: String) throws {
-        guard let v = Int(pgText) else { throw PGError(.decoding, "not an integer: \(pgText.prefix(40))") }
+        guard let v = Self(pgText, radix: 10) else { throw PGError(.decoding, "not an integer: \(pgText.prefix(40))") }
         self = v
     }
 }
 
-extension Int64: PGEncodable, PGDecodable {
-    public var pgText: String { String(self) }
-    public init(pgText: String) throws {
-        guard let v = Int64(pgText) else { throw PGError(.decoding, "not an integer: \(pgText.prefix(40))") }
-        self = v
-    }
-}
-
-extension Int32: PGEncodable, PGDecodable {
-    public var pgText: String { String(self) }
-    public init(pgText: String) throws {
-        guard let v = Int32(pgText) else { throw PGError(.decoding, "not an integer: \(pgText.prefix(40))") }
-        self = v
-    }
-}
+extension Int: PGEncodable, PGDecodable {}
+extension Int64: PGEncodable, PGDecodable {}
+extension Int32: PGEncodable, PGDecodable {}
+extension Int16: PGEncodable, PGDecodable {}
 
 extension Double: PGEncodable, PGDecodable {
     public var pgText: String { String(self) }
