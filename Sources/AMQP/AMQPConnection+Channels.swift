@@ -102,6 +102,13 @@ extension AMQPConnection {
     /// Puts the channel in publisher-confirm mode; delivery tags then count from 1.
     public func confirmSelect(channel: UInt16 = 1) throws {
         _ = try rpc("confirm.select", channel: channel) { amqp_confirm_select($0, channel) }
+        confirmChannels.insert(channel)
+    }
+
+    /// Puts the channel in confirm mode unless this connection already did.
+    public func confirmSelectIfNeeded(channel: UInt16 = 1) throws {
+        guard !confirmChannels.contains(channel) else { return }
+        try confirmSelect(channel: channel)
     }
 
     /// Starts a consumer with manual acknowledgement; returns its consumer tag.

@@ -18,7 +18,11 @@ public final class AMQPConnection {
     /// The channel of the synchronous call in progress, to answer a channel.close for it.
     var lastCallChannel: UInt16 = 0
     /// Channels currently open on this connection.
-    public internal(set) var openChannels: Set<UInt16> = []
+    public internal(set) var openChannels: Set<UInt16> = [] {
+        didSet { confirmChannels.formIntersection(openChannels) }
+    }
+    /// Channels in publisher-confirm mode.
+    var confirmChannels: Set<UInt16> = []
 
     /// Connects and logs in; throws ``AMQPError`` with kind `.connectFailed` when the broker cannot be reached
     /// within `configuration.connectTimeout` or refuses the login.

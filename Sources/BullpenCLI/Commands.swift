@@ -16,7 +16,8 @@ public struct BullpenCommand: AsyncParsableCommand {
         commandName: "bullpen",
         abstract: "Back office of an agency whose work is done by AI agents.",
         subcommands: [
-            MigrateCommand.self, TopologyCommand.self, IngestCommand.self, WorkerCommand.self, DemoCommand.self,
+            MigrateCommand.self, TopologyCommand.self, IngestCommand.self, WorkerCommand.self, DeadLetterCommand.self,
+            DemoCommand.self,
         ])
 
     public init() {}
@@ -89,39 +90,76 @@ struct IngestCommand: AsyncParsableCommand {
 
 struct WorkerCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "worker", abstract: "Consume work queues and apply each message in one transaction.")
+        commandName: "worker",
+        abstract: "Consume work queues (one transaction per message or batch), relay the outbox, run scheduled jobs.")
 
     @OptionGroup var connection: ConnectionOptions
 
     @Option(help: "Comma-separated queues to consume.")
     var queues: String = "dispatch,review,billing,notify"
 
-    @Option(help: "Consumers per queue.")
+    @Option(help: "Consumers per queue, each with its own AMQP and PostgreSQL connection.")
     var consumers: Int = 1
 
-    @Option(help: "Unacknowledged deliveries per consumer.")
-    var prefetch: UInt16 = 4
+    @Option(help: "Deliveries applied per transaction (each with its own inbox row).")
+    var batchSize: Int = 1
+
+    @Option(help: "Unacknowledged deliveries per consumer (default: the batch size).")
+    var prefetch: UInt16?
 
     @Option(help: "Seconds a graceful stop waits for in-flight work.")
     var shutdownSeconds: Int = 10
 
+    @Option(help: "Port of /metrics (env BULLPEN_METRICS_PORT); 0 turns it off.")
+    var metricsPort: Int = Int(Environment.value("BULLPEN_METRICS_PORT", default: "9090")) ?? 9090
+
+    @Option(help: "Scheduled jobs (env BULLPEN_SCHEDULE); 'none' turns the scheduler off.")
+    var schedule: String = Environment.value("BULLPEN_SCHEDULE", default: "Config/schedule.json")
+
+    @Flag(help: "Do not run the outbox relay in this process.")
+    var noRelay = false
+
     func validate() throws {
         guard consumers >= 1 && consumers <= 64 else { throw ValidationError("--consumers must be 1...64") }
-        guard prefetch >= 1 else { throw ValidationError("--prefetch must be at least 1") }
+        guard batchSize >= 1 && batchSize <= 1000 else { throw ValidationError("--batch-size must be 1...1000") }
+        if let prefetch, prefetch < 1 { throw ValidationError("--prefetch must be at least 1") }
     }
 
     func run() async throws {
         Logs.bootstrap()
         let logger = Logger(label: "bullpen.worker")
-        let pool = try WorkerPool(
-            configuration: .init(
-                queues: queues.split(separator: ",").map { String($0).trimmingCharacters(in: .whitespaces) },
-                consumersPerQueue: consumers, prefetch: prefetch, shutdownDeadline: .seconds(shutdownSeconds)),
-            topology: try connection.topology(), amqp: try connection.amqp(), postgres: try connection.postgres(),
-            handlers: Handlers.all, logger: logger)
+        let amqp = try connection.amqp()
+        let postgres = try connection.postgres()
+        let metrics = WorkerMetrics()
+        let queueNames = queues.split(separator: ",").map { String($0).trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+        var services: [any Service] = [
+            try WorkerPool(
+                configuration: .init(
+                    queues: queueNames, consumersPerQueue: consumers, batchSize: batchSize, prefetch: prefetch,
+                    shutdownDeadline: .seconds(shutdownSeconds)),
+                topology: try connection.topology(), amqp: amqp, postgres: postgres, handlers: Handlers.all,
+                metrics: metrics, logger: logger),
+        ]
+        let publisher = ConfirmingPublisher(configuration: amqp, logger: logger)
+        if !noRelay {
+            publisher.start()
+            services.append(OutboxRelay(postgres: postgres, publisher: publisher, metrics: metrics, logger: logger))
+        }
+        if schedule != "none" {
+            let workerName = "\(ProcessInfo.processInfo.hostName):\(ProcessInfo.processInfo.processIdentifier)"
+            do {
+                services.append(try Scheduler(
+                    schedule: try Schedule.load(from: schedule), jobs: Jobs.all, postgres: postgres, worker: workerName,
+                    metrics: metrics, logger: logger))
+            } catch {
+                throw ValidationError("\(error)")
+            }
+        }
+        if metricsPort > 0 { services.append(MetricsServer(metrics: metrics, port: metricsPort, logger: logger)) }
         let group = ServiceGroup(
-            services: [pool], gracefulShutdownSignals: [.sigterm, .sigint], cancellationSignals: [], logger: logger)
+            services: services, gracefulShutdownSignals: [.sigterm, .sigint], cancellationSignals: [], logger: logger)
         try await group.run()
+        publisher.shutdown()
     }
 }
 

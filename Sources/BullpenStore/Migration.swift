@@ -13,7 +13,7 @@ public struct Migration: Sendable {
     }
 
     /// Every migration this binary knows, in order.
-    public static let all: [Migration] = [v001CoreSchema, v002SystemTables]
+    public static let all: [Migration] = [v001CoreSchema, v002SystemTables, v003OutboxNotify]
 
     /// FNV-1a of the SQL text: detects a migration changed after it was applied.
     public var checksum: String {

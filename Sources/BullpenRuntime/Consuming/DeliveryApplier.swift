@@ -4,15 +4,17 @@ import Foundation
 import Logging
 import PostgreSQL
 
-/// Applies deliveries to PostgreSQL, one transaction each: inbox row, then the handler's effect.
+/// Applies deliveries to PostgreSQL: a batch of up to K deliveries in one transaction, each in a savepoint
+/// of its own with its own inbox row, so one failing message never poisons the others.
 /// Runs on a consumer's handler thread and owns that thread's database connection.
 public final class DeliveryApplier {
-    /// What to tell the broker about a delivery.
+    /// What to tell the broker about a delivery, once the transaction has committed.
     public enum Decision: Sendable, Equatable {
         /// The effect committed (or had committed before): ack.
         case ack(HandlerResult)
-        /// The message can never succeed and is recorded in dead_letters: reject it without requeue,
-        /// so the queue's dead-letter exchange parks it.
+        /// Try again later: publish a copy to delay tier `tier` with attempt `nextAttempt`, then ack.
+        case retry(tier: Int, nextAttempt: Int, reason: String)
+        /// Never going to apply; recorded in dead_letters: publish to the dead-letter queue, then ack.
         case park(reason: String)
         /// Stopping before the effect could commit: leave it unacked; the broker redelivers it.
         case abandon
@@ -21,68 +23,94 @@ public final class DeliveryApplier {
     private let db: PGConnection
     private let handlers: [String: any MessageHandler]
     private let queue: String
+    private let retryPolicy: RetryPolicy
     private let logger: Logger
 
-    public init(db: PGConnection, handlers: [any MessageHandler], queue: String, logger: Logger) {
+    public init(db: PGConnection, handlers: [any MessageHandler], queue: QueueSpec, logger: Logger) {
         self.db = db
         self.handlers = Dictionary(handlers.map { ($0.messageType, $0) }, uniquingKeysWith: { first, _ in first })
-        self.queue = queue
+        self.queue = queue.name
+        retryPolicy = RetryPolicy(queue)
         self.logger = logger
     }
 
-    /// Applies one delivery. Database connection failures are retried here (the session is reset between
-    /// tries) until `shouldStop` says to give up, so a PostgreSQL restart costs time, not messages.
+    /// Applies one delivery.
     public func apply(_ delivery: AMQPDelivery, shouldStop: () -> Bool) -> Decision {
-        let message = InboundMessage(delivery: delivery, queue: queue)
-        var logger = self.logger
-        logger[metadataKey: "message.id"] = "\(message.messageID)"
-        logger[metadataKey: "message.queue"] = "\(queue)"
+        applyBatch([delivery], shouldStop: shouldStop)[0]
+    }
+
+    /// Applies a batch in one transaction and returns a decision per delivery, in order. Database
+    /// connection failures are retried here (the session is reset between tries) until `shouldStop` says
+    /// to give up, so a PostgreSQL restart costs time, not messages.
+    public func applyBatch(_ deliveries: [AMQPDelivery], shouldStop: () -> Bool) -> [Decision] {
+        let messages = deliveries.map { InboundMessage(delivery: $0, queue: queue) }
         var backoff = Backoff(initial: .milliseconds(100), maximum: .seconds(2))
         while true {
             do {
-                let result = try applyOnce(message)
-                return .ack(result)
-            } catch let error as HandlerError {
-                guard case .park(let reason) = error else { continue }
-                return park(message, reason: reason, logger: logger, shouldStop: shouldStop)
+                return try db.transaction { tx in try messages.map { try applyInSavepoint($0, tx) } }
             } catch let error as PGError where error.isConnectionFailure || error.isRetryableTransaction {
-                logger.warning("database unavailable; retrying the message", metadata: ["error": "\(error)"])
-                if shouldStop() { return .abandon }
+                logger.warning("database unavailable; retrying", metadata: ["error": "\(error)", "batch": "\(messages.count)"])
+                if shouldStop() { return Array(repeating: .abandon, count: messages.count) }
                 Thread.sleep(forTimeInterval: Double(backoff.next().milliseconds) / 1000)
             } catch {
-                // A constraint the message breaks, a bug in its content: it will not get better by retrying.
-                return park(message, reason: "\(error)", logger: logger, shouldStop: shouldStop)
+                // Outside any one message (BEGIN or COMMIT failed on a live session): try again.
+                logger.error("batch transaction failed; retrying", metadata: ["error": "\(error)"])
+                if shouldStop() { return Array(repeating: .abandon, count: messages.count) }
+                Thread.sleep(forTimeInterval: Double(backoff.next().milliseconds) / 1000)
             }
         }
     }
 
-    private func applyOnce(_ message: InboundMessage) throws -> HandlerResult {
+    private func applyInSavepoint(_ message: InboundMessage, _ tx: PGConnection) throws -> Decision {
+        try tx.execute("SAVEPOINT delivery")
+        do {
+            let result = try applyOne(message, tx)
+            try tx.execute("RELEASE SAVEPOINT delivery")
+            return .ack(result)
+        } catch let error as PGError where error.isConnectionFailure || error.isRetryableTransaction {
+            throw error  // the whole batch is retried
+        } catch {
+            try tx.execute("ROLLBACK TO SAVEPOINT delivery")
+            let decision = decide(after: error, attempt: message.attempt)
+            var logger = self.logger
+            logger[metadataKey: "message.id"] = "\(message.messageID)"
+            if case .park(let reason) = decision {
+                logger.warning("parking message", metadata: ["reason": "\(reason)"])
+                try MessageLedger.recordParked(
+                    queue: queue, messageID: message.messageID.isEmpty ? nil : message.messageID, type: message.type,
+                    reason: reason, attempts: message.attempt, headersJSON: message.headers.jsonString,
+                    body: message.body, on: tx)
+            } else if case .retry(let tier, let next, let reason) = decision {
+                logger.info("retrying message later", metadata: ["tier": "\(tier)", "attempt": "\(next)", "reason": "\(reason)"])
+            }
+            try tx.execute("RELEASE SAVEPOINT delivery")
+            return decision
+        }
+    }
+
+    private func applyOne(_ message: InboundMessage, _ tx: PGConnection) throws -> HandlerResult {
         guard !message.messageID.isEmpty else { throw HandlerError.park(reason: "the message has no message id") }
         guard let type = message.type, let handler = handlers[type] else {
             throw HandlerError.park(reason: "no handler for message type '\(message.type ?? "")' on queue \(queue)")
         }
-        return try db.transaction { tx in
-            guard try MessageLedger.recordApplied(messageID: message.messageID, queue: queue, type: type, in: tx) else {
-                return .duplicate
-            }
-            return try handler.handle(message, in: tx)
+        guard try MessageLedger.recordApplied(messageID: message.messageID, queue: queue, type: type, in: tx) else {
+            return .duplicate
         }
+        return try handler.handle(message, in: tx)
     }
 
-    private func park(_ message: InboundMessage, reason: String, logger: Logger, shouldStop: () -> Bool) -> Decision {
-        logger.warning("parking message", metadata: ["reason": "\(reason)"])
-        var backoff = Backoff(initial: .milliseconds(100), maximum: .seconds(2))
-        while true {
-            do {
-                try MessageLedger.recordParked(
-                    queue: queue, messageID: message.messageID.isEmpty ? nil : message.messageID, type: message.type,
-                    reason: reason, attempts: message.attempt, headersJSON: message.headers.jsonString,
-                    body: message.body, on: db)
-                return .park(reason: reason)
-            } catch {
-                if shouldStop() { return .abandon }
-                Thread.sleep(forTimeInterval: Double(backoff.next().milliseconds) / 1000)
+    private func decide(after error: any Error, attempt: Int) -> Decision {
+        switch error {
+        case HandlerError.park(let reason):
+            return .park(reason: reason)
+        case HandlerError.retryLater(let reason):
+            switch retryPolicy.decide(failedAttempt: attempt, reason: reason) {
+            case .retry(let tier, _, let next): return .retry(tier: tier, nextAttempt: next, reason: reason)
+            case .park(let reason): return .park(reason: reason)
             }
+        default:
+            // A constraint the message breaks, a bug in its content: it will not get better by retrying.
+            return .park(reason: "\(error)")
         }
     }
 }

@@ -8,8 +8,11 @@ import PostgreSQL
 /// - return `.applied`: done;
 /// - return `.duplicate`: the effect was already there (for example, found by a natural key); the inbox row
 ///   still commits;
+/// - throw ``HandlerError/retryLater(reason:)``: a transient failure (an outside service is down); the message
+///   goes to the queue's next delay tier and comes back, until its attempts run out and it is parked;
 /// - throw ``HandlerError/park(reason:)``: the message can never succeed; it is parked with the reason.
-/// Any other error rolls the transaction back; database connection failures are retried in place.
+/// Database connection failures are retried in place. Any other error is treated as permanent and parks the
+/// message: it will not get better by retrying, and an operator can replay it after a fix.
 public protocol MessageHandler: Sendable {
     /// The message type this handler applies (matched against the AMQP `type` property).
     var messageType: String { get }
@@ -26,10 +29,13 @@ public enum HandlerResult: Sendable, Equatable {
 public enum HandlerError: Error, Sendable, Equatable, CustomStringConvertible {
     /// Permanent failure: park the message in the queue's dead-letter queue with this reason.
     case park(reason: String)
+    /// Transient failure: try again after the queue's next delay.
+    case retryLater(reason: String)
 
     public var description: String {
         switch self {
         case .park(let reason): return "park: \(reason)"
+        case .retryLater(let reason): return "retry later: \(reason)"
         }
     }
 }

@@ -13,14 +13,20 @@ public final class WorkerPool: Service, @unchecked Sendable {
         public var queues: [String]
         /// Consumers per queue, each with its own AMQP and PostgreSQL connection. Default 1.
         public var consumersPerQueue: Int
-        /// Prefetch per consumer. Default 4.
-        public var prefetch: UInt16
+        /// Deliveries applied per transaction. Default 1.
+        public var batchSize: Int
+        /// Prefetch per consumer; nil follows the batch size.
+        public var prefetch: UInt16?
         /// How long a graceful stop waits for in-flight work. Default 10 s.
         public var shutdownDeadline: Duration
 
-        public init(queues: [String], consumersPerQueue: Int = 1, prefetch: UInt16 = 4, shutdownDeadline: Duration = .seconds(10)) {
+        public init(
+            queues: [String], consumersPerQueue: Int = 1, batchSize: Int = 1, prefetch: UInt16? = nil,
+            shutdownDeadline: Duration = .seconds(10)
+        ) {
             self.queues = queues
             self.consumersPerQueue = consumersPerQueue
+            self.batchSize = batchSize
             self.prefetch = prefetch
             self.shutdownDeadline = shutdownDeadline
         }
@@ -31,17 +37,18 @@ public final class WorkerPool: Service, @unchecked Sendable {
 
     public init(
         configuration: Configuration, topology: Topology, amqp: AMQPConfiguration, postgres: PostgresConfiguration,
-        handlers: [String: [any MessageHandler]], logger: Logger
+        handlers: [String: [any MessageHandler]], metrics: WorkerMetrics, logger: Logger
     ) throws {
         var consumers: [QueueConsumer] = []
         for queue in configuration.queues {
             _ = try topology.queue(queue)
             for index in 1...max(1, configuration.consumersPerQueue) {
-                consumers.append(QueueConsumer(
+                consumers.append(try QueueConsumer(
                     configuration: .init(
-                        queue: queue, prefetch: configuration.prefetch, shutdownDeadline: configuration.shutdownDeadline,
-                        name: "\(queue)-\(index)"),
-                    topology: topology, amqp: amqp, postgres: postgres, handlers: handlers[queue] ?? [], logger: logger))
+                        queue: queue, batchSize: configuration.batchSize, prefetch: configuration.prefetch,
+                        shutdownDeadline: configuration.shutdownDeadline, name: "\(queue)-\(index)"),
+                    topology: topology, amqp: amqp, postgres: postgres, handlers: handlers[queue] ?? [],
+                    metrics: metrics, logger: logger))
             }
         }
         self.consumers = consumers

@@ -34,6 +34,20 @@ public final class BlockingQueue<Element>: @unchecked Sendable {
         return element
     }
 
+    /// Up to `limit` elements: waits up to `timeout` for the first, then takes what is already queued.
+    public func take(upTo limit: Int, timeout: Duration) -> [Element] {
+        guard let first = take(timeout: timeout) else { return [] }
+        condition.lock()
+        defer { condition.unlock() }
+        let more = min(limit - 1, items.count - head)
+        var out = [first]
+        if more > 0 {
+            out.append(contentsOf: items[head..<head + more])
+            head += more
+        }
+        return out
+    }
+
     /// Everything queued now, without waiting.
     public func drain() -> [Element] {
         condition.lock()
