@@ -65,16 +65,15 @@ public final class WorkerPool: Service, @unchecked Sendable {
         DispatchQueue.concurrentPerform(iterations: consumers.count) { consumers[$0].stop() }
     }
 
+    /// Starts the consumers and stops them gracefully on graceful shutdown or cancellation.
     public func run() async throws {
         start()
         logger.info("worker running", metadata: ["consumers": "\(consumers.count)"])
-        try? await gracefulShutdown()
-        logger.info("worker stopping")
-        await withCheckedContinuation { (done: CheckedContinuation<Void, Never>) in
-            Thread { [self] in
-                stop()
-                done.resume()
-            }.start()
+        let stopSignal = DispatchSemaphore(value: 0)
+        await runBlockingLoop(name: "bullpen-worker-pool", stop: { stopSignal.signal() }) { [self] in
+            stopSignal.wait()
+            logger.info("worker stopping")
+            stop()
         }
         logger.info("worker stopped")
     }

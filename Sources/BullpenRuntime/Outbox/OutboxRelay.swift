@@ -30,20 +30,12 @@ public final class OutboxRelay: Service, @unchecked Sendable {
         self.pollInterval = pollInterval
     }
 
+    /// Runs until graceful shutdown, cancellation or ``stop()``.
     public func run() async throws {
-        await withCheckedContinuation { (done: CheckedContinuation<Void, Never>) in
-            Thread { [self] in
-                loop()
-                done.resume()
-            }.start()
-            Task {
-                try? await gracefulShutdown()
-                lock.withLock { stopping = true }
-            }
-        }
+        await runBlockingLoop(name: "bullpen-outbox-relay", stop: { [self] in stop() }, loop: { [self] in loop() })
     }
 
-    /// Stops the loop from another thread (tests use this instead of a service group).
+    /// Stops the loop from another thread.
     public func stop() { lock.withLock { stopping = true } }
 
     private func loop() {

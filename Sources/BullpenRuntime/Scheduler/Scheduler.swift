@@ -42,17 +42,9 @@ public final class Scheduler: Service, @unchecked Sendable {
         self.logger = logger
     }
 
+    /// Runs until graceful shutdown, cancellation or ``stop()``.
     public func run() async throws {
-        await withCheckedContinuation { (done: CheckedContinuation<Void, Never>) in
-            Thread { [self] in
-                loop()
-                done.resume()
-            }.start()
-            Task {
-                try? await gracefulShutdown()
-                stop()
-            }
-        }
+        await runBlockingLoop(name: "bullpen-scheduler", stop: { [self] in stop() }, loop: { [self] in loop() })
     }
 
     public func stop() { lock.withLock { stopping = true } }
