@@ -10,6 +10,7 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: [
         .executable(name: "bullpen", targets: ["bullpen"]),
+        .executable(name: "bullpen-bench", targets: ["BullpenBench"]),
     ],
     dependencies: [
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
@@ -85,6 +86,13 @@ let package = Package(
         .executableTarget(
             name: "bullpen",
             dependencies: ["BullpenCLI", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            swiftSettings: swiftSettings),
+
+        // The load generator behind ops/bench.
+        .executableTarget(
+            name: "BullpenBench",
+            dependencies: ["AMQP", "PostgreSQL", "HTTPClient", "BullpenDomain", "BullpenRuntime", "BullpenStore",
+                           .product(name: "Logging", package: "swift-log")],
             swiftSettings: swiftSettings),
 
         .testTarget(

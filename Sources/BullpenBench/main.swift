@@ -1,0 +1,68 @@
+import AMQP
+import BullpenRuntime
+import BullpenStore
+import Foundation
+import PostgreSQL
+
+// bullpen-bench: the load generator and measurements ops/bench drives. One scenario per run, one JSON line out.
+//   bullpen-bench seed N | reset | publish N | drain N LABEL_JSON | ingest URL C SECONDS N
+//   bullpen-bench e2e URL RATE SECONDS | raw-publish N WINDOW | raw-consume N PREFETCH
+let environment = ProcessInfo.processInfo.environment
+let arguments = Array(CommandLine.arguments.dropFirst())
+func argument(_ index: Int) -> String {
+    guard index < arguments.count else {
+        FileHandle.standardError.write(Data("bullpen-bench: missing argument \(index + 1)\n".utf8))
+        exit(2)
+    }
+    return arguments[index]
+}
+
+do {
+    let amqp = try AMQPConfiguration(url: environment["BULLPEN_AMQP_URL"] ?? "amqp://bullpen:bullpen@127.0.0.1:5672/bullpen")
+    let postgres = try PostgresConfiguration(url: environment["BULLPEN_DATABASE_URL"] ?? "postgresql://bullpen:bullpen@127.0.0.1:5432/bullpen")
+    let topology = try Topology.load(
+        from: environment["BULLPEN_QUEUES_DIR"] ?? "Queues", prefix: environment["BULLPEN_TOPOLOGY_PREFIX"] ?? "bench")
+    let salt = environment["BULLPEN_BENCH_SALT"] ?? "s"
+    let scenarios = Scenarios(amqp: amqp, postgres: postgres, topology: topology, salt: salt)
+    let db = try PGConnection(postgres)
+    func firstTask() throws -> Int64 { try db.query("SELECT min(id) AS id FROM tasks").first!.decode("id") }
+
+    switch argument(0) {
+    case "seed":
+        try Migrator().run(on: db)
+        let admin = try AMQPConnection(amqp)
+        try topology.apply(on: admin)
+        admin.close()
+        let ids = try Seeding.seed(count: Int(argument(1))!, salt: salt, on: db)
+        emit(["scenario": "seed", "tasks": ids.count, "first": ids.first ?? 0])
+    case "reset":
+        try Seeding.reset(on: db)
+        let admin = try AMQPConnection(amqp)
+        try admin.openChannel(1)
+        try admin.purgeQueue(topology.workQueue("review"))
+        admin.close()
+        emit(["scenario": "reset"])
+    case "publish":
+        try scenarios.publishResults(tasks: Int(argument(1))!, firstTask: try firstTask())
+    case "drain":
+        let label = try JSONSerialization.jsonObject(with: Data(argument(2).utf8)) as? [String: Any] ?? [:]
+        try scenarios.awaitDrain(tasks: Int(argument(1))!, label: label, db: db)
+    case "ingest":
+        scenarios.ingest(url: argument(1), connections: Int(argument(2))!, seconds: Double(argument(3))!,
+                         tasks: Int(argument(4))!, firstTask: try firstTask())
+    case "e2e":
+        try scenarios.endToEnd(url: argument(1), rate: Int(argument(2))!, seconds: Int(argument(3))!,
+                               firstTask: try firstTask(), db: db)
+    case "raw-publish":
+        try scenarios.rawPublish(messages: Int(argument(1))!, window: Int(argument(2))!, queue: topology.prefix + ".raw")
+    case "raw-consume":
+        try scenarios.rawConsume(messages: Int(argument(1))!, prefetch: UInt16(argument(2))!, queue: topology.prefix + ".raw")
+    default:
+        FileHandle.standardError.write(Data("bullpen-bench: unknown scenario \(argument(0))\n".utf8))
+        exit(2)
+    }
+    db.close()
+} catch {
+    FileHandle.standardError.write(Data("bullpen-bench: \(error)\n".utf8))
+    exit(1)
+}

@@ -1,0 +1,131 @@
+#!/usr/bin/env python3
+"""Turns ops/bench's results.jsonl into results.json, table.md and two PNG plots (gnuplot)."""
+import json, os, platform, statistics, subprocess, sys, datetime
+
+results_path, out = sys.argv[1], sys.argv[2]
+rows = [json.loads(l) for l in open(results_path) if l.strip()]
+
+def pick(scenario, **match):
+    return [r for r in rows if r.get("scenario") == scenario and all(r.get(k) == v for k, v in match.items())]
+
+def stat(values):
+    values = [v for v in values if v is not None]
+    if not values:
+        return None
+    return {"median": round(statistics.median(values), 3), "min": round(min(values), 3), "max": round(max(values), 3), "runs": len(values)}
+
+figures = {}
+def figure(name, values, unit, baseline=None):
+    s = stat(values)
+    if s is None:
+        return
+    s["unit"] = unit
+    if baseline and figures.get(baseline):
+        s["baseline"] = baseline
+        s["ratio"] = round(s["median"] / figures[baseline]["median"], 3) if figures[baseline]["median"] else None
+    figures[name] = s
+
+figure("raw publish with confirms (window 1000)", [r["per_s"] for r in pick("raw-publish")], "msg/s")
+figure("raw consume + ack (prefetch 100)", [r["per_s"] for r in pick("raw-consume")], "msg/s")
+for c in (1, 2, 4):
+    figure(f"pgbench handler SQL, {c} clients", [r["per_s"] for r in pick("pgbench", clients=c)], "tx/s")
+for c in (1, 2, 4):
+    figure(f"drain, {c} consumers, batch off", [r["applied_per_s"] for r in pick("drain", consumers=c, batch=1)], "msg/s",
+           baseline=f"pgbench handler SQL, {c} clients")
+    figure(f"drain, {c} consumers, batch 50", [r["applied_per_s"] for r in pick("drain", consumers=c, batch=50)], "msg/s",
+           baseline="raw consume + ack (prefetch 100)")
+for c in (1, 16, 64):
+    got = pick("ingest", connections=c)
+    figure(f"ingest, {c} connections: accepted", [r["accepted_per_s"] for r in got], "req/s",
+           baseline="raw publish with confirms (window 1000)")
+    figure(f"ingest, {c} connections: p50", [r["p50_ms"] for r in got], "ms")
+    figure(f"ingest, {c} connections: p99", [r["p99_ms"] for r in got], "ms")
+    figure(f"ingest, {c} connections: max", [r["max_ms"] for r in got], "ms")
+e2e = pick("e2e")
+figure("end to end at 1000/s: p50", [r["p50_ms"] for r in e2e], "ms")
+figure("end to end at 1000/s: p99", [r["p99_ms"] for r in e2e], "ms")
+figure("end to end at 1000/s: max", [r["max_ms"] for r in e2e], "ms")
+figure("end to end at 1000/s: applied", [r["applied"] for r in e2e], "msgs")
+mem = pick("memory")
+figure("worker RSS at start (4 consumers)", [r["start_mb"] for r in mem], "MB")
+figure("worker RSS after N messages", [r["after_n_mb"] for r in mem], "MB")
+figure("worker RSS after 10 N messages", [r["after_10n_mb"] for r in mem], "MB")
+
+# Targets of issue 4.
+best_batched = max((figures.get(f"drain, {c} consumers, batch 50", {}).get("median", 0), c) for c in (1, 2, 4))
+targets = []
+def target(text, ok):
+    targets.append({"target": text, "met": bool(ok)})
+raw_consume = figures.get("raw consume + ack (prefetch 100)", {}).get("median")
+target(f"drain with batching >= 10,000 msg/s at its best consumer count ({best_batched[1]}): {best_batched[0]}", best_batched[0] >= 10000)
+if raw_consume:
+    target(f"drain with batching >= 0.35 of raw consume+ack: {best_batched[0] / raw_consume:.3f}", best_batched[0] / raw_consume >= 0.35)
+i64 = figures.get("ingest, 64 connections: accepted", {}).get("median", 0)
+p99_64 = figures.get("ingest, 64 connections: p99", {}).get("median", 1e9)
+target(f"ingest >= 8,000 accepted/s at 64 connections: {i64}", i64 >= 8000)
+target(f"ingest p99 <= 30 ms at 64 connections: {p99_64}", p99_64 <= 30)
+e2e_p99 = figures.get("end to end at 1000/s: p99", {}).get("median", 1e9)
+target(f"end to end p99 <= 25 ms at 1000/s: {e2e_p99}", e2e_p99 <= 25)
+rss = figures.get("worker RSS after N messages", {}).get("median", 1e9)
+target(f"worker RSS <= 100 MB with 4 consumers: {rss}", rss <= 100)
+if "worker RSS after 10 N messages" in figures:
+    growth = figures["worker RSS after 10 N messages"]["median"] / rss - 1
+    target(f"RSS growth from N to 10 N <= 10 %: {growth * 100:.1f} %", growth <= 0.10)
+
+machine = {
+    "cpus": os.cpu_count(), "kernel": platform.release(),
+    "memory_gb": round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30, 1),
+}
+summary = {"date": datetime.datetime.utcnow().strftime("%Y-%m-%d %H:%M UTC"), "machine": machine,
+           "figures": figures, "targets": targets}
+json.dump(summary, open(os.path.join(out, "results.json"), "w"), indent=2)
+
+lines = [f"Bullpen benchmark, {summary['date']}, {machine['cpus']} cores, {machine['memory_gb']} GiB; "
+         f"median of {max((f['runs'] for f in figures.values()), default=0)} runs [min - max]", "",
+         "| figure | median | range | unit | ratio to baseline |", "|---|---:|---|---|---|"]
+for name, f in figures.items():
+    ratio = f"{f['ratio']} x {f['baseline']}" if f.get("ratio") is not None else ""
+    lines.append(f"| {name} | {f['median']} | {f['min']} - {f['max']} | {f['unit']} | {ratio} |")
+lines += ["", "| target | met |", "|---|---|"] + [f"| {t['target']} | {'yes' if t['met'] else 'NO'} |" for t in targets]
+open(os.path.join(out, "table.md"), "w").write("\n".join(lines) + "\n")
+print("\n".join(lines))
+
+# Plots.
+def med(name):
+    return figures.get(name, {}).get("median", 0)
+with open(os.path.join(out, "throughput.dat"), "w") as f:
+    for c in (1, 2, 4):
+        f.write(f"{c} {med(f'drain, {c} consumers, batch off')} {med(f'drain, {c} consumers, batch 50')} "
+                f"{med(f'pgbench handler SQL, {c} clients')} {med('raw consume + ack (prefetch 100)')}\n")
+with open(os.path.join(out, "latency.dat"), "w") as f:
+    for label, key in (("ingest-1", "ingest, 1 connections"), ("ingest-16", "ingest, 16 connections"),
+                       ("ingest-64", "ingest, 64 connections"), ("e2e-1000/s", "end to end at 1000/s")):
+        f.write(f"{label} {med(key + ': p50')} {med(key + ': p99')} {med(key + ': max')}\n")
+script = f"""
+set terminal png size 900,540
+set output '{out}/throughput.png'
+set title 'Worker drain: applied messages per second'
+set xlabel 'consumers (pgbench: clients)'
+set ylabel 'messages per second'
+set xtics (1, 2, 4)
+set key top left
+set grid
+plot '{out}/throughput.dat' using 1:2 with linespoints title 'drain, batch off', \\
+     '' using 1:3 with linespoints title 'drain, batch 50', \\
+     '' using 1:4 with linespoints dashtype 2 title 'pgbench, handler SQL', \\
+     '' using 1:5 with lines dashtype 3 title 'raw consume + ack'
+set output '{out}/latency.png'
+set title 'Latency percentiles (ms)'
+set xlabel ''
+set ylabel 'milliseconds'
+set style data histogram
+set style histogram cluster gap 1
+set style fill solid 0.8
+set logscale y
+set xtics auto
+plot '{out}/latency.dat' using 2:xtic(1) title 'p50', '' using 3 title 'p99', '' using 4 title 'max'
+"""
+try:
+    subprocess.run(["gnuplot"], input=script.encode(), check=True)
+except Exception as error:
+    print(f"(no plots: {error})", file=sys.stderr)
