@@ -13,6 +13,22 @@ public enum MessageLedger {
         return try tx.executePrepared("inbox.insert", [messageID, queue, type]).rowsAffected == 1
     }
 
+    /// Records a batch of message ids in one statement, inside the caller's transaction; returns, per
+    /// position, whether that message is new (a repeat later in the same batch counts as applied already).
+    public static func recordApplied(messageIDs: [String], queue: String, types: [String?], in tx: PGConnection) throws -> [Bool] {
+        tx.prepare("inbox.insert_batch", """
+            INSERT INTO inbox (message_id, queue, message_type)
+            SELECT id, $2, type FROM unnest($1::text[], $3::text[]) AS m(id, type)
+            ON CONFLICT (message_id) DO NOTHING
+            RETURNING message_id
+            """)
+        let inserted = Set(try tx.executePrepared(
+            "inbox.insert_batch", [PGArray(messageIDs), queue, PGArray(types)]
+        ).rows.map { try $0.decode(at: 0, as: String.self) })
+        var seen = Set<String>()
+        return messageIDs.map { id in inserted.contains(id) && seen.insert(id).inserted }
+    }
+
     /// True when the message id is in the inbox.
     public static func isApplied(messageID: String, on db: PGConnection) throws -> Bool {
         try db.query("SELECT 1 FROM inbox WHERE message_id = $1", [messageID]).count == 1

@@ -9,29 +9,36 @@ public enum TaskStore {
         public let projectID: Int64?
     }
 
-    /// Moves a running task of this attempt to `status` (completed or failed) and closes the attempt.
-    /// Returns nil, changing nothing, when the task is not running that attempt.
+    /// Moves a running task of this attempt to `status` (completed or failed), closes the attempt and writes
+    /// the events row, in one statement. Returns nil, changing nothing, when the task is not running that attempt.
     public static func settle(
-        taskID: Int64, attempt: Int, to status: TaskStatus, output: String?, error: String?, in tx: PGConnection
+        taskID: Int64, attempt: Int, to status: TaskStatus, output: String?, error: String?,
+        event: (type: String, message: String, dataJSON: String, messageID: String), in tx: PGConnection
     ) throws -> Settled? {
         precondition(status.isFinal, "settle only moves a task to a final state")
         tx.prepare("task.settle", """
-            UPDATE tasks
-               SET status = $3, completed_at = now(), updated_at = now(),
-                   result = CASE WHEN $3 = 'completed' THEN $4 ELSE result END,
-                   error = CASE WHEN $3 = 'failed' THEN $5 ELSE error END,
-                   actual_duration_ms = CASE WHEN started_at IS NULL THEN NULL
-                                             ELSE (extract(epoch FROM now() - started_at) * 1000)::bigint END
-             WHERE id = $1 AND status = 'running' AND attempt = $2
-            RETURNING assigned_agent_id, project_id
+            WITH settled AS (
+                UPDATE tasks
+                   SET status = $3, completed_at = now(), updated_at = now(),
+                       result = CASE WHEN $3 = 'completed' THEN $4 ELSE result END,
+                       error = CASE WHEN $3 = 'failed' THEN $5 ELSE error END,
+                       actual_duration_ms = CASE WHEN started_at IS NULL THEN NULL
+                                                 ELSE (extract(epoch FROM now() - started_at) * 1000)::bigint END
+                 WHERE id = $1 AND status = 'running' AND attempt = $2
+                RETURNING id, assigned_agent_id, project_id
+            ), closed AS (
+                UPDATE task_attempts SET closed_at = now(), outcome = $3
+                 WHERE task_id = $1 AND attempt = $2 AND closed_at IS NULL AND EXISTS (SELECT 1 FROM settled)
+            ), logged AS (
+                INSERT INTO events (type, message, data, agent_id, project_id, task_id, message_id)
+                SELECT $6, $7, $8::jsonb, assigned_agent_id, project_id, id, $9 FROM settled
+            )
+            SELECT assigned_agent_id, project_id FROM settled
             """)
-        tx.prepare("task.close_attempt", """
-            UPDATE task_attempts SET closed_at = now(), outcome = $3
-             WHERE task_id = $1 AND attempt = $2 AND closed_at IS NULL
-            """)
-        let updated = try tx.executePrepared("task.settle", [taskID, attempt, status.rawValue, output, error])
+        let updated = try tx.executePrepared("task.settle", [
+            taskID, attempt, status.rawValue, output, error, event.type, event.message, event.dataJSON, event.messageID,
+        ])
         guard let row = updated.first else { return nil }
-        try tx.executePrepared("task.close_attempt", [taskID, attempt, status.rawValue])
         return Settled(agentID: try row.decode("assigned_agent_id", as: Int64?.self),
                        projectID: try row.decode("project_id", as: Int64?.self))
     }

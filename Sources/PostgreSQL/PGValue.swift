@@ -175,3 +175,28 @@ enum PGTimestamp {
         return (yoe + era * 400 + (m <= 2 ? 1 : 0), m, d)
     }
 }
+
+/// A one-dimensional text array parameter (`text[]`); nil elements are SQL NULL.
+public struct PGArray: PGEncodable {
+    public var elements: [String?]
+
+    public init(_ elements: [String?]) {
+        self.elements = elements
+    }
+
+    public init(_ elements: [String]) {
+        self.elements = elements
+    }
+
+    public var pgText: String {
+        "{" + elements.map { element -> String in
+            guard let element else { return "NULL" }
+            var quoted = "\""
+            for c in element {
+                if c == "\"" || c == "\\" { quoted.append("\\") }
+                quoted.append(c)
+            }
+            return quoted + "\""
+        }.joined(separator: ",") + "}"
+    }
+}

@@ -45,9 +45,17 @@ public final class DeliveryApplier {
     public func applyBatch(_ deliveries: [AMQPDelivery], shouldStop: () -> Bool) -> [Decision] {
         let messages = deliveries.map { InboundMessage(delivery: $0, queue: queue) }
         var backoff = Backoff(initial: .milliseconds(100), maximum: .seconds(2))
+        var careful = false
         while true {
             do {
+                if !careful {
+                    // Fast path: the whole batch's inbox rows in one statement, no savepoints. Any failure
+                    // rolls it all back, and the batch runs again message by message in savepoints.
+                    return try db.transaction { tx in try applyOptimistically(messages, tx) }
+                }
                 return try db.transaction { tx in try messages.map { try applyInSavepoint($0, tx) } }
+            } catch is FastPathAborted {
+                careful = true
             } catch let error as PGError where error.isConnectionFailure || error.isRetryableTransaction {
                 logger.warning("database unavailable; retrying", metadata: ["error": "\(error)", "batch": "\(messages.count)"])
                 if shouldStop() { return Array(repeating: .abandon, count: messages.count) }
@@ -59,6 +67,36 @@ public final class DeliveryApplier {
                 Thread.sleep(forTimeInterval: Double(backoff.next().milliseconds) / 1000)
             }
         }
+    }
+
+    /// Thrown inside the fast path to roll it back and take the careful one.
+    private struct FastPathAborted: Error {}
+
+    private func applyOptimistically(_ messages: [InboundMessage], _ tx: PGConnection) throws -> [Decision] {
+        var handlersByMessage: [any MessageHandler] = []
+        for message in messages {
+            guard !message.messageID.isEmpty, let type = message.type, let handler = handlers[type] else {
+                throw FastPathAborted()
+            }
+            handlersByMessage.append(handler)
+        }
+        let fresh = try MessageLedger.recordApplied(
+            messageIDs: messages.map(\.messageID), queue: queue, types: messages.map(\.type), in: tx)
+        var decisions: [Decision] = []
+        for (index, message) in messages.enumerated() {
+            guard fresh[index] else {
+                decisions.append(.ack(.duplicate))
+                continue
+            }
+            do {
+                decisions.append(.ack(try handlersByMessage[index].handle(message, in: tx)))
+            } catch let error as PGError where error.isConnectionFailure || error.isRetryableTransaction {
+                throw error
+            } catch {
+                throw FastPathAborted()
+            }
+        }
+        return decisions
     }
 
     private func applyInSavepoint(_ message: InboundMessage, _ tx: PGConnection) throws -> Decision {

@@ -174,6 +174,7 @@ public final class QueueConsumer: @unchecked Sendable {
         let generation = lock.withLock { currentGeneration }
         var inFlight = 0
         var confirms = ConfirmTracker<UInt64>()
+        var acks = AckLedger()
         var cancelledAt: ContinuousClock.Instant?
         while true {
             let (stop, hard) = lock.withLock { (stopRequested, hardStop) }
@@ -192,6 +193,7 @@ public final class QueueConsumer: @unchecked Sendable {
                 switch event {
                 case .delivery(let delivery) where cancelledAt == nil:
                     inFlight += 1
+                    acks.delivered(delivery.deliveryTag)
                     metrics.consumed.increment()
                     if delivery.redelivered { metrics.redelivered.increment() }
                     lock.withLock {
@@ -201,12 +203,12 @@ public final class QueueConsumer: @unchecked Sendable {
                     work.put(Work(generation: generation, delivery: delivery))
                 case .publisherAck(let channel, let tag, let multiple) where channel == publishChannel:
                     for (original, outcome) in confirms.ack(deliveryTag: tag, multiple: multiple) {
-                        try settleCopied(original, outcome: outcome, on: connection)
+                        try settleCopied(original, outcome: outcome, acks: &acks, on: connection)
                         inFlight -= 1
                     }
                 case .publisherNack(let channel, let tag, let multiple) where channel == publishChannel:
                     for (original, outcome) in confirms.nack(deliveryTag: tag, multiple: multiple) {
-                        try settleCopied(original, outcome: outcome, on: connection)
+                        try settleCopied(original, outcome: outcome, acks: &acks, on: connection)
                         inFlight -= 1
                     }
                 case .returned(let message):
@@ -220,17 +222,13 @@ public final class QueueConsumer: @unchecked Sendable {
                 }
             }
 
+            var toAck: [UInt64] = []
+            var duplicates = 0
             for done in completions.drain() where done.generation == generation {
                 switch done.decision {
                 case .ack(let result):
-                    try connection.ack(deliveryTag: done.delivery.deliveryTag, channel: consumeChannel)
-                    inFlight -= 1
-                    metrics.acked.increment()
-                    if result == .duplicate { metrics.duplicates.increment() }
-                    lock.withLock {
-                        stats.acked += 1
-                        if result == .duplicate { stats.duplicates += 1 }
-                    }
+                    toAck.append(done.delivery.deliveryTag)
+                    if result == .duplicate { duplicates += 1 }
                 case .retry(let tier, let nextAttempt, let reason):
                     var properties = done.delivery.properties
                     properties.headers[InboundMessage.attemptHeader] = .int32(Int32(nextAttempt))
@@ -251,7 +249,19 @@ public final class QueueConsumer: @unchecked Sendable {
                     metrics.deadLettered.increment()
                     lock.withLock { stats.parked += 1 }
                 case .abandon:
+                    // Stays unsettled in the ledger: no later `multiple` ack may cover it, so it is redelivered.
                     inFlight -= 1
+                }
+            }
+            if !toAck.isEmpty {
+                // One frame for a run of consecutive acks (the common case with batches).
+                try send(acks.ack(toAck), on: connection)
+                inFlight -= toAck.count
+                metrics.acked.increment(by: Int64(toAck.count))
+                metrics.duplicates.increment(by: Int64(duplicates))
+                lock.withLock {
+                    stats.acked += toAck.count
+                    stats.duplicates += duplicates
                 }
             }
         }
@@ -271,17 +281,28 @@ public final class QueueConsumer: @unchecked Sendable {
 
     /// Settles the original of a copied delivery once the broker answered for the copy.
     private func settleCopied(
-        _ deliveryTag: UInt64, outcome: ConfirmTracker<UInt64>.Outcome, on connection: AMQPConnection
+        _ deliveryTag: UInt64, outcome: ConfirmTracker<UInt64>.Outcome, acks: inout AckLedger, on connection: AMQPConnection
     ) throws {
         switch outcome {
         case .acked:
-            try connection.ack(deliveryTag: deliveryTag, channel: consumeChannel)
+            try send(acks.ack([deliveryTag]), on: connection)
+            return
         case .returned(let code, let text):
             // The delay or dead-letter queue is missing: let the work queue's dead-letter exchange take it.
             logger.error("copy unroutable; rejecting the original", metadata: ["code": "\(code)", "text": "\(text)"])
             try connection.reject(deliveryTag: deliveryTag, requeue: false, channel: consumeChannel)
         case .nacked, .failed:
             try connection.nack(deliveryTag: deliveryTag, requeue: true, channel: consumeChannel)
+        }
+        acks.forget(deliveryTag)
+    }
+
+    private func send(_ frames: [AckLedger.Ack], on connection: AMQPConnection) throws {
+        for frame in frames {
+            switch frame {
+            case .single(let tag): try connection.ack(deliveryTag: tag, channel: consumeChannel)
+            case .upTo(let tag): try connection.ack(deliveryTag: tag, multiple: true, channel: consumeChannel)
+            }
         }
     }
 
