@@ -43,6 +43,72 @@ public enum TaskStore {
                        projectID: try row.decode("project_id", as: Int64?.self))
     }
 
+    /// One task result of a batch.
+    public struct Settlement: Sendable {
+        public var taskID: Int64
+        public var attempt: Int
+        public var status: TaskStatus
+        public var output: String?
+        public var error: String?
+        public var eventType: String
+        public var eventMessage: String
+        public var eventDataJSON: String
+        public var messageID: String
+
+        public init(
+            taskID: Int64, attempt: Int, status: TaskStatus, output: String?, error: String?, eventType: String,
+            eventMessage: String, eventDataJSON: String, messageID: String
+        ) {
+            self.taskID = taskID
+            self.attempt = attempt
+            self.status = status
+            self.output = output
+            self.error = error
+            self.eventType = eventType
+            self.eventMessage = eventMessage
+            self.eventDataJSON = eventDataJSON
+            self.messageID = messageID
+        }
+    }
+
+    /// ``settle(taskID:attempt:to:output:error:event:in:)`` for many results in one statement. Returns the
+    /// ids of the tasks it settled; a result whose task was not running that attempt changes nothing.
+    public static func settle(_ batch: [Settlement], in tx: PGConnection) throws -> Set<Int64> {
+        tx.prepare("task.settle_batch", """
+            WITH input AS (
+                SELECT * FROM unnest($1::bigint[], $2::int[], $3::text[], $4::text[], $5::text[], $6::text[],
+                                     $7::text[], $8::jsonb[], $9::text[])
+                    AS i(task_id, attempt, status, output, error, event_type, event_message, event_data, message_id)
+            ), settled AS (
+                UPDATE tasks t
+                   SET status = i.status, completed_at = now(), updated_at = now(),
+                       result = CASE WHEN i.status = 'completed' THEN i.output ELSE t.result END,
+                       error = CASE WHEN i.status = 'failed' THEN i.error ELSE t.error END,
+                       actual_duration_ms = CASE WHEN t.started_at IS NULL THEN NULL
+                                                 ELSE (extract(epoch FROM now() - t.started_at) * 1000)::bigint END
+                  FROM input i
+                 WHERE t.id = i.task_id AND t.status = 'running' AND t.attempt = i.attempt
+                RETURNING t.id, t.assigned_agent_id, t.project_id, i.attempt, i.status, i.event_type, i.event_message,
+                          i.event_data, i.message_id
+            ), closed AS (
+                UPDATE task_attempts a SET closed_at = now(), outcome = s.status
+                  FROM settled s
+                 WHERE a.task_id = s.id AND a.attempt = s.attempt AND a.closed_at IS NULL
+            ), logged AS (
+                INSERT INTO events (type, message, data, agent_id, project_id, task_id, message_id)
+                SELECT event_type, event_message, event_data, assigned_agent_id, project_id, id, message_id FROM settled
+            )
+            SELECT id FROM settled
+            """)
+        let result = try tx.executePrepared("task.settle_batch", [
+            PGArray(batch.map { String($0.taskID) }), PGArray(batch.map { String($0.attempt) }),
+            PGArray(batch.map { $0.status.rawValue }), PGArray(batch.map(\.output)), PGArray(batch.map(\.error)),
+            PGArray(batch.map(\.eventType)), PGArray(batch.map(\.eventMessage)), PGArray(batch.map(\.eventDataJSON)),
+            PGArray(batch.map(\.messageID)),
+        ])
+        return Set(try result.rows.map { try $0.decode(at: 0, as: Int64.self) })
+    }
+
     /// Says why a result for this task and attempt cannot apply.
     public static func explainNotRunning(taskID: Int64, attempt: Int, in tx: PGConnection) throws -> String {
         let found = try tx.query("SELECT status, attempt FROM tasks WHERE id = $1", [taskID])

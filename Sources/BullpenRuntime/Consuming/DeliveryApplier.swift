@@ -82,6 +82,20 @@ public final class DeliveryApplier {
         }
         let fresh = try MessageLedger.recordApplied(
             messageIDs: messages.map(\.messageID), queue: queue, types: messages.map(\.type), in: tx)
+        // One set-based call when the whole batch is of one type whose handler can do that.
+        if messages.count > 1, let batchHandler = handlersByMessage.first as? any BatchMessageHandler,
+            Set(messages.map(\.type)).count == 1
+        {
+            let new = messages.indices.filter { fresh[$0] }.map { messages[$0] }
+            do {
+                if !new.isEmpty { try batchHandler.handleBatch(new, in: tx) }
+            } catch let error as PGError where error.isConnectionFailure || error.isRetryableTransaction {
+                throw error
+            } catch {
+                throw FastPathAborted()
+            }
+            return fresh.map { $0 ? .ack(.applied) : .ack(.duplicate) }
+        }
         var decisions: [Decision] = []
         for (index, message) in messages.enumerated() {
             guard fresh[index] else {

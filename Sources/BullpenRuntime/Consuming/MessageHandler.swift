@@ -19,6 +19,14 @@ public protocol MessageHandler: Sendable {
     func handle(_ message: InboundMessage, in transaction: PGConnection) throws -> HandlerResult
 }
 
+/// A handler that can also apply many messages of its type in one go (set-based SQL), for batched
+/// consumers. The runtime calls it on the fast path with the batch's new messages; if it throws, the batch
+/// is rolled back and applied again one message at a time with ``MessageHandler/handle(_:in:)``, so the
+/// per-message rules (park, retry, duplicate) still decide each message's fate.
+public protocol BatchMessageHandler: MessageHandler {
+    func handleBatch(_ messages: [InboundMessage], in transaction: PGConnection) throws
+}
+
 /// What a handler did.
 public enum HandlerResult: Sendable, Equatable {
     case applied

@@ -8,12 +8,37 @@ import PostgreSQL
 ///
 /// A result for a task that is not running that attempt (already settled, never started, or superseded by
 /// a newer attempt) can never apply: it is parked with the reason, for an operator to look at.
-public struct TaskResultHandler: MessageHandler {
+public struct TaskResultHandler: BatchMessageHandler {
     public let messageType = TaskResultMessage.type
 
     public init() {}
 
     public func handle(_ message: InboundMessage, in tx: PGConnection) throws -> HandlerResult {
+        let settlement = try Self.settlement(message)
+        guard try TaskStore.settle(
+            taskID: settlement.taskID, attempt: settlement.attempt, to: settlement.status, output: settlement.output,
+            error: settlement.error,
+            event: (settlement.eventType, settlement.eventMessage, settlement.eventDataJSON, settlement.messageID), in: tx
+        ) != nil
+        else {
+            throw HandlerError.park(
+                reason: try TaskStore.explainNotRunning(taskID: settlement.taskID, attempt: settlement.attempt, in: tx))
+        }
+        return .applied
+    }
+
+    /// The whole batch in one statement; any result that cannot apply sends the batch down the
+    /// one-by-one path, where it is parked with its reason.
+    public func handleBatch(_ messages: [InboundMessage], in tx: PGConnection) throws {
+        let batch = try messages.map(Self.settlement)
+        let settled = try TaskStore.settle(batch, in: tx)
+        guard settled.count == batch.count else {
+            throw HandlerError.park(reason: "\(batch.count - settled.count) result(s) of the batch cannot apply")
+        }
+    }
+
+    /// Decodes a result and applies the lifecycle rule: running -> completed or failed.
+    static func settlement(_ message: InboundMessage) throws -> TaskStore.Settlement {
         let result = try message.decode(TaskResultMessage.self)
         guard result.schema == TaskResultMessage.schemaVersion else {
             throw HandlerError.park(reason: "unknown schema version \(result.schema) of \(TaskResultMessage.type)")
@@ -22,19 +47,13 @@ public struct TaskResultHandler: MessageHandler {
         guard case .success(let target) = TaskLifecycle.next(from: .running, on: transition) else {
             throw HandlerError.park(reason: "the task lifecycle has no transition for \(transition)")
         }
-        let event = (
-            type: target == .completed ? "task.completed" : "task.failed",
-            message: target == .completed
+        return TaskStore.Settlement(
+            taskID: result.taskId, attempt: result.attempt, status: target, output: result.output, error: result.error,
+            eventType: target == .completed ? "task.completed" : "task.failed",
+            eventMessage: target == .completed
                 ? "Task \(result.taskId) completed (attempt \(result.attempt))"
                 : "Task \(result.taskId) failed (attempt \(result.attempt)): \(result.error ?? "")",
-            dataJSON: #"{"attempt": \#(result.attempt), "outputBytes": \#(result.output?.utf8.count ?? 0)}"#,
+            eventDataJSON: #"{"attempt": \#(result.attempt), "outputBytes": \#(result.output?.utf8.count ?? 0)}"#,
             messageID: message.messageID)
-        guard try TaskStore.settle(
-            taskID: result.taskId, attempt: result.attempt, to: target, output: result.output, error: result.error,
-            event: event, in: tx) != nil
-        else {
-            throw HandlerError.park(reason: try TaskStore.explainNotRunning(taskID: result.taskId, attempt: result.attempt, in: tx))
-        }
-        return .applied
     }
 }
