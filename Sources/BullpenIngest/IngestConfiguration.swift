@@ -11,12 +11,12 @@ public struct IngestConfiguration: Sendable {
     public var postgres: PostgresConfiguration
     /// Largest request body accepted. Default 1 MiB; larger bodies get 413.
     public var maxBodyBytes: Int
-    /// Database connections for token look-ups. Default 4.
+    /// Database connections for token look-ups (each answers a batch of waiting requests per query). Default 2.
     public var databaseConnections: Int
 
     public init(
         host: String = "127.0.0.1", port: Int = 8080, amqp: AMQPConfiguration, postgres: PostgresConfiguration,
-        maxBodyBytes: Int = 1 << 20, databaseConnections: Int = 4
+        maxBodyBytes: Int = 1 << 20, databaseConnections: Int = 2
     ) {
         self.host = host
         self.port = port

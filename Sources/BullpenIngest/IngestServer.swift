@@ -1,5 +1,6 @@
 import AMQP
 import BullpenRuntime
+import BullpenStore
 import Hummingbird
 import Logging
 import PostgreSQL
@@ -16,7 +17,8 @@ public final class IngestServer: Sendable {
     public let configuration: IngestConfiguration
     public let topology: Topology
     public let publisher: ConfirmingPublisher
-    public let database: PostgresPool
+    /// Callback-token look-ups, batched across concurrent requests.
+    public let tokens: BatchingLookup<[UInt8], CallbackTokens.Attempt>
     private let logger: Logger
 
     public init(configuration: IngestConfiguration, topology: Topology, logger: Logger) {
@@ -24,14 +26,18 @@ public final class IngestServer: Sendable {
         self.topology = topology
         self.logger = logger
         publisher = ConfirmingPublisher(configuration: configuration.amqp, logger: logger)
-        database = PostgresPool(configuration: configuration.postgres, size: configuration.databaseConnections, logger: logger)
+        tokens = BatchingLookup(
+            configuration: configuration.postgres, threads: configuration.databaseConnections, logger: logger
+        ) { hashes, db in
+            try CallbackTokens.openAttempts(tokenHashes: hashes, on: db)
+        }
     }
 
     /// The routes, for the server and for tests.
     public func router() -> Router<BasicRequestContext> {
         let router = Router()
         let taskResult = TaskResultRoute(
-            publisher: publisher, database: database, topology: topology, maxBodyBytes: configuration.maxBodyBytes)
+            publisher: publisher, tokens: tokens, topology: topology, maxBodyBytes: configuration.maxBodyBytes)
         router.get("/healthz") { _, _ -> Response in
             .json(.ok, ["status": "ok"])
         }
@@ -59,7 +65,7 @@ public final class IngestServer: Sendable {
         publisher.start()
         defer {
             publisher.shutdown()
-            database.shutdown()
+            tokens.shutdown()
         }
         try await application().runService()
     }

@@ -10,6 +10,22 @@ public enum CallbackTokens {
         public let priority: Int
     }
 
+    /// Finds the open attempts of many token hashes in one query (keyed by hash).
+    public static func openAttempts(tokenHashes: [[UInt8]], on db: PGConnection) throws -> [[UInt8]: Attempt] {
+        db.prepare("tokens.open_attempts", """
+            SELECT a.callback_token_hash, a.task_id, a.attempt, t.priority
+              FROM task_attempts a JOIN tasks t ON t.id = a.task_id
+             WHERE a.callback_token_hash = ANY($1::bytea[]) AND a.closed_at IS NULL
+            """)
+        let rows = try db.executePrepared("tokens.open_attempts", [PGArray(tokenHashes.map { PGBytes($0).pgText })]).rows
+        var found: [[UInt8]: Attempt] = [:]
+        for row in rows {
+            found[try row.decode("callback_token_hash", as: PGBytes.self).bytes] = Attempt(
+                taskID: try row.decode("task_id"), attempt: try row.decode("attempt"), priority: try row.decode("priority"))
+        }
+        return found
+    }
+
     /// Finds the open attempt whose token hashes to `hash`; nil when there is none (unknown, or the attempt
     /// is closed).
     public static func openAttempt(tokenHash: [UInt8], on db: PGConnection) throws -> Attempt? {

@@ -16,7 +16,7 @@ import Logging
 /// wrong (the message names the field). 413: the body is too large. 503: broker or database unavailable.
 struct TaskResultRoute: Sendable {
     let publisher: ConfirmingPublisher
-    let database: PostgresPool
+    let tokens: BatchingLookup<[UInt8], CallbackTokens.Attempt>
     let topology: Topology
     let maxBodyBytes: Int
 
@@ -34,7 +34,7 @@ struct TaskResultRoute: Sendable {
         let hash = Array(SHA256.hash(data: Array(token.utf8)))
         let attempt: CallbackTokens.Attempt?
         do {
-            attempt = try await database.withConnection { db in try CallbackTokens.openAttempt(tokenHash: hash, on: db) }
+            attempt = try await tokens.value(for: hash)
         } catch {
             context.logger.error("token look-up failed", metadata: ["error": "\(error)"])
             throw APIError(.serviceUnavailable, "the database is unavailable; retry later", headers: [.retryAfter: "5"])
