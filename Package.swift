@@ -72,12 +72,17 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // Rows for the demo, the benchmarks and the tests (shipped as a library, like HummingbirdTesting).
+        .target(
+            name: "BullpenFixtures",
+            dependencies: ["PostgreSQL", .product(name: "Crypto", package: "swift-crypto")],
+            swiftSettings: swiftSettings
+        ),
         .target(
             name: "BullpenCLI",
             dependencies: [
-                "BullpenIngest", "BullpenWorkers", "BullpenRuntime", "BullpenStore", "HTTPClient",
+                "BullpenIngest", "BullpenWorkers", "BullpenRuntime", "BullpenStore", "BullpenFixtures", "HTTPClient",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
-                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
@@ -92,14 +97,14 @@ let package = Package(
         .executableTarget(
             name: "BullpenBench",
             dependencies: ["AMQP", "PostgreSQL", "HTTPClient", "BullpenDomain", "BullpenRuntime", "BullpenStore",
-                           .product(name: "Logging", package: "swift-log")],
+                           "BullpenFixtures", .product(name: "Logging", package: "swift-log")],
             swiftSettings: swiftSettings),
 
         .testTarget(
             name: "BullpenTests",
             dependencies: [
                 "AMQP", "PostgreSQL", "HTTPClient", "ServiceURL", "BullpenDomain", "BullpenStore", "BullpenRuntime",
-                "BullpenWorkers", "BullpenIngest", "BullpenCLI",
+                "BullpenWorkers", "BullpenIngest", "BullpenCLI", "BullpenFixtures",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "Crypto", package: "swift-crypto"),

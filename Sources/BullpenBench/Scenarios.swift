@@ -1,5 +1,6 @@
 import AMQP
 import BullpenDomain
+import BullpenFixtures
 import BullpenRuntime
 import Foundation
 import HTTPClient
@@ -59,7 +60,7 @@ struct Scenarios {
         let task = firstTask + Int64(index)
         return HTTPClientRequest(
             method: "POST", url: url,
-            headers: [("Authorization", "Bearer \(Seeding.token(index, salt: salt))"), ("Content-Type", "application/json")],
+            headers: [("Authorization", "Bearer \(BulkSeed.token(index, salt: salt))"), ("Content-Type", "application/json")],
             body: Array(#"{"taskId": \#(task), "status": "completed", "output": "Benchmark output for task \#(task)."}"#.utf8),
             timeout: .seconds(10))
     }

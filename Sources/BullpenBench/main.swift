@@ -1,4 +1,5 @@
 import AMQP
+import BullpenFixtures
 import BullpenRuntime
 import BullpenStore
 import Foundation
@@ -33,10 +34,10 @@ do {
         let admin = try AMQPConnection(amqp)
         try topology.apply(on: admin)
         admin.close()
-        let ids = try Seeding.seed(count: Int(argument(1))!, salt: salt, on: db)
+        let ids = try BulkSeed.seed(count: Int(argument(1))!, salt: salt, on: db)
         emit(["scenario": "seed", "tasks": ids.count, "first": ids.first ?? 0])
     case "reset":
-        try Seeding.reset(on: db)
+        try BulkSeed.reset(on: db)
         let admin = try AMQPConnection(amqp)
         try admin.openChannel(1)
         try admin.purgeQueue(topology.workQueue("review"))

@@ -1,11 +1,12 @@
 import PostgreSQL
 
-/// Bench data: N running tasks, each with an open attempt whose callback token is `token(i)`.
-enum Seeding {
-    static func token(_ index: Int, salt: String) -> String { "bench-\(salt)-\(index)" }
+/// Many running tasks at once, for benchmarks and fault tests: one client, project and agent, and N
+/// running tasks, each with an open attempt whose callback token is `token(i, salt)`.
+public enum BulkSeed {
+    public static func token(_ index: Int, salt: String) -> String { "bench-\(salt)-\(index)" }
 
-    /// Replaces all bench tasks with `count` fresh running tasks; returns their ids in order.
-    static func seed(count: Int, salt: String, on db: PGConnection) throws -> [Int64] {
+    /// Replaces every task (and what hangs off tasks) with `count` fresh running tasks; returns their ids in order.
+    public static func seed(count: Int, salt: String, on db: PGConnection) throws -> [Int64] {
         try db.execute("TRUNCATE inbox, events, task_attempts, deliverables, time_entries, tasks, agents, projects, clients RESTART IDENTITY CASCADE")
         try db.execute("TRUNCATE dead_letters, outbox RESTART IDENTITY")
         let client: Int64 = try db.query(
@@ -22,13 +23,13 @@ enum Seeding {
             INSERT INTO task_attempts (task_id, attempt, run_id, callback_token_hash, agent_id)
             SELECT t.id, 1, 'bullpen-' || t.id || '-1', sha256(convert_to('bench-' || $1 || '-' || (t.id - $2), 'UTF8')), $3
               FROM tasks t
-            """, [salt, ids.first! , agent])
+            """, [salt, ids.first!, agent])
         try db.execute("VACUUM ANALYZE tasks")
         return ids
     }
 
     /// Puts every task back to running with its attempt open, and forgets what was applied.
-    static func reset(on db: PGConnection) throws {
+    public static func reset(on db: PGConnection) throws {
         try db.execute("TRUNCATE inbox, events, dead_letters RESTART IDENTITY")
         try db.execute("""
             UPDATE tasks SET status = 'running', completed_at = NULL, result = NULL, error = NULL, actual_duration_ms = NULL
