@@ -25,16 +25,4 @@ public enum CallbackTokens {
         }
         return found
     }
-
-    /// Finds the open attempt whose token hashes to `hash`; nil when there is none (unknown, or the attempt
-    /// is closed).
-    public static func openAttempt(tokenHash: [UInt8], on db: PGConnection) throws -> Attempt? {
-        db.prepare("tokens.open_attempt", """
-            SELECT a.task_id, a.attempt, t.priority
-              FROM task_attempts a JOIN tasks t ON t.id = a.task_id
-             WHERE a.callback_token_hash = $1 AND a.closed_at IS NULL
-            """)
-        guard let row = try db.executePrepared("tokens.open_attempt", [PGBytes(tokenHash)]).first else { return nil }
-        return Attempt(taskID: try row.decode("task_id"), attempt: try row.decode("attempt"), priority: try row.decode("priority"))
-    }
 }

@@ -29,11 +29,6 @@ public enum MessageLedger {
         return messageIDs.map { id in inserted.contains(id) && seen.insert(id).inserted }
     }
 
-    /// True when the message id is in the inbox.
-    public static func isApplied(messageID: String, on db: PGConnection) throws -> Bool {
-        try db.query("SELECT 1 FROM inbox WHERE message_id = $1", [messageID]).count == 1
-    }
-
     /// Records a parked message. Parking the same message twice keeps one row.
     public static func recordParked(
         queue: String, messageID: String?, type: String?, reason: String, attempts: Int, headersJSON: String,

@@ -120,12 +120,4 @@ public enum TaskStore {
         }
         return "task \(taskID) is \(status), not running; its result cannot apply"
     }
-
-    /// The status and attempt of a task, or nil when it does not exist.
-    public static func status(taskID: Int64, on db: PGConnection) throws -> (status: TaskStatus, attempt: Int)? {
-        guard let row = try db.query("SELECT status, attempt FROM tasks WHERE id = $1", [taskID]).first else { return nil }
-        let text: String = try row.decode("status")
-        guard let status = TaskStatus(rawValue: text) else { throw PGError(.decoding, "unknown task status \(text)") }
-        return (status, try row.decode("attempt"))
-    }
 }

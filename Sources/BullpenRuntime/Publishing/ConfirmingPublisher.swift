@@ -73,18 +73,6 @@ public final class ConfirmingPublisher: @unchecked Sendable {
         }
     }
 
-    /// Publishes from a thread that may block, and returns once the broker has confirmed.
-    public func publishAndWait(_ message: OutgoingMessage) throws {
-        let done = DispatchSemaphore(value: 0)
-        let box = ResultBox()
-        enqueue(message) { result in
-            box.set(result)
-            done.signal()
-        }
-        done.wait()
-        try box.get()
-    }
-
     /// Queues a publish; `completion` runs on the I/O thread when it is settled.
     public func enqueue(_ message: OutgoingMessage, completion: @escaping Completion) {
         let accepted = lock.withLock { () -> Bool in
@@ -243,13 +231,4 @@ public final class ConfirmingPublisher: @unchecked Sendable {
     private static func unavailable(_ message: String) -> PublishError {
         PublishError(kind: .unavailable, message: message)
     }
-}
-
-/// Carries a result from the I/O thread to a waiting thread.
-private final class ResultBox: @unchecked Sendable {
-    private let lock = NSLock()
-    private var result: Result<Void, PublishError> = .success(())
-
-    func set(_ value: Result<Void, PublishError>) { lock.withLock { result = value } }
-    func get() throws { try lock.withLock { result }.get() }
 }
