@@ -37,6 +37,9 @@ public final class ConfirmingPublisher: @unchecked Sendable {
     private var requests: [Request] = []
     private var stopping = false
     private var connected = false
+    /// The I/O thread is (about to be) waiting for the socket: a new publish must wake it. While it is busy it
+    /// picks up new publishes by itself, and the wake-up (a syscall and a context switch) is skipped.
+    private var idle = false
     private var connectedPort: Int?
     private let wakeup = Wakeup()
     private let finished = DispatchSemaphore(value: 0)
@@ -75,14 +78,14 @@ public final class ConfirmingPublisher: @unchecked Sendable {
 
     /// Queues a publish; `completion` runs on the I/O thread when it is settled.
     public func enqueue(_ message: OutgoingMessage, completion: @escaping Completion) {
-        let accepted = lock.withLock { () -> Bool in
-            guard !stopping else { return false }
+        let (accepted, wake) = lock.withLock { () -> (Bool, Bool) in
+            guard !stopping else { return (false, false) }
             requests.append(Request(message: message, completion: completion))
-            return true
+            defer { idle = false }
+            return (true, idle)
         }
-        if accepted {
-            wakeup.signal()
-        } else {
+        if wake { wakeup.signal() }
+        if !accepted {
             completion(.failure(PublishError(kind: .unavailable, message: "the publisher is shutting down")))
         }
     }
@@ -171,14 +174,22 @@ public final class ConfirmingPublisher: @unchecked Sendable {
             if isStopping && tracker.outstandingCount == 0 && lock.withLock({ requests.isEmpty }) { return }
 
             do {
-                while let event = try live.nextEvent(timeout: .milliseconds(200), wakeup: wakeup) {
+                // Read what the broker sent; wait for more only while no publish is waiting. `idle` is set
+                // under the lock that `enqueue` takes, so a publish is either seen here or signals the wake-up.
+                while true {
+                    let mayWait = lock.withLock { () -> Bool in
+                        idle = requests.isEmpty
+                        return idle
+                    }
+                    let event = try live.nextEvent(timeout: mayWait ? .milliseconds(200) : .zero, wakeup: wakeup)
+                    lock.withLock { idle = false }
+                    guard let event else { break }
                     handle(event, tracker: &tracker)
                     if case .channelClosed(let number, let code, let text) = event, number == channel {
                         logger.warning("publisher channel closed by broker", metadata: ["code": "\(code)", "text": "\(text)"])
                         dropConnection("the broker closed the channel: \(text)")
                         break
                     }
-                    if lock.withLock({ !requests.isEmpty }) { break }
                 }
             } catch {
                 logger.warning("publisher connection lost", metadata: ["error": "\(error)"])
