@@ -72,7 +72,7 @@ public struct DeadLetterQueue {
         // Rows whose message is not in the broker's queue (purged there, or never arrived): replay from the record.
         for row in selected where !fromBroker.contains(row.id) {
             var properties = AMQPProperties(messageID: row.messageID, type: row.type)
-            properties.headers = Self.headers(fromJSON: row.headersJSON)
+            properties.headers = AMQPTable(json: row.headersJSON)
             try publishReplay(body: row.body, properties: properties, tracker: &confirms, token: row.id)
         }
         let confirmed = try awaitConfirms(&confirms)
@@ -126,14 +126,5 @@ public struct DeadLetterQueue {
             }
         }
         return confirmed
-    }
-
-    static func headers(fromJSON json: String) -> AMQPTable {
-        guard let object = try? JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any] else { return [:] }
-        var table: AMQPTable = [:]
-        for (key, value) in object {
-            if let s = value as? String { table[key] = .string(s) } else if let n = value as? Int { table[key] = .int64(Int64(n)) }
-        }
-        return table
     }
 }

@@ -97,28 +97,13 @@ public final class OutboxRelay: Service, @unchecked Sendable {
     }
 
     static func message(_ entry: Outbox.Entry) -> OutgoingMessage {
-        var headers: AMQPTable = [:]
-        if let object = try? JSONSerialization.jsonObject(with: Data(entry.headersJSON.utf8)) as? [String: Any] {
-            for (key, value) in object {
-                switch value {
-                case let n as NSNumber where CFNumberIsBool(n): headers[key] = .bool(n.boolValue)
-                case let n as NSNumber: headers[key] = .int64(n.int64Value)
-                case let s as String: headers[key] = .string(s)
-                default: continue
-                }
-            }
-        }
         return OutgoingMessage(
             exchange: entry.exchange, routingKey: entry.routingKey, body: entry.body,
             properties: AMQPProperties(
                 contentType: "application/json", persistent: true, priority: entry.priority.map { UInt8(clamping: $0) },
                 correlationID: entry.correlationID, messageID: entry.messageID,
-                timestamp: UInt64(Date().timeIntervalSince1970), type: entry.type, appID: "bullpen-outbox", headers: headers))
+                timestamp: UInt64(Date().timeIntervalSince1970), type: entry.type, appID: "bullpen-outbox", headers: AMQPTable(json: entry.headersJSON)))
     }
-}
-
-private func CFNumberIsBool(_ number: NSNumber) -> Bool {
-    type(of: number) == type(of: NSNumber(value: true))
 }
 
 private final class ResultsBox: @unchecked Sendable {
