@@ -2,7 +2,7 @@
 import PackageDescription
 
 let swiftSettings: [SwiftSetting] = [
-    .enableUpcomingFeature("ExistentialAny"),
+    .enableUpcomingFeature("ExistentialAny")
 ]
 
 let package = Package(
@@ -14,11 +14,14 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-nio-extras.git", from: "1.35.2"),
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
         .package(url: "https://github.com/apple/swift-crypto.git", from: "3.12.3"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
+        .package(url: "https://github.com/apple/swift-http-types.git", from: "1.8.0"),
     ],
     targets: [
         // C layers: system libraries plus header-only shims for macros and variadic calls.
@@ -32,43 +35,37 @@ let package = Package(
         .target(name: "PostgreSQL", dependencies: ["CPostgres", "ServiceURL"], swiftSettings: swiftSettings),
         .target(name: "HTTPClient", dependencies: ["CCurl"], swiftSettings: swiftSettings),
 
-        // Bullpen itself.
+        // Bullpen itself, from the bottom up. The domain is pure Swift (rules, message types); messaging is
+        // the worker runtime over AMQP and PostgreSQL; the store holds the domain's SQL; workers, ingest and
+        // the CLI sit on top.
+        .target(name: "BullpenDomain", swiftSettings: swiftSettings),
         .target(
-            name: "BullpenDomain",
-            dependencies: [],
-            swiftSettings: swiftSettings
-        ),
-        .target(
-            name: "BullpenStore",
-            dependencies: ["PostgreSQL", "BullpenDomain", .product(name: "Logging", package: "swift-log")],
-            swiftSettings: swiftSettings
-        ),
-        .target(
-            name: "BullpenRuntime",
+            name: "BullpenMessaging",
             dependencies: [
-                "AMQP", "PostgreSQL", "BullpenDomain", "BullpenStore",
+                "AMQP", "PostgreSQL", "BullpenDomain",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
-                .product(name: "Hummingbird", package: "hummingbird"),
             ],
             swiftSettings: swiftSettings
         ),
+        .target(name: "BullpenStore", dependencies: ["PostgreSQL", "BullpenDomain"], swiftSettings: swiftSettings),
         .target(
             name: "BullpenWorkers",
-            dependencies: [
-                "BullpenRuntime", "BullpenStore", "BullpenDomain", "PostgreSQL",
-                .product(name: "Logging", package: "swift-log"),
-            ],
+            dependencies: ["BullpenMessaging", "BullpenStore", "BullpenDomain", "PostgreSQL"],
             swiftSettings: swiftSettings
         ),
         .target(
             name: "BullpenIngest",
             dependencies: [
-                "BullpenRuntime", "BullpenStore", "BullpenDomain", "PostgreSQL", "AMQP",
+                "BullpenMessaging", "BullpenStore", "BullpenDomain", "PostgreSQL", "AMQP",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOHTTPTypes", package: "swift-nio-extras"),
             ],
             swiftSettings: swiftSettings
         ),
@@ -81,7 +78,9 @@ let package = Package(
         .target(
             name: "BullpenCLI",
             dependencies: [
-                "BullpenIngest", "BullpenWorkers", "BullpenRuntime", "BullpenStore", "BullpenFixtures", "HTTPClient",
+                "BullpenIngest", "BullpenWorkers", "BullpenMessaging", "BullpenStore", "BullpenDomain",
+                "BullpenFixtures",
+                "AMQP", "PostgreSQL",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -96,18 +95,37 @@ let package = Package(
         // The load generator behind ops/bench.
         .executableTarget(
             name: "BullpenBench",
-            dependencies: ["AMQP", "PostgreSQL", "HTTPClient", "BullpenDomain", "BullpenRuntime", "BullpenStore",
-                           "BullpenFixtures", .product(name: "Logging", package: "swift-log")],
+            dependencies: [
+                "AMQP", "PostgreSQL", "HTTPClient", "BullpenDomain", "BullpenMessaging", "BullpenStore",
+                "BullpenFixtures",
+                .product(name: "Logging", package: "swift-log"),
+            ],
             swiftSettings: swiftSettings),
 
+        // Pure tests: no broker, no database, no network; they run in seconds (`swift test --filter BullpenUnitTests`).
         .testTarget(
-            name: "BullpenTests",
+            name: "BullpenUnitTests",
             dependencies: [
-                "AMQP", "PostgreSQL", "HTTPClient", "ServiceURL", "BullpenDomain", "BullpenStore", "BullpenRuntime",
-                "BullpenWorkers", "BullpenIngest", "BullpenCLI", "BullpenFixtures",
+                "AMQP", "ServiceURL", "PostgreSQL", "BullpenDomain", "BullpenMessaging", "BullpenIngest",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "NIOHTTPTypes", package: "swift-nio-extras"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // Against the real RabbitMQ and PostgreSQL that ops/services starts; the fault tests restart them.
+        .testTarget(
+            name: "BullpenIntegrationTests",
+            dependencies: [
+                "AMQP", "PostgreSQL", "HTTPClient", "ServiceURL", "BullpenDomain", "BullpenStore", "BullpenMessaging",
+                "BullpenWorkers", "BullpenIngest", "BullpenFixtures",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
             ],
             swiftSettings: swiftSettings
         ),

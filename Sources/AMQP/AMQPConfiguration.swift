@@ -68,4 +68,3 @@ extension AMQPConfiguration: CustomStringConvertible {
         return "amqp://\(user):***@\(host):\(port)/\(v)"
     }
 }
-

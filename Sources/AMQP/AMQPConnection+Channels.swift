@@ -69,8 +69,9 @@ extension AMQPConnection {
     ) throws {
         let arena = CArena()
         _ = try rpc("queue.bind \(queue)", channel: channel) {
-            amqp_queue_bind($0, channel, arena.bytes(queue), arena.bytes(exchange), arena.bytes(routingKey),
-                            arena.table(arguments))
+            amqp_queue_bind(
+                $0, channel, arena.bytes(queue), arena.bytes(exchange), arena.bytes(routingKey),
+                arena.table(arguments))
         }
     }
 
@@ -118,7 +119,8 @@ extension AMQPConnection {
     ) throws -> String {
         let arena = CArena()
         let ok = try rpc("basic.consume \(queue)", channel: channel) {
-            amqp_basic_consume($0, channel, arena.bytes(queue), arena.bytes(consumerTag), 0, 0, 0, arena.table(arguments))
+            amqp_basic_consume(
+                $0, channel, arena.bytes(queue), arena.bytes(consumerTag), 0, 0, 0, arena.table(arguments))
         }
         return ok.map { CDecode.string($0.pointee.consumer_tag) } ?? consumerTag
     }
@@ -163,7 +165,8 @@ extension AMQPConnection {
     /// Rejects one delivery; without requeue it goes to the queue's dead-letter exchange.
     public func reject(deliveryTag: UInt64, requeue: Bool, channel: UInt16) throws {
         let state = try liveState()
-        try checkStatus(amqp_basic_reject(state, channel, deliveryTag, requeue ? 1 : 0), "basic.reject", channel: channel)
+        try checkStatus(
+            amqp_basic_reject(state, channel, deliveryTag, requeue ? 1 : 0), "basic.reject", channel: channel)
     }
 
     /// Fetches one message with basic.get (manual ack), or nil when the queue is empty.
@@ -173,7 +176,7 @@ extension AMQPConnection {
         lastCallChannel = channel
         let reply = amqp_basic_get(state, channel, arena.bytes(queue), 0)
         if reply.reply_type != AMQP_RESPONSE_NORMAL { try check("basic.get \(queue)", channel: channel) }
-        guard reply.reply.id == AMQP_BASIC_GET_OK_METHOD_ID, let decoded = reply.reply.decoded else { return nil }
+        guard reply.reply.id == basicGetOkMethodID, let decoded = reply.reply.decoded else { return nil }
         let ok = decoded.assumingMemoryBound(to: amqp_basic_get_ok_t.self).pointee
         let tag = ok.delivery_tag
         let redelivered = ok.redelivered != 0
@@ -205,4 +208,4 @@ extension AMQPConnection {
     }
 }
 
-let AMQP_BASIC_GET_OK_METHOD_ID: amqp_method_number_t = 0x003C_0047
+let basicGetOkMethodID: amqp_method_number_t = 0x003C_0047

@@ -10,8 +10,9 @@ extension AMQPConnection {
         if amqp_frames_enqueued(state) == 0 && amqp_data_in_buffer(state) == 0 {
             var socketReady: Int32 = 0
             var wakeReady: Int32 = 0
-            _ = bp_poll_two(amqp_get_sockfd(state), wakeup?.descriptor ?? -1, Int32(timeout.milliseconds),
-                            &socketReady, &wakeReady)
+            _ = bp_poll_two(
+                amqp_get_sockfd(state), wakeup?.descriptor ?? -1, Int32(timeout.milliseconds),
+                &socketReady, &wakeReady)
             if wakeReady != 0 { wakeup?.drain() }
             if socketReady == 0 {
                 // Nothing to read: a zero-timeout read still sends a heartbeat when one is due.
@@ -30,7 +31,9 @@ extension AMQPConnection {
             abandon()
             throw AMQPError(.connectionLost, "waiting for a frame: \(AMQPStatus.text(status))")
         }
-        defer { if let state = self.stateIfOpen, amqp_frames_enqueued(state) == 0 { amqp_maybe_release_buffers(state) } }
+        defer {
+            if let state = self.stateIfOpen, amqp_frames_enqueued(state) == 0 { amqp_maybe_release_buffers(state) }
+        }
         guard Int32(frame.frame_type) == BP_AMQP_FRAME_METHOD else { return nil }
         let channel = frame.channel
         let method = frame.payload.method
@@ -42,10 +45,11 @@ extension AMQPConnection {
             let exchange = CDecode.string(deliver.exchange)
             let routingKey = CDecode.string(deliver.routing_key)
             let (properties, body) = try readContent(channel: channel)
-            return .delivery(AMQPDelivery(
-                channel: channel, consumerTag: consumerTag, deliveryTag: deliver.delivery_tag,
-                redelivered: deliver.redelivered != 0, exchange: exchange, routingKey: routingKey,
-                properties: properties, body: body))
+            return .delivery(
+                AMQPDelivery(
+                    channel: channel, consumerTag: consumerTag, deliveryTag: deliver.delivery_tag,
+                    redelivered: deliver.redelivered != 0, exchange: exchange, routingKey: routingKey,
+                    properties: properties, body: body))
         case BP_AMQP_BASIC_ACK_METHOD:
             let ack = decoded.assumingMemoryBound(to: amqp_basic_ack_t.self).pointee
             return .publisherAck(channel: channel, deliveryTag: ack.delivery_tag, multiple: ack.multiple != 0)
@@ -59,9 +63,10 @@ extension AMQPConnection {
             let exchange = CDecode.string(ret.exchange)
             let routingKey = CDecode.string(ret.routing_key)
             let (properties, body) = try readContent(channel: channel)
-            return .returned(AMQPReturnedMessage(
-                channel: channel, replyCode: code, replyText: text, exchange: exchange, routingKey: routingKey,
-                properties: properties, body: body))
+            return .returned(
+                AMQPReturnedMessage(
+                    channel: channel, replyCode: code, replyText: text, exchange: exchange, routingKey: routingKey,
+                    properties: properties, body: body))
         case BP_AMQP_BASIC_CANCEL_METHOD:
             let cancel = decoded.assumingMemoryBound(to: amqp_basic_cancel_t.self).pointee
             return .consumerCancelled(channel: channel, consumerTag: CDecode.string(cancel.consumer_tag))

@@ -77,7 +77,8 @@ public final class AMQPConnection {
         guard reply.reply_type == AMQP_RESPONSE_NORMAL else {
             let reason = Self.describeLoginFailure(reply)
             amqp_destroy_connection(newState)
-            throw AMQPError(.connectFailed, "login to vhost '\(configuration.vhost)' as '\(configuration.user)' failed: \(reason)")
+            throw AMQPError(
+                .connectFailed, "login to vhost '\(configuration.vhost)' as '\(configuration.user)' failed: \(reason)")
         }
         state = newState
     }
@@ -154,7 +155,8 @@ public final class AMQPConnection {
         let number = channel ?? lastCallChannel
         if let state { _ = bp_amqp_send_channel_close_ok(state, number) }
         openChannels.remove(number)
-        return AMQPError(.channelClosed, "\(operation): broker closed channel \(number): \(text)", replyCode: code, channel: number)
+        return AMQPError(
+            .channelClosed, "\(operation): broker closed channel \(number): \(text)", replyCode: code, channel: number)
     }
 
     /// Runs one synchronous call on `channel` and checks its reply.

@@ -71,6 +71,19 @@ public struct AMQPReturnedMessage: Sendable {
     public let routingKey: String
     public let properties: AMQPProperties
     public let body: [UInt8]
+
+    public init(
+        channel: UInt16, replyCode: UInt16, replyText: String, exchange: String, routingKey: String,
+        properties: AMQPProperties, body: [UInt8]
+    ) {
+        self.channel = channel
+        self.replyCode = replyCode
+        self.replyText = replyText
+        self.exchange = exchange
+        self.routingKey = routingKey
+        self.properties = properties
+        self.body = body
+    }
 }
 
 /// Something the broker sent that is not the reply to a synchronous call.

@@ -1,7 +1,7 @@
 import CAMQP
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Owns the C memory behind the strings and tables of one library call; frees it all at once.
@@ -158,16 +158,46 @@ extension CArena {
         var props = amqp_basic_properties_t()
         var flags: amqp_flags_t = BP_AMQP_BASIC_DELIVERY_MODE_FLAG
         props.delivery_mode = p.persistent ? 2 : 1
-        if let v = p.contentType { props.content_type = bytes(v); flags |= BP_AMQP_BASIC_CONTENT_TYPE_FLAG }
-        if let v = p.priority { props.priority = v; flags |= BP_AMQP_BASIC_PRIORITY_FLAG }
-        if let v = p.correlationID { props.correlation_id = bytes(v); flags |= BP_AMQP_BASIC_CORRELATION_ID_FLAG }
-        if let v = p.replyTo { props.reply_to = bytes(v); flags |= BP_AMQP_BASIC_REPLY_TO_FLAG }
-        if let v = p.expiration { props.expiration = bytes(v); flags |= BP_AMQP_BASIC_EXPIRATION_FLAG }
-        if let v = p.messageID { props.message_id = bytes(v); flags |= BP_AMQP_BASIC_MESSAGE_ID_FLAG }
-        if let v = p.timestamp { props.timestamp = v; flags |= BP_AMQP_BASIC_TIMESTAMP_FLAG }
-        if let v = p.type { props.type = bytes(v); flags |= BP_AMQP_BASIC_TYPE_FLAG }
-        if let v = p.appID { props.app_id = bytes(v); flags |= BP_AMQP_BASIC_APP_ID_FLAG }
-        if !p.headers.isEmpty { props.headers = table(p.headers); flags |= BP_AMQP_BASIC_HEADERS_FLAG }
+        if let v = p.contentType {
+            props.content_type = bytes(v)
+            flags |= BP_AMQP_BASIC_CONTENT_TYPE_FLAG
+        }
+        if let v = p.priority {
+            props.priority = v
+            flags |= BP_AMQP_BASIC_PRIORITY_FLAG
+        }
+        if let v = p.correlationID {
+            props.correlation_id = bytes(v)
+            flags |= BP_AMQP_BASIC_CORRELATION_ID_FLAG
+        }
+        if let v = p.replyTo {
+            props.reply_to = bytes(v)
+            flags |= BP_AMQP_BASIC_REPLY_TO_FLAG
+        }
+        if let v = p.expiration {
+            props.expiration = bytes(v)
+            flags |= BP_AMQP_BASIC_EXPIRATION_FLAG
+        }
+        if let v = p.messageID {
+            props.message_id = bytes(v)
+            flags |= BP_AMQP_BASIC_MESSAGE_ID_FLAG
+        }
+        if let v = p.timestamp {
+            props.timestamp = v
+            flags |= BP_AMQP_BASIC_TIMESTAMP_FLAG
+        }
+        if let v = p.type {
+            props.type = bytes(v)
+            flags |= BP_AMQP_BASIC_TYPE_FLAG
+        }
+        if let v = p.appID {
+            props.app_id = bytes(v)
+            flags |= BP_AMQP_BASIC_APP_ID_FLAG
+        }
+        if !p.headers.isEmpty {
+            props.headers = table(p.headers)
+            flags |= BP_AMQP_BASIC_HEADERS_FLAG
+        }
         props._flags = flags
         return props
     }

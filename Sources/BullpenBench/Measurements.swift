@@ -40,7 +40,12 @@ final class Tally: @unchecked Sendable {
     private var merged = Latencies()
     private var failures: [String: Int] = [:]
 
-    func take() -> Int { lock.withLock { defer { next += 1 }; return next } }
+    func take() -> Int {
+        lock.withLock {
+            defer { next += 1 }
+            return next
+        }
+    }
     func add(_ latencies: Latencies) { lock.withLock { merged.merge(latencies) } }
     func fail(_ reason: String) { lock.withLock { failures[reason, default: 0] += 1 } }
     var latencies: Latencies { lock.withLock { merged } }

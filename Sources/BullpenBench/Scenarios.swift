@@ -1,7 +1,7 @@
 import AMQP
 import BullpenDomain
 import BullpenFixtures
-import BullpenRuntime
+import BullpenMessaging
 import Foundation
 import HTTPClient
 import Logging
@@ -60,8 +60,11 @@ struct Scenarios {
         let task = firstTask + Int64(index)
         return HTTPClientRequest(
             method: "POST", url: url,
-            headers: [("Authorization", "Bearer \(BulkSeed.token(index, salt: salt))"), ("Content-Type", "application/json")],
-            body: Array(#"{"taskId": \#(task), "status": "completed", "output": "Benchmark output for task \#(task)."}"#.utf8),
+            headers: [
+                ("Authorization", "Bearer \(BulkSeed.token(index, salt: salt))"), ("Content-Type", "application/json"),
+            ],
+            body: Array(
+                #"{"taskId": \#(task), "status": "completed", "output": "Benchmark output for task \#(task)."}"#.utf8),
             timeout: .seconds(10))
     }
 
@@ -89,7 +92,11 @@ struct Scenarios {
                     if wait > 0 { Thread.sleep(forTimeInterval: wait) }
                     do {
                         let response = try CurlClient.perform(request(url: url, index: i, firstTask: firstTask))
-                        if response.status == 202 { latencies.record((wallClock() - scheduled[i]) * 1000) } else { tally.fail("HTTP \(response.status)") }
+                        if response.status == 202 {
+                            latencies.record((wallClock() - scheduled[i]) * 1000)
+                        } else {
+                            tally.fail("HTTP \(response.status)")
+                        }
                     } catch {
                         tally.fail("\(error)")
                     }
@@ -103,12 +110,14 @@ struct Scenarios {
         while wallClock() < deadline {
             let done: Int = try db.query(
                 "SELECT count(*) AS n FROM tasks WHERE id BETWEEN $1 AND $2 AND status = 'completed'",
-                [firstTask, firstTask + Int64(total) - 1]).first!.decode("n")
+                [firstTask, firstTask + Int64(total) - 1]
+            ).first!.decode("n")
             if done == total { break }
             Thread.sleep(forTimeInterval: 0.2)
         }
         var effect = Latencies()
-        let rows = try db.query("""
+        let rows = try db.query(
+            """
             SELECT id, extract(epoch FROM completed_at)::float8 AS at FROM tasks
              WHERE id BETWEEN $1 AND $2 AND status = 'completed'
             """, [firstTask, firstTask + Int64(total) - 1])
@@ -141,22 +150,21 @@ struct Scenarios {
         for index in 0..<tasks {
             let task = firstTask + Int64(index)
             let message = TaskResultMessage(
-                report: TaskResultReport(taskId: task, status: .completed, output: "Benchmark output for task \(task)."),
-                attempt: 1, receivedAt: 0)
+                report: TaskResultReport(
+                    taskId: task, status: .completed, output: "Benchmark output for task \(task)."),
+                attempt: 1, receivedAt: 0, priority: 3)
             group.enter()
-            publisher.enqueue(OutgoingMessage(
-                exchange: topology.workExchange, routingKey: "review", body: Array(try JSONEncoder().encode(message)),
-                properties: AMQPProperties(
-                    contentType: "application/json", priority: 3, messageID: message.messageID, type: TaskResultMessage.type))
-            ) { result in
+            publisher.enqueue(try Envelope.outgoing(message, topology: topology, appID: "bullpen-bench")) { result in
                 if case .failure(let error) = result { tally.fail("\(error)") }
                 group.leave()
             }
             if index % 5000 == 4999 { group.wait() }  // bounded memory in flight
         }
         group.wait()
-        emit(["scenario": "publish-results", "messages": tasks, "per_s": round3(Double(tasks) / (wallClock() - started)),
-              "errors": tally.errors])
+        emit([
+            "scenario": "publish-results", "messages": tasks, "per_s": round3(Double(tasks) / (wallClock() - started)),
+            "errors": tally.errors,
+        ])
     }
 
     /// Waits until `tasks` tasks are completed and reports the applied rate between the first and last effect.
@@ -168,9 +176,12 @@ struct Scenarios {
             if done >= tasks { break }
             Thread.sleep(forTimeInterval: 0.1)
         }
-        let span = try db.query("""
-            SELECT extract(epoch FROM max(completed_at) - min(completed_at))::float8 AS span FROM tasks WHERE status = 'completed'
-            """).first!.decode("span", as: Double?.self) ?? 0
+        let span =
+            try db.query(
+                """
+                SELECT extract(epoch FROM max(completed_at) - min(completed_at))::float8 AS span FROM tasks WHERE status = 'completed'
+                """
+            ).first!.decode("span", as: Double?.self) ?? 0
         var result = label
         result["scenario"] = "drain"
         result["applied"] = done
@@ -197,7 +208,8 @@ struct Scenarios {
         while confirmed < messages {
             while sent < messages && tracker.outstandingCount < window {
                 try connection.publish(
-                    exchange: "", routingKey: queue, body: body, properties: AMQPProperties(messageID: "raw-\(sent)"), channel: 1)
+                    exchange: "", routingKey: queue, body: body, properties: AMQPProperties(messageID: "raw-\(sent)"),
+                    channel: 1)
                 tracker.published(messageID: nil, token: sent)
                 sent += 1
             }
@@ -207,8 +219,10 @@ struct Scenarios {
                 confirmed += tracker.ack(deliveryTag: tag, multiple: multiple).count
             }
         }
-        emit(["scenario": "raw-publish", "messages": messages, "window": window,
-              "per_s": round3(Double(messages) / (wallClock() - started))])
+        emit([
+            "scenario": "raw-publish", "messages": messages, "window": window,
+            "per_s": round3(Double(messages) / (wallClock() - started)),
+        ])
     }
 
     /// Raw consume and ack (one ack per message) of everything in `queue`.
@@ -229,7 +243,9 @@ struct Scenarios {
             }
         }
         let elapsed = wallClock() - (started ?? wallClock())
-        emit(["scenario": "raw-consume", "messages": received, "prefetch": Int(prefetch),
-              "per_s": elapsed > 0 ? round3(Double(received) / elapsed) : 0])
+        emit([
+            "scenario": "raw-consume", "messages": received, "prefetch": Int(prefetch),
+            "per_s": elapsed > 0 ? round3(Double(received) / elapsed) : 0,
+        ])
     }
 }

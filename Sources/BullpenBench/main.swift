@@ -1,6 +1,7 @@
 import AMQP
+import BullpenDomain
 import BullpenFixtures
-import BullpenRuntime
+import BullpenMessaging
 import BullpenStore
 import Foundation
 import PostgreSQL
@@ -19,8 +20,10 @@ func argument(_ index: Int) -> String {
 }
 
 do {
-    let amqp = try AMQPConfiguration(url: environment["BULLPEN_AMQP_URL"] ?? "amqp://bullpen:bullpen@127.0.0.1:5672/bullpen")
-    let postgres = try PostgresConfiguration(url: environment["BULLPEN_DATABASE_URL"] ?? "postgresql://bullpen:bullpen@127.0.0.1:5432/bullpen")
+    let amqp = try AMQPConfiguration(
+        url: environment["BULLPEN_AMQP_URL"] ?? "amqp://bullpen:bullpen@127.0.0.1:5672/bullpen")
+    let postgres = try PostgresConfiguration(
+        url: environment["BULLPEN_DATABASE_URL"] ?? "postgresql://bullpen:bullpen@127.0.0.1:5432/bullpen")
     let topology = try Topology.load(
         from: environment["BULLPEN_QUEUES_DIR"] ?? "Queues", prefix: environment["BULLPEN_TOPOLOGY_PREFIX"] ?? "bench")
     let salt = environment["BULLPEN_BENCH_SALT"] ?? "s"
@@ -40,7 +43,7 @@ do {
         try BulkSeed.reset(on: db)
         let admin = try AMQPConnection(amqp)
         try admin.openChannel(1)
-        try admin.purgeQueue(topology.workQueue("review"))
+        try admin.purgeQueue(topology.workQueue(.review))
         admin.close()
         emit(["scenario": "reset"])
     case "publish":
@@ -49,15 +52,19 @@ do {
         let label = try JSONSerialization.jsonObject(with: Data(argument(2).utf8)) as? [String: Any] ?? [:]
         try scenarios.awaitDrain(tasks: Int(argument(1))!, label: label, db: db)
     case "ingest":
-        scenarios.ingest(url: argument(1), connections: Int(argument(2))!, seconds: Double(argument(3))!,
-                         tasks: Int(argument(4))!, firstTask: try firstTask())
+        scenarios.ingest(
+            url: argument(1), connections: Int(argument(2))!, seconds: Double(argument(3))!,
+            tasks: Int(argument(4))!, firstTask: try firstTask())
     case "e2e":
-        try scenarios.endToEnd(url: argument(1), rate: Int(argument(2))!, seconds: Int(argument(3))!,
-                               firstTask: try firstTask(), db: db)
+        try scenarios.endToEnd(
+            url: argument(1), rate: Int(argument(2))!, seconds: Int(argument(3))!,
+            firstTask: try firstTask(), db: db)
     case "raw-publish":
-        try scenarios.rawPublish(messages: Int(argument(1))!, window: Int(argument(2))!, queue: topology.prefix + ".raw")
+        try scenarios.rawPublish(
+            messages: Int(argument(1))!, window: Int(argument(2))!, queue: topology.prefix + ".raw")
     case "raw-consume":
-        try scenarios.rawConsume(messages: Int(argument(1))!, prefetch: UInt16(argument(2))!, queue: topology.prefix + ".raw")
+        try scenarios.rawConsume(
+            messages: Int(argument(1))!, prefetch: UInt16(argument(2))!, queue: topology.prefix + ".raw")
     default:
         FileHandle.standardError.write(Data("bullpen-bench: unknown scenario \(argument(0))\n".utf8))
         exit(2)

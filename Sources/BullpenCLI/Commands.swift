@@ -1,7 +1,8 @@
 import AMQP
 import ArgumentParser
+import BullpenDomain
 import BullpenIngest
-import BullpenRuntime
+import BullpenMessaging
 import BullpenStore
 import BullpenWorkers
 import Foundation
@@ -10,7 +11,6 @@ import PostgreSQL
 import ServiceLifecycle
 
 /// The `bullpen` command: one executable, one subcommand per process or operator task.
-@available(macOS 10.15, macCatalyst 13, iOS 13, tvOS 13, watchOS 6, *)
 public struct BullpenCommand: AsyncParsableCommand {
     public static let configuration = CommandConfiguration(
         commandName: "bullpen",
@@ -34,7 +34,9 @@ struct MigrateCommand: ParsableCommand {
         defer { db.close() }
         do {
             let report = try Migrator().run(on: db)
-            let applied = report.applied.isEmpty ? "nothing to apply" : "applied \(report.applied.map(String.init).joined(separator: ", "))"
+            let applied =
+                report.applied.isEmpty
+                ? "nothing to apply" : "applied \(report.applied.map(String.init).joined(separator: ", "))"
             print("schema at version \(report.currentVersion) (\(applied))")
         } catch let error as MigrationError {
             throw ValidationError(error.description)
@@ -58,9 +60,10 @@ struct TopologyCommand: ParsableCommand {
             defer { amqp.close() }
             try topology.apply(on: amqp)
             for spec in topology.queues {
-                print("\(topology.workQueue(spec.name)): priority \(spec.maxPriority.map(String.init) ?? "none"), "
-                    + "retry delays \(spec.retryDelaysSeconds.map { "\($0)s" }.joined(separator: " ")), "
-                    + "max attempts \(spec.maxAttempts), dead letters \(topology.deadQueue(spec.name))")
+                print(
+                    "\(topology.workQueue(spec.queue)): priority \(spec.maxPriority.map(String.init) ?? "none"), "
+                        + "retry delays \(spec.retryDelaysSeconds.map { "\($0)s" }.joined(separator: " ")), "
+                        + "max attempts \(spec.maxAttempts), dead letters \(topology.deadQueue(spec.queue))")
             }
         }
     }
@@ -78,13 +81,25 @@ struct IngestCommand: AsyncParsableCommand {
     @Option(help: "Listen port (env BULLPEN_HTTP_PORT).")
     var port: Int = Int(Environment.value("BULLPEN_HTTP_PORT", default: "8080")) ?? 8080
 
+    @Option(help: "Seconds a connection may wait, after opening or after a response, for a complete request head.")
+    var idleTimeout: Int = Int(ConnectionTimeouts().idle.components.seconds)
+
+    @Option(help: "Seconds a request may take to arrive in full once its head is in (408 after).")
+    var readTimeout: Int = Int(ConnectionTimeouts().requestRead.components.seconds)
+
+    func validate() throws {
+        guard idleTimeout >= 1, readTimeout >= 1 else { throw ValidationError("timeouts must be at least 1 second") }
+    }
+
     func run() async throws {
         Logs.bootstrap()
         let logger = Logger(label: "bullpen.ingest")
         let server = IngestServer(
-            configuration: IngestConfiguration(host: host, port: port, amqp: try connection.amqp(), postgres: try connection.postgres()),
+            configuration: IngestConfiguration(
+                host: host, port: port, amqp: try connection.amqp(), postgres: try connection.postgres(),
+                timeouts: ConnectionTimeouts(idle: .seconds(idleTimeout), requestRead: .seconds(readTimeout))),
             topology: try connection.topology(), logger: logger)
-        try await server.run()
+        try await server.application().runService()
     }
 }
 
@@ -96,19 +111,19 @@ struct WorkerCommand: AsyncParsableCommand {
     @OptionGroup var connection: ConnectionOptions
 
     @Option(help: "Comma-separated queues to consume.")
-    var queues: String = "dispatch,review,billing,notify"
+    var queues: String = WorkQueue.allCases.map(\.rawValue).joined(separator: ",")
 
     @Option(help: "Consumers per queue, each with its own AMQP and PostgreSQL connection.")
-    var consumers: Int = 1
+    var consumers: Int = WorkerPool.Configuration(queues: []).consumersPerQueue
 
     @Option(help: "Deliveries applied per transaction (each with its own inbox row).")
-    var batchSize: Int = 1
+    var batchSize: Int = ConsumerSettings().batchSize
 
     @Option(help: "Unacknowledged deliveries per consumer (default: the batch size).")
     var prefetch: UInt16?
 
     @Option(help: "Seconds a graceful stop waits for in-flight work.")
-    var shutdownSeconds: Int = 10
+    var shutdownSeconds: Int = Int(ConsumerSettings().shutdownDeadline.components.seconds)
 
     @Option(help: "Port of /metrics (env BULLPEN_METRICS_PORT); 0 turns it off.")
     var metricsPort: Int = Int(Environment.value("BULLPEN_METRICS_PORT", default: "9090")) ?? 9090
@@ -123,6 +138,19 @@ struct WorkerCommand: AsyncParsableCommand {
         guard consumers >= 1 && consumers <= 64 else { throw ValidationError("--consumers must be 1...64") }
         guard batchSize >= 1 && batchSize <= 1000 else { throw ValidationError("--batch-size must be 1...1000") }
         if let prefetch, prefetch < 1 { throw ValidationError("--prefetch must be at least 1") }
+        _ = try workQueues()
+    }
+
+    func workQueues() throws -> [WorkQueue] {
+        try queues.split(separator: ",").map { String($0).trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+            .map { name in
+                guard let queue = WorkQueue(rawValue: name) else {
+                    throw ValidationError(
+                        "--queues: no queue '\(name)' (known: \(WorkQueue.allCases.map(\.rawValue).joined(separator: ", ")))"
+                    )
+                }
+                return queue
+            }
     }
 
     func run() async throws {
@@ -130,36 +158,41 @@ struct WorkerCommand: AsyncParsableCommand {
         let logger = Logger(label: "bullpen.worker")
         let amqp = try connection.amqp()
         let postgres = try connection.postgres()
+        let topology = try connection.topology()
         let metrics = WorkerMetrics()
-        let queueNames = queues.split(separator: ",").map { String($0).trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
-        var services: [any Service] = [
-            try WorkerPool(
-                configuration: .init(
-                    queues: queueNames, consumersPerQueue: consumers, batchSize: batchSize, prefetch: prefetch,
-                    shutdownDeadline: .seconds(shutdownSeconds)),
-                topology: try connection.topology(), amqp: amqp, postgres: postgres, handlers: Handlers.all,
-                metrics: metrics, logger: logger),
-        ]
-        let publisher = ConfirmingPublisher(configuration: amqp, logger: logger)
+        // The group shuts services down in reverse order: consumers first, the publisher after the relay.
+        var services: [any Service] = []
+        if metricsPort > 0 { services.append(MetricsServer(metrics: metrics, port: metricsPort, logger: logger)) }
         if !noRelay {
-            publisher.start()
-            services.append(OutboxRelay(postgres: postgres, publisher: publisher, metrics: metrics, logger: logger))
+            let publisher = ConfirmingPublisher(configuration: amqp, logger: logger)
+            services.append(publisher)
+            services.append(
+                OutboxRelay(
+                    postgres: postgres, topology: topology, publisher: publisher, metrics: metrics, logger: logger))
         }
         if schedule != "none" {
             let workerName = "\(ProcessInfo.processInfo.hostName):\(ProcessInfo.processInfo.processIdentifier)"
             do {
-                services.append(try Scheduler(
-                    schedule: try Schedule.load(from: schedule), jobs: Jobs.all, postgres: postgres, worker: workerName,
-                    metrics: metrics, logger: logger))
+                services.append(
+                    try Scheduler(
+                        schedule: try Schedule.load(from: schedule), jobs: Jobs.all, postgres: postgres,
+                        worker: workerName,
+                        metrics: metrics, logger: logger))
             } catch {
                 throw ValidationError("\(error)")
             }
         }
-        if metricsPort > 0 { services.append(MetricsServer(metrics: metrics, port: metricsPort, logger: logger)) }
+        services.append(
+            WorkerPool(
+                configuration: .init(
+                    queues: try workQueues(), consumersPerQueue: consumers,
+                    consumer: ConsumerSettings(
+                        batchSize: batchSize, prefetch: prefetch, shutdownDeadline: .seconds(shutdownSeconds))),
+                topology: topology, amqp: amqp, postgres: postgres, handlers: try Handlers.registry(), metrics: metrics,
+                logger: logger))
         let group = ServiceGroup(
             services: services, gracefulShutdownSignals: [.sigterm, .sigint], cancellationSignals: [], logger: logger)
         try await group.run()
-        publisher.shutdown()
     }
 }
 

@@ -1,7 +1,7 @@
 import AMQP
 import ArgumentParser
-import BullpenRuntime
-import BullpenStore
+import BullpenDomain
+import BullpenMessaging
 import Foundation
 import PostgreSQL
 
@@ -18,15 +18,24 @@ struct DeadLetterCommand: ParsableCommand {
         @Argument(help: "The queue's short name (dispatch, review, billing, notify).")
         var queue: String
 
-        func open() throws -> (DeadLetterQueue, () -> Void) {
-            let amqp = try AMQPConnection(try connection.amqp())
-            let db = try PGConnection(try connection.postgres())
+        func open() throws -> (DeadLetterAdmin, () -> Void) {
+            let topology = try connection.topology()
+            let workQueue: WorkQueue
             do {
-                let dlq = try DeadLetterQueue(topology: try connection.topology(), queue: queue, connection: amqp, db: db)
-                return (dlq, { amqp.close(); db.close() })
+                workQueue = try topology.queue(named: queue)
             } catch let error as TopologyError {
                 throw ValidationError(error.description)
             }
+            let amqp = try AMQPConnection(try connection.amqp())
+            let db = try PGConnection(try connection.postgres())
+            let dlq = try DeadLetterAdmin(topology: topology, queue: workQueue, connection: amqp, db: db)
+            return (
+                dlq,
+                {
+                    amqp.close()
+                    db.close()
+                }
+            )
         }
     }
 
@@ -39,9 +48,12 @@ struct DeadLetterCommand: ParsableCommand {
             let (dlq, close) = try target.open()
             defer { close() }
             let rows = try dlq.list(limit: limit)
-            print("\(rows.count) parked in \(target.queue) (\(try dlq.depth()) in \(dlq.topology.deadQueue(target.queue)))")
+            print(
+                "\(rows.count) parked in \(target.queue) (\(try dlq.depth()) in \(dlq.topology.deadQueue(dlq.queue)))")
             for row in rows {
-                print("\(row.id)\t\(row.messageID ?? "-")\t\(row.type ?? "-")\tattempts \(row.attempts)\t\(row.parkedAt)\t\(row.reason)")
+                print(
+                    "\(row.id)\t\(row.messageID ?? "-")\t\(row.type ?? "-")\tattempts \(row.attempts)\t\(row.parkedAt)\t\(row.reason)"
+                )
             }
         }
     }
@@ -54,7 +66,9 @@ struct DeadLetterCommand: ParsableCommand {
         func run() throws {
             let (dlq, close) = try target.open()
             defer { close() }
-            guard let row = try dlq.show(id: id) else { throw ValidationError("no dead letter \(id) in \(target.queue)") }
+            guard let row = try dlq.show(id: id) else {
+                throw ValidationError("no dead letter \(id) in \(target.queue)")
+            }
             print("id:         \(row.id)")
             print("status:     \(row.status)")
             print("message id: \(row.messageID ?? "-")")
@@ -68,7 +82,8 @@ struct DeadLetterCommand: ParsableCommand {
     }
 
     struct Replay: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Send parked messages back to the work queue as attempt 1.")
+        static let configuration = CommandConfiguration(
+            abstract: "Send parked messages back to the work queue as attempt 1.")
         @OptionGroup var target: Target
         @Argument(help: "Dead letter ids; none with --all.") var ids: [Int64] = []
         @Flag(help: "Replay every parked message of the queue.") var all = false
@@ -83,20 +98,23 @@ struct DeadLetterCommand: ParsableCommand {
             let report = try dlq.replay(ids: all ? nil : ids)
             print("replayed \(report.replayed.count): \(report.replayed.map(String.init).joined(separator: " "))")
             if !report.notParked.isEmpty {
-                print("not parked (already replayed or purged, or unknown): \(report.notParked.map(String.init).joined(separator: " "))")
+                print(
+                    "not parked (already replayed or purged, or unknown): \(report.notParked.map(String.init).joined(separator: " "))"
+                )
             }
         }
     }
 
     struct Purge: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Drop every parked message of a queue (rows are kept, marked purged).")
+        static let configuration = CommandConfiguration(
+            abstract: "Drop every parked message of a queue (rows are kept, marked purged).")
         @OptionGroup var target: Target
 
         func run() throws {
             let (dlq, close) = try target.open()
             defer { close() }
             let (messages, rows) = try dlq.purge()
-            print("purged \(messages) messages from \(dlq.topology.deadQueue(target.queue)); \(rows) rows marked purged")
+            print("purged \(messages) messages from \(dlq.topology.deadQueue(dlq.queue)); \(rows) rows marked purged")
         }
     }
 }

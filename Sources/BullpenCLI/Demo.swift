@@ -14,7 +14,9 @@ struct DemoCommand: ParsableCommand {
     struct SeedTask: ParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "seed-task",
-            abstract: "Create a client, project, agent and a running task with an open attempt; print its id and callback token.")
+            abstract:
+                "Create a client, project, agent and a running task with an open attempt; print its id and callback token."
+        )
 
         @OptionGroup var connection: ConnectionOptions
 
@@ -28,7 +30,8 @@ struct DemoCommand: ParsableCommand {
     }
 
     struct ShowTask: ParsableCommand {
-        static let configuration = CommandConfiguration(commandName: "show-task", abstract: "Print a task's state and its events.")
+        static let configuration = CommandConfiguration(
+            commandName: "show-task", abstract: "Print a task's state and its events.")
 
         @OptionGroup var connection: ConnectionOptions
 
@@ -38,19 +41,23 @@ struct DemoCommand: ParsableCommand {
         func run() throws {
             let db = try PGConnection(try connection.postgres())
             defer { db.close() }
-            guard let row = try db.query(
-                "SELECT id, title, status, attempt, left(coalesce(result, error, ''), 60) AS outcome, completed_at FROM tasks WHERE id = $1",
-                [id]).first
+            guard
+                let row = try db.query(
+                    "SELECT id, title, status, attempt, left(coalesce(result, error, ''), 60) AS outcome, completed_at FROM tasks WHERE id = $1",
+                    [id]
+                ).first
             else { throw ValidationError("no task \(id)") }
             let completed: Date? = try row.decode("completed_at", as: Date?.self)
-            print("task \(try row.decode("id", as: Int64.self)) \"\(try row.decode("title", as: String.self))\": "
-                + "\(try row.decode("status", as: String.self)) (attempt \(try row.decode("attempt", as: Int.self)))"
-                + (completed.map { ", completed at \($0)" } ?? ""))
+            print(
+                "task \(try row.decode("id", as: Int64.self)) \"\(try row.decode("title", as: String.self))\": "
+                    + "\(try row.decode("status", as: String.self)) (attempt \(try row.decode("attempt", as: Int.self)))"
+                    + (completed.map { ", completed at \($0)" } ?? ""))
             print("  outcome: \(try row.decode("outcome", as: String.self))")
             for event in try db.query("SELECT type, message FROM events WHERE task_id = $1 ORDER BY id", [id]).rows {
-                print("  event \(try event.decode("type", as: String.self)): \(try event.decode("message", as: String.self))")
+                print(
+                    "  event \(try event.decode("type", as: String.self)): \(try event.decode("message", as: String.self))"
+                )
             }
         }
     }
 }
-

@@ -1,6 +1,6 @@
 import AMQP
 import ArgumentParser
-import BullpenRuntime
+import BullpenMessaging
 import Foundation
 import Logging
 import PostgreSQL
@@ -8,10 +8,12 @@ import PostgreSQL
 /// Connection options shared by every command; each falls back to its environment variable.
 struct ConnectionOptions: ParsableArguments {
     @Option(help: "RabbitMQ URL (env BULLPEN_AMQP_URL).")
-    var amqpURL: String = Environment.value("BULLPEN_AMQP_URL", default: "amqp://bullpen:bullpen@127.0.0.1:5672/bullpen")
+    var amqpURL: String = Environment.value(
+        "BULLPEN_AMQP_URL", default: "amqp://bullpen:bullpen@127.0.0.1:5672/bullpen")
 
     @Option(help: "PostgreSQL URL (env BULLPEN_DATABASE_URL).")
-    var databaseURL: String = Environment.value("BULLPEN_DATABASE_URL", default: "postgresql://bullpen:bullpen@127.0.0.1:5432/bullpen")
+    var databaseURL: String = Environment.value(
+        "BULLPEN_DATABASE_URL", default: "postgresql://bullpen:bullpen@127.0.0.1:5432/bullpen")
 
     @Option(help: "Folder with the queue files (env BULLPEN_QUEUES_DIR).")
     var queuesDir: String = Environment.value("BULLPEN_QUEUES_DIR", default: "Queues")
@@ -28,7 +30,9 @@ struct ConnectionOptions: ParsableArguments {
     }
 
     func topology() throws -> Topology {
-        do { return try Topology.load(from: queuesDir, prefix: topologyPrefix) } catch { throw ValidationError("\(error)") }
+        do { return try Topology.load(from: queuesDir, prefix: topologyPrefix) } catch {
+            throw ValidationError("\(error)")
+        }
     }
 }
 

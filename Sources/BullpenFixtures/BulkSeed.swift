@@ -7,19 +7,27 @@ public enum BulkSeed {
 
     /// Replaces every task (and what hangs off tasks) with `count` fresh running tasks; returns their ids in order.
     public static func seed(count: Int, salt: String, on db: PGConnection) throws -> [Int64] {
-        try db.execute("TRUNCATE inbox, events, task_attempts, deliverables, time_entries, tasks, agents, projects, clients RESTART IDENTITY CASCADE")
+        try db.execute(
+            "TRUNCATE inbox, events, task_attempts, deliverables, time_entries, tasks, agents, projects, clients RESTART IDENTITY CASCADE"
+        )
         try db.execute("TRUNCATE dead_letters, outbox RESTART IDENTITY")
         let client: Int64 = try db.query(
-            "INSERT INTO clients (name, email) VALUES ('Bench', 'bench@example.com') RETURNING id").first!.decode("id")
+            "INSERT INTO clients (name, email) VALUES ('Bench', 'bench@example.com') RETURNING id"
+        ).first!.decode("id")
         let project: Int64 = try db.query(
             "INSERT INTO projects (client_id, name, type, status) VALUES ($1, 'Bench', 'bench', 'active') RETURNING id",
-            [client]).first!.decode("id")
-        let agent: Int64 = try db.query("INSERT INTO agents (name, status) VALUES ('bench-agent', 'busy') RETURNING id").first!.decode("id")
-        let ids = try db.query("""
+            [client]
+        ).first!.decode("id")
+        let agent: Int64 = try db.query("INSERT INTO agents (name, status) VALUES ('bench-agent', 'busy') RETURNING id")
+            .first!.decode("id")
+        let ids = try db.query(
+            """
             INSERT INTO tasks (title, status, project_id, assigned_agent_id, started_at, attempt)
             SELECT 'Bench task ' || g, 'running', $1, $2, now(), 1 FROM generate_series(1, $3) g RETURNING id
-            """, [project, agent, count]).rows.map { try $0.decode("id", as: Int64.self) }
-        try db.query("""
+            """, [project, agent, count]
+        ).rows.map { try $0.decode("id", as: Int64.self) }
+        try db.query(
+            """
             INSERT INTO task_attempts (task_id, attempt, run_id, callback_token_hash, agent_id)
             SELECT t.id, 1, 'bullpen-' || t.id || '-1', sha256(convert_to('bench-' || $1 || '-' || (t.id - $2), 'UTF8')), $3
               FROM tasks t
@@ -31,7 +39,8 @@ public enum BulkSeed {
     /// Puts every task back to running with its attempt open, and forgets what was applied.
     public static func reset(on db: PGConnection) throws {
         try db.execute("TRUNCATE inbox, events, dead_letters RESTART IDENTITY")
-        try db.execute("""
+        try db.execute(
+            """
             UPDATE tasks SET status = 'running', completed_at = NULL, result = NULL, error = NULL, actual_duration_ms = NULL
              WHERE status <> 'running'
             """)

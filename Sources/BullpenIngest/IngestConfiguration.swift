@@ -13,10 +13,12 @@ public struct IngestConfiguration: Sendable {
     public var maxBodyBytes: Int
     /// Database connections for token look-ups (each answers a batch of waiting requests per query). Default 2.
     public var databaseConnections: Int
+    /// How long a client connection may idle or take to send a request.
+    public var timeouts: ConnectionTimeouts
 
     public init(
         host: String = "127.0.0.1", port: Int = 8080, amqp: AMQPConfiguration, postgres: PostgresConfiguration,
-        maxBodyBytes: Int = 1 << 20, databaseConnections: Int = 2
+        maxBodyBytes: Int = 1 << 20, databaseConnections: Int = 2, timeouts: ConnectionTimeouts = .init()
     ) {
         self.host = host
         self.port = port
@@ -24,5 +26,6 @@ public struct IngestConfiguration: Sendable {
         self.postgres = postgres
         self.maxBodyBytes = maxBodyBytes
         self.databaseConnections = databaseConnections
+        self.timeouts = timeouts
     }
 }

@@ -1,24 +1,26 @@
-import AMQP
-import BullpenRuntime
+import BullpenMessaging
 import BullpenStore
 import Hummingbird
 import Logging
-import PostgreSQL
 import ServiceLifecycle
 
-/// `bullpen ingest`: the HTTP front door. It turns webhooks into AMQP messages and answers 2xx only
-/// after the broker confirmed them.
+/// `bullpen ingest`: the HTTP front door. It turns webhooks into AMQP messages and answers 2xx only after
+/// the broker confirmed them.
+///
+/// The application it builds runs the confirming publisher and the token look-ups as services of its own
+/// service group, ahead of the HTTP server: on SIGTERM the server stops taking requests first, then the
+/// look-ups, then the publisher, after its outstanding confirms.
 ///
 /// ```swift
 /// let ingest = IngestServer(configuration: config, topology: topology, logger: logger)
-/// try await ingest.run()   // until SIGTERM or SIGINT
+/// try await ingest.application().runService()   // until SIGTERM or SIGINT
 /// ```
-public final class IngestServer: Sendable {
+public struct IngestServer: Sendable {
     public let configuration: IngestConfiguration
     public let topology: Topology
     public let publisher: ConfirmingPublisher
     /// Callback-token look-ups, batched across concurrent requests.
-    public let tokens: BatchingLookup<[UInt8], CallbackTokens.Attempt>
+    let tokens: BatchingLookup<[UInt8], CallbackTokens.Attempt>
     private let logger: Logger
 
     public init(configuration: IngestConfiguration, topology: Topology, logger: Logger) {
@@ -27,46 +29,36 @@ public final class IngestServer: Sendable {
         self.logger = logger
         publisher = ConfirmingPublisher(configuration: configuration.amqp, logger: logger)
         tokens = BatchingLookup(
-            configuration: configuration.postgres, threads: configuration.databaseConnections, logger: logger
+            name: "token-lookup", configuration: configuration.postgres, threads: configuration.databaseConnections,
+            logger: logger
         ) { hashes, db in
-            try CallbackTokens.openAttempts(tokenHashes: hashes, on: db)
+            try CallbackTokens.attempts(tokenHashes: hashes, on: db)
         }
     }
 
-    /// The routes, for the server and for tests.
+    /// The routes, behind the middleware that shapes every error as JSON.
     public func router() -> Router<BasicRequestContext> {
         let router = Router()
-        let taskResult = TaskResultRoute(
+        router.add(middleware: ErrorMiddleware())
+        router.addRoutes(HealthRoutes(publisher: publisher).collection())
+        let taskResult = TaskResultRoutes(
             publisher: publisher, tokens: tokens, topology: topology, maxBodyBytes: configuration.maxBodyBytes)
-        router.get("/healthz") { _, _ -> Response in
-            .json(.ok, ["status": "ok"])
-        }
-        router.get("/readyz") { [publisher] _, _ -> Response in
-            publisher.isConnected
-                ? .json(.ok, ["status": "ready"])
-                : .json(.serviceUnavailable, ["status": "not ready", "reason": "no broker connection"])
-        }
-        router.post("/webhooks/agents/task-result") { request, context in
-            try await taskResult.handle(request, context: context)
-        }
+        router.addRoutes(taskResult.collection(), atPath: "/webhooks/agents")
+        router.refuseOtherMethods("/webhooks/agents/task-result", allowed: [.post])
+        router.refuseOtherMethods("/healthz", allowed: [.get])
+        router.refuseOtherMethods("/readyz", allowed: [.get])
         return router
     }
 
-    /// The Hummingbird application (not started).
+    /// The Hummingbird application, with the publisher and the look-ups as its services (not started).
     public func application() -> some ApplicationProtocol {
-        Application(
+        let timeouts = configuration.timeouts
+        return Application(
             router: router(),
-            configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "bullpen"),
+            server: .http1(configuration: .init(additionalChannelHandlers: [ConnectionGuard(timeouts: timeouts)])),
+            configuration: .init(
+                address: .hostname(configuration.host, port: configuration.port), serverName: "bullpen"),
+            services: [publisher, tokens],
             logger: logger)
-    }
-
-    /// Starts the publisher, serves until SIGTERM/SIGINT, then drains and stops.
-    public func run() async throws {
-        publisher.start()
-        defer {
-            publisher.shutdown()
-            tokens.shutdown()
-        }
-        try await application().runService()
     }
 }

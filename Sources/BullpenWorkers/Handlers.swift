@@ -1,8 +1,9 @@
-import BullpenRuntime
+import BullpenMessaging
 
-/// Which handlers serve which queue.
+/// Every handler of the worker; each serves the queue its message type names.
 public enum Handlers {
-    public static let all: [String: [any MessageHandler]] = [
-        "review": [TaskResultHandler()],
-    ]
+    public static let all: [any MessageHandler] = [TaskResultHandler()]
+
+    /// The registry a worker process runs with.
+    public static func registry() throws -> HandlerRegistry { try HandlerRegistry(all) }
 }

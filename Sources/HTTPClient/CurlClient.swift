@@ -1,7 +1,7 @@
 import CCurl
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Blocking HTTP client over libcurl, with one reusable easy handle per thread (keeps connections alive).

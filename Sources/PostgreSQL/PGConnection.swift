@@ -1,6 +1,7 @@
 import CPostgres
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// A notification received on a channel this connection LISTENs on.
@@ -45,8 +46,10 @@ public final class PGConnection {
         guard let conn, PQstatus(conn) == CONNECTION_OK else {
             let text = conn.map { String(cString: PQerrorMessage($0)) } ?? "out of memory"
             if let conn { PQfinish(conn) }
-            throw PGError(.connectFailed, "cannot connect to \(configuration.host):\(configuration.port)/"
-                + "\(configuration.database): \(Self.trimmed(text))")
+            throw PGError(
+                .connectFailed,
+                "cannot connect to \(configuration.host):\(configuration.port)/"
+                    + "\(configuration.database): \(Self.trimmed(text))")
         }
         handle = conn
     }
@@ -86,7 +89,7 @@ public final class PGConnection {
     @discardableResult
     public func query(_ sql: String, _ parameters: [(any PGEncodable)?] = []) throws -> PGResult {
         let conn = try liveHandle()
-        let result = withParameters(parameters) { count, values in
+        let result = try withParameters(parameters) { count, values in
             PQexecParams(conn, sql, count, nil, values, nil, nil, 0)
         }
         return try check(result, conn)
@@ -112,7 +115,7 @@ public final class PGConnection {
             _ = try check(PQprepare(conn, name, sql, 0, nil), conn)
             preparedOnServer.insert(name)
         }
-        let result = withParameters(parameters) { count, values in
+        let result = try withParameters(parameters) { count, values in
             PQexecPrepared(conn, name, count, values, nil, nil, 0)
         }
         return try check(result, conn)
@@ -165,9 +168,10 @@ public final class PGConnection {
         _ = PQconsumeInput(conn)
         var out: [PGNotification] = []
         while let note = PQnotifies(conn) {
-            out.append(PGNotification(
-                channel: String(cString: note.pointee.relname), payload: String(cString: note.pointee.extra),
-                backendPID: note.pointee.be_pid))
+            out.append(
+                PGNotification(
+                    channel: String(cString: note.pointee.relname), payload: String(cString: note.pointee.extra),
+                    backendPID: note.pointee.be_pid))
             PQfreemem(note)
         }
         return out
@@ -175,10 +179,18 @@ public final class PGConnection {
 
     // MARK: Helpers
 
+    /// Hands the parameters to libpq as C strings. libpq reads text parameters up to their first NUL byte, and
+    /// PostgreSQL's text cannot hold U+0000 at all, so a parameter with a NUL is refused here rather than cut
+    /// short silently.
     private func withParameters(
         _ parameters: [(any PGEncodable)?], _ body: (Int32, UnsafePointer<UnsafePointer<CChar>?>?) -> OpaquePointer?
-    ) -> OpaquePointer? {
+    ) throws -> OpaquePointer? {
         let texts = parameters.map { $0?.pgText }
+        if let index = texts.firstIndex(where: { $0?.utf8.contains(0) == true }) {
+            throw PGError(
+                .encoding,
+                "parameter $\(index + 1) contains a NUL character (U+0000), which PostgreSQL text cannot hold")
+        }
         var cStrings: [UnsafeMutablePointer<CChar>?] = texts.map { $0.map { strdup($0) } ?? nil }
         defer { for p in cStrings { free(p) } }
         return cStrings.withUnsafeMutableBufferPointer { buffer in

@@ -12,6 +12,8 @@ public struct PGError: Error, Sendable, CustomStringConvertible {
         case server
         /// A value could not be decoded into the requested Swift type.
         case decoding
+        /// A parameter cannot be sent as it is (a NUL character in text); nothing was sent.
+        case encoding
     }
 
     public let kind: Kind

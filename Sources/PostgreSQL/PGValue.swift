@@ -57,10 +57,11 @@ public struct PGBytes: PGEncodable, PGDecodable, Equatable, Sendable {
     public init(_ bytes: [UInt8]) { self.bytes = bytes }
 
     public var pgText: String {
-        "\\x" + bytes.map { byte in
-            let hex = String(byte, radix: 16)
-            return hex.count == 1 ? "0" + hex : hex
-        }.joined()
+        "\\x"
+            + bytes.map { byte in
+                let hex = String(byte, radix: 16)
+                return hex.count == 1 ? "0" + hex : hex
+            }.joined()
     }
 
     public init(pgText: String) throws {
@@ -119,10 +120,16 @@ enum PGTimestamp {
             index += 1
             var digits = 0
             while index < u.count, u[index] >= 48, u[index] <= 57 {
-                if digits < 6 { micros = micros * 10 + Int(u[index] - 48); digits += 1 }
+                if digits < 6 {
+                    micros = micros * 10 + Int(u[index] - 48)
+                    digits += 1
+                }
                 index += 1
             }
-            while digits < 6 { micros *= 10; digits += 1 }
+            while digits < 6 {
+                micros *= 10
+                digits += 1
+            }
         }
         var offsetSeconds = 0
         if index < u.count, u[index] == UInt8(ascii: "+") || u[index] == UInt8(ascii: "-") {
@@ -140,10 +147,16 @@ enum PGTimestamp {
     static func format(microsecondsSinceEpoch: Int64) -> String {
         var seconds = microsecondsSinceEpoch / 1_000_000
         var micros = microsecondsSinceEpoch % 1_000_000
-        if micros < 0 { micros += 1_000_000; seconds -= 1 }
+        if micros < 0 {
+            micros += 1_000_000
+            seconds -= 1
+        }
         var days = seconds / 86_400
         var rest = seconds % 86_400
-        if rest < 0 { rest += 86_400; days -= 1 }
+        if rest < 0 {
+            rest += 86_400
+            days -= 1
+        }
         let (y, m, d) = civilFromDays(Int(days))
         func pad(_ v: Int, _ width: Int) -> String {
             let s = String(v)
@@ -189,14 +202,15 @@ public struct PGArray: PGEncodable {
     }
 
     public var pgText: String {
-        "{" + elements.map { element -> String in
-            guard let element else { return "NULL" }
-            var quoted = "\""
-            for c in element {
-                if c == "\"" || c == "\\" { quoted.append("\\") }
-                quoted.append(c)
-            }
-            return quoted + "\""
-        }.joined(separator: ",") + "}"
+        "{"
+            + elements.map { element -> String in
+                guard let element else { return "NULL" }
+                var quoted = "\""
+                for c in element {
+                    if c == "\"" || c == "\\" { quoted.append("\\") }
+                    quoted.append(c)
+                }
+                return quoted + "\""
+            }.joined(separator: ",") + "}"
     }
 }

@@ -65,7 +65,8 @@ public struct PostgresConfiguration: Sendable, Equatable {
 
     /// The libpq connection string, with every value quoted.
     var connectionString: String {
-        var options = "-c TimeZone=UTC -c client_min_messages=warning -c statement_timeout=\(statementTimeout.wholeMilliseconds)"
+        var options =
+            "-c TimeZone=UTC -c client_min_messages=warning -c statement_timeout=\(statementTimeout.wholeMilliseconds)"
         if let searchPath { options += " -c search_path=\(searchPath)" }
         let pairs: [(String, String)] = [
             ("host", host), ("port", String(port)), ("user", user), ("password", password), ("dbname", database),

@@ -26,8 +26,9 @@ public struct ServiceURL: Sendable, Equatable {
     /// Parses `text`, which must start with one of `schemes` followed by `://`.
     public init(_ text: String, schemes: [String]) throws {
         guard let scheme = schemes.first(where: { text.hasPrefix($0 + "://") }) else {
-            throw ParseError(description: "URL must start with \(schemes.map { $0 + "://" }.joined(separator: " or "))"
-                + " (got \(Self.redacted(text)))")
+            throw ParseError(
+                description: "URL must start with \(schemes.map { $0 + "://" }.joined(separator: " or "))"
+                    + " (got \(Self.redacted(text)))")
         }
         self.scheme = scheme
         var rest = Substring(text.dropFirst(scheme.count + 3))
@@ -88,9 +89,11 @@ public struct ServiceURL: Sendable, Equatable {
     /// `text` with any password between `scheme://user:` and `@` replaced by `***`; safe for logs.
     public static func redacted(_ text: String) -> String {
         let chars = Array(text)
-        guard let schemeEnd = (0..<max(chars.count - 2, 0)).first(where: {
-            chars[$0] == ":" && chars[$0 + 1] == "/" && chars[$0 + 2] == "/"
-        }) else { return text }
+        guard
+            let schemeEnd = (0..<max(chars.count - 2, 0)).first(where: {
+                chars[$0] == ":" && chars[$0 + 1] == "/" && chars[$0 + 2] == "/"
+            })
+        else { return text }
         let start = schemeEnd + 3
         guard let at = chars[start...].lastIndex(of: "@"),
             let colon = chars[start..<at].firstIndex(of: ":")

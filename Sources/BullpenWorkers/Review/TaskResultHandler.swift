@@ -1,59 +1,65 @@
 import BullpenDomain
-import BullpenRuntime
+import BullpenMessaging
 import BullpenStore
+import Foundation
 import PostgreSQL
 
-/// Applies an agent's task result (review queue): the task goes running -> completed or failed by a
-/// conditional update, its dispatch attempt closes, and an events row records it (one statement).
+/// Applies an agent's task result (review queue): the task moves running -> completed or failed as the task
+/// lifecycle says, its dispatch attempt closes, and an events row records it (one statement).
 ///
 /// A result for a task that is not running that attempt (already settled, never started, or superseded by
 /// a newer attempt) can never apply: it is parked with the reason, for an operator to look at.
 public struct TaskResultHandler: BatchMessageHandler {
-    public let messageType = TaskResultMessage.type
+    public typealias Message = TaskResultMessage
 
     public init() {}
 
-    public func handle(_ message: InboundMessage, in tx: PGConnection) throws -> HandlerResult {
-        let settlement = try Self.settlement(message)
-        guard try TaskStore.settle(
-            taskID: settlement.taskID, attempt: settlement.attempt, to: settlement.status, output: settlement.output,
-            error: settlement.error,
-            event: (settlement.eventType, settlement.eventMessage, settlement.eventDataJSON, settlement.messageID), in: tx
-        ) != nil
-        else {
-            throw HandlerError.park(
-                reason: try TaskStore.explainNotRunning(taskID: settlement.taskID, attempt: settlement.attempt, in: tx))
+    public func handle(
+        _ result: TaskResultMessage, _ inbound: InboundMessage, in tx: PGConnection
+    ) throws -> HandlerResult {
+        let settlement = try Self.settlement(result, inbound)
+        guard try TaskStore.settle([settlement], in: tx).count == 1 else {
+            throw HandlerError.park(reason: try TaskStore.explainRefusal(settlement, in: tx))
         }
         return .applied
     }
 
     /// The whole batch in one statement; any result that cannot apply sends the batch down the
     /// one-by-one path, where it is parked with its reason.
-    public func handleBatch(_ messages: [InboundMessage], in tx: PGConnection) throws {
-        let batch = try messages.map(Self.settlement)
+    public func handleBatch(
+        _ messages: [(message: TaskResultMessage, inbound: InboundMessage)], in tx: PGConnection
+    ) throws {
+        let batch = try messages.map { try Self.settlement($0.message, $0.inbound) }
         let settled = try TaskStore.settle(batch, in: tx)
         guard settled.count == batch.count else {
             throw HandlerError.park(reason: "\(batch.count - settled.count) result(s) of the batch cannot apply")
         }
     }
 
-    /// Decodes a result and applies the lifecycle rule: running -> completed or failed.
-    static func settlement(_ message: InboundMessage) throws -> TaskStore.Settlement {
-        let result = try message.decode(TaskResultMessage.self)
-        guard result.schema == TaskResultMessage.schemaVersion else {
-            throw HandlerError.park(reason: "unknown schema version \(result.schema) of \(TaskResultMessage.type)")
-        }
-        let transition: TaskEvent = result.status == .completed ? .complete : .fail
-        guard case .success(let target) = TaskLifecycle.next(from: .running, on: transition) else {
-            throw HandlerError.park(reason: "the task lifecycle has no transition for \(transition)")
+    /// The lifecycle's transition for a result: a running task completes or fails.
+    static func settlement(_ result: TaskResultMessage, _ inbound: InboundMessage) throws -> TaskStore.Settlement {
+        let event: TaskEvent = result.status == .completed ? .complete : .fail
+        let from = TaskStatus.running
+        guard case .success(let target) = TaskLifecycle.next(from: from, on: event) else {
+            throw HandlerError.park(reason: "the task lifecycle has no transition for \(event) from \(from.rawValue)")
         }
         return TaskStore.Settlement(
-            taskID: result.taskId, attempt: result.attempt, status: target, output: result.output, error: result.error,
-            eventType: target == .completed ? "task.completed" : "task.failed",
+            taskID: result.taskId, attempt: result.attempt, from: from, to: target, output: result.output,
+            error: result.error, eventType: "task.\(target.rawValue)",
             eventMessage: target == .completed
                 ? "Task \(result.taskId) completed (attempt \(result.attempt))"
                 : "Task \(result.taskId) failed (attempt \(result.attempt)): \(result.error ?? "")",
-            eventDataJSON: #"{"attempt": \#(result.attempt), "outputBytes": \#(result.output?.utf8.count ?? 0)}"#,
-            messageID: message.messageID)
+            eventDataJSON: try EventData(attempt: result.attempt, outputBytes: result.output?.utf8.count ?? 0).json(),
+            messageID: inbound.messageID)
+    }
+
+    /// The `data` of the events row.
+    struct EventData: Encodable {
+        let attempt: Int
+        let outputBytes: Int
+
+        func json() throws -> String {
+            String(decoding: try JSONEncoder.sorted.encode(self), as: UTF8.self)
+        }
     }
 }

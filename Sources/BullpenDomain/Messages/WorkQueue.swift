@@ -1,0 +1,14 @@
+/// Bullpen's work queues. The one place their names are written: `Queues/<name>.json` describes each one's
+/// broker settings, and loading the topology refuses a file for a queue that is not listed here.
+public enum WorkQueue: String, Sendable, Codable, CaseIterable, Comparable {
+    /// Tasks to start as agent runs on the OpenClaw gateway.
+    case dispatch
+    /// Agent results to turn into settled tasks and deliverables.
+    case review
+    /// Stripe events.
+    case billing
+    /// Emails and chat messages to send.
+    case notify
+
+    public static func < (lhs: WorkQueue, rhs: WorkQueue) -> Bool { lhs.rawValue < rhs.rawValue }
+}

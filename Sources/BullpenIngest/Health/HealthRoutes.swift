@@ -1,0 +1,20 @@
+import BullpenMessaging
+import Hummingbird
+
+/// `GET /healthz` (the process answers) and `GET /readyz` (it can take work: the broker is connected).
+struct HealthRoutes {
+    let publisher: ConfirmingPublisher
+
+    func collection() -> RouteCollection<BasicRequestContext> {
+        let routes = RouteCollection(context: BasicRequestContext.self)
+        routes.get("healthz") { _, _ -> Response in
+            .json(.ok, ["status": "ok"])
+        }
+        routes.get("readyz") { [publisher] _, _ -> Response in
+            publisher.isConnected
+                ? .json(.ok, ["status": "ready"])
+                : .json(.serviceUnavailable, ["status": "not ready", "reason": "no broker connection"])
+        }
+        return routes
+    }
+}

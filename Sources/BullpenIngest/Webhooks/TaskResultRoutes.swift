@@ -1,0 +1,105 @@
+import BullpenDomain
+import BullpenMessaging
+import BullpenStore
+import Crypto
+import Foundation
+import HTTPTypes
+import Hummingbird
+import Logging
+
+/// `POST /webhooks/agents/task-result`: an agent reports its task's outcome.
+///
+/// The per-dispatch callback token (`Authorization: Bearer <token>`) identifies the task attempt; the body
+/// is validated; the result is published to the review queue with a confirm, and only then is 202 returned.
+/// - 202 again, publishing nothing, when the attempt already settled with this same outcome: the agent's
+///   retry of a result that was applied (after a 503 or a lost answer) is an idempotent replay.
+/// - 400: the body is wrong (the message names the field). 401: missing or unknown token, or an attempt
+///   closed without a result (timed out, superseded). 403: the token is for another task. 409: the attempt
+///   already settled with the other outcome. 413: the body is too large. 415: not declared as JSON.
+/// - 503: broker or database unavailable. The outcome is then unknown (the message may have reached the
+///   queue before the connection broke): retrying the same request is always safe.
+struct TaskResultRoutes {
+    let publisher: ConfirmingPublisher
+    let tokens: BatchingLookup<[UInt8], CallbackTokens.Attempt>
+    let topology: Topology
+    let maxBodyBytes: Int
+
+    func collection() -> RouteCollection<BasicRequestContext> {
+        let routes = RouteCollection(context: BasicRequestContext.self)
+        routes.add(middleware: JSONContentType())
+        routes.post("task-result") { request, context in try await post(request, context: context) }
+        return routes
+    }
+
+    func post(_ request: Request, context: some RequestContext) async throws -> Response {
+        let token = try Self.bearerToken(request.headers[.authorization])
+        let body = try await RequestBody.read(request, upTo: maxBodyBytes)
+
+        let attempt: CallbackTokens.Attempt?
+        do {
+            attempt = try await tokens.value(for: Array(SHA256.hash(data: Array(token.utf8))))
+        } catch {
+            context.logger.error("token look-up failed", metadata: ["error": "\(error)"])
+            throw APIError(.serviceUnavailable, "the database is unavailable; retry later", headers: [.retryAfter: "5"])
+        }
+        let settled = attempt?.outcome.flatMap(TaskResultReport.Outcome.init(rawValue:))
+        guard let attempt, attempt.outcome == nil || settled != nil else {
+            throw APIError(.unauthorized, "unknown or expired callback token", headers: [.wwwAuthenticate: "Bearer"])
+        }
+
+        let report: TaskResultReport
+        do {
+            report = try TaskResultReport.parse(body)
+        } catch {
+            throw APIError(.badRequest, error.description, field: error.field.isEmpty ? nil : error.field)
+        }
+        guard report.taskId == attempt.taskID else {
+            throw APIError(.forbidden, "this callback token is not for task \(report.taskId)")
+        }
+        let messageID = TaskResultMessage.messageID(taskId: attempt.taskID, attempt: attempt.attempt)
+        if let settled {
+            guard settled == report.status else {
+                throw APIError(
+                    .conflict,
+                    "task \(attempt.taskID) attempt \(attempt.attempt) already reported \(settled.rawValue); it cannot become \(report.status.rawValue)"
+                )
+            }
+            context.logger.info(
+                "result already applied; answering the replay", metadata: ["message.id": "\(messageID)"])
+            return Self.accepted(messageID)
+        }
+
+        let message = TaskResultMessage(
+            report: report, attempt: attempt.attempt, receivedAt: Int64(Date().timeIntervalSince1970 * 1000),
+            priority: attempt.priority)
+        do {
+            try await publisher.publish(try Envelope.outgoing(message, topology: topology, appID: "bullpen-ingest"))
+        } catch {
+            context.logger.warning("publish failed", metadata: ["error": "\(error)", "message.id": "\(messageID)"])
+            throw APIError(
+                .serviceUnavailable,
+                "the message broker is unavailable; the result may or may not have been taken: retry",
+                headers: [.retryAfter: "5"])
+        }
+        return Self.accepted(messageID)
+    }
+
+    /// The one success answer, for a first report and for its replays alike.
+    static func accepted(_ messageID: String) -> Response {
+        .json(.accepted, ["accepted": true, "messageId": messageID])
+    }
+
+    static func bearerToken(_ header: String?) throws -> String {
+        guard let header, !header.isEmpty else {
+            throw APIError(
+                .unauthorized, "missing Authorization: Bearer <callback token>", headers: [.wwwAuthenticate: "Bearer"])
+        }
+        let parts = header.split(separator: " ", maxSplits: 1)
+        guard parts.count == 2, parts[0].lowercased() == "bearer", !parts[1].isEmpty, parts[1].count <= 512 else {
+            throw APIError(
+                .unauthorized, "the Authorization header must be 'Bearer <callback token>'",
+                headers: [.wwwAuthenticate: "Bearer"])
+        }
+        return String(parts[1])
+    }
+}

@@ -1,0 +1,165 @@
+import AMQP
+import Foundation
+import Logging
+import PostgreSQL
+
+/// Applies deliveries to PostgreSQL: a batch of up to K deliveries in one transaction, each in a savepoint
+/// of its own with its own inbox row, so one failing message never poisons the others.
+/// Runs on a consumer's handler thread and owns that thread's database connection.
+final class DeliveryApplier {
+    /// What to tell the broker about a delivery, once the transaction has committed.
+    enum Decision: Sendable, Equatable {
+        /// The effect committed (or had committed before): ack.
+        case ack(HandlerResult)
+        /// Try again later: publish a copy to delay tier `tier` with attempt `nextAttempt`, then ack.
+        case retry(tier: Int, nextAttempt: Int, reason: String)
+        /// Never going to apply; recorded in dead_letters: publish to the dead-letter queue, then ack.
+        case park(reason: String)
+        /// Stopping before the effect could commit: leave it unacked; the broker redelivers it.
+        case abandon
+    }
+
+    private let db: PGConnection
+    private let handlers: [String: ErasedHandler]
+    private let queue: String
+    private let retryPolicy: RetryPolicy
+    private let logger: Logger
+
+    init(db: PGConnection, handlers: [String: ErasedHandler], queue: QueueSpec, logger: Logger) {
+        self.db = db
+        self.handlers = handlers
+        self.queue = queue.name
+        retryPolicy = RetryPolicy(queue)
+        self.logger = logger
+    }
+
+    /// Applies a batch in one transaction and returns a decision per delivery, in order. Database
+    /// connection failures are retried here (the session is reset between tries) until `shouldStop` says
+    /// to give up, so a PostgreSQL restart costs time, not messages.
+    func applyBatch(_ deliveries: [AMQPDelivery], shouldStop: () -> Bool) -> [Decision] {
+        let messages = deliveries.map { InboundMessage(delivery: $0, queue: queue) }
+        var backoff = Backoff(initial: .milliseconds(100), maximum: .seconds(2))
+        var careful = false
+        while true {
+            do {
+                if !careful {
+                    // Fast path: the whole batch's inbox rows in one statement, no savepoints. Any failure
+                    // rolls it all back, and the batch runs again message by message in savepoints.
+                    return try db.transaction { tx in try applyOptimistically(messages, tx) }
+                }
+                return try db.transaction { tx in try messages.map { try applyInSavepoint($0, tx) } }
+            } catch is FastPathAborted {
+                careful = true
+            } catch let error as PGError where error.isConnectionFailure || error.isRetryableTransaction {
+                logger.warning(
+                    "database unavailable; retrying", metadata: ["error": "\(error)", "batch": "\(messages.count)"])
+                if shouldStop() { return Array(repeating: .abandon, count: messages.count) }
+                Thread.sleep(forTimeInterval: Double(backoff.next().milliseconds) / 1000)
+            } catch {
+                // Outside any one message (BEGIN or COMMIT failed on a live session): try again.
+                logger.error("batch transaction failed; retrying", metadata: ["error": "\(error)"])
+                if shouldStop() { return Array(repeating: .abandon, count: messages.count) }
+                Thread.sleep(forTimeInterval: Double(backoff.next().milliseconds) / 1000)
+            }
+        }
+    }
+
+    /// Thrown inside the fast path to roll it back and take the careful one.
+    private struct FastPathAborted: Error {}
+
+    private func applyOptimistically(_ messages: [InboundMessage], _ tx: PGConnection) throws -> [Decision] {
+        var handlersByMessage: [ErasedHandler] = []
+        for message in messages {
+            guard !message.messageID.isEmpty, let type = message.type, let handler = handlers[type] else {
+                throw FastPathAborted()
+            }
+            handlersByMessage.append(handler)
+        }
+        let fresh = try Inbox.recordApplied(
+            messageIDs: messages.map(\.messageID), queue: queue, types: messages.map(\.type), in: tx)
+        // One set-based call when the whole batch is of one type whose handler can do that.
+        if messages.count > 1, let handleBatch = handlersByMessage.first?.handleBatch,
+            Set(messages.map(\.type)).count == 1
+        {
+            let new = messages.indices.filter { fresh[$0] }.map { messages[$0] }
+            do {
+                if !new.isEmpty { try handleBatch(new, tx) }
+            } catch let error as PGError where error.isConnectionFailure || error.isRetryableTransaction {
+                throw error
+            } catch {
+                throw FastPathAborted()
+            }
+            return fresh.map { $0 ? .ack(.applied) : .ack(.duplicate) }
+        }
+        var decisions: [Decision] = []
+        for (index, message) in messages.enumerated() {
+            guard fresh[index] else {
+                decisions.append(.ack(.duplicate))
+                continue
+            }
+            do {
+                decisions.append(.ack(try handlersByMessage[index].handle(message, tx)))
+            } catch let error as PGError where error.isConnectionFailure || error.isRetryableTransaction {
+                throw error
+            } catch {
+                throw FastPathAborted()
+            }
+        }
+        return decisions
+    }
+
+    private func applyInSavepoint(_ message: InboundMessage, _ tx: PGConnection) throws -> Decision {
+        try tx.execute("SAVEPOINT delivery")
+        do {
+            let result = try applyOne(message, tx)
+            try tx.execute("RELEASE SAVEPOINT delivery")
+            return .ack(result)
+        } catch let error as PGError where error.isConnectionFailure || error.isRetryableTransaction {
+            throw error  // the whole batch is retried
+        } catch {
+            try tx.execute("ROLLBACK TO SAVEPOINT delivery")
+            let decision = decide(after: error, attempt: message.attempt)
+            var logger = self.logger
+            logger[metadataKey: "message.id"] = "\(message.messageID)"
+            if case .park(let reason) = decision {
+                logger.warning("parking message", metadata: ["reason": "\(reason)"])
+                try DeadLetters.recordParked(
+                    queue: queue, messageID: message.messageID.isEmpty ? nil : message.messageID, type: message.type,
+                    reason: reason, attempts: message.attempt, headersJSON: message.headers.jsonString,
+                    body: message.body, on: tx)
+            } else if case .retry(let tier, let next, let reason) = decision {
+                logger.info(
+                    "retrying message later",
+                    metadata: ["tier": "\(tier)", "attempt": "\(next)", "reason": "\(reason)"])
+            }
+            try tx.execute("RELEASE SAVEPOINT delivery")
+            return decision
+        }
+    }
+
+    private func applyOne(_ message: InboundMessage, _ tx: PGConnection) throws -> HandlerResult {
+        guard !message.messageID.isEmpty else { throw HandlerError.park(reason: "the message has no message id") }
+        guard let type = message.type, let handler = handlers[type] else {
+            throw HandlerError.park(reason: "no handler for message type '\(message.type ?? "")' on queue \(queue)")
+        }
+        guard try Inbox.recordApplied(messageID: message.messageID, queue: queue, type: type, in: tx) else {
+            return .duplicate
+        }
+        return try handler.handle(message, tx)
+    }
+
+    private func decide(after error: any Error, attempt: Int) -> Decision {
+        switch error {
+        case HandlerError.park(let reason):
+            return .park(reason: reason)
+        case HandlerError.retryLater(let reason):
+            switch retryPolicy.decide(failedAttempt: attempt, reason: reason) {
+            case .retry(let tier, _, let next): return .retry(tier: tier, nextAttempt: next, reason: reason)
+            case .park(let reason): return .park(reason: reason)
+            }
+        default:
+            // A constraint the message breaks, a bug in its content: it will not get better by retrying.
+            return .park(reason: "\(error)")
+        }
+    }
+}

@@ -1,0 +1,64 @@
+import BullpenDomain
+import PostgreSQL
+
+/// The handlers of a worker process, found by their message types: a delivery's AMQP `type` is matched
+/// against `Message.name`, and each handler serves the queue its message type names.
+public struct HandlerRegistry: Sendable {
+    private let byQueue: [WorkQueue: [String: ErasedHandler]]
+
+    /// Two handlers for one message type are refused.
+    public init(_ handlers: [any MessageHandler]) throws {
+        var byQueue: [WorkQueue: [String: ErasedHandler]] = [:]
+        for handler in handlers {
+            let erased = ErasedHandler(handler)
+            guard byQueue[erased.queue, default: [:]][erased.name] == nil else {
+                throw TopologyError(description: "two handlers for message type \(erased.name)")
+            }
+            byQueue[erased.queue, default: [:]][erased.name] = erased
+        }
+        self.byQueue = byQueue
+    }
+
+    /// The queues some handler consumes.
+    public var queues: [WorkQueue] { byQueue.keys.sorted() }
+
+    /// The handlers of one queue, by message type name.
+    func handlers(for queue: WorkQueue) -> [String: ErasedHandler] { byQueue[queue] ?? [:] }
+}
+
+/// A handler with its message type erased: what the runtime calls with a delivery.
+struct ErasedHandler: Sendable {
+    let name: String
+    let queue: WorkQueue
+    let handle: @Sendable (InboundMessage, PGConnection) throws -> HandlerResult
+    /// Set when the handler can apply a whole batch in one go.
+    let handleBatch: (@Sendable ([InboundMessage], PGConnection) throws -> Void)?
+
+    init<Handler: MessageHandler>(_ handler: Handler) {
+        name = Handler.Message.name
+        queue = Handler.Message.queue
+        handle = { inbound, tx in try handler.handle(try Self.decode(Handler.Message.self, inbound), inbound, in: tx) }
+        handleBatch = (handler as? any BatchMessageHandler).map { Self.batch($0) }
+    }
+
+    private static func batch<Handler: BatchMessageHandler>(
+        _ handler: Handler
+    ) -> @Sendable ([InboundMessage], PGConnection) throws -> Void {
+        { inbounds, tx in
+            try handler.handleBatch(try inbounds.map { (try decode(Handler.Message.self, $0), $0) }, in: tx)
+        }
+    }
+
+    /// The body as the handler's message type; a body that does not decode, or has another schema version,
+    /// can never apply and is parked.
+    static func decode<Message: BullpenMessage>(_ type: Message.Type, _ inbound: InboundMessage) throws -> Message {
+        let message = try inbound.decode(Message.self)
+        guard message.schema == Message.schemaVersion else {
+            throw HandlerError.park(
+                reason:
+                    "\(Message.name) has schema version \(message.schema); this worker reads version \(Message.schemaVersion)"
+            )
+        }
+        return message
+    }
+}

@@ -1,0 +1,50 @@
+import BullpenDomain
+import PostgreSQL
+
+/// Applies one type of message to PostgreSQL. The message type says which queue the handler consumes.
+///
+/// The runtime opens the transaction, records the message id in the inbox, decodes the body (parking a
+/// body that does not decode or has another schema version) and then calls the handler with that
+/// transaction; the effect, the inbox row and any outbox rows commit together, and only then is the
+/// delivery acked. A handler tells the runtime what else to do by what it returns or throws:
+/// - return `.applied`: done;
+/// - return `.duplicate`: the effect was already there (for example, found by a natural key); the inbox row
+///   still commits;
+/// - throw ``HandlerError/retryLater(reason:)``: a transient failure (an outside service is down); the message
+///   goes to the queue's next delay tier and comes back, until its attempts run out and it is parked;
+/// - throw ``HandlerError/park(reason:)``: the message can never succeed; it is parked with the reason.
+/// Database connection failures are retried in place. Any other error is treated as permanent and parks the
+/// message: it will not get better by retrying, and an operator can replay it after a fix.
+public protocol MessageHandler: Sendable {
+    associatedtype Message: BullpenMessage
+    func handle(_ message: Message, _ inbound: InboundMessage, in transaction: PGConnection) throws -> HandlerResult
+}
+
+/// A handler that can also apply many messages of its type in one go (set-based SQL), for batched
+/// consumers. The runtime calls it on the fast path with the batch's new messages; if it throws, the batch
+/// is rolled back and applied again one message at a time with ``MessageHandler/handle(_:_:in:)``, so the
+/// per-message rules (park, retry, duplicate) still decide each message's fate.
+public protocol BatchMessageHandler: MessageHandler {
+    func handleBatch(_ messages: [(message: Message, inbound: InboundMessage)], in transaction: PGConnection) throws
+}
+
+/// What a handler did.
+public enum HandlerResult: Sendable, Equatable {
+    case applied
+    case duplicate
+}
+
+/// Errors with which a handler steers the runtime.
+public enum HandlerError: Error, Sendable, Equatable, CustomStringConvertible {
+    /// Permanent failure: park the message in the queue's dead-letter queue with this reason.
+    case park(reason: String)
+    /// Transient failure: try again after the queue's next delay.
+    case retryLater(reason: String)
+
+    public var description: String {
+        switch self {
+        case .park(let reason): return "park: \(reason)"
+        case .retryLater(let reason): return "retry later: \(reason)"
+        }
+    }
+}

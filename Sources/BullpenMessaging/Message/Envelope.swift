@@ -1,0 +1,78 @@
+import AMQP
+import BullpenDomain
+import Foundation
+
+/// Builds the AMQP side of every message Bullpen publishes: ingest's, the outbox relay's, the retry and
+/// dead-letter copies the consumers make, the operator's replays and the benchmark's. Properties and headers
+/// are set here and nowhere else.
+public enum Envelope {
+    /// The properties of a first publish: persistent JSON, with identity, priority and attempt 1.
+    public static func properties(
+        messageID: String, type: String, priority: Int?, correlationID: String? = nil, appID: String,
+        headers: AMQPTable = [:], now: Date = Date()
+    ) -> AMQPProperties {
+        var headers = headers
+        headers[MessageHeader.attempt] = .int32(1)
+        return AMQPProperties(
+            contentType: "application/json", persistent: true, priority: priority.map { UInt8(clamping: $0) },
+            correlationID: correlationID, messageID: messageID, timestamp: UInt64(now.timeIntervalSince1970),
+            type: type, appID: appID, headers: headers)
+    }
+
+    /// A typed message, addressed to its queue on the work exchange.
+    public static func outgoing<Message: BullpenMessage>(
+        _ message: Message, topology: Topology, correlationID: String? = nil, appID: String
+    ) throws -> OutgoingMessage {
+        OutgoingMessage(
+            exchange: topology.workExchange, routingKey: Message.queue.rawValue, body: try body(message),
+            properties: properties(
+                messageID: message.messageID, type: Message.name, priority: message.priority,
+                correlationID: correlationID, appID: appID))
+    }
+
+    /// A committed outbox row, addressed as its message type was when it was written.
+    public static func outgoing(
+        _ entry: Outbox.Entry, topology: Topology, appID: String = "bullpen-outbox"
+    ) -> OutgoingMessage {
+        OutgoingMessage(
+            exchange: topology.workExchange, routingKey: entry.queue, body: entry.body,
+            properties: properties(
+                messageID: entry.messageID, type: entry.type, priority: entry.priority,
+                correlationID: entry.correlationID,
+                appID: appID, headers: AMQPTable(json: entry.headersJSON)))
+    }
+
+    /// The JSON body of a message, keys sorted: the same message always has the same bytes.
+    public static func body<Message: BullpenMessage>(_ message: Message) throws -> [UInt8] {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        return Array(try encoder.encode(message))
+    }
+
+    /// A delivery's copy for a retry tier: the next attempt, with the error that sent it there.
+    public static func retryCopy(of properties: AMQPProperties, nextAttempt: Int, reason: String) -> AMQPProperties {
+        var copy = properties
+        copy.headers[MessageHeader.attempt] = .int32(Int32(clamping: nextAttempt))
+        copy.headers[MessageHeader.lastError] = .string(String(reason.prefix(MessageHeader.maxTextLength)))
+        return copy
+    }
+
+    /// A delivery's copy for its dead-letter queue, with the reason it was parked.
+    public static func parkedCopy(of properties: AMQPProperties, reason: String, from queue: String) -> AMQPProperties {
+        var copy = properties
+        copy.headers[MessageHeader.reason] = .string(String(reason.prefix(MessageHeader.maxTextLength)))
+        copy.headers[MessageHeader.parkedFrom] = .string(queue)
+        return copy
+    }
+
+    /// A parked message sent back to its work queue by an operator: attempt 1 again, its earlier life
+    /// forgotten, persistent.
+    public static func replayCopy(of properties: AMQPProperties, now: Date = Date()) -> AMQPProperties {
+        var copy = properties
+        for key in MessageHeader.earlierLife { copy.headers.removeValue(forKey: key) }
+        copy.headers[MessageHeader.attempt] = .int32(1)
+        copy.headers[MessageHeader.replayedAt] = .timestamp(UInt64(now.timeIntervalSince1970))
+        copy.persistent = true
+        return copy
+    }
+}

@@ -1,0 +1,96 @@
+import Foundation
+import Logging
+import PostgreSQL
+import ServiceLifecycle
+
+/// A job the scheduler runs once per tick, cluster-wide, inside the transaction that claims the tick.
+public protocol ScheduledJob: Sendable {
+    var name: String { get }
+    /// Does the work; throwing marks the run failed (the claim stays, so the tick is not retried).
+    func run(tick: Date, in transaction: PGConnection) throws
+}
+
+/// Runs scheduled jobs once per tick across any number of worker processes.
+///
+/// Every process looks at the current tick of each job; the first to insert the `(job, tick)` row of
+/// `cron_runs` runs the job in that same transaction, and the others skip it (an advisory lock keeps them
+/// from waiting on it). Only the current tick is considered: after downtime a job runs once, not once per
+/// missed tick. A crash mid-job rolls the claim back, so another process can take the tick. Tests call
+/// ``runIfUnclaimed(_:tick:on:)`` directly.
+public final class Scheduler: Service, Sendable {
+    private let schedule: Schedule
+    private let jobs: [String: any ScheduledJob]
+    private let postgres: PostgresConfiguration
+    private let worker: String
+    private let metrics: WorkerMetrics
+    private let logger: Logger
+    /// How often the loop looks at the clock.
+    private let interval: Duration = .milliseconds(200)
+
+    /// Throws when the schedule names a job that `jobs` lacks.
+    public init(
+        schedule: Schedule, jobs: [any ScheduledJob], postgres: PostgresConfiguration, worker: String,
+        metrics: WorkerMetrics, logger: Logger
+    ) throws {
+        let byName = Dictionary(jobs.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
+        for entry in schedule.jobs where byName[entry.name] == nil {
+            throw ScheduleError(description: "the schedule names job \(entry.name), which this binary does not have")
+        }
+        self.schedule = schedule
+        self.jobs = byName
+        self.postgres = postgres
+        self.worker = worker
+        self.metrics = metrics
+        self.logger = logger
+    }
+
+    /// Runs until graceful shutdown or cancellation.
+    public func run() async {
+        await BlockingService(name: "bullpen-scheduler") { [self] stop in loop(stop) }.run()
+    }
+
+    private func loop(_ stop: StopSignal) {
+        var session = PostgresSession(postgres)
+        defer { session.close() }
+        var lastTick: [String: Date] = [:]
+        while !stop.isRequested {
+            do {
+                let db = try session.connection()
+                for entry in schedule.jobs {
+                    let tick = Schedule.tick(containing: Date(), everySeconds: entry.everySeconds)
+                    guard lastTick[entry.name] != tick else { continue }
+                    try runIfUnclaimed(entry.name, tick: tick, on: db)
+                    lastTick[entry.name] = tick
+                }
+                session.succeeded()
+                stop.sleep(for: interval)
+            } catch {
+                stop.sleep(for: max(interval, session.failed(error, logger: logger, "scheduler failed; retrying")))
+            }
+        }
+    }
+
+    /// Claims and runs one tick of a job; returns whether this process ran it.
+    @discardableResult
+    public func runIfUnclaimed(_ name: String, tick: Date, on db: PGConnection) throws -> Bool {
+        guard let job = jobs[name] else { return false }
+        return try db.transaction { tx in
+            guard try CronRuns.tryLock(job: name, tick: tick, in: tx),
+                try CronRuns.claim(job: name, tick: tick, worker: worker, in: tx)
+            else { return false }
+            try tx.execute("SAVEPOINT job")
+            do {
+                try job.run(tick: tick, in: tx)
+                try tx.execute("RELEASE SAVEPOINT job")
+                try CronRuns.finish(job: name, tick: tick, error: nil, in: tx)
+                metrics.jobRuns(name, outcome: "succeeded").increment()
+            } catch {
+                try tx.execute("ROLLBACK TO SAVEPOINT job")
+                try CronRuns.finish(job: name, tick: tick, error: "\(error)", in: tx)
+                metrics.jobRuns(name, outcome: "failed").increment()
+                logger.error("scheduled job failed", metadata: ["job": "\(name)", "error": "\(error)"])
+            }
+            return true
+        }
+    }
+}

@@ -1,0 +1,98 @@
+import BullpenDomain
+import PostgreSQL
+
+/// Task rows: the lifecycle's transitions as conditional updates. The rules (which state may follow which)
+/// are ``TaskLifecycle``'s; the store only performs a transition it is given, and a task that is no longer
+/// in the transition's source state is left alone, so a race loses cleanly.
+public enum TaskStore {
+    /// One agent result to apply: task `taskID`, at `attempt`, moves `from` -> `to`.
+    public struct Settlement: Sendable {
+        public var taskID: Int64
+        public var attempt: Int
+        public var from: TaskStatus
+        public var to: TaskStatus
+        public var output: String?
+        public var error: String?
+        public var eventType: String
+        public var eventMessage: String
+        public var eventDataJSON: String
+        public var messageID: String
+
+        public init(
+            taskID: Int64, attempt: Int, from: TaskStatus, to: TaskStatus, output: String?, error: String?,
+            eventType: String, eventMessage: String, eventDataJSON: String, messageID: String
+        ) {
+            precondition(to.isFinal, "a result moves a task to a final state")
+            self.taskID = taskID
+            self.attempt = attempt
+            self.from = from
+            self.to = to
+            self.output = output
+            self.error = error
+            self.eventType = eventType
+            self.eventMessage = eventMessage
+            self.eventDataJSON = eventDataJSON
+            self.messageID = messageID
+        }
+    }
+
+    /// Settles tasks with agent results, in one statement for the whole batch: each task in its
+    /// transition's source state at that attempt moves to the final state, with its result or error; its
+    /// dispatch attempt closes with the outcome; an events row records it. Returns the ids of the tasks it
+    /// settled; a result whose task is in another state, or at another attempt, changes nothing.
+    public static func settle(_ batch: [Settlement], in tx: PGConnection) throws -> Set<Int64> {
+        tx.prepare(
+            "task.settle",
+            """
+            WITH input AS (
+                SELECT * FROM unnest($1::bigint[], $2::int[], $3::text[], $4::text[], $5::text[], $6::text[],
+                                     $7::text[], $8::text[], $9::jsonb[], $10::text[])
+                    AS i(task_id, attempt, from_status, status, output, error, event_type, event_message, event_data,
+                         message_id)
+            ), settled AS (
+                UPDATE tasks t
+                   SET status = i.status, completed_at = now(), updated_at = now(),
+                       result = CASE WHEN i.status = 'completed' THEN i.output ELSE t.result END,
+                       error = CASE WHEN i.status = 'failed' THEN i.error ELSE t.error END,
+                       actual_duration_ms = CASE WHEN t.started_at IS NULL THEN NULL
+                                                 ELSE (extract(epoch FROM now() - t.started_at) * 1000)::bigint END
+                  FROM input i
+                 WHERE t.id = i.task_id AND t.status = i.from_status AND t.attempt = i.attempt
+                RETURNING t.id, t.assigned_agent_id, t.project_id, i.attempt, i.status, i.event_type, i.event_message,
+                          i.event_data, i.message_id
+            ), closed AS (
+                UPDATE task_attempts a SET closed_at = now(), outcome = s.status
+                  FROM settled s
+                 WHERE a.task_id = s.id AND a.attempt = s.attempt AND a.closed_at IS NULL
+            ), logged AS (
+                INSERT INTO events (type, message, data, agent_id, project_id, task_id, message_id)
+                SELECT event_type, event_message, event_data, assigned_agent_id, project_id, id, message_id FROM settled
+            )
+            SELECT id FROM settled
+            """)
+        let result = try tx.executePrepared(
+            "task.settle",
+            [
+                PGArray(batch.map { String($0.taskID) }), PGArray(batch.map { String($0.attempt) }),
+                PGArray(batch.map(\.from.rawValue)), PGArray(batch.map(\.to.rawValue)), PGArray(batch.map(\.output)),
+                PGArray(batch.map(\.error)),
+                PGArray(batch.map(\.eventType)), PGArray(batch.map(\.eventMessage)),
+                PGArray(batch.map(\.eventDataJSON)),
+                PGArray(batch.map(\.messageID)),
+            ])
+        return Set(try result.rows.map { try $0.decode(at: 0, as: Int64.self) })
+    }
+
+    /// Says why a settlement cannot apply.
+    public static func explainRefusal(_ settlement: Settlement, in tx: PGConnection) throws -> String {
+        let taskID = settlement.taskID
+        let found = try tx.query("SELECT status, attempt FROM tasks WHERE id = $1", [taskID])
+        guard let row = found.first else { return "task \(taskID) does not exist" }
+        let status: String = try row.decode("status")
+        let current: Int = try row.decode("attempt")
+        if current != settlement.attempt {
+            return "task \(taskID) is at attempt \(current); a result for attempt \(settlement.attempt) is stale"
+        }
+        return "task \(taskID) is \(status), not \(settlement.from.rawValue); its result cannot apply"
+    }
+}

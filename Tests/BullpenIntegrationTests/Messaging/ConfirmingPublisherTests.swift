@@ -1,0 +1,103 @@
+import AMQP
+import BullpenMessaging
+import Foundation
+import Logging
+import Testing
+
+@Suite("Confirming publisher")
+struct ConfirmingPublisherTests {
+    let queue = TestEnvironment.uniqueName("pub")
+
+    /// A connection that declares the test's queue; the caller deletes it.
+    func adminWithQueue() throws -> AMQPConnection {
+        let admin = try AMQPConnection(try TestEnvironment.amqp())
+        try admin.openChannel(1)
+        try admin.declareQueue(queue)
+        return admin
+    }
+
+    func startedPublisher(_ configuration: AMQPConfiguration? = nil) throws -> ConfirmingPublisher {
+        let publisher = ConfirmingPublisher(
+            configuration: try configuration ?? TestEnvironment.amqp(), logger: Logger(label: "test"))
+        publisher.start()
+        return publisher
+    }
+
+    func message(_ id: String, routingKey: String? = nil) -> OutgoingMessage {
+        OutgoingMessage(
+            exchange: "", routingKey: routingKey ?? queue, body: Array(id.utf8),
+            properties: AMQPProperties(messageID: id))
+    }
+
+    @Test("concurrent publishes each return after their confirm, and all arrive")
+    func concurrent() async throws {
+        let admin = try adminWithQueue()
+        defer {
+            _ = try? admin.deleteQueue(queue)
+            admin.close()
+        }
+        let publisher = try startedPublisher()
+        defer { publisher.shutdown() }
+        #expect(eventually { publisher.isConnected })
+
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for i in 0..<500 {
+                group.addTask { try await publisher.publish(message("m\(i)")) }
+            }
+            try await group.waitForAll()
+        }
+        #expect(try admin.declareQueue(queue, passive: true).messageCount == 500)
+    }
+
+    @Test("an unroutable message is an error, not a success")
+    func unroutable() async throws {
+        let publisher = try startedPublisher()
+        defer { publisher.shutdown() }
+        await #expect(throws: PublishError.self) {
+            try await publisher.publish(message("x", routingKey: "nowhere-\(queue)"))
+        }
+    }
+
+    @Test("with no broker, publishes fail at once as unavailable")
+    func unavailable() async throws {
+        var config = try TestEnvironment.amqp()
+        config.port = 1
+        let publisher = try startedPublisher(config)
+        defer { publisher.shutdown() }
+        let started = ContinuousClock.now
+        do {
+            try await publisher.publish(message("x"))
+            Issue.record("publish succeeded without a broker")
+        } catch let error as PublishError {
+            #expect(error.kind == .unavailable)
+        }
+        #expect(ContinuousClock.now - started < .seconds(6))
+    }
+
+    @Test("after the broker drops the connection, the publisher reconnects and publishes again")
+    func reconnects() async throws {
+        let admin = try adminWithQueue()
+        defer {
+            _ = try? admin.deleteQueue(queue)
+            admin.close()
+        }
+        let publisher = try startedPublisher()
+        defer { publisher.shutdown() }
+        try await publisher.publish(message("before"))
+
+        // The broker drops the publisher's connection, as on a broker restart or a network cut.
+        try TestEnvironment.closeBrokerConnection(clientPort: try #require(publisher.localPort))
+        var delivered = false
+        let deadline = ContinuousClock.now + .seconds(15)
+        while !delivered, ContinuousClock.now < deadline {
+            do {
+                try await publisher.publish(message("after"))
+                delivered = true
+            } catch {
+                try await Task.sleep(for: .milliseconds(200))
+            }
+        }
+        #expect(delivered)
+        #expect(try admin.declareQueue(queue, passive: true).messageCount == 2)
+    }
+}

@@ -1,0 +1,77 @@
+import AMQP
+import BullpenDomain
+import BullpenFixtures
+import BullpenIngest
+import BullpenMessaging
+import BullpenWorkers
+import Foundation
+import Logging
+import PostgreSQL
+
+/// A migrated schema and a topology of its own, with Bullpen's parts (ingest, consumers) wired to them.
+final class StackFixture: @unchecked Sendable {
+    let database: TestDatabase
+    let broker: TestTopology
+    let logger = Logger(label: "test")
+
+    init(_ stem: String, adjust: (QueueSpec) -> QueueSpec = { $0 }) throws {
+        database = try TestDatabase(stem)
+        broker = try TestTopology(stem, adjust: adjust)
+    }
+
+    var topology: Topology { broker.topology }
+    var db: PGConnection { database.db }
+
+    func ingest(amqp: AMQPConfiguration? = nil, timeouts: ConnectionTimeouts = .init()) throws -> IngestServer {
+        IngestServer(
+            configuration: IngestConfiguration(
+                port: 0, amqp: try amqp ?? TestEnvironment.amqp(), postgres: database.configuration,
+                databaseConnections: 2,
+                timeouts: timeouts),
+            topology: topology, logger: logger)
+    }
+
+    func consumer(
+        queue: WorkQueue = .review, batchSize: Int = 1, prefetch: UInt16? = nil, handlers: HandlerRegistry? = nil
+    ) throws -> QueueConsumer {
+        QueueConsumer(
+            queue: queue,
+            settings: ConsumerSettings(batchSize: batchSize, prefetch: prefetch, shutdownDeadline: .seconds(5)),
+            name: "test-\(queue.rawValue)", topology: topology, amqp: try TestEnvironment.amqp(),
+            postgres: database.configuration, handlers: try handlers ?? Handlers.registry(), logger: logger)
+    }
+
+    func seedRunningTask(token: String = DemoData.randomToken()) throws -> (task: Int64, token: String) {
+        let seeded = try DemoData.seedRunningTask(token: token, on: db)
+        return (seeded.taskID, token)
+    }
+
+    func taskStatus(_ id: Int64) throws -> String? {
+        try db.query("SELECT status FROM tasks WHERE id = $1", [id]).first?.decode("status", as: String.self)
+    }
+
+    func count(_ sql: String, _ parameters: [(any PGEncodable)?] = []) throws -> Int {
+        try db.query(sql, parameters).first?.decode(at: 0, as: Int.self) ?? 0
+    }
+
+    func reviewDepth() throws -> Int { try broker.depth(topology.workQueue(.review)) }
+
+    /// Publishes a task result straight to the review queue, as ingest would; `body` replaces the JSON.
+    func publishResult(
+        taskID: Int64, attempt: Int = 1, status: TaskResultReport.Outcome = .completed, body: [UInt8]? = nil
+    ) throws {
+        let message = TaskResultMessage(
+            report: TaskResultReport(
+                taskId: taskID, status: status, output: "out", error: status == .failed ? "bad" : nil),
+            attempt: attempt, receivedAt: 0)
+        let outgoing = try Envelope.outgoing(message, topology: topology, appID: "test")
+        try broker.admin.publish(
+            exchange: outgoing.exchange, routingKey: outgoing.routingKey, body: body ?? outgoing.body,
+            properties: outgoing.properties)
+    }
+
+    func tearDown() {
+        broker.remove()
+        database.drop()
+    }
+}

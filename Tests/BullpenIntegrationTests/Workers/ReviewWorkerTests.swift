@@ -1,0 +1,128 @@
+import AMQP
+import BullpenDomain
+import BullpenMessaging
+import Foundation
+import Testing
+
+/// The review worker on the real broker and database: effect, inbox, events; duplicates; parking.
+@Suite("Review worker")
+final class ReviewWorkerTests {
+    let fixture: StackFixture
+
+    init() throws { fixture = try StackFixture("review") }
+    deinit { fixture.tearDown() }
+
+    @Test("a result completes the running task in one transaction with its events and inbox rows, then is acked")
+    func applies() throws {
+        let (task, _) = try fixture.seedRunningTask()
+        let consumer = try fixture.consumer()
+        consumer.start()
+        defer { consumer.stop() }
+        try fixture.publishResult(taskID: task)
+        #expect(try eventually { try fixture.taskStatus(task) == "completed" })
+        #expect(
+            try fixture.count("SELECT count(*) FROM events WHERE task_id = $1 AND type = 'task.completed'", [task]) == 1
+        )
+        #expect(try fixture.count("SELECT count(*) FROM inbox WHERE message_id = $1", ["task-result:\(task):1"]) == 1)
+        #expect(
+            try fixture.count("SELECT count(*) FROM task_attempts WHERE task_id = $1 AND outcome = 'completed'", [task])
+                == 1)
+        #expect(eventually { consumer.statistics.acked == 1 })
+        #expect(try fixture.reviewDepth() == 0)
+    }
+
+    @Test("a failed result fails the task")
+    func fails() throws {
+        let (task, _) = try fixture.seedRunningTask()
+        let consumer = try fixture.consumer()
+        consumer.start()
+        defer { consumer.stop() }
+        try fixture.publishResult(taskID: task, status: .failed)
+        #expect(try eventually { try fixture.taskStatus(task) == "failed" })
+        #expect(
+            try fixture.count("SELECT count(*) FROM events WHERE task_id = $1 AND type = 'task.failed'", [task]) == 1)
+    }
+
+    @Test("a second delivery of the same message changes nothing and is acked")
+    func duplicate() throws {
+        let (task, _) = try fixture.seedRunningTask()
+        let consumer = try fixture.consumer()
+        consumer.start()
+        defer { consumer.stop() }
+        try fixture.publishResult(taskID: task)
+        try fixture.publishResult(taskID: task)
+        #expect(eventually { consumer.statistics.acked == 2 })
+        #expect(consumer.statistics.duplicates == 1)
+        #expect(try fixture.count("SELECT count(*) FROM events WHERE task_id = $1", [task]) == 1)
+        #expect(try fixture.count("SELECT count(*) FROM dead_letters") == 0)
+        #expect(try fixture.reviewDepth() == 0)
+    }
+
+    @Test("a body that does not decode is parked with its reason, not requeued")
+    func poison() throws {
+        let consumer = try fixture.consumer()
+        consumer.start()
+        defer { consumer.stop() }
+        try fixture.publishResult(taskID: 1, body: Array("{not json".utf8))
+        #expect(eventually { consumer.statistics.parked == 1 })
+        let reason: String = try #require(try fixture.db.query("SELECT reason FROM dead_letters").first).decode(
+            "reason")
+        #expect(reason.contains("does not decode"))
+        #expect(eventually { (try? self.fixture.broker.depth(self.fixture.topology.deadQueue(.review))) == 1 })
+        #expect(try fixture.count("SELECT count(*) FROM inbox") == 0)
+    }
+
+    @Test("a result for a task that is not running is parked with the reason")
+    func notRunning() throws {
+        let (task, _) = try fixture.seedRunningTask()
+        try fixture.db.query("UPDATE tasks SET status = 'completed', completed_at = now() WHERE id = $1", [task])
+        let consumer = try fixture.consumer()
+        consumer.start()
+        defer { consumer.stop() }
+        try fixture.publishResult(taskID: task)
+        #expect(eventually { consumer.statistics.parked == 1 })
+        let reason: String = try #require(try fixture.db.query("SELECT reason FROM dead_letters").first).decode(
+            "reason")
+        #expect(reason == "task \(task) is completed, not running; its result cannot apply")
+        #expect(try fixture.count("SELECT count(*) FROM events WHERE task_id = $1", [task]) == 0)
+    }
+
+    @Test("a stop waits for in-flight work and leaves the rest on the queue")
+    func gracefulStop() throws {
+        var tasks: [Int64] = []
+        for _ in 0..<20 { tasks.append(try fixture.seedRunningTask().task) }
+        for task in tasks { try fixture.publishResult(taskID: task) }
+        let consumer = try fixture.consumer(prefetch: 1)
+        consumer.start()
+        #expect(eventually { consumer.statistics.acked >= 3 })
+        consumer.stop()
+        let acked = consumer.statistics.acked
+        let completed = try fixture.count("SELECT count(*) FROM tasks WHERE status = 'completed'")
+        // Everything acked was committed, and nothing committed is left unacked on the queue.
+        #expect(completed == acked)
+        #expect(try eventually { try fixture.reviewDepth() == 20 - acked })
+    }
+
+    @Test("batched: results apply in one statement; one that cannot apply is parked and the rest commit")
+    func batched() throws {
+        var tasks: [Int64] = []
+        for _ in 0..<12 { tasks.append(try fixture.seedRunningTask().task) }
+        try fixture.db.query("UPDATE tasks SET status = 'completed', completed_at = now() WHERE id = $1", [tasks[5]])
+        for task in tasks { try fixture.publishResult(taskID: task) }
+        try fixture.publishResult(taskID: tasks[0])  // a duplicate in the same backlog
+        #expect(try eventually { try fixture.reviewDepth() == 13 })
+        let consumer = try fixture.consumer(batchSize: 20)
+        consumer.start()
+        defer { consumer.stop() }
+        #expect(eventually { consumer.statistics.acked + consumer.statistics.parked == 13 })
+        #expect(consumer.statistics.parked == 1)
+        #expect(consumer.statistics.duplicates == 1)
+        #expect(try fixture.count("SELECT count(*) FROM events WHERE type = 'task.completed'") == 11)
+        #expect(try fixture.count("SELECT count(*) FROM tasks WHERE status = 'completed'") == 12)
+        #expect(try fixture.count("SELECT count(*) FROM task_attempts WHERE outcome = 'completed'") == 11)
+        let reason: String = try #require(try fixture.db.query("SELECT reason FROM dead_letters").first).decode(
+            "reason")
+        #expect(reason == "task \(tasks[5]) is completed, not running; its result cannot apply")
+        #expect(try eventually { try fixture.reviewDepth() == 0 })
+    }
+}

@@ -1,0 +1,51 @@
+import AMQP
+import PostgreSQL
+import Testing
+
+@Suite("Service URLs")
+struct ServiceURLTests {
+    @Test("an AMQP URL with credentials, port, vhost and query")
+    func amqp() throws {
+        let config = try AMQPConfiguration(url: "amqp://bob:s%40cret@broker.local:5673/%2Fprod?heartbeat=7")
+        #expect(config.user == "bob")
+        #expect(config.password == "s@cret")
+        #expect(config.host == "broker.local")
+        #expect(config.port == 5673)
+        #expect(config.vhost == "/prod")
+        #expect(config.heartbeatSeconds == 7)
+        #expect(!config.description.contains("s@cret"))
+    }
+
+    @Test("defaults fill what the AMQP URL leaves out")
+    func amqpDefaults() throws {
+        let config = try AMQPConfiguration(url: "amqp://")
+        #expect(config.host == "127.0.0.1")
+        #expect(config.port == 5672)
+        #expect(config.vhost == "/")
+    }
+
+    @Test("bad URLs are refused without echoing the password")
+    func bad() {
+        #expect(throws: AMQPError.self) { try AMQPConfiguration(url: "http://x") }
+        do {
+            _ = try AMQPConfiguration(url: "amqp://u:topsecret@h:notaport/v")
+            Issue.record("accepted a bad port")
+        } catch {
+            #expect(!"\(error)".contains("topsecret"))
+        }
+    }
+
+    @Test("a PostgreSQL URL with search path")
+    func postgres() throws {
+        let config = try PostgresConfiguration(
+            url: "postgresql://app:pw@db:6432/main?search_path=s1&application_name=w")
+        #expect(config.user == "app")
+        #expect(config.password == "pw")
+        #expect(config.host == "db")
+        #expect(config.port == 6432)
+        #expect(config.database == "main")
+        #expect(config.searchPath == "s1")
+        #expect(config.applicationName == "w")
+        #expect(!config.description.contains("pw@"))
+    }
+}
