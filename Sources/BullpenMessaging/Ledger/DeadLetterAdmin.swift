@@ -7,6 +7,11 @@ import PostgreSQL
 /// queue holds the messages themselves. Talks to the broker and the database directly (the operator API
 /// comes later); `bullpen dlq` is its command line.
 public struct DeadLetterAdmin {
+    /// basic.get and its acks go on one channel, the confirmed replays on another: a confirm arriving while
+    /// a basic.get waits for its content would otherwise be read in the content's place.
+    static let getChannel: UInt16 = 1
+    static let publishChannel: UInt16 = 2
+
     public let topology: Topology
     public let queue: WorkQueue
     let connection: AMQPConnection
@@ -17,7 +22,9 @@ public struct DeadLetterAdmin {
         self.queue = queue
         self.connection = connection
         self.db = db
-        if !connection.openChannels.contains(1) { try connection.openChannel(1) }
+        for channel in [Self.getChannel, Self.publishChannel] where !connection.openChannels.contains(channel) {
+            try connection.openChannel(channel)
+        }
     }
 
     /// Messages waiting in the broker's dead-letter queue.
@@ -53,7 +60,7 @@ public struct DeadLetterAdmin {
         let byMessageID = Dictionary(
             selected.compactMap { row in row.messageID.map { ($0, row) } }, uniquingKeysWith: { a, _ in a })
 
-        try connection.confirmSelectIfNeeded()
+        try connection.confirmSelectIfNeeded(channel: Self.publishChannel)
         var confirms = ConfirmTracker<Int64>()
         var dlqTagsToAck: [UInt64] = []
         var keep: [UInt64] = []
@@ -78,14 +85,14 @@ public struct DeadLetterAdmin {
         let confirmed = try awaitConfirms(&confirms)
         guard confirmed.count == selected.count else {
             if let last = (dlqTagsToAck + keep).max() {
-                try connection.nack(deliveryTag: last, multiple: true, requeue: true, channel: 1)
+                try connection.nack(deliveryTag: last, multiple: true, requeue: true, channel: Self.getChannel)
             }
             throw AMQPError(
                 .library,
                 "the broker confirmed \(confirmed.count) of \(selected.count) replays; nothing was marked replayed")
         }
-        for tag in dlqTagsToAck { try connection.ack(deliveryTag: tag, channel: 1) }
-        if let last = keep.max() { try connection.nack(deliveryTag: last, multiple: true, requeue: true, channel: 1) }
+        for tag in dlqTagsToAck { try connection.ack(deliveryTag: tag, channel: Self.getChannel) }
+        if let last = keep.max() { try connection.nack(deliveryTag: last, multiple: true, requeue: true, channel: Self.getChannel) }
         try DeadLetters.resolve(ids: confirmed, as: .replayed, on: db)
         report.replayed = confirmed.sorted()
         return report
@@ -106,7 +113,7 @@ public struct DeadLetterAdmin {
         try connection.publish(
             exchange: topology.workExchange, routingKey: queue.rawValue, body: body, properties: properties,
             mandatory: true,
-            channel: 1)
+            channel: Self.publishChannel)
         tracker.published(messageID: properties.messageID, token: token)
     }
 

@@ -8,7 +8,7 @@ public struct InboundMessage: Sendable {
     public let type: String?
     public let priority: Int
     public let correlationID: String?
-    /// Which delivery attempt this is (1 for the first), from the `x-bullpen-attempt` header.
+    /// Which delivery attempt this is (1 for the first), from the attempt header (``MessageHeader/attempt``).
     public let attempt: Int
     public let redelivered: Bool
     public let headers: AMQPTable

@@ -22,15 +22,21 @@ public final class WorkerMetrics: Sendable {
 
     public func queue(_ name: String) -> Queue {
         let labels = [("queue", name)]
+        func messages(_ what: String, _ help: String) -> Counter {
+            registry.makeCounter(descriptor: Self.name("messages", what, "total", help), labels: labels)
+        }
         return Queue(
-            consumed: registry.makeCounter(name: "bullpen_messages_consumed_total", labels: labels),
-            acked: registry.makeCounter(name: "bullpen_messages_acked_total", labels: labels),
-            duplicates: registry.makeCounter(name: "bullpen_messages_duplicate_total", labels: labels),
-            retried: registry.makeCounter(name: "bullpen_messages_retried_total", labels: labels),
-            deadLettered: registry.makeCounter(name: "bullpen_messages_dead_lettered_total", labels: labels),
-            redelivered: registry.makeCounter(name: "bullpen_messages_redelivered_total", labels: labels),
+            consumed: messages("consumed", "Deliveries received from the queue."),
+            acked: messages("acked", "Deliveries acked after their effect committed (duplicates included)."),
+            duplicates: messages(
+                "duplicate", "Deliveries whose message had already been applied (found in the inbox)."),
+            retried: messages("retried", "Deliveries sent to a retry delay tier."),
+            deadLettered: messages("dead_lettered", "Deliveries parked in the dead-letter queue."),
+            redelivered: messages("redelivered", "Deliveries the broker marked as redelivered."),
             handlerDuration: registry.makeDurationHistogram(
-                name: "bullpen_handler_duration_seconds", labels: labels,
+                descriptor: Self.name(
+                    "handler", "duration", "seconds", "Time to apply a delivery, per delivery of a batch."),
+                labels: labels,
                 buckets: [
                     .microseconds(500), .milliseconds(1), .milliseconds(2), .milliseconds(5), .milliseconds(10),
                     .milliseconds(25), .milliseconds(50), .milliseconds(100), .milliseconds(250), .seconds(1),
@@ -39,13 +45,31 @@ public final class WorkerMetrics: Sendable {
     }
 
     /// Seconds since the oldest unsent outbox row was written (0 when none waits).
-    public var outboxLag: Gauge { registry.makeGauge(name: "bullpen_outbox_lag_seconds") }
-    public var outboxPublished: Counter { registry.makeCounter(name: "bullpen_outbox_published_total") }
+    public var outboxLag: Gauge {
+        registry.makeGauge(
+            descriptor: Self.name("outbox", "lag", "seconds", "Seconds since the oldest unsent outbox row was written.")
+        )
+    }
+
+    public var outboxPublished: Counter {
+        registry.makeCounter(descriptor: Self.name("outbox", "published", "total", "Outbox rows published."))
+    }
+
     /// Scheduled job runs, by job and outcome.
     public func jobRuns(_ job: String, outcome: String) -> Counter {
-        registry.makeCounter(name: "bullpen_scheduled_runs_total", labels: [("job", job), ("outcome", outcome)])
+        registry.makeCounter(
+            descriptor: Self.name("scheduled", "runs", "total", "Scheduled job runs by this process."),
+            labels: [("job", job), ("outcome", outcome)])
     }
 
     /// The metrics in Prometheus' text format.
     public func render() -> String { registry.emitToString() }
+
+    /// `bullpen_<subsystem>_<metric>_<unit>`.
+    private static func name(
+        _ subsystem: String, _ metric: String, _ unit: String, _ help: String
+    ) -> MetricNameDescriptor {
+        MetricNameDescriptor(
+            namespace: "bullpen", subsystem: subsystem, metricName: metric, unitName: unit, helpText: help)
+    }
 }
