@@ -92,7 +92,9 @@ public struct DeadLetterAdmin {
                 "the broker confirmed \(confirmed.count) of \(selected.count) replays; nothing was marked replayed")
         }
         for tag in dlqTagsToAck { try connection.ack(deliveryTag: tag, channel: Self.getChannel) }
-        if let last = keep.max() { try connection.nack(deliveryTag: last, multiple: true, requeue: true, channel: Self.getChannel) }
+        if let last = keep.max() {
+            try connection.nack(deliveryTag: last, multiple: true, requeue: true, channel: Self.getChannel)
+        }
         try DeadLetters.resolve(ids: confirmed, as: .replayed, on: db)
         report.replayed = confirmed.sorted()
         return report

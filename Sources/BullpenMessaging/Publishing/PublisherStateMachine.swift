@@ -27,7 +27,8 @@ struct PublisherStateMachine<Waiter> {
 
     private enum State {
         case disconnected(retryAt: ContinuousClock.Instant)
-        case connected(tracker: ConfirmTracker<Published>, draining: Bool)
+        /// `draining`: a publish went out, so read what the broker sent before publishing more.
+        case connected(draining: Bool)
     }
 
     /// A published request and when it was sent, for the confirm deadline.
@@ -37,6 +38,9 @@ struct PublisherStateMachine<Waiter> {
     }
 
     private var state: State
+    /// The live connection's confirms. Kept outside `state` so that it is mutated in place: a tracker in an
+    /// enum payload would be copied on every publish and every ack.
+    private var tracker = ConfirmTracker<Published>()
     private var backoff: Backoff
     /// Longest wait for a confirm before the connection is judged broken.
     let confirmTimeout: Duration
@@ -58,10 +62,7 @@ struct PublisherStateMachine<Waiter> {
     }
 
     /// Messages published and not yet answered by the broker.
-    var outstandingCount: Int {
-        if case .connected(let tracker, _) = state { return tracker.outstandingCount }
-        return 0
-    }
+    var outstandingCount: Int { tracker.outstandingCount }
 
     mutating func next(now: ContinuousClock.Instant, requestsWaiting: Bool, stopping: Bool) -> Action {
         switch state {
@@ -70,7 +71,7 @@ struct PublisherStateMachine<Waiter> {
             if now >= retryAt { return .connect }
             if requestsWaiting { return .failWaiting }
             return .sleep(min(retryAt - now, Self.idleSleep))
-        case .connected(let tracker, let draining):
+        case .connected(let draining):
             if let oldest = tracker.oldestToken, now - oldest.at > confirmTimeout {
                 return .abandonConnection(reason: "no confirm within \(confirmTimeout)")
             }
@@ -78,14 +79,15 @@ struct PublisherStateMachine<Waiter> {
             if draining { return .read(wait: !requestsWaiting) }
             if requestsWaiting { return .publish }
             if stopping && tracker.outstandingCount == 0 { return .finish }
-            state = .connected(tracker: tracker, draining: true)
+            state = .connected(draining: true)
             return .read(wait: true)
         }
     }
 
     mutating func connected() {
         backoff.reset()
-        state = .connected(tracker: ConfirmTracker(), draining: false)
+        tracker = ConfirmTracker()
+        state = .connected(draining: false)
     }
 
     mutating func connectFailed(now: ContinuousClock.Instant) {
@@ -94,16 +96,16 @@ struct PublisherStateMachine<Waiter> {
 
     /// A request went out on the channel.
     mutating func published(messageID: String?, waiter: Waiter, now: ContinuousClock.Instant) {
-        guard case .connected(var tracker, _) = state else { preconditionFailure("published while disconnected") }
+        guard case .connected = state else { preconditionFailure("published while disconnected") }
         _ = tracker.published(messageID: messageID, token: Published(waiter: waiter, at: now))
-        state = .connected(tracker: tracker, draining: true)
+        state = .connected(draining: true)
     }
 
     /// What the broker sent; returns the callers it settles, each with its result.
     mutating func received(_ event: AMQPEvent?) -> [(Waiter, Result<Void, PublishError>)] {
-        guard case .connected(var tracker, _) = state else { return [] }
+        guard case .connected = state else { return [] }
         guard let event else {
-            state = .connected(tracker: tracker, draining: false)
+            state = .connected(draining: false)
             return []
         }
         var settled: [(Published, ConfirmTracker<Published>.Outcome)] = []
@@ -118,7 +120,7 @@ struct PublisherStateMachine<Waiter> {
         default:
             break
         }
-        state = .connected(tracker: tracker, draining: true)
+        state = .connected(draining: true)
         return settled.map { ($0.0.waiter, Self.result($0.1)) }
     }
 
@@ -127,12 +129,8 @@ struct PublisherStateMachine<Waiter> {
     mutating func connectionLost(
         _ reason: String, now: ContinuousClock.Instant
     ) -> [(Waiter, Result<Void, PublishError>)] {
-        var failed: [(Waiter, Result<Void, PublishError>)] = []
-        if case .connected(var tracker, _) = state {
-            failed = tracker.failAll().map {
-                ($0.0.waiter, .failure(PublishError(kind: .unavailable, message: reason)))
-            }
-        }
+        let error = PublishError(kind: .unavailable, message: reason)
+        let failed = tracker.failAll().map { ($0.0.waiter, Result<Void, PublishError>.failure(error)) }
         state = .disconnected(retryAt: now)
         return failed
     }

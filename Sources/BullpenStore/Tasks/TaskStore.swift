@@ -15,12 +15,11 @@ public enum TaskStore {
         public var error: String?
         public var eventType: String
         public var eventMessage: String
-        public var eventDataJSON: String
         public var messageID: String
 
         public init(
             taskID: Int64, attempt: Int, from: TaskStatus, to: TaskStatus, output: String?, error: String?,
-            eventType: String, eventMessage: String, eventDataJSON: String, messageID: String
+            eventType: String, eventMessage: String, messageID: String
         ) {
             precondition(to.isFinal, "a result moves a task to a final state")
             self.taskID = taskID
@@ -31,14 +30,14 @@ public enum TaskStore {
             self.error = error
             self.eventType = eventType
             self.eventMessage = eventMessage
-            self.eventDataJSON = eventDataJSON
             self.messageID = messageID
         }
     }
 
     /// Settles tasks with agent results, in one statement for the whole batch: each task in its
     /// transition's source state at that attempt moves to the final state, with its result or error; its
-    /// dispatch attempt closes with the outcome; an events row records it. Returns the ids of the tasks it
+    /// dispatch attempt closes with the outcome; an events row records it (its data: the attempt and the
+    /// output's size in bytes). Returns the ids of the tasks it
     /// settled; a result whose task is in another state, or at another attempt, changes nothing.
     public static func settle(_ batch: [Settlement], in tx: PGConnection) throws -> Set<Int64> {
         tx.prepare(
@@ -46,9 +45,8 @@ public enum TaskStore {
             """
             WITH input AS (
                 SELECT * FROM unnest($1::bigint[], $2::int[], $3::text[], $4::text[], $5::text[], $6::text[],
-                                     $7::text[], $8::text[], $9::jsonb[], $10::text[])
-                    AS i(task_id, attempt, from_status, status, output, error, event_type, event_message, event_data,
-                         message_id)
+                                     $7::text[], $8::text[], $9::text[])
+                    AS i(task_id, attempt, from_status, status, output, error, event_type, event_message, message_id)
             ), settled AS (
                 UPDATE tasks t
                    SET status = i.status, completed_at = now(), updated_at = now(),
@@ -59,7 +57,9 @@ public enum TaskStore {
                   FROM input i
                  WHERE t.id = i.task_id AND t.status = i.from_status AND t.attempt = i.attempt
                 RETURNING t.id, t.assigned_agent_id, t.project_id, i.attempt, i.status, i.event_type, i.event_message,
-                          i.event_data, i.message_id
+                          jsonb_build_object('attempt', i.attempt, 'outputBytes', coalesce(octet_length(i.output), 0))
+                              AS event_data,
+                          i.message_id
             ), closed AS (
                 UPDATE task_attempts a SET closed_at = now(), outcome = s.status
                   FROM settled s
@@ -77,7 +77,6 @@ public enum TaskStore {
                 PGArray(batch.map(\.from.rawValue)), PGArray(batch.map(\.to.rawValue)), PGArray(batch.map(\.output)),
                 PGArray(batch.map(\.error)),
                 PGArray(batch.map(\.eventType)), PGArray(batch.map(\.eventMessage)),
-                PGArray(batch.map(\.eventDataJSON)),
                 PGArray(batch.map(\.messageID)),
             ])
         return Set(try result.rows.map { try $0.decode(at: 0, as: Int64.self) })

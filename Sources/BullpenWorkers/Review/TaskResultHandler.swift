@@ -1,7 +1,6 @@
 import BullpenDomain
 import BullpenMessaging
 import BullpenStore
-import Foundation
 import PostgreSQL
 
 /// Applies an agent's task result (review queue): the task moves running -> completed or failed as the task
@@ -49,17 +48,6 @@ public struct TaskResultHandler: BatchMessageHandler {
             eventMessage: target == .completed
                 ? "Task \(result.taskId) completed (attempt \(result.attempt))"
                 : "Task \(result.taskId) failed (attempt \(result.attempt)): \(result.error ?? "")",
-            eventDataJSON: try EventData(attempt: result.attempt, outputBytes: result.output?.utf8.count ?? 0).json(),
             messageID: inbound.messageID)
-    }
-
-    /// The `data` of the events row.
-    struct EventData: Encodable {
-        let attempt: Int
-        let outputBytes: Int
-
-        func json() throws -> String {
-            String(decoding: try JSONEncoder.sorted.encode(self), as: UTF8.self)
-        }
     }
 }

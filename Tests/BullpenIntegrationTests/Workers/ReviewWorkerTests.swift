@@ -23,6 +23,10 @@ final class ReviewWorkerTests {
         #expect(
             try fixture.count("SELECT count(*) FROM events WHERE task_id = $1 AND type = 'task.completed'", [task]) == 1
         )
+        let data: String = try #require(
+            try fixture.db.query("SELECT data::text AS data FROM events WHERE task_id = $1", [task]).first
+        ).decode("data")
+        #expect(data == #"{"attempt": 1, "outputBytes": 3}"#)
         #expect(try fixture.count("SELECT count(*) FROM inbox WHERE message_id = $1", ["task-result:\(task):1"]) == 1)
         #expect(
             try fixture.count("SELECT count(*) FROM task_attempts WHERE task_id = $1 AND outcome = 'completed'", [task])
