@@ -40,47 +40,72 @@ public enum TaskStore {
     /// output's size in bytes). Returns the ids of the tasks it
     /// settled; a result whose task is in another state, or at another attempt, changes nothing.
     public static func settle(_ batch: [Settlement], in tx: PGConnection) throws -> Set<Int64> {
-        tx.prepare(
-            "task.settle",
-            """
-            WITH input AS (
-                SELECT * FROM unnest($1::bigint[], $2::int[], $3::text[], $4::text[], $5::text[], $6::text[],
-                                     $7::text[], $8::text[], $9::text[])
-                    AS i(task_id, attempt, from_status, status, output, error, event_type, event_message, message_id)
-            ), settled AS (
-                UPDATE tasks t
-                   SET status = i.status, completed_at = now(), updated_at = now(),
-                       result = CASE WHEN i.status = 'completed' THEN i.output ELSE t.result END,
-                       error = CASE WHEN i.status = 'failed' THEN i.error ELSE t.error END,
-                       actual_duration_ms = CASE WHEN t.started_at IS NULL THEN NULL
-                                                 ELSE (extract(epoch FROM now() - t.started_at) * 1000)::bigint END
-                  FROM input i
-                 WHERE t.id = i.task_id AND t.status = i.from_status AND t.attempt = i.attempt
-                RETURNING t.id, t.assigned_agent_id, t.project_id, i.attempt, i.status, i.event_type, i.event_message,
-                          jsonb_build_object('attempt', i.attempt, 'outputBytes', coalesce(octet_length(i.output), 0))
-                              AS event_data,
-                          i.message_id
-            ), closed AS (
-                UPDATE task_attempts a SET closed_at = now(), outcome = s.status
-                  FROM settled s
-                 WHERE a.task_id = s.id AND a.attempt = s.attempt AND a.closed_at IS NULL
-            ), logged AS (
-                INSERT INTO events (type, message, data, agent_id, project_id, task_id, message_id)
-                SELECT event_type, event_message, event_data, assigned_agent_id, project_id, id, message_id FROM settled
-            )
-            SELECT id FROM settled
-            """)
+        if batch.count == 1, let one = batch.first {
+            // One result (no batching): plain parameters, cheaper for the server than arrays of one.
+            tx.prepare("task.settle_one", settleOneSQL)
+            let result = try tx.executePrepared(
+                "task.settle_one",
+                [
+                    one.taskID, one.attempt, one.from.rawValue, one.to.rawValue, one.output, one.error, one.eventType,
+                    one.eventMessage, one.messageID,
+                ])
+            return Set(try result.rows.map { try $0.decode(at: 0, as: Int64.self) })
+        }
+        tx.prepare("task.settle_many", settleManySQL)
         let result = try tx.executePrepared(
-            "task.settle",
+            "task.settle_many",
             [
                 PGArray(batch.map { String($0.taskID) }), PGArray(batch.map { String($0.attempt) }),
                 PGArray(batch.map(\.from.rawValue)), PGArray(batch.map(\.to.rawValue)), PGArray(batch.map(\.output)),
-                PGArray(batch.map(\.error)),
-                PGArray(batch.map(\.eventType)), PGArray(batch.map(\.eventMessage)),
+                PGArray(batch.map(\.error)), PGArray(batch.map(\.eventType)), PGArray(batch.map(\.eventMessage)),
                 PGArray(batch.map(\.messageID)),
             ])
         return Set(try result.rows.map { try $0.decode(at: 0, as: Int64.self) })
     }
+
+    private static let settleOneSQL = "WITH input AS (\(oneInput)), \(settleFromInput)"
+    private static let settleManySQL = "WITH input AS (\(manyInput)), \(settleFromInput)"
+
+    /// The input of a settlement as one row of parameters.
+    private static let oneInput = """
+        SELECT $1::bigint AS task_id, $2::int AS attempt, $3::text AS from_status, $4::text AS status,
+               $5::text AS output, $6::text AS error, $7::text AS event_type, $8::text AS event_message,
+               $9::text AS message_id
+        """
+
+    /// The input of many settlements as parallel arrays.
+    private static let manyInput = """
+        SELECT * FROM unnest($1::bigint[], $2::int[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[],
+                             $8::text[], $9::text[])
+            AS i(task_id, attempt, from_status, status, output, error, event_type, event_message, message_id)
+        """
+
+    /// The settlement itself, written once for both inputs: the conditional update, the attempt closed, the
+    /// events row.
+    private static let settleFromInput = """
+        settled AS (
+            UPDATE tasks t
+               SET status = i.status, completed_at = now(), updated_at = now(),
+                   result = CASE WHEN i.status = 'completed' THEN i.output ELSE t.result END,
+                   error = CASE WHEN i.status = 'failed' THEN i.error ELSE t.error END,
+                   actual_duration_ms = CASE WHEN t.started_at IS NULL THEN NULL
+                                             ELSE (extract(epoch FROM now() - t.started_at) * 1000)::bigint END
+              FROM input i
+             WHERE t.id = i.task_id AND t.status = i.from_status AND t.attempt = i.attempt
+            RETURNING t.id, t.assigned_agent_id, t.project_id, i.attempt, i.status, i.event_type, i.event_message,
+                      jsonb_build_object('attempt', i.attempt, 'outputBytes', coalesce(octet_length(i.output), 0))
+                          AS event_data,
+                      i.message_id
+        ), closed AS (
+            UPDATE task_attempts a SET closed_at = now(), outcome = s.status
+              FROM settled s
+             WHERE a.task_id = s.id AND a.attempt = s.attempt AND a.closed_at IS NULL
+        ), logged AS (
+            INSERT INTO events (type, message, data, agent_id, project_id, task_id, message_id)
+            SELECT event_type, event_message, event_data, assigned_agent_id, project_id, id, message_id FROM settled
+        )
+        SELECT id FROM settled
+        """
 
     /// Says why a settlement cannot apply.
     public static func explainRefusal(_ settlement: Settlement, in tx: PGConnection) throws -> String {

@@ -2,6 +2,7 @@ import AMQP
 import BullpenMessaging
 import Foundation
 import Logging
+import ServiceLifecycle
 import Testing
 
 @Suite("Confirming publisher")
@@ -47,6 +48,30 @@ struct ConfirmingPublisherTests {
             try await group.waitForAll()
         }
         #expect(try admin.declareQueue(queue, passive: true).messageCount == 500)
+    }
+
+    @Test("as a service: publishes until graceful shutdown, which closes it; later publishes are refused")
+    func asService() async throws {
+        let admin = try adminWithQueue()
+        defer {
+            _ = try? admin.deleteQueue(queue)
+            admin.close()
+        }
+        let publisher = ConfirmingPublisher(configuration: try TestEnvironment.amqp(), logger: Logger(label: "test"))
+        let group = ServiceGroup(services: [publisher], gracefulShutdownSignals: [], logger: Logger(label: "test"))
+        try await withThrowingTaskGroup(of: Void.self) { tasks in
+            tasks.addTask { try await group.run() }
+            for _ in 0..<200 where !publisher.isConnected { try await Task.sleep(for: .milliseconds(50)) }
+            try await withThrowingTaskGroup(of: Void.self) { publishes in
+                for i in 0..<100 { publishes.addTask { try await publisher.publish(message("s\(i)")) } }
+                try await publishes.waitForAll()
+            }
+            await group.triggerGracefulShutdown()
+            try await tasks.waitForAll()
+        }
+        #expect(try admin.declareQueue(queue, passive: true).messageCount == 100)
+        #expect(!publisher.isConnected)
+        await #expect(throws: PublishError.self) { try await publisher.publish(message("late")) }
     }
 
     @Test("an unroutable message is an error, not a success")
