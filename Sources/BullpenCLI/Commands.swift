@@ -17,6 +17,7 @@ public struct BullpenCommand: AsyncParsableCommand {
         abstract: "Back office of an agency whose work is done by AI agents.",
         subcommands: [
             MigrateCommand.self, TopologyCommand.self, IngestCommand.self, WorkerCommand.self, DeadLetterCommand.self,
+            TokenCommand.self,
             DemoCommand.self,
         ])
 

@@ -2,17 +2,24 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 
-/// An error answer with a JSON body `{"error": "...", "field": "..."}` that says why, and never echoes
-/// credentials or internal details. Every error Bullpen's HTTP services answer has this shape, whether a
-/// route, a middleware or the connection layer raised it.
+/// An error answer, one shape everywhere: `{"error": {"code": "...", "message": "...", "field": "..."}}`.
+/// `code` is stable for programs to branch on; `message` says why, for people, and never echoes credentials
+/// or internal details; `field` names the JSON field at fault, when one is. Routes, middleware and the
+/// connection layer all answer with it.
 public struct APIError: Error, HTTPResponseError, Sendable {
     public let status: HTTPResponse.Status
+    public let code: String
     public let message: String
     public let field: String?
     public var extraHeaders: HTTPFields
 
-    public init(_ status: HTTPResponse.Status, _ message: String, field: String? = nil, headers: HTTPFields = [:]) {
+    /// `code` defaults to the status's (``defaultCode(for:)``).
+    public init(
+        _ status: HTTPResponse.Status, _ message: String, code: String? = nil, field: String? = nil,
+        headers: HTTPFields = [:]
+    ) {
         self.status = status
+        self.code = code ?? Self.defaultCode(for: status)
         self.message = message
         self.field = field
         self.extraHeaders = headers
@@ -20,8 +27,9 @@ public struct APIError: Error, HTTPResponseError, Sendable {
 
     /// The JSON body.
     public var body: [UInt8] {
-        var object: [String: String] = ["error": message]
-        if let field { object["field"] = field }
+        var error: [String: String] = ["code": code, "message": message]
+        if let field { error["field"] = field }
+        let object = ["error": error]
         return Array(
             (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes]))
                 ?? Data())
@@ -31,6 +39,26 @@ public struct APIError: Error, HTTPResponseError, Sendable {
         var fields = extraHeaders
         fields[.contentType] = "application/json"
         return Response(status: status, headers: fields, body: ResponseBody(byteBuffer: ByteBuffer(bytes: body)))
+    }
+
+    /// The code of a status, where no more precise one is given.
+    public static func defaultCode(for status: HTTPResponse.Status) -> String {
+        switch status.code {
+        case 400: return "invalid_request"
+        case 401: return "unauthorized"
+        case 403: return "forbidden"
+        case 404: return "not_found"
+        case 405: return "method_not_allowed"
+        case 408: return "request_timeout"
+        case 409: return "conflict"
+        case 413: return "body_too_large"
+        case 415: return "unsupported_media_type"
+        case 429: return "rate_limited"
+        case 431: return "headers_too_large"
+        case 503: return "unavailable"
+        case 500..<600: return "internal"
+        default: return "error_\(status.code)"
+        }
     }
 }
 

@@ -83,7 +83,7 @@ final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
             close(context)
         case .answerAndClose(let status, let message):
             guard !closing else { return }
-            let body = APIError(status, message).body
+            let body = APIError(status, message, code: status == .badRequest ? "malformed_request" : nil).body
             var head = HTTPResponse(status: status)
             head.headerFields[.contentType] = "application/json"
             head.headerFields[.contentLength] = "\(body.count)"

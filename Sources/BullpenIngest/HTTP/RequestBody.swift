@@ -19,9 +19,11 @@ enum RequestBody {
             throw APIError(.contentTooLarge, "the body is larger than \(limit) bytes")
         } catch {
             if let declared {
-                throw APIError(.badRequest, "the body ended before the \(declared) bytes its Content-Length announced")
+                throw APIError(
+                    .badRequest, "the body ended before the \(declared) bytes its Content-Length announced",
+                    code: "body_incomplete")
             }
-            throw APIError(.badRequest, "the body could not be read to its end")
+            throw APIError(.badRequest, "the body could not be read to its end", code: "body_incomplete")
         }
     }
 

@@ -40,7 +40,9 @@ struct TaskResultRoutes {
             attempt = try await tokens.value(for: Array(SHA256.hash(data: Array(token.utf8))))
         } catch {
             context.logger.error("token look-up failed", metadata: ["error": "\(error)"])
-            throw APIError(.serviceUnavailable, "the database is unavailable; retry later", headers: [.retryAfter: "5"])
+            throw APIError(
+                .serviceUnavailable, "the database is unavailable; retry later", code: "database_unavailable",
+                headers: [.retryAfter: "5"])
         }
         let settled = attempt?.outcome.flatMap(TaskResultReport.Outcome.init(rawValue:))
         guard let attempt, attempt.outcome == nil || settled != nil else {
@@ -51,7 +53,9 @@ struct TaskResultRoutes {
         do {
             report = try TaskResultReport.parse(body)
         } catch {
-            throw APIError(.badRequest, error.description, field: error.field.isEmpty ? nil : error.field)
+            throw APIError(
+                .badRequest, error.description, code: error.field.isEmpty ? "invalid_body" : "invalid_field",
+                field: error.field.isEmpty ? nil : error.field)
         }
         guard report.taskId == attempt.taskID else {
             throw APIError(.forbidden, "this callback token is not for task \(report.taskId)")
@@ -79,7 +83,7 @@ struct TaskResultRoutes {
             throw APIError(
                 .serviceUnavailable,
                 "the message broker is unavailable; the result may or may not have been taken: retry",
-                headers: [.retryAfter: "5"])
+                code: "broker_unavailable", headers: [.retryAfter: "5"])
         }
         return Self.accepted(messageID)
     }

@@ -6,14 +6,14 @@ import Foundation
 /// dead-letter copies the consumers make, the operator's replays and the benchmark's. Properties and headers
 /// are set here and nowhere else.
 public enum Envelope {
-    /// The properties of a first publish: persistent JSON, with identity, priority and attempt 1.
+    /// The properties of a first publish: persistent JSON, with identity and priority. A first delivery carries
+    /// no attempt header (its absence means attempt 1): most messages then have no header table at all, which
+    /// the broker stores and the consumer decodes for nothing.
     public static func properties(
         messageID: String, type: String, priority: Int?, correlationID: String? = nil, appID: String,
         headers: AMQPTable = [:], now: Date = Date()
     ) -> AMQPProperties {
-        var headers = headers
-        headers[MessageHeader.attempt] = .int32(1)
-        return AMQPProperties(
+        AMQPProperties(
             contentType: "application/json", persistent: true, priority: priority.map { UInt8(clamping: $0) },
             correlationID: correlationID, messageID: messageID, timestamp: UInt64(now.timeIntervalSince1970),
             type: type, appID: appID, headers: headers)
@@ -65,12 +65,12 @@ public enum Envelope {
         return copy
     }
 
-    /// A parked message sent back to its work queue by an operator: attempt 1 again, its earlier life
+    /// A parked message sent back to its work queue by an operator: attempt 1 again (no attempt header), its earlier life
     /// forgotten, persistent.
     public static func replayCopy(of properties: AMQPProperties, now: Date = Date()) -> AMQPProperties {
         var copy = properties
         for key in MessageHeader.earlierLife { copy.headers.removeValue(forKey: key) }
-        copy.headers[MessageHeader.attempt] = .int32(1)
+        copy.headers.removeValue(forKey: MessageHeader.attempt)
         copy.headers[MessageHeader.replayedAt] = .timestamp(UInt64(now.timeIntervalSince1970))
         copy.persistent = true
         return copy

@@ -1,6 +1,6 @@
 /// The AMQP headers Bullpen writes and reads: the one place their names are written.
 public enum MessageHeader {
-    /// Which delivery attempt this is (1 for the first); set by ingest, the outbox relay and every retry.
+    /// Which delivery attempt this is; set on every retry copy, absent on a first delivery (attempt 1).
     public static let attempt = "x-bullpen-attempt"
     /// Why a message was parked in a dead-letter queue.
     public static let reason = "x-bullpen-reason"

@@ -36,14 +36,14 @@ final class TaskResultIngestTests: @unchecked Sendable {
         for _ in 0..<200 where !publisher.isConnected { try await Task.sleep(for: .milliseconds(50)) }
     }
 
-    /// Posts a request that must be refused: returns its status and JSON body, and checks that nothing
-    /// reached the review queue.
+    /// Posts a request that must be refused: returns its status and its error object (`code`, `message`,
+    /// `field`), and checks that nothing reached the review queue.
     func refusal(
         token: String?, body: String, contentType: String? = "application/json"
     ) async throws -> (status: HTTPResponse.Status, body: [String: Any]) {
         let answer = Answer()
         try await post(try fixture.ingest(), token: token, body: body, contentType: contentType) { response in
-            answer.set(response.status, try Self.json(response))
+            answer.set(response.status, try Self.error(response))
         }
         #expect(try fixture.reviewDepth() == 0, "a refused request published a message")
         return (answer.status, answer.body)
@@ -51,6 +51,11 @@ final class TaskResultIngestTests: @unchecked Sendable {
 
     static func json(_ response: TestResponse) throws -> [String: Any] {
         try JSONSerialization.jsonObject(with: Data(response.body.readableBytesView)) as? [String: Any] ?? [:]
+    }
+
+    /// The error object of an error answer: `{"error": {"code": ..., "message": ..., "field": ...}}`.
+    static func error(_ response: TestResponse) throws -> [String: Any] {
+        try json(response)["error"] as? [String: Any] ?? [:]
     }
 
     @Test("the slice end to end: 202 after the confirm, then the worker completes the task")
@@ -78,7 +83,8 @@ final class TaskResultIngestTests: @unchecked Sendable {
         let (task, _) = try fixture.seedRunningTask()
         let answer = try await refusal(token: nil, body: #"{"taskId": \#(task), "status": "completed", "output": "x"}"#)
         #expect(answer.status == .unauthorized)
-        #expect((answer.body["error"] as? String)?.contains("Bearer") == true)
+        #expect((answer.body["message"] as? String)?.contains("Bearer") == true)
+        #expect(answer.body["code"] as? String == "unauthorized")
     }
 
     @Test("a wrong token is 401 and nothing is published")
@@ -87,7 +93,7 @@ final class TaskResultIngestTests: @unchecked Sendable {
         let answer = try await refusal(
             token: "not-the-token", body: #"{"taskId": \#(task), "status": "completed", "output": "x"}"#)
         #expect(answer.status == .unauthorized)
-        #expect(answer.body["error"] as? String == "unknown or expired callback token")
+        #expect(answer.body["message"] as? String == "unknown or expired callback token")
     }
 
     @Test("a token of an attempt closed without a result (superseded) is 401")
@@ -116,10 +122,12 @@ final class TaskResultIngestTests: @unchecked Sendable {
             token: token, body: #"{"taskId": \#(task), "status": "finished", "output": "x"}"#)
         #expect(wrongStatus.status == .badRequest)
         #expect(wrongStatus.body["field"] as? String == "status")
-        #expect((wrongStatus.body["error"] as? String)?.hasPrefix("status must be") == true)
+        #expect((wrongStatus.body["message"] as? String)?.hasPrefix("status must be") == true)
+        #expect(wrongStatus.body["code"] as? String == "invalid_field")
         let notJSON = try await refusal(token: token, body: "{oops")
         #expect(notJSON.status == .badRequest)
-        #expect(notJSON.body["error"] as? String == "the body is not valid JSON")
+        #expect(notJSON.body["message"] as? String == "the body is not valid JSON")
+        #expect(notJSON.body["code"] as? String == "invalid_body")
     }
 
     @Test("an oversized body is 413")
@@ -143,6 +151,8 @@ final class TaskResultIngestTests: @unchecked Sendable {
         ) { response in
             #expect(response.status == .serviceUnavailable)
             #expect(response.headers[.retryAfter] == "5")
+            let error = try Self.error(response)
+            #expect(error["code"] as? String == "broker_unavailable")
         }
         #expect(try fixture.taskStatus(task) == "running")
     }
@@ -154,7 +164,7 @@ final class TaskResultIngestTests: @unchecked Sendable {
             token: token, body: #"{"taskId": \#(task), "status": "completed", "output": "before\u0000after"}"#)
         #expect(answer.status == .badRequest)
         #expect(answer.body["field"] as? String == "output")
-        #expect((answer.body["error"] as? String)?.contains("NUL") == true)
+        #expect((answer.body["message"] as? String)?.contains("NUL") == true)
         #expect(try fixture.taskStatus(task) == "running")
     }
 
@@ -186,7 +196,8 @@ final class TaskResultIngestTests: @unchecked Sendable {
         let conflict = try await refusal(
             token: token, body: #"{"taskId": \#(task), "status": "failed", "error": "oops"}"#)
         #expect(conflict.status == .conflict)
-        #expect((conflict.body["error"] as? String)?.contains("already reported completed") == true)
+        #expect((conflict.body["message"] as? String)?.contains("already reported completed") == true)
+        #expect(conflict.body["code"] as? String == "conflict")
         #expect(try fixture.count("SELECT count(*) FROM events WHERE task_id = $1", [task]) == 1)
     }
 
@@ -196,7 +207,8 @@ final class TaskResultIngestTests: @unchecked Sendable {
         let body = #"{"taskId": \#(task), "status": "completed", "output": "x"}"#
         let plain = try await refusal(token: token, body: body, contentType: "text/plain")
         #expect(plain.status == .unsupportedMediaType)
-        #expect((plain.body["error"] as? String)?.contains("application/json") == true)
+        #expect((plain.body["message"] as? String)?.contains("application/json") == true)
+        #expect(plain.body["code"] as? String == "unsupported_media_type")
         let none = try await refusal(token: token, body: body, contentType: nil)
         #expect(none.status == .unsupportedMediaType)
         // Parameters and +json types are JSON.
@@ -212,14 +224,16 @@ final class TaskResultIngestTests: @unchecked Sendable {
             try await client.execute(uri: "/nowhere", method: .get) { response in
                 #expect(response.status == .notFound)
                 #expect(response.headers[.contentType] == "application/json")
-                let error = try Self.json(response)["error"] as? String
-                #expect(error == "no route for GET /nowhere")
+                let error = try Self.error(response)
+                #expect(error["message"] as? String == "no route for GET /nowhere")
+                #expect(error["code"] as? String == "not_found")
             }
             try await client.execute(uri: "/webhooks/agents/task-result", method: .get) { response in
                 #expect(response.status == .methodNotAllowed)
                 #expect(response.headers[.allow] == "POST")
-                let error = try Self.json(response)["error"] as? String
-                #expect(error?.contains("GET is not allowed") == true)
+                let error = try Self.error(response)
+                #expect((error["message"] as? String)?.contains("GET is not allowed") == true)
+                #expect(error["code"] as? String == "method_not_allowed")
             }
         }
     }
@@ -231,7 +245,8 @@ final class TaskResultIngestTests: @unchecked Sendable {
             let port = try #require(client.port)
             let malformed = try await RawHTTP.send("GET /healthz HTTP/1.1\r\nHost: x\r\nBad Header\r\n\r\n", port: port)
             #expect(malformed.status == 400)
-            #expect(malformed.body.contains(#""error":"the request is not valid HTTP/1.1"#))
+            #expect(malformed.body.contains(#""code":"malformed_request""#))
+            #expect(malformed.body.contains(#""message":"the request is not valid HTTP/1.1"#))
             #expect(malformed.closedByServer)
 
             let big = String(repeating: "a", count: 100_000)
@@ -239,6 +254,7 @@ final class TaskResultIngestTests: @unchecked Sendable {
                 "GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: \(big)\r\n\r\n", port: port)
             #expect(oversized.status == 431)
             #expect(oversized.body.contains("the request headers are too large"))
+            #expect(oversized.body.contains(#""code":"headers_too_large""#))
 
             let body = #"{"taskId": \#(task), "status": "completed", "output": "x"}"#
             let short = try await RawHTTP.send(
@@ -246,6 +262,7 @@ final class TaskResultIngestTests: @unchecked Sendable {
                     + "Content-Type: application/json\r\nContent-Length: \(body.utf8.count + 50)\r\n\r\n\(body)",
                 port: port, halfClose: true)
             #expect(short.status == 400)
+            #expect(short.body.contains(#""code":"body_incomplete""#))
             #expect(
                 short.body.contains(
                     "the body ended before the \(body.utf8.count + 50) bytes its Content-Length announced"))
@@ -274,6 +291,7 @@ final class TaskResultIngestTests: @unchecked Sendable {
                     + "Content-Type: application/json\r\nContent-Length: 100\r\n\r\n{\"taskId\": \(task)", port: port)
             #expect(stalled.status == 408)
             #expect(stalled.body.contains("did not arrive in full within 1 s"))
+            #expect(stalled.body.contains(#""code":"request_timeout""#))
             #expect(stalled.closedByServer)
             #expect(stalled.elapsed < .seconds(5), "answered after \(stalled.elapsed)")
         }
