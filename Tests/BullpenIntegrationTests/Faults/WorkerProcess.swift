@@ -24,7 +24,7 @@ final class WorkerProcess: @unchecked Sendable {
         let logs = TestEnvironment.repositoryRoot + "/.data/logs"
         try FileManager.default.createDirectory(atPath: logs, withIntermediateDirectories: true)
         logPath = logs + "/\(name).log"
-        FileManager.default.createFile(atPath: logPath, contents: nil)
+        _ = FileManager.default.createFile(atPath: logPath, contents: nil)
     }
 
     func start() throws {

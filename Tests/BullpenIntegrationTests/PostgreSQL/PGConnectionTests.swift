@@ -93,7 +93,7 @@ final class PGConnectionTests {
 
     @Test("a transaction commits when its body returns and rolls back when it throws")
     func transactions() throws {
-        try db.transaction { tx in try tx.query("INSERT INTO items (name) VALUES ('kept')") }
+        _ = try db.transaction { tx in try tx.query("INSERT INTO items (name) VALUES ('kept')") }
         #expect(throws: TestFailure.self) {
             try db.transaction { tx in
                 try tx.query("INSERT INTO items (name) VALUES ('dropped')")
@@ -134,7 +134,7 @@ final class PGConnectionTests {
                 let pid: Int = try tx.query("SELECT pg_backend_pid() AS pid").first!.decode("pid")
                 try killer.query("SELECT pg_terminate_backend($1)", [pid])
                 Thread.sleep(forTimeInterval: 0.1)
-                try? tx.query("INSERT INTO items (name) VALUES ('lost')")
+                _ = try? tx.query("INSERT INTO items (name) VALUES ('lost')")
                 try tx.query("INSERT INTO items (name) VALUES ('also lost')")
             }
         }
