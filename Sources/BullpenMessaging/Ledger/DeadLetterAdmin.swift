@@ -124,17 +124,7 @@ public struct DeadLetterAdmin {
         let deadline = ContinuousClock.now + .seconds(10)
         while tracker.outstandingCount > 0, ContinuousClock.now < deadline {
             guard let event = try connection.nextEvent(timeout: .milliseconds(200)) else { continue }
-            switch event {
-            case .publisherAck(_, let tag, let multiple):
-                confirmed += tracker.ack(deliveryTag: tag, multiple: multiple).filter { $0.1 == .acked }.map(\.0)
-            case .publisherNack(_, let tag, let multiple):
-                _ = tracker.nack(deliveryTag: tag, multiple: multiple)
-            case .returned(let message):
-                tracker.returned(
-                    messageID: message.properties.messageID, replyCode: message.replyCode, replyText: message.replyText)
-            default:
-                break
-            }
+            confirmed += tracker.apply(event, channel: Self.publishChannel).filter { $0.1 == .acked }.map(\.0)
         }
         return confirmed
     }

@@ -108,18 +108,7 @@ struct PublisherStateMachine<Waiter> {
             state = .connected(draining: false)
             return []
         }
-        var settled: [(Published, ConfirmTracker<Published>.Outcome)] = []
-        switch event {
-        case .publisherAck(_, let tag, let multiple):
-            settled = tracker.ack(deliveryTag: tag, multiple: multiple)
-        case .publisherNack(_, let tag, let multiple):
-            settled = tracker.nack(deliveryTag: tag, multiple: multiple)
-        case .returned(let message):
-            tracker.returned(
-                messageID: message.properties.messageID, replyCode: message.replyCode, replyText: message.replyText)
-        default:
-            break
-        }
+        let settled = tracker.apply(event)
         state = .connected(draining: true)
         return settled.map { ($0.0.waiter, Self.result($0.1)) }
     }

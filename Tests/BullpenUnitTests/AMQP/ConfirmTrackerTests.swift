@@ -71,4 +71,19 @@ struct ConfirmTrackerTests {
         #expect(tracker.nextDeliveryTag == 1)
         #expect(tracker.oldestToken == nil)
     }
+
+    @Test("broker frames applied as they come: only those of the tracker's channel settle anything")
+    func applyEvents() {
+        var tracker = Tracker()
+        publish(&tracker, ["a", "b"])
+        #expect(tracker.apply(.publisherAck(channel: 3, deliveryTag: 2, multiple: true), channel: 2).isEmpty)
+        #expect(tracker.apply(.consumerCancelled(channel: 2, consumerTag: "x"), channel: 2).isEmpty)
+        let returned = AMQPReturnedMessage(
+            channel: 2, replyCode: 312, replyText: "NO_ROUTE", exchange: "", routingKey: "k",
+            properties: AMQPProperties(messageID: "b"), body: [])
+        #expect(tracker.apply(.returned(returned), channel: 2).isEmpty)
+        let settled = tracker.apply(.publisherAck(channel: 2, deliveryTag: 2, multiple: true), channel: 2)
+        #expect(settled.map(\.0) == ["a", "b"])
+        #expect(settled.map(\.1) == [.acked, .returned(replyCode: 312, replyText: "NO_ROUTE")])
+    }
 }
