@@ -186,13 +186,16 @@ public final class PGConnection {
         _ parameters: [(any PGEncodable)?], _ body: (Int32, UnsafePointer<UnsafePointer<CChar>?>?) -> OpaquePointer?
     ) throws -> OpaquePointer? {
         let texts = parameters.map { $0?.pgText }
-        if let index = texts.firstIndex(where: { $0?.utf8.contains(0) == true }) {
-            throw PGError(
-                .encoding,
-                "parameter $\(index + 1) contains a NUL character (U+0000), which PostgreSQL text cannot hold")
-        }
         var cStrings: [UnsafeMutablePointer<CChar>?] = texts.map { $0.map { strdup($0) } ?? nil }
         defer { for p in cStrings { free(p) } }
+        // strdup stops at the first NUL: a copy shorter than its text is a text with a NUL in it.
+        for (index, text) in texts.enumerated() {
+            if let text, let copy = cStrings[index], strlen(copy) != text.utf8.count {
+                throw PGError(
+                    .encoding,
+                    "parameter $\(index + 1) contains a NUL character (U+0000), which PostgreSQL text cannot hold")
+            }
+        }
         return cStrings.withUnsafeMutableBufferPointer { buffer in
             buffer.baseAddress!.withMemoryRebound(to: UnsafePointer<CChar>?.self, capacity: max(buffer.count, 1)) {
                 body(Int32(texts.count), texts.isEmpty ? nil : $0)

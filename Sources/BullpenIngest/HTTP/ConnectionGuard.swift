@@ -14,6 +14,7 @@ final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
 
     private var state: ConnectionGuardState
     private var timer: Scheduled<Void>?
+    private var timerFiresAt: ContinuousClock.Instant?
     private var closing = false
 
     init(timeouts: ConnectionTimeouts) {
@@ -69,16 +70,22 @@ final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
         case .none, .propagate:
             break
         case .arm(let deadline):
+            // A timer that fires no later than the new deadline stays: when it fires, the state tells the time
+            // left and it is set again. So a busy keep-alive connection reschedules once per request, not at
+            // every part.
+            if timer != nil, let firesAt = timerFiresAt, firesAt <= deadline { return }
             timer?.cancel()
             let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+            timerFiresAt = deadline
             timer = context.eventLoop.scheduleTask(in: .nanoseconds(Int64(nanoseconds(deadline - .now)))) {
                 let (handler, context) = loopBound.value
                 handler.timer = nil
+                handler.timerFiresAt = nil
                 handler.perform(handler.state.deadlinePassed(now: .now), context: context)
             }
         case .disarm:
-            timer?.cancel()
-            timer = nil
+            // Left to fire: while the server answers, the state says there is nothing to do.
+            break
         case .close:
             close(context)
         case .answerAndClose(let status, let message):

@@ -6,15 +6,20 @@ import ServiceLifecycle
 import Testing
 
 @Suite("Confirming publisher")
-struct ConfirmingPublisherTests {
+final class ConfirmingPublisherTests: @unchecked Sendable {
     let queue = TestEnvironment.uniqueName("pub")
+    /// Declares the test's queue, and deletes it when the test ends.
+    let admin: AMQPConnection
 
-    /// A connection that declares the test's queue; the caller deletes it.
-    func adminWithQueue() throws -> AMQPConnection {
-        let admin = try AMQPConnection(try TestEnvironment.amqp())
+    init() throws {
+        admin = try AMQPConnection(try TestEnvironment.amqp())
         try admin.openChannel(1)
         try admin.declareQueue(queue)
-        return admin
+    }
+
+    deinit {
+        _ = try? admin.deleteQueue(queue)
+        admin.close()
     }
 
     func startedPublisher(_ configuration: AMQPConfiguration? = nil) throws -> ConfirmingPublisher {
@@ -32,18 +37,13 @@ struct ConfirmingPublisherTests {
 
     @Test("concurrent publishes each return after their confirm, and all arrive")
     func concurrent() async throws {
-        let admin = try adminWithQueue()
-        defer {
-            _ = try? admin.deleteQueue(queue)
-            admin.close()
-        }
         let publisher = try startedPublisher()
         defer { publisher.shutdown() }
         #expect(eventually { publisher.isConnected })
 
         try await withThrowingTaskGroup(of: Void.self) { group in
             for i in 0..<500 {
-                group.addTask { try await publisher.publish(message("m\(i)")) }
+                group.addTask { [self] in try await publisher.publish(message("m\(i)")) }
             }
             try await group.waitForAll()
         }
@@ -52,18 +52,13 @@ struct ConfirmingPublisherTests {
 
     @Test("as a service: publishes until graceful shutdown, which closes it; later publishes are refused")
     func asService() async throws {
-        let admin = try adminWithQueue()
-        defer {
-            _ = try? admin.deleteQueue(queue)
-            admin.close()
-        }
         let publisher = ConfirmingPublisher(configuration: try TestEnvironment.amqp(), logger: Logger(label: "test"))
         let group = ServiceGroup(services: [publisher], gracefulShutdownSignals: [], logger: Logger(label: "test"))
         try await withThrowingTaskGroup(of: Void.self) { tasks in
             tasks.addTask { try await group.run() }
             for _ in 0..<200 where !publisher.isConnected { try await Task.sleep(for: .milliseconds(50)) }
             try await withThrowingTaskGroup(of: Void.self) { publishes in
-                for i in 0..<100 { publishes.addTask { try await publisher.publish(message("s\(i)")) } }
+                for i in 0..<100 { publishes.addTask { [self] in try await publisher.publish(message("s\(i)")) } }
                 try await publishes.waitForAll()
             }
             await group.triggerGracefulShutdown()
@@ -101,11 +96,6 @@ struct ConfirmingPublisherTests {
 
     @Test("after the broker drops the connection, the publisher reconnects and publishes again")
     func reconnects() async throws {
-        let admin = try adminWithQueue()
-        defer {
-            _ = try? admin.deleteQueue(queue)
-            admin.close()
-        }
         let publisher = try startedPublisher()
         defer { publisher.shutdown() }
         try await publisher.publish(message("before"))
