@@ -1,3 +1,4 @@
+import BullpenDomain
 import Foundation
 import HTTPTypes
 import Hummingbird
@@ -27,18 +28,21 @@ public struct APIError: Error, HTTPResponseError, Sendable {
 
     /// The JSON body.
     public var body: [UInt8] {
-        var error: [String: String] = ["code": code, "message": message]
-        if let field { error["field"] = field }
-        let object = ["error": error]
-        return Array(
-            (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes]))
-                ?? Data())
+        (try? JSONBody.encode(Body(error: .init(code: code, message: message, field: field)))) ?? []
     }
 
     public func response(from request: Request, context: some RequestContext) throws -> Response {
-        var fields = extraHeaders
-        fields[.contentType] = "application/json"
-        return Response(status: status, headers: fields, body: ResponseBody(byteBuffer: ByteBuffer(bytes: body)))
+        .json(status, Body(error: .init(code: code, message: message, field: field)), headers: extraHeaders)
+    }
+
+    /// The wire shape (a missing `field` is left out, not `null`).
+    struct Body: Codable, Equatable {
+        struct Detail: Codable, Equatable {
+            let code: String
+            let message: String
+            let field: String?
+        }
+        let error: Detail
     }
 
     /// The code of a status, where no more precise one is given.
@@ -63,13 +67,15 @@ public struct APIError: Error, HTTPResponseError, Sendable {
 }
 
 extension Response {
-    /// A JSON response from an object of JSON values.
-    static func json(_ status: HTTPResponse.Status, _ object: [String: any Sendable]) -> Response {
-        let data =
-            (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes]))
-            ?? Data()
-        return Response(
-            status: status, headers: [.contentType: "application/json"],
-            body: ResponseBody(byteBuffer: ByteBuffer(bytes: data)))
+    /// A JSON response: the value encoded by the one shared encoder (``JSONBody``).
+    static func json(_ status: HTTPResponse.Status, _ value: some Encodable, headers: HTTPFields = [:]) -> Response {
+        guard let body = try? JSONBody.encode(value) else {
+            return .json(
+                .internalServerError,
+                APIError.Body(error: .init(code: "internal", message: "the answer could not be encoded", field: nil)))
+        }
+        var fields = headers
+        fields[.contentType] = "application/json"
+        return Response(status: status, headers: fields, body: ResponseBody(byteBuffer: ByteBuffer(bytes: body)))
     }
 }

@@ -8,13 +8,18 @@ struct HealthRoutes {
     func collection() -> RouteCollection<BasicRequestContext> {
         let routes = RouteCollection(context: BasicRequestContext.self)
         routes.get("healthz") { _, _ -> Response in
-            .json(.ok, ["status": "ok"])
+            .json(.ok, Status(status: "ok", reason: nil))
         }
         routes.get("readyz") { [publisher] _, _ -> Response in
             publisher.isConnected
-                ? .json(.ok, ["status": "ready"])
-                : .json(.serviceUnavailable, ["status": "not ready", "reason": "no broker connection"])
+                ? .json(.ok, Status(status: "ready", reason: nil))
+                : .json(.serviceUnavailable, Status(status: "not ready", reason: "no broker connection"))
         }
         return routes
+    }
+
+    struct Status: Encodable {
+        let status: String
+        let reason: String?
     }
 }

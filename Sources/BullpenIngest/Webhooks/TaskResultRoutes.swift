@@ -90,7 +90,12 @@ struct TaskResultRoutes {
 
     /// The one success answer, for a first report and for its replays alike.
     static func accepted(_ messageID: String) -> Response {
-        .json(.accepted, ["accepted": true, "messageId": messageID])
+        .json(.accepted, Accepted(accepted: true, messageId: messageID))
+    }
+
+    struct Accepted: Codable, Equatable {
+        let accepted: Bool
+        let messageId: String
     }
 
     static func bearerToken(_ header: String?) throws -> String {

@@ -44,9 +44,7 @@ public enum Envelope {
 
     /// The JSON body of a message, keys sorted: the same message always has the same bytes.
     public static func body<Message: BullpenMessage>(_ message: Message) throws -> [UInt8] {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys]
-        return Array(try encoder.encode(message))
+        try JSONBody.encode(message)
     }
 
     /// A delivery's copy for a retry tier: the next attempt, with the error that sent it there.

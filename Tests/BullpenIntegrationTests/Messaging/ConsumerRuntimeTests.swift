@@ -103,7 +103,7 @@ final class ConsumerRuntimeTests: @unchecked Sendable {
         let consumer = try consumer(batchSize: 10)
         consumer.start()
         defer { consumer.stop() }
-        #expect(try eventually { consumer.statistics.acked + consumer.statistics.parked == 9 })
+        #expect(eventually { consumer.statistics.acked + consumer.statistics.parked == 9 })
         #expect(try Set(log().map(\.id)) == Set((0..<9).filter { $0 != 4 }.map { "b\($0)" }))
         #expect(consumer.statistics.parked == 1)
         #expect(try fixture.count("SELECT count(*) FROM inbox") == 8)
