@@ -80,7 +80,7 @@ let package = Package(
             dependencies: [
                 "BullpenIngest", "BullpenWorkers", "BullpenMessaging", "BullpenStore", "BullpenDomain",
                 "BullpenFixtures",
-                "AMQP", "PostgreSQL",
+                "AMQP", "PostgreSQL", "HTTPClient",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

@@ -15,13 +15,44 @@ public struct BullpenCommand: AsyncParsableCommand {
     public static let configuration = CommandConfiguration(
         commandName: "bullpen",
         abstract: "Back office of an agency whose work is done by AI agents.",
+        discussion: """
+            Operator commands (client, project, task, agent, command, events) talk to ingest's API over HTTP
+            with an API token (BULLPEN_URL, BULLPEN_TOKEN). Exit codes: 0 done or applied, 1 rejected, 2 usage,
+            3 --wait timed out, 4 token refused, 5 ingest unreachable or unavailable, 6 request refused,
+            7 server error.
+            """,
         subcommands: [
+            ClientCommand.self, ProjectCommand.self, TaskCommand.self, AgentCommand.self, CommandCommand.self,
+            EventsCommand.self,
             MigrateCommand.self, TopologyCommand.self, IngestCommand.self, WorkerCommand.self, DeadLetterCommand.self,
             TokenCommand.self,
             DemoCommand.self,
         ])
 
     public init() {}
+
+    /// Parses the arguments, runs the command and exits with the code the README documents.
+    public static func runMain() async -> Never {
+        do {
+            // Parsing by hand runs async subcommands on the async path whatever the platform annotations say.
+            var command = try parseAsRoot()
+            if var asyncCommand = command as? any AsyncParsableCommandRunner {
+                try await asyncCommand.runAsync()
+            } else {
+                try command.run()
+            }
+            Foundation.exit(CLIExit.ok.rawValue)
+        } catch let failure as CLIFailure {
+            FileHandle.standardError.write(Data("bullpen: \(failure.description)\n".utf8))
+            Foundation.exit(failure.exit.rawValue)
+        } catch {
+            if exitCode(for: error) == .validationFailure {
+                FileHandle.standardError.write(Data((fullMessage(for: error) + "\n").utf8))
+                Foundation.exit(CLIExit.usage.rawValue)
+            }
+            exit(withError: error)
+        }
+    }
 }
 
 struct MigrateCommand: ParsableCommand {
@@ -88,8 +119,17 @@ struct IngestCommand: AsyncParsableCommand {
     @Option(help: "Seconds a request may take to arrive in full once its head is in (408 after).")
     var readTimeout: Int = Int(ConnectionTimeouts().requestRead.components.seconds)
 
+    @Option(help: "Requests per second each API token may send to /v1 (429 beyond); 0 turns the limit off.")
+    var rateLimit: Double = RateLimitSettings().perSecond
+
+    @Option(help: "Requests an API token may send at once before the rate limit applies.")
+    var rateBurst: Int = RateLimitSettings().burst
+
     func validate() throws {
         guard idleTimeout >= 1, readTimeout >= 1 else { throw ValidationError("timeouts must be at least 1 second") }
+        guard rateLimit >= 0, rateBurst >= 1 else {
+            throw ValidationError("--rate-limit must be >= 0, --rate-burst >= 1")
+        }
     }
 
     func run() async throws {
@@ -98,6 +138,7 @@ struct IngestCommand: AsyncParsableCommand {
         let server = IngestServer(
             configuration: IngestConfiguration(
                 host: host, port: port, amqp: try connection.amqp(), postgres: try connection.postgres(),
+                rateLimit: RateLimitSettings(perSecond: rateLimit, burst: rateBurst),
                 timeouts: ConnectionTimeouts(idle: .seconds(idleTimeout), requestRead: .seconds(readTimeout))),
             topology: try connection.topology(), logger: logger)
         try await server.application().runService()

@@ -13,12 +13,20 @@ public struct IngestConfiguration: Sendable {
     public var maxBodyBytes: Int
     /// Database connections for token look-ups (each answers a batch of waiting requests per query). Default 2.
     public var databaseConnections: Int
+    /// Database connections for the read API. Default 2.
+    public var readConnections: Int
+    /// Requests per second (and burst) each API token may send to `/v1`; 429 beyond.
+    public var rateLimit: RateLimitSettings
+    /// How often a live event stream with nothing to send sends a heartbeat comment. Default 15 s.
+    public var eventHeartbeat: Duration
     /// How long a client connection may idle or take to send a request.
     public var timeouts: ConnectionTimeouts
 
     public init(
         host: String = "127.0.0.1", port: Int = 8080, amqp: AMQPConfiguration, postgres: PostgresConfiguration,
-        maxBodyBytes: Int = 1 << 20, databaseConnections: Int = 2, timeouts: ConnectionTimeouts = .init()
+        maxBodyBytes: Int = 1 << 20, databaseConnections: Int = 2, readConnections: Int = 2,
+        rateLimit: RateLimitSettings = .init(), eventHeartbeat: Duration = .seconds(15),
+        timeouts: ConnectionTimeouts = .init()
     ) {
         self.host = host
         self.port = port
@@ -26,6 +34,9 @@ public struct IngestConfiguration: Sendable {
         self.postgres = postgres
         self.maxBodyBytes = maxBodyBytes
         self.databaseConnections = databaseConnections
+        self.readConnections = readConnections
+        self.rateLimit = rateLimit
+        self.eventHeartbeat = eventHeartbeat
         self.timeouts = timeouts
     }
 }

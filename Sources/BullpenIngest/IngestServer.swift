@@ -7,9 +7,10 @@ import ServiceLifecycle
 /// `bullpen ingest`: the HTTP front door. It turns webhooks into AMQP messages and answers 2xx only after
 /// the broker confirmed them.
 ///
-/// The application it builds runs the confirming publisher and the token look-ups as services of its own
-/// service group, ahead of the HTTP server: on SIGTERM the server stops taking requests first, then the
-/// look-ups, then the publisher, after its outstanding confirms.
+/// It serves the agents' webhooks (`/webhooks/agents`) and the operator API (`/v1`). The application it builds
+/// runs the confirming publisher and the database threads (token look-ups, command records, reads) as services
+/// of its own service group, ahead of the HTTP server: on SIGTERM the server stops taking requests first, then
+/// the database threads, then the publisher, after its outstanding confirms.
 ///
 /// ```swift
 /// let ingest = IngestServer(configuration: config, topology: topology, logger: logger)
@@ -21,6 +22,14 @@ public struct IngestServer: Sendable {
     public let publisher: ConfirmingPublisher
     /// Callback-token look-ups, batched across concurrent requests.
     let tokens: BatchingLookup<[UInt8], CallbackTokens.Attempt>
+    /// API-token look-ups, likewise.
+    let apiTokens: BatchingLookup<[UInt8], ApiTokens.Token>
+    /// Commands recorded as accepted, many requests to a statement.
+    let commands: BatchingLookup<CommandStore.Record, CommandStore.Recorded>
+    /// Connections for the read API.
+    let database: DatabasePool
+    /// Wakes the live event streams on each new event.
+    let feed: EventFeed
     private let logger: Logger
 
     public init(configuration: IngestConfiguration, topology: Topology, logger: Logger) {
@@ -34,11 +43,25 @@ public struct IngestServer: Sendable {
         ) { hashes, db in
             try CallbackTokens.attempts(tokenHashes: hashes, on: db)
         }
+        apiTokens = BatchingLookup(
+            name: "api-token-lookup", configuration: configuration.postgres, threads: 1, logger: logger
+        ) { hashes, db in
+            try ApiTokens.find(hashes: hashes, on: db)
+        }
+        commands = BatchingLookup(
+            name: "command-record", configuration: configuration.postgres, threads: 1, logger: logger
+        ) { records, db in
+            try CommandStore.record(records, on: db)
+        }
+        database = DatabasePool(
+            name: "read", configuration: configuration.postgres, connections: configuration.readConnections,
+            logger: logger)
+        feed = EventFeed(configuration: configuration.postgres, heartbeat: configuration.eventHeartbeat, logger: logger)
     }
 
     /// The routes, behind the middleware that shapes every error as JSON.
-    public func router() -> Router<BasicRequestContext> {
-        let router = Router()
+    public func router() -> Router<APIContext> {
+        let router = Router(context: APIContext.self)
         router.add(middleware: ErrorMiddleware())
         router.addRoutes(HealthRoutes(publisher: publisher).collection())
         let taskResult = TaskResultRoutes(
@@ -47,6 +70,11 @@ public struct IngestServer: Sendable {
         router.refuseOtherMethods("/webhooks/agents/task-result", allowed: [.post])
         router.refuseOtherMethods("/healthz", allowed: [.get])
         router.refuseOtherMethods("/readyz", allowed: [.get])
+        let api = OperatorAPI(
+            publisher: publisher, topology: topology, database: database, commands: commands,
+            maxBodyBytes: configuration.maxBodyBytes, rateLimit: configuration.rateLimit)
+        router.addRoutes(api.collection(tokens: apiTokens, feed: feed), atPath: "/v1")
+        for (path, methods) in OperatorAPI.paths { router.refuseOtherMethods(RouterPath(path), allowed: methods) }
         return router
     }
 
@@ -58,7 +86,7 @@ public struct IngestServer: Sendable {
             server: .http1(configuration: .init(additionalChannelHandlers: [ConnectionGuard(timeouts: timeouts)])),
             configuration: .init(
                 address: .hostname(configuration.host, port: configuration.port), serverName: "bullpen"),
-            services: [publisher, tokens],
+            services: [publisher, tokens, apiTokens, commands, database, feed],
             logger: logger)
     }
 }

@@ -1,5 +1,5 @@
 /// The states of a task: pending -> assigned -> running -> completed | failed.
-public enum TaskStatus: String, Sendable, Codable, CaseIterable {
+public enum TaskStatus: String, Choice {
     case pending, assigned, running, completed, failed
 
     /// A task in a final state takes no further results.
@@ -20,6 +20,8 @@ public enum TaskEvent: Sendable, Equatable {
     case fail
     /// A failed task is queued again.
     case retry
+    /// An operator withdrew a task that has not started; it fails with the operator's reason.
+    case cancel
 }
 
 /// The task lifecycle as a state machine: the rules, with no I/O. The store turns an allowed transition
@@ -47,6 +49,7 @@ public enum TaskLifecycle {
         case (.running, .complete): return .success(.completed)
         case (.running, .fail): return .success(.failed)
         case (.failed, .retry): return .success(.pending)
+        case (.pending, .cancel), (.assigned, .cancel): return .success(.failed)
         default: return .failure(Refusal(from: status, event: event))
         }
     }

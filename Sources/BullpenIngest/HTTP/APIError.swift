@@ -66,6 +66,23 @@ public struct APIError: Error, HTTPResponseError, Sendable {
     }
 }
 
+extension APIError {
+    /// 503: the database did not answer.
+    static var databaseUnavailable: APIError {
+        APIError(
+            .serviceUnavailable, "the database is unavailable; retry later", code: "database_unavailable",
+            headers: [.retryAfter: "5"])
+    }
+
+    /// 503: the publish was not confirmed. What was sent may or may not have reached the queue, so a retry of
+    /// the same request must be (and is) safe.
+    static func brokerUnavailable(_ what: String) -> APIError {
+        APIError(
+            .serviceUnavailable, "the message broker is unavailable; \(what) may or may not have been taken: retry",
+            code: "broker_unavailable", headers: [.retryAfter: "5"])
+    }
+}
+
 extension Response {
     /// A JSON response: the value encoded by the one shared encoder (``JSONBody``).
     static func json(_ status: HTTPResponse.Status, _ value: some Encodable, headers: HTTPFields = [:]) -> Response {

@@ -5,8 +5,8 @@ import Hummingbird
 struct HealthRoutes {
     let publisher: ConfirmingPublisher
 
-    func collection() -> RouteCollection<BasicRequestContext> {
-        let routes = RouteCollection(context: BasicRequestContext.self)
+    func collection() -> RouteCollection<APIContext> {
+        let routes = RouteCollection(context: APIContext.self)
         routes.get("healthz") { _, _ -> Response in
             .json(.ok, Status(status: "ok", reason: nil))
         }

@@ -7,14 +7,19 @@ struct JSONContentType<Context: RequestContext>: RouterMiddleware {
     func handle(
         _ request: Request, context: Context, next: (Request, Context) async throws -> Response
     ) async throws -> Response {
+        try Self.require(request)
+        return try await next(request, context)
+    }
+
+    /// 415 unless the request declares a JSON body.
+    static func require(_ request: Request) throws {
         let declared = request.headers[.contentType]
-        guard let declared, Self.isJSON(declared) else {
+        guard let declared, isJSON(declared) else {
             throw APIError(
                 .unsupportedMediaType,
                 "send the body as Content-Type: application/json (got \(declared.map { "'\($0.prefix(100))'" } ?? "none"))"
             )
         }
-        return try await next(request, context)
     }
 
     static func isJSON(_ contentType: String) -> Bool {

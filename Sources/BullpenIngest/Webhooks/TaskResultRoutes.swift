@@ -24,15 +24,15 @@ struct TaskResultRoutes {
     let topology: Topology
     let maxBodyBytes: Int
 
-    func collection() -> RouteCollection<BasicRequestContext> {
-        let routes = RouteCollection(context: BasicRequestContext.self)
+    func collection() -> RouteCollection<APIContext> {
+        let routes = RouteCollection(context: APIContext.self)
         routes.add(middleware: JSONContentType())
         routes.post("task-result") { request, context in try await post(request, context: context) }
         return routes
     }
 
     func post(_ request: Request, context: some RequestContext) async throws -> Response {
-        let token = try Self.bearerToken(request.headers[.authorization])
+        let token = try BearerToken.parse(request.headers[.authorization], naming: "callback token")
         let body = try await RequestBody.read(request, upTo: maxBodyBytes)
 
         let attempt: CallbackTokens.Attempt?
@@ -40,9 +40,7 @@ struct TaskResultRoutes {
             attempt = try await tokens.value(for: Array(SHA256.hash(data: Array(token.utf8))))
         } catch {
             context.logger.error("token look-up failed", metadata: ["error": "\(error)"])
-            throw APIError(
-                .serviceUnavailable, "the database is unavailable; retry later", code: "database_unavailable",
-                headers: [.retryAfter: "5"])
+            throw APIError.databaseUnavailable
         }
         let settled = attempt?.outcome.flatMap(TaskResultReport.Outcome.init(rawValue:))
         guard let attempt, attempt.outcome == nil || settled != nil else {
@@ -80,10 +78,7 @@ struct TaskResultRoutes {
             try await publisher.publish(try Envelope.outgoing(message, topology: topology, appID: "bullpen-ingest"))
         } catch {
             context.logger.warning("publish failed", metadata: ["error": "\(error)", "message.id": "\(messageID)"])
-            throw APIError(
-                .serviceUnavailable,
-                "the message broker is unavailable; the result may or may not have been taken: retry",
-                code: "broker_unavailable", headers: [.retryAfter: "5"])
+            throw APIError.brokerUnavailable("the result")
         }
         return Self.accepted(messageID)
     }
@@ -96,19 +91,5 @@ struct TaskResultRoutes {
     struct Accepted: Codable, Equatable {
         let accepted: Bool
         let messageId: String
-    }
-
-    static func bearerToken(_ header: String?) throws -> String {
-        guard let header, !header.isEmpty else {
-            throw APIError(
-                .unauthorized, "missing Authorization: Bearer <callback token>", headers: [.wwwAuthenticate: "Bearer"])
-        }
-        let parts = header.split(separator: " ", maxSplits: 1)
-        guard parts.count == 2, parts[0].lowercased() == "bearer", !parts[1].isEmpty, parts[1].count <= 512 else {
-            throw APIError(
-                .unauthorized, "the Authorization header must be 'Bearer <callback token>'",
-                headers: [.wwwAuthenticate: "Bearer"])
-        }
-        return String(parts[1])
     }
 }

@@ -82,6 +82,17 @@ public enum ApiTokens {
             .first.map(token)
     }
 
+    /// The tokens of many SHA-256 hashes in one query (keyed by hash), active or not.
+    public static func find(hashes: [[UInt8]], on db: PGConnection) throws -> [[UInt8]: Token] {
+        db.prepare(
+            "tokens.find", "SELECT token_hash, \(columns) FROM api_tokens WHERE token_hash = ANY($1::bytea[])")
+        var found: [[UInt8]: Token] = [:]
+        for row in try db.executePrepared("tokens.find", [PGArray(hashes.map { PGBytes($0).pgText })]).rows {
+            found[try row.decode("token_hash", as: PGBytes.self).bytes] = try token(row)
+        }
+        return found
+    }
+
     private static let columns = "id, name, role, client_id, created_at, last_used_at, expires_at, revoked_at"
 
     private static func token(_ row: PGRow) throws -> Token {

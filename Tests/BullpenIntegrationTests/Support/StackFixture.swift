@@ -22,12 +22,14 @@ final class StackFixture: @unchecked Sendable {
     var topology: Topology { broker.topology }
     var db: PGConnection { database.db }
 
-    func ingest(amqp: AMQPConfiguration? = nil, timeouts: ConnectionTimeouts = .init()) throws -> IngestServer {
+    func ingest(
+        amqp: AMQPConfiguration? = nil, timeouts: ConnectionTimeouts = .init(),
+        rateLimit: RateLimitSettings = .init(), eventHeartbeat: Duration = .seconds(15)
+    ) throws -> IngestServer {
         IngestServer(
             configuration: IngestConfiguration(
                 port: 0, amqp: try amqp ?? TestEnvironment.amqp(), postgres: database.configuration,
-                databaseConnections: 2,
-                timeouts: timeouts),
+                databaseConnections: 2, rateLimit: rateLimit, eventHeartbeat: eventHeartbeat, timeouts: timeouts),
             topology: topology, logger: logger)
     }
 

@@ -1,0 +1,121 @@
+import ArgumentParser
+
+/// `bullpen agent register|update|offline|list`.
+struct AgentCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "agent", abstract: "Agents that run tasks.",
+        subcommands: [Register.self, Update.self, Offline.self, List.self])
+
+    struct Fields: ParsableArguments {
+        @Option(help: "researcher, writer, coder, designer, reviewer or general.") var specialization: String?
+        @Option(help: "Comma-separated: web_search, code_execution, image_generation, file_access.")
+        var capabilities: String?
+        @Option var model: String?
+        @Option var maxConcurrentTasks: Int?
+        @Option(help: "The agent's standing instructions.") var soul: String?
+
+        func add(to body: inout [String: Any]) {
+            body["specialization"] = specialization
+            body["capabilities"] = capabilities.map { $0.split(separator: ",").map(String.init) }
+            body["model"] = model
+            body["maxConcurrentTasks"] = maxConcurrentTasks
+            body["soul"] = soul
+        }
+    }
+
+    struct Register: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Register an agent (online).")
+        @OptionGroup var api: APIOptions
+        @OptionGroup var wait: WaitOptions
+        @Option var name: String
+        @OptionGroup var fields: Fields
+
+        func run() throws {
+            var body: [String: Any] = ["name": name]
+            fields.add(to: &body)
+            try Output.issue("POST", "/v1/agents", body, api: api, wait: wait)
+        }
+    }
+
+    struct Update: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Change an agent.")
+        @OptionGroup var api: APIOptions
+        @OptionGroup var wait: WaitOptions
+        @Argument var id: Int64
+        @Option var name: String?
+        @OptionGroup var fields: Fields
+
+        func run() throws {
+            var body: [String: Any] = [:]
+            body["name"] = name
+            fields.add(to: &body)
+            try Output.issue("PATCH", "/v1/agents/\(id)", body, api: api, wait: wait)
+        }
+    }
+
+    struct Offline: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Take an agent out of rotation.")
+        @OptionGroup var api: APIOptions
+        @OptionGroup var wait: WaitOptions
+        @Argument var id: Int64
+
+        func run() throws { try Output.issue("POST", "/v1/agents/\(id)/offline", [:], api: api, wait: wait) }
+    }
+
+    struct List: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "List agents.")
+        @OptionGroup var api: APIOptions
+        @OptionGroup var page: PageOptions
+        @Option var status: String?
+
+        func run() throws {
+            Output.list(
+                try api.client().get(Output.path("/v1/agents", page.query + [("status", status)])), api: api,
+                columns: [
+                    "id", "name", "status", "specialization", "model", "maxConcurrentTasks", "totalTasksCompleted",
+                ])
+        }
+    }
+}
+
+/// `bullpen command show ID [--wait]`.
+struct CommandCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "command", abstract: "Operator commands and what became of them.", subcommands: [Show.self])
+
+    struct Show: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Show a command: accepted, applied or rejected.")
+        @OptionGroup var api: APIOptions
+        @OptionGroup var wait: WaitOptions
+        @Argument var id: String
+
+        func run() throws {
+            let client = try api.client()
+            let command =
+                wait.wait ? try client.wait(for: id, timeout: wait.timeout) : try client.get("/v1/commands/\(id)")
+            Output.show(
+                command, api: api, fields: ["id", "kind", "status", "result", "error", "createdAt", "completedAt"])
+            if command["status"] as? String == "rejected" { throw CLIFailure(.rejected, "command \(id) was rejected") }
+        }
+    }
+}
+
+/// `bullpen events list [--after ID]`.
+struct EventsCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "events", abstract: "The audit log.", subcommands: [List.self])
+
+    struct List: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Events after an id, oldest first.")
+        @OptionGroup var api: APIOptions
+        @Option var after: Int64 = 0
+        @Option var limit: Int = 50
+
+        func run() throws {
+            let path = Output.path("/v1/events", [("after", String(after)), ("limit", String(limit))])
+            Output.list(
+                try api.client().get(path), api: api,
+                columns: ["id", "occurredAt", "type", "message", "projectId", "taskId"])
+        }
+    }
+}

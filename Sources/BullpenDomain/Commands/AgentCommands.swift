@@ -1,0 +1,59 @@
+/// `agent.register`: a new agent, online and ready for work.
+public struct NewAgent: CommandPayload {
+    public static let kind = CommandKind.agentRegister
+    public var name: String
+    public var specialization: Specialization?
+    public var capabilities: [Capability]?
+    public var model: String?
+    public var maxConcurrentTasks: Int?
+    public var soul: String?
+
+    public enum CodingKeys: String, CodingKey, CaseIterable {
+        case name, specialization, capabilities, model, maxConcurrentTasks, soul
+    }
+
+    public func validate() throws(ValidationError) {
+        try Check.text(name, "name", length: 1...100)
+        try Check.text(model, "model", length: 1...100)
+        try Check.text(soul, "soul", length: 1...20_000)
+        try Check.range(maxConcurrentTasks, "maxConcurrentTasks", 1...64)
+    }
+}
+
+/// `agent.update`: changes to an agent; fields left out stay as they are.
+public struct AgentChanges: CommandPayload {
+    public static let kind = CommandKind.agentUpdate
+    public var id: Int64
+    public var name: String?
+    public var specialization: Specialization?
+    public var capabilities: [Capability]?
+    public var model: String?
+    public var maxConcurrentTasks: Int?
+    public var soul: String?
+
+    public enum CodingKeys: String, CodingKey, CaseIterable {
+        case id, name, specialization, capabilities, model, maxConcurrentTasks, soul
+    }
+
+    public func validate() throws(ValidationError) {
+        try Check.positive(id, "id")
+        try Check.someChange([name, specialization, capabilities, model, maxConcurrentTasks, soul])
+        try Check.text(name, "name", length: 1...100)
+        try Check.text(model, "model", length: 1...100)
+        try Check.text(soul, "soul", length: 1...20_000)
+        try Check.range(maxConcurrentTasks, "maxConcurrentTasks", 1...64)
+    }
+
+    public var references: [Reference] { [Reference(.agent, id, field: "id")] }
+}
+
+/// `agent.set_offline`: the agent takes no new work (a run in progress finishes).
+public struct AgentOffline: CommandPayload {
+    public static let kind = CommandKind.agentSetOffline
+    public var id: Int64
+
+    public enum CodingKeys: String, CodingKey, CaseIterable { case id }
+
+    public func validate() throws(ValidationError) { try Check.positive(id, "id") }
+    public var references: [Reference] { [Reference(.agent, id, field: "id")] }
+}

@@ -1,0 +1,56 @@
+/// `client.create`: a new client.
+public struct NewClient: CommandPayload {
+    public static let kind = CommandKind.clientCreate
+    public var name: String
+    public var email: String
+    public var company: String?
+    public var plan: Plan?
+    public var channel: ClientChannel?
+    public var timezone: String?
+
+    public enum CodingKeys: String, CodingKey, CaseIterable { case name, email, company, plan, channel, timezone }
+
+    public func validate() throws(ValidationError) {
+        try Check.text(name, "name", length: 1...200)
+        try Check.email(email, "email")
+        try Check.text(company, "company", length: 1...200)
+        try Check.text(timezone, "timezone", length: 1...64)
+    }
+}
+
+/// `client.update`: changes to a client's details; fields left out stay as they are.
+public struct ClientChanges: CommandPayload {
+    public static let kind = CommandKind.clientUpdate
+    public var id: Int64
+    public var name: String?
+    public var email: String?
+    public var company: String?
+    public var plan: Plan?
+    public var channel: ClientChannel?
+    public var timezone: String?
+    public var status: ClientStatus?
+
+    public enum CodingKeys: String, CodingKey, CaseIterable {
+        case id, name, email, company, plan, channel, timezone, status
+    }
+
+    public func validate() throws(ValidationError) {
+        try Check.positive(id, "id")
+        try Check.someChange([name, email, company, plan, channel, timezone, status])
+        try Check.text(name, "name", length: 1...200)
+        try Check.email(email, "email")
+        try Check.text(company, "company", length: 1...200)
+        try Check.text(timezone, "timezone", length: 1...64)
+    }
+
+    public var references: [Reference] { [Reference(.client, id, field: "id")] }
+}
+
+/// Where a client talks to the agency.
+public enum ClientChannel: String, Choice {
+    case portal, email, slack, discord
+}
+
+public enum ClientStatus: String, Choice {
+    case active, inactive, churned
+}

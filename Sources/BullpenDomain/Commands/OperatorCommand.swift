@@ -1,0 +1,174 @@
+import Foundation
+
+/// Every operator command, by the name it is stored and published under (`commands.kind`).
+public enum CommandKind: String, Choice {
+    case clientCreate = "client.create"
+    case clientUpdate = "client.update"
+    case projectCreate = "project.create"
+    case projectUpdate = "project.update"
+    case projectArchive = "project.archive"
+    case taskCreate = "task.create"
+    case taskAssign = "task.assign"
+    case taskCancel = "task.cancel"
+    case agentRegister = "agent.register"
+    case agentUpdate = "agent.update"
+    case agentSetOffline = "agent.set_offline"
+}
+
+/// The body of one kind of command: decoded from the request (its `CodingKeys` are the fields a request may
+/// send), checked by ``validate()`` before anything is published, carried in the command message.
+public protocol CommandPayload: Codable, Sendable, Equatable {
+    associatedtype CodingKeys: CodingKey & CaseIterable & RawRepresentable<String>
+    static var kind: CommandKind { get }
+    /// Shape and range checks that need no database, each naming its field.
+    func validate() throws(ValidationError)
+    /// The rows the command names, which must exist (and be visible to the caller) when it is accepted.
+    var references: [Reference] { get }
+}
+
+extension CommandPayload {
+    public var references: [Reference] { [] }
+
+    /// The request body's fields.
+    public static var fields: Set<String> { Set(CodingKeys.allCases.map(\.rawValue)) }
+
+    /// Decodes and validates a request body; `pathID` is the id from the request's path, for commands on one row.
+    public static func parse(_ body: [UInt8], pathID: Int64? = nil) throws(ValidationError) -> Self {
+        let payload = try JSONBody.decode(
+            Self.self, from: body, allowedFields: fields.subtracting(pathID == nil ? [] : ["id"]),
+            adding: pathID.map { ["id": $0] } ?? [:])
+        try payload.validate()
+        return payload
+    }
+}
+
+/// A row a command refers to by id.
+public struct Reference: Sendable, Equatable, Hashable {
+    public enum Noun: String, Sendable, CaseIterable {
+        case client, project, task, agent, subscription
+    }
+
+    public let noun: Noun
+    public let id: Int64
+    /// The request field that named it.
+    public let field: String
+
+    public init(_ noun: Noun, _ id: Int64, field: String) {
+        self.noun = noun
+        self.id = id
+        self.field = field
+    }
+}
+
+/// One operator command, typed: what a command message carries and a worker applies.
+public enum OperatorCommand: Sendable, Equatable {
+    case clientCreate(NewClient)
+    case clientUpdate(ClientChanges)
+    case projectCreate(NewProject)
+    case projectUpdate(ProjectChanges)
+    case projectArchive(ProjectArchival)
+    case taskCreate(NewTask)
+    case taskAssign(TaskAssignment)
+    case taskCancel(TaskCancellation)
+    case agentRegister(NewAgent)
+    case agentUpdate(AgentChanges)
+    case agentSetOffline(AgentOffline)
+
+    public var payload: any CommandPayload {
+        switch self {
+        case .clientCreate(let p): return p
+        case .clientUpdate(let p): return p
+        case .projectCreate(let p): return p
+        case .projectUpdate(let p): return p
+        case .projectArchive(let p): return p
+        case .taskCreate(let p): return p
+        case .taskAssign(let p): return p
+        case .taskCancel(let p): return p
+        case .agentRegister(let p): return p
+        case .agentUpdate(let p): return p
+        case .agentSetOffline(let p): return p
+        }
+    }
+
+    public var kind: CommandKind { type(of: payload).kind }
+
+    /// Reads the payload of `kind` from a request body (see ``CommandPayload/parse(_:pathID:)``).
+    public static func parse(
+        _ kind: CommandKind, _ body: [UInt8], pathID: Int64? = nil
+    ) throws(ValidationError)
+        -> OperatorCommand
+    {
+        switch kind {
+        case .clientCreate: return .clientCreate(try .parse(body, pathID: pathID))
+        case .clientUpdate: return .clientUpdate(try .parse(body, pathID: pathID))
+        case .projectCreate: return .projectCreate(try .parse(body, pathID: pathID))
+        case .projectUpdate: return .projectUpdate(try .parse(body, pathID: pathID))
+        case .projectArchive: return .projectArchive(try .parse(body, pathID: pathID))
+        case .taskCreate: return .taskCreate(try .parse(body, pathID: pathID))
+        case .taskAssign: return .taskAssign(try .parse(body, pathID: pathID))
+        case .taskCancel: return .taskCancel(try .parse(body, pathID: pathID))
+        case .agentRegister: return .agentRegister(try .parse(body, pathID: pathID))
+        case .agentUpdate: return .agentUpdate(try .parse(body, pathID: pathID))
+        case .agentSetOffline: return .agentSetOffline(try .parse(body, pathID: pathID))
+        }
+    }
+
+    /// The payload as JSON (stored in `commands.payload`, compared when an idempotency key comes again).
+    public func payloadJSON() throws -> [UInt8] { try JSONBody.encode(payload) }
+}
+
+/// The message that carries an accepted command to the workers (the command queue).
+public struct CommandMessage: BullpenMessage, Equatable {
+    public static let name = "operator.command"
+    public static let queue = WorkQueue.command
+    public static let schemaVersion = 1
+
+    public var schema: Int
+    public var commandId: String
+    /// The API token that issued it.
+    public var tokenId: Int64
+    public var command: OperatorCommand
+
+    public init(commandId: String, tokenId: Int64, command: OperatorCommand) {
+        self.schema = Self.schemaVersion
+        self.commandId = commandId
+        self.tokenId = tokenId
+        self.command = command
+    }
+
+    public var messageID: String { "command:\(commandId)" }
+
+    /// Planning commands outrank the queue's other work; there is none yet, so all share one priority.
+    public var priority: Int? { 3 }
+
+    enum CodingKeys: String, CodingKey { case schema, commandId, tokenId, kind, payload }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        schema = try container.decode(Int.self, forKey: .schema)
+        commandId = try container.decode(String.self, forKey: .commandId)
+        tokenId = try container.decode(Int64.self, forKey: .tokenId)
+        switch try container.decode(CommandKind.self, forKey: .kind) {
+        case .clientCreate: command = .clientCreate(try container.decode(NewClient.self, forKey: .payload))
+        case .clientUpdate: command = .clientUpdate(try container.decode(ClientChanges.self, forKey: .payload))
+        case .projectCreate: command = .projectCreate(try container.decode(NewProject.self, forKey: .payload))
+        case .projectUpdate: command = .projectUpdate(try container.decode(ProjectChanges.self, forKey: .payload))
+        case .projectArchive: command = .projectArchive(try container.decode(ProjectArchival.self, forKey: .payload))
+        case .taskCreate: command = .taskCreate(try container.decode(NewTask.self, forKey: .payload))
+        case .taskAssign: command = .taskAssign(try container.decode(TaskAssignment.self, forKey: .payload))
+        case .taskCancel: command = .taskCancel(try container.decode(TaskCancellation.self, forKey: .payload))
+        case .agentRegister: command = .agentRegister(try container.decode(NewAgent.self, forKey: .payload))
+        case .agentUpdate: command = .agentUpdate(try container.decode(AgentChanges.self, forKey: .payload))
+        case .agentSetOffline: command = .agentSetOffline(try container.decode(AgentOffline.self, forKey: .payload))
+        }
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(schema, forKey: .schema)
+        try container.encode(commandId, forKey: .commandId)
+        try container.encode(tokenId, forKey: .tokenId)
+        try container.encode(command.kind, forKey: .kind)
+        try command.payload.encode(to: container.superEncoder(forKey: .payload))
+    }
+}

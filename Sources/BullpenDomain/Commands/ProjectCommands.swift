@@ -1,0 +1,70 @@
+import Foundation
+
+/// `project.create`: a project from a client's brief. Its SLA hours, revision limit and default priority come
+/// from the plan's terms: the tier given, or else the plan of the subscription given.
+public struct NewProject: CommandPayload {
+    public static let kind = CommandKind.projectCreate
+    public var clientId: Int64
+    public var name: String
+    public var type: String
+    public var brief: String?
+    public var deadline: Timestamp?
+    public var tier: Plan?
+    public var subscriptionId: Int64?
+    public var tags: [String]?
+
+    public enum CodingKeys: String, CodingKey, CaseIterable {
+        case clientId, name, type, brief, deadline, tier, subscriptionId, tags
+    }
+
+    public func validate() throws(ValidationError) {
+        try Check.positive(clientId, "clientId")
+        try Check.text(name, "name", length: 1...200)
+        try Check.text(type, "type", length: 1...60)
+        try Check.text(brief, "brief", length: 1...50_000)
+        guard tier != nil || subscriptionId != nil else {
+            throw ValidationError(
+                field: "tier", message: "is required unless subscriptionId is given (\(Plan.choices))")
+        }
+        for (index, tag) in (tags ?? []).enumerated() { try Check.text(tag, "tags[\(index)]", length: 1...40) }
+        try Check.range(tags?.count, "tags", 0...20)
+    }
+
+    public var references: [Reference] {
+        [Reference(.client, clientId, field: "clientId")]
+            + (subscriptionId.map { [Reference(.subscription, $0, field: "subscriptionId")] } ?? [])
+    }
+}
+
+/// `project.update`: renames, re-briefs or re-dates a project.
+public struct ProjectChanges: CommandPayload {
+    public static let kind = CommandKind.projectUpdate
+    public var id: Int64
+    public var name: String?
+    public var brief: String?
+    public var deadline: Timestamp?
+    public var tags: [String]?
+
+    public enum CodingKeys: String, CodingKey, CaseIterable { case id, name, brief, deadline, tags }
+
+    public func validate() throws(ValidationError) {
+        try Check.positive(id, "id")
+        try Check.someChange([name, brief, deadline, tags])
+        try Check.text(name, "name", length: 1...200)
+        try Check.text(brief, "brief", length: 1...50_000)
+        for (index, tag) in (tags ?? []).enumerated() { try Check.text(tag, "tags[\(index)]", length: 1...40) }
+    }
+
+    public var references: [Reference] { [Reference(.project, id, field: "id")] }
+}
+
+/// `project.archive`: closes a project; it takes no new tasks.
+public struct ProjectArchival: CommandPayload {
+    public static let kind = CommandKind.projectArchive
+    public var id: Int64
+
+    public enum CodingKeys: String, CodingKey, CaseIterable { case id }
+
+    public func validate() throws(ValidationError) { try Check.positive(id, "id") }
+    public var references: [Reference] { [Reference(.project, id, field: "id")] }
+}

@@ -1,0 +1,57 @@
+import Foundation
+
+/// Checks of decoded request values, each naming the field it refuses.
+public enum Check {
+    /// Text of `range` characters (after trimming spaces), with no NUL (PostgreSQL text cannot hold one).
+    @discardableResult
+    public static func text(
+        _ value: String, _ field: String, length range: ClosedRange<Int>
+    ) throws(ValidationError)
+        -> String
+    {
+        guard !value.utf8.contains(0) else {
+            throw ValidationError(field: field, message: "must not contain a NUL character (U+0000)")
+        }
+        let count = value.trimmingCharacters(in: .whitespacesAndNewlines).count
+        guard range.contains(count) else {
+            throw ValidationError(
+                field: field,
+                message: range.lowerBound > 0 && count == 0
+                    ? "must not be empty" : "must be \(range.lowerBound) to \(range.upperBound) characters")
+        }
+        return value
+    }
+
+    public static func text(_ value: String?, _ field: String, length range: ClosedRange<Int>) throws(ValidationError) {
+        if let value { try text(value, field, length: range) }
+    }
+
+    public static func range<T: Comparable>(
+        _ value: T?, _ field: String, _ range: ClosedRange<T>
+    ) throws(ValidationError) {
+        guard let value else { return }
+        guard range.contains(value) else {
+            throw ValidationError(field: field, message: "must be between \(range.lowerBound) and \(range.upperBound)")
+        }
+    }
+
+    public static func positive(_ value: Int64, _ field: String) throws(ValidationError) {
+        guard value > 0 else { throw ValidationError(field: field, message: "must be a positive id") }
+    }
+
+    public static func email(_ value: String?, _ field: String) throws(ValidationError) {
+        guard let value else { return }
+        try text(value, field, length: 3...254)
+        let parts = value.split(separator: "@", omittingEmptySubsequences: false)
+        guard parts.count == 2, !parts[0].isEmpty, parts[1].contains("."), !parts[1].hasPrefix("."),
+            !parts[1].hasSuffix("."), !value.contains(where: \.isWhitespace)
+        else { throw ValidationError(field: field, message: "must be an email address") }
+    }
+
+    /// At least one of the fields of a change is set.
+    public static func someChange(_ values: [Any?]) throws(ValidationError) {
+        guard values.contains(where: { $0 != nil }) else {
+            throw ValidationError(field: "", message: "the body changes nothing; send at least one field")
+        }
+    }
+}

@@ -1,0 +1,96 @@
+import BullpenMessaging
+import Foundation
+import Logging
+import PostgreSQL
+import ServiceLifecycle
+import Synchronization
+
+/// Wakes the live event streams: one PostgreSQL session per ingest process LISTENs on `bullpen_events` (the
+/// `events` table's trigger notifies it), and each notification wakes every stream, which then reads the
+/// events after its own cursor. A wake carries no event: a stream that misses one (or a reconnect that misses
+/// notifications) loses nothing, since it reads by id. Every `heartbeat` each stream is told to send a
+/// comment, so proxies and clients see the connection alive.
+public final class EventFeed: Service, Sendable {
+    public enum Signal: Sendable, Equatable {
+        /// New events may be there.
+        case events
+        /// Nothing new for a while: send a heartbeat.
+        case heartbeat
+    }
+
+    static let channel = "bullpen_events"
+
+    private let configuration: PostgresConfiguration
+    private let heartbeat: Duration
+    private let logger: Logger
+    private let streams = Streams()
+
+    private final class Streams: Sendable {
+        let byID = Mutex<[UUID: AsyncStream<Signal>.Continuation]>([:])
+    }
+
+    public init(configuration: PostgresConfiguration, heartbeat: Duration = .seconds(15), logger: Logger) {
+        self.configuration = configuration
+        self.heartbeat = heartbeat
+        self.logger = logger
+    }
+
+    /// A stream of wakes for one client connection; it ends when `cancel` is called or the feed stops.
+    func subscribe() -> (signals: AsyncStream<Signal>, cancel: @Sendable () -> Void) {
+        let id = UUID()
+        let (stream, continuation) = AsyncStream<Signal>.makeStream(bufferingPolicy: .bufferingNewest(1))
+        streams.byID.withLock { $0[id] = continuation }
+        return (
+            stream,
+            { [streams] in
+                streams.byID.withLock { $0.removeValue(forKey: id) }?.finish()
+            }
+        )
+    }
+
+    var subscriberCount: Int { streams.byID.withLock { $0.count } }
+
+    public func run() async {
+        await BlockingService(name: "bullpen-event-feed") { [self] stop in listen(stop) }.run()
+        // The feed stopped: end every stream, so that their responses finish and the server can drain.
+        for continuation in streams.byID.withLock({ byID in
+            defer { byID.removeAll() }
+            return Array(byID.values)
+        }) {
+            continuation.finish()
+        }
+    }
+
+    private func listen(_ stop: StopSignal) {
+        var session = PostgresSession(configuration)
+        defer { session.close() }
+        var listening: ObjectIdentifier?
+        var lastSignal = ContinuousClock.now
+        while !stop.isRequested {
+            do {
+                let db = try session.connection()
+                if listening != ObjectIdentifier(db) {
+                    try db.listen(Self.channel)
+                    listening = ObjectIdentifier(db)
+                    wake(.events)  // what happened while nobody listened is read by id
+                }
+                let notes = try db.notifications(timeout: .milliseconds(200))
+                session.succeeded()
+                if !notes.isEmpty {
+                    wake(.events)
+                    lastSignal = .now
+                } else if ContinuousClock.now - lastSignal >= heartbeat {
+                    wake(.heartbeat)
+                    lastSignal = .now
+                }
+            } catch {
+                listening = nil
+                stop.sleep(for: session.failed(error, logger: logger, "event feed lost its database session"))
+            }
+        }
+    }
+
+    private func wake(_ signal: Signal) {
+        for continuation in streams.byID.withLock({ Array($0.values) }) { continuation.yield(signal) }
+    }
+}

@@ -1,0 +1,184 @@
+import BullpenDomain
+import BullpenMessaging
+import BullpenStore
+import Crypto
+import Foundation
+import HTTPTypes
+import Hummingbird
+import PostgreSQL
+
+/// The operator API under `/v1`: commands (POST, PATCH) become command messages on the command queue, answered
+/// 202 after the broker's confirm; reads (GET) come from PostgreSQL, restricted to what the caller's token may
+/// see. One route collection per noun; this type holds what they share.
+struct OperatorAPI: Sendable {
+    let publisher: ConfirmingPublisher
+    let topology: Topology
+    let database: DatabasePool
+    let commands: BatchingLookup<CommandStore.Record, CommandStore.Recorded>
+    let maxBodyBytes: Int
+    let rateLimit: RateLimitSettings
+
+    /// Every `/v1` route, behind token authentication and the per-token rate limit.
+    func collection(tokens: BatchingLookup<[UInt8], ApiTokens.Token>, feed: EventFeed) -> RouteCollection<APIContext> {
+        let routes = RouteCollection(context: APIContext.self)
+        routes.add(middleware: TokenAuthentication(tokens: tokens))
+        routes.add(middleware: RateLimit(rateLimit))
+        ClientRoutes(api: self).add(to: routes.group("clients"))
+        ProjectRoutes(api: self).add(to: routes.group("projects"))
+        TaskRoutes(api: self).add(to: routes.group("tasks"))
+        AgentRoutes(api: self).add(to: routes.group("agents"))
+        CommandRoutes(api: self).add(to: routes.group("commands"))
+        EventRoutes(api: self).add(to: routes.group("events"))
+        EventStreamRoute(api: self, feed: feed).add(to: routes.group("events"))
+        return routes
+    }
+
+    /// The paths and methods of ``collection(tokens:feed:)``, for the 405 answers of the others.
+    static let paths: [(path: String, methods: [HTTPRequest.Method])] = [
+        ("/v1/clients", [.get, .post]), ("/v1/clients/:id", [.get, .patch]),
+        ("/v1/projects", [.get, .post]), ("/v1/projects/:id", [.get, .patch]), ("/v1/projects/:id/archive", [.post]),
+        ("/v1/tasks", [.get, .post]), ("/v1/tasks/:id", [.get]), ("/v1/tasks/:id/assign", [.post]),
+        ("/v1/tasks/:id/cancel", [.post]),
+        ("/v1/agents", [.get, .post]), ("/v1/agents/:id", [.patch]), ("/v1/agents/:id/offline", [.post]),
+        ("/v1/commands/:id", [.get]), ("/v1/events", [.get]), ("/v1/events/stream", [.get]),
+    ]
+
+    // MARK: commands
+
+    /// Takes a command: operator token, JSON body checked, referenced rows present, recorded as accepted
+    /// (once per idempotency key), published with a confirm; answers 202 `{"commandId", "status"}`.
+    func accept(
+        _ kind: CommandKind, _ request: Request, _ context: APIContext, pathID: Int64? = nil
+    ) async throws
+        -> Response
+    {
+        let caller = try context.requireCaller()
+        try caller.requireOperator("issue commands")
+        let declaresBody =
+            request.headers[.transferEncoding] != nil || (request.headers[.contentLength].map { $0 != "0" } ?? false)
+        if declaresBody || pathID == nil { try JSONContentType<APIContext>.require(request) }
+        let body = try await RequestBody.read(request, upTo: maxBodyBytes)
+        let command: OperatorCommand
+        do {
+            command = try OperatorCommand.parse(
+                kind, body.isEmpty && pathID != nil ? Array("{}".utf8) : body, pathID: pathID)
+        } catch {
+            throw APIError(
+                .badRequest, error.description, code: error.field.isEmpty ? "invalid_body" : "invalid_field",
+                field: error.field.isEmpty ? nil : error.field)
+        }
+        try await requireReferences(command.payload.references)
+
+        let key = try Self.idempotencyKey(request)
+        let record = CommandStore.Record(
+            id: Self.commandID(tokenID: caller.tokenID, idempotencyKey: key), kind: kind, tokenID: caller.tokenID,
+            payload: String(decoding: try command.payloadJSON(), as: UTF8.self))
+        let recorded: CommandStore.Recorded?
+        do {
+            recorded = try await commands.value(for: record)
+        } catch {
+            context.logger.error("recording a command failed", metadata: ["error": "\(error)"])
+            throw APIError.databaseUnavailable
+        }
+        switch recorded {
+        case .conflicting:
+            throw APIError(
+                .unprocessableContent,
+                "the Idempotency-Key was used before with another request; send a new key for a new command",
+                code: "idempotency_key_reused")
+        case .existing(let status) where status.isFinal:
+            return Self.accepted(record.id, status)
+        case .new, .existing, .none:
+            let message = CommandMessage(commandId: record.id, tokenId: caller.tokenID, command: command)
+            do {
+                try await publisher.publish(try Envelope.outgoing(message, topology: topology, appID: "bullpen-ingest"))
+            } catch {
+                context.logger.warning("publish failed", metadata: ["error": "\(error)", "command.id": "\(record.id)"])
+                throw APIError.brokerUnavailable("the command")
+            }
+            return Self.accepted(record.id, .accepted)
+        }
+    }
+
+    static func accepted(_ commandID: String, _ status: CommandStatus) -> Response {
+        .json(
+            .accepted, Accepted(commandId: commandID, status: status), headers: [.location: "/v1/commands/\(commandID)"]
+        )
+    }
+
+    struct Accepted: Codable, Equatable {
+        let commandId: String
+        let status: CommandStatus
+    }
+
+    /// 422 naming the first field whose row does not exist.
+    func requireReferences(_ references: [Reference]) async throws {
+        guard !references.isEmpty else { return }
+        let missing: [Reference]
+        do {
+            missing = try await database.run { db in try References.missing(references, on: db) }
+        } catch {
+            throw APIError.databaseUnavailable
+        }
+        if let first = missing.first {
+            throw APIError(
+                .unprocessableContent, "there is no \(first.noun.rawValue) \(first.id)", code: "unknown_reference",
+                field: first.field)
+        }
+    }
+
+    /// The `Idempotency-Key` header: 1 to 200 visible ASCII characters; nil when absent.
+    static func idempotencyKey(_ request: Request) throws -> String? {
+        guard let key = request.headers[HTTPField.Name("Idempotency-Key")!] else { return nil }
+        guard (1...200).contains(key.utf8.count), key.utf8.allSatisfy({ (0x21...0x7e).contains($0) }) else {
+            throw APIError(
+                .badRequest, "Idempotency-Key must be 1 to 200 visible ASCII characters", code: "invalid_header",
+                field: "Idempotency-Key")
+        }
+        return key
+    }
+
+    /// The command id: derived from the token and the idempotency key, so a retried request is the same
+    /// command (and the same message id); random without a key.
+    static func commandID(tokenID: Int64, idempotencyKey: String?) -> String {
+        let seed = idempotencyKey.map { "\(tokenID):\($0)" } ?? "\(tokenID):\(UUID().uuidString)"
+        return "cmd_" + SHA256.hash(data: Array(seed.utf8)).prefix(12).map { String(format: "%02x", $0) }.joined()
+    }
+
+    /// A command's route: on the collection (`path` ""), or on one row (`:id...`, whose id joins the payload).
+    func command(
+        _ kind: CommandKind, _ method: HTTPRequest.Method, _ path: String = "", on routes: RouterGroup<APIContext>
+    ) {
+        let onRow = path.hasPrefix(":id")
+        routes.on(RouterPath(path), method: method) { request, context in
+            try await accept(kind, request, context, pathID: onRow ? try request.pathID(context) : nil)
+        }
+    }
+
+    // MARK: reads
+
+    /// `GET :id`: one row as the caller may see it, or 404.
+    func show(
+        _ noun: String, on routes: RouterGroup<APIContext>,
+        _ query: @escaping @Sendable (Int64, Viewer, PGConnection) throws -> String?
+    ) {
+        routes.get(":id") { request, context in
+            let (id, viewer) = (try request.pathID(context), try context.requireCaller().viewer)
+            return try await read("\(noun) \(id)") { db in try query(id, viewer, db) }
+        }
+    }
+
+    /// Runs a read on a pooled connection and answers its JSON text (200), or 404 when it found nothing.
+    func read(_ what: String, _ body: @escaping @Sendable (PGConnection) throws -> String?) async throws -> Response {
+        let json: String?
+        do {
+            json = try await database.run(body)
+        } catch {
+            throw APIError.databaseUnavailable
+        }
+        guard let json else { throw APIError(.notFound, "there is no \(what)") }
+        return Response(
+            status: .ok, headers: [.contentType: "application/json"],
+            body: ResponseBody(byteBuffer: ByteBuffer(string: json)))
+    }
+}

@@ -1,0 +1,33 @@
+import Logging
+import PostgreSQL
+import ServiceLifecycle
+
+/// A few database connections for queries that are not batched (the read API): each call runs its closure on
+/// one of them, off the event loops, and fails at once when the database is unavailable.
+public final class DatabasePool: Service, Sendable {
+    private struct Job: Sendable {
+        let body: @Sendable (PGConnection) throws -> Void
+        let failed: @Sendable (any Error) -> Void
+    }
+
+    private let threads: DatabaseThreads<Job>
+
+    public init(name: String, configuration: PostgresConfiguration, connections: Int, logger: Logger) {
+        threads = DatabaseThreads(
+            name: name, configuration: configuration, threads: connections, maxBatch: 1, logger: logger,
+            work: { jobs, db in for job in jobs { try job.body(db) } },
+            failure: { jobs, error in for job in jobs { job.failed(error) } })
+    }
+
+    /// Runs `body` on a pooled connection.
+    public func run<T: Sendable>(_ body: @escaping @Sendable (PGConnection) throws -> T) async throws -> T {
+        try await withCheckedThrowingContinuation { continuation in
+            threads.submit(
+                Job(
+                    body: { db in continuation.resume(returning: try body(db)) },
+                    failed: { continuation.resume(throwing: $0) }))
+        }
+    }
+
+    public func run() async { await threads.run() }
+}

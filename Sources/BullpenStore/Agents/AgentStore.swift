@@ -1,0 +1,65 @@
+import BullpenDomain
+import PostgreSQL
+
+/// Agent rows, as operators register and change them.
+public enum AgentStore {
+    /// Registers an agent, online; refused when the name is taken.
+    public static func register(_ new: NewAgent, messageID: String, in tx: PGConnection) throws -> Int64 {
+        let id: Int64 = try Refusals.unique("an agent named \(new.name) exists already") {
+            try tx.query(
+                """
+                INSERT INTO agents (name, status, specialization, capabilities, model, max_concurrent_tasks, soul)
+                VALUES ($1, 'online', $2, $3::text[], $4, coalesce($5, 1), $6) RETURNING id
+                """,
+                [
+                    new.name, new.specialization?.rawValue, PGArray((new.capabilities ?? []).map(\.rawValue)),
+                    new.model,
+                    new.maxConcurrentTasks, new.soul,
+                ]
+            ).first!.decode("id")
+        }
+        try EventLog.record(
+            "agent.registered", "Agent \(id) (\(new.name)) registered", about: .init(agentID: id), messageID: messageID,
+            in: tx)
+        return id
+    }
+
+    public static func update(_ changes: AgentChanges, messageID: String, in tx: PGConnection) throws {
+        let updated = try Refusals.unique("another agent is named \(changes.name ?? "")") {
+            try tx.query(
+                """
+                UPDATE agents SET name = coalesce($2, name), specialization = coalesce($3, specialization),
+                       capabilities = coalesce($4::text[], capabilities), model = coalesce($5, model),
+                       max_concurrent_tasks = coalesce($6, max_concurrent_tasks), soul = coalesce($7, soul)
+                 WHERE id = $1
+                """,
+                [
+                    changes.id, changes.name, changes.specialization?.rawValue,
+                    changes.capabilities.map { PGArray($0.map(\.rawValue)) }, changes.model, changes.maxConcurrentTasks,
+                    changes.soul,
+                ]
+            ).rowsAffected
+        }
+        guard updated == 1 else { throw CommandRejection("there is no agent \(changes.id)") }
+        try EventLog.record(
+            "agent.updated", "Agent \(changes.id) updated", about: .init(agentID: changes.id), messageID: messageID,
+            in: tx)
+    }
+
+    public static func setOffline(_ offline: AgentOffline, messageID: String, in tx: PGConnection) throws {
+        guard
+            let row = try tx.query(
+                """
+                UPDATE agents a SET status = 'offline' FROM agents b
+                 WHERE a.id = $1 AND b.id = a.id RETURNING b.status AS previous
+                """, [offline.id]
+            ).first
+        else { throw CommandRejection("there is no agent \(offline.id)") }
+        guard try row.decode("previous", as: String.self) != "offline" else {
+            throw CommandRejection("agent \(offline.id) is offline already")
+        }
+        try EventLog.record(
+            "agent.offline", "Agent \(offline.id) set offline", about: .init(agentID: offline.id),
+            messageID: messageID, in: tx)
+    }
+}

@@ -1,0 +1,99 @@
+import BullpenDomain
+import PostgreSQL
+
+/// The `commands` table: ingest records a command as accepted before publishing it; the worker that applies it
+/// marks it applied (with its result) or rejected (with the reason) in the same transaction as the effect.
+public enum CommandStore {
+    /// A command as ingest records it. Hashable, so concurrent requests can be recorded in one statement.
+    public struct Record: Sendable, Hashable {
+        public let id: String
+        public let kind: CommandKind
+        public let tokenID: Int64
+        /// The payload's JSON text.
+        public let payload: String
+
+        public init(id: String, kind: CommandKind, tokenID: Int64, payload: String) {
+            self.id = id
+            self.kind = kind
+            self.tokenID = tokenID
+            self.payload = payload
+        }
+    }
+
+    /// What recording found.
+    public enum Recorded: Sendable, Equatable {
+        /// A new command: publish it.
+        case new
+        /// The same command (same id, kind and payload) was recorded before; it is in this state.
+        case existing(CommandStatus)
+        /// The id (so the caller's idempotency key) was used before for another command.
+        case conflicting
+    }
+
+    /// Records many commands in one statement. A record whose id exists is left as it is.
+    public static func record(_ records: [Record], on db: PGConnection) throws -> [Record: Recorded] {
+        db.prepare(
+            "commands.record",
+            """
+            WITH input AS (
+                SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[], $4::jsonb[]) AS i(id, kind, token_id, payload)
+            ), inserted AS (
+                INSERT INTO commands (id, kind, issued_by, payload)
+                SELECT DISTINCT ON (id) id, kind, 'token:' || token_id, payload FROM input
+                ON CONFLICT (id) DO NOTHING
+                RETURNING id, kind, payload
+            )
+            SELECT i.id, i.kind, i.token_id, i.payload::text AS payload,
+                   EXISTS (SELECT 1 FROM inserted n WHERE n.id = i.id AND n.kind = i.kind AND n.payload = i.payload) AS new,
+                   c.status, (c.kind = i.kind AND c.payload = i.payload) AS same
+              FROM input i LEFT JOIN commands c ON c.id = i.id
+            """)
+        let result = try db.executePrepared(
+            "commands.record",
+            [
+                PGArray(records.map(\.id)), PGArray(records.map(\.kind.rawValue)),
+                PGArray(records.map { String($0.tokenID) }), PGArray(records.map(\.payload)),
+            ])
+        var found: [Record: Recorded] = [:]
+        for (record, row) in zip(records, result.rows) {
+            if try row.decode("new", as: Bool.self) {
+                found[record] = .new
+            } else if try row.decode("same", as: Bool?.self) == true,
+                let status = CommandStatus(rawValue: try row.decode("status", as: String.self))
+            {
+                found[record] = .existing(status)
+            } else {
+                found[record] = .conflicting
+            }
+        }
+        return found
+    }
+
+    /// Locks the command's row for the worker applying it; its status, or nil when there is no row (the
+    /// command came from a replay after the row was removed: the worker records it then).
+    public static func lock(id: String, in tx: PGConnection) throws -> CommandStatus? {
+        tx.prepare("commands.lock", "SELECT status FROM commands WHERE id = $1 FOR UPDATE")
+        return try tx.executePrepared("commands.lock", [id]).first
+            .flatMap { CommandStatus(rawValue: try $0.decode("status", as: String.self)) }
+    }
+
+    /// Records a command that a worker took with no row in the table.
+    public static func insertAccepted(_ record: Record, in tx: PGConnection) throws {
+        _ = try tx.query(
+            "INSERT INTO commands (id, kind, issued_by, payload) VALUES ($1, $2, 'token:' || $3, $4::jsonb)",
+            [record.id, record.kind.rawValue, record.tokenID, record.payload])
+    }
+
+    /// Marks a command applied, with its result (a JSON object's text: the ids it created).
+    public static func markApplied(id: String, result: String, in tx: PGConnection) throws {
+        _ = try tx.query(
+            "UPDATE commands SET status = 'applied', result = $2::jsonb, completed_at = now() WHERE id = $1",
+            [id, result])
+    }
+
+    /// Marks a command rejected, with the reason.
+    public static func markRejected(id: String, reason: String, in tx: PGConnection) throws {
+        _ = try tx.query(
+            "UPDATE commands SET status = 'rejected', error = $2, completed_at = now() WHERE id = $1", [id, reason])
+    }
+}

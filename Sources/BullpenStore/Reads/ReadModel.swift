@@ -1,0 +1,210 @@
+import PostgreSQL
+
+/// The read API's queries: every list and every single row as JSON rendered by PostgreSQL, each restricted to
+/// what the ``Viewer`` may see in its WHERE clause. A row the viewer may not see is reported as missing (nil),
+/// exactly as a row that does not exist, so ids cannot be probed.
+public enum ReadModel {
+    // MARK: clients
+
+    public static func clients(_ page: PageRequest, status: String?, viewer: Viewer, on db: PGConnection) throws -> Page
+    {
+        try page.page(
+            """
+            SELECT id, \(clientJSON) AS item FROM clients c
+             WHERE ($1::bigint IS NULL OR c.id = $1) AND c.id > $2 AND ($4::text IS NULL OR c.status = $4)
+             ORDER BY c.id LIMIT $3
+            """, name: "read.clients", viewer: viewer, filters: [status], on: db)
+    }
+
+    public static func client(_ id: Int64, viewer: Viewer, on db: PGConnection) throws -> String? {
+        try one(
+            """
+            SELECT \(clientJSON)::jsonb || jsonb_build_object('projects', coalesce((
+                       SELECT jsonb_agg(\(projectJSON) ORDER BY p.id) FROM projects p WHERE p.client_id = c.id), '[]'))
+                   AS item
+              FROM clients c WHERE c.id = $2 AND ($1::bigint IS NULL OR c.id = $1)
+            """, name: "read.client", id: id, viewer: viewer, on: db)
+    }
+
+    // MARK: projects
+
+    public static func projects(
+        _ page: PageRequest, status: String?, clientID: Int64?, viewer: Viewer, on db: PGConnection
+    ) throws -> Page {
+        try page.page(
+            """
+            SELECT id, \(projectJSON) AS item FROM projects p
+             WHERE ($1::bigint IS NULL OR p.client_id = $1) AND p.id > $2
+               AND ($4::text IS NULL OR p.status = $4) AND ($5::bigint IS NULL OR p.client_id = $5)
+             ORDER BY p.id LIMIT $3
+            """, name: "read.projects", viewer: viewer, filters: [status, clientID], on: db)
+    }
+
+    public static func project(_ id: Int64, viewer: Viewer, on db: PGConnection) throws -> String? {
+        try one(
+            """
+            SELECT \(projectJSON)::jsonb || jsonb_build_object(
+                       'tasks', coalesce((SELECT jsonb_agg(\(taskJSON) ORDER BY t.id) FROM tasks t WHERE t.project_id = p.id), '[]'),
+                       'deliverables', coalesce((SELECT jsonb_agg(jsonb_build_object(
+                           'id', d.id, 'taskId', d.task_id, 'title', d.title, 'format', d.format, 'status', d.status,
+                           'version', d.version, 'createdAt', d.created_at, 'deliveredAt', d.delivered_at) ORDER BY d.id)
+                         FROM deliverables d WHERE d.project_id = p.id), '[]'),
+                       'slaRecords', coalesce((SELECT jsonb_agg(jsonb_build_object(
+                           'id', s.id, 'type', s.type, 'status', s.status, 'deadlineAt', s.deadline_at,
+                           'startedAt', s.started_at, 'completedAt', s.completed_at, 'targetHours', s.target_hours,
+                           'actualHours', s.actual_hours) ORDER BY s.id)
+                         FROM sla_records s WHERE s.project_id = p.id), '[]')) AS item
+              FROM projects p WHERE p.id = $2 AND ($1::bigint IS NULL OR p.client_id = $1)
+            """, name: "read.project", id: id, viewer: viewer, on: db)
+    }
+
+    // MARK: tasks
+
+    public static func tasks(
+        _ page: PageRequest, status: String?, projectID: Int64?, agentID: Int64?, viewer: Viewer, on db: PGConnection
+    ) throws -> Page {
+        try page.page(
+            """
+            SELECT id, \(taskJSON) AS item FROM tasks t
+             WHERE ($1::bigint IS NULL OR EXISTS (SELECT 1 FROM projects p WHERE p.id = t.project_id AND p.client_id = $1))
+               AND t.id > $2 AND ($4::text IS NULL OR t.status = $4) AND ($5::bigint IS NULL OR t.project_id = $5)
+               AND ($6::bigint IS NULL OR t.assigned_agent_id = $6)
+             ORDER BY t.id LIMIT $3
+            """, name: "read.tasks", viewer: viewer, filters: [status, projectID, agentID], on: db)
+    }
+
+    public static func task(_ id: Int64, viewer: Viewer, on db: PGConnection) throws -> String? {
+        try one(
+            """
+            SELECT \(taskJSON)::jsonb || jsonb_build_object(
+                       'result', t.result,
+                       'attempts', coalesce((SELECT jsonb_agg(jsonb_build_object(
+                           'attempt', a.attempt, 'agentId', a.agent_id, 'openedAt', a.opened_at,
+                           'closedAt', a.closed_at, 'outcome', a.outcome) ORDER BY a.attempt)
+                         FROM task_attempts a WHERE a.task_id = t.id), '[]'),
+                       'events', coalesce((SELECT jsonb_agg(\(eventJSON) ORDER BY e.id)
+                         FROM events e WHERE e.task_id = t.id), '[]')) AS item
+              FROM tasks t
+             WHERE t.id = $2
+               AND ($1::bigint IS NULL OR EXISTS (SELECT 1 FROM projects p WHERE p.id = t.project_id AND p.client_id = $1))
+            """, name: "read.task", id: id, viewer: viewer, on: db)
+    }
+
+    // MARK: agents (operators only: the routes refuse client tokens)
+
+    public static func agents(_ page: PageRequest, status: String?, on db: PGConnection) throws -> Page {
+        try page.page(
+            """
+            SELECT id, jsonb_build_object(
+                       'id', a.id, 'name', a.name, 'status', a.status, 'specialization', a.specialization,
+                       'capabilities', a.capabilities, 'model', a.model, 'maxConcurrentTasks', a.max_concurrent_tasks,
+                       'totalTasksCompleted', a.total_tasks_completed, 'totalTasksFailed', a.total_tasks_failed,
+                       'lastSeen', a.last_seen)::text AS item
+              FROM agents a
+             WHERE $1::bigint IS NULL AND a.id > $2 AND ($4::text IS NULL OR a.status = $4)
+             ORDER BY a.id LIMIT $3
+            """, name: "read.agents", viewer: .operator, filters: [status], on: db)
+    }
+
+    // MARK: events
+
+    /// Events after the cursor, oldest first: what a client may see is what concerns its client, its projects
+    /// or their tasks.
+    public static func events(_ page: PageRequest, viewer: Viewer, on db: PGConnection) throws -> Page {
+        try page.page(
+            """
+            SELECT id, \(eventJSON)::text AS item FROM events e
+             WHERE e.id > $2 AND (\(eventVisible))
+             ORDER BY e.id LIMIT $3
+            """, name: "read.events", viewer: viewer, filters: [], on: db)
+    }
+
+    /// One event as the live stream sends it.
+    public struct StreamedEvent: Sendable, Equatable {
+        public let id: Int64
+        public let type: String
+        public let json: String
+    }
+
+    /// Events after `id` for the live stream, oldest first, at most `limit`.
+    public static func events(
+        after id: Int64, limit: Int, viewer: Viewer, on db: PGConnection
+    ) throws -> [StreamedEvent] {
+        db.prepare(
+            "read.event_stream",
+            """
+            SELECT e.id, e.type, \(eventJSON)::text AS item FROM events e
+             WHERE e.id > $2 AND (\(eventVisible))
+             ORDER BY e.id LIMIT $3
+            """)
+        return try db.executePrepared("read.event_stream", [viewer.clientID, id, limit]).rows.map {
+            StreamedEvent(id: try $0.decode("id"), type: try $0.decode("type"), json: try $0.decode("item"))
+        }
+    }
+
+    /// The newest event's id (0 with none): where a stream without a cursor starts.
+    public static func latestEventID(on db: PGConnection) throws -> Int64 {
+        try db.query("SELECT coalesce(max(id), 0) AS id FROM events").first?.decode("id") ?? 0
+    }
+
+    /// Whether the viewer may see event `e` (SQL, `$1` the viewer's client id).
+    public static let eventVisible = """
+        $1::bigint IS NULL OR e.client_id = $1
+        OR EXISTS (SELECT 1 FROM projects p WHERE p.client_id = $1
+                    AND (p.id = e.project_id OR p.id = (SELECT t.project_id FROM tasks t WHERE t.id = e.task_id)))
+        """
+
+    // MARK: commands (operators only)
+
+    public static func command(_ id: String, on db: PGConnection) throws -> String? {
+        db.prepare(
+            "read.command",
+            """
+            SELECT jsonb_build_object(
+                       'id', c.id, 'kind', c.kind, 'status', c.status, 'payload', c.payload, 'result', c.result,
+                       'error', c.error, 'createdAt', c.created_at, 'completedAt', c.completed_at)::text AS item
+              FROM commands c WHERE c.id = $1
+            """)
+        return try db.executePrepared("read.command", [id]).first?.decode("item")
+    }
+
+    // MARK: shapes
+
+    static let clientJSON = """
+        jsonb_build_object('id', c.id, 'name', c.name, 'email', c.email, 'company', c.company, 'status', c.status,
+            'plan', c.plan, 'channel', c.channel, 'timezone', c.timezone, 'createdAt', c.created_at)
+        """
+
+    static let projectJSON = """
+        jsonb_build_object('id', p.id, 'clientId', p.client_id, 'name', p.name, 'type', p.type, 'brief', p.brief,
+            'status', p.status, 'deadline', p.deadline, 'tier', p.tier, 'subscriptionId', p.subscription_id,
+            'slaResponseHours', p.sla_response_hours, 'slaDeliveryHours', p.sla_delivery_hours,
+            'maxRevisions', p.max_revisions, 'revisionCount', p.revision_count, 'priority', p.priority,
+            'tags', p.tags, 'createdAt', p.created_at, 'deliveredAt', p.delivered_at)
+        """
+
+    static let taskJSON = """
+        jsonb_build_object('id', t.id, 'projectId', t.project_id, 'title', t.title, 'description', t.description,
+            'status', t.status, 'priority', t.priority, 'taskType', t.task_type,
+            'requiredSpecialization', t.required_specialization, 'assignedAgentId', t.assigned_agent_id,
+            'estimatedDurationMs', t.estimated_duration_ms, 'attempt', t.attempt, 'error', t.error,
+            'createdAt', t.created_at, 'startedAt', t.started_at, 'completedAt', t.completed_at,
+            'dependsOn', coalesce((SELECT jsonb_agg(d.depends_on_task_id ORDER BY d.depends_on_task_id)
+                                    FROM task_dependencies d WHERE d.task_id = t.id), '[]'))
+        """
+
+    static let eventJSON = """
+        jsonb_build_object('id', e.id, 'type', e.type, 'message', e.message, 'data', e.data,
+            'occurredAt', e.occurred_at, 'clientId', e.client_id, 'projectId', e.project_id, 'taskId', e.task_id,
+            'agentId', e.agent_id, 'deliverableId', e.deliverable_id)
+        """
+
+    private static func one(
+        _ sql: String, name: String, id: Int64, viewer: Viewer, on db: PGConnection
+    ) throws
+        -> String?
+    {
+        db.prepare(name, sql)
+        return try db.executePrepared(name, [viewer.clientID, id]).first?.decode("item")
+    }
+}

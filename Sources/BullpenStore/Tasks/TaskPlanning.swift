@@ -1,0 +1,127 @@
+import BullpenDomain
+import Foundation
+import PostgreSQL
+
+/// Tasks as operators plan them: created under a project, assigned to an agent, cancelled before they run.
+/// Each status change is ``TaskLifecycle``'s transition, made under the row's lock.
+public enum TaskPlanning {
+    public static func create(_ new: NewTask, messageID: String, now: Date, in tx: PGConnection) throws -> Int64 {
+        guard
+            let project = try tx.query(
+                "SELECT status, client_id, tier, deadline FROM projects WHERE id = $1 FOR SHARE", [new.projectId]
+            ).first
+        else { throw CommandRejection("there is no project \(new.projectId)") }
+        let status = ProjectStatus(rawValue: try project.decode("status")) ?? .archived
+        guard ProjectLifecycle.takesNewTasks(status) else {
+            throw CommandRejection("project \(new.projectId) is \(status.rawValue); it takes no new tasks")
+        }
+        let dependencies = new.dependsOn ?? []
+        if !dependencies.isEmpty {
+            let found = try tx.query(
+                "SELECT id FROM tasks WHERE id = ANY($1::bigint[]) AND project_id = $2",
+                [PGArray(dependencies.map(String.init)), new.projectId]
+            ).rows.map { try $0.decode("id", as: Int64.self) }
+            if let missing = dependencies.first(where: { !found.contains($0) }) {
+                throw CommandRejection("task \(missing) is not a task of project \(new.projectId)")
+            }
+        }
+        let plan = try project.decode("tier", as: String?.self).flatMap(Plan.init(rawValue:))
+        let deadline = try project.decode("deadline", as: Date?.self)
+        let priority =
+            new.priority ?? TaskPriority.default(plan: plan, taskType: new.taskType, deadline: deadline, now: now)
+        let id: Int64 = try tx.query(
+            """
+            INSERT INTO tasks (title, description, project_id, priority, task_type, required_specialization,
+                               estimated_duration_ms)
+            VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id
+            """,
+            [
+                new.title, new.description, new.projectId, priority, new.taskType?.rawValue,
+                new.requiredSpecialization?.rawValue, new.estimatedDurationMs,
+            ]
+        ).first!.decode("id")
+        if !dependencies.isEmpty {
+            _ = try tx.query(
+                "INSERT INTO task_dependencies (task_id, depends_on_task_id) SELECT $1, unnest($2::bigint[])",
+                [id, PGArray(dependencies.map(String.init))])
+        }
+        try EventLog.record(
+            "task.created", "Task \(id) (\(new.title)) created at priority \(priority)",
+            about: .init(clientID: try project.decode("client_id"), projectID: new.projectId, taskID: id),
+            messageID: messageID, in: tx)
+        return id
+    }
+
+    public static func assign(_ assignment: TaskAssignment, messageID: String, in tx: PGConnection) throws {
+        let task = try lock(assignment.id, in: tx)
+        let target = try transition(task, .assign)
+        guard let agent = try tx.query("SELECT name FROM agents WHERE id = $1", [assignment.agentId]).first else {
+            throw CommandRejection("there is no agent \(assignment.agentId)")
+        }
+        _ = try tx.query(
+            "UPDATE tasks SET status = $2, assigned_agent_id = $3, updated_at = now() WHERE id = $1",
+            [assignment.id, target.rawValue, assignment.agentId])
+        try EventLog.record(
+            "task.assigned", "Task \(assignment.id) assigned to \(try agent.decode("name", as: String.self))",
+            about: .init(projectID: task.projectID, taskID: assignment.id, agentID: assignment.agentId),
+            messageID: messageID, in: tx)
+    }
+
+    public static func cancel(_ cancellation: TaskCancellation, messageID: String, in tx: PGConnection) throws {
+        let task = try lock(cancellation.id, in: tx)
+        let target = try transition(task, .cancel)
+        let reason = "cancelled by an operator" + (cancellation.reason.map { ": \($0)" } ?? "")
+        _ = try tx.query(
+            "UPDATE tasks SET status = $2, error = $3, completed_at = now(), updated_at = now() WHERE id = $1",
+            [cancellation.id, target.rawValue, reason])
+        try EventLog.record(
+            "task.cancelled", "Task \(cancellation.id) \(reason)",
+            about: .init(projectID: task.projectID, taskID: cancellation.id), messageID: messageID, in: tx)
+    }
+
+    struct Locked {
+        let id: Int64
+        let status: TaskStatus
+        let projectID: Int64?
+    }
+
+    static func lock(_ id: Int64, in tx: PGConnection) throws -> Locked {
+        guard let row = try tx.query("SELECT status, project_id FROM tasks WHERE id = $1 FOR UPDATE", [id]).first else {
+            throw CommandRejection("there is no task \(id)")
+        }
+        guard let status = TaskStatus(rawValue: try row.decode("status")) else {
+            throw PGError(.decoding, "unknown task status")
+        }
+        return Locked(id: id, status: status, projectID: try row.decode("project_id", as: Int64?.self))
+    }
+
+    static func transition(_ task: Locked, _ event: TaskEvent) throws -> TaskStatus {
+        switch TaskLifecycle.next(from: task.status, on: event) {
+        case .success(let target): return target
+        case .failure:
+            throw CommandRejection(
+                "task \(task.id) is \(task.status.rawValue); only a \(event.allowedFrom) task can be \(event.pastTense)"
+            )
+        }
+    }
+}
+
+extension TaskEvent {
+    fileprivate var pastTense: String {
+        switch self {
+        case .assign: return "assigned"
+        case .unassign: return "unassigned"
+        case .start: return "started"
+        case .complete: return "completed"
+        case .fail: return "failed"
+        case .retry: return "retried"
+        case .cancel: return "cancelled"
+        }
+    }
+
+    /// The states the lifecycle allows the event from, for messages ("pending or assigned").
+    fileprivate var allowedFrom: String {
+        TaskStatus.allCases.filter { if case .success = TaskLifecycle.next(from: $0, on: self) { true } else { false } }
+            .map(\.rawValue).joined(separator: " or ")
+    }
+}

@@ -1,0 +1,84 @@
+import BullpenDomain
+import BullpenMessaging
+import BullpenStore
+import Foundation
+import PostgreSQL
+
+/// Applies operator commands (command queue): the effect, its events row and the command's status commit in one
+/// transaction, with the inbox row the runtime adds.
+///
+/// A command that cannot apply to the rows as they are (``CommandRejection``: "task 42 is running, not
+/// pending") is rejected: its effect is rolled back to a savepoint and the command row records the reason.
+/// Retrying would give the same answer, so it is not retried. Any other failure (the database went away) is
+/// the runtime's to retry.
+public struct CommandHandler: MessageHandler {
+    public typealias Message = CommandMessage
+
+    public init() {}
+
+    public func handle(
+        _ message: CommandMessage, _ inbound: InboundMessage, in tx: PGConnection
+    ) throws
+        -> HandlerResult
+    {
+        switch try CommandStore.lock(id: message.commandId, in: tx) {
+        case .some(let status) where status.isFinal:
+            return .duplicate
+        case .some:
+            break
+        case .none:
+            try CommandStore.insertAccepted(
+                CommandStore.Record(
+                    id: message.commandId, kind: message.command.kind, tokenID: message.tokenId,
+                    payload: String(decoding: try message.command.payloadJSON(), as: UTF8.self)),
+                in: tx)
+        }
+        try tx.execute("SAVEPOINT command")
+        do {
+            let result = try Self.apply(message.command, messageID: inbound.messageID, now: Date(), in: tx)
+            try tx.execute("RELEASE SAVEPOINT command")
+            try CommandStore.markApplied(id: message.commandId, result: result, in: tx)
+        } catch let rejection as CommandRejection {
+            try tx.execute("ROLLBACK TO SAVEPOINT command")
+            try CommandStore.markRejected(id: message.commandId, reason: rejection.reason, in: tx)
+        }
+        return .applied
+    }
+
+    /// Applies one command; returns its result as a JSON object's text (the ids it created or changed).
+    static func apply(_ command: OperatorCommand, messageID: String, now: Date, in tx: PGConnection) throws -> String {
+        switch command {
+        case .clientCreate(let new):
+            return result("clientId", try ClientStore.create(new, messageID: messageID, in: tx))
+        case .clientUpdate(let changes):
+            try ClientStore.update(changes, messageID: messageID, in: tx)
+            return result("clientId", changes.id)
+        case .projectCreate(let new):
+            return result("projectId", try ProjectStore.create(new, messageID: messageID, now: now, in: tx))
+        case .projectUpdate(let changes):
+            try ProjectStore.update(changes, messageID: messageID, in: tx)
+            return result("projectId", changes.id)
+        case .projectArchive(let archival):
+            try ProjectStore.archive(archival, messageID: messageID, in: tx)
+            return result("projectId", archival.id)
+        case .taskCreate(let new):
+            return result("taskId", try TaskPlanning.create(new, messageID: messageID, now: now, in: tx))
+        case .taskAssign(let assignment):
+            try TaskPlanning.assign(assignment, messageID: messageID, in: tx)
+            return result("taskId", assignment.id)
+        case .taskCancel(let cancellation):
+            try TaskPlanning.cancel(cancellation, messageID: messageID, in: tx)
+            return result("taskId", cancellation.id)
+        case .agentRegister(let new):
+            return result("agentId", try AgentStore.register(new, messageID: messageID, in: tx))
+        case .agentUpdate(let changes):
+            try AgentStore.update(changes, messageID: messageID, in: tx)
+            return result("agentId", changes.id)
+        case .agentSetOffline(let offline):
+            try AgentStore.setOffline(offline, messageID: messageID, in: tx)
+            return result("agentId", offline.id)
+        }
+    }
+
+    private static func result(_ key: String, _ id: Int64) -> String { "{\"\(key)\": \(id)}" }
+}

@@ -1,0 +1,169 @@
+import Foundation
+import Testing
+
+@testable import BullpenDomain
+
+@Suite("Operator commands")
+struct OperatorCommandTests {
+    func parse(_ kind: CommandKind, _ json: String, pathID: Int64? = nil) -> Result<OperatorCommand, ValidationError> {
+        Result { () throws(ValidationError) in try OperatorCommand.parse(kind, Array(json.utf8), pathID: pathID) }
+    }
+
+    @Test("a full task body decodes to its typed payload")
+    func task() throws {
+        let command = try parse(
+            .taskCreate,
+            #"{"projectId": 3, "title": "Draft", "taskType": "draft", "requiredSpecialization": "writer", "priority": 4, "dependsOn": [1, 2]}"#
+        ).get()
+        guard case .taskCreate(let task) = command else {
+            Issue.record("\(command)")
+            return
+        }
+        #expect(task.projectId == 3 && task.title == "Draft" && task.taskType == .draft)
+        #expect(task.requiredSpecialization == .writer && task.priority == 4 && task.dependsOn == [1, 2])
+        #expect(
+            task.references == [
+                Reference(.project, 3, field: "projectId"), Reference(.task, 1, field: "dependsOn[0]"),
+                Reference(.task, 2, field: "dependsOn[1]"),
+            ])
+    }
+
+    @Test("the path's id joins the body, and may not come in the body as well")
+    func pathID() throws {
+        guard case .taskAssign(let assignment) = try parse(.taskAssign, #"{"agentId": 9}"#, pathID: 4).get() else {
+            Issue.record("not an assignment")
+            return
+        }
+        #expect(assignment == TaskAssignment(id: 4, agentId: 9))
+        guard case .failure(let error) = parse(.taskAssign, #"{"id": 5, "agentId": 9}"#, pathID: 4) else {
+            Issue.record("accepted an id in the body")
+            return
+        }
+        #expect(error.field == "id")
+    }
+
+    @Test(
+        "each bad body names its field and says what is wrong",
+        arguments: [
+            (CommandKind.clientCreate, #"{"email": "a@b.co"}"#, "name", "is required"),
+            (.clientCreate, #"{"name": "", "email": "a@b.co"}"#, "name", "must not be empty"),
+            (.clientCreate, #"{"name": "A", "email": "a@b"}"#, "email", "must be an email address"),
+            (
+                .clientCreate, #"{"name": "A", "email": "a@b.co", "plan": "gold"}"#, "plan",
+                "must be one of: sprint, pro, scale"
+            ),
+            (.clientCreate, #"{"name": 1, "email": "a@b.co"}"#, "name", "must be a string"),
+            (
+                .clientCreate, #"{"name": "A", "email": "a@b.co", "extra": true}"#, "extra",
+                "is not a field of this request"
+            ),
+            (
+                .projectCreate, #"{"clientId": 1, "name": "P", "type": "web"}"#, "tier",
+                "is required unless subscriptionId is given (sprint, pro, scale)"
+            ),
+            (
+                .projectCreate, #"{"clientId": 1, "name": "P", "type": "web", "tier": "pro", "deadline": "tomorrow"}"#,
+                "deadline", "must be a time in ISO 8601 (2026-12-01T17:00:00Z)"
+            ),
+            (.taskCreate, #"{"projectId": 1, "title": "T", "priority": 6}"#, "priority", "must be between 1 and 5"),
+            (.taskCreate, #"{"projectId": 1, "title": "T", "priority": 2.5}"#, "priority", "must be an integer"),
+            (.taskCreate, #"{"projectId": 1, "title": "T", "dependsOn": [1.5]}"#, "dependsOn[0]", "must be an integer"),
+            (
+                .taskCreate, #"{"projectId": 1, "title": "T", "dependsOn": [1, 1]}"#, "dependsOn",
+                "must not name a task twice"
+            ),
+            (.taskCreate, #"{"projectId": 1, "title": "T", "dependsOn": ["a"]}"#, "dependsOn[0]", "must be an integer"),
+            (.taskCreate, #"{"projectId": 0, "title": "T"}"#, "projectId", "must be a positive id"),
+            (
+                .agentRegister, #"{"name": "a", "capabilities": ["flying"]}"#, "capabilities[0]",
+                "must be one of: web_search, code_execution, image_generation, file_access"
+            ),
+            (.agentRegister, #"{"name": "a\u0000b"}"#, "name", "must not contain a NUL character (U+0000)"),
+        ])
+    func refused(kind: CommandKind, body: String, field: String, message: String) {
+        guard case .failure(let error) = parse(kind, body) else {
+            Issue.record("accepted \(body)")
+            return
+        }
+        #expect(error.field == field, "\(body): \(error)")
+        if !message.isEmpty { #expect(error.message == message, "\(body)") }
+    }
+
+    @Test("a change that changes nothing is refused")
+    func emptyChange() {
+        guard case .failure(let error) = parse(.clientUpdate, "{}", pathID: 1) else {
+            Issue.record("accepted an empty change")
+            return
+        }
+        #expect(error.field == "" && error.message.contains("changes nothing"))
+    }
+
+    @Test("a command message survives its JSON round trip, deadline and all")
+    func roundTrip() throws {
+        let command = try parse(
+            .projectCreate,
+            #"{"clientId": 2, "name": "P", "type": "web", "tier": "scale", "deadline": "2027-01-15T08:00:00Z", "tags": ["a"]}"#
+        ).get()
+        let message = CommandMessage(commandId: "cmd_1", tokenId: 7, command: command)
+        let decoded = try JSONBody.decodeTrusted(CommandMessage.self, from: try JSONBody.encode(message))
+        #expect(decoded == message)
+        #expect(decoded.messageID == "command:cmd_1")
+        #expect(CommandMessage.queue == .command)
+        guard case .projectCreate(let project) = decoded.command else {
+            Issue.record("\(decoded)")
+            return
+        }
+        #expect(project.deadline?.date == ISO8601DateFormatter().date(from: "2027-01-15T08:00:00Z"))
+        #expect(project.tier == .scale && project.tags == ["a"])
+    }
+}
+
+@Suite("Plans and priorities")
+struct PlanTests {
+    @Test("the plans' terms: SLA hours, revisions, deliverables, default priority")
+    func terms() {
+        #expect(
+            Plan.sprint.terms
+                == PlanTerms(
+                    responseHours: 72, deliveryHours: 72, maxRevisions: 2, deliverablesIncluded: 1, priority: 2))
+        #expect(Plan.pro.terms.maxRevisions == nil && Plan.pro.terms.priority == 3)
+        #expect(Plan.scale.terms.responseHours == 8 && Plan.scale.terms.deliverablesIncluded == nil)
+    }
+
+    @Test("default priority: the plan's, revisions 5, reviews at least 4, near deadlines raise it")
+    func priority() {
+        let now = Date(timeIntervalSince1970: 0)
+        func p(_ plan: Plan?, _ type: TaskType?, hours: Double? = nil) -> Int {
+            TaskPriority.default(
+                plan: plan, taskType: type, deadline: hours.map { now.addingTimeInterval($0 * 3600) }, now: now)
+        }
+        #expect(p(.sprint, .draft) == 2)
+        #expect(p(.pro, nil) == 3)
+        #expect(p(nil, nil) == 3)
+        #expect(p(.scale, .research) == 4)
+        #expect(p(.sprint, .review) == 4)
+        #expect(p(.sprint, .revision) == 5)
+        #expect(p(.sprint, .draft, hours: 20) == 4)
+        #expect(p(.sprint, .draft, hours: 7) == 5)
+        #expect(p(.sprint, .draft, hours: 48) == 2)
+    }
+
+    @Test("project lifecycle: archive from anywhere but archived; new tasks only before delivery")
+    func projectLifecycle() {
+        for status in ProjectStatus.allCases {
+            let archived = ProjectLifecycle.next(from: status, on: .archive)
+            #expect((try? archived.get()) == (status == .archived ? nil : .archived))
+        }
+        #expect(ProjectLifecycle.takesNewTasks(.active) && !ProjectLifecycle.takesNewTasks(.archived))
+        #expect(!ProjectLifecycle.takesNewTasks(.delivered))
+    }
+
+    @Test("task cancel: pending and assigned tasks fail; running and settled ones cannot be cancelled")
+    func cancel() {
+        #expect((try? TaskLifecycle.next(from: .pending, on: .cancel).get()) == .failed)
+        #expect((try? TaskLifecycle.next(from: .assigned, on: .cancel).get()) == .failed)
+        for status in [TaskStatus.running, .completed, .failed] {
+            #expect((try? TaskLifecycle.next(from: status, on: .cancel).get()) == nil)
+        }
+    }
+}
