@@ -19,6 +19,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
         .package(url: "https://github.com/apple/swift-crypto.git", from: "3.12.3"),
+        .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
         .package(url: "https://github.com/apple/swift-http-types.git", from: "1.8.0"),
@@ -34,6 +35,8 @@ let package = Package(
         .target(name: "AMQP", dependencies: ["CAMQP", "ServiceURL"], swiftSettings: swiftSettings),
         .target(name: "PostgreSQL", dependencies: ["CPostgres", "ServiceURL"], swiftSettings: swiftSettings),
         .target(name: "HTTPClient", dependencies: ["CCurl"], swiftSettings: swiftSettings),
+        // The operator API's client (libcurl), for the CLI and the benchmarks.
+        .target(name: "BullpenAPIClient", dependencies: ["HTTPClient"], swiftSettings: swiftSettings),
 
         // Bullpen itself, from the bottom up. The domain is pure Swift (rules, message types); messaging is
         // the worker runtime over AMQP and PostgreSQL; the store holds the domain's SQL; workers, ingest and
@@ -80,8 +83,9 @@ let package = Package(
             dependencies: [
                 "BullpenIngest", "BullpenWorkers", "BullpenMessaging", "BullpenStore", "BullpenDomain",
                 "BullpenFixtures",
-                "AMQP", "PostgreSQL", "HTTPClient",
+                "AMQP", "PostgreSQL", "HTTPClient", "BullpenAPIClient",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Yams", package: "Yams"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
@@ -96,8 +100,8 @@ let package = Package(
         .executableTarget(
             name: "BullpenBench",
             dependencies: [
-                "AMQP", "PostgreSQL", "HTTPClient", "BullpenDomain", "BullpenMessaging", "BullpenStore",
-                "BullpenFixtures",
+                "AMQP", "PostgreSQL", "HTTPClient", "BullpenAPIClient", "BullpenDomain", "BullpenMessaging",
+                "BullpenStore", "BullpenFixtures",
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings),
@@ -107,6 +111,7 @@ let package = Package(
             name: "BullpenUnitTests",
             dependencies: [
                 "AMQP", "ServiceURL", "PostgreSQL", "BullpenDomain", "BullpenMessaging", "BullpenIngest",
+                "BullpenAPIClient",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),

@@ -41,6 +41,16 @@ for c in (1, 16, 64):
     figure(f"ingest, {c} connections: p50", [r["p50_ms"] for r in got], "ms")
     figure(f"ingest, {c} connections: p99", [r["p99_ms"] for r in got], "ms")
     figure(f"ingest, {c} connections: max", [r["max_ms"] for r in got], "ms")
+for c in (16, 64):
+    got = pick("commands", connections=c)
+    figure(f"commands, {c} connections: accepted", [r["accepted_per_s"] for r in got], "req/s",
+           baseline=f"ingest, {c} connections: accepted")
+    figure(f"commands, {c} connections: p99", [r["p99_ms"] for r in got], "ms")
+waited = pick("wait")
+figure("--wait round trip at 100/s: p50", [r["p50_ms"] for r in waited], "ms")
+figure("--wait round trip at 100/s: p99", [r["p99_ms"] for r in waited], "ms")
+figure("read API under that load: p50", [r["reads"]["p50_ms"] for r in waited if r.get("reads", {}).get("p50_ms") is not None], "ms")
+figure("read API under that load: p99", [r["reads"]["p99_ms"] for r in waited if r.get("reads", {}).get("p99_ms") is not None], "ms")
 e2e = pick("e2e")
 figure("end to end at 1000/s: p50", [r["p50_ms"] for r in e2e], "ms")
 figure("end to end at 1000/s: p99", [r["p99_ms"] for r in e2e], "ms")
@@ -66,6 +76,13 @@ target(f"ingest >= 8,000 accepted/s at 64 connections: {i64}", i64 >= 8000)
 target(f"ingest p99 <= 30 ms at 64 connections: {p99_64}", p99_64 <= 30)
 e2e_p99 = figures.get("end to end at 1000/s: p99", {}).get("median", 1e9)
 target(f"end to end p99 <= 25 ms at 1000/s: {e2e_p99}", e2e_p99 <= 25)
+for c in (16, 64):
+    ratio = figures.get(f"commands, {c} connections: accepted", {}).get("ratio")
+    if ratio is not None:
+        target(f"commands accepted >= 0.8 of the task-result webhook's rate at {c} connections: {ratio}", ratio >= 0.8)
+wait_p99 = figures.get("--wait round trip at 100/s: p99", {}).get("median")
+if wait_p99 is not None:
+    target(f"--wait p99 < 50 ms at 100 commands/s: {wait_p99}", wait_p99 < 50)
 rss = figures.get("worker RSS after N messages", {}).get("median", 1e9)
 target(f"worker RSS <= 100 MB with 4 consumers: {rss}", rss <= 100)
 if "worker RSS after 10 N messages" in figures:

@@ -19,6 +19,18 @@ struct Scenarios {
     /// C threads, each with its own keep-alive connection, post task results for `seconds`; tokens rotate
     /// over `tasks` tasks. Counts 202s (answered after the broker's confirm) and their latency.
     func ingest(url: String, connections: Int, seconds: Double, tasks: Int, firstTask: Int64) {
+        var result = closedLoop(connections: connections, seconds: seconds) { thread, i in
+            request(url: url, index: (thread + i * connections) % tasks, firstTask: firstTask)
+        }
+        result["scenario"] = "ingest"
+        emit(result)
+    }
+
+    /// C threads, each with its own keep-alive connection, send the requests `make(thread, i)` one after the
+    /// other for `seconds`; the summary of the 202s' latency, the rate of 202s and the other answers.
+    func closedLoop(
+        connections: Int, seconds: Double, make: @escaping @Sendable (Int, Int) -> HTTPClientRequest
+    ) -> [String: Any] {
         let tally = Tally()
         let deadline = wallClock() + seconds
         let group = DispatchGroup()
@@ -27,33 +39,31 @@ struct Scenarios {
             Thread {
                 defer { group.leave() }
                 var latencies = Latencies()
-                var i = thread
+                var i = 0
                 while wallClock() < deadline {
-                    let index = i % tasks
-                    i += connections
                     let started = wallClock()
-                    do {
-                        let response = try CurlClient.perform(request(url: url, index: index, firstTask: firstTask))
-                        if response.status == 202 {
-                            latencies.record((wallClock() - started) * 1000)
-                        } else {
-                            tally.fail("HTTP \(response.status)")
-                        }
-                    } catch {
-                        tally.fail("\(error)")
-                    }
+                    send(make(thread, i), tally: tally) { latencies.record((wallClock() - started) * 1000) }
+                    i += 1
                 }
                 tally.add(latencies)
             }.start()
         }
         group.wait()
-        let latencies = tally.latencies
-        var result = latencies.summary
-        result["scenario"] = "ingest"
+        var result = tally.latencies.summary
         result["connections"] = connections
-        result["accepted_per_s"] = round3(Double(latencies.count) / seconds)
+        result["accepted_per_s"] = round3(Double(tally.latencies.count) / seconds)
         result["errors"] = tally.errors
-        emit(result)
+        return result
+    }
+
+    /// Sends a request; calls `accepted` on a 202, counts anything else in `tally`'s errors.
+    func send(_ request: HTTPClientRequest, tally: Tally, accepted: () -> Void) {
+        do {
+            let response = try CurlClient.perform(request)
+            if response.status == 202 { accepted() } else { tally.fail("HTTP \(response.status)") }
+        } catch {
+            tally.fail("\(error)")
+        }
     }
 
     func request(url: String, index: Int, firstTask: Int64) -> HTTPClientRequest {
@@ -90,15 +100,8 @@ struct Scenarios {
                     guard i < total else { break }
                     let wait = scheduled[i] - wallClock()
                     if wait > 0 { Thread.sleep(forTimeInterval: wait) }
-                    do {
-                        let response = try CurlClient.perform(request(url: url, index: i, firstTask: firstTask))
-                        if response.status == 202 {
-                            latencies.record((wallClock() - scheduled[i]) * 1000)
-                        } else {
-                            tally.fail("HTTP \(response.status)")
-                        }
-                    } catch {
-                        tally.fail("\(error)")
+                    send(request(url: url, index: i, firstTask: firstTask), tally: tally) {
+                        latencies.record((wallClock() - scheduled[i]) * 1000)
                     }
                 }
                 tally.add(latencies)

@@ -9,6 +9,7 @@ import PostgreSQL
 // bullpen-bench: the load generator and measurements ops/bench drives. One scenario per run, one JSON line out.
 //   bullpen-bench seed N | reset | publish N | drain N LABEL_JSON | ingest URL C SECONDS N
 //   bullpen-bench e2e URL RATE SECONDS | raw-publish N WINDOW | raw-consume N PREFETCH
+//   bullpen-bench operator-seed | commands BASE_URL TOKEN PROJECT C SECONDS | wait BASE_URL TOKEN PROJECT RATE SECONDS
 let environment = ProcessInfo.processInfo.environment
 let arguments = Array(CommandLine.arguments.dropFirst())
 func argument(_ index: Int) -> String {
@@ -44,6 +45,7 @@ do {
         let admin = try AMQPConnection(amqp)
         try admin.openChannel(1)
         try admin.purgeQueue(topology.workQueue(.review))
+        try admin.purgeQueue(topology.workQueue(.command))
         admin.close()
         emit(["scenario": "reset"])
     case "publish":
@@ -59,6 +61,24 @@ do {
         try scenarios.endToEnd(
             url: argument(1), rate: Int(argument(2))!, seconds: Int(argument(3))!,
             firstTask: try firstTask(), db: db)
+    case "operator-seed":
+        let token = try ApiTokens.create(name: "bench \(salt)", role: .operator, on: db).secret
+        let client: Int64 = try db.query(
+            "INSERT INTO clients (name, email) VALUES ('Bench', 'bench-' || $1 || '@example.test') RETURNING id", [salt]
+        ).first!.decode("id")
+        let project: Int64 = try db.query(
+            "INSERT INTO projects (client_id, name, type, tier) VALUES ($1, 'Bench', 'website', 'pro') RETURNING id",
+            [client]
+        ).first!.decode("id")
+        emit(["scenario": "operator-seed", "token": token, "project": project])
+    case "commands":
+        scenarios.commands(
+            baseURL: argument(1), token: argument(2), project: Int64(argument(3))!, connections: Int(argument(4))!,
+            seconds: Double(argument(5))!)
+    case "wait":
+        scenarios.waitRoundTrip(
+            baseURL: argument(1), token: argument(2), project: Int64(argument(3))!, rate: Int(argument(4))!,
+            seconds: Int(argument(5))!)
     case "raw-publish":
         try scenarios.rawPublish(
             messages: Int(argument(1))!, window: Int(argument(2))!, queue: topology.prefix + ".raw")

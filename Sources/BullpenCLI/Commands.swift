@@ -1,5 +1,6 @@
 import AMQP
 import ArgumentParser
+import BullpenAPIClient
 import BullpenDomain
 import BullpenIngest
 import BullpenMessaging
@@ -23,7 +24,7 @@ public struct BullpenCommand: AsyncParsableCommand {
             """,
         subcommands: [
             ClientCommand.self, ProjectCommand.self, TaskCommand.self, AgentCommand.self, CommandCommand.self,
-            EventsCommand.self,
+            EventsCommand.self, StatusCommand.self,
             MigrateCommand.self, TopologyCommand.self, IngestCommand.self, WorkerCommand.self, DeadLetterCommand.self,
             TokenCommand.self,
             DemoCommand.self,
@@ -42,6 +43,10 @@ public struct BullpenCommand: AsyncParsableCommand {
                 try command.run()
             }
             Foundation.exit(CLIExit.ok.rawValue)
+        } catch let error as APIClientError {
+            let failure = CLIFailure(error)
+            FileHandle.standardError.write(Data("bullpen: \(failure.description)\n".utf8))
+            Foundation.exit(failure.exit.rawValue)
         } catch let failure as CLIFailure {
             FileHandle.standardError.write(Data("bullpen: \(failure.description)\n".utf8))
             Foundation.exit(failure.exit.rawValue)

@@ -30,6 +30,8 @@ public struct IngestServer: Sendable {
     let database: DatabasePool
     /// Wakes the live event streams on each new event.
     let feed: EventFeed
+    /// Reads the work queues' depths for `/v1/queues`.
+    let broker: BrokerInspector
     private let logger: Logger
 
     public init(configuration: IngestConfiguration, topology: Topology, logger: Logger) {
@@ -57,26 +59,30 @@ public struct IngestServer: Sendable {
             name: "read", configuration: configuration.postgres, connections: configuration.readConnections,
             logger: logger)
         feed = EventFeed(configuration: configuration.postgres, heartbeat: configuration.eventHeartbeat, logger: logger)
+        broker = BrokerInspector(configuration: configuration.amqp, topology: topology, logger: logger)
     }
 
     /// The routes, behind the middleware that shapes every error as JSON.
     public func router() -> Router<APIContext> {
         let router = Router(context: APIContext.self)
-        router.add(middleware: ErrorMiddleware())
+        router.add(middleware: ErrorMiddleware(routes: Self.routes))
         router.addRoutes(HealthRoutes(publisher: publisher).collection())
         let taskResult = TaskResultRoutes(
             publisher: publisher, tokens: tokens, topology: topology, maxBodyBytes: configuration.maxBodyBytes)
         router.addRoutes(taskResult.collection(), atPath: "/webhooks/agents")
-        router.refuseOtherMethods("/webhooks/agents/task-result", allowed: [.post])
-        router.refuseOtherMethods("/healthz", allowed: [.get])
-        router.refuseOtherMethods("/readyz", allowed: [.get])
         let api = OperatorAPI(
             publisher: publisher, topology: topology, database: database, commands: commands,
             maxBodyBytes: configuration.maxBodyBytes, rateLimit: configuration.rateLimit)
-        router.addRoutes(api.collection(tokens: apiTokens, feed: feed), atPath: "/v1")
-        for (path, methods) in OperatorAPI.paths { router.refuseOtherMethods(RouterPath(path), allowed: methods) }
+        router.addRoutes(api.collection(tokens: apiTokens, feed: feed, broker: broker), atPath: "/v1")
         return router
     }
+
+    /// Every path and its methods: the webhooks', the service's own, and the operator API's.
+    static let routes = RouteTable(
+        routes: [
+            ("/webhooks/agents/task-result", [.post]), ("/healthz", [.get]), ("/readyz", [.get]),
+            ("/openapi.json", [.get]),
+        ] + OperatorAPI.paths)
 
     /// The Hummingbird application, with the publisher and the look-ups as its services (not started).
     public func application() -> some ApplicationProtocol {
@@ -86,7 +92,7 @@ public struct IngestServer: Sendable {
             server: .http1(configuration: .init(additionalChannelHandlers: [ConnectionGuard(timeouts: timeouts)])),
             configuration: .init(
                 address: .hostname(configuration.host, port: configuration.port), serverName: "bullpen"),
-            services: [publisher, tokens, apiTokens, commands, database, feed],
+            services: [publisher, tokens, apiTokens, commands, database, feed, broker],
             logger: logger)
     }
 }

@@ -18,16 +18,41 @@ public enum CurlClient {
 
     /// Sends the request and returns the response, whatever its status.
     public static func perform(_ request: HTTPClientRequest) throws -> HTTPClientResponse {
+        try perform(request, onBody: nil)
+    }
+
+    /// Sends the request and hands the body to `onBody` chunk by chunk as it arrives (the response's `body` is
+    /// then empty), until the server ends it or `onBody` returns false. For streams (Server-Sent Events): the
+    /// request's `timeout` does not apply; instead a connection that sends nothing for `idleTimeout` (a
+    /// stream's heartbeats keep it alive) fails with `.timeout`.
+    public static func stream(
+        _ request: HTTPClientRequest, idleTimeout: Duration, onBody: @escaping ([UInt8]) -> Bool
+    ) throws -> HTTPClientResponse {
+        var streaming = request
+        streaming.timeout = .zero
+        return try perform(streaming, onBody: onBody, idleTimeout: idleTimeout)
+    }
+
+    private static func perform(
+        _ request: HTTPClientRequest, onBody: (([UInt8]) -> Bool)?, idleTimeout: Duration? = nil
+    ) throws -> HTTPClientResponse {
         _ = globalInit
         let handle = ThreadHandle.current()
         curl_easy_reset(handle)
         let sink = ResponseSink()
+        sink.onBody = onBody
         var headerList: UnsafeMutablePointer<curl_slist>? = nil
         defer { curl_slist_free_all(headerList) }
 
         bp_curl_set_string(handle, CURLOPT_URL, request.url)
         bp_curl_set_long(handle, CURLOPT_NOSIGNAL, 1)
-        bp_curl_set_long(handle, CURLOPT_TIMEOUT_MS, request.timeout.curlMilliseconds)
+        if let idleTimeout {
+            // No overall deadline for a stream; less than a byte a second for idleTimeout ends it.
+            bp_curl_set_long(handle, CURLOPT_LOW_SPEED_LIMIT, 1)
+            bp_curl_set_long(handle, CURLOPT_LOW_SPEED_TIME, max(1, idleTimeout.curlMilliseconds / 1000))
+        } else {
+            bp_curl_set_long(handle, CURLOPT_TIMEOUT_MS, request.timeout.curlMilliseconds)
+        }
         bp_curl_set_long(handle, CURLOPT_CONNECTTIMEOUT_MS, request.connectTimeout.curlMilliseconds)
         bp_curl_set_long(handle, CURLOPT_FOLLOWLOCATION, 0)
         bp_curl_set_string(handle, CURLOPT_USERAGENT, "bullpen/1")
@@ -58,7 +83,10 @@ public enum CurlClient {
         bp_curl_set_write_callback(handle) { data, size, count, user in
             let sink = Unmanaged<ResponseSink>.fromOpaque(user!).takeUnretainedValue()
             let length = size * count
-            if let data { sink.body.append(contentsOf: UnsafeRawBufferPointer(start: data, count: length)) }
+            guard let data else { return length }
+            let chunk = UnsafeRawBufferPointer(start: data, count: length)
+            if let onBody = sink.onBody { return onBody(Array(chunk)) ? length : 0 }
+            sink.body.append(contentsOf: chunk)
             return length
         }
         bp_curl_set_pointer(handle, CURLOPT_WRITEDATA, box)
@@ -76,6 +104,9 @@ public enum CurlClient {
             let kind: HTTPClientError.Kind
             switch code {
             case CURLE_OPERATION_TIMEDOUT: kind = .timeout
+            case CURLE_WRITE_ERROR where sink.onBody != nil:
+                // The caller ended the stream.
+                return HTTPClientResponse(status: bp_curl_response_code(handle), headers: sink.headers, body: [])
             case CURLE_COULDNT_CONNECT, CURLE_COULDNT_RESOLVE_HOST: kind = .connect
             default: kind = .transport
             }
@@ -97,6 +128,8 @@ public enum CurlClient {
 /// Collects the body and headers as curl delivers them.
 final class ResponseSink {
     var body: [UInt8] = []
+    /// Streaming: receives each chunk instead of `body`; false stops the transfer.
+    var onBody: (([UInt8]) -> Bool)?
     var headers: [(name: String, value: String)] = []
 
     func headerLine(_ raw: UnsafeRawBufferPointer) {

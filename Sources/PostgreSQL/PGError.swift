@@ -36,6 +36,15 @@ public struct PGError: Error, Sendable, CustomStringConvertible {
 
     /// 23505: the row already exists. For an inbox insert this means "already applied".
     public var isUniqueViolation: Bool { sqlState == "23505" }
+    /// Class 23 (integrity constraint: check, foreign key, unique, not null) or 22 (data exception: a value
+    /// too long, out of range): the statement's data broke a rule, and running it again gives the same.
+    public var isConstraintViolation: Bool {
+        kind == .server && (sqlState?.hasPrefix("23") == true || sqlState?.hasPrefix("22") == true)
+    }
+
+    /// The violated constraint's name, or else the server's message, for a reason shown to an operator.
+    public var constraintSummary: String { constraint ?? message }
+
     /// 40001 or 40P01: the transaction lost a race and may simply be run again.
     public var isRetryableTransaction: Bool { sqlState == "40001" || sqlState == "40P01" }
     /// Class 08, 57P01..03 or a broken socket: the connection must be reset.

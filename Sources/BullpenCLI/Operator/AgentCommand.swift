@@ -1,10 +1,11 @@
 import ArgumentParser
+import Foundation
 
 /// `bullpen agent register|update|offline|list`.
 struct AgentCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "agent", abstract: "Agents that run tasks.",
-        subcommands: [Register.self, Update.self, Offline.self, List.self])
+        subcommands: [Register.self, Update.self, Offline.self, Configure.self, List.self])
 
     struct Fields: ParsableArguments {
         @Option(help: "researcher, writer, coder, designer, reviewer or general.") var specialization: String?
@@ -62,6 +63,36 @@ struct AgentCommand: ParsableCommand {
         func run() throws { try Output.issue("POST", "/v1/agents/\(id)/offline", [:], api: api, wait: wait) }
     }
 
+    struct Configure: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Configure an agent for a Scale client: system prompt, brand guidelines, model, tools.")
+        @OptionGroup var api: APIOptions
+        @OptionGroup var wait: WaitOptions
+        @Argument var id: Int64
+        @Option var client: Int64
+        @Option var name: String
+        @Option(help: "A file with the system prompt.") var systemPromptFile: String
+        @Option(help: "A file with the brand guidelines.") var brandGuidelinesFile: String?
+        @Option var model: String?
+        @Option(help: "0 to 2.") var temperature: Double?
+        @Option(help: "Comma-separated: web_search, code_execution, image_generation, file_access.") var tools: String?
+
+        func run() throws {
+            func read(_ path: String) throws -> String {
+                guard let data = FileManager.default.contents(atPath: path) else {
+                    throw ValidationError("cannot read \(path)")
+                }
+                return String(decoding: data, as: UTF8.self)
+            }
+            var body: [String: Any] = ["clientId": client, "name": name, "systemPrompt": try read(systemPromptFile)]
+            body["brandGuidelines"] = try brandGuidelinesFile.map(read)
+            body["model"] = model
+            body["temperature"] = temperature
+            body["tools"] = tools.map { $0.split(separator: ",").map(String.init) }
+            try Output.issue("PUT", "/v1/agents/\(id)/config", body, api: api, wait: wait)
+        }
+    }
+
     struct List: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "List agents.")
         @OptionGroup var api: APIOptions
@@ -100,10 +131,33 @@ struct CommandCommand: ParsableCommand {
     }
 }
 
-/// `bullpen events list [--after ID]`.
+/// `bullpen events list [--after ID]`, `bullpen events tail [--after ID]`.
 struct EventsCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "events", abstract: "The audit log.", subcommands: [List.self])
+        commandName: "events", abstract: "The audit log.", subcommands: [List.self, Tail.self])
+
+    struct Tail: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Follow events as they happen (Server-Sent Events); reconnects without missing any.")
+        @OptionGroup var api: APIOptions
+        @Option(help: "Start after this event id (default: from now on).") var after: Int64?
+        @Option(help: "Stop after this many events (default: never).") var count: Int?
+
+        func run() throws {
+            var seen = 0
+            try api.client().followEvents(after: after) { event in
+                // Written straight to the file descriptor, unbuffered: a pipe sees each event as it comes.
+                let line =
+                    api.json
+                    ? Output.jsonText(event.data, pretty: false)
+                    : "\(event.id)  \(Output.text(event.data["occurredAt"]))  \(event.type)  "
+                        + Output.text(event.data["message"])
+                FileHandle.standardOutput.write(Data((line + "\n").utf8))
+                seen += 1
+                return count.map { seen < $0 } ?? true
+            }
+        }
+    }
 
     struct List: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Events after an id, oldest first.")

@@ -80,10 +80,12 @@ enum Output {
         }
     }
 
-    static func printJSON(_ object: Any) {
-        let data =
-            (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .prettyPrinted])) ?? Data()
-        print(String(decoding: data, as: UTF8.self))
+    static func printJSON(_ object: Any) { print(jsonText(object, pretty: true)) }
+
+    static func jsonText(_ object: Any, pretty: Bool) -> String {
+        let options: JSONSerialization.WritingOptions = pretty ? [.sortedKeys, .prettyPrinted] : [.sortedKeys]
+        let data = (try? JSONSerialization.data(withJSONObject: object, options: options)) ?? Data()
+        return String(decoding: data, as: UTF8.self)
     }
 
     /// A list path with its query string (nil values left out).

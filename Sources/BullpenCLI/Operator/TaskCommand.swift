@@ -1,10 +1,12 @@
 import ArgumentParser
+import Foundation
+import Yams
 
 /// `bullpen task create|assign|cancel|list|show`.
 struct TaskCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "task", abstract: "Tasks: the units of work agents run.",
-        subcommands: [Create.self, Assign.self, Cancel.self, List.self, Show.self])
+        subcommands: [Create.self, Split.self, Assign.self, Cancel.self, List.self, Show.self])
 
     static let columns = ["id", "projectId", "title", "status", "priority", "taskType", "assignedAgentId", "dependsOn"]
 
@@ -38,6 +40,41 @@ struct TaskCommand: ParsableCommand {
                 }
             }
             try Output.issue("POST", "/v1/tasks", body, api: api, wait: wait)
+        }
+    }
+
+    struct Split: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Create many tasks of a project at once, from a plan (YAML or JSON).",
+            discussion: """
+                The plan has a list `tasks`; each task has a `key` (its name within the plan), a `title`, and
+                optionally `description`, `taskType`, `requiredSpecialization`, `priority`, `estimatedDurationMs`
+                and `dependsOn` (keys of other tasks of the plan). All are created, in dependency order, or none;
+                a cycle is refused. Example: docs/examples/plan.yaml.
+                """)
+        @OptionGroup var api: APIOptions
+        @OptionGroup var wait: WaitOptions
+        @Option var project: Int64
+        @Option(help: "The plan: .json, or else YAML.") var file: String
+
+        func run() throws {
+            guard let data = FileManager.default.contents(atPath: file) else {
+                throw ValidationError("cannot read \(file)")
+            }
+            let plan: Any?
+            do {
+                plan =
+                    file.hasSuffix(".json")
+                    ? try JSONSerialization.jsonObject(with: data)
+                    : try Yams.load(yaml: String(decoding: data, as: UTF8.self))
+            } catch {
+                throw ValidationError("\(file) is not valid \(file.hasSuffix(".json") ? "JSON" : "YAML"): \(error)")
+            }
+            guard let tasks = (plan as? [String: Any])?["tasks"] as? [Any] else {
+                throw ValidationError("\(file) needs a list 'tasks'")
+            }
+            FileHandle.standardError.write(Data("splitting project \(project) into \(tasks.count) tasks\n".utf8))
+            try Output.issue("POST", "/v1/tasks/split", ["projectId": project, "tasks": tasks], api: api, wait: wait)
         }
     }
 

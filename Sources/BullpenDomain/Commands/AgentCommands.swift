@@ -57,3 +57,35 @@ public struct AgentOffline: CommandPayload {
     public func validate() throws(ValidationError) { try Check.positive(id, "id") }
     public var references: [Reference] { [Reference(.agent, id, field: "id")] }
 }
+
+/// `agent.configure`: how an agent works for one Scale client (its custom agent): the system prompt, brand
+/// guidelines, model and tools. Setting it again replaces it.
+public struct AgentConfiguration: CommandPayload {
+    public static let kind = CommandKind.agentConfigure
+    public var id: Int64
+    public var clientId: Int64
+    public var name: String
+    public var systemPrompt: String
+    public var brandGuidelines: String?
+    public var model: String?
+    public var temperature: Double?
+    public var tools: [Capability]?
+
+    public enum CodingKeys: String, CodingKey, CaseIterable {
+        case id, clientId, name, systemPrompt, brandGuidelines, model, temperature, tools
+    }
+
+    public func validate() throws(ValidationError) {
+        try Check.positive(id, "id")
+        try Check.positive(clientId, "clientId")
+        try Check.text(name, "name", length: 1...100)
+        try Check.text(systemPrompt, "systemPrompt", length: 1...50_000)
+        try Check.text(brandGuidelines, "brandGuidelines", length: 1...50_000)
+        try Check.text(model, "model", length: 1...100)
+        try Check.range(temperature, "temperature", 0...2)
+    }
+
+    public var references: [Reference] {
+        [Reference(.agent, id, field: "id"), Reference(.client, clientId, field: "clientId")]
+    }
+}

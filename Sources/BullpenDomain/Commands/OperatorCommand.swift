@@ -8,11 +8,13 @@ public enum CommandKind: String, Choice {
     case projectUpdate = "project.update"
     case projectArchive = "project.archive"
     case taskCreate = "task.create"
+    case taskSplit = "task.split"
     case taskAssign = "task.assign"
     case taskCancel = "task.cancel"
     case agentRegister = "agent.register"
     case agentUpdate = "agent.update"
     case agentSetOffline = "agent.set_offline"
+    case agentConfigure = "agent.configure"
 }
 
 /// The body of one kind of command: decoded from the request (its `CodingKeys` are the fields a request may
@@ -68,11 +70,13 @@ public enum OperatorCommand: Sendable, Equatable {
     case projectUpdate(ProjectChanges)
     case projectArchive(ProjectArchival)
     case taskCreate(NewTask)
+    case taskSplit(TaskSplit)
     case taskAssign(TaskAssignment)
     case taskCancel(TaskCancellation)
     case agentRegister(NewAgent)
     case agentUpdate(AgentChanges)
     case agentSetOffline(AgentOffline)
+    case agentConfigure(AgentConfiguration)
 
     public var payload: any CommandPayload {
         switch self {
@@ -82,11 +86,13 @@ public enum OperatorCommand: Sendable, Equatable {
         case .projectUpdate(let p): return p
         case .projectArchive(let p): return p
         case .taskCreate(let p): return p
+        case .taskSplit(let p): return p
         case .taskAssign(let p): return p
         case .taskCancel(let p): return p
         case .agentRegister(let p): return p
         case .agentUpdate(let p): return p
         case .agentSetOffline(let p): return p
+        case .agentConfigure(let p): return p
         }
     }
 
@@ -105,11 +111,13 @@ public enum OperatorCommand: Sendable, Equatable {
         case .projectUpdate: return .projectUpdate(try .parse(body, pathID: pathID))
         case .projectArchive: return .projectArchive(try .parse(body, pathID: pathID))
         case .taskCreate: return .taskCreate(try .parse(body, pathID: pathID))
+        case .taskSplit: return .taskSplit(try .parse(body, pathID: pathID))
         case .taskAssign: return .taskAssign(try .parse(body, pathID: pathID))
         case .taskCancel: return .taskCancel(try .parse(body, pathID: pathID))
         case .agentRegister: return .agentRegister(try .parse(body, pathID: pathID))
         case .agentUpdate: return .agentUpdate(try .parse(body, pathID: pathID))
         case .agentSetOffline: return .agentSetOffline(try .parse(body, pathID: pathID))
+        case .agentConfigure: return .agentConfigure(try .parse(body, pathID: pathID))
         }
     }
 
@@ -155,11 +163,14 @@ public struct CommandMessage: BullpenMessage, Equatable {
         case .projectUpdate: command = .projectUpdate(try container.decode(ProjectChanges.self, forKey: .payload))
         case .projectArchive: command = .projectArchive(try container.decode(ProjectArchival.self, forKey: .payload))
         case .taskCreate: command = .taskCreate(try container.decode(NewTask.self, forKey: .payload))
+        case .taskSplit: command = .taskSplit(try container.decode(TaskSplit.self, forKey: .payload))
         case .taskAssign: command = .taskAssign(try container.decode(TaskAssignment.self, forKey: .payload))
         case .taskCancel: command = .taskCancel(try container.decode(TaskCancellation.self, forKey: .payload))
         case .agentRegister: command = .agentRegister(try container.decode(NewAgent.self, forKey: .payload))
         case .agentUpdate: command = .agentUpdate(try container.decode(AgentChanges.self, forKey: .payload))
         case .agentSetOffline: command = .agentSetOffline(try container.decode(AgentOffline.self, forKey: .payload))
+        case .agentConfigure:
+            command = .agentConfigure(try container.decode(AgentConfiguration.self, forKey: .payload))
         }
     }
 

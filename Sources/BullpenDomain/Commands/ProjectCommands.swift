@@ -26,8 +26,13 @@ public struct NewProject: CommandPayload {
             throw ValidationError(
                 field: "tier", message: "is required unless subscriptionId is given (\(Plan.choices))")
         }
-        for (index, tag) in (tags ?? []).enumerated() { try Check.text(tag, "tags[\(index)]", length: 1...40) }
+        try Self.checkTags(tags)
+    }
+
+    /// At most 20 tags of 1 to 40 characters.
+    static func checkTags(_ tags: [String]?) throws(ValidationError) {
         try Check.range(tags?.count, "tags", 0...20)
+        for (index, tag) in (tags ?? []).enumerated() { try Check.text(tag, "tags[\(index)]", length: 1...40) }
     }
 
     public var references: [Reference] {
@@ -52,7 +57,7 @@ public struct ProjectChanges: CommandPayload {
         try Check.someChange([name, brief, deadline, tags])
         try Check.text(name, "name", length: 1...200)
         try Check.text(brief, "brief", length: 1...50_000)
-        for (index, tag) in (tags ?? []).enumerated() { try Check.text(tag, "tags[\(index)]", length: 1...40) }
+        try NewProject.checkTags(tags)
     }
 
     public var references: [Reference] { [Reference(.project, id, field: "id")] }

@@ -69,3 +69,77 @@ public struct TaskCancellation: CommandPayload {
 
     public var references: [Reference] { [Reference(.task, id, field: "id")] }
 }
+
+/// `task.split`: many tasks of a project in one command, from a plan whose tasks name each other by local
+/// keys (`dependsOn: ["research"]`). Created in dependency order, in one transaction: all or none.
+public struct TaskSplit: CommandPayload {
+    public static let kind = CommandKind.taskSplit
+    public var projectId: Int64
+    public var tasks: [PlannedTask]
+
+    public enum CodingKeys: String, CodingKey, CaseIterable { case projectId, tasks }
+
+    /// One task of a plan.
+    public struct PlannedTask: Codable, Sendable, Equatable {
+        public var key: String
+        public var title: String
+        public var description: String?
+        public var taskType: TaskType?
+        public var requiredSpecialization: Specialization?
+        public var priority: Int?
+        public var estimatedDurationMs: Int64?
+        public var dependsOn: [String]?
+
+        enum CodingKeys: String, CodingKey, CaseIterable {
+            case key, title, description, taskType, requiredSpecialization, priority, estimatedDurationMs, dependsOn
+        }
+
+        /// Decodes a task of the plan, refusing a field it does not have (as the top level does).
+        public init(from decoder: any Decoder) throws {
+            try JSONBody.refuseUnknownKeys(decoder, allowed: CodingKeys.self)
+            let container = try decoder.container(keyedBy: CodingKeys.self)
+            key = try container.decode(String.self, forKey: .key)
+            title = try container.decode(String.self, forKey: .title)
+            description = try container.decodeIfPresent(String.self, forKey: .description)
+            taskType = try container.decodeIfPresent(TaskType.self, forKey: .taskType)
+            requiredSpecialization = try container.decodeIfPresent(Specialization.self, forKey: .requiredSpecialization)
+            priority = try container.decodeIfPresent(Int.self, forKey: .priority)
+            estimatedDurationMs = try container.decodeIfPresent(Int64.self, forKey: .estimatedDurationMs)
+            dependsOn = try container.decodeIfPresent([String].self, forKey: .dependsOn)
+        }
+    }
+
+    public func validate() throws(ValidationError) {
+        try Check.positive(projectId, "projectId")
+        try Check.range(tasks.count, "tasks", 1...200)
+        var seen: Set<String> = []
+        for (index, task) in tasks.enumerated() {
+            let field = "tasks[\(index)]"
+            try Check.text(task.key, "\(field).key", length: 1...60)
+            guard seen.insert(task.key).inserted else {
+                throw ValidationError(field: "\(field).key", message: "names another task too (\(task.key))")
+            }
+            try Check.text(task.title, "\(field).title", length: 1...300)
+            try Check.text(task.description, "\(field).description", length: 0...50_000)
+            try Check.range(task.priority, "\(field).priority", 1...5)
+            try Check.range(task.estimatedDurationMs, "\(field).estimatedDurationMs", 0...(30 * 24 * 3_600_000))
+        }
+        if case .failure(let problem) = order {
+            switch problem {
+            case .unknown(let task, let name):
+                throw ValidationError(
+                    field: "tasks[\(task)].dependsOn", message: "names \(name), which is not a task of the plan")
+            case .cycle(let names):
+                throw ValidationError(
+                    field: "tasks", message: "the dependencies make a cycle: \(names.joined(separator: " -> "))")
+            }
+        }
+    }
+
+    /// The order to create the tasks in (indices into `tasks`).
+    public var order: Result<[Int], TaskGraph.Problem> {
+        TaskGraph.order(names: tasks.map(\.key), dependencies: tasks.map { $0.dependsOn ?? [] })
+    }
+
+    public var references: [Reference] { [Reference(.project, projectId, field: "projectId")] }
+}

@@ -1,6 +1,6 @@
 /// Bullpen's work queues. The one place their names are written: `Queues/<name>.json` describes each one's
 /// broker settings, and loading the topology refuses a file for a queue that is not listed here.
-public enum WorkQueue: String, Sendable, Codable, CaseIterable, Comparable {
+public enum WorkQueue: String, Choice, Comparable {
     /// Operator commands (create, update, assign, cancel ...). A queue of their own, so that planning never
     /// waits behind a backlog of dispatches or results.
     case command

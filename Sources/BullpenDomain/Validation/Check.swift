@@ -2,7 +2,8 @@ import Foundation
 
 /// Checks of decoded request values, each naming the field it refuses.
 public enum Check {
-    /// Text of `range` characters (after trimming spaces), with no NUL (PostgreSQL text cannot hold one).
+    /// Text of at most `range.upperBound` characters as PostgreSQL counts them (Unicode scalars), not empty
+    /// after trimming spaces when `range` starts above 0, with no NUL (PostgreSQL text cannot hold one).
     @discardableResult
     public static func text(
         _ value: String, _ field: String, length range: ClosedRange<Int>
@@ -12,12 +13,13 @@ public enum Check {
         guard !value.utf8.contains(0) else {
             throw ValidationError(field: field, message: "must not contain a NUL character (U+0000)")
         }
-        let count = value.trimmingCharacters(in: .whitespacesAndNewlines).count
+        if range.lowerBound > 0, value.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty {
+            throw ValidationError(field: field, message: "must not be empty")
+        }
+        let count = value.unicodeScalars.count
         guard range.contains(count) else {
             throw ValidationError(
-                field: field,
-                message: range.lowerBound > 0 && count == 0
-                    ? "must not be empty" : "must be \(range.lowerBound) to \(range.upperBound) characters")
+                field: field, message: "must be \(range.lowerBound) to \(range.upperBound) characters")
         }
         return value
     }

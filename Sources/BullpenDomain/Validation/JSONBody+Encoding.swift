@@ -39,6 +39,9 @@ extension JSONBody {
         for key in object.keys.sorted() where !allowedFields.contains(key) || extra[key] != nil {
             throw ValidationError(field: key, message: "is not a field of this request")
         }
+        for key in object.keys.sorted() where object[key] is NSNull {
+            throw ValidationError(field: key, message: Self.nullMessage)
+        }
         for (key, value) in extra { object[key] = value }
         do {
             return try decodeObject(T.self, object)
@@ -75,6 +78,37 @@ extension JSONBody {
         return ValidationError(field: "", message: "the body cannot be read")
     }
 
+    /// What an explicit `null` gets: a field is either given or left out.
+    static let nullMessage = "must not be null; leave the field out instead"
+
+    /// For a nested object's `init(from:)`: fails at the first key that is not one of `allowed` ("is not a
+    /// field of this request") or is `null`, as the top level of a request does.
+    public static func refuseUnknownKeys<Keys: CodingKey & CaseIterable>(
+        _ decoder: any Decoder, allowed: Keys.Type
+    )
+        throws
+    {
+        let container = try decoder.container(keyedBy: AnyKey.self)
+        let names = Set(Keys.allCases.map(\.stringValue))
+        if let unknown = container.allKeys.sorted(by: { $0.stringValue < $1.stringValue }).first(where: {
+            !names.contains($0.stringValue)
+        }) {
+            throw DecodingError.dataCorruptedError(
+                forKey: unknown, in: container, debugDescription: "is not a field of this request")
+        }
+        for key in container.allKeys.sorted(by: { $0.stringValue < $1.stringValue })
+        where try container.decodeNil(forKey: key) {
+            throw DecodingError.dataCorruptedError(forKey: key, in: container, debugDescription: nullMessage)
+        }
+    }
+
+    private struct AnyKey: CodingKey {
+        let stringValue: String
+        let intValue: Int? = nil
+        init(stringValue: String) { self.stringValue = stringValue }
+        init?(intValue: Int) { nil }
+    }
+
     /// A decoding error as the field and what is wrong with it.
     static func validationError(_ error: DecodingError) -> ValidationError {
         func path(_ keys: [any CodingKey]) -> String {
@@ -89,7 +123,7 @@ extension JSONBody {
         case .typeMismatch(let type, let context):
             return ValidationError(field: path(context.codingPath), message: "must be \(describe(type))")
         case .dataCorrupted(let context):
-            if context.debugDescription.hasPrefix("must") {
+            if context.debugDescription.hasPrefix("must") || context.debugDescription.hasPrefix("is not a field") {
                 return ValidationError(field: path(context.codingPath), message: context.debugDescription)
             }
             return ValidationError(

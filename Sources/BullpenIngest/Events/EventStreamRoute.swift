@@ -59,7 +59,7 @@ struct EventStreamRoute {
                             }
                             pending = events.count == Self.batch
                         }
-                        guard let signal = try await iterator.next() else { break }
+                        guard let signal = await iterator.next() else { break }
                         switch signal {
                         case .events: pending = true
                         case .heartbeat: try await writer.write(ByteBuffer(string: ": heartbeat\n\n"))

@@ -1,7 +1,8 @@
 import BullpenMessaging
 import Hummingbird
 
-/// `GET /healthz` (the process answers) and `GET /readyz` (it can take work: the broker is connected).
+/// `GET /healthz` (the process answers), `GET /readyz` (it can take work: the broker is connected), and
+/// `GET /openapi.json` (the API's contract).
 struct HealthRoutes {
     let publisher: ConfirmingPublisher
 
@@ -14,6 +15,11 @@ struct HealthRoutes {
             publisher.isConnected
                 ? .json(.ok, Status(status: "ready", reason: nil))
                 : .json(.serviceUnavailable, Status(status: "not ready", reason: "no broker connection"))
+        }
+        routes.get("openapi.json") { _, _ -> Response in
+            Response(
+                status: .ok, headers: [.contentType: "application/json"],
+                body: ResponseBody(byteBuffer: ByteBuffer(string: OpenAPIDocument.json)))
         }
         return routes
     }

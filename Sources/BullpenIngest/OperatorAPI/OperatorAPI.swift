@@ -19,7 +19,11 @@ struct OperatorAPI: Sendable {
     let rateLimit: RateLimitSettings
 
     /// Every `/v1` route, behind token authentication and the per-token rate limit.
-    func collection(tokens: BatchingLookup<[UInt8], ApiTokens.Token>, feed: EventFeed) -> RouteCollection<APIContext> {
+    func collection(
+        tokens: BatchingLookup<[UInt8], ApiTokens.Token>, feed: EventFeed, broker: BrokerInspector
+    )
+        -> RouteCollection<APIContext>
+    {
         let routes = RouteCollection(context: APIContext.self)
         routes.add(middleware: TokenAuthentication(tokens: tokens))
         routes.add(middleware: RateLimit(rateLimit))
@@ -30,17 +34,22 @@ struct OperatorAPI: Sendable {
         CommandRoutes(api: self).add(to: routes.group("commands"))
         EventRoutes(api: self).add(to: routes.group("events"))
         EventStreamRoute(api: self, feed: feed).add(to: routes.group("events"))
+        QueueRoutes(api: self, broker: broker).add(
+            queues: routes.group("queues"), deadLetters: routes.group("dead-letters"))
         return routes
     }
 
-    /// The paths and methods of ``collection(tokens:feed:)``, for the 405 answers of the others.
+    /// The paths and methods of ``collection(tokens:feed:broker:)``, for the 405 answers of the others.
     static let paths: [(path: String, methods: [HTTPRequest.Method])] = [
         ("/v1/clients", [.get, .post]), ("/v1/clients/:id", [.get, .patch]),
         ("/v1/projects", [.get, .post]), ("/v1/projects/:id", [.get, .patch]), ("/v1/projects/:id/archive", [.post]),
-        ("/v1/tasks", [.get, .post]), ("/v1/tasks/:id", [.get]), ("/v1/tasks/:id/assign", [.post]),
+        ("/v1/tasks", [.get, .post]), ("/v1/tasks/split", [.post]), ("/v1/tasks/:id", [.get]),
+        ("/v1/tasks/:id/assign", [.post]),
         ("/v1/tasks/:id/cancel", [.post]),
         ("/v1/agents", [.get, .post]), ("/v1/agents/:id", [.patch]), ("/v1/agents/:id/offline", [.post]),
+        ("/v1/agents/:id/config", [.put]),
         ("/v1/commands/:id", [.get]), ("/v1/events", [.get]), ("/v1/events/stream", [.get]),
+        ("/v1/queues", [.get]), ("/v1/dead-letters", [.get]), ("/v1/dead-letters/:id", [.get]),
     ]
 
     // MARK: commands

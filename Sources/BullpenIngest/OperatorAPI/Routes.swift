@@ -45,7 +45,8 @@ struct ProjectRoutes {
     }
 }
 
-/// `/v1/tasks`: list (by status, project, agent), show (with attempts and events), create, assign, cancel.
+/// `/v1/tasks`: list (by status, project, agent), show (with attempts and events), create, split (many at
+/// once, from a plan), assign, cancel.
 struct TaskRoutes {
     let api: OperatorAPI
 
@@ -62,12 +63,13 @@ struct TaskRoutes {
         }
         api.show("task", on: routes, ReadModel.task)
         api.command(.taskCreate, .post, on: routes)
+        api.command(.taskSplit, .post, "split", on: routes)
         api.command(.taskAssign, .post, ":id/assign", on: routes)
         api.command(.taskCancel, .post, ":id/cancel", on: routes)
     }
 }
 
-/// `/v1/agents` (operators only): list, register, update, set offline.
+/// `/v1/agents` (operators only): list, register, update, set offline, configure for a Scale client.
 struct AgentRoutes {
     let api: OperatorAPI
 
@@ -81,6 +83,7 @@ struct AgentRoutes {
         api.command(.agentRegister, .post, on: routes)
         api.command(.agentUpdate, .patch, ":id", on: routes)
         api.command(.agentSetOffline, .post, ":id/offline", on: routes)
+        api.command(.agentConfigure, .put, ":id/config", on: routes)
     }
 }
 
@@ -111,6 +114,54 @@ struct EventRoutes {
             let after = try query.integer("after", 0...Int64.max)
             let page = after.map { PageRequest(after: $0, limit: limited.limit) } ?? limited
             return try await api.read("page") { db in try ReadModel.events(page, viewer: viewer, on: db).json }
+        }
+    }
+}
+
+/// `/v1/queues` and `/v1/dead-letters` (operators only): how the work queues stand, and what is parked.
+struct QueueRoutes {
+    let api: OperatorAPI
+    let broker: BrokerInspector
+
+    struct QueueState: Encodable {
+        let name: String
+        let ready: Int
+        let consumers: Int
+        let deadLettered: Int
+        let parked: Int
+    }
+
+    func add(queues: RouterGroup<APIContext>, deadLetters: RouterGroup<APIContext>) {
+        queues.get { request, context in
+            try context.requireCaller().requireOperator("read the queues")
+            _ = try ListQuery(request, filters: [])
+            let states: [BrokerInspector.QueueState]
+            do { states = try await broker.queues() } catch { throw APIError.brokerUnavailable("the queues' state") }
+            let parked: [String: Int]
+            do { parked = try await api.database.run { db in try ReadModel.parkedCounts(on: db) } } catch {
+                throw APIError.databaseUnavailable
+            }
+            return Response.json(
+                .ok,
+                [
+                    "data": states.map {
+                        QueueState(
+                            name: $0.queue.rawValue, ready: $0.ready, consumers: $0.consumers,
+                            deadLettered: $0.deadLettered,
+                            parked: parked[$0.queue.rawValue] ?? 0)
+                    }
+                ])
+        }
+        deadLetters.get { request, context in
+            try context.requireCaller().requireOperator("read dead letters")
+            let query = try ListQuery(request, filters: ["queue"])
+            let (page, queue) = (try query.page, try query.choice("queue", WorkQueue.self))
+            return try await api.read("page") { db in try ReadModel.deadLetters(page, queue: queue, on: db).json }
+        }
+        deadLetters.get(":id") { request, context in
+            try context.requireCaller().requireOperator("read dead letters")
+            let id = try request.pathID(context)
+            return try await api.read("dead letter \(id)") { db in try ReadModel.deadLetter(id, on: db) }
         }
     }
 }

@@ -62,4 +62,44 @@ public enum AgentStore {
             "agent.offline", "Agent \(offline.id) set offline", about: .init(agentID: offline.id),
             messageID: messageID, in: tx)
     }
+
+    /// Sets (or replaces) an agent's configuration for a Scale client, and marks the agent as that client's
+    /// custom agent. Refused for a client on another plan.
+    public static func configure(
+        _ configuration: AgentConfiguration, messageID: String, in tx: PGConnection
+    ) throws
+        -> Int64
+    {
+        guard let client = try tx.query("SELECT plan FROM clients WHERE id = $1", [configuration.clientId]).first else {
+            throw CommandRejection("there is no client \(configuration.clientId)")
+        }
+        let plan = try client.decode("plan", as: String?.self)
+        guard plan == Plan.scale.rawValue else {
+            throw CommandRejection(
+                "agent configurations are for Scale clients; client \(configuration.clientId) is on \(plan ?? "no plan")"
+            )
+        }
+        let id: Int64 = try tx.query(
+            """
+            INSERT INTO agent_configs (client_id, agent_id, name, system_prompt, brand_guidelines, model, temperature, tools)
+            VALUES ($1, $2, $3, $4, $5, $6, $7, $8::text[])
+            ON CONFLICT (client_id, agent_id) DO UPDATE SET name = EXCLUDED.name, system_prompt = EXCLUDED.system_prompt,
+                brand_guidelines = EXCLUDED.brand_guidelines, model = EXCLUDED.model,
+                temperature = EXCLUDED.temperature, tools = EXCLUDED.tools, updated_at = now()
+            RETURNING id
+            """,
+            [
+                configuration.clientId, configuration.id, configuration.name, configuration.systemPrompt,
+                configuration.brandGuidelines, configuration.model, configuration.temperature,
+                PGArray((configuration.tools ?? []).map(\.rawValue)),
+            ]
+        ).first!.decode("id")
+        _ = try tx.query(
+            "UPDATE agents SET is_custom = true, custom_for_client_id = $2 WHERE id = $1",
+            [configuration.id, configuration.clientId])
+        try EventLog.record(
+            "agent.configured", "Agent \(configuration.id) configured for client \(configuration.clientId)",
+            about: .init(clientID: configuration.clientId, agentID: configuration.id), messageID: messageID, in: tx)
+        return id
+    }
 }

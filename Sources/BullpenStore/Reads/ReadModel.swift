@@ -154,6 +154,46 @@ public enum ReadModel {
                     AND (p.id = e.project_id OR p.id = (SELECT t.project_id FROM tasks t WHERE t.id = e.task_id)))
         """
 
+    // MARK: dead letters (operators only)
+
+    /// Parked messages, oldest first, of one queue or all.
+    public static func deadLetters(_ page: PageRequest, queue: String?, on db: PGConnection) throws -> Page {
+        try page.page(
+            """
+            SELECT id, \(deadLetterJSON)::text AS item FROM dead_letters d
+             WHERE $1::bigint IS NULL AND d.id > $2 AND d.status = 'parked' AND ($4::text IS NULL OR d.queue = $4)
+             ORDER BY d.id LIMIT $3
+            """, name: "read.dead_letters", viewer: .operator, filters: [queue], on: db)
+    }
+
+    /// One dead letter, whatever its status, with its headers and body (base64).
+    public static func deadLetter(_ id: Int64, on db: PGConnection) throws -> String? {
+        db.prepare(
+            "read.dead_letter",
+            """
+            SELECT (\(deadLetterJSON) || jsonb_build_object('headers', d.headers, 'body', encode(d.body, 'base64'),
+                       'resolvedAt', d.resolved_at))::text AS item
+              FROM dead_letters d WHERE d.id = $1
+            """)
+        return try db.executePrepared("read.dead_letter", [id]).first?.decode("item")
+    }
+
+    /// Parked messages per queue name.
+    public static func parkedCounts(on db: PGConnection) throws -> [String: Int] {
+        var counts: [String: Int] = [:]
+        for row in try db.query("SELECT queue, count(*) AS n FROM dead_letters WHERE status = 'parked' GROUP BY queue")
+            .rows
+        {
+            counts[try row.decode("queue")] = try row.decode("n")
+        }
+        return counts
+    }
+
+    static let deadLetterJSON = """
+        jsonb_build_object('id', d.id, 'queue', d.queue, 'messageId', d.message_id, 'type', d.message_type,
+            'reason', d.reason, 'attempts', d.attempts, 'status', d.status, 'parkedAt', d.parked_at)
+        """
+
     // MARK: commands (operators only)
 
     public static func command(_ id: String, on db: PGConnection) throws -> String? {

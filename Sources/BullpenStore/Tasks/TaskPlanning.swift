@@ -6,15 +6,7 @@ import PostgreSQL
 /// Each status change is ``TaskLifecycle``'s transition, made under the row's lock.
 public enum TaskPlanning {
     public static func create(_ new: NewTask, messageID: String, now: Date, in tx: PGConnection) throws -> Int64 {
-        guard
-            let project = try tx.query(
-                "SELECT status, client_id, tier, deadline FROM projects WHERE id = $1 FOR SHARE", [new.projectId]
-            ).first
-        else { throw CommandRejection("there is no project \(new.projectId)") }
-        let status = ProjectStatus(rawValue: try project.decode("status")) ?? .archived
-        guard ProjectLifecycle.takesNewTasks(status) else {
-            throw CommandRejection("project \(new.projectId) is \(status.rawValue); it takes no new tasks")
-        }
+        let project = try openProject(new.projectId, in: tx)
         let dependencies = new.dependsOn ?? []
         if !dependencies.isEmpty {
             let found = try tx.query(
@@ -25,10 +17,80 @@ public enum TaskPlanning {
                 throw CommandRejection("task \(missing) is not a task of project \(new.projectId)")
             }
         }
-        let plan = try project.decode("tier", as: String?.self).flatMap(Plan.init(rawValue:))
-        let deadline = try project.decode("deadline", as: Date?.self)
+        return try insert(
+            Draft(
+                title: new.title, description: new.description, taskType: new.taskType,
+                requiredSpecialization: new.requiredSpecialization, priority: new.priority,
+                estimatedDurationMs: new.estimatedDurationMs, dependsOn: dependencies),
+            into: project, messageID: messageID, now: now, in: tx)
+    }
+
+    /// Creates a plan's tasks in dependency order, each depending on the ids its local names got; returns the
+    /// ids by local name.
+    public static func split(
+        _ split: TaskSplit, messageID: String, now: Date, in tx: PGConnection
+    ) throws
+        -> [String: Int64]
+    {
+        let project = try openProject(split.projectId, in: tx)
+        guard case .success(let order) = split.order else {
+            throw CommandRejection("the plan's dependencies make a cycle")
+        }
+        var ids: [String: Int64] = [:]
+        for index in order {
+            let task = split.tasks[index]
+            ids[task.key] = try insert(
+                Draft(
+                    title: task.title, description: task.description, taskType: task.taskType,
+                    requiredSpecialization: task.requiredSpecialization, priority: task.priority,
+                    estimatedDurationMs: task.estimatedDurationMs,
+                    dependsOn: (task.dependsOn ?? []).compactMap { ids[$0] }),
+                into: project, messageID: messageID, now: now, in: tx)
+        }
+        return ids
+    }
+
+    /// A task to insert, from either command.
+    struct Draft {
+        let title: String
+        let description: String?
+        let taskType: TaskType?
+        let requiredSpecialization: Specialization?
+        let priority: Int?
+        let estimatedDurationMs: Int64?
+        let dependsOn: [Int64]
+    }
+
+    /// The project tasks are added to, locked against changes (FOR SHARE) until the transaction ends.
+    struct OpenProject {
+        let id: Int64
+        let clientID: Int64
+        let plan: Plan?
+        let deadline: Date?
+    }
+
+    static func openProject(_ id: Int64, in tx: PGConnection) throws -> OpenProject {
+        guard
+            let project = try tx.query(
+                "SELECT status, client_id, tier, deadline FROM projects WHERE id = $1 FOR SHARE", [id]
+            ).first
+        else { throw CommandRejection("there is no project \(id)") }
+        let status = ProjectStatus(rawValue: try project.decode("status")) ?? .archived
+        guard ProjectLifecycle.takesNewTasks(status) else {
+            throw CommandRejection("project \(id) is \(status.rawValue); it takes no new tasks")
+        }
+        return OpenProject(
+            id: id, clientID: try project.decode("client_id"),
+            plan: try project.decode("tier", as: String?.self).flatMap(Plan.init(rawValue:)),
+            deadline: try project.decode("deadline", as: Date?.self))
+    }
+
+    static func insert(
+        _ draft: Draft, into project: OpenProject, messageID: String, now: Date, in tx: PGConnection
+    ) throws -> Int64 {
         let priority =
-            new.priority ?? TaskPriority.default(plan: plan, taskType: new.taskType, deadline: deadline, now: now)
+            draft.priority
+            ?? TaskPriority.default(plan: project.plan, taskType: draft.taskType, deadline: project.deadline, now: now)
         let id: Int64 = try tx.query(
             """
             INSERT INTO tasks (title, description, project_id, priority, task_type, required_specialization,
@@ -36,19 +98,18 @@ public enum TaskPlanning {
             VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id
             """,
             [
-                new.title, new.description, new.projectId, priority, new.taskType?.rawValue,
-                new.requiredSpecialization?.rawValue, new.estimatedDurationMs,
+                draft.title, draft.description, project.id, priority, draft.taskType?.rawValue,
+                draft.requiredSpecialization?.rawValue, draft.estimatedDurationMs,
             ]
         ).first!.decode("id")
-        if !dependencies.isEmpty {
+        if !draft.dependsOn.isEmpty {
             _ = try tx.query(
                 "INSERT INTO task_dependencies (task_id, depends_on_task_id) SELECT $1, unnest($2::bigint[])",
-                [id, PGArray(dependencies.map(String.init))])
+                [id, PGArray(draft.dependsOn.map(String.init))])
         }
         try EventLog.record(
-            "task.created", "Task \(id) (\(new.title)) created at priority \(priority)",
-            about: .init(clientID: try project.decode("client_id"), projectID: new.projectId, taskID: id),
-            messageID: messageID, in: tx)
+            "task.created", "Task \(id) (\(draft.title)) created at priority \(priority)",
+            about: .init(clientID: project.clientID, projectID: project.id, taskID: id), messageID: messageID, in: tx)
         return id
     }
 

@@ -41,6 +41,13 @@ public struct CommandHandler: MessageHandler {
         } catch let rejection as CommandRejection {
             try tx.execute("ROLLBACK TO SAVEPOINT command")
             try CommandStore.markRejected(id: message.commandId, reason: rejection.reason, in: tx)
+        } catch let error as PGError where error.isConstraintViolation {
+            // A rule of the schema that validation did not foresee: the same rows give the same answer, so the
+            // command is rejected (with the constraint's name), not parked or retried.
+            try tx.execute("ROLLBACK TO SAVEPOINT command")
+            try CommandStore.markRejected(
+                id: message.commandId, reason: "the command breaks a rule of the database: \(error.constraintSummary)",
+                in: tx)
         }
         return .applied
     }
@@ -63,6 +70,9 @@ public struct CommandHandler: MessageHandler {
             return result("projectId", archival.id)
         case .taskCreate(let new):
             return result("taskId", try TaskPlanning.create(new, messageID: messageID, now: now, in: tx))
+        case .taskSplit(let split):
+            let ids = try TaskPlanning.split(split, messageID: messageID, now: now, in: tx)
+            return String(decoding: try JSONBody.encode(["taskIds": ids]), as: UTF8.self)
         case .taskAssign(let assignment):
             try TaskPlanning.assign(assignment, messageID: messageID, in: tx)
             return result("taskId", assignment.id)
@@ -74,6 +84,8 @@ public struct CommandHandler: MessageHandler {
         case .agentUpdate(let changes):
             try AgentStore.update(changes, messageID: messageID, in: tx)
             return result("agentId", changes.id)
+        case .agentConfigure(let configuration):
+            return result("agentConfigId", try AgentStore.configure(configuration, messageID: messageID, in: tx))
         case .agentSetOffline(let offline):
             try AgentStore.setOffline(offline, messageID: messageID, in: tx)
             return result("agentId", offline.id)

@@ -111,6 +111,35 @@ final class OperatorCommandTests: @unchecked Sendable {
         }
     }
 
+    @Test("an agent configuration is for a Scale client: applied for one, rejected with the reason for another")
+    func agentConfiguration() async throws {
+        try await fixture.run { api in
+            let scale = try await api.create(
+                "/v1/clients", #"{"name": "Big", "email": "big@example.test", "plan": "scale"}"#, "clientId")
+            let pro = try await api.create(
+                "/v1/clients", #"{"name": "Mid", "email": "mid@example.test", "plan": "pro"}"#, "clientId")
+            let agent = try await api.create("/v1/agents", #"{"name": "brand-writer"}"#, "agentId")
+            let body = { (client: Int64) in
+                #"{"clientId": \#(client), "name": "Big's writer", "systemPrompt": "Write as Big.", "temperature": 0.4, "tools": ["web_search"]}"#
+            }
+            let applied = try await api.command(.put, "/v1/agents/\(agent)/config", body(scale))
+            #expect(applied["status"] as? String == "applied", "\(applied)")
+            let again = try await api.command(.put, "/v1/agents/\(agent)/config", body(scale))
+            #expect(again["status"] as? String == "applied")
+            #expect(
+                try self.fixture.stack.count("SELECT count(*) FROM agent_configs WHERE agent_id = $1", [agent]) == 1)
+            #expect(
+                try self.fixture.stack.count(
+                    "SELECT count(*) FROM agents WHERE id = $1 AND is_custom AND custom_for_client_id = $2",
+                    [agent, scale])
+                    == 1)
+            let refused = try await api.command(.put, "/v1/agents/\(agent)/config", body(pro))
+            #expect(refused["status"] as? String == "rejected")
+            #expect(
+                refused["error"] as? String == "agent configurations are for Scale clients; client \(pro) is on pro")
+        }
+    }
+
     @Test("bad input is refused with its status and code, and nothing is published")
     func badInput() async throws {
         let revoked = try ApiTokens.create(name: "revoked", role: .operator, on: fixture.stack.db)

@@ -79,6 +79,11 @@ struct OperatorCommandTests {
                 "must be one of: web_search, code_execution, image_generation, file_access"
             ),
             (.agentRegister, #"{"name": "a\u0000b"}"#, "name", "must not contain a NUL character (U+0000)"),
+            (.agentRegister, #"{"name": "a", "soul": null}"#, "soul", "must not be null; leave the field out instead"),
+            (
+                .taskSplit, #"{"projectId": 1, "tasks": [{"key": "a", "title": "A", "priority": null}]}"#,
+                "tasks[0].priority", "must not be null; leave the field out instead"
+            ),
         ])
     func refused(kind: CommandKind, body: String, field: String, message: String) {
         guard case .failure(let error) = parse(kind, body) else {
@@ -165,5 +170,45 @@ struct PlanTests {
         for status in [TaskStatus.running, .completed, .failed] {
             #expect((try? TaskLifecycle.next(from: status, on: .cancel).get()) == nil)
         }
+    }
+}
+
+@Suite("Task plans")
+struct TaskPlanTests {
+    @Test("dependency order: each task after those it depends on, otherwise the plan's order")
+    func order() {
+        let order = TaskGraph.order(
+            names: ["review", "research", "copy", "page"],
+            dependencies: [["copy", "page"], [], ["research"], ["copy"]])
+        #expect(order == .success([1, 2, 3, 0]))
+    }
+
+    @Test("a cycle is named, and so is a dependency on a name the plan lacks")
+    func problems() {
+        #expect(
+            TaskGraph.order(names: ["a", "b", "c"], dependencies: [["c"], ["a"], ["b"]])
+                == .failure(.cycle(["a", "c", "b", "a"])))
+        #expect(TaskGraph.order(names: ["a"], dependencies: [["a"]]) == .failure(.cycle(["a", "a"])))
+        #expect(
+            TaskGraph.order(names: ["a", "b"], dependencies: [[], ["z"]]) == .failure(.unknown(task: 1, name: "z")))
+    }
+
+    @Test("a split body: keys unique, dependencies known, no cycle, each refusal at its field")
+    func split() {
+        func refusal(_ tasks: String) -> ValidationError? {
+            do {
+                _ = try TaskSplit.parse(Array(#"{"projectId": 1, "tasks": \#(tasks)}"#.utf8))
+                return nil
+            } catch { return error }
+        }
+        #expect(refusal(#"[{"key": "a", "title": "A"}, {"key": "b", "title": "B", "dependsOn": ["a"]}]"#) == nil)
+        #expect(refusal("[]")?.field == "tasks")
+        #expect(refusal(#"[{"key": "a", "title": "A"}, {"key": "a", "title": "B"}]"#)?.field == "tasks[1].key")
+        #expect(refusal(#"[{"key": "a", "title": "A", "dependsOn": ["x"]}]"#)?.field == "tasks[0].dependsOn")
+        let cycle = refusal(
+            #"[{"key": "a", "title": "A", "dependsOn": ["b"]}, {"key": "b", "title": "B", "dependsOn": ["a"]}]"#)
+        #expect(cycle?.field == "tasks")
+        #expect(cycle?.message == "the dependencies make a cycle: a -> b -> a")
+        #expect(refusal(#"[{"key": "a", "title": "A", "colour": 1}]"#)?.field == "tasks[0].colour")
     }
 }

@@ -1,0 +1,185 @@
+import Foundation
+import HTTPClient
+
+/// What went wrong talking to the operator API.
+public struct APIClientError: Error, CustomStringConvertible, Sendable {
+    public enum Kind: Sendable, Equatable {
+        /// `wait` gave up before the command finished.
+        case timeout
+        /// 401 or 403.
+        case auth
+        /// No connection, or 503.
+        case unreachable
+        /// Another 4xx.
+        case refused
+        /// Another 5xx, or an answer that is not what the API promises.
+        case serverError
+    }
+
+    public let kind: Kind
+    public let description: String
+
+    public init(_ kind: Kind, _ description: String) {
+        self.kind = kind
+        self.description = description
+    }
+}
+
+/// The operator API over HTTP (libcurl): JSON in, JSON out, errors as ``CLIFailure``.
+public struct APIClient: Sendable {
+    public let baseURL: String
+    public let token: String
+
+    public init(baseURL: String, token: String) {
+        self.baseURL = baseURL.hasSuffix("/") ? String(baseURL.dropLast()) : baseURL
+        self.token = token
+    }
+
+    /// GET a path; the body's JSON object.
+    public func get(_ path: String) throws -> [String: Any] {
+        try object(send("GET", path, body: nil, idempotencyKey: nil))
+    }
+
+    /// Sends a command with an idempotency key (a fresh one unless given), retried with the same key while
+    /// ingest answers 503 or cannot be reached: a retry is the same command, never a second one. Returns the
+    /// command id and its status.
+    public func command(
+        _ method: String, _ path: String, _ body: [String: Any], idempotencyKey: String? = nil
+    ) throws
+        -> (id: String, status: String)
+    {
+        let key = idempotencyKey ?? UUID().uuidString
+        let bytes = try JSONSerialization.data(withJSONObject: body, options: [.sortedKeys])
+        var delay = 0.2
+        for attempt in 1...4 {
+            do {
+                let reply = try object(send(method, path, body: Array(bytes), idempotencyKey: key))
+                guard let id = reply["commandId"] as? String, let status = reply["status"] as? String else {
+                    throw APIClientError(.serverError, "the API answered without a command id")
+                }
+                return (id, status)
+            } catch let failure as APIClientError where failure.kind == .unreachable && attempt < 4 {
+                Thread.sleep(forTimeInterval: delay)
+                delay *= 2
+            }
+        }
+        throw APIClientError(.unreachable, "unreachable")
+    }
+
+    /// Follows a command until it is applied or rejected, or `timeout` passes: polls at 2 ms, then ever more
+    /// slowly (doubling, up to 200 ms), so a command applied at once is seen at once and a slow one costs
+    /// few requests.
+    public func wait(for id: String, timeout: Double) throws -> [String: Any] {
+        let deadline = Date().addingTimeInterval(timeout)
+        var pause = 0.002
+        while true {
+            let command = try get("/v1/commands/\(id)")
+            if let status = command["status"] as? String, status != "accepted" { return command }
+            guard Date() < deadline else {
+                throw APIClientError(.timeout, "command \(id) was still accepted (not yet applied) after \(timeout) s")
+            }
+            Thread.sleep(forTimeInterval: pause)
+            pause = min(pause * 2, 0.2)
+        }
+    }
+
+    /// One Server-Sent Event of `/v1/events/stream`.
+    public struct StreamedEvent {
+        public let id: Int64
+        public let type: String
+        /// The event's JSON object.
+        public let data: [String: Any]
+    }
+
+    /// Follows `/v1/events/stream` from the event after `after` (nil: from now on), calling `onEvent` for each
+    /// event until it returns false. A dropped connection is reopened (after 1 s) with `Last-Event-ID` set to
+    /// the last event seen, so no event is missed or repeated. Auth and refusals end it with an error.
+    public func followEvents(after: Int64?, onEvent: @escaping (StreamedEvent) -> Bool) throws {
+        var lastID = after
+        var parser = EventStreamParser()
+        var more = true
+        while more {
+            var headers: [(name: String, value: String)] = [
+                ("Authorization", "Bearer \(token)"), ("Accept", "text/event-stream"),
+            ]
+            if let lastID { headers.append(("Last-Event-ID", String(lastID))) }
+            parser = EventStreamParser()
+            do {
+                let response = try CurlClient.stream(
+                    HTTPClientRequest(method: "GET", url: baseURL + "/v1/events/stream", headers: headers),
+                    idleTimeout: .seconds(60)
+                ) { chunk in
+                    for event in parser.feed(chunk) {
+                        guard let id = Int64(event.id ?? ""),
+                            let data = try? JSONSerialization.jsonObject(with: Data(event.data.utf8)) as? [String: Any]
+                        else { continue }
+                        lastID = id
+                        if !onEvent(StreamedEvent(id: id, type: event.type ?? "message", data: data)) {
+                            more = false
+                            return false
+                        }
+                    }
+                    return true
+                }
+                if !(200..<300).contains(response.status) && response.status != 0 {
+                    throw Self.failure(status: response.status, message: "HTTP \(response.status)")
+                }
+            } catch let error as APIClientError where error.kind != .unreachable {
+                throw error
+            } catch {
+                // The stream dropped or ingest is away: reconnect from the last event seen.
+            }
+            if more { Thread.sleep(forTimeInterval: 1) }
+        }
+    }
+
+    private static func failure(status: Int, message: String) -> APIClientError {
+        switch status {
+        case 401, 403: return APIClientError(.auth, message)
+        case 503: return APIClientError(.unreachable, message)
+        case 500...: return APIClientError(.serverError, message)
+        default: return APIClientError(.refused, message)
+        }
+    }
+
+    private func send(
+        _ method: String, _ path: String, body: [UInt8]?, idempotencyKey: String?
+    ) throws
+        -> HTTPClientResponse
+    {
+        var headers: [(name: String, value: String)] = [
+            ("Authorization", "Bearer \(token)"), ("Accept", "application/json"),
+        ]
+        if body != nil { headers.append(("Content-Type", "application/json")) }
+        if let idempotencyKey { headers.append(("Idempotency-Key", idempotencyKey)) }
+        let response: HTTPClientResponse
+        do {
+            response = try CurlClient.perform(
+                HTTPClientRequest(
+                    method: method, url: baseURL + path, headers: headers, body: body, timeout: .seconds(15)))
+        } catch {
+            throw APIClientError(.unreachable, "cannot reach \(baseURL): \(error)")
+        }
+        guard (200..<300).contains(response.status) else {
+            throw Self.failure(status: response.status, message: Self.errorMessage(response))
+        }
+        return response
+    }
+
+    private func object(_ response: HTTPClientResponse) throws -> [String: Any] {
+        guard let object = try? JSONSerialization.jsonObject(with: Data(response.body)) as? [String: Any] else {
+            throw APIClientError(.serverError, "the API answered with something that is not a JSON object")
+        }
+        return object
+    }
+
+    /// "HTTP 422 unknown_reference (clientId): there is no client 9".
+    static func errorMessage(_ response: HTTPClientResponse) -> String {
+        guard let object = try? JSONSerialization.jsonObject(with: Data(response.body)) as? [String: Any],
+            let error = object["error"] as? [String: Any]
+        else { return "HTTP \(response.status)" }
+        let code = error["code"] as? String ?? "error"
+        let field = (error["field"] as? String).map { " (\($0))" } ?? ""
+        return "HTTP \(response.status) \(code)\(field): \(error["message"] as? String ?? "")"
+    }
+}

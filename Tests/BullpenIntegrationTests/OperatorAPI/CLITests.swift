@@ -1,0 +1,131 @@
+import BullpenStore
+import Foundation
+import Testing
+
+/// The `bullpen` operator commands, as a process (the debug build), against a live ingest.
+@Suite("Operator CLI")
+final class CLITests: @unchecked Sendable {
+    let fixture: OperatorAPIFixture
+
+    init() throws { fixture = try OperatorAPIFixture("cli") }
+    deinit { fixture.tearDown() }
+
+    struct Run {
+        let status: Int32
+        let output: String
+        let errors: String
+        var json: [String: Any] {
+            (try? JSONSerialization.jsonObject(with: Data(output.utf8))) as? [String: Any] ?? [:]
+        }
+    }
+
+    /// Runs `bullpen ARGS` with BULLPEN_URL and BULLPEN_TOKEN set, on a thread of its own.
+    static func bullpen(_ arguments: [String], port: Int, token: String?) async throws -> Run {
+        try await withCheckedThrowingContinuation { continuation in
+            Thread.detachNewThread {
+                do {
+                    let process = Process()
+                    process.executableURL = URL(fileURLWithPath: WorkerProcess.binary)
+                    process.arguments = arguments
+                    var environment = ProcessInfo.processInfo.environment
+                    environment["BULLPEN_URL"] = "http://127.0.0.1:\(port)"
+                    environment["BULLPEN_TOKEN"] = token
+                    environment["BULLPEN_CONFIG"] = "/nonexistent"
+                    process.environment = environment
+                    let (out, err) = (Pipe(), Pipe())
+                    process.standardOutput = out
+                    process.standardError = err
+                    try process.run()
+                    let output = out.fileHandleForReading.readDataToEndOfFile()
+                    let errors = err.fileHandleForReading.readDataToEndOfFile()
+                    process.waitUntilExit()
+                    continuation.resume(
+                        returning: Run(
+                            status: process.terminationStatus, output: String(decoding: output, as: UTF8.self),
+                            errors: String(decoding: errors, as: UTF8.self)))
+                } catch {
+                    continuation.resume(throwing: error)
+                }
+            }
+        }
+    }
+
+    @Test("nouns and verbs with --wait and --json; the exit codes scripts branch on")
+    func planning() async throws {
+        let token = fixture.operatorToken
+        try await fixture.run(.live) { api in
+            let port = try #require(api.client.port)
+            func bullpen(_ arguments: String..., token: String? = token) async throws -> Run {
+                try await Self.bullpen(arguments, port: port, token: token)
+            }
+            let created = try await bullpen(
+                "client", "create", "--name", "Acme", "--email", "ops@acme.test", "--plan", "pro", "--wait", "--json")
+            #expect(created.status == 0, "\(created.errors)")
+            #expect(created.json["status"] as? String == "applied")
+            let client = try #require((created.json["result"] as? [String: Any])?["clientId"] as? Int)
+
+            let brief = FileManager.default.temporaryDirectory.appendingPathComponent("brief-\(UUID()).md")
+            try "# Spring launch\n\nOne landing page.\n".write(to: brief, atomically: true, encoding: .utf8)
+            defer { try? FileManager.default.removeItem(at: brief) }
+            let project = try await bullpen(
+                "project", "create", "--client", "\(client)", "--type", "website", "--tier", "sprint", "--from",
+                brief.path, "--wait")
+            #expect(project.status == 0, "\(project.errors)")
+            #expect(project.output.hasPrefix("applied: projectId "))
+            let shown = try await bullpen("project", "list", "--client", "\(client)")
+            #expect(shown.status == 0)
+            #expect(shown.output.contains("Spring launch"))
+            #expect(shown.output.hasPrefix("ID"))
+
+            // A plan in YAML: four tasks, created in dependency order, their dependencies resolved.
+            let projectID = try #require(
+                Int(project.output.trimmingCharacters(in: .whitespacesAndNewlines).split(separator: " ").last ?? ""))
+            let split = try await bullpen(
+                "task", "split", "--project", "\(projectID)", "--file",
+                TestEnvironment.repositoryRoot + "/docs/examples/plan.yaml", "--wait", "--json")
+            #expect(split.status == 0, "\(split.errors)")
+            let ids = try #require((split.json["result"] as? [String: Any])?["taskIds"] as? [String: Int])
+            #expect(Set(ids.keys) == ["research", "copy", "page", "review"])
+            let review = try await api.get("/v1/tasks/\(ids["review"]!)")
+            #expect(review.json["dependsOn"] as? [Int] == [ids["copy"]!, ids["page"]!].sorted())
+            #expect(review.json["priority"] as? Int == 4)  // a review on the Sprint plan: at least 4
+
+            // Without --wait: accepted, exit 0, and `command show --wait` follows it.
+            let accepted = try await bullpen("agent", "register", "--name", "writer-1", "--json")
+            #expect(accepted.status == 0)
+            let id = try #require(accepted.json["commandId"] as? String)
+            let followed = try await bullpen("command", "show", id, "--wait")
+            #expect(followed.status == 0)
+            #expect(followed.output.contains("applied"))
+
+            // Rejected: exit 1 with the reason.
+            let duplicate = try await bullpen("agent", "register", "--name", "writer-1", "--wait")
+            #expect(duplicate.status == 1)
+            #expect(duplicate.errors.contains("an agent named writer-1 exists already"))
+            // Refused by the API: exit 6, with the code and field.
+            let refused = try await bullpen("task", "create", "--project", "999999", "--title", "T")
+            #expect(refused.status == 6)
+            #expect(refused.errors.contains("unknown_reference (projectId)"))
+            // The event stream, from the start: the first two events, as JSON lines.
+            let tail = try await bullpen("events", "tail", "--after", "0", "--count", "2", "--json")
+            #expect(tail.status == 0, "\(tail.errors)")
+            let lines = tail.output.split(separator: "\n").map {
+                (try? JSONSerialization.jsonObject(with: Data($0.utf8))) as? [String: Any]
+            }
+            #expect(lines.map { $0?["type"] as? String } == ["client.created", "project.created"])
+
+            // Status: every queue, with the test's command consumer on the command queue.
+            let status = try await bullpen("status", "--json")
+            #expect(status.status == 0, "\(status.errors)")
+            let queues = status.json["data"] as? [[String: Any]] ?? []
+            #expect(queues.map { $0["name"] as? String } == ["command", "dispatch", "review", "billing", "notify"])
+            #expect(queues.first?["consumers"] as? Int == 1)
+
+            // Usage: exit 2. Token refused: exit 4. Unreachable: exit 5.
+            #expect(try await bullpen("task", "create", "--title", "no project").status == 2)
+            #expect(try await bullpen("client", "list", token: "bp_wrong").status == 4)
+            #expect(try await Self.bullpen(["client", "list"], port: 1, token: token).status == 5)
+            #expect(try await bullpen("client", "list", token: nil).status == 4)
+        }
+    }
+}
