@@ -64,14 +64,14 @@ public final class EventFeed: Service, Sendable {
     private func listen(_ stop: StopSignal) {
         var session = PostgresSession(configuration)
         defer { session.close() }
-        var listening: ObjectIdentifier?
+        var listening: PGConnection?  // the connection that LISTENs (held, so a new one cannot take its address)
         var lastSignal = ContinuousClock.now
         while !stop.isRequested {
             do {
                 let db = try session.connection()
-                if listening != ObjectIdentifier(db) {
+                if listening !== db {
                     try db.listen(Self.channel)
-                    listening = ObjectIdentifier(db)
+                    listening = db
                     wake(.events)  // what happened while nobody listened is read by id
                 }
                 let notes = try db.notifications(timeout: .milliseconds(200))

@@ -54,8 +54,9 @@ struct OperatorAPI: Sendable {
 
     // MARK: commands
 
-    /// Takes a command: operator token, JSON body checked, referenced rows present, recorded as accepted
-    /// (once per idempotency key), published with a confirm; answers 202 `{"commandId", "status"}`.
+    /// Takes a command: operator token, JSON body checked; then one batched statement checks that the rows it
+    /// names exist and records it as accepted (once per idempotency key); published with a confirm; answers
+    /// 202 `{"commandId", "status"}`.
     func accept(
         _ kind: CommandKind, _ request: Request, _ context: APIContext, pathID: Int64? = nil
     ) async throws
@@ -76,12 +77,11 @@ struct OperatorAPI: Sendable {
                 .badRequest, error.description, code: error.field.isEmpty ? "invalid_body" : "invalid_field",
                 field: error.field.isEmpty ? nil : error.field)
         }
-        try await requireReferences(command.payload.references)
 
         let key = try Self.idempotencyKey(request)
         let record = CommandStore.Record(
             id: Self.commandID(tokenID: caller.tokenID, idempotencyKey: key), kind: kind, tokenID: caller.tokenID,
-            payload: String(decoding: try command.payloadJSON(), as: UTF8.self))
+            payload: String(decoding: try command.payloadJSON(), as: UTF8.self), references: command.payload.references)
         let recorded: CommandStore.Recorded?
         do {
             recorded = try await commands.value(for: record)
@@ -90,6 +90,11 @@ struct OperatorAPI: Sendable {
             throw APIError.databaseUnavailable
         }
         switch recorded {
+        case .missing(let reference):
+            throw APIError(
+                .unprocessableContent, "there is no \(reference.noun.rawValue) \(reference.id)",
+                code: "unknown_reference",
+                field: reference.field)
         case .conflicting:
             throw APIError(
                 .unprocessableContent,
@@ -118,22 +123,6 @@ struct OperatorAPI: Sendable {
     struct Accepted: Codable, Equatable {
         let commandId: String
         let status: CommandStatus
-    }
-
-    /// 422 naming the first field whose row does not exist.
-    func requireReferences(_ references: [Reference]) async throws {
-        guard !references.isEmpty else { return }
-        let missing: [Reference]
-        do {
-            missing = try await database.run { db in try References.missing(references, on: db) }
-        } catch {
-            throw APIError.databaseUnavailable
-        }
-        if let first = missing.first {
-            throw APIError(
-                .unprocessableContent, "there is no \(first.noun.rawValue) \(first.id)", code: "unknown_reference",
-                field: first.field)
-        }
     }
 
     /// The `Idempotency-Key` header: 1 to 200 visible ASCII characters; nil when absent.

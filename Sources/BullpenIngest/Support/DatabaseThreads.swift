@@ -17,12 +17,15 @@ final class DatabaseThreads<Item: Sendable>: Service, @unchecked Sendable {
     private let logger: Logger
     private let work: Work
     private let failure: Failure
+    private let setUp: @Sendable (PGConnection) throws -> Void
     private let items = BlockingQueue<Item>()
 
     init(
         name: String, configuration: PostgresConfiguration, threads: Int, maxBatch: Int, logger: Logger,
-        work: @escaping Work, failure: @escaping Failure
+        setUp: @escaping @Sendable (PGConnection) throws -> Void = { _ in }, work: @escaping Work,
+        failure: @escaping Failure
     ) {
+        self.setUp = setUp
         self.name = name
         self.configuration = configuration
         self.threads = max(1, threads)
@@ -47,6 +50,7 @@ final class DatabaseThreads<Item: Sendable>: Service, @unchecked Sendable {
     private func serve(_ stop: StopSignal) {
         var session = PostgresSession(configuration)
         defer { session.close() }
+        var prepared: PGConnection?  // the connection set up last (held, so a new one cannot take its address)
         while true {
             let batch = items.take(upTo: maxBatch, timeout: .milliseconds(200))
             if batch.isEmpty {
@@ -54,7 +58,12 @@ final class DatabaseThreads<Item: Sendable>: Service, @unchecked Sendable {
                 continue
             }
             do {
-                try work(batch, try session.connection())
+                let db = try session.connection()
+                if prepared !== db {
+                    try setUp(db)
+                    prepared = db
+                }
+                try work(batch, db)
                 session.succeeded()
             } catch {
                 _ = session.failed(error, logger: logger, "\(name) failed")

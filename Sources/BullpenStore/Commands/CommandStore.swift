@@ -11,12 +11,15 @@ public enum CommandStore {
         public let tokenID: Int64
         /// The payload's JSON text.
         public let payload: String
+        /// The rows the command names, which must exist for it to be recorded.
+        public let references: [Reference]
 
-        public init(id: String, kind: CommandKind, tokenID: Int64, payload: String) {
+        public init(id: String, kind: CommandKind, tokenID: Int64, payload: String, references: [Reference] = []) {
             self.id = id
             self.kind = kind
             self.tokenID = tokenID
             self.payload = payload
+            self.references = references
         }
     }
 
@@ -28,35 +31,47 @@ public enum CommandStore {
         case existing(CommandStatus)
         /// The id (so the caller's idempotency key) was used before for another command.
         case conflicting
+        /// A row the command names does not exist; nothing was recorded.
+        case missing(Reference)
     }
 
-    /// Records many commands in one statement. A record whose id exists is left as it is.
+    /// Records many commands in one statement: each whose referenced rows all exist and whose id is new. A
+    /// record whose id exists is left as it is.
     public static func record(_ records: [Record], on db: PGConnection) throws -> [Record: Recorded] {
         db.prepare(
             "commands.record",
             """
             WITH input AS (
-                SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[], $4::jsonb[]) AS i(id, kind, token_id, payload)
+                SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[], $4::jsonb[], $5::jsonb[])
+                    WITH ORDINALITY AS i(id, kind, token_id, payload, refs, n)
+            ), checked AS (
+                SELECT i.*, (SELECT e.k - 1 FROM jsonb_array_elements(i.refs) WITH ORDINALITY AS e(r, k)
+                              WHERE NOT \(existsSQL("e.r->>0", "(e.r->>1)::bigint")) ORDER BY e.k LIMIT 1) AS missing
+                  FROM input i
             ), inserted AS (
                 INSERT INTO commands (id, kind, issued_by, payload)
-                SELECT DISTINCT ON (id) id, kind, 'token:' || token_id, payload FROM input
+                SELECT DISTINCT ON (id) id, kind, 'token:' || token_id, payload FROM checked WHERE missing IS NULL
                 ON CONFLICT (id) DO NOTHING
                 RETURNING id, kind, payload
             )
-            SELECT i.id, i.kind, i.token_id, i.payload::text AS payload,
+            SELECT i.missing,
                    EXISTS (SELECT 1 FROM inserted n WHERE n.id = i.id AND n.kind = i.kind AND n.payload = i.payload) AS new,
                    c.status, (c.kind = i.kind AND c.payload = i.payload) AS same
-              FROM input i LEFT JOIN commands c ON c.id = i.id
+              FROM checked i LEFT JOIN commands c ON c.id = i.id
+             ORDER BY i.n
             """)
         let result = try db.executePrepared(
             "commands.record",
             [
                 PGArray(records.map(\.id)), PGArray(records.map(\.kind.rawValue)),
                 PGArray(records.map { String($0.tokenID) }), PGArray(records.map(\.payload)),
+                PGArray(records.map { record in Self.referencesJSON(record.references) }),
             ])
         var found: [Record: Recorded] = [:]
         for (record, row) in zip(records, result.rows) {
-            if try row.decode("new", as: Bool.self) {
+            if let index = try row.decode("missing", as: Int?.self) {
+                found[record] = .missing(record.references[index])
+            } else if try row.decode("new", as: Bool.self) {
                 found[record] = .new
             } else if try row.decode("same", as: Bool?.self) == true,
                 let status = CommandStatus(rawValue: try row.decode("status", as: String.self))
@@ -67,6 +82,24 @@ public enum CommandStore {
             }
         }
         return found
+    }
+
+    /// `[["project", 7], ...]`: what the statement checks.
+    static func referencesJSON(_ references: [Reference]) -> String {
+        "[" + references.map { "[\"\($0.noun.rawValue)\", \($0.id)]" }.joined(separator: ",") + "]"
+    }
+
+    /// SQL that is true when the row of noun `noun` (an SQL text expression) and id `id` exists.
+    static func existsSQL(_ noun: String, _ id: String) -> String {
+        """
+        CASE \(noun)
+            WHEN 'client' THEN EXISTS (SELECT 1 FROM clients WHERE id = \(id))
+            WHEN 'project' THEN EXISTS (SELECT 1 FROM projects WHERE id = \(id))
+            WHEN 'task' THEN EXISTS (SELECT 1 FROM tasks WHERE id = \(id))
+            WHEN 'agent' THEN EXISTS (SELECT 1 FROM agents WHERE id = \(id))
+            WHEN 'subscription' THEN EXISTS (SELECT 1 FROM subscriptions WHERE id = \(id))
+            ELSE false END
+        """
     }
 
     /// Locks the command's row for the worker applying it; its status, or nil when there is no row (the
