@@ -44,7 +44,8 @@ extension JSONBody {
         }
         for (key, value) in extra { object[key] = value }
         do {
-            return try decodeObject(T.self, object)
+            // Without values to add, the body as it came decodes as it is (no second serialization).
+            return extra.isEmpty ? try decoder.decode(T.self, from: Data(body)) : try decodeObject(T.self, object)
         } catch let error as DecodingError {
             if case .dataCorrupted(let context) = error, context.codingPath.isEmpty {
                 throw locateNonInteger(in: object)
