@@ -19,12 +19,14 @@ public final class BatchingLookup<Key: Hashable & Sendable, Value: Sendable>: Se
     private let threads: DatabaseThreads<Request>
 
     /// `threads` connections serve the look-ups, each taking up to `maxBatch` waiting requests at a time.
+    /// `setUp` runs on each new connection (session settings).
     public init(
         name: String, configuration: PostgresConfiguration, threads: Int = 2, maxBatch: Int = 128, logger: Logger,
-        query: @escaping Query
+        setUp: @escaping @Sendable (PGConnection) throws -> Void = { _ in }, query: @escaping Query
     ) {
         self.threads = DatabaseThreads(
             name: name, configuration: configuration, threads: threads, maxBatch: maxBatch, logger: logger,
+            setUp: setUp,
             work: { batch, db in
                 let found = try query(Array(Set(batch.map(\.key))), db)
                 for request in batch { request.continuation.resume(returning: found[request.key]) }

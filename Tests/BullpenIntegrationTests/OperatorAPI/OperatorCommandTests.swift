@@ -1,3 +1,5 @@
+import BullpenDomain
+import BullpenMessaging
 import BullpenStore
 import Foundation
 import HTTPTypes
@@ -138,6 +140,25 @@ final class OperatorCommandTests: @unchecked Sendable {
             #expect(
                 refused["error"] as? String == "agent configurations are for Scale clients; client \(pro) is on pro")
         }
+    }
+
+    @Test(
+        "a command whose row was lost (ingest records it without waiting for the WAL flush) is recorded by the worker")
+    func commandWithoutRow() throws {
+        let stack = fixture.stack
+        let command = try OperatorCommand.parse(
+            .clientCreate, Array(#"{"name": "Lost", "email": "lost@example.test"}"#.utf8))
+        let message = CommandMessage(commandId: "cmd_000000000000000000000001", tokenId: 1, command: command)
+        let outgoing = try Envelope.outgoing(message, topology: stack.topology, appID: "test")
+        try stack.broker.admin.publish(
+            exchange: outgoing.exchange, routingKey: outgoing.routingKey, body: outgoing.body,
+            properties: outgoing.properties)
+        #expect(
+            try eventually {
+                try stack.count(
+                    "SELECT count(*) FROM commands WHERE id = $1 AND status = 'applied'", [message.commandId]) == 1
+            })
+        #expect(try stack.count("SELECT count(*) FROM clients WHERE email = 'lost@example.test'") == 1)
     }
 
     @Test("bad input is refused with its status and code, and nothing is published")
