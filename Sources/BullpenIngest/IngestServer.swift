@@ -57,10 +57,8 @@ public struct IngestServer: Sendable {
                 // confirmed message is what must not be lost, and a worker that finds no row records it. So the
                 // record does not wait for its WAL flush.
                 try db.execute("SET synchronous_commit = off")
-            }
-        ) { records, db in
-            try CommandStore.record(records, on: db)
-        }
+            },
+            query: { records, db in try CommandStore.record(records, on: db) })
         database = DatabasePool(
             name: "read", configuration: configuration.postgres, connections: configuration.readConnections,
             logger: logger)
