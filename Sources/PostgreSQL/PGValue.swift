@@ -205,12 +205,16 @@ public struct PGArray: PGEncodable {
         "{"
             + elements.map { element -> String in
                 guard let element else { return "NULL" }
-                var quoted = "\""
-                for c in element {
-                    if c == "\"" || c == "\\" { quoted.append("\\") }
-                    quoted.append(c)
+                // By Unicode scalar, not by Character: a quote followed by a combining mark or an emoji
+                // modifier is one Character that is not equal to "\"", and would go out unescaped.
+                var quoted = String.UnicodeScalarView()
+                quoted.append("\"")
+                for scalar in element.unicodeScalars {
+                    if scalar == "\"" || scalar == "\\" { quoted.append("\\") }
+                    quoted.append(scalar)
                 }
-                return quoted + "\""
+                quoted.append("\"")
+                return String(quoted)
             }.joined(separator: ",") + "}"
     }
 }

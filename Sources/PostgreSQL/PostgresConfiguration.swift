@@ -91,10 +91,14 @@ extension PostgresConfiguration: CustomStringConvertible {
 }
 
 extension String {
-    func replacingAll(_ target: Character, with replacement: String) -> String {
-        var result = ""
-        for c in self { if c == target { result += replacement } else { result.append(c) } }
-        return result
+    /// Replaces every `target` scalar. By Unicode scalar, not by Character: a quote followed by a combining
+    /// mark is one Character that is not equal to the quote, and would be left unescaped.
+    func replacingAll(_ target: Unicode.Scalar, with replacement: String) -> String {
+        var result = String.UnicodeScalarView()
+        for scalar in unicodeScalars {
+            if scalar == target { result.append(contentsOf: replacement.unicodeScalars) } else { result.append(scalar) }
+        }
+        return String(result)
     }
 }
 

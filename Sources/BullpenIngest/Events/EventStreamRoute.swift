@@ -34,7 +34,7 @@ struct EventStreamRoute {
                 start = after
             } else {
                 do { start = try await database.run { db in try ReadModel.latestEventID(on: db) } } catch {
-                    throw APIError.databaseUnavailable
+                    throw APIError.database(error)
                 }
             }
             let (signals, cancel) = feed.subscribe()

@@ -2,6 +2,7 @@ import BullpenDomain
 import Foundation
 import HTTPTypes
 import Hummingbird
+import PostgreSQL
 
 /// An error answer, one shape everywhere: `{"error": {"code": "...", "message": "...", "field": "..."}}`.
 /// `code` is stable for programs to branch on; `message` says why, for people, and never echoes credentials
@@ -67,6 +68,15 @@ public struct APIError: Error, HTTPResponseError, Sendable {
 }
 
 extension APIError {
+    /// The answer to a database error: 503 when the database could not be reached (retrying is right), 500
+    /// when it refused a statement (a defect: retrying gives the same).
+    static func database(_ error: any Error) -> APIError {
+        if let error = error as? PGError, !error.isConnectionFailure {
+            return APIError(.internalServerError, "internal error; the request may be retried")
+        }
+        return databaseUnavailable
+    }
+
     /// 503: the database did not answer.
     static var databaseUnavailable: APIError {
         APIError(

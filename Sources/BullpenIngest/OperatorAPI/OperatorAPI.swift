@@ -87,7 +87,7 @@ struct OperatorAPI: Sendable {
             recorded = try await commands.value(for: record)
         } catch {
             context.logger.error("recording a command failed", metadata: ["error": "\(error)"])
-            throw APIError.databaseUnavailable
+            throw APIError.database(error)
         }
         switch recorded {
         case .missing(let reference):
@@ -172,7 +172,7 @@ struct OperatorAPI: Sendable {
         do {
             json = try await database.run(body)
         } catch {
-            throw APIError.databaseUnavailable
+            throw APIError.database(error)
         }
         guard let json else { throw APIError(.notFound, "there is no \(what)") }
         return Response(

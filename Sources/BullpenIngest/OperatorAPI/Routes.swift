@@ -139,7 +139,7 @@ struct QueueRoutes {
             do { states = try await broker.queues() } catch { throw APIError.brokerUnavailable("the queues' state") }
             let parked: [String: Int]
             do { parked = try await api.database.run { db in try ReadModel.parkedCounts(on: db) } } catch {
-                throw APIError.databaseUnavailable
+                throw APIError.database(error)
             }
             return Response.json(
                 .ok,

@@ -19,7 +19,7 @@ struct TokenAuthentication: RouterMiddleware {
             token = try await tokens.value(for: Array(SHA256.hash(data: Array(secret.utf8))))
         } catch {
             context.logger.error("API token look-up failed", metadata: ["error": "\(error)"])
-            throw APIError.databaseUnavailable
+            throw APIError.database(error)
         }
         guard let token else {
             throw APIError(.unauthorized, "unknown API token", headers: [.wwwAuthenticate: "Bearer"])

@@ -40,7 +40,7 @@ struct TaskResultRoutes {
             attempt = try await tokens.value(for: Array(SHA256.hash(data: Array(token.utf8))))
         } catch {
             context.logger.error("token look-up failed", metadata: ["error": "\(error)"])
-            throw APIError.databaseUnavailable
+            throw APIError.database(error)
         }
         let settled = attempt?.outcome.flatMap(TaskResultReport.Outcome.init(rawValue:))
         guard let attempt, attempt.outcome == nil || settled != nil else {

@@ -173,4 +173,16 @@ final class PGConnectionTests {
             #expect(!error.description.contains("hunter2"))
         }
     }
+
+    @Test("a text[] parameter round-trips quotes, backslashes, marks and emoji modifiers (found by the contract run)")
+    func arrayRoundTrip() throws {
+        let elements = ["\"\u{1F3FB}\u{1F44D}\u{1F3FB}", "back\\slash\u{301}", "{braces}, commas", "", "\u{10FFFF}"]
+        let row = try #require(
+            try db.query("SELECT $1::text[] AS a, cardinality($1::text[]) AS n", [PGArray(elements)]).first)
+        #expect(try row.decode("n", as: Int.self) == elements.count)
+        let back = try db.query("SELECT unnest($1::text[]) AS e", [PGArray(elements)]).rows.map {
+            try $0.decode("e", as: String.self)
+        }
+        #expect(back == elements)
+    }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import Hummingbird
+import PostgreSQL
 import Testing
 
 @testable import BullpenIngest
@@ -36,5 +37,14 @@ struct JSONAnswerTests {
         for type in ["text/plain", "application/jsonx", "", "application/x-www-form-urlencoded"] {
             #expect(!JSONContentType<BasicRequestContext>.isJSON(type), "\(type)")
         }
+    }
+
+    @Test("a database that cannot be reached is 503 (retry); a statement it refuses is 500 (a defect)")
+    func databaseErrors() {
+        #expect(APIError.database(PGError(.connectionLost, "gone")).status == .serviceUnavailable)
+        #expect(APIError.database(PGError(.connectFailed, "refused")).code == "database_unavailable")
+        let refused = APIError.database(PGError(.server, "malformed array literal", sqlState: "22P02"))
+        #expect(refused.status == .internalServerError)
+        #expect(!refused.message.contains("array"))
     }
 }
