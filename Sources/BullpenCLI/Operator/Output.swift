@@ -28,7 +28,7 @@ enum Output {
             printJSON(command)
         } else if command["status"] as? String == "applied" {
             let result = (command["result"] as? [String: Any] ?? [:]).sorted { $0.key < $1.key }
-            print("applied: " + result.map { "\($0.key) \($0.value)" }.joined(separator: ", "))
+            print("applied: " + result.map { "\($0.key) \(text($0.value))" }.joined(separator: ", "))
         }
         if command["status"] as? String == "rejected" {
             throw CLIFailure(.rejected, "rejected: \(command["error"] as? String ?? "no reason given")")
