@@ -40,8 +40,8 @@ final class EventStreamTests: @unchecked Sendable {
             let port = try #require(api.client.port)
             let first = try await api.create("/v1/clients", #"{"name": "S", "email": "s@example.test"}"#, "clientId")
             // Connected from the start: the stream replays from 0, then shows the project made meanwhile.
-            async let live = Self.stream(port: port, token: self.fixture.operatorToken, lastEventID: 0, seconds: 2.5)
-            try await Task.sleep(for: .milliseconds(700))
+            async let live = Self.stream(port: port, token: self.fixture.operatorToken, lastEventID: 0, seconds: 5)
+            try await Task.sleep(for: .milliseconds(500))
             let project = try await api.create(
                 "/v1/projects", #"{"clientId": \#(first), "name": "P", "type": "content", "tier": "pro"}"#, "projectId")
             let text = try await live
@@ -52,7 +52,7 @@ final class EventStreamTests: @unchecked Sendable {
             _ = try await api.create("/v1/tasks", #"{"projectId": \#(project), "title": "T"}"#, "taskId")
             let resumed = Self.frames(
                 try await Self.stream(
-                    port: port, token: self.fixture.operatorToken, lastEventID: seen.last?.id, seconds: 1))
+                    port: port, token: self.fixture.operatorToken, lastEventID: seen.last?.id, seconds: 2))
             #expect(resumed.map(\.type) == ["task.created"])
             #expect(resumed.first?.id ?? 0 > seen.last?.id ?? 0)
         }
@@ -65,7 +65,7 @@ final class EventStreamTests: @unchecked Sendable {
             let mine = try await api.create("/v1/clients", #"{"name": "A", "email": "a@example.test"}"#, "clientId")
             _ = try await api.create("/v1/clients", #"{"name": "B", "email": "b@example.test"}"#, "clientId")
             let token = try ApiTokens.create(name: "a", role: .client, clientID: mine, on: self.fixture.stack.db)
-            let text = try await Self.stream(port: port, token: token.secret, lastEventID: 0, seconds: 1)
+            let text = try await Self.stream(port: port, token: token.secret, lastEventID: 0, seconds: 2)
             #expect(Self.frames(text).count == 1)
             #expect(text.contains("\"clientId\": \(mine)"))
         }
