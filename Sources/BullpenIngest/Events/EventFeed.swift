@@ -48,8 +48,6 @@ public final class EventFeed: Service, Sendable {
         )
     }
 
-    var subscriberCount: Int { streams.byID.withLock { $0.count } }
-
     public func run() async {
         await BlockingService(name: "bullpen-event-feed") { [self] stop in listen(stop) }.run()
         // The feed stopped: end every stream, so that their responses finish and the server can drain.

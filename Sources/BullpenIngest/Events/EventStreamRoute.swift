@@ -18,7 +18,7 @@ struct EventStreamRoute {
     func add(to routes: RouterGroup<APIContext>) {
         routes.get("stream") { request, context in
             let viewer = try context.requireCaller().viewer
-            let query = try ListQuery(request, filters: ["after"])
+            let query = try ListQuery(request, filters: ["after"], paged: false)
             var after = try query.integer("after", 0...Int64.max)
             if let lastEventID = request.headers[HTTPField.Name("Last-Event-ID")!] {
                 guard let id = Int64(lastEventID), id >= 0 else {

@@ -7,11 +7,12 @@ import Hummingbird
 struct ListQuery {
     let parameters: [String: String]
 
-    init(_ request: Request, filters allowed: Set<String>) throws {
+    /// `paged` false: a route that is not a list (the queues, the event stream) takes neither `limit` nor `cursor`.
+    init(_ request: Request, filters allowed: Set<String>, paged: Bool = true) throws {
         var parameters: [String: String] = [:]
         for (name, value) in request.uri.queryParameters {
             let name = String(name)
-            guard allowed.contains(name) || name == "limit" || name == "cursor" else {
+            guard allowed.contains(name) || (paged && (name == "limit" || name == "cursor")) else {
                 throw APIError(
                     .badRequest, "\(name) is not a parameter of this list", code: "invalid_query", field: name)
             }

@@ -134,7 +134,7 @@ struct QueueRoutes {
     func add(queues: RouterGroup<APIContext>, deadLetters: RouterGroup<APIContext>) {
         queues.get { request, context in
             try context.requireCaller().requireOperator("read the queues")
-            _ = try ListQuery(request, filters: [])
+            _ = try ListQuery(request, filters: [], paged: false)
             let states: [BrokerInspector.QueueState]
             do { states = try await broker.queues() } catch { throw APIError.brokerUnavailable("the queues' state") }
             let parked: [String: Int]

@@ -1,4 +1,5 @@
 import AMQP
+import BullpenDomain
 import Foundation
 
 /// A delivery as a handler sees it: the message's identity, type and body, without AMQP bookkeeping.
@@ -31,7 +32,7 @@ public struct InboundMessage: Sendable {
     /// Decodes the JSON body; a body that does not decode is a permanent failure (the message is parked).
     public func decode<T: Decodable>(_ type: T.Type) throws -> T {
         do {
-            return try JSONDecoder().decode(T.self, from: Data(body))
+            return try JSONBody.decodeTrusted(T.self, from: body)
         } catch {
             throw HandlerError.park(reason: "the body does not decode as \(T.self): \(Self.describe(error))")
         }

@@ -87,6 +87,7 @@ final class ReadAPITests: @unchecked Sendable {
                 ("/v1/clients?cursor=x", "cursor"),
                 ("/v1/clients?status=gone", "status"), ("/v1/tasks?project=-1", "project"),
                 ("/v1/clients?sort=name", "sort"),
+                ("/v1/queues?limit=5", "limit"),
             ] {
                 let answer = try await api.get(uri)
                 #expect(answer.status == .badRequest, "\(uri)")

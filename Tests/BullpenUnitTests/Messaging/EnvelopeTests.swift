@@ -77,6 +77,29 @@ struct EnvelopeTests {
         #expect(replay.headers["tenant"] == .string("client-9"))
         #expect(replay.messageID == "m")
     }
+
+    /// A message with a time in it, as messages of later work will have.
+    struct Dated: BullpenMessage, Equatable {
+        static let name = "test.dated"
+        static let queue = WorkQueue.notify
+        static let schemaVersion = 1
+        var schema = 1
+        var at: Date
+        var messageID: String { "dated" }
+    }
+
+    @Test("what the envelope writes, a delivery reads: one encoder and its decoder (times in ISO 8601)")
+    func dates() throws {
+        let message = Dated(at: Date(timeIntervalSince1970: 1_800_000_000))
+        let outgoing = try Envelope.outgoing(message, topology: topology, appID: "test")
+        #expect(String(decoding: outgoing.body, as: UTF8.self).contains("2027-01-15T08:00:00Z"))
+        let inbound = InboundMessage(
+            delivery: AMQPDelivery(
+                channel: 1, consumerTag: "c", deliveryTag: 1, redelivered: false, exchange: outgoing.exchange,
+                routingKey: outgoing.routingKey, properties: outgoing.properties, body: outgoing.body),
+            queue: "notify")
+        #expect(try inbound.decode(Dated.self) == message)
+    }
 }
 
 @Suite("Handler registry")
