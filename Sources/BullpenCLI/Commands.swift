@@ -153,7 +153,9 @@ struct IngestCommand: AsyncParsableCommand {
 struct WorkerCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "worker",
-        abstract: "Consume work queues (one transaction per message or batch), relay the outbox, run scheduled jobs.")
+        abstract:
+            "Consume work queues (one transaction per message or batch), relay the outbox, keep dead letters, run scheduled jobs."
+    )
 
     @OptionGroup var connection: ConnectionOptions
 
@@ -217,6 +219,7 @@ struct WorkerCommand: AsyncParsableCommand {
                 OutboxRelay(
                     postgres: postgres, topology: topology, publisher: publisher, metrics: metrics, logger: logger))
         }
+        services.append(DeadLetterKeeper(amqp: amqp, postgres: postgres, topology: topology, logger: logger))
         if schedule != "none" {
             let workerName = "\(ProcessInfo.processInfo.hostName):\(ProcessInfo.processInfo.processIdentifier)"
             do {

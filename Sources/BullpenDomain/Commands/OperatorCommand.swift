@@ -15,6 +15,8 @@ public enum CommandKind: String, Choice {
     case agentUpdate = "agent.update"
     case agentSetOffline = "agent.set_offline"
     case agentConfigure = "agent.configure"
+    case deadLetterReplay = "dead_letter.replay"
+    case deadLetterPurge = "dead_letter.purge"
 }
 
 /// The body of one kind of command: decoded from the request (its `CodingKeys` are the fields a request may
@@ -48,6 +50,7 @@ extension CommandPayload {
 public struct Reference: Sendable, Equatable, Hashable {
     public enum Noun: String, Sendable, CaseIterable {
         case client, project, task, agent, subscription
+        case deadLetter = "dead letter"
     }
 
     public let noun: Noun
@@ -77,6 +80,8 @@ public enum OperatorCommand: Sendable, Equatable {
     case agentUpdate(AgentChanges)
     case agentSetOffline(AgentOffline)
     case agentConfigure(AgentConfiguration)
+    case deadLetterReplay(DeadLetterReplay)
+    case deadLetterPurge(DeadLetterPurge)
 
     public var payload: any CommandPayload {
         switch self {
@@ -93,6 +98,8 @@ public enum OperatorCommand: Sendable, Equatable {
         case .agentUpdate(let p): return p
         case .agentSetOffline(let p): return p
         case .agentConfigure(let p): return p
+        case .deadLetterReplay(let p): return p
+        case .deadLetterPurge(let p): return p
         }
     }
 
@@ -118,6 +125,8 @@ public enum OperatorCommand: Sendable, Equatable {
         case .agentUpdate: return .agentUpdate(try .parse(body, pathID: pathID))
         case .agentSetOffline: return .agentSetOffline(try .parse(body, pathID: pathID))
         case .agentConfigure: return .agentConfigure(try .parse(body, pathID: pathID))
+        case .deadLetterReplay: return .deadLetterReplay(try .parse(body, pathID: pathID))
+        case .deadLetterPurge: return .deadLetterPurge(try .parse(body, pathID: pathID))
         }
     }
 
@@ -171,6 +180,10 @@ public struct CommandMessage: BullpenMessage, Equatable {
         case .agentSetOffline: command = .agentSetOffline(try container.decode(AgentOffline.self, forKey: .payload))
         case .agentConfigure:
             command = .agentConfigure(try container.decode(AgentConfiguration.self, forKey: .payload))
+        case .deadLetterReplay:
+            command = .deadLetterReplay(try container.decode(DeadLetterReplay.self, forKey: .payload))
+        case .deadLetterPurge:
+            command = .deadLetterPurge(try container.decode(DeadLetterPurge.self, forKey: .payload))
         }
     }
 

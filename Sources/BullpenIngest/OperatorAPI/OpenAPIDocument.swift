@@ -1900,6 +1900,156 @@ enum OpenAPIDocument {
                 }
               }
             },
+            "/v1/dead-letters/replay": {
+              "post": {
+                "summary": "send parked messages back to their work queues (at most 1,000 a command)",
+                "operationId": "replayDeadLetters",
+                "security": [
+                  {
+                    "apiToken": []
+                  }
+                ],
+                "parameters": [
+                  {
+                    "name": "Idempotency-Key",
+                    "in": "header",
+                    "schema": {
+                      "type": "string",
+                      "pattern": "^[!-~]{1,200}$"
+                    },
+                    "description": "the same key with the same body is the same command; the CLI sends one per invocation"
+                  }
+                ],
+                "requestBody": {
+                  "required": true,
+                  "content": {
+                    "application/json": {
+                      "schema": {
+                        "$ref": "#/components/schemas/DeadLetterReplay"
+                      }
+                    }
+                  }
+                },
+                "responses": {
+                  "202": {
+                    "description": "accepted after the broker's confirm (or the command's current status, for a repeated Idempotency-Key)",
+                    "headers": {
+                      "Location": {
+                        "schema": {
+                          "type": "string"
+                        }
+                      }
+                    },
+                    "content": {
+                      "application/json": {
+                        "schema": {
+                          "$ref": "#/components/schemas/CommandAccepted"
+                        }
+                      }
+                    }
+                  },
+                  "400": {
+                    "$ref": "#/components/responses/Error400"
+                  },
+                  "401": {
+                    "$ref": "#/components/responses/Error401"
+                  },
+                  "403": {
+                    "$ref": "#/components/responses/Error403"
+                  },
+                  "413": {
+                    "$ref": "#/components/responses/Error413"
+                  },
+                  "415": {
+                    "$ref": "#/components/responses/Error415"
+                  },
+                  "422": {
+                    "$ref": "#/components/responses/Error422"
+                  },
+                  "429": {
+                    "$ref": "#/components/responses/Error429"
+                  },
+                  "503": {
+                    "$ref": "#/components/responses/Error503"
+                  }
+                }
+              }
+            },
+            "/v1/dead-letters/purge": {
+              "post": {
+                "summary": "give up on parked messages, by id or a whole queue",
+                "operationId": "purgeDeadLetters",
+                "security": [
+                  {
+                    "apiToken": []
+                  }
+                ],
+                "parameters": [
+                  {
+                    "name": "Idempotency-Key",
+                    "in": "header",
+                    "schema": {
+                      "type": "string",
+                      "pattern": "^[!-~]{1,200}$"
+                    },
+                    "description": "the same key with the same body is the same command; the CLI sends one per invocation"
+                  }
+                ],
+                "requestBody": {
+                  "required": true,
+                  "content": {
+                    "application/json": {
+                      "schema": {
+                        "$ref": "#/components/schemas/DeadLetterPurge"
+                      }
+                    }
+                  }
+                },
+                "responses": {
+                  "202": {
+                    "description": "accepted after the broker's confirm (or the command's current status, for a repeated Idempotency-Key)",
+                    "headers": {
+                      "Location": {
+                        "schema": {
+                          "type": "string"
+                        }
+                      }
+                    },
+                    "content": {
+                      "application/json": {
+                        "schema": {
+                          "$ref": "#/components/schemas/CommandAccepted"
+                        }
+                      }
+                    }
+                  },
+                  "400": {
+                    "$ref": "#/components/responses/Error400"
+                  },
+                  "401": {
+                    "$ref": "#/components/responses/Error401"
+                  },
+                  "403": {
+                    "$ref": "#/components/responses/Error403"
+                  },
+                  "413": {
+                    "$ref": "#/components/responses/Error413"
+                  },
+                  "415": {
+                    "$ref": "#/components/responses/Error415"
+                  },
+                  "422": {
+                    "$ref": "#/components/responses/Error422"
+                  },
+                  "429": {
+                    "$ref": "#/components/responses/Error429"
+                  },
+                  "503": {
+                    "$ref": "#/components/responses/Error503"
+                  }
+                }
+              }
+            },
             "/v1/dead-letters/{id}": {
               "get": {
                 "summary": "a dead letter with its headers and body (operators only)",
@@ -2144,7 +2294,9 @@ enum OpenAPIDocument {
                       "agent.register",
                       "agent.update",
                       "agent.set_offline",
-                      "agent.configure"
+                      "agent.configure",
+                      "dead_letter.replay",
+                      "dead_letter.purge"
                     ]
                   },
                   "status": {
@@ -3407,6 +3559,12 @@ enum OpenAPIDocument {
                   "parkedAt": {
                     "type": "string",
                     "format": "date-time"
+                  },
+                  "priority": {
+                    "type": [
+                      "integer",
+                      "null"
+                    ]
                   }
                 },
                 "required": [
@@ -3417,7 +3575,8 @@ enum OpenAPIDocument {
                   "reason",
                   "attempts",
                   "status",
-                  "parkedAt"
+                  "parkedAt",
+                  "priority"
                 ],
                 "additionalProperties": false
               },
@@ -3930,6 +4089,12 @@ enum OpenAPIDocument {
                       "null"
                     ],
                     "format": "date-time"
+                  },
+                  "priority": {
+                    "type": [
+                      "integer",
+                      "null"
+                    ]
                   }
                 },
                 "required": [
@@ -3943,7 +4108,8 @@ enum OpenAPIDocument {
                   "parkedAt",
                   "headers",
                   "body",
-                  "resolvedAt"
+                  "resolvedAt",
+                  "priority"
                 ],
                 "additionalProperties": false
               },
@@ -4099,6 +4265,60 @@ enum OpenAPIDocument {
                   "nextCursor"
                 ],
                 "additionalProperties": false
+              },
+              "DeadLetterReplay": {
+                "type": "object",
+                "properties": {
+                  "ids": {
+                    "type": "array",
+                    "items": {
+                      "type": "integer",
+                      "format": "int64",
+                      "minimum": 1
+                    },
+                    "minItems": 1,
+                    "maxItems": 1000,
+                    "uniqueItems": true,
+                    "description": "dead letter ids (from GET /v1/dead-letters)"
+                  }
+                },
+                "required": [
+                  "ids"
+                ],
+                "additionalProperties": false,
+                "description": "replays the named parked messages as attempt 1; ids no longer parked are reported in the result (`notParked`)"
+              },
+              "DeadLetterPurge": {
+                "type": "object",
+                "properties": {
+                  "ids": {
+                    "type": "array",
+                    "items": {
+                      "type": "integer",
+                      "format": "int64",
+                      "minimum": 1
+                    },
+                    "minItems": 1,
+                    "maxItems": 1000,
+                    "uniqueItems": true,
+                    "description": "dead letter ids (from GET /v1/dead-letters)"
+                  },
+                  "queue": {
+                    "type": "string",
+                    "enum": [
+                      "billing",
+                      "command",
+                      "dispatch",
+                      "notify",
+                      "review"
+                    ],
+                    "description": "purge every parked message of this queue"
+                  }
+                },
+                "minProperties": 1,
+                "maxProperties": 1,
+                "additionalProperties": false,
+                "description": "either ids or queue: the rows stay, marked purged"
               }
             },
             "responses": {

@@ -50,6 +50,7 @@ struct OperatorAPI: Sendable {
         ("/v1/agents/:id/config", [.put]),
         ("/v1/commands/:id", [.get]), ("/v1/events", [.get]), ("/v1/events/stream", [.get]),
         ("/v1/queues", [.get]), ("/v1/dead-letters", [.get]), ("/v1/dead-letters/:id", [.get]),
+        ("/v1/dead-letters/replay", [.post]), ("/v1/dead-letters/purge", [.post]),
     ]
 
     // MARK: commands

@@ -118,7 +118,8 @@ struct EventRoutes {
     }
 }
 
-/// `/v1/queues` and `/v1/dead-letters` (operators only): how the work queues stand, and what is parked.
+/// `/v1/queues` and `/v1/dead-letters` (operators only): how the work queues stand, what is parked, and the
+/// commands that replay or purge parked messages.
 struct QueueRoutes {
     let api: OperatorAPI
     let broker: BrokerInspector
@@ -163,5 +164,7 @@ struct QueueRoutes {
             let id = try request.pathID(context)
             return try await api.read("dead letter \(id)") { db in try ReadModel.deadLetter(id, on: db) }
         }
+        api.command(.deadLetterReplay, .post, "replay", on: deadLetters)
+        api.command(.deadLetterPurge, .post, "purge", on: deadLetters)
     }
 }

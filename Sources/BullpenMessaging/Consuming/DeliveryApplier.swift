@@ -125,7 +125,8 @@ final class DeliveryApplier {
                 logger.warning("parking message", metadata: ["reason": "\(reason)"])
                 try DeadLetters.recordParked(
                     queue: queue, messageID: message.messageID.isEmpty ? nil : message.messageID, type: message.type,
-                    reason: reason, attempts: message.attempt, headersJSON: message.headers.jsonString,
+                    priority: message.priority, reason: reason, attempts: message.attempt,
+                    headersJSON: message.headers.jsonString,
                     body: message.body, on: tx)
             } else if case .retry(let tier, let next, let reason) = decision {
                 logger.info(

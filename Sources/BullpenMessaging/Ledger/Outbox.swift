@@ -4,6 +4,9 @@ import PostgreSQL
 
 /// Messages to publish after the transaction that wrote them commits (the outbox pattern).
 public enum Outbox {
+    /// The highest priority an outbox row may carry (the work queues' `x-max-priority`).
+    public static let maxPriority = 5
+
     /// A message waiting in the outbox.
     public struct Entry: Sendable, Equatable {
         public var id: Int64
@@ -45,19 +48,22 @@ public enum Outbox {
             in: tx)
     }
 
-    static func enqueue(_ entry: Entry, in tx: PGConnection) throws {
+    /// Adds an entry inside the caller's transaction. `deadLetterID` marks the replay of a parked message: it
+    /// keys the row instead of the message id (which an earlier row of the same message may hold), so each
+    /// dead letter is replayed once.
+    static func enqueue(_ entry: Entry, deadLetterID: Int64? = nil, in tx: PGConnection) throws {
         tx.prepare(
             "outbox.enqueue",
             """
-            INSERT INTO outbox (message_id, queue, message_type, priority, correlation_id, headers, body)
-            VALUES ($1, $2, $3, $4, $5, $6::jsonb, $7)
-            ON CONFLICT (message_id) DO NOTHING
+            INSERT INTO outbox (message_id, queue, message_type, priority, correlation_id, headers, body, dead_letter_id)
+            VALUES ($1, $2, $3, $4, $5, $6::jsonb, $7, $8)
+            ON CONFLICT DO NOTHING
             """)
         try tx.executePrepared(
             "outbox.enqueue",
             [
                 entry.messageID, entry.queue, entry.type, entry.priority, entry.correlationID, entry.headersJSON,
-                PGBytes(entry.body),
+                PGBytes(entry.body), deadLetterID,
             ])
     }
 

@@ -67,10 +67,17 @@ public enum Envelope {
     /// forgotten, persistent.
     public static func replayCopy(of properties: AMQPProperties, now: Date = Date()) -> AMQPProperties {
         var copy = properties
-        for key in MessageHeader.earlierLife { copy.headers.removeValue(forKey: key) }
-        copy.headers.removeValue(forKey: MessageHeader.attempt)
-        copy.headers[MessageHeader.replayedAt] = .timestamp(UInt64(now.timeIntervalSince1970))
+        copy.headers = replayHeaders(properties.headers, now: now)
         copy.persistent = true
+        return copy
+    }
+
+    /// A parked message's headers for its replay: its earlier life and attempt count removed, the replay's time added.
+    public static func replayHeaders(_ headers: AMQPTable, now: Date = Date()) -> AMQPTable {
+        var copy = headers
+        for key in MessageHeader.earlierLife { copy.removeValue(forKey: key) }
+        copy.removeValue(forKey: MessageHeader.attempt)
+        copy[MessageHeader.replayedAt] = .timestamp(UInt64(now.timeIntervalSince1970))
         return copy
     }
 }

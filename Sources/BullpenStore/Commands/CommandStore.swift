@@ -98,6 +98,7 @@ public enum CommandStore {
             WHEN 'task' THEN EXISTS (SELECT 1 FROM tasks WHERE id = \(id))
             WHEN 'agent' THEN EXISTS (SELECT 1 FROM agents WHERE id = \(id))
             WHEN 'subscription' THEN EXISTS (SELECT 1 FROM subscriptions WHERE id = \(id))
+            WHEN 'dead letter' THEN EXISTS (SELECT 1 FROM dead_letters WHERE id = \(id))
             ELSE false END
         """
     }

@@ -171,7 +171,7 @@ public enum ReadModel {
         db.prepare(
             "read.dead_letter",
             """
-            SELECT (\(deadLetterJSON) || jsonb_build_object('headers', d.headers, 'body', encode(d.body, 'base64'),
+            SELECT (\(deadLetterJSON) || jsonb_build_object('headers', d.headers, 'body', translate(encode(d.body, 'base64'), chr(10), ''),
                        'resolvedAt', d.resolved_at))::text AS item
               FROM dead_letters d WHERE d.id = $1
             """)
@@ -191,7 +191,7 @@ public enum ReadModel {
 
     static let deadLetterJSON = """
         jsonb_build_object('id', d.id, 'queue', d.queue, 'messageId', d.message_id, 'type', d.message_type,
-            'reason', d.reason, 'attempts', d.attempts, 'status', d.status, 'parkedAt', d.parked_at)
+            'priority', d.priority, 'reason', d.reason, 'attempts', d.attempts, 'status', d.status, 'parkedAt', d.parked_at)
         """
 
     // MARK: commands (operators only)

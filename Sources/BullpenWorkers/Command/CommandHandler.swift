@@ -89,8 +89,18 @@ public struct CommandHandler: MessageHandler {
         case .agentSetOffline(let offline):
             try AgentStore.setOffline(offline, messageID: messageID, in: tx)
             return result("agentId", offline.id)
+        case .deadLetterReplay(let replay):
+            let resolution = try DeadLetters.replay(ids: replay.ids, now: now, in: tx)
+            return try result(["replayed": resolution.resolved, "notParked": resolution.notParked])
+        case .deadLetterPurge(let purge):
+            let resolution = try DeadLetters.purge(ids: purge.ids, queue: purge.queue, in: tx)
+            return try result(["purged": resolution.resolved, "notParked": resolution.notParked])
         }
     }
 
     private static func result(_ key: String, _ id: Int64) -> String { "{\"\(key)\": \(id)}" }
+
+    private static func result(_ lists: [String: [Int64]]) throws -> String {
+        String(decoding: try JSONBody.encode(lists), as: UTF8.self)
+    }
 }

@@ -128,4 +128,44 @@ final class CLITests: @unchecked Sendable {
             #expect(try await bullpen("client", "list", token: nil).status == 4)
         }
     }
+
+    @Test("dlq: list, replay --all in pages of commands with a progress line, purge; no broker or database")
+    func deadLetters() async throws {
+        // 1,205 parked notify messages: more than one replay command's worth.
+        try fixture.stack.db.query(
+            """
+            INSERT INTO dead_letters (queue, message_id, message_type, priority, reason, body)
+            SELECT 'notify', 'n:' || i, 'test.record', 2, 'the mail service refused it', '{}'::bytea
+              FROM generate_series(1, 1205) AS i
+            """)
+        let ids = try fixture.stack.db.query("SELECT id FROM dead_letters ORDER BY id").rows.map {
+            try $0.decode("id", as: Int64.self)
+        }
+        let token = fixture.operatorToken
+        try await fixture.run(.live) { api in
+            let port = try #require(api.client.port)
+            func bullpen(_ arguments: String...) async throws -> Run {
+                try await Self.bullpen(arguments, port: port, token: token)
+            }
+            let listed = try await bullpen("dlq", "list", "--queue", "notify", "--limit", "2")
+            #expect(listed.status == 0, "\(listed.errors)")
+            #expect(listed.output.contains("n:1") && listed.output.contains("the mail service refused it"))
+            #expect(listed.output.contains("(more: --cursor "))
+
+            let purged = try await bullpen("dlq", "purge", "\(ids[0])", "--wait")
+            #expect(purged.status == 0, "\(purged.errors)")
+            #expect(purged.output == "applied: notParked -, purged \(ids[0])\n")
+
+            let replayed = try await bullpen("dlq", "replay", "--all", "--queue", "notify")
+            #expect(replayed.status == 0, "\(replayed.errors)")
+            #expect(replayed.errors == "replay: 1000 of 1204\nreplay: 1204 of 1204\n")
+            #expect(replayed.output == "replayed 1204\n")
+            #expect(
+                try self.fixture.stack.count("SELECT count(*) FROM outbox WHERE dead_letter_id IS NOT NULL") == 1204)
+            #expect(try self.fixture.stack.count("SELECT count(*) FROM dead_letters WHERE status = 'parked'") == 0)
+            let empty = try await bullpen("dlq", "list", "--json")
+            #expect((empty.json["data"] as? [Any])?.isEmpty == true)
+            #expect(try await bullpen("dlq", "replay").status == 2)
+        }
+    }
 }

@@ -84,6 +84,16 @@ struct OperatorCommandTests {
                 .taskSplit, #"{"projectId": 1, "tasks": [{"key": "a", "title": "A", "priority": null}]}"#,
                 "tasks[0].priority", "must not be null; leave the field out instead"
             ),
+            (.deadLetterReplay, #"{"ids": []}"#, "ids", "must hold 1 to 1000 ids"),
+            (.deadLetterReplay, #"{"ids": [3, 3]}"#, "ids", "must not name a dead letter twice"),
+            (.deadLetterReplay, #"{"ids": [-1]}"#, "ids", "must be positive ids"),
+            (.deadLetterReplay, #"{"queue": "review"}"#, "queue", "is not a field of this request"),
+            (
+                .deadLetterPurge, #"{"ids": [1], "queue": "review"}"#, "",
+                "send either ids or queue, not both and not neither"
+            ),
+            (.deadLetterPurge, "{}", "", "send either ids or queue, not both and not neither"),
+            (.deadLetterPurge, #"{"queue": "mail"}"#, "queue", ""),
         ])
     func refused(kind: CommandKind, body: String, field: String, message: String) {
         guard case .failure(let error) = parse(kind, body) else {
@@ -210,5 +220,24 @@ struct TaskPlanTests {
         #expect(cycle?.field == "tasks")
         #expect(cycle?.message == "the dependencies make a cycle: a -> b -> a")
         #expect(refusal(#"[{"key": "a", "title": "A", "colour": 1}]"#)?.field == "tasks[0].colour")
+    }
+}
+
+@Suite("Dead-letter commands")
+struct DeadLetterCommandPayloadTests {
+    @Test("a replay names its dead letters as references, so unknown ids are refused at the door")
+    func references() throws {
+        guard
+            case .deadLetterReplay(let replay) = try OperatorCommand.parse(
+                .deadLetterReplay, Array(#"{"ids": [4, 9]}"#.utf8))
+        else {
+            Issue.record("not a replay")
+            return
+        }
+        #expect(
+            replay.references == [Reference(.deadLetter, 4, field: "ids"), Reference(.deadLetter, 9, field: "ids")])
+        let purge = try OperatorCommand.parse(.deadLetterPurge, Array(#"{"queue": "notify"}"#.utf8))
+        #expect(purge == .deadLetterPurge(DeadLetterPurge(queue: .notify)))
+        #expect(purge.payload.references.isEmpty)
     }
 }
