@@ -130,11 +130,18 @@ struct IngestCommand: AsyncParsableCommand {
     @Option(help: "Requests an API token may send at once before the rate limit applies.")
     var rateBurst: Int = RateLimitSettings().burst
 
+    @Option(
+        help:
+            "Milliseconds an API token found in the database is trusted before it is looked up again (a revocation takes effect within it); 0 looks up every request."
+    )
+    var tokenCacheMs: Int = 1000
+
     func validate() throws {
         guard idleTimeout >= 1, readTimeout >= 1 else { throw ValidationError("timeouts must be at least 1 second") }
         guard rateLimit >= 0, rateBurst >= 1 else {
             throw ValidationError("--rate-limit must be >= 0, --rate-burst >= 1")
         }
+        guard (0...60_000).contains(tokenCacheMs) else { throw ValidationError("--token-cache-ms must be 0...60000") }
     }
 
     func run() async throws {
@@ -144,7 +151,8 @@ struct IngestCommand: AsyncParsableCommand {
             configuration: IngestConfiguration(
                 host: host, port: port, amqp: try connection.amqp(), postgres: try connection.postgres(),
                 rateLimit: RateLimitSettings(perSecond: rateLimit, burst: rateBurst),
-                timeouts: ConnectionTimeouts(idle: .seconds(idleTimeout), requestRead: .seconds(readTimeout))),
+                timeouts: ConnectionTimeouts(idle: .seconds(idleTimeout), requestRead: .seconds(readTimeout)),
+                tokenCacheLifetime: .milliseconds(tokenCacheMs)),
             topology: try connection.topology(), logger: logger)
         try await server.application().runService()
     }

@@ -21,12 +21,15 @@ public struct IngestConfiguration: Sendable {
     public var eventHeartbeat: Duration
     /// How long a client connection may idle or take to send a request.
     public var timeouts: ConnectionTimeouts
+    /// How long an API token found in the database is trusted without looking again (so a revocation takes
+    /// effect within it). Default 1 s; zero looks up every request.
+    public var tokenCacheLifetime: Duration
 
     public init(
         host: String = "127.0.0.1", port: Int = 8080, amqp: AMQPConfiguration, postgres: PostgresConfiguration,
         maxBodyBytes: Int = 1 << 20, databaseConnections: Int = 2, readConnections: Int = 2,
         rateLimit: RateLimitSettings = .init(), eventHeartbeat: Duration = .seconds(15),
-        timeouts: ConnectionTimeouts = .init()
+        timeouts: ConnectionTimeouts = .init(), tokenCacheLifetime: Duration = .seconds(1)
     ) {
         self.host = host
         self.port = port
@@ -38,5 +41,6 @@ public struct IngestConfiguration: Sendable {
         self.rateLimit = rateLimit
         self.eventHeartbeat = eventHeartbeat
         self.timeouts = timeouts
+        self.tokenCacheLifetime = tokenCacheLifetime
     }
 }

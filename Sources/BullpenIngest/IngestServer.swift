@@ -22,8 +22,9 @@ public struct IngestServer: Sendable {
     public let publisher: ConfirmingPublisher
     /// Callback-token look-ups, batched across concurrent requests.
     let tokens: BatchingLookup<[UInt8], CallbackTokens.Attempt>
-    /// API-token look-ups, likewise.
+    /// API-token look-ups, likewise, and the tokens recently found.
     let apiTokens: BatchingLookup<[UInt8], ApiTokens.Token>
+    let apiTokenCache: TokenCache
     /// Commands recorded as accepted, many requests to a statement.
     let commands: BatchingLookup<CommandStore.Record, CommandStore.Recorded>
     /// Connections for the read API.
@@ -50,6 +51,7 @@ public struct IngestServer: Sendable {
         ) { hashes, db in
             try ApiTokens.find(hashes: hashes, on: db)
         }
+        apiTokenCache = TokenCache(lifetime: configuration.tokenCacheLifetime)
         commands = BatchingLookup(
             name: "command-record", configuration: configuration.postgres, threads: 1, logger: logger,
             setUp: { db in
@@ -77,7 +79,8 @@ public struct IngestServer: Sendable {
         let api = OperatorAPI(
             publisher: publisher, topology: topology, database: database, commands: commands,
             maxBodyBytes: configuration.maxBodyBytes, rateLimit: configuration.rateLimit)
-        router.addRoutes(api.collection(tokens: apiTokens, feed: feed, broker: broker), atPath: "/v1")
+        router.addRoutes(
+            api.collection(tokens: apiTokens, cache: apiTokenCache, feed: feed, broker: broker), atPath: "/v1")
         return router
     }
 

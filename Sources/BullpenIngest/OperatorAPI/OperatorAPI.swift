@@ -20,12 +20,12 @@ struct OperatorAPI: Sendable {
 
     /// Every `/v1` route, behind token authentication and the per-token rate limit.
     func collection(
-        tokens: BatchingLookup<[UInt8], ApiTokens.Token>, feed: EventFeed, broker: BrokerInspector
+        tokens: BatchingLookup<[UInt8], ApiTokens.Token>, cache: TokenCache, feed: EventFeed, broker: BrokerInspector
     )
         -> RouteCollection<APIContext>
     {
         let routes = RouteCollection(context: APIContext.self)
-        routes.add(middleware: TokenAuthentication(tokens: tokens))
+        routes.add(middleware: TokenAuthentication(tokens: tokens, cache: cache))
         routes.add(middleware: RateLimit(rateLimit))
         ClientRoutes(api: self).add(to: routes.group("clients"))
         ProjectRoutes(api: self).add(to: routes.group("projects"))
@@ -39,7 +39,7 @@ struct OperatorAPI: Sendable {
         return routes
     }
 
-    /// The paths and methods of ``collection(tokens:feed:broker:)``, for the 405 answers of the others.
+    /// The paths and methods of ``collection(tokens:cache:feed:broker:)``, for the 405 answers of the others.
     static let paths: [(path: String, methods: [HTTPRequest.Method])] = [
         ("/v1/clients", [.get, .post]), ("/v1/clients/:id", [.get, .patch]),
         ("/v1/projects", [.get, .post]), ("/v1/projects/:id", [.get, .patch]), ("/v1/projects/:id/archive", [.post]),

@@ -161,6 +161,26 @@ final class OperatorCommandTests: @unchecked Sendable {
         #expect(try stack.count("SELECT count(*) FROM clients WHERE email = 'lost@example.test'") == 1)
     }
 
+    @Test("a token revoked while in use stops working within the token cache's lifetime (1 s)")
+    func revokedWhileInUse() async throws {
+        let token = try ApiTokens.create(name: "soon revoked", role: .operator, on: fixture.stack.db)
+        try await fixture.run { api in
+            let client = api.with(token: token.secret)
+            #expect(try await client.get("/v1/clients").status == .ok)
+            _ = try ApiTokens.revoke(id: token.token.id, on: self.fixture.stack.db)
+            var refusedAfter: Duration?
+            let start = ContinuousClock.now
+            while refusedAfter == nil, ContinuousClock.now - start < .seconds(3) {
+                if try await client.get("/v1/clients").status == .unauthorized {
+                    refusedAfter = ContinuousClock.now - start
+                }
+                try await Task.sleep(for: .milliseconds(50))
+            }
+            let after = try #require(refusedAfter)
+            #expect(after <= .milliseconds(1200))
+        }
+    }
+
     @Test("bad input is refused with its status and code, and nothing is published")
     func badInput() async throws {
         let revoked = try ApiTokens.create(name: "revoked", role: .operator, on: fixture.stack.db)
