@@ -39,7 +39,7 @@ public enum BulkSeed {
     /// Puts every task back to running with its attempt open, and forgets what was applied (and the
     /// commands, with the tasks they created).
     public static func reset(on db: PGConnection) throws {
-        try db.execute("TRUNCATE inbox, events, dead_letters, commands RESTART IDENTITY")
+        try db.execute("TRUNCATE inbox, events, dead_letters, outbox, commands RESTART IDENTITY")
         try db.execute(
             "DELETE FROM tasks t WHERE NOT EXISTS (SELECT 1 FROM task_attempts a WHERE a.task_id = t.id)")
         try db.execute(
