@@ -1,11 +1,17 @@
 import Foundation
 
-/// A task's default priority (1 background ... 5 critical), by the seed plan's rules: the plan's priority
-/// (Sprint 2, Pro 3, Scale 4; 3 without a plan), revisions 5, reviews at least 4, and a deadline under 24 hours
-/// at least 4, under 8 hours 5.
+/// A task's priority (1 background ... 5 critical), by the seed plan's rules: the plan's priority (Scale 4,
+/// Pro 3, Sprint 2; internal work, with no plan, 1), revisions 5, reviews at least 4, and a deadline under
+/// 24 hours at least 4, under 8 hours 5. An operator's override wins over all of them.
+///
+/// Deadlines move closer, so the rules are applied again when a task is dispatched (``atDispatch``), not only
+/// when it is created.
 public enum TaskPriority {
+    public static let range = 1...5
+
+    /// The priority by the rules alone, at `now`.
     public static func `default`(plan: Plan?, taskType: TaskType?, deadline: Date?, now: Date) -> Int {
-        var priority = plan?.terms.priority ?? 3
+        var priority = plan?.terms.priority ?? 1
         if taskType == .revision { priority = 5 }
         if taskType == .review { priority = max(priority, 4) }
         if let deadline {
@@ -13,5 +19,15 @@ public enum TaskPriority {
             if hours < 8 { priority = 5 } else if hours < 24 { priority = max(priority, 4) }
         }
         return priority
+    }
+
+    /// The AMQP priority of a dispatch: the operator's override when the dispatch command carries one;
+    /// otherwise the rules at `now`, never below the priority the task was given (at creation, by the rules
+    /// then or by the operator).
+    public static func atDispatch(
+        plan: Plan?, taskType: TaskType?, deadline: Date?, taskPriority: Int, override: Int?, now: Date
+    ) -> Int {
+        if let override { return min(max(override, range.lowerBound), range.upperBound) }
+        return max(taskPriority, `default`(plan: plan, taskType: taskType, deadline: deadline, now: now))
     }
 }

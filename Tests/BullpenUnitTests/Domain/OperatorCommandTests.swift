@@ -145,7 +145,7 @@ struct PlanTests {
         #expect(Plan.scale.terms.responseHours == 8 && Plan.scale.terms.deliverablesIncluded == nil)
     }
 
-    @Test("default priority: the plan's, revisions 5, reviews at least 4, near deadlines raise it")
+    @Test("default priority: the plan's (internal 1), revisions 5, reviews at least 4, near deadlines raise it")
     func priority() {
         let now = Date(timeIntervalSince1970: 0)
         func p(_ plan: Plan?, _ type: TaskType?, hours: Double? = nil) -> Int {
@@ -154,13 +154,44 @@ struct PlanTests {
         }
         #expect(p(.sprint, .draft) == 2)
         #expect(p(.pro, nil) == 3)
-        #expect(p(nil, nil) == 3)
+        #expect(p(nil, nil) == 1)
+        #expect(p(nil, .revision) == 5)
         #expect(p(.scale, .research) == 4)
         #expect(p(.sprint, .review) == 4)
         #expect(p(.sprint, .revision) == 5)
         #expect(p(.sprint, .draft, hours: 20) == 4)
         #expect(p(.sprint, .draft, hours: 7) == 5)
         #expect(p(.sprint, .draft, hours: 48) == 2)
+    }
+
+    @Test(
+        "dispatch priority: the override wins; else the rules at dispatch time, never below the task's own",
+        arguments: [
+            // plan, type, hours to the deadline, the task's priority, override, expected
+            (Plan?.some(.scale), TaskType?.none, Double?.none, 4, Int?.none, 4),
+            (.pro, nil, nil, 3, nil, 3),
+            (.sprint, nil, nil, 2, nil, 2),
+            (nil, nil, nil, 1, nil, 1),
+            (.sprint, .revision, nil, 2, nil, 5),
+            (.sprint, .review, nil, 2, nil, 4),
+            (.scale, .review, nil, 4, nil, 4),
+            (.sprint, .draft, 30, 2, nil, 2),
+            (.sprint, .draft, 23, 2, nil, 4),
+            (.scale, .draft, 7.5, 4, nil, 5),
+            (nil, nil, 100, 3, nil, 3),
+            (.scale, .revision, 1, 5, 2, 2),
+            (.sprint, nil, nil, 2, 9, 5),
+        ] as [(Plan?, TaskType?, Double?, Int, Int?, Int)])
+    func dispatchPriority(
+        plan: Plan?, type: TaskType?, hours: Double?, taskPriority: Int, override: Int?, expected: Int
+    ) {
+        let now = Date(timeIntervalSince1970: 1_000_000)
+        let deadline = hours.map { now.addingTimeInterval($0 * 3600) }
+        #expect(
+            TaskPriority.atDispatch(
+                plan: plan, taskType: type, deadline: deadline, taskPriority: taskPriority, override: override, now: now
+            )
+                == expected)
     }
 
     @Test("project lifecycle: archive from anywhere but archived; new tasks only before delivery")
