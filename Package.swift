@@ -23,6 +23,7 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
         .package(url: "https://github.com/apple/swift-http-types.git", from: "1.8.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird-websocket.git", from: "2.8.1"),
     ],
     targets: [
         // C layers: system libraries plus header-only shims for macros and variadic calls.
@@ -72,6 +73,30 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // The OpenClaw gateway's protocol: the client every worker shares, and the frames and handshake rules
+        // that the sandbox's fake gateway checks too.
+        .target(
+            name: "OpenClaw",
+            dependencies: [
+                .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // `bullpen sandbox`: local stand-ins that speak the outside services' real wire protocols.
+        .target(
+            name: "BullpenSandbox",
+            dependencies: [
+                "OpenClaw", "HTTPClient",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         // Rows for the demo, the benchmarks and the tests (shipped as a library, like HummingbirdTesting).
         .target(
             name: "BullpenFixtures",
@@ -83,7 +108,7 @@ let package = Package(
             dependencies: [
                 "BullpenIngest", "BullpenWorkers", "BullpenMessaging", "BullpenStore", "BullpenDomain",
                 "BullpenFixtures",
-                "AMQP", "PostgreSQL", "HTTPClient", "BullpenAPIClient",
+                "AMQP", "PostgreSQL", "HTTPClient", "BullpenAPIClient", "OpenClaw", "BullpenSandbox",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "Logging", package: "swift-log"),
@@ -111,7 +136,8 @@ let package = Package(
             name: "BullpenUnitTests",
             dependencies: [
                 "AMQP", "ServiceURL", "PostgreSQL", "BullpenDomain", "BullpenMessaging", "BullpenIngest",
-                "BullpenAPIClient",
+                "BullpenAPIClient", "OpenClaw", "BullpenSandbox",
+                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
@@ -124,7 +150,7 @@ let package = Package(
             name: "BullpenIntegrationTests",
             dependencies: [
                 "AMQP", "PostgreSQL", "HTTPClient", "ServiceURL", "BullpenDomain", "BullpenStore", "BullpenMessaging",
-                "BullpenWorkers", "BullpenIngest", "BullpenFixtures",
+                "BullpenWorkers", "BullpenIngest", "BullpenFixtures", "OpenClaw", "BullpenSandbox",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "Crypto", package: "swift-crypto"),

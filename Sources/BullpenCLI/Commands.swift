@@ -26,7 +26,7 @@ public struct BullpenCommand: AsyncParsableCommand {
             ClientCommand.self, ProjectCommand.self, TaskCommand.self, AgentCommand.self, CommandCommand.self,
             EventsCommand.self, StatusCommand.self,
             MigrateCommand.self, TopologyCommand.self, IngestCommand.self, WorkerCommand.self, DeadLetterCommand.self,
-            TokenCommand.self,
+            TokenCommand.self, GatewayCommand.self, SandboxCommand.self,
             DemoCommand.self,
         ])
 
@@ -264,5 +264,13 @@ extension IngestCommand: AsyncParsableCommandRunner {
 }
 
 extension WorkerCommand: AsyncParsableCommandRunner {
+    mutating func runAsync() async throws { try await run() }
+}
+
+extension GatewayCommand.Status: AsyncParsableCommandRunner {
+    mutating func runAsync() async throws { try await run() }
+}
+
+extension SandboxCommand.Gateway: AsyncParsableCommandRunner {
     mutating func runAsync() async throws { try await run() }
 }

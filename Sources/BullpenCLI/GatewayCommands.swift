@@ -1,0 +1,92 @@
+import ArgumentParser
+import BullpenSandbox
+import Foundation
+import Logging
+import OpenClaw
+
+/// Where Bullpen finds the OpenClaw gateway, and the device key it signs in with.
+struct GatewayOptions: ParsableArguments {
+    @Option(help: "The gateway's WebSocket URL (env BULLPEN_GATEWAY_URL).")
+    var gatewayURL: String = Environment.value("BULLPEN_GATEWAY_URL", default: "ws://127.0.0.1:18789")
+
+    @Option(help: "The gateway token (env BULLPEN_GATEWAY_TOKEN).")
+    var gatewayToken: String = Environment.value("BULLPEN_GATEWAY_TOKEN", default: "")
+
+    @Option(help: "The device key file, made on first use with mode 0600 (env BULLPEN_DEVICE_KEY).")
+    var deviceKey: String = Environment.value(
+        "BULLPEN_DEVICE_KEY", default: Environment.value("BULLPEN_DATA", default: ".data") + "/device.key")
+
+    func configuration(instance: String) throws -> GatewayClient.Configuration {
+        guard !gatewayToken.isEmpty else { throw ValidationError("no gateway token: set BULLPEN_GATEWAY_TOKEN") }
+        let identity: DeviceIdentity
+        do { identity = try DeviceIdentity.loadOrCreate(at: deviceKey) } catch {
+            throw ValidationError("\(error)")
+        }
+        return GatewayClient.Configuration(
+            url: gatewayURL, token: gatewayToken, identity: identity,
+            instanceID: "\(instance)-\(ProcessInfo.processInfo.hostName)-\(ProcessInfo.processInfo.processIdentifier)")
+    }
+}
+
+/// `bullpen gateway status`: signs in to the gateway and shows the device, the connection and the gateway's status.
+struct GatewayCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "gateway", abstract: "The OpenClaw gateway connection.", subcommands: [Status.self])
+
+    struct Status: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Connect once: the device id, the negotiated protocol, the tick, and the gateway's status.")
+        @OptionGroup var gateway: GatewayOptions
+        @Option(help: "Seconds to wait for the connection.") var timeout: Double = 10
+
+        func run() async throws {
+            Logs.bootstrap()
+            let client = GatewayClient(
+                configuration: try gateway.configuration(instance: "bullpen-cli"),
+                logger: Logger(label: "bullpen.gateway"))
+            let running = Task { try await client.run() }
+            defer { running.cancel() }
+            print("device id:  \(client.status.deviceID)")
+            print("gateway:    \(gateway.gatewayURL)")
+            do {
+                let status = try await client.request("status", [:], timeout: .milliseconds(Int64(timeout * 1000)))
+                let state = client.status
+                print(
+                    "connected:  yes (protocol \(state.protocolVersion.map(String.init) ?? "?"), tick every \(state.tickInterval.map { "\($0)" } ?? "?"))"
+                )
+                print("last tick:  \(state.lastTick.map { "\($0)" } ?? "none yet")")
+                print("status:     \(String(decoding: try JSONEncoder().encode(status), as: UTF8.self))")
+            } catch {
+                print("connected:  no (\(client.status.lastError ?? "\(error)"))")
+                throw CLIFailure(.unreachable, "\(error)")
+            }
+        }
+    }
+}
+
+/// `bullpen sandbox gateway`: local stand-ins for the outside services, speaking their wire protocols.
+struct SandboxCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "sandbox", abstract: "Local stand-ins for outside services (tests and the demo).",
+        subcommands: [Gateway.self])
+
+    struct Gateway: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "A protocol-true OpenClaw gateway with a simulated agent; faults via POST /sandbox/faults.")
+        @Option(help: "Listen port.") var port: Int = 18789
+        @Option(help: "The gateway token clients must send (env BULLPEN_GATEWAY_TOKEN).")
+        var token: String = Environment.value("BULLPEN_GATEWAY_TOKEN", default: "")
+        @Option(help: "Milliseconds between ticks.") var tickMs: Int = 1000
+        @Option(help: "Milliseconds the simulated agent works before it calls back.") var runMs: Int = 200
+
+        func run() async throws {
+            guard !token.isEmpty else { throw ValidationError("give --token or set BULLPEN_GATEWAY_TOKEN") }
+            Logs.bootstrap()
+            let gateway = SandboxGateway(
+                configuration: .init(
+                    port: port, token: token, tickInterval: .milliseconds(tickMs), runDuration: .milliseconds(runMs)),
+                logger: Logger(label: "bullpen.sandbox.gateway"))
+            try await gateway.application().runService()
+        }
+    }
+}

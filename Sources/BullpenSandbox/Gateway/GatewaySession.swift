@@ -1,0 +1,319 @@
+import Foundation
+import HTTPClient
+import HummingbirdWebSocket
+import OpenClaw
+
+/// One client's connection to the sandbox gateway: the handshake, then its requests.
+struct GatewaySession: Sendable {
+    let gateway: SandboxGateway
+    let outbound: WebSocketOutboundWriter
+
+    func send(_ frame: GatewayFrame) async { try? await outbound.write(.text(frame.text)) }
+
+    func fail(_ id: String, _ code: String, _ message: String, details: JSONValue? = nil) async {
+        await send(
+            .response(id: id, result: .failure(GatewayErrorShape(code: code, message: message, details: details))))
+    }
+
+    func run(_ inbound: WebSocketInboundStream) async throws {
+        let connection = gateway.state.withLock { state in
+            state.nextConnection += 1
+            return state.nextConnection
+        }
+        defer { _ = gateway.state.withLock { $0.connections.removeValue(forKey: connection) } }
+        let nonce = UUID().uuidString.lowercased()
+        await send(
+            .event(
+                name: "connect.challenge",
+                payload: ["nonce": .string(nonce), "ts": .number(Date().timeIntervalSince1970 * 1000)], seq: nil))
+        var messages = inbound.messages(maxSize: 26_214_400).makeAsyncIterator()
+        guard case .text(let first) = try await messages.next() else { return }
+        guard first.utf8.count <= 65_536 else {
+            try await outbound.close(.messageTooLarge, reason: "frame before login over 64 KiB")
+            return
+        }
+        guard case .request(let id, "connect", let params) = try? GatewayFrame.parse(first) else {
+            await fail("connect", "INVALID_REQUEST", "the first frame must be a connect request")
+            try await outbound.close(.policyViolation, reason: "connect required")
+            return
+        }
+        if gateway.state.withLock({ $0.faults.starting }) {
+            await send(
+                .response(
+                    id: id,
+                    result: .failure(
+                        GatewayErrorShape(
+                            code: "UNAVAILABLE", message: "gateway starting", details: ["reason": "startup-sidecars"],
+                            retryable: true, retryAfterMs: 500))))
+            try await outbound.close(.unknown(1013), reason: "starting")
+            return
+        }
+        let accepted: ConnectCheck.Accepted
+        switch ConnectCheck.check(params, token: gateway.configuration.token, nonce: nonce, now: Date()) {
+        case .failure(let refusal):
+            await send(.response(id: id, result: .failure(refusal.error)))
+            try await outbound.close(.unknown(refusal.close), reason: refusal.error.message)
+            return
+        case .success(let value):
+            accepted = value
+        }
+        let tickMs =
+            Double(gateway.configuration.tickInterval.components.seconds * 1000)
+            + Double(gateway.configuration.tickInterval.components.attoseconds / 1_000_000_000_000_000)
+        await send(
+            .response(
+                id: id,
+                result: .success([
+                    "type": "hello-ok", "protocol": 4,
+                    "server": ["version": "sandbox", "connId": .string("c\(connection)")],
+                    "features": ["methods": ["agent", "agent.wait", "status", "sessions.list", "chat.history"]],
+                    "snapshot": ["uptimeMs": 0, "stateVersion": 1],
+                    "auth": ["role": "operator", "scopes": .array(accepted.scopes.map { .string($0) })],
+                    "policy": [
+                        "maxPayload": 26_214_400, "maxBufferedBytes": 52_428_800, "tickIntervalMs": .number(tickMs),
+                    ],
+                ])))
+        gateway.state.withLock { state in
+            state.connections[connection] = outbound
+            state.snapshot.connectionsAccepted += 1
+        }
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask {
+                while true {
+                    try await Task.sleep(for: gateway.configuration.tickInterval)
+                    if gateway.state.withLock({ $0.faults.silent }) { continue }
+                    try await outbound.write(
+                        .text(
+                            GatewayFrame.event(
+                                name: "tick", payload: ["ts": .number(Date().timeIntervalSince1970 * 1000)],
+                                seq: gateway.nextSeq()
+                            ).text))
+                }
+            }
+            while let message = try await messages.next() {
+                guard case .text(let text) = message else { continue }
+                guard case .request(let id, let method, let params) = try? GatewayFrame.parse(text) else { continue }
+                let session = self
+                let scopes = accepted.scopes
+                Task { await session.handle(id, method, params, scopes: scopes) }
+            }
+            group.cancelAll()
+        }
+    }
+
+    // MARK: methods
+
+    func handle(_ id: String, _ method: String, _ params: JSONValue, scopes: [String]) async {
+        let needs: [String: String] = [
+            "agent": "operator.write", "agent.wait": "operator.write", "status": "operator.read",
+            "sessions.list": "operator.read", "chat.history": "operator.read",
+        ]
+        guard let scope = needs[method] else {
+            if scopes.contains("operator.admin") {
+                await fail(id, "INVALID_REQUEST", "unknown method: \(method)")
+            } else {
+                await fail(id, "FORBIDDEN", "missing scope: operator.admin", details: ["code": "MISSING_SCOPE"])
+            }
+            return
+        }
+        guard scopes.contains(scope) || scopes.contains("operator.admin") else {
+            await fail(id, "FORBIDDEN", "missing scope: \(scope)", details: ["code": "MISSING_SCOPE"])
+            return
+        }
+        switch method {
+        case "agent": await agent(id, params)
+        case "agent.wait": await wait(id, params)
+        case "status":
+            let runs = gateway.state.withLock { $0.runs.count }
+            await send(.response(id: id, result: .success(["ok": true, "runs": .number(Double(runs))])))
+        case "sessions.list":
+            let sessions = gateway.state.withLock { state in
+                state.runs.values.sorted { $0.acceptedAt < $1.acceptedAt }.map { run -> JSONValue in
+                    [
+                        "key": .string(run.sessionKey), "label": run.label.map { .string($0) } ?? .null,
+                        "updatedAt": .number(Double(run.endedAt ?? run.acceptedAt)),
+                    ]
+                }
+            }
+            await send(.response(id: id, result: .success(["sessions": .array(sessions)])))
+        default:
+            await send(.response(id: id, result: .success(["messages": []])))
+        }
+    }
+
+    static let agentFields: Set<String> = [
+        "message", "agentId", "sessionKey", "label", "timeout", "deliver", "idempotencyKey", "extraSystemPrompt",
+        "thinking", "channel", "to", "lane",
+    ]
+
+    func agent(_ id: String, _ params: JSONValue) async {
+        guard let object = params.object else { return await fail(id, "INVALID_REQUEST", "params must be an object") }
+        if let unknown = object.keys.first(where: { !Self.agentFields.contains($0) }) {
+            return await fail(id, "INVALID_REQUEST", "invalid agent params: unknown field: \(unknown)")
+        }
+        guard let message = object["message"]?.string, !message.isEmpty,
+            let key = object["idempotencyKey"]?.string, !key.isEmpty
+        else {
+            return await fail(id, "INVALID_REQUEST", "invalid agent params: message and idempotencyKey are required")
+        }
+        let sessionKey = object["sessionKey"]?.string ?? "agent:main:\(key)"
+        guard sessionKey.hasPrefix("agent:"),
+            !["subagent:", "cron:", "acp:"].contains(where: { sessionKey.dropFirst(6).contains($0) })
+        else { return await fail(id, "INVALID_REQUEST", "invalid agent params: sessionKey must be agent:<id>:<rest>") }
+        if let timeout = object["timeout"], (timeout.number ?? -1) < 0 {
+            return await fail(id, "INVALID_REQUEST", "invalid agent params: timeout must be a non-negative number")
+        }
+        let window = gateway.configuration.idempotencyWindow
+        let (existing, faults) = gateway.state.withLock { state -> (SandboxGateway.Run?, SandboxGateway.Faults) in
+            if let run = state.runs[key], let ended = run.endedInstant, ContinuousClock.now - ended > window {
+                state.runs[key] = nil
+            }
+            return (state.runs[key], state.faults)
+        }
+        if let existing {
+            if let final = existing.final { return await send(.response(id: id, result: final)) }
+            return await send(
+                .response(
+                    id: id,
+                    result: .success([
+                        "runId": .string(key), "status": "in_flight", "sessionKey": .string(existing.sessionKey),
+                    ])))
+        }
+        if faults.slowAcceptMs > 0 { try? await Task.sleep(for: .milliseconds(faults.slowAcceptMs)) }
+        let acceptedAt = Int64(Date().timeIntervalSince1970 * 1000)
+        let started = gateway.state.withLock { state -> Bool in
+            guard state.runs[key] == nil else { return false }
+            state.runs[key] = SandboxGateway.Run(
+                runID: key, sessionKey: sessionKey, label: object["label"]?.string, acceptedAt: acceptedAt)
+            state.snapshot.runsStarted += 1
+            state.snapshot.runsByKey[key, default: 0] += 1
+            state.snapshot.lastRunMessage = message
+            state.snapshot.lastExtraSystemPrompt = object["extraSystemPrompt"]?.string
+            return true
+        }
+        guard started else { return await agent(id, params) }
+        await send(
+            .response(
+                id: id,
+                result: .success([
+                    "runId": .string(key), "status": "accepted", "acceptedAt": .number(Double(acceptedAt)),
+                    "sessionKey": .string(sessionKey),
+                ])))
+        await broadcast(agentEvent(key, sessionKey, phase: "start"))
+        if faults.dropMidRun { await gateway.dropConnections() }
+        try? await Task.sleep(for: gateway.configuration.runDuration)
+        let output = "Simulated agent output for run \(key)."
+        if !faults.neverCallBack { await SimulatedAgent.callBack(message: message, output: output, gateway: gateway) }
+        let final = Self.final(key, status: faults.finalStatus, output: output, startedAt: acceptedAt)
+        gateway.state.withLock { state in
+            state.runs[key]?.final = final
+            state.runs[key]?.status = faults.finalStatus
+            state.runs[key]?.endedAt = Int64(Date().timeIntervalSince1970 * 1000)
+            state.runs[key]?.endedInstant = .now
+        }
+        await broadcast(agentEvent(key, sessionKey, phase: faults.finalStatus == "ok" ? "end" : "error"))
+        await send(.response(id: id, result: final))
+    }
+
+    static func final(
+        _ key: String, status: String, output: String, startedAt: Int64
+    ) -> Result<JSONValue, GatewayErrorShape> {
+        let duration = Double(Int64(Date().timeIntervalSince1970 * 1000) - startedAt)
+        switch status {
+        case "error":
+            return .failure(
+                GatewayErrorShape(
+                    code: "UNAVAILABLE", message: "agent run failed",
+                    payload: ["runId": .string(key), "status": "error", "summary": "the model provider failed"]))
+        case "timeout":
+            return .success(["runId": .string(key), "status": "timeout", "summary": "aborted", "stopReason": "timeout"])
+        default:
+            return .success([
+                "runId": .string(key), "status": "ok", "summary": "completed",
+                "result": ["payloads": [["text": .string(output)]], "meta": ["durationMs": .number(duration)]],
+            ])
+        }
+    }
+
+    func agentEvent(_ runID: String, _ sessionKey: String, phase: String) -> (String, JSONValue) {
+        (
+            "agent",
+            [
+                "runId": .string(runID), "sessionKey": .string(sessionKey), "seq": 1, "stream": "lifecycle",
+                "ts": .number(Date().timeIntervalSince1970 * 1000), "data": ["phase": .string(phase)],
+            ]
+        )
+    }
+
+    func broadcast(_ event: (String, JSONValue)) async {
+        let connections = gateway.state.withLock { Array($0.connections.values) }
+        let seq = gateway.nextSeq()
+        for connection in connections {
+            try? await connection.write(.text(GatewayFrame.event(name: event.0, payload: event.1, seq: seq).text))
+        }
+    }
+
+    func wait(_ id: String, _ params: JSONValue) async {
+        guard let runID = params["runId"]?.string else {
+            return await fail(id, "INVALID_REQUEST", "invalid agent.wait params: runId is required")
+        }
+        let timeout = Duration.milliseconds(params["timeoutMs"]?.int ?? 30_000)
+        let deadline = ContinuousClock.now + timeout
+        while true {
+            let run = gateway.state.withLock { $0.runs[runID] }
+            guard let run else {
+                return await fail(id, "AGENT_RESULT_NOT_FOUND", "no run \(runID)")
+            }
+            if let ended = run.endedAt {
+                var answer: [String: JSONValue] = [
+                    "runId": .string(runID), "status": .string(run.status == "ok" ? "ok" : run.status),
+                    "startedAt": .number(Double(run.acceptedAt)), "endedAt": .number(Double(ended)),
+                ]
+                if run.status == "error" { answer["error"] = "the model provider failed" }
+                return await send(.response(id: id, result: .success(.object(answer))))
+            }
+            if ContinuousClock.now >= deadline {
+                return await send(.response(id: id, result: .success(["runId": .string(runID), "status": "timeout"])))
+            }
+            try? await Task.sleep(for: .milliseconds(20))
+        }
+    }
+}
+
+/// The simulated agent: reads the callback URL, token and task id from its prompt and posts its result there,
+/// as the agent's tool would.
+enum SimulatedAgent {
+    static func field(_ name: String, in message: String) -> String? {
+        for line in message.split(separator: "\n") {
+            let trimmed = line.trimmingCharacters(in: .whitespaces)
+            if trimmed.hasPrefix(name + ":") {
+                return String(trimmed.dropFirst(name.count + 1)).trimmingCharacters(in: .whitespaces)
+            }
+        }
+        return nil
+    }
+
+    static func callBack(message: String, output: String, gateway: SandboxGateway) async {
+        guard let url = field("Callback URL", in: message), let token = field("Callback token", in: message),
+            let task = field("Task id", in: message).flatMap(Int64.init)
+        else {
+            gateway.logger.warning("the simulated agent found no callback in its prompt")
+            return
+        }
+        let body = try? JSONSerialization.data(
+            withJSONObject: ["taskId": task, "status": "completed", "output": output], options: [.sortedKeys])
+        let request = HTTPClientRequest(
+            method: "POST", url: url,
+            headers: [("Content-Type", "application/json"), ("Authorization", "Bearer \(token)")],
+            body: body.map(Array.init), timeout: .seconds(10))
+        let ok = await withCheckedContinuation { continuation in
+            Thread.detachNewThread {
+                let response = try? CurlClient.perform(request)
+                continuation.resume(returning: response.map { (200..<300).contains($0.status) } ?? false)
+            }
+        }
+        gateway.state.withLock { state in
+            if ok { state.snapshot.callbacks += 1 } else { state.snapshot.callbackFailures += 1 }
+        }
+    }
+}
