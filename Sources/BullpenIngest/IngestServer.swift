@@ -59,6 +59,9 @@ public struct IngestServer: Sendable {
                 // confirmed message is what must not be lost, and a worker that finds no row records it. So the
                 // record does not wait for its WAL flush.
                 try db.execute("SET synchronous_commit = off")
+                // Planning the statement (CTEs, one row per command of the batch) cost more than running it:
+                // the one generic plan is kept, with every look-up an index probe whatever the batch's size.
+                try db.execute("SET plan_cache_mode = force_generic_plan")
             },
             query: { records, db in try CommandStore.record(records, on: db) })
         database = DatabasePool(

@@ -57,7 +57,7 @@ public enum CommandStore {
             SELECT i.missing,
                    EXISTS (SELECT 1 FROM inserted n WHERE n.id = i.id AND n.kind = i.kind AND n.payload = i.payload) AS new,
                    c.status, (c.kind = i.kind AND c.payload = i.payload) AS same
-              FROM checked i LEFT JOIN commands c ON c.id = i.id
+              FROM checked i LEFT JOIN LATERAL (SELECT status, kind, payload FROM commands WHERE id = i.id) c ON true
              ORDER BY i.n
             """)
         let result = try db.executePrepared(
@@ -89,18 +89,24 @@ public enum CommandStore {
         "[" + references.map { "[\"\($0.noun.rawValue)\", \($0.id)]" }.joined(separator: ",") + "]"
     }
 
-    /// SQL that is true when the row of noun `noun` (an SQL text expression) and id `id` exists.
+    /// SQL that is true when the row of noun `noun` (an SQL text expression) and id `id` exists. Scalar
+    /// subqueries, not EXISTS: the planner may turn an EXISTS into a hashed subplan that reads the whole table.
     static func existsSQL(_ noun: String, _ id: String) -> String {
-        """
-        CASE \(noun)
-            WHEN 'client' THEN EXISTS (SELECT 1 FROM clients WHERE id = \(id))
-            WHEN 'project' THEN EXISTS (SELECT 1 FROM projects WHERE id = \(id))
-            WHEN 'task' THEN EXISTS (SELECT 1 FROM tasks WHERE id = \(id))
-            WHEN 'agent' THEN EXISTS (SELECT 1 FROM agents WHERE id = \(id))
-            WHEN 'subscription' THEN EXISTS (SELECT 1 FROM subscriptions WHERE id = \(id))
-            WHEN 'dead letter' THEN EXISTS (SELECT 1 FROM dead_letters WHERE id = \(id))
-            ELSE false END
-        """
+        let cases = Reference.Noun.allCases.map { noun in
+            "    WHEN '\(noun.rawValue)' THEN (SELECT true FROM \(table(noun)) WHERE id = \(id)) IS NOT NULL"
+        }
+        return "CASE \(noun)\n" + cases.joined(separator: "\n") + "\n    ELSE false END"
+    }
+
+    static func table(_ noun: Reference.Noun) -> String {
+        switch noun {
+        case .client: return "clients"
+        case .project: return "projects"
+        case .task: return "tasks"
+        case .agent: return "agents"
+        case .subscription: return "subscriptions"
+        case .deadLetter: return "dead_letters"
+        }
     }
 
     /// Locks the command's row for the worker applying it; its status, or nil when there is no row (the
