@@ -59,9 +59,12 @@ public struct IngestServer: Sendable {
                 // confirmed message is what must not be lost, and a worker that finds no row records it. So the
                 // record does not wait for its WAL flush.
                 try db.execute("SET synchronous_commit = off")
-                // Planning the statement (CTEs, one row per command of the batch) cost more than running it:
-                // the one generic plan is kept, with every look-up an index probe whatever the batch's size.
+                // Planning the statement (CTEs, one row per command of the batch) cost more than running it, so
+                // the one generic plan is kept. Every access it makes is a look-up by primary key, so sequential
+                // scans are ruled out: a plan made while `commands` was empty would otherwise scan it whole for
+                // each command as it grows.
                 try db.execute("SET plan_cache_mode = force_generic_plan")
+                try db.execute("SET enable_seqscan = off")
             },
             query: { records, db in try CommandStore.record(records, on: db) })
         database = DatabasePool(
