@@ -56,7 +56,11 @@ let package = Package(
         .target(name: "BullpenStore", dependencies: ["PostgreSQL", "BullpenDomain"], swiftSettings: swiftSettings),
         .target(
             name: "BullpenWorkers",
-            dependencies: ["BullpenMessaging", "BullpenStore", "BullpenDomain", "PostgreSQL"],
+            dependencies: [
+                "BullpenMessaging", "BullpenStore", "BullpenDomain", "PostgreSQL", "OpenClaw",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
             swiftSettings: swiftSettings
         ),
         .target(
@@ -136,7 +140,7 @@ let package = Package(
             name: "BullpenUnitTests",
             dependencies: [
                 "AMQP", "ServiceURL", "PostgreSQL", "BullpenDomain", "BullpenMessaging", "BullpenIngest",
-                "BullpenAPIClient", "OpenClaw", "BullpenSandbox",
+                "BullpenAPIClient", "OpenClaw", "BullpenSandbox", "BullpenWorkers", "BullpenStore",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

@@ -13,6 +13,22 @@ export BULLPEN_DATABASE_URL=${BULLPEN_DATABASE_URL:-postgresql://bullpen:bullpen
 export BULLPEN_QUEUES_DIR=${BULLPEN_QUEUES_DIR:-$BULLPEN_ROOT/Queues}
 export BULLPEN_SCHEDULE=${BULLPEN_SCHEDULE:-$BULLPEN_ROOT/Config/schedule.json}
 
+# The OpenClaw gateway: the sandbox's (`bullpen sandbox gateway`) unless set. The callback secret that agent
+# runs' callback tokens derive from is made once per data folder.
+: "${BULLPEN_GATEWAY_PORT:=18789}"
+export BULLPEN_GATEWAY_PORT
+export BULLPEN_GATEWAY_URL=${BULLPEN_GATEWAY_URL:-ws://127.0.0.1:$BULLPEN_GATEWAY_PORT}
+export BULLPEN_GATEWAY_TOKEN=${BULLPEN_GATEWAY_TOKEN:-sandbox-gateway-token}
+export BULLPEN_DEVICE_KEY=${BULLPEN_DEVICE_KEY:-$BULLPEN_DATA/device.key}
+if [ -z "${BULLPEN_CALLBACK_SECRET:-}" ]; then
+    if [ ! -s "$BULLPEN_DATA/callback-secret" ]; then
+        mkdir -p "$BULLPEN_DATA"
+        (umask 077; head -c 32 /dev/urandom | base64 | tr -d '\n=' >"$BULLPEN_DATA/callback-secret")
+    fi
+    BULLPEN_CALLBACK_SECRET=$(cat "$BULLPEN_DATA/callback-secret")
+fi
+export BULLPEN_CALLBACK_SECRET
+
 RABBIT_NODE="bullpen-$BULLPEN_AMQP_PORT@localhost"
 RABBIT_DIR="$BULLPEN_DATA/rabbitmq-$BULLPEN_AMQP_PORT"
 PG_DIR="$BULLPEN_DATA/postgres-$BULLPEN_PG_PORT"

@@ -8,6 +8,7 @@ import BullpenStore
 import BullpenWorkers
 import Foundation
 import Logging
+import OpenClaw
 import PostgreSQL
 import ServiceLifecycle
 
@@ -191,6 +192,17 @@ struct WorkerCommand: AsyncParsableCommand {
     @Flag(help: "Do not run the outbox relay in this process.")
     var noRelay = false
 
+    @OptionGroup var gateway: GatewayOptions
+
+    @Option(help: "The task-result webhook agents report to (env BULLPEN_CALLBACK_URL).")
+    var callbackURL: String = Environment.value(
+        "BULLPEN_CALLBACK_URL",
+        default:
+            "http://127.0.0.1:\(Environment.value("BULLPEN_HTTP_PORT", default: "8080"))/webhooks/agents/task-result")
+
+    @Option(help: "The secret callback tokens are derived from, 32 characters or more (env BULLPEN_CALLBACK_SECRET).")
+    var callbackSecret: String = Environment.value("BULLPEN_CALLBACK_SECRET", default: "")
+
     func validate() throws {
         guard consumers >= 1 && consumers <= 64 else { throw ValidationError("--consumers must be 1...64") }
         guard batchSize >= 1 && batchSize <= 1000 else { throw ValidationError("--batch-size must be 1...1000") }
@@ -240,17 +252,50 @@ struct WorkerCommand: AsyncParsableCommand {
                 throw ValidationError("\(error)")
             }
         }
+        let dispatch = try dispatchSettings(logger: logger)
+        if let client = dispatch.client { services.append(client) }
         services.append(
             WorkerPool(
                 configuration: .init(
                     queues: try workQueues(), consumersPerQueue: consumers,
                     consumer: ConsumerSettings(
                         batchSize: batchSize, prefetch: prefetch, shutdownDeadline: .seconds(shutdownSeconds))),
-                topology: topology, amqp: amqp, postgres: postgres, handlers: try Handlers.registry(), metrics: metrics,
+                topology: topology, amqp: amqp, postgres: postgres,
+                handlers: try Handlers.registry(dispatch: dispatch.handlers),
+                metrics: metrics,
                 logger: logger))
         let group = ServiceGroup(
             services: services, gracefulShutdownSignals: [.sigterm, .sigint], cancellationSignals: [], logger: logger)
         try await group.run()
+    }
+}
+
+extension WorkerCommand {
+    /// The gateway client (a service of this process) and what the dispatch handlers need, when this worker
+    /// consumes the dispatch queue. Without a gateway token or a callback secret, run starts fail with the
+    /// reason (retried, then parked, the task marked dispatch failed), and a warning says so at start.
+    func dispatchSettings(logger: Logger) throws -> (client: GatewayClient?, handlers: Handlers.Dispatch) {
+        guard try workQueues().contains(.dispatch) else { return (nil, .unconfigured) }
+        var tokens: CallbackTokenIssuer?
+        if callbackSecret.isEmpty {
+            logger.warning("no BULLPEN_CALLBACK_SECRET: tasks cannot be dispatched by this worker")
+        } else {
+            do { tokens = try CallbackTokenIssuer(secret: callbackSecret) } catch {
+                throw ValidationError("\(error)")
+            }
+        }
+        guard !gateway.gatewayToken.isEmpty else {
+            logger.warning("no BULLPEN_GATEWAY_TOKEN: tasks cannot be dispatched by this worker")
+            var handlers = Handlers.Dispatch.unconfigured
+            handlers.tokens = tokens
+            return (nil, handlers)
+        }
+        let client = GatewayClient(
+            configuration: try gateway.configuration(instance: "bullpen-worker"),
+            logger: Logger(label: "bullpen.gateway"))
+        return (
+            client, Handlers.Dispatch(gateway: GatewayRuns(client: client), tokens: tokens, callbackURL: callbackURL)
+        )
     }
 }
 

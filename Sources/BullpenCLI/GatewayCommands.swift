@@ -78,13 +78,15 @@ struct SandboxCommand: AsyncParsableCommand {
         var token: String = Environment.value("BULLPEN_GATEWAY_TOKEN", default: "")
         @Option(help: "Milliseconds between ticks.") var tickMs: Int = 1000
         @Option(help: "Milliseconds the simulated agent works before it calls back.") var runMs: Int = 200
+        @Option(help: "Comma-separated agent ids the gateway knows (default: any).") var agents: String?
 
         func run() async throws {
             guard !token.isEmpty else { throw ValidationError("give --token or set BULLPEN_GATEWAY_TOKEN") }
             Logs.bootstrap()
             let gateway = SandboxGateway(
                 configuration: .init(
-                    port: port, token: token, tickInterval: .milliseconds(tickMs), runDuration: .milliseconds(runMs)),
+                    port: port, token: token, tickInterval: .milliseconds(tickMs), runDuration: .milliseconds(runMs),
+                    agents: agents.map { Set($0.split(separator: ",").map(String.init)) }),
                 logger: Logger(label: "bullpen.sandbox.gateway"))
             try await gateway.application().runService()
         }

@@ -2,8 +2,33 @@ import BullpenMessaging
 
 /// Every handler of the worker; each serves the queue its message type names.
 public enum Handlers {
-    public static let all: [any MessageHandler] = [TaskResultHandler(), CommandHandler()]
+    /// What the dispatch handlers need: the gateway, the callback tokens' secret and the URL agents report to.
+    public struct Dispatch: Sendable {
+        public var gateway: any AgentGateway
+        public var tokens: CallbackTokenIssuer?
+        public var callbackURL: String
+
+        public init(gateway: any AgentGateway, tokens: CallbackTokenIssuer?, callbackURL: String) {
+            self.gateway = gateway
+            self.tokens = tokens
+            self.callbackURL = callbackURL
+        }
+
+        /// No gateway: run starts fail with the reason (retried, then parked, the task marked dispatch failed).
+        public static let unconfigured = Dispatch(
+            gateway: UnconfiguredGateway(reason: "no OpenClaw gateway is configured (BULLPEN_GATEWAY_TOKEN)"),
+            tokens: nil, callbackURL: "")
+    }
+
+    public static func all(dispatch: Dispatch = .unconfigured) -> [any MessageHandler] {
+        [
+            TaskResultHandler(), CommandHandler(), DispatchRequestHandler(tokens: dispatch.tokens),
+            RunStartHandler(gateway: dispatch.gateway, tokens: dispatch.tokens, callbackURL: dispatch.callbackURL),
+        ]
+    }
 
     /// The registry a worker process runs with.
-    public static func registry() throws -> HandlerRegistry { try HandlerRegistry(all) }
+    public static func registry(dispatch: Dispatch = .unconfigured) throws -> HandlerRegistry {
+        try HandlerRegistry(all(dispatch: dispatch))
+    }
 }

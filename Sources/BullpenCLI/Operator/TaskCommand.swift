@@ -6,7 +6,7 @@ import Yams
 struct TaskCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "task", abstract: "Tasks: the units of work agents run.",
-        subcommands: [Create.self, Split.self, Assign.self, Cancel.self, List.self, Show.self])
+        subcommands: [Create.self, Split.self, Assign.self, Dispatch.self, Cancel.self, List.self, Show.self])
 
     static let columns = ["id", "projectId", "title", "status", "priority", "taskType", "assignedAgentId", "dependsOn"]
 
@@ -87,6 +87,23 @@ struct TaskCommand: ParsableCommand {
 
         func run() throws {
             try Output.issue("POST", "/v1/tasks/\(id)/assign", ["agentId": agent], api: api, wait: wait)
+        }
+    }
+
+    struct Dispatch: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Run a task on the gateway: its agent's, the one given, or the one routing picks.")
+        @OptionGroup var api: APIOptions
+        @OptionGroup var wait: WaitOptions
+        @Argument var id: Int64
+        @Option(help: "The agent to run it (a pending task only; default: routing picks).") var agent: Int64?
+        @Option(help: "1 to 5, over the plan's rules.") var priority: Int?
+
+        func run() throws {
+            var body: [String: Any] = [:]
+            body["agentId"] = agent
+            body["priority"] = priority
+            try Output.issue("POST", "/v1/tasks/\(id)/dispatch", body, api: api, wait: wait)
         }
     }
 

@@ -143,3 +143,31 @@ public struct TaskSplit: CommandPayload {
 
     public var references: [Reference] { [Reference(.project, projectId, field: "projectId")] }
 }
+
+/// `task.dispatch`: run a task on the gateway. A pending task is assigned first (to `agentId`, or to the agent
+/// the router picks); an assigned task goes to its agent. `priority` overrides the dispatch priority the plan's
+/// rules give. If the agent is at capacity the task waits, queued, until a slot frees.
+public struct TaskDispatch: CommandPayload {
+    public static let kind = CommandKind.taskDispatch
+    public var id: Int64
+    public var agentId: Int64?
+    public var priority: Int?
+
+    public init(id: Int64, agentId: Int64? = nil, priority: Int? = nil) {
+        self.id = id
+        self.agentId = agentId
+        self.priority = priority
+    }
+
+    public enum CodingKeys: String, CodingKey, CaseIterable { case id, agentId, priority }
+
+    public func validate() throws(ValidationError) {
+        try Check.positive(id, "id")
+        if let agentId { try Check.positive(agentId, "agentId") }
+        try Check.range(priority, "priority", TaskPriority.range.lowerBound...TaskPriority.range.upperBound)
+    }
+
+    public var references: [Reference] {
+        [Reference(.task, id, field: "id")] + (agentId.map { [Reference(.agent, $0, field: "agentId")] } ?? [])
+    }
+}

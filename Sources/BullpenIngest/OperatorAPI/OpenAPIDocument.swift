@@ -1265,6 +1265,94 @@ enum OpenAPIDocument {
                 }
               }
             },
+            "/v1/tasks/{id}/dispatch": {
+              "post": {
+                "summary": "run a task on the gateway (assigning it first when pending)",
+                "operationId": "dispatchTask",
+                "security": [
+                  {
+                    "apiToken": []
+                  }
+                ],
+                "parameters": [
+                  {
+                    "name": "id",
+                    "in": "path",
+                    "required": true,
+                    "schema": {
+                      "type": "integer",
+                      "format": "int64",
+                      "minimum": 1
+                    }
+                  },
+                  {
+                    "name": "Idempotency-Key",
+                    "in": "header",
+                    "schema": {
+                      "type": "string",
+                      "pattern": "^[!-~]{1,200}$"
+                    },
+                    "description": "the same key with the same body is the same command; the CLI sends one per invocation"
+                  }
+                ],
+                "requestBody": {
+                  "required": false,
+                  "content": {
+                    "application/json": {
+                      "schema": {
+                        "$ref": "#/components/schemas/TaskDispatch"
+                      }
+                    }
+                  }
+                },
+                "responses": {
+                  "202": {
+                    "description": "accepted after the broker's confirm (or the command's current status, for a repeated Idempotency-Key)",
+                    "headers": {
+                      "Location": {
+                        "schema": {
+                          "type": "string"
+                        }
+                      }
+                    },
+                    "content": {
+                      "application/json": {
+                        "schema": {
+                          "$ref": "#/components/schemas/CommandAccepted"
+                        }
+                      }
+                    }
+                  },
+                  "400": {
+                    "$ref": "#/components/responses/Error400"
+                  },
+                  "401": {
+                    "$ref": "#/components/responses/Error401"
+                  },
+                  "403": {
+                    "$ref": "#/components/responses/Error403"
+                  },
+                  "413": {
+                    "$ref": "#/components/responses/Error413"
+                  },
+                  "415": {
+                    "$ref": "#/components/responses/Error415"
+                  },
+                  "422": {
+                    "$ref": "#/components/responses/Error422"
+                  },
+                  "429": {
+                    "$ref": "#/components/responses/Error429"
+                  },
+                  "503": {
+                    "$ref": "#/components/responses/Error503"
+                  },
+                  "404": {
+                    "$ref": "#/components/responses/Error404"
+                  }
+                }
+              }
+            },
             "/v1/agents": {
               "get": {
                 "summary": "list agents (operators only)",
@@ -2291,6 +2379,7 @@ enum OpenAPIDocument {
                       "task.split",
                       "task.assign",
                       "task.cancel",
+                      "task.dispatch",
                       "agent.register",
                       "agent.update",
                       "agent.set_offline",
@@ -4319,6 +4408,25 @@ enum OpenAPIDocument {
                 "maxProperties": 1,
                 "additionalProperties": false,
                 "description": "either ids or queue: the rows stay, marked purged"
+              },
+              "TaskDispatch": {
+                "type": "object",
+                "properties": {
+                  "agentId": {
+                    "type": "integer",
+                    "format": "int64",
+                    "minimum": 1,
+                    "description": "the agent to run it (default: the assigned agent, or the one routing picks)"
+                  },
+                  "priority": {
+                    "type": "integer",
+                    "minimum": 1,
+                    "maximum": 5,
+                    "description": "overrides the dispatch priority the plan's rules give"
+                  }
+                },
+                "additionalProperties": false,
+                "description": "runs the task on the gateway; waits, queued, while its agent is at capacity"
               }
             },
             "responses": {

@@ -45,7 +45,7 @@ struct OperatorAPI: Sendable {
         ("/v1/projects", [.get, .post]), ("/v1/projects/:id", [.get, .patch]), ("/v1/projects/:id/archive", [.post]),
         ("/v1/tasks", [.get, .post]), ("/v1/tasks/split", [.post]), ("/v1/tasks/:id", [.get]),
         ("/v1/tasks/:id/assign", [.post]),
-        ("/v1/tasks/:id/cancel", [.post]),
+        ("/v1/tasks/:id/cancel", [.post]), ("/v1/tasks/:id/dispatch", [.post]),
         ("/v1/agents", [.get, .post]), ("/v1/agents/:id", [.patch]), ("/v1/agents/:id/offline", [.post]),
         ("/v1/agents/:id/config", [.put]),
         ("/v1/commands/:id", [.get]), ("/v1/events", [.get]), ("/v1/events/stream", [.get]),

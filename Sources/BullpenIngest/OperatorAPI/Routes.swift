@@ -46,7 +46,7 @@ struct ProjectRoutes {
 }
 
 /// `/v1/tasks`: list (by status, project, agent), show (with attempts and events), create, split (many at
-/// once, from a plan), assign, cancel.
+/// once, from a plan), assign, cancel, dispatch.
 struct TaskRoutes {
     let api: OperatorAPI
 
@@ -66,6 +66,7 @@ struct TaskRoutes {
         api.command(.taskSplit, .post, "split", on: routes)
         api.command(.taskAssign, .post, ":id/assign", on: routes)
         api.command(.taskCancel, .post, ":id/cancel", on: routes)
+        api.command(.taskDispatch, .post, ":id/dispatch", on: routes)
     }
 }
 

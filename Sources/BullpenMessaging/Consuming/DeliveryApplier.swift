@@ -128,6 +128,7 @@ final class DeliveryApplier {
                     priority: message.priority, reason: reason, attempts: message.attempt,
                     headersJSON: message.headers.jsonString,
                     body: message.body, on: tx)
+                try recordParkedEffects(message, reason: reason, logger: logger, tx)
             } else if case .retry(let tier, let next, let reason) = decision {
                 logger.info(
                     "retrying message later",
@@ -135,6 +136,24 @@ final class DeliveryApplier {
             }
             try tx.execute("RELEASE SAVEPOINT delivery")
             return decision
+        }
+    }
+
+    /// The handler's ``MessageHandler/parked(_:reason:in:)``, in a savepoint of its own: if it fails for any
+    /// reason but the connection, the message is still parked (and the failure logged).
+    private func recordParkedEffects(
+        _ message: InboundMessage, reason: String, logger: Logger, _ tx: PGConnection
+    ) throws {
+        guard let handler = message.type.flatMap({ handlers[$0] }) else { return }
+        try tx.execute("SAVEPOINT parked")
+        do {
+            try handler.parked(message, reason, tx)
+            try tx.execute("RELEASE SAVEPOINT parked")
+        } catch let error as PGError where error.isConnectionFailure || error.isRetryableTransaction {
+            throw error
+        } catch {
+            try tx.execute("ROLLBACK TO SAVEPOINT parked")
+            logger.error("the handler's record of a parked message failed", metadata: ["error": "\(error)"])
         }
     }
 

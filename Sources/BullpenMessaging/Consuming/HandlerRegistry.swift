@@ -31,6 +31,7 @@ struct ErasedHandler: Sendable {
     let name: String
     let queue: WorkQueue
     let handle: @Sendable (InboundMessage, PGConnection) throws -> HandlerResult
+    let parked: @Sendable (InboundMessage, String, PGConnection) throws -> Void
     /// Set when the handler can apply a whole batch in one go.
     let handleBatch: (@Sendable ([InboundMessage], PGConnection) throws -> Void)?
 
@@ -38,6 +39,10 @@ struct ErasedHandler: Sendable {
         name = Handler.Message.name
         queue = Handler.Message.queue
         handle = { inbound, tx in try handler.handle(try Self.decode(Handler.Message.self, inbound), inbound, in: tx) }
+        parked = { inbound, reason, tx in
+            guard let message = try? Self.decode(Handler.Message.self, inbound) else { return }
+            try handler.parked(message, reason: reason, in: tx)
+        }
         handleBatch = (handler as? any BatchMessageHandler).map { Self.batch($0) }
     }
 

@@ -18,6 +18,16 @@ import PostgreSQL
 public protocol MessageHandler: Sendable {
     associatedtype Message: BullpenMessage
     func handle(_ message: Message, _ inbound: InboundMessage, in transaction: PGConnection) throws -> HandlerResult
+
+    /// Called when a message of this type is parked (after its handling was rolled back), in the transaction
+    /// that records it in dead_letters: the place to record what parking means for the domain (a task whose
+    /// run could not be started is marked so). The default does nothing. Not called for a body that does not
+    /// decode.
+    func parked(_ message: Message, reason: String, in transaction: PGConnection) throws
+}
+
+extension MessageHandler {
+    public func parked(_ message: Message, reason: String, in transaction: PGConnection) throws {}
 }
 
 /// A handler that can also apply many messages of its type in one go (set-based SQL), for batched

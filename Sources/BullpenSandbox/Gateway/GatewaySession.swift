@@ -156,6 +156,9 @@ struct GatewaySession: Sendable {
         else {
             return await fail(id, "INVALID_REQUEST", "invalid agent params: message and idempotencyKey are required")
         }
+        if let agents = gateway.configuration.agents, let agent = object["agentId"]?.string, !agents.contains(agent) {
+            return await fail(id, "INVALID_REQUEST", "unknown agent id \"\(agent)\"")
+        }
         let sessionKey = object["sessionKey"]?.string ?? "agent:main:\(key)"
         guard sessionKey.hasPrefix("agent:"),
             !["subagent:", "cron:", "acp:"].contains(where: { sessionKey.dropFirst(6).contains($0) })

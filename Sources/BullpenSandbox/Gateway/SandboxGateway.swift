@@ -26,10 +26,14 @@ public final class SandboxGateway: Sendable {
         /// How long the simulated agent works before it calls back and the run ends.
         public var runDuration: Duration
         public var idempotencyWindow: Duration
+        /// The gateway's configured agent ids; an `agent` request naming another is refused (INVALID_REQUEST),
+        /// as the real gateway refuses an unknown agent. Nil accepts any.
+        public var agents: Set<String>?
 
         public init(
             host: String = "127.0.0.1", port: Int = 18789, token: String, tickInterval: Duration = .seconds(1),
-            runDuration: Duration = .milliseconds(200), idempotencyWindow: Duration = .seconds(300)
+            runDuration: Duration = .milliseconds(200), idempotencyWindow: Duration = .seconds(300),
+            agents: Set<String>? = nil
         ) {
             self.host = host
             self.port = port
@@ -37,6 +41,7 @@ public final class SandboxGateway: Sendable {
             self.tickInterval = tickInterval
             self.runDuration = runDuration
             self.idempotencyWindow = idempotencyWindow
+            self.agents = agents
         }
     }
 

@@ -79,6 +79,12 @@ public struct CommandHandler: MessageHandler {
         case .taskCancel(let cancellation):
             try TaskPlanning.cancel(cancellation, messageID: messageID, in: tx)
             return result("taskId", cancellation.id)
+        case .taskDispatch(let dispatch):
+            let requested = try TaskDispatching.request(dispatch, messageID: messageID, now: now, in: tx)
+            try Outbox.enqueue(
+                DispatchRequest(taskId: requested.taskID, cause: messageID, priority: requested.priority), in: tx)
+            return
+                "{\"taskId\": \(requested.taskID), \"agentId\": \(requested.agentID), \"priority\": \(requested.priority)}"
         case .agentRegister(let new):
             return result("agentId", try AgentStore.register(new, messageID: messageID, in: tx))
         case .agentUpdate(let changes):

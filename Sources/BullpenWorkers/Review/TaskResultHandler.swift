@@ -17,9 +17,11 @@ public struct TaskResultHandler: BatchMessageHandler {
         _ result: TaskResultMessage, _ inbound: InboundMessage, in tx: PGConnection
     ) throws -> HandlerResult {
         let settlement = try Self.settlement(result, inbound)
-        guard try TaskStore.settle([settlement], in: tx).count == 1 else {
+        let settled = try TaskStore.settle([settlement], in: tx)
+        guard settled.count == 1 else {
             throw HandlerError.park(reason: try TaskStore.explainRefusal(settlement, in: tx))
         }
+        try SlotRelease.release(closedTasks: settled, messageID: inbound.messageID, in: tx)
         return .applied
     }
 
@@ -33,6 +35,7 @@ public struct TaskResultHandler: BatchMessageHandler {
         guard settled.count == batch.count else {
             throw HandlerError.park(reason: "\(batch.count - settled.count) result(s) of the batch cannot apply")
         }
+        try SlotRelease.release(closedTasks: settled, messageID: messages[0].inbound.messageID, in: tx)
     }
 
     /// The lifecycle's transition for a result: a running task completes or fails.

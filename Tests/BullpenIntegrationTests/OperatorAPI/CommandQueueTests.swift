@@ -40,7 +40,7 @@ final class CommandQueueTests: @unchecked Sendable {
                 properties: outgoing.properties)
         }
         let dispatch = try stack.consumer(
-            queue: .dispatch, handlers: try HandlerRegistry(Handlers.all + [SlowDispatchHandler()]))
+            queue: .dispatch, handlers: try HandlerRegistry(Handlers.all() + [SlowDispatchHandler()]))
         dispatch.start()
         defer { dispatch.stop() }
         try await fixture.run { api in

@@ -84,6 +84,8 @@ struct OperatorCommandTests {
                 .taskSplit, #"{"projectId": 1, "tasks": [{"key": "a", "title": "A", "priority": null}]}"#,
                 "tasks[0].priority", "must not be null; leave the field out instead"
             ),
+            (.taskDispatch, #"{"id": 1, "priority": 6}"#, "priority", "must be between 1 and 5"),
+            (.taskDispatch, #"{"id": 1, "agentId": 0}"#, "agentId", "must be a positive id"),
             (.deadLetterReplay, #"{"ids": []}"#, "ids", "must hold 1 to 1000 ids"),
             (.deadLetterReplay, #"{"ids": [3, 3]}"#, "ids", "must not name a dead letter twice"),
             (.deadLetterReplay, #"{"ids": [-1]}"#, "ids", "must be positive ids"),

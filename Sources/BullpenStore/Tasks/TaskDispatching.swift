@@ -1,0 +1,301 @@
+import BullpenDomain
+import Foundation
+import PostgreSQL
+
+/// The SQL of dispatch: asking for a task's dispatch (with routing when nobody assigned it), claiming it when
+/// its agent has room (opening the next attempt, its run id and callback token hash on record before the
+/// gateway hears of it), recording the run's start or that it could not be started, and picking the next
+/// waiting task when a slot frees.
+public enum TaskDispatching {
+    // MARK: asking
+
+    /// What a dispatch request decided.
+    public struct Requested: Sendable, Equatable {
+        public let taskID: Int64
+        public let agentID: Int64
+        public let priority: Int
+    }
+
+    /// `task.dispatch`: assigns a pending task (to the named agent, or the one routing picks), marks it as
+    /// waiting for its dispatch at its dispatch priority, and returns what the dispatch request carries.
+    public static func request(
+        _ dispatch: TaskDispatch, messageID: String, now: Date, in tx: PGConnection
+    ) throws -> Requested {
+        guard
+            let row = try tx.query(
+                """
+                SELECT t.status, t.project_id, t.assigned_agent_id, t.priority, t.task_type, t.required_specialization,
+                       t.dispatch_requested_at IS NOT NULL AS waiting,
+                       EXISTS (SELECT 1 FROM task_attempts a WHERE a.task_id = t.id AND a.closed_at IS NULL) AS open_attempt,
+                       p.tier, p.deadline, p.client_id
+                  FROM tasks t LEFT JOIN projects p ON p.id = t.project_id
+                 WHERE t.id = $1 FOR UPDATE OF t
+                """, [dispatch.id]
+            ).first
+        else { throw CommandRejection("there is no task \(dispatch.id)") }
+        let status = TaskStatus(rawValue: try row.decode("status")) ?? .failed
+        let taskType = try row.decode("task_type", as: String?.self).flatMap(TaskType.init(rawValue:))
+        let clientID = try row.decode("client_id", as: Int64?.self)
+        var agentID = try row.decode("assigned_agent_id", as: Int64?.self)
+        switch status {
+        case .pending:
+            if let chosen = dispatch.agentId {
+                agentID = chosen
+            } else {
+                let needed = AgentRouting.specialization(
+                    required: try row.decode("required_specialization", as: String?.self).flatMap(
+                        Specialization.init(rawValue:)),
+                    taskType: taskType)
+                guard
+                    let chosen = AgentRouting.choose(try candidates(in: tx), specialization: needed, clientID: clientID)
+                else {
+                    throw CommandRejection(
+                        "no agent can take task \(dispatch.id): none is online"
+                            + (needed.map { " with specialization \($0.rawValue)" } ?? ""))
+                }
+                agentID = chosen.id
+            }
+        case .assigned:
+            guard !(try row.decode("open_attempt", as: Bool.self)) else {
+                throw CommandRejection("task \(dispatch.id) is being dispatched already")
+            }
+            if let chosen = dispatch.agentId { agentID = chosen }
+        default:
+            throw CommandRejection(
+                "task \(dispatch.id) is \(status.rawValue); only a pending or assigned task can be dispatched")
+        }
+        guard let agentID else { throw CommandRejection("task \(dispatch.id) has no agent") }
+        guard let agent = try tx.query("SELECT name, status FROM agents WHERE id = $1", [agentID]).first else {
+            throw CommandRejection("there is no agent \(agentID)")
+        }
+        guard try agent.decode("status", as: String.self) != AgentStatus.offline.rawValue else {
+            throw CommandRejection("agent \(agentID) is offline")
+        }
+        let priority = TaskPriority.atDispatch(
+            plan: try row.decode("tier", as: String?.self).flatMap(Plan.init(rawValue:)), taskType: taskType,
+            deadline: try row.decode("deadline", as: Date?.self), taskPriority: try row.decode("priority"),
+            override: dispatch.priority, now: now)
+        try tx.query(
+            """
+            UPDATE tasks SET status = 'assigned', assigned_agent_id = $2, dispatch_requested_at = now(),
+                             dispatch_priority = $3, updated_at = now()
+             WHERE id = $1
+            """, [dispatch.id, agentID, priority])
+        try EventLog.record(
+            "task.dispatch_requested",
+            "Task \(dispatch.id) to be dispatched to \(try agent.decode("name", as: String.self)) at priority \(priority)",
+            about: .init(
+                clientID: clientID, projectID: try row.decode("project_id", as: Int64?.self), taskID: dispatch.id,
+                agentID: agentID),
+            messageID: messageID, in: tx)
+        return Requested(taskID: dispatch.id, agentID: agentID, priority: priority)
+    }
+
+    /// Every agent as routing sees it, with its open attempts.
+    static func candidates(in tx: PGConnection) throws -> [AgentCandidate] {
+        try tx.query(
+            """
+            SELECT a.id, a.status, a.specialization, a.custom_for_client_id, a.failure_rate, a.avg_completion_time_ms,
+                   a.max_concurrent_tasks,
+                   (SELECT count(*) FROM task_attempts o WHERE o.agent_id = a.id AND o.closed_at IS NULL) AS open_runs
+              FROM agents a
+            """
+        ).rows.map { row in
+            AgentCandidate(
+                id: try row.decode("id"), status: AgentStatus(rawValue: try row.decode("status")) ?? .offline,
+                specialization: try row.decode("specialization", as: String?.self).flatMap(
+                    Specialization.init(rawValue:)),
+                customForClientID: try row.decode("custom_for_client_id", as: Int64?.self),
+                failureRate: try row.decode("failure_rate"),
+                averageCompletionMs: try row.decode("avg_completion_time_ms", as: Int64?.self),
+                openRuns: try row.decode("open_runs"), maxConcurrentTasks: try row.decode("max_concurrent_tasks"))
+        }
+    }
+
+    // MARK: claiming
+
+    /// What a claim found.
+    public enum Claim: Sendable, Equatable {
+        /// The attempt is open: start its run.
+        case opened(attempt: Int, runID: String, priority: Int)
+        /// The agent is at capacity (or offline): the task waits for a slot.
+        case waiting(reason: String)
+        /// The task no longer waits for a dispatch (cancelled, dispatched already): nothing to do.
+        case obsolete
+    }
+
+    /// Opens the task's next attempt if it still waits for a dispatch and its agent has room: the agent's row
+    /// is locked, so two claims cannot both take its last slot. `tokenHash` gives the SHA-256 of the callback
+    /// token of a run id.
+    public static func claim(
+        taskID: Int64, messageID: String, tokenHash: (String) -> [UInt8], in tx: PGConnection
+    ) throws -> Claim {
+        guard
+            let task = try tx.query(
+                """
+                SELECT status, attempt, assigned_agent_id, dispatch_priority, project_id
+                  FROM tasks WHERE id = $1 AND dispatch_requested_at IS NOT NULL FOR UPDATE
+                """, [taskID]
+            ).first,
+            try task.decode("status", as: String.self) == TaskStatus.assigned.rawValue,
+            let agentID = try task.decode("assigned_agent_id", as: Int64?.self)
+        else { return .obsolete }
+        guard
+            let agent = try tx.query(
+                """
+                SELECT status, name, max_concurrent_tasks,
+                       (SELECT count(*) FROM task_attempts o WHERE o.agent_id = a.id AND o.closed_at IS NULL) AS open_runs
+                  FROM agents a WHERE id = $1 FOR UPDATE
+                """, [agentID]
+            ).first
+        else { return .obsolete }
+        let openRuns: Int = try agent.decode("open_runs")
+        let capacity: Int = try agent.decode("max_concurrent_tasks")
+        guard try agent.decode("status", as: String.self) != AgentStatus.offline.rawValue else {
+            return .waiting(reason: "agent \(agentID) is offline")
+        }
+        guard openRuns < capacity else {
+            return .waiting(reason: "agent \(agentID) runs \(openRuns) of \(capacity) tasks")
+        }
+        let attempt = try task.decode("attempt", as: Int.self) + 1
+        let runID = RunID.make(taskId: taskID, attempt: attempt)
+        try tx.query(
+            """
+            INSERT INTO task_attempts (task_id, attempt, run_id, callback_token_hash, agent_id)
+            VALUES ($1, $2, $3, $4, $5)
+            """, [taskID, attempt, runID, PGBytes(tokenHash(runID)), agentID])
+        let priority: Int = try task.decode("dispatch_priority")
+        try tx.query(
+            """
+            UPDATE tasks SET attempt = $2, dispatch_requested_at = NULL, dispatch_priority = NULL, updated_at = now()
+             WHERE id = $1
+            """, [taskID, attempt])
+        try EventLog.record(
+            "task.dispatched", "Task \(taskID) attempt \(attempt) opened as run \(runID)",
+            about: .init(projectID: try task.decode("project_id", as: Int64?.self), taskID: taskID, agentID: agentID),
+            messageID: messageID, in: tx)
+        return .opened(attempt: attempt, runID: runID, priority: priority)
+    }
+
+    /// For the agents of tasks whose attempts just closed: each one's highest-priority waiting task (then the
+    /// oldest request). One statement for a whole batch of results.
+    public static func nextWaiting(
+        afterClosing taskIDs: Set<Int64>, in tx: PGConnection
+    ) throws
+        -> [(taskID: Int64, priority: Int)]
+    {
+        guard !taskIDs.isEmpty else { return [] }
+        tx.prepare(
+            "dispatch.next_waiting",
+            """
+            SELECT DISTINCT ON (w.assigned_agent_id) w.id, w.dispatch_priority
+              FROM tasks w
+             WHERE w.assigned_agent_id IN (SELECT assigned_agent_id FROM tasks WHERE id = ANY($1::bigint[]))
+               AND w.dispatch_requested_at IS NOT NULL AND w.status = 'assigned'
+             ORDER BY w.assigned_agent_id, w.dispatch_priority DESC, w.dispatch_requested_at, w.id
+            """)
+        return try tx.executePrepared("dispatch.next_waiting", [PGArray(taskIDs.map(String.init))]).rows.map {
+            (try $0.decode("id"), try $0.decode("dispatch_priority"))
+        }
+    }
+
+    // MARK: the run
+
+    /// What the gateway needs to start an attempt's run.
+    public struct RunContext: Sendable, Equatable {
+        public let taskID: Int64
+        public let projectID: Int64?
+        public let attempt: Int
+        public let runID: String
+        public let open: Bool
+        public let taskStatus: TaskStatus
+        public let title: String
+        public let description: String?
+        public let taskType: String?
+        public let estimatedDurationMs: Int64?
+        public let projectName: String?
+        public let brief: String?
+        public let agentID: Int64
+        public let agentName: String
+        public let soul: String?
+        /// A Scale client's configuration of this agent: its system prompt and brand guidelines.
+        public let clientSystemPrompt: String?
+        public let clientBrandGuidelines: String?
+    }
+
+    public static func runContext(taskID: Int64, attempt: Int, in tx: PGConnection) throws -> RunContext? {
+        try tx.query(
+            """
+            SELECT a.run_id, a.closed_at IS NULL AS open, t.status, t.project_id, t.title, t.description, t.task_type,
+                   t.estimated_duration_ms, p.name AS project_name, p.brief, ag.id AS agent_id, ag.name AS agent_name,
+                   ag.soul, c.system_prompt, c.brand_guidelines
+              FROM task_attempts a
+              JOIN tasks t ON t.id = a.task_id
+              JOIN agents ag ON ag.id = a.agent_id
+              LEFT JOIN projects p ON p.id = t.project_id
+              LEFT JOIN agent_configs c ON c.agent_id = ag.id AND c.client_id = p.client_id
+             WHERE a.task_id = $1 AND a.attempt = $2
+             FOR UPDATE OF t
+            """, [taskID, attempt]
+        ).first.map { row in
+            RunContext(
+                taskID: taskID, projectID: try row.decode("project_id", as: Int64?.self), attempt: attempt,
+                runID: try row.decode("run_id"), open: try row.decode("open"),
+                taskStatus: TaskStatus(rawValue: try row.decode("status")) ?? .failed, title: try row.decode("title"),
+                description: try row.decode("description", as: String?.self),
+                taskType: try row.decode("task_type", as: String?.self),
+                estimatedDurationMs: try row.decode("estimated_duration_ms", as: Int64?.self),
+                projectName: try row.decode("project_name", as: String?.self),
+                brief: try row.decode("brief", as: String?.self), agentID: try row.decode("agent_id"),
+                agentName: try row.decode("agent_name"), soul: try row.decode("soul", as: String?.self),
+                clientSystemPrompt: try row.decode("system_prompt", as: String?.self),
+                clientBrandGuidelines: try row.decode("brand_guidelines", as: String?.self))
+        }
+    }
+
+    /// The gateway accepted the run: the attempt's session key and start, the task running.
+    public static func started(
+        _ context: RunContext, sessionKey: String, messageID: String, in tx: PGConnection
+    ) throws {
+        try tx.query(
+            "UPDATE task_attempts SET session_key = $3 WHERE task_id = $1 AND attempt = $2",
+            [context.taskID, context.attempt, sessionKey])
+        guard context.taskStatus == .assigned else { return }
+        try tx.query(
+            """
+            UPDATE tasks SET status = 'running', started_at = now(), dispatched_session_key = $2, updated_at = now()
+             WHERE id = $1 AND status = 'assigned'
+            """, [context.taskID, sessionKey])
+        try EventLog.record(
+            "task.started", "Task \(context.taskID) run \(context.runID) accepted by the gateway",
+            about: .init(projectID: context.projectID, taskID: context.taskID, agentID: context.agentID),
+            messageID: messageID, in: tx)
+    }
+
+    /// The run could not be started (the gateway refused, or stayed down past the last retry): the attempt
+    /// closes as spawn_failed and the task fails with the reason, for an operator to look at.
+    public static func spawnFailed(
+        taskID: Int64, attempt: Int, reason: String, messageID: String, in tx: PGConnection
+    ) throws {
+        let closed = try tx.query(
+            """
+            UPDATE task_attempts a SET closed_at = now(), outcome = 'spawn_failed'
+              FROM tasks t
+             WHERE a.task_id = $1 AND a.attempt = $2 AND a.closed_at IS NULL AND t.id = a.task_id
+            RETURNING a.agent_id, t.project_id
+            """, [taskID, attempt]
+        ).first
+        guard let closed else { return }
+        try tx.query(
+            """
+            UPDATE tasks SET status = 'failed', error = $2, completed_at = now(), updated_at = now()
+             WHERE id = $1 AND status = 'assigned'
+            """, [taskID, "dispatch failed: \(String(reason.prefix(900)))"])
+        try EventLog.record(
+            "task.dispatch_failed", "Task \(taskID) attempt \(attempt): dispatch failed: \(reason.prefix(300))",
+            about: .init(
+                projectID: try closed.decode("project_id", as: Int64?.self), taskID: taskID,
+                agentID: try closed.decode("agent_id", as: Int64?.self)),
+            messageID: messageID, in: tx)
+    }
+}

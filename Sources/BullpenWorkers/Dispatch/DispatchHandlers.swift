@@ -1,0 +1,104 @@
+import BullpenDomain
+import BullpenMessaging
+import BullpenStore
+import Foundation
+import Logging
+import OpenClaw
+import PostgreSQL
+
+/// `task.dispatch`: claims the task if its agent has room (opening the next attempt, its run id and the hash
+/// of its callback token committed with the claim) and sends the run start through the outbox; a task whose
+/// agent is full waits, and is dispatched when a slot frees (``SlotRelease``).
+public struct DispatchRequestHandler: MessageHandler {
+    public typealias Message = DispatchRequest
+    let tokens: CallbackTokenIssuer?
+
+    public init(tokens: CallbackTokenIssuer?) { self.tokens = tokens }
+
+    public func handle(
+        _ message: DispatchRequest, _ inbound: InboundMessage, in tx: PGConnection
+    ) throws
+        -> HandlerResult
+    {
+        guard let tokens else {
+            throw HandlerError.retryLater(reason: "no callback secret is configured (BULLPEN_CALLBACK_SECRET)")
+        }
+        switch try TaskDispatching.claim(
+            taskID: message.taskId, messageID: inbound.messageID, tokenHash: tokens.tokenHash(runID:), in: tx)
+        {
+        case .opened(let attempt, _, let priority):
+            try Outbox.enqueue(RunStart(taskId: message.taskId, attempt: attempt, priority: priority), in: tx)
+            return .applied
+        case .waiting, .obsolete:
+            return .applied
+        }
+    }
+}
+
+/// `task.run-start`: starts the attempt's run on the gateway with `agent` (the run id as idempotency key), and
+/// records the acceptance. A gateway that is down or slow is retried through the dispatch queue's tiers with
+/// the same attempt and run id, so a run that did start is never started twice; a refusal, or the last tier,
+/// parks the message and fails the task as "dispatch failed".
+public struct RunStartHandler: MessageHandler {
+    public typealias Message = RunStart
+    let gateway: any AgentGateway
+    let tokens: CallbackTokenIssuer?
+    let callbackURL: String
+    let acceptTimeout: Duration
+
+    public init(
+        gateway: any AgentGateway, tokens: CallbackTokenIssuer?, callbackURL: String,
+        acceptTimeout: Duration = .seconds(15)
+    ) {
+        self.gateway = gateway
+        self.tokens = tokens
+        self.callbackURL = callbackURL
+        self.acceptTimeout = acceptTimeout
+    }
+
+    public func handle(_ message: RunStart, _ inbound: InboundMessage, in tx: PGConnection) throws -> HandlerResult {
+        guard let run = try TaskDispatching.runContext(taskID: message.taskId, attempt: message.attempt, in: tx) else {
+            throw HandlerError.park(reason: "task \(message.taskId) has no attempt \(message.attempt)")
+        }
+        // Closed (cancelled, failed) or started already: a replay of this message starts nothing.
+        guard run.open, run.taskStatus == .assigned else { return .duplicate }
+        guard let tokens else {
+            throw HandlerError.retryLater(reason: "no callback secret is configured (BULLPEN_CALLBACK_SECRET)")
+        }
+        let sessionKey = RunID.sessionKey(gatewayAgentID: run.agentName, taskId: run.taskID)
+        let request = RunRequest(
+            message: RunPrompt.message(run, callbackURL: callbackURL, token: tokens.token(runID: run.runID)),
+            agentId: run.agentName, sessionKey: sessionKey, label: "Bullpen task \(run.taskID)",
+            timeout: RunPrompt.timeoutSeconds(run), deliver: false, idempotencyKey: run.runID,
+            extraSystemPrompt: RunPrompt.extraSystemPrompt(run))
+        let answer: RunAnswer
+        do {
+            answer = try gateway.startRun(request, timeout: acceptTimeout)
+        } catch {
+            if error.isTransient { throw HandlerError.retryLater(reason: error.description) }
+            throw HandlerError.park(reason: error.description)
+        }
+        guard ["accepted", "in_flight", "ok", "error", "timeout"].contains(answer.status) else {
+            throw HandlerError.park(reason: "the gateway answered agent with status \(answer.status)")
+        }
+        try TaskDispatching.started(run, sessionKey: sessionKey, messageID: inbound.messageID, in: tx)
+        return .applied
+    }
+
+    public func parked(_ message: RunStart, reason: String, in tx: PGConnection) throws {
+        try TaskDispatching.spawnFailed(
+            taskID: message.taskId, attempt: message.attempt, reason: reason,
+            messageID: "run-start-parked:\(message.runID)", in: tx)
+    }
+}
+
+/// When attempts close, each agent that got a slot back takes its next waiting task (highest priority first):
+/// a dispatch request goes out in the same transaction. No polling: a completion releases the next one.
+enum SlotRelease {
+    static func release(closedTasks: Set<Int64>, messageID: String, in tx: PGConnection) throws {
+        for next in try TaskDispatching.nextWaiting(afterClosing: closedTasks, in: tx) {
+            try Outbox.enqueue(
+                DispatchRequest(taskId: next.taskID, cause: "release:\(messageID)", priority: next.priority), in: tx)
+        }
+    }
+}
