@@ -252,8 +252,8 @@ struct WorkerCommand: AsyncParsableCommand {
                 throw ValidationError("\(error)")
             }
         }
-        let dispatch = try dispatchSettings(logger: logger)
-        if let client = dispatch.client { services.append(client) }
+        let dispatch = try dispatchSettings(amqp: amqp, topology: topology, logger: logger)
+        services += dispatch.services
         services.append(
             WorkerPool(
                 configuration: .init(
@@ -271,11 +271,14 @@ struct WorkerCommand: AsyncParsableCommand {
 }
 
 extension WorkerCommand {
-    /// The gateway client (a service of this process) and what the dispatch handlers need, when this worker
+    /// The gateway client and a publisher for final replies (services of this process), and what the dispatch
+    /// handlers need, when this worker
     /// consumes the dispatch queue. Without a gateway token or a callback secret, run starts fail with the
     /// reason (retried, then parked, the task marked dispatch failed), and a warning says so at start.
-    func dispatchSettings(logger: Logger) throws -> (client: GatewayClient?, handlers: Handlers.Dispatch) {
-        guard try workQueues().contains(.dispatch) else { return (nil, .unconfigured) }
+    func dispatchSettings(
+        amqp: AMQPConfiguration, topology: Topology, logger: Logger
+    ) throws -> (services: [any Service], handlers: Handlers.Dispatch) {
+        guard try workQueues().contains(.dispatch) else { return ([], .unconfigured) }
         var tokens: CallbackTokenIssuer?
         if callbackSecret.isEmpty {
             logger.warning("no BULLPEN_CALLBACK_SECRET: tasks cannot be dispatched by this worker")
@@ -288,13 +291,21 @@ extension WorkerCommand {
             logger.warning("no BULLPEN_GATEWAY_TOKEN: tasks cannot be dispatched by this worker")
             var handlers = Handlers.Dispatch.unconfigured
             handlers.tokens = tokens
-            return (nil, handlers)
+            return ([], handlers)
         }
         let client = GatewayClient(
             configuration: try gateway.configuration(instance: "bullpen-worker"),
             logger: Logger(label: "bullpen.gateway"))
+        // Final replies become results through a publisher of their own.
+        let publisher = ConfirmingPublisher(configuration: amqp, logger: logger)
+        let outcomes = RunOutcomes(logger: logger) { message in
+            try await publisher.publish(try Envelope.outgoing(message, topology: topology, appID: "bullpen-dispatch"))
+        }
         return (
-            client, Handlers.Dispatch(gateway: GatewayRuns(client: client), tokens: tokens, callbackURL: callbackURL)
+            [publisher, client],
+            Handlers.Dispatch(
+                gateway: GatewayRuns(client: client, onFinal: outcomes.handle), tokens: tokens, callbackURL: callbackURL
+            )
         )
     }
 }

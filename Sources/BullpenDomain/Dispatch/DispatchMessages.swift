@@ -53,6 +53,15 @@ public struct RunStart: BullpenMessage, Equatable {
 public enum RunID {
     public static func make(taskId: Int64, attempt: Int) -> String { "bullpen-\(taskId)-\(attempt)" }
 
+    /// The task and attempt of a run id Bullpen made; nil for any other.
+    public static func parse(_ runID: String) -> (taskId: Int64, attempt: Int)? {
+        let parts = runID.split(separator: "-")
+        guard parts.count == 3, parts[0] == "bullpen", let task = Int64(parts[1]), let attempt = Int(parts[2]),
+            task > 0, attempt > 0
+        else { return nil }
+        return (task, attempt)
+    }
+
     /// The session key that isolates a task's runs on the gateway: `agent:<agentId>:bullpen:task-<id>`.
     public static func sessionKey(gatewayAgentID: String, taskId: Int64) -> String {
         "agent:\(gatewayAgentID):bullpen:task-\(taskId)"

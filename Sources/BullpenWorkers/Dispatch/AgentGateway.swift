@@ -28,11 +28,26 @@ public struct RunAnswer: Sendable, Equatable {
     public var runID: String
 }
 
-/// The gateway client, blocking: the request goes out on the process's one connection.
+/// How a run ended, from the gateway's final reply to `agent`.
+public struct RunFinal: Sendable, Equatable {
+    public var runID: String
+    /// ok, error or timeout.
+    public var status: String
+    /// The reply's text payloads, for a run that ended ok.
+    public var text: String?
+    public var summary: String?
+}
+
+/// The gateway client, blocking: the request goes out on the process's one connection. After the first
+/// answer, the second (the final reply) is awaited in the background and handed to `onFinal`.
 public struct GatewayRuns: AgentGateway {
     let client: GatewayClient
+    let onFinal: (@Sendable (RunFinal) async -> Void)?
 
-    public init(client: GatewayClient) { self.client = client }
+    public init(client: GatewayClient, onFinal: (@Sendable (RunFinal) async -> Void)? = nil) {
+        self.client = client
+        self.onFinal = onFinal
+    }
 
     public func startRun(_ request: RunRequest, timeout: Duration) throws(GatewayError) -> RunAnswer {
         let box = AnswerBox()
@@ -45,9 +60,18 @@ public struct GatewayRuns: AgentGateway {
                 let answers = try await client.send("agent", params, timeout: timeout)
                 let first = try await answers.next(timeout: timeout, what: "agent")
                 box.set(.success(first))
-                // The second answer (the final reply) is not awaited here: the agent reports its result
-                // through the task-result webhook. Stop listening so the request's entry is freed.
-                answers.cancel()
+                guard first["status"]?.string == "accepted", let onFinal else {
+                    answers.cancel()
+                    return
+                }
+                // The final reply comes when the run ends (minutes later): awaited apart from the handler.
+                let runTimeout = Duration.seconds(request.timeout) + .seconds(60)
+                Task {
+                    defer { answers.cancel() }
+                    if let final = await Self.final(of: answers, runID: request.idempotencyKey, timeout: runTimeout) {
+                        await onFinal(final)
+                    }
+                }
             } catch let error as GatewayError {
                 box.set(.failure(error))
             } catch {
@@ -60,6 +84,23 @@ public struct GatewayRuns: AgentGateway {
             throw GatewayError.protocolViolation("the answer to agent has no status")
         }
         return RunAnswer(status: status, runID: answer["runId"]?.string ?? request.idempotencyKey)
+    }
+
+    /// The second answer as a RunFinal; nil when none came (the connection was lost: the stuck-attempt
+    /// check finds such runs).
+    static func final(of answers: GatewayClient.Answers, runID: String, timeout: Duration) async -> RunFinal? {
+        do {
+            let reply = try await answers.next(timeout: timeout, what: "the final reply")
+            let text = reply["result"]?["payloads"]?.array?.compactMap { $0["text"]?.string }.joined(separator: "\n\n")
+            return RunFinal(
+                runID: runID, status: reply["status"]?.string ?? "ok", text: text,
+                summary: reply["summary"]?.string ?? reply["stopReason"]?.string)
+        } catch .refused(let error) where error.payload?["status"]?.string == "error" {
+            return RunFinal(
+                runID: runID, status: "error", text: nil, summary: error.payload?["summary"]?.string ?? error.message)
+        } catch {
+            return nil
+        }
     }
 
     private final class AnswerBox: @unchecked Sendable {

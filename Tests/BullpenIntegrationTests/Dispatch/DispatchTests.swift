@@ -41,11 +41,19 @@ final class DispatchTests: @unchecked Sendable {
                     logger: self.stack.logger)
                 let connection = Task { try await client.run() }
                 defer { connection.cancel() }
+                let publisher = ConfirmingPublisher(
+                    configuration: try TestEnvironment.amqp(), logger: self.stack.logger)
+                publisher.start()
+                defer { publisher.shutdown() }
+                let topology = self.stack.topology
+                let outcomes = RunOutcomes(grace: .milliseconds(300), logger: self.stack.logger) { message in
+                    try await publisher.publish(try Envelope.outgoing(message, topology: topology, appID: "test"))
+                }
                 let dispatch = try self.stack.consumer(
                     queue: .dispatch,
                     handlers: try Handlers.registry(
                         dispatch: .init(
-                            gateway: GatewayRuns(client: client), tokens: self.tokens,
+                            gateway: GatewayRuns(client: client, onFinal: outcomes.handle), tokens: self.tokens,
                             callbackURL: "http://127.0.0.1:\(ingestPort)/webhooks/agents/task-result")))
                 let review = try self.stack.consumer(queue: .review)
                 dispatch.start()
@@ -148,6 +156,34 @@ final class DispatchTests: @unchecked Sendable {
             ).rows.map { try $0.decode("task_id", as: Int64.self) }
             #expect(order == [first, high, low])
             #expect(try self.stack.count("SELECT count(*) FROM task_attempts WHERE agent_id = $1", [agents[0]]) == 3)
+        }
+    }
+
+    @Test(
+        "no callback: the final reply's text becomes the result after the grace period; a run that ends in error fails the task"
+    )
+    func finalReplies() async throws {
+        try await withStack { api, gateway in
+            let (project, _) = try await self.plan(api, agents: [("writer-4", 2)])
+            var faults = SandboxGateway.Faults()
+            faults.neverCallBack = true
+            gateway.setFaults(faults)
+            let silent = try await self.task(api, project: project, title: "Silent agent")
+            _ = try await api.command(.post, "/v1/tasks/\(silent)/dispatch", "{}")
+            #expect(try eventually(timeout: .seconds(15)) { try self.status(silent) == "completed" })
+            let result = try self.stack.db.query("SELECT result FROM tasks WHERE id = $1", [silent]).first?.decode(
+                "result", as: String?.self)
+            #expect(result == "Simulated agent output for run bullpen-\(silent)-1.")
+            #expect(gateway.snapshot.callbacks == 0)
+
+            faults.finalStatus = "error"
+            gateway.setFaults(faults)
+            let broken = try await self.task(api, project: project, title: "Broken run")
+            _ = try await api.command(.post, "/v1/tasks/\(broken)/dispatch", "{}")
+            #expect(try eventually(timeout: .seconds(15)) { try self.status(broken) == "failed" })
+            let error = try self.stack.db.query("SELECT error FROM tasks WHERE id = $1", [broken]).first?.decode(
+                "error", as: String?.self)
+            #expect(error == "the run ended with status error: the model provider failed")
         }
     }
 

@@ -65,6 +65,21 @@ struct DispatchRulesTests {
         #expect(throws: CallbackSecretError.self) { try CallbackTokenIssuer(secret: "short") }
     }
 
+    @Test("a final reply stands for the attempt's result: ok with its text, error or timeout as a failure")
+    func finals() {
+        #expect(RunID.parse("bullpen-42-3")! == (42, 3))
+        #expect(
+            RunID.parse("bullpen-42") == nil && RunID.parse("other-42-3") == nil && RunID.parse("bullpen-0-1") == nil)
+        let ok = RunOutcomes.result(
+            of: RunFinal(runID: "bullpen-42-3", status: "ok", text: "Done.", summary: "completed"))
+        #expect(ok?.messageID == "task-result:42:3")
+        #expect(ok?.status == .completed && ok?.output == "Done.")
+        let timeout = RunOutcomes.result(
+            of: RunFinal(runID: "bullpen-42-3", status: "timeout", text: nil, summary: "aborted"))
+        #expect(timeout?.status == .failed && timeout?.error == "the run ended with status timeout: aborted")
+        #expect(RunOutcomes.result(of: RunFinal(runID: "someone-else", status: "ok", text: nil, summary: nil)) == nil)
+    }
+
     @Test("the prompt fences the client's material, which cannot close the fence; the report instructions come last")
     func prompt() {
         let run = TaskDispatching.RunContext(
