@@ -13,21 +13,23 @@ export BULLPEN_DATABASE_URL=${BULLPEN_DATABASE_URL:-postgresql://bullpen:bullpen
 export BULLPEN_QUEUES_DIR=${BULLPEN_QUEUES_DIR:-$BULLPEN_ROOT/Queues}
 export BULLPEN_SCHEDULE=${BULLPEN_SCHEDULE:-$BULLPEN_ROOT/Config/schedule.json}
 
-# The OpenClaw gateway: the sandbox's (`bullpen sandbox gateway`) unless set. The callback secret that agent
-# runs' callback tokens derive from is made once per data folder.
+# The OpenClaw gateway: the sandbox's (`bullpen sandbox gateway`) unless set. The secrets that agent runs'
+# callback tokens derive from, and that the gateway's lifecycle hook signs with, are made once per data folder.
 : "${BULLPEN_GATEWAY_PORT:=18789}"
 export BULLPEN_GATEWAY_PORT
 export BULLPEN_GATEWAY_URL=${BULLPEN_GATEWAY_URL:-ws://127.0.0.1:$BULLPEN_GATEWAY_PORT}
 export BULLPEN_GATEWAY_TOKEN=${BULLPEN_GATEWAY_TOKEN:-sandbox-gateway-token}
 export BULLPEN_DEVICE_KEY=${BULLPEN_DEVICE_KEY:-$BULLPEN_DATA/device.key}
-if [ -z "${BULLPEN_CALLBACK_SECRET:-}" ]; then
-    if [ ! -s "$BULLPEN_DATA/callback-secret" ]; then
+data_secret() { # name: prints the secret kept in $BULLPEN_DATA/<name>, made on first use
+    if [ ! -s "$BULLPEN_DATA/$1" ]; then
         mkdir -p "$BULLPEN_DATA"
-        (umask 077; head -c 32 /dev/urandom | base64 | tr -d '\n=' >"$BULLPEN_DATA/callback-secret")
+        (umask 077; head -c 32 /dev/urandom | base64 | tr -d '\n=' >"$BULLPEN_DATA/$1")
     fi
-    BULLPEN_CALLBACK_SECRET=$(cat "$BULLPEN_DATA/callback-secret")
-fi
-export BULLPEN_CALLBACK_SECRET
+    cat "$BULLPEN_DATA/$1"
+}
+BULLPEN_CALLBACK_SECRET=${BULLPEN_CALLBACK_SECRET:-$(data_secret callback-secret)}
+BULLPEN_HOOK_SECRET=${BULLPEN_HOOK_SECRET:-$(data_secret hook-secret)}
+export BULLPEN_CALLBACK_SECRET BULLPEN_HOOK_SECRET
 
 RABBIT_NODE="bullpen-$BULLPEN_AMQP_PORT@localhost"
 RABBIT_DIR="$BULLPEN_DATA/rabbitmq-$BULLPEN_AMQP_PORT"

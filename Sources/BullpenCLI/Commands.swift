@@ -137,6 +137,12 @@ struct IngestCommand: AsyncParsableCommand {
     )
     var tokenCacheMs: Int = 1000
 
+    @Option(
+        help:
+            "Secrets the gateway's lifecycle hook signs with, comma-separated during a rotation (env BULLPEN_HOOK_SECRET)."
+    )
+    var hookSecret: String = Environment.value("BULLPEN_HOOK_SECRET", default: "")
+
     func validate() throws {
         guard idleTimeout >= 1, readTimeout >= 1 else { throw ValidationError("timeouts must be at least 1 second") }
         guard rateLimit >= 0, rateBurst >= 1 else {
@@ -153,7 +159,8 @@ struct IngestCommand: AsyncParsableCommand {
                 host: host, port: port, amqp: try connection.amqp(), postgres: try connection.postgres(),
                 rateLimit: RateLimitSettings(perSecond: rateLimit, burst: rateBurst),
                 timeouts: ConnectionTimeouts(idle: .seconds(idleTimeout), requestRead: .seconds(readTimeout)),
-                tokenCacheLifetime: .milliseconds(tokenCacheMs)),
+                tokenCacheLifetime: .milliseconds(tokenCacheMs),
+                hookSecrets: hookSecret.split(separator: ",").map(String.init).filter { !$0.isEmpty }),
             topology: try connection.topology(), logger: logger)
         try await server.application().runService()
     }
@@ -193,6 +200,12 @@ struct WorkerCommand: AsyncParsableCommand {
     var noRelay = false
 
     @OptionGroup var gateway: GatewayOptions
+
+    @Option(
+        help:
+            "Seconds an agent may go unheard (no lifecycle hook) before the heartbeat check takes it offline (env BULLPEN_AGENT_HEARTBEAT_LIMIT)."
+    )
+    var heartbeatLimit: Int = Int(Environment.value("BULLPEN_AGENT_HEARTBEAT_LIMIT", default: "900")) ?? 900
 
     @Option(help: "The task-result webhook agents report to (env BULLPEN_CALLBACK_URL).")
     var callbackURL: String = Environment.value(
@@ -245,7 +258,9 @@ struct WorkerCommand: AsyncParsableCommand {
             do {
                 services.append(
                     try Scheduler(
-                        schedule: try Schedule.load(from: schedule), jobs: Jobs.all, postgres: postgres,
+                        schedule: try Schedule.load(from: schedule),
+                        jobs: Jobs.all(heartbeatLimit: .seconds(heartbeatLimit)),
+                        postgres: postgres,
                         worker: workerName,
                         metrics: metrics, logger: logger))
             } catch {

@@ -24,12 +24,15 @@ public struct IngestConfiguration: Sendable {
     /// How long an API token found in the database is trusted without looking again (so a revocation takes
     /// effect within it). Default 1 s; zero looks up every request.
     public var tokenCacheLifetime: Duration
+    /// Secrets the gateway's lifecycle hook may sign with (more than one during a rotation); none: the hook
+    /// endpoint answers 503.
+    public var hookSecrets: [String]
 
     public init(
         host: String = "127.0.0.1", port: Int = 8080, amqp: AMQPConfiguration, postgres: PostgresConfiguration,
         maxBodyBytes: Int = 1 << 20, databaseConnections: Int = 2, readConnections: Int = 2,
         rateLimit: RateLimitSettings = .init(), eventHeartbeat: Duration = .seconds(15),
-        timeouts: ConnectionTimeouts = .init(), tokenCacheLifetime: Duration = .seconds(1)
+        timeouts: ConnectionTimeouts = .init(), tokenCacheLifetime: Duration = .seconds(1), hookSecrets: [String] = []
     ) {
         self.host = host
         self.port = port
@@ -42,5 +45,6 @@ public struct IngestConfiguration: Sendable {
         self.eventHeartbeat = eventHeartbeat
         self.timeouts = timeouts
         self.tokenCacheLifetime = tokenCacheLifetime
+        self.hookSecrets = hookSecrets
     }
 }

@@ -82,6 +82,8 @@ public struct IngestServer: Sendable {
         let taskResult = TaskResultRoutes(
             publisher: publisher, tokens: tokens, topology: topology, maxBodyBytes: configuration.maxBodyBytes)
         router.addRoutes(taskResult.collection(), atPath: "/webhooks/agents")
+        let agentEvents = AgentEventRoutes(publisher: publisher, topology: topology, secrets: configuration.hookSecrets)
+        router.addRoutes(agentEvents.collection(), atPath: "/webhooks/agents")
         let api = OperatorAPI(
             publisher: publisher, topology: topology, database: database, commands: commands,
             maxBodyBytes: configuration.maxBodyBytes, rateLimit: configuration.rateLimit)
@@ -93,7 +95,8 @@ public struct IngestServer: Sendable {
     /// Every path and its methods: the webhooks', the service's own, and the operator API's.
     static let routes = RouteTable(
         routes: [
-            ("/webhooks/agents/task-result", [.post]), ("/healthz", [.get]), ("/readyz", [.get]),
+            ("/webhooks/agents/task-result", [.post]), ("/webhooks/agents/event", [.post]), ("/healthz", [.get]),
+            ("/readyz", [.get]),
             ("/openapi.json", [.get]),
         ] + OperatorAPI.paths)
 

@@ -23,6 +23,7 @@ public enum Handlers {
     public static func all(dispatch: Dispatch = .unconfigured) -> [any MessageHandler] {
         [
             TaskResultHandler(), CommandHandler(), DispatchRequestHandler(tokens: dispatch.tokens),
+            AgentLifecycleHandler(),
             RunStartHandler(gateway: dispatch.gateway, tokens: dispatch.tokens, callbackURL: dispatch.callbackURL),
         ]
     }

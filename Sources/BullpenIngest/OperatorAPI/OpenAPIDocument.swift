@@ -141,6 +141,57 @@ enum OpenAPIDocument {
                 }
               }
             },
+            "/webhooks/agents/event": {
+              "post": {
+                "summary": "the gateway's lifecycle hook: an agent's session started, reset or stopped, the agent booted, the gateway started",
+                "operationId": "postAgentEvent",
+                "parameters": [
+                  {
+                    "name": "X-Bullpen-Signature",
+                    "in": "header",
+                    "required": true,
+                    "schema": {
+                      "type": "string"
+                    },
+                    "description": "t=<unix seconds>,v1=<hex HMAC-SHA256 of \"<t>.<raw body>\" with the hook secret>; 300 s tolerance"
+                  }
+                ],
+                "requestBody": {
+                  "required": true,
+                  "content": {
+                    "application/json": {
+                      "schema": {
+                        "$ref": "#/components/schemas/AgentLifecycleEvent"
+                      }
+                    }
+                  }
+                },
+                "responses": {
+                  "202": {
+                    "description": "published after the broker's confirm; the same signed body again is the same event",
+                    "content": {
+                      "application/json": {
+                        "schema": {
+                          "$ref": "#/components/schemas/AgentEventAccepted"
+                        }
+                      }
+                    }
+                  },
+                  "400": {
+                    "$ref": "#/components/responses/Error400"
+                  },
+                  "413": {
+                    "$ref": "#/components/responses/Error413"
+                  },
+                  "415": {
+                    "$ref": "#/components/responses/Error415"
+                  },
+                  "503": {
+                    "$ref": "#/components/responses/Error503"
+                  }
+                }
+              }
+            },
             "/v1/clients": {
               "get": {
                 "summary": "list clients",
@@ -4427,11 +4478,76 @@ enum OpenAPIDocument {
                 },
                 "additionalProperties": false,
                 "description": "runs the task on the gateway; waits, queued, while its agent is at capacity"
+              },
+              "AgentLifecycleEvent": {
+                "type": "object",
+                "properties": {
+                  "type": {
+                    "type": "string",
+                    "enum": [
+                      "command",
+                      "agent",
+                      "gateway"
+                    ]
+                  },
+                  "action": {
+                    "type": "string",
+                    "enum": [
+                      "new",
+                      "reset",
+                      "stop",
+                      "bootstrap",
+                      "startup"
+                    ],
+                    "description": "with type: command:new, command:reset, command:stop, agent:bootstrap, gateway:startup"
+                  },
+                  "sessionKey": {
+                    "type": [
+                      "string",
+                      "null"
+                    ],
+                    "minLength": 1,
+                    "maxLength": 300,
+                    "description": "agent:<agent name>:..."
+                  },
+                  "timestamp": {
+                    "description": "when the gateway saw it (any form; the signature's time is what counts)"
+                  },
+                  "context": {
+                    "type": [
+                      "object",
+                      "null"
+                    ],
+                    "description": "kept without its cfg member"
+                  }
+                },
+                "required": [
+                  "type",
+                  "action"
+                ],
+                "additionalProperties": false
+              },
+              "AgentEventAccepted": {
+                "type": "object",
+                "properties": {
+                  "accepted": {
+                    "type": "boolean",
+                    "const": true
+                  },
+                  "eventId": {
+                    "type": "string"
+                  }
+                },
+                "required": [
+                  "accepted",
+                  "eventId"
+                ],
+                "additionalProperties": false
               }
             },
             "responses": {
               "Error400": {
-                "description": "the request is malformed: a field, a parameter or a header (`invalid_field`, `invalid_body`, `invalid_query`, `invalid_header`)",
+                "description": "the request is malformed: a field, a parameter or a header (`invalid_field`, `invalid_body`, `invalid_query`, `invalid_header`), or a signed webhook's signature is missing, malformed, stale or wrong (`signature_missing`, `signature_malformed`, `signature_stale`, `signature_mismatch`)",
                 "content": {
                   "application/json": {
                     "schema": {

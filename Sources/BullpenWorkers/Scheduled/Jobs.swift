@@ -1,10 +1,10 @@
 import BullpenMessaging
+import BullpenStore
 import Foundation
 import PostgreSQL
 
-/// The seed plan's scheduled jobs. Registered now so the scheduler runs them once per tick; their logic
-/// comes with the workflows (SLA monitor, heartbeat check, retention, billing snapshot, weekly rollup,
-/// auto-dispatch). Until then each is an explicit no-op.
+/// A scheduled job whose logic comes with a later workflow (SLA monitor, retention, billing snapshot, weekly
+/// rollup, auto-dispatch): registered so the scheduler runs it once per tick; until then an explicit no-op.
 public struct NoOpJob: ScheduledJob {
     public let name: String
 
@@ -15,8 +15,25 @@ public struct NoOpJob: ScheduledJob {
     public func run(tick: Date, in transaction: PGConnection) throws {}
 }
 
+/// `heartbeat-check`: agents not heard from (a lifecycle hook, a run) for longer than `limit` go offline,
+/// with an events row each, so routing stops sending them work.
+public struct HeartbeatCheckJob: ScheduledJob {
+    public let name = "heartbeat-check"
+    public let limit: Duration
+
+    public init(limit: Duration) { self.limit = limit }
+
+    public func run(tick: Date, in transaction: PGConnection) throws {
+        _ = try AgentLifecycleStore.markSilentOffline(
+            limit: limit, messageID: "heartbeat-check:\(Int(tick.timeIntervalSince1970))", in: transaction)
+    }
+}
+
 public enum Jobs {
-    public static let all: [any ScheduledJob] = [
-        "sla-monitor", "heartbeat-check", "auto-dispatch", "events-retention", "billing-snapshot", "weekly-rollup",
-    ].map(NoOpJob.init(name:))
+    /// Every scheduled job; `heartbeatLimit` is how long an agent may stay silent before it goes offline.
+    public static func all(heartbeatLimit: Duration = .seconds(900)) -> [any ScheduledJob] {
+        [HeartbeatCheckJob(limit: heartbeatLimit)]
+            + ["sla-monitor", "auto-dispatch", "events-retention", "billing-snapshot", "weekly-rollup"].map(
+                NoOpJob.init(name:))
+    }
 }

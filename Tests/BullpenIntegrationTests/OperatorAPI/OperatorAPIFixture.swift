@@ -15,10 +15,13 @@ final class OperatorAPIFixture: @unchecked Sendable {
     let server: IngestServer
     let commands: QueueConsumer
 
-    init(_ stem: String, rateLimit: RateLimitSettings = .init(), eventHeartbeat: Duration = .seconds(15)) throws {
+    init(
+        _ stem: String, rateLimit: RateLimitSettings = .init(), eventHeartbeat: Duration = .seconds(15),
+        hookSecrets: [String] = []
+    ) throws {
         stack = try StackFixture(stem)
         operatorToken = try ApiTokens.create(name: "test operator", role: .operator, on: stack.db).secret
-        server = try stack.ingest(rateLimit: rateLimit, eventHeartbeat: eventHeartbeat)
+        server = try stack.ingest(rateLimit: rateLimit, eventHeartbeat: eventHeartbeat, hookSecrets: hookSecrets)
         commands = try stack.consumer(queue: .command)
         commands.start()
     }
@@ -59,9 +62,10 @@ struct APIClient: Sendable {
 
     func request(
         _ method: HTTPRequest.Method, _ uri: String, json body: String? = nil, key: String? = nil,
-        contentType: String? = "application/json"
+        contentType: String? = "application/json", signature: String? = nil
     ) async throws -> Answer {
         var headers: HTTPFields = [:]
+        if let signature { headers[HTTPField.Name("X-Bullpen-Signature")!] = signature }
         if let token { headers[.authorization] = "Bearer \(token)" }
         if body != nil, let contentType { headers[.contentType] = contentType }
         if let key { headers[HTTPField.Name("Idempotency-Key")!] = key }

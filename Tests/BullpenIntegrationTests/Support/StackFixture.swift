@@ -24,12 +24,13 @@ final class StackFixture: @unchecked Sendable {
 
     func ingest(
         amqp: AMQPConfiguration? = nil, timeouts: ConnectionTimeouts = .init(),
-        rateLimit: RateLimitSettings = .init(), eventHeartbeat: Duration = .seconds(15)
+        rateLimit: RateLimitSettings = .init(), eventHeartbeat: Duration = .seconds(15), hookSecrets: [String] = []
     ) throws -> IngestServer {
         IngestServer(
             configuration: IngestConfiguration(
                 port: 0, amqp: try amqp ?? TestEnvironment.amqp(), postgres: database.configuration,
-                databaseConnections: 2, rateLimit: rateLimit, eventHeartbeat: eventHeartbeat, timeouts: timeouts),
+                databaseConnections: 2, rateLimit: rateLimit, eventHeartbeat: eventHeartbeat, timeouts: timeouts,
+                hookSecrets: hookSecrets),
             topology: topology, logger: logger)
     }
 

@@ -1,0 +1,112 @@
+import Foundation
+
+/// Signed webhooks in Stripe's scheme, which Bullpen's own producers use too (the gateway's lifecycle hook):
+/// a header `t=<unix seconds>,v1=<hex>[,v1=<hex>...]`, each v1 an HMAC-SHA256 of `"<t>.<raw body>"` keyed
+/// with the whole secret string. Any v1 matching any of the secrets (more than one during a rotation)
+/// passes, if `t` is within the tolerance of now. The rules, with no clock and no crypto of their own: the
+/// caller passes the time and the HMAC function.
+public enum WebhookSignature {
+    /// Why a signature is refused, each with the code the answer carries.
+    public enum Refusal: Error, Equatable, Sendable, CustomStringConvertible {
+        case missing
+        case malformed(String)
+        case stale(ageSeconds: Int)
+        case mismatch
+
+        public var code: String {
+            switch self {
+            case .missing: return "signature_missing"
+            case .malformed: return "signature_malformed"
+            case .stale: return "signature_stale"
+            case .mismatch: return "signature_mismatch"
+            }
+        }
+
+        public var description: String {
+            switch self {
+            case .missing: return "the request is not signed"
+            case .malformed(let why): return "the signature header is malformed: \(why)"
+            case .stale(let age):
+                return
+                    "the signature is \(abs(age)) s \(age >= 0 ? "old" : "in the future"); the limit is \(WebhookSignature.defaultTolerance) s"
+            case .mismatch: return "no signature matches the body"
+            }
+        }
+    }
+
+    public static let defaultTolerance = 300
+
+    /// The timestamp and the v1 signatures of a header; other schemes (v0 ...) are ignored.
+    public static func parse(_ header: String?) -> Result<(timestamp: Int, signatures: [[UInt8]]), Refusal> {
+        guard let header, !header.isEmpty else { return .failure(.missing) }
+        var timestamp: Int?
+        var signatures: [[UInt8]] = []
+        for part in header.split(separator: ",") {
+            let pair = part.split(separator: "=", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }
+            guard pair.count == 2 else { return .failure(.malformed("'\(part.prefix(40))' is not key=value")) }
+            switch pair[0] {
+            case "t":
+                guard let t = Int(pair[1]) else { return .failure(.malformed("t is not a number of seconds")) }
+                timestamp = t
+            case "v1":
+                guard let bytes = hex(pair[1]), bytes.count == 32 else {
+                    return .failure(.malformed("v1 is not 64 hex digits"))
+                }
+                signatures.append(bytes)
+            default:
+                continue
+            }
+        }
+        guard let timestamp else { return .failure(.malformed("no t=")) }
+        guard !signatures.isEmpty else { return .failure(.malformed("no v1=")) }
+        return .success((timestamp, signatures))
+    }
+
+    /// Checks a header against the raw body: parsed, fresh, and one v1 equal (in constant time) to the HMAC
+    /// of `"<t>.<body>"` under one of the secrets.
+    public static func verify(
+        header: String?, body: [UInt8], secrets: [String], now: Date, tolerance: Int = defaultTolerance,
+        hmac: (_ key: [UInt8], _ message: [UInt8]) -> [UInt8]
+    ) -> Result<Int, Refusal> {
+        let parsed: (timestamp: Int, signatures: [[UInt8]])
+        switch parse(header) {
+        case .failure(let refusal): return .failure(refusal)
+        case .success(let value): parsed = value
+        }
+        let age = Int(now.timeIntervalSince1970) - parsed.timestamp
+        guard abs(age) <= tolerance else { return .failure(.stale(ageSeconds: age)) }
+        let signed = Array("\(parsed.timestamp).".utf8) + body
+        for secret in secrets {
+            let expected = hmac(Array(secret.utf8), signed)
+            for candidate in parsed.signatures where constantTimeEqual(candidate, expected) {
+                return .success(parsed.timestamp)
+            }
+        }
+        return .failure(.mismatch)
+    }
+
+    /// The header a producer sends (for the sandbox and the tests).
+    public static func header(timestamp: Int, signature: [UInt8]) -> String {
+        "t=\(timestamp),v1=" + signature.map { String(format: "%02x", $0) }.joined()
+    }
+
+    static func constantTimeEqual(_ a: [UInt8], _ b: [UInt8]) -> Bool {
+        guard a.count == b.count else { return false }
+        var difference: UInt8 = 0
+        for (x, y) in zip(a, b) { difference |= x ^ y }
+        return difference == 0
+    }
+
+    static func hex(_ text: String) -> [UInt8]? {
+        guard text.count % 2 == 0 else { return nil }
+        var bytes: [UInt8] = []
+        var index = text.startIndex
+        while index < text.endIndex {
+            let next = text.index(index, offsetBy: 2)
+            guard let byte = UInt8(text[index..<next], radix: 16) else { return nil }
+            bytes.append(byte)
+            index = next
+        }
+        return bytes
+    }
+}

@@ -1,0 +1,69 @@
+import BullpenDomain
+import BullpenMessaging
+import Crypto
+import Foundation
+import HTTPTypes
+import Hummingbird
+
+/// `POST /webhooks/agents/event`: the gateway's lifecycle hook (command:new, command:reset, command:stop,
+/// agent:bootstrap, gateway:startup), signed with `X-Bullpen-Signature: t=<unix s>,v1=<hex>` (HMAC-SHA256
+/// of `"<t>.<raw body>"` with the hook secret; several secrets during a rotation; 300 s tolerance).
+/// - 202 after the broker's confirm; the same signed body again is the same event (its id is the body's
+///   SHA-256), so a redelivered hook changes nothing twice.
+/// - 400 with the signature's code (`signature_missing`, `signature_malformed`, `signature_stale`,
+///   `signature_mismatch`) or the body's (`invalid_body`, `invalid_field`); nothing is published.
+/// - 503 when no hook secret is configured, or the broker is down.
+/// `context.cfg` (the gateway's configuration) is dropped before the event goes anywhere.
+struct AgentEventRoutes {
+    let publisher: ConfirmingPublisher
+    let topology: Topology
+    let secrets: [String]
+    static let maxBodyBytes = 64 * 1024
+
+    func collection() -> RouteCollection<APIContext> {
+        let routes = RouteCollection(context: APIContext.self)
+        routes.add(middleware: JSONContentType())
+        routes.post("event") { request, context in try await post(request, context: context) }
+        return routes
+    }
+
+    func post(_ request: Request, context: APIContext) async throws -> Response {
+        guard !secrets.isEmpty else {
+            throw APIError(
+                .serviceUnavailable, "the lifecycle hook is not configured on this ingest (BULLPEN_HOOK_SECRET)",
+                code: "hook_not_configured")
+        }
+        let body = try await RequestBody.read(request, upTo: Self.maxBodyBytes)
+        let verified = WebhookSignature.verify(
+            header: request.headers[HTTPField.Name("X-Bullpen-Signature")!], body: body, secrets: secrets, now: Date()
+        ) { key, message in
+            Array(HMAC<SHA256>.authenticationCode(for: message, using: SymmetricKey(data: key)))
+        }
+        let signedAt: Int
+        switch verified {
+        case .failure(let refusal): throw APIError(.badRequest, refusal.description, code: refusal.code)
+        case .success(let timestamp): signedAt = timestamp
+        }
+        let event: AgentLifecycleEvent
+        do { event = try AgentLifecycleEvent.parse(body) } catch {
+            throw APIError(
+                .badRequest, error.description, code: error.field.isEmpty ? "invalid_body" : "invalid_field",
+                field: error.field.isEmpty ? nil : error.field)
+        }
+        let eventID = SHA256.hash(data: body).prefix(16).map { String(format: "%02x", $0) }.joined()
+        let message = AgentLifecycleMessage(eventId: eventID, event: event, signedAt: signedAt)
+        do {
+            try await publisher.publish(try Envelope.outgoing(message, topology: topology, appID: "bullpen-ingest"))
+        } catch {
+            context.logger.warning(
+                "publish failed", metadata: ["error": "\(error)", "message.id": "\(message.messageID)"])
+            throw APIError.brokerUnavailable("the event")
+        }
+        return .json(.accepted, Accepted(accepted: true, eventId: eventID))
+    }
+
+    struct Accepted: Codable, Equatable {
+        let accepted: Bool
+        let eventId: String
+    }
+}
