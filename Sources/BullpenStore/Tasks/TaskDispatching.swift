@@ -199,6 +199,41 @@ public enum TaskDispatching {
         }
     }
 
+    // MARK: retries
+
+    /// Failed tasks with retries left go back to their agent for a new attempt (the lifecycle's retry, then
+    /// assign), waiting for their dispatch at their task priority; returns what to dispatch. Tasks without
+    /// retries left stay failed.
+    public static func retryFailed(
+        taskIDs: [Int64], messageID: String, in tx: PGConnection
+    ) throws -> [(taskID: Int64, priority: Int)] {
+        guard !taskIDs.isEmpty,
+            case .success(let pending) = TaskLifecycle.next(from: .failed, on: .retry),
+            case .success(let assigned) = TaskLifecycle.next(from: pending, on: .assign)
+        else { return [] }
+        let retried = try tx.query(
+            """
+            UPDATE tasks SET status = $2, retry_count = retry_count + 1, completed_at = NULL,
+                             dispatch_requested_at = now(), dispatch_priority = priority, updated_at = now()
+             WHERE id = ANY($1::bigint[]) AND status = 'failed' AND retry_count < max_retries
+               AND assigned_agent_id IS NOT NULL
+            RETURNING id, priority, retry_count, max_retries, project_id, assigned_agent_id
+            """, [PGArray(taskIDs.map(String.init)), assigned.rawValue]
+        ).rows
+        return try retried.map { row in
+            let id: Int64 = try row.decode("id")
+            let count: Int = try row.decode("retry_count")
+            try EventLog.record(
+                "task.retrying",
+                "Task \(id) failed; retry \(count) of \(try row.decode("max_retries", as: Int.self)) with a new attempt",
+                about: .init(
+                    projectID: try row.decode("project_id", as: Int64?.self), taskID: id,
+                    agentID: try row.decode("assigned_agent_id", as: Int64?.self)),
+                messageID: messageID, in: tx)
+            return (id, try row.decode("priority"))
+        }
+    }
+
     // MARK: the run
 
     /// What the gateway needs to start an attempt's run.

@@ -94,8 +94,15 @@ public struct RunStartHandler: MessageHandler {
 
 /// When attempts close, each agent that got a slot back takes its next waiting task (highest priority first):
 /// a dispatch request goes out in the same transaction. No polling: a completion releases the next one.
+/// A failed attempt of a task with retries left also sends the task back to its agent for a new attempt.
 enum SlotRelease {
-    static func release(closedTasks: Set<Int64>, messageID: String, in tx: PGConnection) throws {
+    static func release(
+        closedTasks: Set<Int64>, failed: [Int64] = [], messageID: String, in tx: PGConnection
+    ) throws {
+        for retry in try TaskDispatching.retryFailed(taskIDs: failed, messageID: messageID, in: tx) {
+            try Outbox.enqueue(
+                DispatchRequest(taskId: retry.taskID, cause: "retry:\(messageID)", priority: retry.priority), in: tx)
+        }
         for next in try TaskDispatching.nextWaiting(afterClosing: closedTasks, in: tx) {
             try Outbox.enqueue(
                 DispatchRequest(taskId: next.taskID, cause: "release:\(messageID)", priority: next.priority), in: tx)

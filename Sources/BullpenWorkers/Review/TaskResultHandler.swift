@@ -21,7 +21,9 @@ public struct TaskResultHandler: BatchMessageHandler {
         guard settled.count == 1 else {
             throw HandlerError.park(reason: try TaskStore.explainRefusal(settlement, in: tx))
         }
-        try SlotRelease.release(closedTasks: settled, messageID: inbound.messageID, in: tx)
+        try SlotRelease.release(
+            closedTasks: settled, failed: result.status == .failed ? [result.taskId] : [], messageID: inbound.messageID,
+            in: tx)
         return .applied
     }
 
@@ -35,7 +37,9 @@ public struct TaskResultHandler: BatchMessageHandler {
         guard settled.count == batch.count else {
             throw HandlerError.park(reason: "\(batch.count - settled.count) result(s) of the batch cannot apply")
         }
-        try SlotRelease.release(closedTasks: settled, messageID: messages[0].inbound.messageID, in: tx)
+        try SlotRelease.release(
+            closedTasks: settled, failed: messages.filter { $0.message.status == .failed }.map(\.message.taskId),
+            messageID: messages[0].inbound.messageID, in: tx)
     }
 
     /// The lifecycle's transition for a result: a running task completes or fails.

@@ -180,10 +180,25 @@ final class DispatchTests: @unchecked Sendable {
             gateway.setFaults(faults)
             let broken = try await self.task(api, project: project, title: "Broken run")
             _ = try await api.command(.post, "/v1/tasks/\(broken)/dispatch", "{}")
-            #expect(try eventually(timeout: .seconds(15)) { try self.status(broken) == "failed" })
+            #expect(
+                try eventually(timeout: .seconds(20)) {
+                    try self.status(broken) == "failed"
+                        && self.stack.count(
+                            "SELECT count(*) FROM task_attempts WHERE task_id = $1 AND closed_at IS NOT NULL", [broken])
+                            == 3
+                })
             let error = try self.stack.db.query("SELECT error FROM tasks WHERE id = $1", [broken]).first?.decode(
                 "error", as: String?.self)
             #expect(error == "the run ended with status error: the model provider failed")
+            // Failed runs were retried as new attempts, up to the task's max_retries (2), then it stayed failed.
+            #expect(
+                gateway.snapshot.runsByKey.keys.filter { $0.hasPrefix("bullpen-\(broken)-") }.sorted() == [
+                    "bullpen-\(broken)-1", "bullpen-\(broken)-2", "bullpen-\(broken)-3",
+                ])
+            #expect(try self.stack.count("SELECT retry_count FROM tasks WHERE id = $1", [broken]) == 2)
+            #expect(
+                try self.stack.count(
+                    "SELECT count(*) FROM events WHERE task_id = $1 AND type = 'task.retrying'", [broken]) == 2)
         }
     }
 

@@ -35,16 +35,31 @@ final class ReviewWorkerTests {
         #expect(try fixture.reviewDepth() == 0)
     }
 
-    @Test("a failed result fails the task")
+    @Test("a failed result fails the attempt: with retries left the task waits for a new one, without it fails")
     func fails() throws {
         let (task, _) = try fixture.seedRunningTask()
+        let (last, _) = try fixture.seedRunningTask()
+        try fixture.db.query("UPDATE tasks SET max_retries = 0 WHERE id = $1", [last])
         let consumer = try fixture.consumer()
         consumer.start()
         defer { consumer.stop() }
         try fixture.publishResult(taskID: task, status: .failed)
-        #expect(try eventually { try fixture.taskStatus(task) == "failed" })
+        try fixture.publishResult(taskID: last, status: .failed)
+        #expect(try eventually { try fixture.taskStatus(last) == "failed" })
+        #expect(try eventually { try fixture.taskStatus(task) == "assigned" })
+        #expect(try fixture.count("SELECT retry_count FROM tasks WHERE id = $1", [task]) == 1)
         #expect(
-            try fixture.count("SELECT count(*) FROM events WHERE task_id = $1 AND type = 'task.failed'", [task]) == 1)
+            try fixture.count("SELECT count(*) FROM tasks WHERE id = $1 AND dispatch_requested_at IS NOT NULL", [task])
+                == 1)
+        #expect(
+            try fixture.count("SELECT count(*) FROM outbox WHERE message_id LIKE $1", ["dispatch:\(task):retry:%"]) == 1
+        )
+        for id in [task, last] {
+            #expect(
+                try fixture.count("SELECT count(*) FROM events WHERE task_id = $1 AND type = 'task.failed'", [id]) == 1)
+        }
+        #expect(
+            try fixture.count("SELECT count(*) FROM events WHERE task_id = $1 AND type = 'task.retrying'", [task]) == 1)
     }
 
     @Test("a second delivery of the same message changes nothing and is acked")
