@@ -201,6 +201,12 @@ struct WorkerCommand: AsyncParsableCommand {
 
     @OptionGroup var gateway: GatewayOptions
 
+    @Flag(
+        help:
+            "Dispatch pending tasks by themselves: when their dependencies complete, and every tick of the auto-dispatch job (env BULLPEN_AUTO_DISPATCH=1)."
+    )
+    var autoDispatch: Bool = Environment.value("BULLPEN_AUTO_DISPATCH", default: "0") == "1"
+
     @Option(
         help:
             "Seconds an agent may go unheard (no lifecycle hook) before the heartbeat check takes it offline (env BULLPEN_AGENT_HEARTBEAT_LIMIT)."
@@ -259,7 +265,7 @@ struct WorkerCommand: AsyncParsableCommand {
                 services.append(
                     try Scheduler(
                         schedule: try Schedule.load(from: schedule),
-                        jobs: Jobs.all(heartbeatLimit: .seconds(heartbeatLimit)),
+                        jobs: Jobs.all(heartbeatLimit: .seconds(heartbeatLimit), autoDispatch: autoDispatch),
                         postgres: postgres,
                         worker: workerName,
                         metrics: metrics, logger: logger))
@@ -269,6 +275,8 @@ struct WorkerCommand: AsyncParsableCommand {
         }
         let dispatch = try dispatchSettings(amqp: amqp, topology: topology, logger: logger)
         services += dispatch.services
+        var dispatchHandlers = dispatch.handlers
+        dispatchHandlers.autoDispatch = autoDispatch
         services.append(
             WorkerPool(
                 configuration: .init(
@@ -276,7 +284,7 @@ struct WorkerCommand: AsyncParsableCommand {
                     consumer: ConsumerSettings(
                         batchSize: batchSize, prefetch: prefetch, shutdownDeadline: .seconds(shutdownSeconds))),
                 topology: topology, amqp: amqp, postgres: postgres,
-                handlers: try Handlers.registry(dispatch: dispatch.handlers),
+                handlers: try Handlers.registry(dispatch: dispatchHandlers),
                 metrics: metrics,
                 logger: logger))
         let group = ServiceGroup(

@@ -7,11 +7,16 @@ public enum Handlers {
         public var gateway: any AgentGateway
         public var tokens: CallbackTokenIssuer?
         public var callbackURL: String
+        /// Tasks released by a completion (their dependencies all complete) are dispatched at once.
+        public var autoDispatch: Bool
 
-        public init(gateway: any AgentGateway, tokens: CallbackTokenIssuer?, callbackURL: String) {
+        public init(
+            gateway: any AgentGateway, tokens: CallbackTokenIssuer?, callbackURL: String, autoDispatch: Bool = false
+        ) {
             self.gateway = gateway
             self.tokens = tokens
             self.callbackURL = callbackURL
+            self.autoDispatch = autoDispatch
         }
 
         /// No gateway: run starts fail with the reason (retried, then parked, the task marked dispatch failed).
@@ -22,7 +27,8 @@ public enum Handlers {
 
     public static func all(dispatch: Dispatch = .unconfigured) -> [any MessageHandler] {
         [
-            TaskResultHandler(), CommandHandler(), DispatchRequestHandler(tokens: dispatch.tokens),
+            TaskResultHandler(autoDispatch: dispatch.autoDispatch), CommandHandler(),
+            DispatchRequestHandler(tokens: dispatch.tokens),
             AgentLifecycleHandler(),
             RunStartHandler(gateway: dispatch.gateway, tokens: dispatch.tokens, callbackURL: dispatch.callbackURL),
         ]

@@ -34,6 +34,12 @@ public enum TaskDispatching {
             ).first
         else { throw CommandRejection("there is no task \(dispatch.id)") }
         let status = TaskStatus(rawValue: try row.decode("status")) ?? .failed
+        let waitingFor = try unfinishedDependencies(of: dispatch.id, in: tx)
+        guard waitingFor.isEmpty else {
+            throw CommandRejection(
+                "task \(dispatch.id) waits for task\(waitingFor.count == 1 ? "" : "s") "
+                    + waitingFor.map(String.init).joined(separator: ", ") + " to complete")
+        }
         let taskType = try row.decode("task_type", as: String?.self).flatMap(TaskType.init(rawValue:))
         let clientID = try row.decode("client_id", as: Int64?.self)
         var agentID = try row.decode("assigned_agent_id", as: Int64?.self)
@@ -89,6 +95,61 @@ public enum TaskDispatching {
                 agentID: agentID),
             messageID: messageID, in: tx)
         return Requested(taskID: dispatch.id, agentID: agentID, priority: priority)
+    }
+
+    /// The tasks `taskID` depends on that have not completed.
+    static func unfinishedDependencies(of taskID: Int64, in tx: PGConnection) throws -> [Int64] {
+        try tx.query(
+            """
+            SELECT d.depends_on_task_id AS id FROM task_dependencies d JOIN tasks t ON t.id = d.depends_on_task_id
+             WHERE d.task_id = $1 AND t.status <> 'completed' ORDER BY 1
+            """, [taskID]
+        ).rows.map { try $0.decode("id") }
+    }
+
+    /// Tasks that depended on `completed` tasks and now depend on nothing unfinished: each gets a
+    /// `task.released` event; returns them (pending ones only, for auto-dispatch). One statement a batch.
+    public static func released(
+        byCompleting completed: Set<Int64>, messageID: String, in tx: PGConnection
+    ) throws
+        -> [Int64]
+    {
+        guard !completed.isEmpty else { return [] }
+        tx.prepare(
+            "dispatch.released",
+            """
+            SELECT DISTINCT d.task_id AS id, t.project_id, t.status FROM task_dependencies d JOIN tasks t ON t.id = d.task_id
+             WHERE d.depends_on_task_id = ANY($1::bigint[])
+               AND NOT EXISTS (SELECT 1 FROM task_dependencies o JOIN tasks u ON u.id = o.depends_on_task_id
+                                WHERE o.task_id = d.task_id AND u.status <> 'completed')
+             ORDER BY 1
+            """)
+        var pending: [Int64] = []
+        for row in try tx.executePrepared("dispatch.released", [PGArray(completed.map(String.init))]).rows {
+            let id: Int64 = try row.decode("id")
+            try EventLog.record(
+                "task.released", "Task \(id) depends on nothing unfinished any more",
+                about: .init(projectID: try row.decode("project_id", as: Int64?.self), taskID: id),
+                messageID: messageID,
+                in: tx)
+            if try row.decode("status", as: String.self) == TaskStatus.pending.rawValue { pending.append(id) }
+        }
+        return pending
+    }
+
+    /// Pending tasks that depend on nothing unfinished, in open projects, highest priority and oldest first:
+    /// what auto-dispatch sends.
+    public static func dispatchable(limit: Int, in tx: PGConnection) throws -> [Int64] {
+        try tx.query(
+            """
+            SELECT t.id FROM tasks t LEFT JOIN projects p ON p.id = t.project_id
+             WHERE t.status = 'pending' AND (p.id IS NULL OR p.status NOT IN ('archived', 'delivered'))
+               AND NOT EXISTS (SELECT 1 FROM task_dependencies o JOIN tasks u ON u.id = o.depends_on_task_id
+                                WHERE o.task_id = t.id AND u.status <> 'completed')
+             ORDER BY t.priority DESC, t.created_at, t.id
+             LIMIT $1
+            """, [limit]
+        ).rows.map { try $0.decode("id") }
     }
 
     /// Every agent as routing sees it, with its open attempts.

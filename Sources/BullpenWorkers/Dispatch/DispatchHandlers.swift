@@ -94,10 +94,13 @@ public struct RunStartHandler: MessageHandler {
 
 /// When attempts close, each agent that got a slot back takes its next waiting task (highest priority first):
 /// a dispatch request goes out in the same transaction. No polling: a completion releases the next one.
-/// A failed attempt of a task with retries left also sends the task back to its agent for a new attempt.
+/// What closing attempts frees: a failed attempt of a task with retries left sends the task back to its
+/// agent; each agent that got a slot back takes its next waiting task; tasks whose dependencies are now all
+/// complete are released (and, with auto-dispatch, dispatched).
 enum SlotRelease {
     static func release(
-        closedTasks: Set<Int64>, failed: [Int64] = [], messageID: String, in tx: PGConnection
+        closedTasks: Set<Int64>, failed: [Int64] = [], autoDispatch: Bool = false, messageID: String,
+        in tx: PGConnection
     ) throws {
         for retry in try TaskDispatching.retryFailed(taskIDs: failed, messageID: messageID, in: tx) {
             try Outbox.enqueue(
@@ -106,6 +109,27 @@ enum SlotRelease {
         for next in try TaskDispatching.nextWaiting(afterClosing: closedTasks, in: tx) {
             try Outbox.enqueue(
                 DispatchRequest(taskId: next.taskID, cause: "release:\(messageID)", priority: next.priority), in: tx)
+        }
+        let released = try TaskDispatching.released(
+            byCompleting: closedTasks.subtracting(failed), messageID: messageID, in: tx)
+        if autoDispatch { try AutoDispatch.dispatch(released, messageID: messageID, in: tx) }
+    }
+}
+
+/// Dispatches tasks nobody dispatched by hand, as the `task.dispatch` command would (routing, priority); a
+/// task no agent can take now stays pending for the next try. Each in a savepoint of its own.
+enum AutoDispatch {
+    static func dispatch(_ taskIDs: [Int64], messageID: String, now: Date = Date(), in tx: PGConnection) throws {
+        for id in taskIDs {
+            let cause = "auto:\(messageID)"
+            try tx.execute("SAVEPOINT auto_dispatch")
+            do {
+                let requested = try TaskDispatching.request(TaskDispatch(id: id), messageID: cause, now: now, in: tx)
+                try Outbox.enqueue(DispatchRequest(taskId: id, cause: cause, priority: requested.priority), in: tx)
+                try tx.execute("RELEASE SAVEPOINT auto_dispatch")
+            } catch is CommandRejection {
+                try tx.execute("ROLLBACK TO SAVEPOINT auto_dispatch")
+            }
         }
     }
 }

@@ -7,11 +7,14 @@ import PostgreSQL
 /// lifecycle says, its dispatch attempt closes, and an events row records it (one statement).
 ///
 /// A result for a task that is not running that attempt (already settled, never started, or superseded by
-/// a newer attempt) can never apply: it is parked with the reason, for an operator to look at.
+/// a newer attempt) can never apply: it is parked with the reason, for an operator to look at. What the
+/// closed attempt frees (a retry, the agent's slot, dependent tasks) goes out in the same transaction.
 public struct TaskResultHandler: BatchMessageHandler {
     public typealias Message = TaskResultMessage
+    /// Dispatch the tasks a completion releases.
+    let autoDispatch: Bool
 
-    public init() {}
+    public init(autoDispatch: Bool = false) { self.autoDispatch = autoDispatch }
 
     public func handle(
         _ result: TaskResultMessage, _ inbound: InboundMessage, in tx: PGConnection
@@ -22,8 +25,8 @@ public struct TaskResultHandler: BatchMessageHandler {
             throw HandlerError.park(reason: try TaskStore.explainRefusal(settlement, in: tx))
         }
         try SlotRelease.release(
-            closedTasks: settled, failed: result.status == .failed ? [result.taskId] : [], messageID: inbound.messageID,
-            in: tx)
+            closedTasks: settled, failed: result.status == .failed ? [result.taskId] : [], autoDispatch: autoDispatch,
+            messageID: inbound.messageID, in: tx)
         return .applied
     }
 
@@ -39,7 +42,7 @@ public struct TaskResultHandler: BatchMessageHandler {
         }
         try SlotRelease.release(
             closedTasks: settled, failed: messages.filter { $0.message.status == .failed }.map(\.message.taskId),
-            messageID: messages[0].inbound.messageID, in: tx)
+            autoDispatch: autoDispatch, messageID: messages[0].inbound.messageID, in: tx)
     }
 
     /// The lifecycle's transition for a result: a running task completes or fails.

@@ -29,11 +29,31 @@ public struct HeartbeatCheckJob: ScheduledJob {
     }
 }
 
+/// `auto-dispatch`: pending tasks whose dependencies are all complete are dispatched (routing picks the
+/// agent), highest priority first, up to `batch` a tick; what no agent can take now waits for the next tick.
+/// Catches what a completion's release missed. Off, it does nothing.
+public struct AutoDispatchJob: ScheduledJob {
+    public let name = "auto-dispatch"
+    public let enabled: Bool
+    public let batch: Int
+
+    public init(enabled: Bool, batch: Int = 50) {
+        self.enabled = enabled
+        self.batch = batch
+    }
+
+    public func run(tick: Date, in transaction: PGConnection) throws {
+        guard enabled else { return }
+        try AutoDispatch.dispatch(
+            try TaskDispatching.dispatchable(limit: batch, in: transaction),
+            messageID: "auto-dispatch:\(Int(tick.timeIntervalSince1970))", now: tick, in: transaction)
+    }
+}
+
 public enum Jobs {
     /// Every scheduled job; `heartbeatLimit` is how long an agent may stay silent before it goes offline.
-    public static func all(heartbeatLimit: Duration = .seconds(900)) -> [any ScheduledJob] {
-        [HeartbeatCheckJob(limit: heartbeatLimit)]
-            + ["sla-monitor", "auto-dispatch", "events-retention", "billing-snapshot", "weekly-rollup"].map(
-                NoOpJob.init(name:))
+    public static func all(heartbeatLimit: Duration = .seconds(900), autoDispatch: Bool = false) -> [any ScheduledJob] {
+        [HeartbeatCheckJob(limit: heartbeatLimit), AutoDispatchJob(enabled: autoDispatch)]
+            + ["sla-monitor", "events-retention", "billing-snapshot", "weekly-rollup"].map(NoOpJob.init(name:))
     }
 }

@@ -24,7 +24,7 @@ final class DispatchTests: @unchecked Sendable {
     /// Ingest (live), the sandbox gateway (live), a client of it, the dispatch and review consumers and an
     /// outbox relay, for the length of `body`.
     func withStack(
-        runDuration: Duration = .milliseconds(100), agents: Set<String>? = nil,
+        runDuration: Duration = .milliseconds(100), agents: Set<String>? = nil, autoDispatch: Bool = false,
         _ body: @escaping @Sendable (APIClient, SandboxGateway) async throws -> Void
     ) async throws {
         let gateway = SandboxGateway(
@@ -49,13 +49,13 @@ final class DispatchTests: @unchecked Sendable {
                 let outcomes = RunOutcomes(grace: .milliseconds(300), logger: self.stack.logger) { message in
                     try await publisher.publish(try Envelope.outgoing(message, topology: topology, appID: "test"))
                 }
-                let dispatch = try self.stack.consumer(
-                    queue: .dispatch,
-                    handlers: try Handlers.registry(
-                        dispatch: .init(
-                            gateway: GatewayRuns(client: client, onFinal: outcomes.handle), tokens: self.tokens,
-                            callbackURL: "http://127.0.0.1:\(ingestPort)/webhooks/agents/task-result")))
-                let review = try self.stack.consumer(queue: .review)
+                let handlers = try Handlers.registry(
+                    dispatch: .init(
+                        gateway: GatewayRuns(client: client, onFinal: outcomes.handle), tokens: self.tokens,
+                        callbackURL: "http://127.0.0.1:\(ingestPort)/webhooks/agents/task-result",
+                        autoDispatch: autoDispatch))
+                let dispatch = try self.stack.consumer(queue: .dispatch, handlers: handlers)
+                let review = try self.stack.consumer(queue: .review, handlers: handlers)
                 dispatch.start()
                 review.start()
                 let relay = RelayLoop(stack: self.stack)
@@ -200,6 +200,57 @@ final class DispatchTests: @unchecked Sendable {
                 try self.stack.count(
                     "SELECT count(*) FROM events WHERE task_id = $1 AND type = 'task.retrying'", [broken]) == 2)
         }
+    }
+
+    @Test("a task waits for its dependencies: refused before, released and auto-dispatched when they complete")
+    func dependencies() async throws {
+        try await withStack(autoDispatch: true) { api, gateway in
+            let (project, _) = try await self.plan(api, agents: [("writer-5", 2)])
+            let research = try await self.task(api, project: project, title: "Research")
+            let draft = try await api.create(
+                "/v1/tasks",
+                #"{"projectId": \#(project), "title": "Draft", "taskType": "draft", "dependsOn": [\#(research)]}"#,
+                "taskId")
+            let early = try await api.command(.post, "/v1/tasks/\(draft)/dispatch", "{}")
+            #expect(early["status"] as? String == "rejected")
+            #expect(early["error"] as? String == "task \(draft) waits for task \(research) to complete")
+            _ = try await api.command(.post, "/v1/tasks/\(research)/dispatch", "{}")
+            #expect(try eventually(timeout: .seconds(15)) { try self.status(draft) == "completed" })
+            let events = try self.stack.db.query(
+                "SELECT type FROM events WHERE task_id = $1 ORDER BY id", [draft]
+            ).rows.map { try $0.decode("type", as: String.self) }
+            #expect(
+                events.starts(with: ["task.created", "task.released", "task.dispatch_requested", "task.dispatched"]))
+            #expect(gateway.snapshot.runsStarted == 2)
+        }
+    }
+
+    @Test("the auto-dispatch job dispatches pending tasks free of dependencies, highest priority first; off, nothing")
+    func autoDispatchJob() async throws {
+        try await fixture.run { api in
+            let (project, _) = try await self.plan(api, agents: [("writer-6", 1)])
+            let low = try await api.create(
+                "/v1/tasks", #"{"projectId": \#(project), "title": "Low", "priority": 1}"#, "taskId")
+            let high = try await api.create(
+                "/v1/tasks", #"{"projectId": \#(project), "title": "High", "priority": 5}"#, "taskId")
+            _ = try await api.create(
+                "/v1/tasks", #"{"projectId": \#(project), "title": "Blocked", "dependsOn": [\#(low)]}"#, "taskId")
+            #expect(high > low)
+        }
+        let ids = try ["Low", "High", "Blocked"].map { title in
+            try #require(
+                try stack.db.query("SELECT id FROM tasks WHERE title = $1", [title]).first?.decode("id", as: Int64.self)
+            )
+        }
+        try stack.db.transaction { tx in try AutoDispatchJob(enabled: false).run(tick: Date(), in: tx) }
+        #expect(try stack.count("SELECT count(*) FROM tasks WHERE status <> 'pending'") == 0)
+        try stack.db.transaction { tx in try AutoDispatchJob(enabled: true).run(tick: Date(), in: tx) }
+        let waiting = try stack.db.query(
+            "SELECT id FROM tasks WHERE dispatch_requested_at IS NOT NULL ORDER BY dispatch_priority DESC, id"
+        ).rows.map { try $0.decode("id", as: Int64.self) }
+        #expect(waiting == [ids[1], ids[0]])
+        #expect(try self.status(ids[2]) == "pending")
+        #expect(try stack.count("SELECT count(*) FROM outbox WHERE message_type = 'task.dispatch'") == 2)
     }
 
     @Test("a run the gateway refuses is parked with the gateway's reason, and the task shows dispatch failed")
