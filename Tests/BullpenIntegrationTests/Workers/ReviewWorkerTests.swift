@@ -2,6 +2,7 @@ import AMQP
 import BullpenDomain
 import BullpenMessaging
 import Foundation
+import PostgreSQL
 import Testing
 
 /// The review worker on the real broker and database: effect, inbox, events; duplicates; parking.
@@ -60,6 +61,41 @@ final class ReviewWorkerTests {
         }
         #expect(
             try fixture.count("SELECT count(*) FROM events WHERE task_id = $1 AND type = 'task.retrying'", [task]) == 1)
+    }
+
+    @Test("a closed attempt writes its time entry and updates its agent's statistics, in the result's transaction")
+    func statistics() throws {
+        let (done, _) = try fixture.seedRunningTask()
+        let (broken, _) = try fixture.seedRunningTask()
+        let agent: Int64 = try fixture.db.query("SELECT assigned_agent_id FROM tasks WHERE id = $1", [done]).first!
+            .decode("assigned_agent_id")
+        // Both attempts on one agent, opened two seconds ago; the broken task has no retries left.
+        try fixture.db.query(
+            "UPDATE tasks SET assigned_agent_id = $1, max_retries = 0 WHERE id = ANY($2::bigint[])",
+            [agent, PGArray([done, broken].map(String.init))])
+        try fixture.db.query(
+            "UPDATE task_attempts SET agent_id = $1, opened_at = now() - interval '2 seconds' WHERE task_id = ANY($2::bigint[])",
+            [agent, PGArray([done, broken].map(String.init))])
+        let consumer = try fixture.consumer()
+        consumer.start()
+        defer { consumer.stop() }
+        try fixture.publishResult(taskID: done)
+        try fixture.publishResult(taskID: broken, status: .failed)
+        #expect(
+            try eventually { try fixture.taskStatus(broken) == "failed" && fixture.taskStatus(done) == "completed" })
+        let row = try #require(
+            try fixture.db.query(
+                "SELECT total_tasks_completed, total_tasks_failed, failure_rate, avg_completion_time_ms FROM agents WHERE id = $1",
+                [agent]
+            ).first)
+        #expect(try row.decode("total_tasks_completed", as: Int.self) == 1)
+        #expect(try row.decode("total_tasks_failed", as: Int.self) == 1)
+        #expect(try row.decode("failure_rate", as: Double.self) == 0.5)
+        #expect((1900...10_000).contains(try row.decode("avg_completion_time_ms", as: Int64.self)))
+        #expect(
+            try fixture.count(
+                "SELECT count(*) FROM time_entries WHERE agent_id = $1 AND type = 'agent_execution' AND duration_ms >= 1900",
+                [agent]) == 2)
     }
 
     @Test("a second delivery of the same message changes nothing and is acked")
