@@ -93,7 +93,7 @@ let package = Package(
         .target(
             name: "BullpenSandbox",
             dependencies: [
-                "OpenClaw", "HTTPClient",
+                "OpenClaw", "HTTPClient", "BullpenDomain",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
                 .product(name: "Crypto", package: "swift-crypto"),

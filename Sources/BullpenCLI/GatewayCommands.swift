@@ -79,6 +79,10 @@ struct SandboxCommand: AsyncParsableCommand {
         @Option(help: "Milliseconds between ticks.") var tickMs: Int = 1000
         @Option(help: "Milliseconds the simulated agent works before it calls back.") var runMs: Int = 200
         @Option(help: "Comma-separated agent ids the gateway knows (default: any).") var agents: String?
+        @Option(help: "Where the lifecycle hook posts each run's command:new and command:stop (default: none).")
+        var hookURL: String?
+        @Option(help: "The secret the hook signs with (env BULLPEN_HOOK_SECRET).")
+        var hookSecret: String = Environment.value("BULLPEN_HOOK_SECRET", default: "")
 
         func run() async throws {
             guard !token.isEmpty else { throw ValidationError("give --token or set BULLPEN_GATEWAY_TOKEN") }
@@ -86,7 +90,8 @@ struct SandboxCommand: AsyncParsableCommand {
             let gateway = SandboxGateway(
                 configuration: .init(
                     port: port, token: token, tickInterval: .milliseconds(tickMs), runDuration: .milliseconds(runMs),
-                    agents: agents.map { Set($0.split(separator: ",").map(String.init)) }),
+                    agents: agents.map { Set($0.split(separator: ",").map(String.init)) }, hookURL: hookURL,
+                    hookSecret: hookSecret.isEmpty ? nil : hookSecret),
                 logger: Logger(label: "bullpen.sandbox.gateway"))
             try await gateway.application().runService()
         }

@@ -1,3 +1,5 @@
+import BullpenDomain
+import Crypto
 import Foundation
 import HTTPClient
 import HummingbirdWebSocket
@@ -203,6 +205,7 @@ struct GatewaySession: Sendable {
                     "sessionKey": .string(sessionKey),
                 ])))
         await broadcast(agentEvent(key, sessionKey, phase: "start"))
+        await LifecycleHook.send("new", sessionKey: sessionKey, runID: key, gateway: gateway)
         if faults.dropMidRun { await gateway.dropConnections() }
         try? await Task.sleep(for: gateway.configuration.runDuration)
         let output = "Simulated agent output for run \(key)."
@@ -215,6 +218,7 @@ struct GatewaySession: Sendable {
             state.runs[key]?.endedInstant = .now
         }
         await broadcast(agentEvent(key, sessionKey, phase: faults.finalStatus == "ok" ? "end" : "error"))
+        await LifecycleHook.send("stop", sessionKey: sessionKey, runID: key, gateway: gateway)
         await send(.response(id: id, result: final))
     }
 
@@ -318,5 +322,37 @@ enum SimulatedAgent {
         gateway.state.withLock { state in
             if ok { state.snapshot.callbacks += 1 } else { state.snapshot.callbackFailures += 1 }
         }
+    }
+}
+
+/// The gateway-side lifecycle hook ("bullpen-sync"): posts `{type, action, sessionKey, timestamp, context}` to
+/// Bullpen, signed in its `X-Bullpen-Signature` scheme. Like the real hook, it never forwards the gateway's
+/// configuration.
+enum LifecycleHook {
+    static func send(_ action: String, sessionKey: String, runID: String, gateway: SandboxGateway) async {
+        guard let url = gateway.configuration.hookURL, let secret = gateway.configuration.hookSecret else { return }
+        let body = Array(
+            ((try? JSONSerialization.data(
+                withJSONObject: [
+                    "type": "command", "action": action, "sessionKey": sessionKey,
+                    "timestamp": ISO8601DateFormatter().string(from: Date()), "context": ["runId": runID],
+                ], options: [.sortedKeys])) ?? Data()))
+        let t = Int(Date().timeIntervalSince1970)
+        let mac = HMAC<SHA256>.authenticationCode(
+            for: Array("\(t).".utf8) + body, using: SymmetricKey(data: Array(secret.utf8)))
+        let request = HTTPClientRequest(
+            method: "POST", url: url,
+            headers: [
+                ("Content-Type", "application/json"),
+                ("X-Bullpen-Signature", WebhookSignature.header(timestamp: t, signature: Array(mac))),
+            ],
+            body: body, timeout: .seconds(5))
+        let ok = await withCheckedContinuation { continuation in
+            Thread.detachNewThread {
+                let response = try? CurlClient.perform(request)
+                continuation.resume(returning: response.map { (200..<300).contains($0.status) } ?? false)
+            }
+        }
+        if ok { gateway.state.withLock { $0.snapshot.hooksSent += 1 } }
     }
 }

@@ -29,11 +29,15 @@ public final class SandboxGateway: Sendable {
         /// The gateway's configured agent ids; an `agent` request naming another is refused (INVALID_REQUEST),
         /// as the real gateway refuses an unknown agent. Nil accepts any.
         public var agents: Set<String>?
+        /// Where the gateway-side lifecycle hook posts command:new and command:stop for each run, signed with
+        /// `hookSecret` (Bullpen's `X-Bullpen-Signature`); nil sends none.
+        public var hookURL: String?
+        public var hookSecret: String?
 
         public init(
             host: String = "127.0.0.1", port: Int = 18789, token: String, tickInterval: Duration = .seconds(1),
             runDuration: Duration = .milliseconds(200), idempotencyWindow: Duration = .seconds(300),
-            agents: Set<String>? = nil
+            agents: Set<String>? = nil, hookURL: String? = nil, hookSecret: String? = nil
         ) {
             self.host = host
             self.port = port
@@ -42,6 +46,8 @@ public final class SandboxGateway: Sendable {
             self.runDuration = runDuration
             self.idempotencyWindow = idempotencyWindow
             self.agents = agents
+            self.hookURL = hookURL
+            self.hookSecret = hookSecret
         }
     }
 
@@ -72,6 +78,7 @@ public final class SandboxGateway: Sendable {
         public var runsByKey: [String: Int]
         public var callbacks: Int
         public var callbackFailures: Int
+        public var hooksSent: Int
         public var lastRunMessage: String?
         public var lastExtraSystemPrompt: String?
     }
@@ -95,7 +102,7 @@ public final class SandboxGateway: Sendable {
         var seq = 0
         var snapshot = Snapshot(
             connectionsAccepted: 0, connectionsOpen: 0, runsStarted: 0, runsByKey: [:], callbacks: 0,
-            callbackFailures: 0, lastRunMessage: nil, lastExtraSystemPrompt: nil)
+            callbackFailures: 0, hooksSent: 0, lastRunMessage: nil, lastExtraSystemPrompt: nil)
     }
 
     let configuration: Configuration

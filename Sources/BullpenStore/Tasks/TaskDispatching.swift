@@ -107,36 +107,6 @@ public enum TaskDispatching {
         ).rows.map { try $0.decode("id") }
     }
 
-    /// Tasks that depended on `completed` tasks and now depend on nothing unfinished: each gets a
-    /// `task.released` event; returns them (pending ones only, for auto-dispatch). One statement a batch.
-    public static func released(
-        byCompleting completed: Set<Int64>, messageID: String, in tx: PGConnection
-    ) throws
-        -> [Int64]
-    {
-        guard !completed.isEmpty else { return [] }
-        tx.prepare(
-            "dispatch.released",
-            """
-            SELECT DISTINCT d.task_id AS id, t.project_id, t.status FROM task_dependencies d JOIN tasks t ON t.id = d.task_id
-             WHERE d.depends_on_task_id = ANY($1::bigint[])
-               AND NOT EXISTS (SELECT 1 FROM task_dependencies o JOIN tasks u ON u.id = o.depends_on_task_id
-                                WHERE o.task_id = d.task_id AND u.status <> 'completed')
-             ORDER BY 1
-            """)
-        var pending: [Int64] = []
-        for row in try tx.executePrepared("dispatch.released", [PGArray(completed.map(String.init))]).rows {
-            let id: Int64 = try row.decode("id")
-            try EventLog.record(
-                "task.released", "Task \(id) depends on nothing unfinished any more",
-                about: .init(projectID: try row.decode("project_id", as: Int64?.self), taskID: id),
-                messageID: messageID,
-                in: tx)
-            if try row.decode("status", as: String.self) == TaskStatus.pending.rawValue { pending.append(id) }
-        }
-        return pending
-    }
-
     /// Pending tasks that depend on nothing unfinished, in open projects, highest priority and oldest first:
     /// what auto-dispatch sends.
     public static func dispatchable(limit: Int, in tx: PGConnection) throws -> [Int64] {
@@ -238,26 +208,61 @@ public enum TaskDispatching {
         return .opened(attempt: attempt, runID: runID, priority: priority)
     }
 
-    /// For the agents of tasks whose attempts just closed: each one's highest-priority waiting task (then the
-    /// oldest request). One statement for a whole batch of results.
-    public static func nextWaiting(
-        afterClosing taskIDs: Set<Int64>, in tx: PGConnection
-    ) throws
-        -> [(taskID: Int64, priority: Int)]
-    {
-        guard !taskIDs.isEmpty else { return [] }
-        tx.prepare(
-            "dispatch.next_waiting",
-            """
-            SELECT DISTINCT ON (w.assigned_agent_id) w.id, w.dispatch_priority
-              FROM tasks w
-             WHERE w.assigned_agent_id IN (SELECT assigned_agent_id FROM tasks WHERE id = ANY($1::bigint[]))
-               AND w.dispatch_requested_at IS NOT NULL AND w.status = 'assigned'
-             ORDER BY w.assigned_agent_id, w.dispatch_priority DESC, w.dispatch_requested_at, w.id
-            """)
-        return try tx.executePrepared("dispatch.next_waiting", [PGArray(taskIDs.map(String.init))]).rows.map {
-            (try $0.decode("id"), try $0.decode("dispatch_priority"))
+    /// What closing attempts frees, in one statement for a whole batch of results: for each agent of a
+    /// closed attempt, its highest-priority waiting task (then the oldest request); and the tasks that
+    /// depended on `completed` tasks and now depend on nothing unfinished (released), each with a
+    /// `task.released` event.
+    public struct FollowUps: Sendable, Equatable {
+        public var nextWaiting: [(taskID: Int64, priority: Int)] = []
+        /// Released tasks still pending (what auto-dispatch sends).
+        public var releasedPending: [Int64] = []
+
+        public static func == (a: FollowUps, b: FollowUps) -> Bool {
+            a.releasedPending == b.releasedPending && a.nextWaiting.map(\.taskID) == b.nextWaiting.map(\.taskID)
         }
+    }
+
+    public static func followUps(
+        closed: Set<Int64>, completed: Set<Int64>, messageID: String, in tx: PGConnection
+    ) throws -> FollowUps {
+        guard !closed.isEmpty else { return FollowUps() }
+        tx.prepare(
+            "dispatch.follow_ups",
+            """
+            WITH released AS (
+                SELECT DISTINCT d.task_id AS id FROM task_dependencies d
+                 WHERE d.depends_on_task_id = ANY($2::bigint[])
+                   AND NOT EXISTS (SELECT 1 FROM task_dependencies o JOIN tasks u ON u.id = o.depends_on_task_id
+                                    WHERE o.task_id = d.task_id AND u.status <> 'completed')
+            ), logged AS (
+                INSERT INTO events (type, message, data, project_id, task_id, message_id)
+                SELECT 'task.released', 'Task ' || t.id || ' depends on nothing unfinished any more', '{}',
+                       t.project_id, t.id, $3
+                  FROM released r JOIN tasks t ON t.id = r.id
+            )
+            SELECT 'next' AS kind, w.id, w.dispatch_priority AS priority FROM (
+                SELECT DISTINCT ON (w.assigned_agent_id) w.id, w.dispatch_priority
+                  FROM tasks w
+                 WHERE w.assigned_agent_id IN (SELECT assigned_agent_id FROM tasks WHERE id = ANY($1::bigint[]))
+                   AND w.dispatch_requested_at IS NOT NULL AND w.status = 'assigned'
+                 ORDER BY w.assigned_agent_id, w.dispatch_priority DESC, w.dispatch_requested_at, w.id
+            ) w
+            UNION ALL
+            SELECT 'released', t.id, NULL FROM released r JOIN tasks t ON t.id = r.id WHERE t.status = 'pending'
+            """)
+        var followUps = FollowUps()
+        for row in try tx.executePrepared(
+            "dispatch.follow_ups",
+            [PGArray(closed.map(String.init)), PGArray(completed.map(String.init)), messageID]
+        ).rows {
+            let id: Int64 = try row.decode("id")
+            if try row.decode("kind", as: String.self) == "next" {
+                followUps.nextWaiting.append((id, try row.decode("priority")))
+            } else {
+                followUps.releasedPending.append(id)
+            }
+        }
+        return followUps
     }
 
     // MARK: retries

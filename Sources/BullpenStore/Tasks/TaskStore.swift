@@ -49,9 +49,7 @@ public enum TaskStore {
                     one.taskID, one.attempt, one.from.rawValue, one.to.rawValue, one.output, one.error, one.eventType,
                     one.eventMessage, one.messageID,
                 ])
-            let settled = Set(try result.rows.map { try $0.decode(at: 0, as: Int64.self) })
-            try recordAttempts(settled, in: tx)
-            return settled
+            return Set(try result.rows.map { try $0.decode(at: 0, as: Int64.self) })
         }
         tx.prepare("task.settle_many", settleManySQL)
         let result = try tx.executePrepared(
@@ -62,49 +60,7 @@ public enum TaskStore {
                 PGArray(batch.map(\.error)), PGArray(batch.map(\.eventType)), PGArray(batch.map(\.eventMessage)),
                 PGArray(batch.map(\.messageID)),
             ])
-        let settled = Set(try result.rows.map { try $0.decode(at: 0, as: Int64.self) })
-        try recordAttempts(settled, in: tx)
-        return settled
-    }
-
-    /// For attempts just closed by a result: a time entry each (agent execution, from opening to closing),
-    /// and their agents' statistics (completed and failed counts, average completion time, failure rate). The
-    /// agents' rows are locked in id order, so consumers settling batches at once cannot deadlock on them.
-    static func recordAttempts(_ taskIDs: Set<Int64>, in tx: PGConnection) throws {
-        guard !taskIDs.isEmpty else { return }
-        tx.prepare(
-            "task.record_attempts",
-            """
-            WITH closed AS (
-                SELECT a.task_id, a.attempt, a.agent_id, a.outcome, a.opened_at, a.closed_at, t.project_id,
-                       greatest(0, (extract(epoch FROM a.closed_at - a.opened_at) * 1000)::bigint) AS ms
-                  FROM tasks t JOIN task_attempts a ON a.task_id = t.id AND a.attempt = t.attempt
-                 WHERE t.id = ANY($1::bigint[]) AND a.closed_at IS NOT NULL
-            ), timed AS (
-                INSERT INTO time_entries (project_id, task_id, agent_id, type, duration_ms, started_at, ended_at, description)
-                SELECT project_id, task_id, agent_id, 'agent_execution', ms, opened_at, closed_at,
-                       'attempt ' || attempt || ': ' || outcome
-                  FROM closed WHERE project_id IS NOT NULL
-            ), per_agent AS (
-                SELECT agent_id, count(*) FILTER (WHERE outcome = 'completed') AS done,
-                       count(*) FILTER (WHERE outcome <> 'completed') AS failed,
-                       coalesce(sum(ms) FILTER (WHERE outcome = 'completed'), 0) AS done_ms
-                  FROM closed WHERE agent_id IS NOT NULL GROUP BY agent_id
-            ), locked AS (
-                SELECT g.id FROM agents g WHERE g.id IN (SELECT agent_id FROM per_agent) ORDER BY g.id FOR UPDATE
-            )
-            UPDATE agents g
-               SET total_tasks_completed = g.total_tasks_completed + p.done,
-                   total_tasks_failed = g.total_tasks_failed + p.failed,
-                   avg_completion_time_ms = CASE WHEN p.done = 0 THEN g.avg_completion_time_ms
-                       ELSE ((coalesce(g.avg_completion_time_ms, 0) * g.total_tasks_completed + p.done_ms)
-                             / (g.total_tasks_completed + p.done))::bigint END,
-                   failure_rate = coalesce((g.total_tasks_failed + p.failed)::float8
-                       / nullif(g.total_tasks_completed + p.done + g.total_tasks_failed + p.failed, 0), 0)
-              FROM per_agent p
-             WHERE g.id = p.agent_id AND g.id IN (SELECT id FROM locked)
-            """)
-        try tx.executePrepared("task.record_attempts", [PGArray(taskIDs.map(String.init))])
+        return Set(try result.rows.map { try $0.decode(at: 0, as: Int64.self) })
     }
 
     private static let settleOneSQL = "WITH input AS (\(oneInput)), \(settleFromInput)"
@@ -124,8 +80,9 @@ public enum TaskStore {
             AS i(task_id, attempt, from_status, status, output, error, event_type, event_message, message_id)
         """
 
-    /// The settlement itself, written once for both inputs: the conditional update, the attempt closed, the
-    /// events row.
+    /// The settlement itself, written once for both inputs: the conditional update, the attempt closed, its
+    /// time entry, its agent's statistics (the agents' rows locked in id order, so consumers settling batches
+    /// at once cannot deadlock on them), the events row.
     private static let settleFromInput = """
         settled AS (
             UPDATE tasks t
@@ -144,6 +101,31 @@ public enum TaskStore {
             UPDATE task_attempts a SET closed_at = now(), outcome = s.status
               FROM settled s
              WHERE a.task_id = s.id AND a.attempt = s.attempt AND a.closed_at IS NULL
+            RETURNING a.task_id, a.attempt, a.agent_id, a.outcome, a.opened_at, a.closed_at, s.project_id,
+                      greatest(0, (extract(epoch FROM a.closed_at - a.opened_at) * 1000)::bigint) AS ms
+        ), timed AS (
+            INSERT INTO time_entries (project_id, task_id, agent_id, type, duration_ms, started_at, ended_at, description)
+            SELECT project_id, task_id, agent_id, 'agent_execution', ms, opened_at, closed_at,
+                   'attempt ' || attempt || ': ' || outcome
+              FROM closed WHERE project_id IS NOT NULL
+        ), per_agent AS (
+            SELECT agent_id, count(*) FILTER (WHERE outcome = 'completed') AS done,
+                   count(*) FILTER (WHERE outcome <> 'completed') AS failed,
+                   coalesce(sum(ms) FILTER (WHERE outcome = 'completed'), 0) AS done_ms
+              FROM closed WHERE agent_id IS NOT NULL GROUP BY agent_id
+        ), locked AS (
+            SELECT g.id FROM agents g WHERE g.id IN (SELECT agent_id FROM per_agent) ORDER BY g.id FOR UPDATE
+        ), counted AS (
+            UPDATE agents g
+               SET total_tasks_completed = g.total_tasks_completed + p.done,
+                   total_tasks_failed = g.total_tasks_failed + p.failed,
+                   avg_completion_time_ms = CASE WHEN p.done = 0 THEN g.avg_completion_time_ms
+                       ELSE ((coalesce(g.avg_completion_time_ms, 0) * g.total_tasks_completed + p.done_ms)
+                             / (g.total_tasks_completed + p.done))::bigint END,
+                   failure_rate = coalesce((g.total_tasks_failed + p.failed)::float8
+                       / nullif(g.total_tasks_completed + p.done + g.total_tasks_failed + p.failed, 0), 0)
+              FROM per_agent p
+             WHERE g.id = p.agent_id AND g.id IN (SELECT id FROM locked)
         ), logged AS (
             INSERT INTO events (type, message, data, agent_id, project_id, task_id, message_id)
             SELECT event_type, event_message, event_data, assigned_agent_id, project_id, id, message_id FROM settled

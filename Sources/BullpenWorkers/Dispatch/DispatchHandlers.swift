@@ -106,13 +106,13 @@ enum SlotRelease {
             try Outbox.enqueue(
                 DispatchRequest(taskId: retry.taskID, cause: "retry:\(messageID)", priority: retry.priority), in: tx)
         }
-        for next in try TaskDispatching.nextWaiting(afterClosing: closedTasks, in: tx) {
+        let followUps = try TaskDispatching.followUps(
+            closed: closedTasks, completed: closedTasks.subtracting(failed), messageID: messageID, in: tx)
+        for next in followUps.nextWaiting {
             try Outbox.enqueue(
                 DispatchRequest(taskId: next.taskID, cause: "release:\(messageID)", priority: next.priority), in: tx)
         }
-        let released = try TaskDispatching.released(
-            byCompleting: closedTasks.subtracting(failed), messageID: messageID, in: tx)
-        if autoDispatch { try AutoDispatch.dispatch(released, messageID: messageID, in: tx) }
+        if autoDispatch { try AutoDispatch.dispatch(followUps.releasedPending, messageID: messageID, in: tx) }
     }
 }
 

@@ -18,7 +18,9 @@ final class DispatchTests: @unchecked Sendable {
     var stack: StackFixture { fixture.stack }
     let tokens = try! CallbackTokenIssuer(secret: "a test secret of more than thirty-two characters")
 
-    init() throws { fixture = try OperatorAPIFixture("dispatch") }
+    static let hookSecret = "whsec_dispatch_test_hook"
+
+    init() throws { fixture = try OperatorAPIFixture("dispatch", hookSecrets: [Self.hookSecret]) }
     deinit { fixture.tearDown() }
 
     /// Ingest (live), the sandbox gateway (live), a client of it, the dispatch and review consumers and an
@@ -27,12 +29,13 @@ final class DispatchTests: @unchecked Sendable {
         runDuration: Duration = .milliseconds(100), agents: Set<String>? = nil, autoDispatch: Bool = false,
         _ body: @escaping @Sendable (APIClient, SandboxGateway) async throws -> Void
     ) async throws {
-        let gateway = SandboxGateway(
-            configuration: .init(
-                port: 0, token: "gw", tickInterval: .milliseconds(500), runDuration: runDuration, agents: agents),
-            logger: stack.logger)
         try await fixture.run(.live) { api in
             let ingestPort = try #require(api.client.port)
+            let gateway = SandboxGateway(
+                configuration: .init(
+                    port: 0, token: "gw", tickInterval: .milliseconds(500), runDuration: runDuration, agents: agents,
+                    hookURL: "http://127.0.0.1:\(ingestPort)/webhooks/agents/event", hookSecret: Self.hookSecret),
+                logger: self.stack.logger)
             try await gateway.application().test(.live) { gatewayApp in
                 let client = GatewayClient(
                     configuration: .init(
@@ -125,6 +128,17 @@ final class DispatchTests: @unchecked Sendable {
                 events == [
                     "task.created", "task.dispatch_requested", "task.dispatched", "task.started", "task.completed",
                 ])
+
+            // The gateway's lifecycle hook told Bullpen of the session's start and stop.
+            #expect(
+                try eventually {
+                    try self.stack.db.query(
+                        "SELECT e.type FROM events e JOIN agents a ON a.id = e.agent_id WHERE a.name = 'writer-1' AND e.type LIKE 'agent.session%' ORDER BY e.id"
+                    ).rows.map { try $0.decode("type", as: String.self) } == [
+                        "agent.session_started", "agent.session_stopped",
+                    ]
+                })
+            #expect(gateway.snapshot.hooksSent == 2)
 
             // Dispatching it again is refused with the reason; no second run.
             let again = try await api.command(.post, "/v1/tasks/\(task)/dispatch", "{}")
