@@ -148,6 +148,30 @@ final class DispatchTests: @unchecked Sendable {
         }
     }
 
+    @Test("the same task dispatched twice at once, and its run start delivered twice: one attempt, one run")
+    func duplicates() async throws {
+        try await withStack(runDuration: .milliseconds(400)) { api, gateway in
+            let (project, _) = try await self.plan(api, agents: [("writer-7", 4)])
+            let task = try await self.task(api, project: project, title: "Twice")
+            async let first = api.command(.post, "/v1/tasks/\(task)/dispatch", "{}")
+            async let second = api.command(.post, "/v1/tasks/\(task)/dispatch", "{}")
+            let statuses = [try await first["status"] as? String, try await second["status"] as? String]
+            #expect(statuses.contains("applied"), "\(statuses)")
+            #expect(try eventually(timeout: .seconds(10)) { try self.status(task) == "running" })
+            // The run start again, as after a redelivery: the attempt has started, so nothing is sent.
+            let outgoing = try Envelope.outgoing(
+                RunStart(taskId: task, attempt: 1, priority: 3), topology: self.stack.topology, appID: "test")
+            var properties = outgoing.properties
+            properties.messageID = "run-start:again"
+            try self.stack.broker.admin.publish(
+                exchange: outgoing.exchange, routingKey: outgoing.routingKey, body: outgoing.body,
+                properties: properties)
+            #expect(try eventually(timeout: .seconds(10)) { try self.status(task) == "completed" })
+            #expect(gateway.snapshot.runsStarted == 1)
+            #expect(try self.stack.count("SELECT count(*) FROM task_attempts WHERE task_id = $1", [task]) == 1)
+        }
+    }
+
     @Test("an agent at capacity takes no more: waiting tasks go, highest priority first, as slots free")
     func capacityAndPriority() async throws {
         try await withStack(runDuration: .milliseconds(600)) { api, gateway in
