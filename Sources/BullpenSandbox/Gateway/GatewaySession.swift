@@ -130,10 +130,10 @@ struct GatewaySession: Sendable {
             await send(.response(id: id, result: .success(["ok": true, "runs": .number(Double(runs))])))
         case "sessions.list":
             let sessions = gateway.state.withLock { state in
-                state.runs.values.sorted { $0.acceptedAt < $1.acceptedAt }.map { run -> JSONValue in
+                state.sessions.sorted { $0.key < $1.key }.map { key, session -> JSONValue in
                     [
-                        "key": .string(run.sessionKey), "label": run.label.map { .string($0) } ?? .null,
-                        "updatedAt": .number(Double(run.endedAt ?? run.acceptedAt)),
+                        "key": .string(key), "label": session.label.map { .string($0) } ?? .null,
+                        "updatedAt": .number(Double(session.updatedAt)),
                     ]
                 }
             }
@@ -190,6 +190,7 @@ struct GatewaySession: Sendable {
             guard state.runs[key] == nil else { return false }
             state.runs[key] = SandboxGateway.Run(
                 runID: key, sessionKey: sessionKey, label: object["label"]?.string, acceptedAt: acceptedAt)
+            state.sessions[sessionKey] = SandboxGateway.Session(label: object["label"]?.string, updatedAt: acceptedAt)
             state.snapshot.runsStarted += 1
             state.snapshot.runsByKey[key, default: 0] += 1
             state.snapshot.lastRunMessage = message
@@ -216,6 +217,7 @@ struct GatewaySession: Sendable {
             state.runs[key]?.status = faults.finalStatus
             state.runs[key]?.endedAt = Int64(Date().timeIntervalSince1970 * 1000)
             state.runs[key]?.endedInstant = .now
+            state.sessions[sessionKey]?.updatedAt = Int64(Date().timeIntervalSince1970 * 1000)
         }
         await broadcast(agentEvent(key, sessionKey, phase: faults.finalStatus == "ok" ? "end" : "error"))
         await LifecycleHook.send("stop", sessionKey: sessionKey, runID: key, gateway: gateway)

@@ -94,9 +94,17 @@ public final class SandboxGateway: Sendable {
         var endedInstant: ContinuousClock.Instant?
     }
 
+    /// A session as `sessions.list` shows it; sessions outlive a restart (the gateway keeps them on disk),
+    /// idempotency keys do not.
+    struct Session {
+        var label: String?
+        var updatedAt: Int64
+    }
+
     struct State {
         var faults = Faults()
         var runs: [String: Run] = [:]
+        var sessions: [String: Session] = [:]
         var connections: [Int: WebSocketOutboundWriter] = [:]
         var nextConnection = 0
         var seq = 0
@@ -124,7 +132,7 @@ public final class SandboxGateway: Sendable {
 
     public func setFaults(_ faults: Faults) { state.withLock { $0.faults = faults } }
 
-    /// Forgets every idempotency key, as a restarted gateway does.
+    /// Forgets every idempotency key, as a restarted gateway does (its sessions stay).
     public func forgetRuns() { state.withLock { $0.runs = [:] } }
 
     /// Sends `shutdown {reason, restartExpectedMs}` to every connection, then closes them with 1012.

@@ -312,6 +312,8 @@ public enum TaskDispatching {
         public let projectID: Int64?
         public let attempt: Int
         public let runID: String
+        /// When the attempt was opened (before its run was first sent).
+        public let openedAt: Date
         public let open: Bool
         public let taskStatus: TaskStatus
         public let title: String
@@ -331,7 +333,7 @@ public enum TaskDispatching {
     public static func runContext(taskID: Int64, attempt: Int, in tx: PGConnection) throws -> RunContext? {
         try tx.query(
             """
-            SELECT a.run_id, a.closed_at IS NULL AS open, t.status, t.project_id, t.title, t.description, t.task_type,
+            SELECT a.run_id, a.opened_at, a.closed_at IS NULL AS open, t.status, t.project_id, t.title, t.description, t.task_type,
                    t.estimated_duration_ms, p.name AS project_name, p.brief, ag.id AS agent_id, ag.name AS agent_name,
                    ag.soul, c.system_prompt, c.brand_guidelines
               FROM task_attempts a
@@ -345,7 +347,7 @@ public enum TaskDispatching {
         ).first.map { row in
             RunContext(
                 taskID: taskID, projectID: try row.decode("project_id", as: Int64?.self), attempt: attempt,
-                runID: try row.decode("run_id"), open: try row.decode("open"),
+                runID: try row.decode("run_id"), openedAt: try row.decode("opened_at"), open: try row.decode("open"),
                 taskStatus: TaskStatus(rawValue: try row.decode("status")) ?? .failed, title: try row.decode("title"),
                 description: try row.decode("description", as: String?.self),
                 taskType: try row.decode("task_type", as: String?.self),

@@ -7,6 +7,10 @@ public protocol AgentGateway: Sendable {
     /// Sends `agent` and waits for its first answer: accepted, in flight (the key is running already) or
     /// the final reply of a run that already ended.
     func startRun(_ request: RunRequest, timeout: Duration) throws(GatewayError) -> RunAnswer
+
+    /// When the session `key` was last updated (ms since the epoch), from `sessions.list`; nil when the
+    /// gateway has no such session.
+    func sessionUpdatedAt(_ key: String, timeout: Duration) throws(GatewayError) -> Int64?
 }
 
 /// The `agent` request's params, exactly the fields the gateway's schema allows that Bullpen uses.
@@ -86,6 +90,23 @@ public struct GatewayRuns: AgentGateway {
         return RunAnswer(status: status, runID: answer["runId"]?.string ?? request.idempotencyKey)
     }
 
+    public func sessionUpdatedAt(_ key: String, timeout: Duration) throws(GatewayError) -> Int64? {
+        let box = AnswerBox()
+        let done = DispatchSemaphore(value: 0)
+        let client = self.client
+        Task {
+            defer { done.signal() }
+            do throws(GatewayError) {
+                box.set(.success(try await client.request("sessions.list", [:], timeout: timeout)))
+            } catch {
+                box.set(.failure(error))
+            }
+        }
+        done.wait()
+        let sessions = try box.result.get()["sessions"]?.array ?? []
+        return sessions.first { $0["key"]?.string == key }?["updatedAt"]?.number.map { Int64($0) }
+    }
+
     /// The second answer as a RunFinal; nil when none came (the connection was lost: the stuck-attempt
     /// check finds such runs).
     static func final(of answers: GatewayClient.Answers, runID: String, timeout: Duration) async -> RunFinal? {
@@ -117,6 +138,10 @@ public struct UnconfiguredGateway: AgentGateway {
     public init(reason: String) { self.reason = reason }
 
     public func startRun(_ request: RunRequest, timeout: Duration) throws(GatewayError) -> RunAnswer {
+        throw GatewayError.connectionLost(reason)
+    }
+
+    public func sessionUpdatedAt(_ key: String, timeout: Duration) throws(GatewayError) -> Int64? {
         throw GatewayError.connectionLost(reason)
     }
 }

@@ -73,7 +73,17 @@ public struct RunStartHandler: MessageHandler {
             extraSystemPrompt: RunPrompt.extraSystemPrompt(run))
         let answer: RunAnswer
         do {
-            answer = try gateway.startRun(request, timeout: acceptTimeout)
+            // A delivery before this one may have reached the gateway, which may since have forgotten the key
+            // (a restart, or more than 5 minutes): if the task's session was touched after this attempt
+            // opened, its run started, and is not started again.
+            if inbound.redelivered || inbound.attempt > 1,
+                let updated = try gateway.sessionUpdatedAt(sessionKey, timeout: acceptTimeout),
+                updated >= Int64(run.openedAt.timeIntervalSince1970 * 1000)
+            {
+                answer = RunAnswer(status: "in_flight", runID: run.runID)
+            } else {
+                answer = try gateway.startRun(request, timeout: acceptTimeout)
+            }
         } catch {
             if error.isTransient { throw HandlerError.retryLater(reason: error.description) }
             throw HandlerError.park(reason: error.description)

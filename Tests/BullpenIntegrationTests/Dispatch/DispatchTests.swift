@@ -172,6 +172,33 @@ final class DispatchTests: @unchecked Sendable {
         }
     }
 
+    @Test(
+        "a gateway that forgot its keys (restarted) and a run start delivered again: the session shows the run, none starts"
+    )
+    func forgottenIdempotency() async throws {
+        try await withStack(runDuration: .seconds(3)) { api, gateway in
+            let (project, _) = try await self.plan(api, agents: [("writer-8", 2)])
+            let task = try await self.task(api, project: project, title: "Across a restart")
+            _ = try await api.command(.post, "/v1/tasks/\(task)/dispatch", "{}")
+            #expect(try eventually(timeout: .seconds(10)) { try self.status(task) == "running" })
+            // As if the worker died after the gateway accepted the run but before its commit, and the gateway
+            // then restarted: the task is still assigned, the run start comes back, the key is forgotten.
+            try self.stack.db.query("UPDATE tasks SET status = 'assigned', started_at = NULL WHERE id = $1", [task])
+            gateway.forgetRuns()
+            let outgoing = try Envelope.outgoing(
+                RunStart(taskId: task, attempt: 1, priority: 3), topology: self.stack.topology, appID: "test")
+            var properties = outgoing.properties
+            properties.messageID = "run-start:bullpen-\(task)-1:redelivered"
+            properties.headers[MessageHeader.attempt] = .int32(2)
+            try self.stack.broker.admin.publish(
+                exchange: outgoing.exchange, routingKey: outgoing.routingKey, body: outgoing.body,
+                properties: properties)
+            #expect(try eventually(timeout: .seconds(10)) { try self.status(task) == "running" })
+            #expect(gateway.snapshot.runsByKey["bullpen-\(task)-1"] == 1, "no second run for the attempt")
+            #expect(gateway.snapshot.runsStarted == 1)
+        }
+    }
+
     @Test("an agent at capacity takes no more: waiting tasks go, highest priority first, as slots free")
     func capacityAndPriority() async throws {
         try await withStack(runDuration: .milliseconds(600)) { api, gateway in
