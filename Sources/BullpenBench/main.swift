@@ -10,6 +10,7 @@ import PostgreSQL
 //   bullpen-bench seed N | reset | publish N | drain N LABEL_JSON | ingest URL C SECONDS N
 //   bullpen-bench e2e URL RATE SECONDS | raw-publish N WINDOW | raw-consume N PREFETCH
 //   bullpen-bench operator-seed | commands BASE_URL TOKEN PROJECT C SECONDS | wait BASE_URL TOKEN PROJECT RATE SECONDS
+//   bullpen-bench dispatch-seed N | dispatch-publish | dispatch-await N LABEL_JSON METRICS_URL
 let environment = ProcessInfo.processInfo.environment
 let arguments = Array(CommandLine.arguments.dropFirst())
 func argument(_ index: Int) -> String {
@@ -46,8 +47,17 @@ do {
         try admin.openChannel(1)
         try admin.purgeQueue(topology.workQueue(.review))
         try admin.purgeQueue(topology.workQueue(.command))
+        try admin.purgeQueue(topology.workQueue(.dispatch))
         admin.close()
         emit(["scenario": "reset"])
+    case "dispatch-seed":
+        try scenarios.seedDispatch(tasks: Int(argument(1))!, db: db)
+        emit(["scenario": "dispatch-seed", "tasks": Int(argument(1))!])
+    case "dispatch-publish":
+        try scenarios.publishDispatches(db: db)
+    case "dispatch-await":
+        let label = try JSONSerialization.jsonObject(with: Data(argument(2).utf8)) as? [String: Any] ?? [:]
+        try scenarios.awaitDispatch(tasks: Int(argument(1))!, label: label, metricsURL: argument(3), db: db)
     case "publish":
         try scenarios.publishResults(tasks: Int(argument(1))!, firstTask: try firstTask())
     case "drain":

@@ -1,0 +1,103 @@
+import AMQP
+import BullpenDomain
+import BullpenMessaging
+import Foundation
+import HTTPClient
+import Logging
+import PostgreSQL
+
+/// g. Dispatch: N tasks waiting for one agent with room for all of them, their dispatch requests published
+/// at once, a worker with C consumers claiming each and starting its run on the sandbox gateway (answering at
+/// once; its runs do not end during the measurement).
+extension Scenarios {
+    /// N assigned tasks waiting for their dispatch, one agent with room for them all.
+    func seedDispatch(tasks: Int, db: PGConnection) throws {
+        try db.execute(
+            "TRUNCATE inbox, events, task_attempts, time_entries, tasks, agents, projects, clients, outbox, dead_letters RESTART IDENTITY CASCADE"
+        )
+        try db.query(
+            """
+            WITH c AS (INSERT INTO clients (name, email) VALUES ('Bench', 'bench-dispatch@example.com') RETURNING id),
+                 p AS (INSERT INTO projects (client_id, name, type, status, tier, priority)
+                       SELECT id, 'Dispatch bench', 'content', 'active', 'pro', 3 FROM c RETURNING id),
+                 a AS (INSERT INTO agents (name, status, specialization, max_concurrent_tasks)
+                       VALUES ('bench-runner', 'online', 'writer', $1 + 10) RETURNING id)
+            INSERT INTO tasks (title, status, project_id, assigned_agent_id, priority, task_type,
+                               dispatch_requested_at, dispatch_priority)
+            SELECT 'Bench task ' || g, 'assigned', p.id, a.id, 3, 'draft', now(), 3
+              FROM generate_series(1, $1) AS g, p, a
+            """, [tasks])
+    }
+
+    /// Publishes the dispatch request of every waiting task, with confirms.
+    func publishDispatches(db: PGConnection) throws {
+        let ids: [Int64] = try db.query("SELECT id FROM tasks WHERE dispatch_requested_at IS NOT NULL ORDER BY id")
+            .rows.map { try $0.decode("id") }
+        let publisher = ConfirmingPublisher(configuration: amqp, logger: Logger(label: "bench"))
+        publisher.start()
+        defer { publisher.shutdown() }
+        let group = DispatchGroup()
+        let tally = Tally()
+        for (index, id) in ids.enumerated() {
+            group.enter()
+            publisher.enqueue(
+                try Envelope.outgoing(
+                    DispatchRequest(taskId: id, cause: "bench", priority: 3), topology: topology, appID: "bullpen-bench"
+                )
+            ) { result in
+                if case .failure(let error) = result { tally.fail("\(error)") }
+                group.leave()
+            }
+            if index % 5000 == 4999 { group.wait() }
+        }
+        group.wait()
+        emit(["scenario": "publish-dispatches", "messages": ids.count, "errors": tally.errors])
+    }
+
+    /// Waits until every task runs; dispatches per second from the first claim to the last run accepted, and
+    /// the dispatch handlers' time per message (both kinds: the claim, the run start with its gateway round
+    /// trip) from the worker's /metrics histogram, as the bucket bound that holds the 50th and 99th percentile.
+    func awaitDispatch(tasks: Int, label: [String: Any], metricsURL: String, db: PGConnection) throws {
+        let deadline = wallClock() + 600
+        var running = 0
+        while wallClock() < deadline {
+            running = try db.query("SELECT count(*) AS n FROM tasks WHERE status = 'running'").first!.decode("n")
+            if running >= tasks { break }
+            Thread.sleep(forTimeInterval: 0.1)
+        }
+        let span =
+            try db.query(
+                """
+                SELECT extract(epoch FROM (SELECT max(started_at) FROM tasks) - (SELECT min(opened_at) FROM task_attempts))::float8 AS span
+                """
+            ).first!.decode("span", as: Double?.self) ?? 0
+        var result = label
+        result["scenario"] = "dispatch"
+        result["dispatched"] = running
+        result["seconds"] = round3(span)
+        result["dispatched_per_s"] = span > 0 ? round3(Double(running) / span) : 0
+        let metrics = String(decoding: try CurlClient.perform(HTTPClientRequest(url: metricsURL)).body, as: UTF8.self)
+        let buckets = Self.histogram(metrics, name: "bullpen_handler_duration_seconds_bucket", queue: "dispatch")
+        if let total = buckets.last?.count, total > 0 {
+            result["handler_messages"] = total
+            result["handler_p50_le_ms"] = buckets.first { Double($0.count) >= Double(total) * 0.5 }.map { $0.le * 1000 }
+            result["handler_p99_le_ms"] = buckets.first { Double($0.count) >= Double(total) * 0.99 }.map {
+                $0.le * 1000
+            }
+        }
+        emit(result)
+    }
+
+    /// The cumulative buckets of a Prometheus histogram for one queue, in order (le, count).
+    static func histogram(_ text: String, name: String, queue: String) -> [(le: Double, count: Int)] {
+        text.split(separator: "\n").compactMap { line -> (Double, Int)? in
+            guard line.hasPrefix(name + "{"), line.contains("queue=\"\(queue)\""),
+                let leStart = line.range(of: "le=\"")?.upperBound,
+                let leEnd = line[leStart...].firstIndex(of: "\""),
+                let count = line.split(separator: " ").last.flatMap({ Int(Double($0) ?? -1) })
+            else { return nil }
+            let le = line[leStart..<leEnd] == "+Inf" ? Double.infinity : Double(line[leStart..<leEnd]) ?? .infinity
+            return (le, count)
+        }.sorted { $0.0 < $1.0 }
+    }
+}
