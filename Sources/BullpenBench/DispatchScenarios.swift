@@ -10,7 +10,8 @@ import PostgreSQL
 /// at once, a worker with C consumers claiming each and starting its run on the sandbox gateway (answering at
 /// once; its runs do not end during the measurement).
 extension Scenarios {
-    /// N assigned tasks waiting for their dispatch, one agent with room for them all.
+    /// N assigned tasks waiting for their dispatch, spread over agents of 64 slots each (the most an agent
+    /// may have), with room for them all.
     func seedDispatch(tasks: Int, db: PGConnection) throws {
         try db.execute(
             "TRUNCATE inbox, events, task_attempts, time_entries, tasks, agents, projects, clients, outbox, dead_letters RESTART IDENTITY CASCADE"
@@ -21,11 +22,14 @@ extension Scenarios {
                  p AS (INSERT INTO projects (client_id, name, type, status, tier, priority)
                        SELECT id, 'Dispatch bench', 'content', 'active', 'pro', 3 FROM c RETURNING id),
                  a AS (INSERT INTO agents (name, status, specialization, max_concurrent_tasks)
-                       VALUES ('bench-runner', 'online', 'writer', $1 + 10) RETURNING id)
+                       SELECT 'bench-runner-' || n, 'online', 'writer', 64 FROM generate_series(1, ($1 + 63) / 64) AS n
+                       RETURNING id),
+                 numbered AS (SELECT id, row_number() OVER (ORDER BY id) - 1 AS k FROM a)
             INSERT INTO tasks (title, status, project_id, assigned_agent_id, priority, task_type,
                                dispatch_requested_at, dispatch_priority)
-            SELECT 'Bench task ' || g, 'assigned', p.id, a.id, 3, 'draft', now(), 3
-              FROM generate_series(1, $1) AS g, p, a
+            SELECT 'Bench task ' || g, 'assigned', p.id, numbered.id, 3, 'draft', now(), 3
+              FROM generate_series(1, $1) AS g, p, numbered
+             WHERE numbered.k = (g - 1) / 64
             """, [tasks])
     }
 
