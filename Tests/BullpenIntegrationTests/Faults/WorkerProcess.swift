@@ -10,9 +10,11 @@ final class WorkerProcess: @unchecked Sendable {
     /// The debug build of the executable (ops/test builds it before the tests).
     static let binary = TestEnvironment.repositoryRoot + "/.build/debug/bullpen"
 
-    init(arguments: [String], schema: String, prefix: String, name: String) throws {
+    init(
+        arguments: [String], schema: String, prefix: String, name: String, extraEnvironment: [String: String] = [:]
+    ) throws {
         self.arguments = ["worker"] + arguments
-        var environment = ProcessInfo.processInfo.environment
+        var environment = ProcessInfo.processInfo.environment.merging(extraEnvironment) { $1 }
         environment["BULLPEN_DATABASE_URL"] =
             TestEnvironment.databaseURL
             + (TestEnvironment.databaseURL.contains("?") ? "&" : "?") + "search_path=\(schema)"
