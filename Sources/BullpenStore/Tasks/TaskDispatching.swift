@@ -7,6 +7,16 @@ import PostgreSQL
 /// gateway hears of it), recording the run's start or that it could not be started, and picking the next
 /// waiting task when a slot frees.
 public enum TaskDispatching {
+    /// Runs a statement of the dispatch path as a prepared statement: parsed and planned once per connection
+    /// (a profile of the dispatch benchmark showed PostgreSQL parsing and planning them for every dispatch).
+    @discardableResult
+    static func prepared(
+        _ name: String, _ sql: String, _ parameters: [(any PGEncodable)?], in tx: PGConnection
+    ) throws -> PGResult {
+        tx.prepare(name, sql)
+        return try tx.executePrepared(name, parameters)
+    }
+
     // MARK: asking
 
     /// What a dispatch request decided.
@@ -162,22 +172,24 @@ public enum TaskDispatching {
         taskID: Int64, messageID: String, tokenHash: (String) -> [UInt8], in tx: PGConnection
     ) throws -> Claim {
         guard
-            let task = try tx.query(
+            let task = try prepared(
+                "dispatch.claim1",
                 """
                 SELECT status, attempt, assigned_agent_id, dispatch_priority, project_id
                   FROM tasks WHERE id = $1 AND dispatch_requested_at IS NOT NULL FOR UPDATE
-                """, [taskID]
+                """, [taskID], in: tx
             ).first,
             try task.decode("status", as: String.self) == TaskStatus.assigned.rawValue,
             let agentID = try task.decode("assigned_agent_id", as: Int64?.self)
         else { return .obsolete }
         guard
-            let agent = try tx.query(
+            let agent = try prepared(
+                "dispatch.claim2",
                 """
                 SELECT status, name, max_concurrent_tasks,
                        (SELECT count(*) FROM task_attempts o WHERE o.agent_id = a.id AND o.closed_at IS NULL) AS open_runs
                   FROM agents a WHERE id = $1 FOR UPDATE
-                """, [agentID]
+                """, [agentID], in: tx
             ).first
         else { return .obsolete }
         let openRuns: Int = try agent.decode("open_runs")
@@ -190,17 +202,19 @@ public enum TaskDispatching {
         }
         let attempt = try task.decode("attempt", as: Int.self) + 1
         let runID = RunID.make(taskId: taskID, attempt: attempt)
-        try tx.query(
+        try prepared(
+            "dispatch.claim3",
             """
             INSERT INTO task_attempts (task_id, attempt, run_id, callback_token_hash, agent_id)
             VALUES ($1, $2, $3, $4, $5)
-            """, [taskID, attempt, runID, PGBytes(tokenHash(runID)), agentID])
+            """, [taskID, attempt, runID, PGBytes(tokenHash(runID)), agentID], in: tx)
         let priority: Int = try task.decode("dispatch_priority")
-        try tx.query(
+        try prepared(
+            "dispatch.claim4",
             """
             UPDATE tasks SET attempt = $2, dispatch_requested_at = NULL, dispatch_priority = NULL, updated_at = now()
              WHERE id = $1
-            """, [taskID, attempt])
+            """, [taskID, attempt], in: tx)
         try EventLog.record(
             "task.dispatched", "Task \(taskID) attempt \(attempt) opened as run \(runID)",
             about: .init(projectID: try task.decode("project_id", as: Int64?.self), taskID: taskID, agentID: agentID),
@@ -331,7 +345,8 @@ public enum TaskDispatching {
     }
 
     public static func runContext(taskID: Int64, attempt: Int, in tx: PGConnection) throws -> RunContext? {
-        try tx.query(
+        try prepared(
+            "dispatch.run_context",
             """
             SELECT a.run_id, a.opened_at, a.closed_at IS NULL AS open, t.status, t.project_id, t.title, t.description, t.task_type,
                    t.estimated_duration_ms, p.name AS project_name, p.brief, ag.id AS agent_id, ag.name AS agent_name,
@@ -343,7 +358,7 @@ public enum TaskDispatching {
               LEFT JOIN agent_configs c ON c.agent_id = ag.id AND c.client_id = p.client_id
              WHERE a.task_id = $1 AND a.attempt = $2
              FOR UPDATE OF t
-            """, [taskID, attempt]
+            """, [taskID, attempt], in: tx
         ).first.map { row in
             RunContext(
                 taskID: taskID, projectID: try row.decode("project_id", as: Int64?.self), attempt: attempt,
@@ -364,15 +379,16 @@ public enum TaskDispatching {
     public static func started(
         _ context: RunContext, sessionKey: String, messageID: String, in tx: PGConnection
     ) throws {
-        try tx.query(
-            "UPDATE task_attempts SET session_key = $3 WHERE task_id = $1 AND attempt = $2",
-            [context.taskID, context.attempt, sessionKey])
+        try prepared(
+            "dispatch.session", "UPDATE task_attempts SET session_key = $3 WHERE task_id = $1 AND attempt = $2",
+            [context.taskID, context.attempt, sessionKey], in: tx)
         guard context.taskStatus == .assigned else { return }
-        try tx.query(
+        try prepared(
+            "dispatch.running",
             """
             UPDATE tasks SET status = 'running', started_at = now(), dispatched_session_key = $2, updated_at = now()
              WHERE id = $1 AND status = 'assigned'
-            """, [context.taskID, sessionKey])
+            """, [context.taskID, sessionKey], in: tx)
         try EventLog.record(
             "task.started", "Task \(context.taskID) run \(context.runID) accepted by the gateway",
             about: .init(projectID: context.projectID, taskID: context.taskID, agentID: context.agentID),
