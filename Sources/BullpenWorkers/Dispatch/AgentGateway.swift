@@ -72,7 +72,9 @@ public struct GatewayRuns: AgentGateway {
                 let runTimeout = Duration.seconds(request.timeout) + .seconds(60)
                 Task {
                     defer { answers.cancel() }
-                    if let final = await Self.final(of: answers, runID: request.idempotencyKey, timeout: runTimeout) {
+                    if let final = await Self.final(
+                        of: answers, runID: request.idempotencyKey, timeout: runTimeout, client: client)
+                    {
                         await onFinal(final)
                     }
                 }
@@ -109,7 +111,9 @@ public struct GatewayRuns: AgentGateway {
 
     /// The second answer as a RunFinal; nil when none came (the connection was lost: the stuck-attempt
     /// check finds such runs).
-    static func final(of answers: GatewayClient.Answers, runID: String, timeout: Duration) async -> RunFinal? {
+    static func final(
+        of answers: GatewayClient.Answers, runID: String, timeout: Duration, client: GatewayClient
+    ) async -> RunFinal? {
         do {
             let reply = try await answers.next(timeout: timeout, what: "the final reply")
             let text = reply["result"]?["payloads"]?.array?.compactMap { $0["text"]?.string }.joined(separator: "\n\n")
@@ -119,9 +123,32 @@ public struct GatewayRuns: AgentGateway {
         } catch .refused(let error) where error.payload?["status"]?.string == "error" {
             return RunFinal(
                 runID: runID, status: "error", text: nil, summary: error.payload?["summary"]?.string ?? error.message)
+        } catch .connectionLost {
+            return await waited(runID: runID, until: ContinuousClock.now + timeout, client: client)
         } catch {
             return nil
         }
+    }
+
+    /// The final reply was lost with its connection (the gateway does not resend it): `agent.wait` on the next
+    /// connection says how the run ended. A run that ended in error or timeout is reported so; one that
+    /// ended ok is not (its output went with the lost reply: the agent's callback carries it).
+    static func waited(runID: String, until deadline: ContinuousClock.Instant, client: GatewayClient) async -> RunFinal?
+    {
+        while ContinuousClock.now < deadline {
+            do {
+                let answer = try await client.request(
+                    "agent.wait", ["runId": .string(runID), "timeoutMs": 30_000], timeout: .seconds(40))
+                guard answer["endedAt"] != nil, let status = answer["status"]?.string else { continue }
+                return status == "ok"
+                    ? nil : RunFinal(runID: runID, status: status, text: nil, summary: answer["error"]?.string)
+            } catch .refused {
+                return nil  // the gateway no longer knows the run
+            } catch {
+                try? await Task.sleep(for: .seconds(1))
+            }
+        }
+        return nil
     }
 
     private final class AnswerBox: @unchecked Sendable {

@@ -318,6 +318,27 @@ final class DispatchTests: @unchecked Sendable {
         #expect(try stack.count("SELECT count(*) FROM outbox WHERE message_type = 'task.dispatch'") == 2)
     }
 
+    @Test("a final reply lost with its connection: agent.wait on the next connection says the run failed")
+    func finalLostWithConnection() async throws {
+        try await withStack(runDuration: .milliseconds(1500)) { api, gateway in
+            let (project, _) = try await self.plan(api, agents: [("writer-9", 1)])
+            let task = try await self.task(api, project: project, title: "Lost reply")
+            try self.stack.db.query("UPDATE tasks SET max_retries = 0 WHERE id = $1", [task])
+            var faults = SandboxGateway.Faults()
+            faults.neverCallBack = true
+            faults.finalStatus = "error"
+            gateway.setFaults(faults)
+            _ = try await api.command(.post, "/v1/tasks/\(task)/dispatch", "{}")
+            #expect(try eventually(timeout: .seconds(10)) { try self.status(task) == "running" })
+            await gateway.dropConnections()
+            #expect(try eventually(timeout: .seconds(20)) { try self.status(task) == "failed" })
+            let error = try self.stack.db.query("SELECT error FROM tasks WHERE id = $1", [task]).first?.decode(
+                "error", as: String?.self)
+            #expect(error?.hasPrefix("the run ended with status error") == true, "\(error ?? "nil")")
+            #expect(gateway.snapshot.runsStarted == 1)
+        }
+    }
+
     @Test("a run the gateway refuses is parked with the gateway's reason, and the task shows dispatch failed")
     func refused() async throws {
         try await withStack(agents: ["main"]) { api, gateway in
