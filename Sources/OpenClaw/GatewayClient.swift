@@ -49,7 +49,6 @@ public final class GatewayClient: Service, Sendable {
         public var protocolVersion: Int?
         public var tickInterval: Duration?
         public var lastTick: Date?
-        public var connectedAt: Date?
         public var lastError: String?
         public var connections: Int
     }
@@ -78,7 +77,7 @@ public final class GatewayClient: Service, Sendable {
             State(
                 status: Status(
                     deviceID: configuration.identity.deviceID, connected: false, protocolVersion: nil,
-                    tickInterval: nil, lastTick: nil, connectedAt: nil, lastError: nil, connections: 0)))
+                    tickInterval: nil, lastTick: nil, lastError: nil, connections: 0)))
     }
 
     public var status: Status { state.withLock { $0.status } }
@@ -196,7 +195,6 @@ public final class GatewayClient: Service, Sendable {
             state.status.connected = true
             state.status.protocolVersion = hello.protocolVersion
             state.status.tickInterval = hello.tickInterval
-            state.status.connectedAt = Date()
             state.status.lastError = nil
             state.status.connections += 1
         }

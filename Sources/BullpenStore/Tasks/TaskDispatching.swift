@@ -226,14 +226,10 @@ public enum TaskDispatching {
     /// closed attempt, its highest-priority waiting task (then the oldest request); and the tasks that
     /// depended on `completed` tasks and now depend on nothing unfinished (released), each with a
     /// `task.released` event.
-    public struct FollowUps: Sendable, Equatable {
+    public struct FollowUps: Sendable {
         public var nextWaiting: [(taskID: Int64, priority: Int)] = []
         /// Released tasks still pending (what auto-dispatch sends).
         public var releasedPending: [Int64] = []
-
-        public static func == (a: FollowUps, b: FollowUps) -> Bool {
-            a.releasedPending == b.releasedPending && a.nextWaiting.map(\.taskID) == b.nextWaiting.map(\.taskID)
-        }
     }
 
     public static func followUps(

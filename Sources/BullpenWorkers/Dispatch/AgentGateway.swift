@@ -54,38 +54,30 @@ public struct GatewayRuns: AgentGateway {
     }
 
     public func startRun(_ request: RunRequest, timeout: Duration) throws(GatewayError) -> RunAnswer {
-        let box = AnswerBox()
-        let done = DispatchSemaphore(value: 0)
-        let client = self.client
-        Task {
-            defer { done.signal() }
-            do {
-                let params = try JSONValue(encoding: request)
-                let answers = try await client.send("agent", params, timeout: timeout)
-                let first = try await answers.next(timeout: timeout, what: "agent")
-                box.set(.success(first))
-                guard first["status"]?.string == "accepted", let onFinal else {
-                    answers.cancel()
-                    return
-                }
-                // The final reply comes when the run ends (minutes later): awaited apart from the handler.
-                let runTimeout = Duration.seconds(request.timeout) + .seconds(60)
-                Task {
-                    defer { answers.cancel() }
-                    if let final = await Self.final(
-                        of: answers, runID: request.idempotencyKey, timeout: runTimeout, client: client)
-                    {
-                        await onFinal(final)
-                    }
-                }
-            } catch let error as GatewayError {
-                box.set(.failure(error))
-            } catch {
-                box.set(.failure(.protocolViolation("\(error)")))
+        let (client, onFinal) = (self.client, self.onFinal)
+        let answer = try Self.blocking { () async throws(GatewayError) -> JSONValue in
+            let params: JSONValue
+            do { params = try JSONValue(encoding: request) } catch {
+                throw GatewayError.protocolViolation("\(error)")
             }
+            let answers = try await client.send("agent", params, timeout: timeout)
+            let first = try await answers.next(timeout: timeout, what: "agent")
+            guard first["status"]?.string == "accepted", let onFinal else {
+                answers.cancel()
+                return first
+            }
+            // The final reply comes when the run ends (minutes later): awaited apart from the handler.
+            let runTimeout = Duration.seconds(request.timeout) + .seconds(60)
+            Task {
+                defer { answers.cancel() }
+                if let final = await Self.final(
+                    of: answers, runID: request.idempotencyKey, timeout: runTimeout, client: client)
+                {
+                    await onFinal(final)
+                }
+            }
+            return first
         }
-        done.wait()
-        let answer = try box.result.get()
         guard let status = answer["status"]?.string else {
             throw GatewayError.protocolViolation("the answer to agent has no status")
         }
@@ -93,20 +85,26 @@ public struct GatewayRuns: AgentGateway {
     }
 
     public func sessionUpdatedAt(_ key: String, timeout: Duration) throws(GatewayError) -> Int64? {
+        let client = self.client
+        let sessions =
+            try Self.blocking { () async throws(GatewayError) -> JSONValue in
+                try await client.request("sessions.list", [:], timeout: timeout)
+            }["sessions"]?.array ?? []
+        return sessions.first { $0["key"]?.string == key }?["updatedAt"]?.number.map { Int64($0) }
+    }
+
+    /// Runs an async gateway call from a handler's thread (not a cooperative one) and waits for it.
+    static func blocking(
+        _ call: @escaping @Sendable () async throws(GatewayError) -> JSONValue
+    ) throws(GatewayError) -> JSONValue {
         let box = AnswerBox()
         let done = DispatchSemaphore(value: 0)
-        let client = self.client
         Task {
             defer { done.signal() }
-            do throws(GatewayError) {
-                box.set(.success(try await client.request("sessions.list", [:], timeout: timeout)))
-            } catch {
-                box.set(.failure(error))
-            }
+            do throws(GatewayError) { box.set(.success(try await call())) } catch { box.set(.failure(error)) }
         }
         done.wait()
-        let sessions = try box.result.get()["sessions"]?.array ?? []
-        return sessions.first { $0["key"]?.string == key }?["updatedAt"]?.number.map { Int64($0) }
+        return try box.result.get()
     }
 
     /// The second answer as a RunFinal; nil when none came (the connection was lost: the stuck-attempt
