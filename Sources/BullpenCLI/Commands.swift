@@ -273,7 +273,7 @@ struct WorkerCommand: AsyncParsableCommand {
                 throw ValidationError("\(error)")
             }
         }
-        let dispatch = try dispatchSettings(amqp: amqp, topology: topology, logger: logger)
+        let dispatch = try dispatchSettings(amqp: amqp, topology: topology, metrics: metrics, logger: logger)
         services += dispatch.services
         var dispatchHandlers = dispatch.handlers
         dispatchHandlers.autoDispatch = autoDispatch
@@ -299,7 +299,7 @@ extension WorkerCommand {
     /// consumes the dispatch queue. Without a gateway token or a callback secret, run starts fail with the
     /// reason (retried, then parked, the task marked dispatch failed), and a warning says so at start.
     func dispatchSettings(
-        amqp: AMQPConfiguration, topology: Topology, logger: Logger
+        amqp: AMQPConfiguration, topology: Topology, metrics: WorkerMetrics, logger: Logger
     ) throws -> (services: [any Service], handlers: Handlers.Dispatch) {
         guard try workQueues().contains(.dispatch) else { return ([], .unconfigured) }
         var tokens: CallbackTokenIssuer?
@@ -327,8 +327,9 @@ extension WorkerCommand {
         return (
             [publisher, client],
             Handlers.Dispatch(
-                gateway: GatewayRuns(client: client, onFinal: outcomes.handle), tokens: tokens, callbackURL: callbackURL
-            )
+                gateway: GatewayRuns(
+                    client: client, onFinal: outcomes.handle, onAnswer: metrics.gatewayAnswer.record),
+                tokens: tokens, callbackURL: callbackURL)
         )
     }
 }

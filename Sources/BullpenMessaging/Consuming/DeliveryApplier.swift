@@ -77,33 +77,31 @@ final class DeliveryApplier {
         }
         let fresh = try Inbox.recordApplied(
             messageIDs: messages.map(\.messageID), queue: queue, types: messages.map(\.type), in: tx)
-        // One set-based call when the whole batch is of one type whose handler can do that.
-        if messages.count > 1, let handleBatch = handlersByMessage.first?.handleBatch,
-            Set(messages.map(\.type)).count == 1
-        {
-            let new = messages.indices.filter { fresh[$0] }.map { messages[$0] }
-            do {
-                if !new.isEmpty { try handleBatch(new, tx) }
-            } catch let error as PGError where error.isConnectionFailure || error.isRetryableTransaction {
-                throw error
-            } catch {
-                throw FastPathAborted()
-            }
-            return fresh.map { $0 ? .ack(.applied) : .ack(.duplicate) }
-        }
-        var decisions: [Decision] = []
-        for (index, message) in messages.enumerated() {
+        // Runs of consecutive new messages of one type whose handler applies batches go in one set-based
+        // call each (the order of the batch is kept); the others one by one.
+        var decisions = fresh.map { $0 ? Decision.ack(.applied) : .ack(.duplicate) }
+        var index = 0
+        while index < messages.count {
             guard fresh[index] else {
-                decisions.append(.ack(.duplicate))
+                index += 1
                 continue
             }
+            var end = index + 1
+            while end < messages.count, fresh[end], messages[end].type == messages[index].type { end += 1 }
             do {
-                decisions.append(.ack(try handlersByMessage[index].handle(message, tx)))
+                if end - index > 1, let handleBatch = handlersByMessage[index].handleBatch {
+                    try handleBatch(Array(messages[index..<end]), tx)
+                } else {
+                    for one in index..<end {
+                        decisions[one] = .ack(try handlersByMessage[one].handle(messages[one], tx))
+                    }
+                }
             } catch let error as PGError where error.isConnectionFailure || error.isRetryableTransaction {
                 throw error
             } catch {
                 throw FastPathAborted()
             }
+            index = end
         }
         return decisions
     }

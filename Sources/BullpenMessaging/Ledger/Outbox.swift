@@ -48,6 +48,30 @@ public enum Outbox {
             in: tx)
     }
 
+    /// Adds messages of one type inside the caller's transaction, in one statement (as ``enqueue(_:correlationID:in:)``
+    /// does for one).
+    public static func enqueue<Message: BullpenMessage>(all messages: [Message], in tx: PGConnection) throws {
+        guard messages.count > 1 else {
+            if let message = messages.first { try enqueue(message, in: tx) }
+            return
+        }
+        tx.prepare(
+            "outbox.enqueue_all",
+            """
+            INSERT INTO outbox (message_id, queue, message_type, priority, body)
+            SELECT message_id, $1, $2, priority, body
+              FROM unnest($3::text[], $4::int[], $5::bytea[]) AS m(message_id, priority, body)
+            ON CONFLICT DO NOTHING
+            """)
+        try tx.executePrepared(
+            "outbox.enqueue_all",
+            [
+                Message.queue.rawValue, Message.name, PGArray(messages.map(\.messageID)),
+                PGArray(messages.map { $0.priority.map(String.init) }),
+                PGArray(try messages.map { PGBytes(try Envelope.body($0)).pgText }),
+            ])
+    }
+
     /// Adds an entry inside the caller's transaction. `deadLetterID` marks the replay of a parked message: it
     /// keys the row instead of the message id (which an earlier row of the same message may hold), so each
     /// dead letter is replayed once.

@@ -36,13 +36,14 @@ public final class WorkerMetrics: Sendable {
             handlerDuration: registry.makeDurationHistogram(
                 descriptor: Self.name(
                     "handler", "duration", "seconds", "Time to apply a delivery, per delivery of a batch."),
-                labels: labels,
-                buckets: [
-                    .microseconds(500), .milliseconds(1), .milliseconds(2), .milliseconds(5), .milliseconds(10),
-                    .milliseconds(25), .milliseconds(50), .milliseconds(100), .milliseconds(250), .seconds(1),
-                    .seconds(5),
-                ]))
+                labels: labels, buckets: Self.durationBuckets))
     }
+
+    private static let durationBuckets: [Duration] = [
+        .microseconds(250), .microseconds(500), .milliseconds(1), .milliseconds(2), .milliseconds(5),
+        .milliseconds(10), .milliseconds(25), .milliseconds(50), .milliseconds(100), .milliseconds(250),
+        .seconds(1), .seconds(5),
+    ]
 
     /// Seconds since the oldest unsent outbox row was written (0 when none waits).
     public var outboxLag: Gauge {
@@ -53,6 +54,14 @@ public final class WorkerMetrics: Sendable {
 
     public var outboxPublished: Counter {
         registry.makeCounter(descriptor: Self.name("outbox", "published", "total", "Outbox rows published."))
+    }
+
+    /// How long the gateway took to give its first answer to `agent` (the gateway's share of a run start).
+    public var gatewayAnswer: DurationHistogram {
+        registry.makeDurationHistogram(
+            descriptor: Self.name(
+                "gateway", "answer", "seconds", "Time from sending agent to the gateway's first answer, per run."),
+            buckets: Self.durationBuckets)
     }
 
     /// Scheduled job runs, by job and outcome.

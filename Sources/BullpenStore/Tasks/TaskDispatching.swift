@@ -155,7 +155,7 @@ public enum TaskDispatching {
 
     // MARK: claiming
 
-    /// What a claim found.
+    /// What a claim found for one task.
     public enum Claim: Sendable, Equatable {
         /// The attempt is open: start its run.
         case opened(attempt: Int, runID: String, priority: Int)
@@ -165,61 +165,109 @@ public enum TaskDispatching {
         case obsolete
     }
 
-    /// Opens the task's next attempt if it still waits for a dispatch and its agent has room: the agent's row
-    /// is locked, so two claims cannot both take its last slot. `tokenHash` gives the SHA-256 of the callback
-    /// token of a run id.
+    /// A task asking for its dispatch, and the message that asks.
+    public struct ClaimRequest: Sendable, Equatable {
+        public var taskID: Int64
+        public var messageID: String
+
+        public init(taskID: Int64, messageID: String) {
+            self.taskID = taskID
+            self.messageID = messageID
+        }
+    }
+
+    /// Opens the next attempt of each task that still waits for a dispatch and whose agent has room, as
+    /// ``SlotAllocation`` decides: the tasks' rows, then their agents' rows, are locked in id order, so
+    /// concurrent claims cannot both take an agent's last slot, nor deadlock. Three statements for any number
+    /// of tasks. `tokenHash` gives the SHA-256 of the callback token of a run id. One claim per request, in
+    /// order.
     public static func claim(
-        taskID: Int64, messageID: String, tokenHash: (String) -> [UInt8], in tx: PGConnection
-    ) throws -> Claim {
-        guard
-            let task = try prepared(
-                "dispatch.claim1",
-                """
-                SELECT status, attempt, assigned_agent_id, dispatch_priority, project_id
-                  FROM tasks WHERE id = $1 AND dispatch_requested_at IS NOT NULL FOR UPDATE
-                """, [taskID], in: tx
-            ).first,
-            try task.decode("status", as: String.self) == TaskStatus.assigned.rawValue,
-            let agentID = try task.decode("assigned_agent_id", as: Int64?.self)
-        else { return .obsolete }
-        guard
-            let agent = try prepared(
-                "dispatch.claim2",
-                """
-                SELECT status, name, max_concurrent_tasks,
-                       (SELECT count(*) FROM task_attempts o WHERE o.agent_id = a.id AND o.closed_at IS NULL) AS open_runs
-                  FROM agents a WHERE id = $1 FOR UPDATE
-                """, [agentID], in: tx
-            ).first
-        else { return .obsolete }
-        let openRuns: Int = try agent.decode("open_runs")
-        let capacity: Int = try agent.decode("max_concurrent_tasks")
-        guard try agent.decode("status", as: String.self) != AgentStatus.offline.rawValue else {
-            return .waiting(reason: "agent \(agentID) is offline")
-        }
-        guard openRuns < capacity else {
-            return .waiting(reason: "agent \(agentID) runs \(openRuns) of \(capacity) tasks")
-        }
-        let attempt = try task.decode("attempt", as: Int.self) + 1
-        let runID = RunID.make(taskId: taskID, attempt: attempt)
-        try prepared(
-            "dispatch.claim3",
+        _ requests: [ClaimRequest], tokenHash: (String) -> [UInt8], in tx: PGConnection
+    ) throws -> [Claim] {
+        let ids = PGArray(requests.map { String($0.taskID) })
+        var tasks: [Int64: (attempt: Int, agentID: Int64, priority: Int, projectID: Int64?)] = [:]
+        for row in try prepared(
+            "dispatch.claim_tasks",
             """
-            INSERT INTO task_attempts (task_id, attempt, run_id, callback_token_hash, agent_id)
-            VALUES ($1, $2, $3, $4, $5)
-            """, [taskID, attempt, runID, PGBytes(tokenHash(runID)), agentID], in: tx)
-        let priority: Int = try task.decode("dispatch_priority")
-        try prepared(
-            "dispatch.claim4",
+            SELECT id, attempt, assigned_agent_id, dispatch_priority, project_id
+              FROM tasks
+             WHERE id = ANY($1::bigint[]) AND dispatch_requested_at IS NOT NULL AND status = 'assigned'
+               AND assigned_agent_id IS NOT NULL
+             ORDER BY id FOR UPDATE
+            """, [ids], in: tx
+        ).rows {
+            tasks[try row.decode("id")] = (
+                try row.decode("attempt"), try row.decode("assigned_agent_id"), try row.decode("dispatch_priority"),
+                try row.decode("project_id", as: Int64?.self)
+            )
+        }
+        guard !tasks.isEmpty else { return requests.map { _ in .obsolete } }
+        var slots: [Int64: SlotAllocation.Slots] = [:]
+        for row in try prepared(
+            "dispatch.claim_agents",
             """
-            UPDATE tasks SET attempt = $2, dispatch_requested_at = NULL, dispatch_priority = NULL, updated_at = now()
-             WHERE id = $1
-            """, [taskID, attempt], in: tx)
-        try EventLog.record(
-            "task.dispatched", "Task \(taskID) attempt \(attempt) opened as run \(runID)",
-            about: .init(projectID: try task.decode("project_id", as: Int64?.self), taskID: taskID, agentID: agentID),
-            messageID: messageID, in: tx)
-        return .opened(attempt: attempt, runID: runID, priority: priority)
+            SELECT id, status, max_concurrent_tasks,
+                   (SELECT count(*) FROM task_attempts o WHERE o.agent_id = a.id AND o.closed_at IS NULL) AS open_runs
+              FROM agents a WHERE id = ANY($1::bigint[]) ORDER BY id FOR UPDATE
+            """, [PGArray(Set(tasks.values.map(\.agentID)).map(String.init))], in: tx
+        ).rows {
+            slots[try row.decode("id")] = SlotAllocation.Slots(
+                offline: try row.decode("status", as: String.self) == AgentStatus.offline.rawValue,
+                openRuns: try row.decode("open_runs"), maxConcurrentTasks: try row.decode("max_concurrent_tasks"))
+        }
+        // A task asked for twice in one batch is claimed once: the first request decides.
+        var seen = Set<Int64>()
+        let asking = requests.indices.filter {
+            tasks[requests[$0].taskID] != nil && seen.insert(requests[$0].taskID).inserted
+        }
+        let decisions = SlotAllocation.allocate(
+            asking.map { index in
+                let task = tasks[requests[index].taskID]!
+                return SlotAllocation.Request(
+                    taskID: requests[index].taskID, agentID: task.agentID, priority: task.priority)
+            }, slots: slots)
+        var claims = [Claim](repeating: .obsolete, count: requests.count)
+        var opened: [(request: ClaimRequest, attempt: Int, runID: String, agentID: Int64, projectID: Int64?)] = []
+        for (index, decision) in zip(asking, decisions) {
+            let request = requests[index]
+            let task = tasks[request.taskID]!
+            switch decision {
+            case .wait(let reason):
+                claims[index] = .waiting(reason: reason)
+            case .open:
+                let attempt = task.attempt + 1
+                let runID = RunID.make(taskId: request.taskID, attempt: attempt)
+                claims[index] = .opened(attempt: attempt, runID: runID, priority: task.priority)
+                opened.append((request, attempt, runID, task.agentID, task.projectID))
+            }
+        }
+        guard !opened.isEmpty else { return claims }
+        try prepared(
+            "dispatch.claim_open",
+            """
+            WITH input AS (
+                SELECT * FROM unnest($1::bigint[], $2::int[], $3::text[], $4::bytea[], $5::bigint[], $6::text[])
+                    AS i(task_id, attempt, run_id, token_hash, agent_id, message_id)
+            ), attempts AS (
+                INSERT INTO task_attempts (task_id, attempt, run_id, callback_token_hash, agent_id)
+                SELECT task_id, attempt, run_id, token_hash, agent_id FROM input
+            ), claimed AS (
+                UPDATE tasks t SET attempt = i.attempt, dispatch_requested_at = NULL, dispatch_priority = NULL,
+                                   updated_at = now()
+                  FROM input i WHERE t.id = i.task_id
+                RETURNING t.id, t.project_id, i.attempt, i.run_id, i.agent_id, i.message_id
+            )
+            INSERT INTO events (type, message, data, project_id, task_id, agent_id, message_id)
+            SELECT 'task.dispatched', 'Task ' || id || ' attempt ' || attempt || ' opened as run ' || run_id, '{}',
+                   project_id, id, agent_id, message_id
+              FROM claimed
+            """,
+            [
+                PGArray(opened.map { String($0.request.taskID) }), PGArray(opened.map { String($0.attempt) }),
+                PGArray(opened.map(\.runID)), PGArray(opened.map { PGBytes(tokenHash($0.runID)).pgText }),
+                PGArray(opened.map { String($0.agentID) }), PGArray(opened.map(\.request.messageID)),
+            ], in: tx)
+        return claims
     }
 
     /// What closing attempts frees, in one statement for a whole batch of results: for each agent of a
@@ -340,25 +388,31 @@ public enum TaskDispatching {
         public let clientBrandGuidelines: String?
     }
 
-    public static func runContext(taskID: Int64, attempt: Int, in tx: PGConnection) throws -> RunContext? {
+    /// The run contexts of attempts (task id, attempt), the tasks' rows locked in id order; an attempt that
+    /// does not exist has none.
+    public static func runContexts(
+        _ attempts: [(taskID: Int64, attempt: Int)], in tx: PGConnection
+    ) throws -> [RunContext] {
         try prepared(
-            "dispatch.run_context",
+            "dispatch.run_contexts",
             """
-            SELECT a.run_id, a.opened_at, a.closed_at IS NULL AS open, t.status, t.project_id, t.title, t.description, t.task_type,
-                   t.estimated_duration_ms, p.name AS project_name, p.brief, ag.id AS agent_id, ag.name AS agent_name,
-                   ag.soul, c.system_prompt, c.brand_guidelines
-              FROM task_attempts a
+            SELECT a.task_id, a.attempt, a.run_id, a.opened_at, a.closed_at IS NULL AS open, t.status, t.project_id,
+                   t.title, t.description, t.task_type, t.estimated_duration_ms, p.name AS project_name, p.brief,
+                   ag.id AS agent_id, ag.name AS agent_name, ag.soul, c.system_prompt, c.brand_guidelines
+              FROM unnest($1::bigint[], $2::int[]) AS i(task_id, attempt)
+              JOIN task_attempts a ON a.task_id = i.task_id AND a.attempt = i.attempt
               JOIN tasks t ON t.id = a.task_id
               JOIN agents ag ON ag.id = a.agent_id
               LEFT JOIN projects p ON p.id = t.project_id
               LEFT JOIN agent_configs c ON c.agent_id = ag.id AND c.client_id = p.client_id
-             WHERE a.task_id = $1 AND a.attempt = $2
+             ORDER BY t.id
              FOR UPDATE OF t
-            """, [taskID, attempt], in: tx
-        ).first.map { row in
+            """, [PGArray(attempts.map { String($0.taskID) }), PGArray(attempts.map { String($0.attempt) })], in: tx
+        ).rows.map { row in
             RunContext(
-                taskID: taskID, projectID: try row.decode("project_id", as: Int64?.self), attempt: attempt,
-                runID: try row.decode("run_id"), openedAt: try row.decode("opened_at"), open: try row.decode("open"),
+                taskID: try row.decode("task_id"), projectID: try row.decode("project_id", as: Int64?.self),
+                attempt: try row.decode("attempt"), runID: try row.decode("run_id"),
+                openedAt: try row.decode("opened_at"), open: try row.decode("open"),
                 taskStatus: TaskStatus(rawValue: try row.decode("status")) ?? .failed, title: try row.decode("title"),
                 description: try row.decode("description", as: String?.self),
                 taskType: try row.decode("task_type", as: String?.self),
@@ -371,24 +425,45 @@ public enum TaskDispatching {
         }
     }
 
-    /// The gateway accepted the run: the attempt's session key and start, the task running.
-    public static func started(
-        _ context: RunContext, sessionKey: String, messageID: String, in tx: PGConnection
-    ) throws {
+    /// A run the gateway accepted, and the message that started it.
+    public struct StartedRun: Sendable, Equatable {
+        public var context: RunContext
+        public var sessionKey: String
+        public var messageID: String
+
+        public init(_ context: RunContext, sessionKey: String, messageID: String) {
+            self.context = context
+            self.sessionKey = sessionKey
+            self.messageID = messageID
+        }
+    }
+
+    /// The gateway accepted the runs: each attempt's session key, its task running (if it still waited for
+    /// its start) with a `task.started` event. One statement for any number of runs.
+    public static func started(_ runs: [StartedRun], in tx: PGConnection) throws {
         try prepared(
-            "dispatch.session", "UPDATE task_attempts SET session_key = $3 WHERE task_id = $1 AND attempt = $2",
-            [context.taskID, context.attempt, sessionKey], in: tx)
-        guard context.taskStatus == .assigned else { return }
-        try prepared(
-            "dispatch.running",
+            "dispatch.started",
             """
-            UPDATE tasks SET status = 'running', started_at = now(), dispatched_session_key = $2, updated_at = now()
-             WHERE id = $1 AND status = 'assigned'
-            """, [context.taskID, sessionKey], in: tx)
-        try EventLog.record(
-            "task.started", "Task \(context.taskID) run \(context.runID) accepted by the gateway",
-            about: .init(projectID: context.projectID, taskID: context.taskID, agentID: context.agentID),
-            messageID: messageID, in: tx)
+            WITH input AS (
+                SELECT * FROM unnest($1::bigint[], $2::int[], $3::text[], $4::text[]) AS i(task_id, attempt, session_key, message_id)
+            ), sessions AS (
+                UPDATE task_attempts a SET session_key = i.session_key
+                  FROM input i WHERE a.task_id = i.task_id AND a.attempt = i.attempt
+            ), running AS (
+                UPDATE tasks t SET status = 'running', started_at = now(), dispatched_session_key = i.session_key,
+                                   updated_at = now()
+                  FROM input i WHERE t.id = i.task_id AND t.status = 'assigned'
+                RETURNING t.id, t.project_id, t.assigned_agent_id, i.attempt, i.message_id
+            )
+            INSERT INTO events (type, message, data, project_id, task_id, agent_id, message_id)
+            SELECT 'task.started', 'Task ' || r.id || ' run ' || a.run_id || ' accepted by the gateway', '{}',
+                   r.project_id, r.id, a.agent_id, r.message_id
+              FROM running r JOIN task_attempts a ON a.task_id = r.id AND a.attempt = r.attempt
+            """,
+            [
+                PGArray(runs.map { String($0.context.taskID) }), PGArray(runs.map { String($0.context.attempt) }),
+                PGArray(runs.map(\.sessionKey)), PGArray(runs.map(\.messageID)),
+            ], in: tx)
     }
 
     /// The run could not be started (the gateway refused, or stayed down past the last retry): the attempt

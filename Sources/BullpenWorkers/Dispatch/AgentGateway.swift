@@ -8,9 +8,19 @@ public protocol AgentGateway: Sendable {
     /// the final reply of a run that already ended.
     func startRun(_ request: RunRequest, timeout: Duration) throws(GatewayError) -> RunAnswer
 
+    /// Starts many runs at once and waits for every first answer (or failure), in the requests' order.
+    func startRuns(_ requests: [RunRequest], timeout: Duration) -> [Result<RunAnswer, GatewayError>]
+
     /// When the session `key` was last updated (ms since the epoch), from `sessions.list`; nil when the
     /// gateway has no such session.
     func sessionUpdatedAt(_ key: String, timeout: Duration) throws(GatewayError) -> Int64?
+}
+
+extension AgentGateway {
+    /// One after the other.
+    public func startRuns(_ requests: [RunRequest], timeout: Duration) -> [Result<RunAnswer, GatewayError>] {
+        requests.map { request in Result { () throws(GatewayError) in try startRun(request, timeout: timeout) } }
+    }
 }
 
 /// The `agent` request's params, exactly the fields the gateway's schema allows that Bullpen uses.
@@ -47,41 +57,82 @@ public struct RunFinal: Sendable, Equatable {
 public struct GatewayRuns: AgentGateway {
     let client: GatewayClient
     let onFinal: (@Sendable (RunFinal) async -> Void)?
+    /// Told how long each `agent` request waited for its first answer (the gateway's share of a dispatch).
+    let onAnswer: (@Sendable (Duration) -> Void)?
 
-    public init(client: GatewayClient, onFinal: (@Sendable (RunFinal) async -> Void)? = nil) {
+    public init(
+        client: GatewayClient, onFinal: (@Sendable (RunFinal) async -> Void)? = nil,
+        onAnswer: (@Sendable (Duration) -> Void)? = nil
+    ) {
         self.client = client
         self.onFinal = onFinal
+        self.onAnswer = onAnswer
     }
 
     public func startRun(_ request: RunRequest, timeout: Duration) throws(GatewayError) -> RunAnswer {
-        let (client, onFinal) = (self.client, self.onFinal)
-        let answer = try Self.blocking { () async throws(GatewayError) -> JSONValue in
-            let params: JSONValue
-            do { params = try JSONValue(encoding: request) } catch {
-                throw GatewayError.protocolViolation("\(error)")
-            }
-            let answers = try await client.send("agent", params, timeout: timeout)
-            let first = try await answers.next(timeout: timeout, what: "agent")
-            guard first["status"]?.string == "accepted", let onFinal else {
-                answers.cancel()
-                return first
-            }
-            // The final reply comes when the run ends (minutes later): awaited apart from the handler.
-            let runTimeout = Duration.seconds(request.timeout) + .seconds(60)
-            Task {
-                defer { answers.cancel() }
-                if let final = await Self.final(
-                    of: answers, runID: request.idempotencyKey, timeout: runTimeout, client: client)
-                {
-                    await onFinal(final)
+        try startRuns([request], timeout: timeout)[0].get()
+    }
+
+    /// The requests go out at once on the connection; their first answers are awaited together.
+    public func startRuns(_ requests: [RunRequest], timeout: Duration) -> [Result<RunAnswer, GatewayError>] {
+        let (client, onFinal, waited) = (self.client, self.onFinal, self.onAnswer)
+        do {
+            return try Self.blocking { () async throws(GatewayError) -> [Result<RunAnswer, GatewayError>] in
+                await withTaskGroup(of: (Int, Result<RunAnswer, GatewayError>).self) { group in
+                    for (index, request) in requests.enumerated() {
+                        group.addTask {
+                            let sent = ContinuousClock.now
+                            let result: Result<RunAnswer, GatewayError>
+                            do throws(GatewayError) {
+                                result = .success(
+                                    try await Self.start(request, timeout: timeout, client: client, onFinal: onFinal))
+                            } catch { result = .failure(error) }
+                            waited?(ContinuousClock.now - sent)
+                            return (index, result)
+                        }
+                    }
+                    var results = [Result<RunAnswer, GatewayError>](
+                        repeating: .failure(.connectionLost("no answer")), count: requests.count)
+                    for await (index, result) in group { results[index] = result }
+                    return results
                 }
             }
-            return first
+        } catch {
+            return requests.map { _ in .failure(error) }
         }
-        guard let status = answer["status"]?.string else {
+    }
+
+    /// Sends `agent` and returns its first answer; an accepted run's final reply is awaited apart.
+    private static func start(
+        _ request: RunRequest, timeout: Duration, client: GatewayClient,
+        onFinal: (@Sendable (RunFinal) async -> Void)?
+    ) async throws(GatewayError) -> RunAnswer {
+        let params: JSONValue
+        do { params = try JSONValue(encoding: request) } catch {
+            throw GatewayError.protocolViolation("\(error)")
+        }
+        let answers = try await client.send("agent", params, timeout: timeout)
+        let first = try await answers.next(timeout: timeout, what: "agent")
+        guard let status = first["status"]?.string else {
+            answers.cancel()
             throw GatewayError.protocolViolation("the answer to agent has no status")
         }
-        return RunAnswer(status: status, runID: answer["runId"]?.string ?? request.idempotencyKey)
+        let answer = RunAnswer(status: status, runID: first["runId"]?.string ?? request.idempotencyKey)
+        guard status == "accepted", let onFinal else {
+            answers.cancel()
+            return answer
+        }
+        // The final reply comes when the run ends (minutes later): awaited apart from the handler.
+        let runTimeout = Duration.seconds(request.timeout) + .seconds(60)
+        Task {
+            defer { answers.cancel() }
+            if let final = await Self.final(
+                of: answers, runID: request.idempotencyKey, timeout: runTimeout, client: client)
+            {
+                await onFinal(final)
+            }
+        }
+        return answer
     }
 
     public func sessionUpdatedAt(_ key: String, timeout: Duration) throws(GatewayError) -> Int64? {
@@ -94,10 +145,10 @@ public struct GatewayRuns: AgentGateway {
     }
 
     /// Runs an async gateway call from a handler's thread (not a cooperative one) and waits for it.
-    static func blocking(
-        _ call: @escaping @Sendable () async throws(GatewayError) -> JSONValue
-    ) throws(GatewayError) -> JSONValue {
-        let box = AnswerBox()
+    static func blocking<Value: Sendable>(
+        _ call: @escaping @Sendable () async throws(GatewayError) -> Value
+    ) throws(GatewayError) -> Value {
+        let box = AnswerBox<Value>()
         let done = DispatchSemaphore(value: 0)
         Task {
             defer { done.signal() }
@@ -149,11 +200,11 @@ public struct GatewayRuns: AgentGateway {
         return nil
     }
 
-    private final class AnswerBox: @unchecked Sendable {
+    private final class AnswerBox<Value: Sendable>: @unchecked Sendable {
         private let lock = NSLock()
-        private var stored: Result<JSONValue, GatewayError> = .failure(.connectionLost("no answer"))
-        func set(_ result: Result<JSONValue, GatewayError>) { lock.withLock { stored = result } }
-        var result: Result<JSONValue, GatewayError> { lock.withLock { stored } }
+        private var stored: Result<Value, GatewayError> = .failure(.connectionLost("no answer"))
+        func set(_ result: Result<Value, GatewayError>) { lock.withLock { stored = result } }
+        var result: Result<Value, GatewayError> { lock.withLock { stored } }
     }
 }
 

@@ -1,3 +1,4 @@
+import AMQP
 import BullpenDomain
 import BullpenMessaging
 import BullpenSandbox
@@ -27,7 +28,7 @@ final class DispatchTests: @unchecked Sendable {
     /// outbox relay, for the length of `body`.
     func withStack(
         runDuration: Duration = .milliseconds(100), agents: Set<String>? = nil, autoDispatch: Bool = false,
-        _ body: @escaping @Sendable (APIClient, SandboxGateway) async throws -> Void
+        batchSize: Int = 1, _ body: @escaping @Sendable (APIClient, SandboxGateway) async throws -> Void
     ) async throws {
         try await fixture.run(.live) { api in
             let ingestPort = try #require(api.client.port)
@@ -57,7 +58,7 @@ final class DispatchTests: @unchecked Sendable {
                         gateway: GatewayRuns(client: client, onFinal: outcomes.handle), tokens: self.tokens,
                         callbackURL: "http://127.0.0.1:\(ingestPort)/webhooks/agents/task-result",
                         autoDispatch: autoDispatch))
-                let dispatch = try self.stack.consumer(queue: .dispatch, handlers: handlers)
+                let dispatch = try self.stack.consumer(queue: .dispatch, batchSize: batchSize, handlers: handlers)
                 let review = try self.stack.consumer(queue: .review, handlers: handlers)
                 dispatch.start()
                 review.start()
@@ -222,6 +223,72 @@ final class DispatchTests: @unchecked Sendable {
             #expect(order == [first, high, low])
             #expect(try self.stack.count("SELECT count(*) FROM task_attempts WHERE agent_id = $1", [agents[0]]) == 3)
         }
+    }
+
+    @Test(
+        "a batch of dispatch requests is claimed at once, an agent's free slots to the highest priorities; through a batched consumer each run starts once"
+    )
+    func batchedClaims() async throws {
+        try await withStack(runDuration: .milliseconds(300), batchSize: 10) { api, gateway in
+            let (project, agents) = try await self.plan(api, agents: [("writer-9", 3)])
+            let priorities = [2, 2, 5, 2, 4, 3]
+            var tasks: [Int64] = []
+            for (n, priority) in priorities.enumerated() {
+                let task = try await self.task(api, project: project, title: "Burst \(n)")
+                // Waiting for its dispatch, as the dispatch command leaves a task.
+                try self.stack.db.query(
+                    """
+                    UPDATE tasks SET status = 'assigned', assigned_agent_id = $2, dispatch_requested_at = now(),
+                                     dispatch_priority = $3
+                     WHERE id = $1
+                    """, [task, agents[0], priority])
+                tasks.append(task)
+            }
+            let batch = try zip(tasks, priorities).map { task, priority in
+                let request = DispatchRequest(taskId: task, cause: "burst", priority: priority)
+                return (request, try self.inbound(request))
+            }
+            try self.stack.db.transaction { tx in
+                try DispatchRequestHandler(tokens: self.tokens).handleBatch(batch, in: tx)
+            }
+            let opened = try self.stack.db.query(
+                "SELECT task_id FROM task_attempts WHERE agent_id = $1 ORDER BY task_id", [agents[0]]
+            )
+            .rows.map { try $0.decode("task_id", as: Int64.self) }
+            #expect(opened == [tasks[2], tasks[4], tasks[5]], "the three slots to priorities 5, 4 and 3")
+            #expect(
+                try self.stack.count(
+                    "SELECT count(*) FROM tasks WHERE id = ANY($1::bigint[]) AND dispatch_requested_at IS NOT NULL",
+                    [PGArray(tasks.map(String.init))]) == 3, "the others wait")
+            // The run starts go out through the outbox together; the rest follow as slots free.
+            #expect(
+                try eventually(timeout: .seconds(30)) {
+                    try self.stack.count(
+                        "SELECT count(*) FROM tasks WHERE id = ANY($1::bigint[]) AND status = 'completed'",
+                        [PGArray(tasks.map(String.init))]) == 6
+                })
+            #expect(gateway.snapshot.runsStarted == 6)
+            #expect(gateway.snapshot.runsByKey.values.allSatisfy { $0 == 1 })
+            // Never more than three attempts open at once: at each opening, the attempts open then.
+            let busiest = try self.stack.count(
+                """
+                SELECT max((SELECT count(*) FROM task_attempts o
+                             WHERE o.agent_id = a.agent_id AND o.opened_at <= a.opened_at
+                               AND (o.closed_at IS NULL OR o.closed_at > a.opened_at)))
+                  FROM task_attempts a WHERE a.agent_id = $1
+                """, [agents[0]])
+            #expect(busiest == 3)
+        }
+    }
+
+    /// A message as a consumer would receive it, first delivery.
+    func inbound<Message: BullpenMessage>(_ message: Message) throws -> InboundMessage {
+        let outgoing = try Envelope.outgoing(message, topology: stack.topology, appID: "test")
+        return InboundMessage(
+            delivery: AMQPDelivery(
+                channel: 1, consumerTag: "test", deliveryTag: 1, redelivered: false, exchange: outgoing.exchange,
+                routingKey: outgoing.routingKey, properties: outgoing.properties, body: outgoing.body),
+            queue: Message.queue.rawValue)
     }
 
     @Test(

@@ -50,6 +50,33 @@ struct DispatchRulesTests {
             "a full agent still takes the task, queued")
     }
 
+    @Test("slots: an agent's free slots go to the highest priorities, then the order asked; offline takes none")
+    func slots() {
+        typealias R = SlotAllocation.Request
+        let slots: [Int64: SlotAllocation.Slots] = [
+            1: .init(offline: false, openRuns: 1, maxConcurrentTasks: 3),
+            2: .init(offline: true, openRuns: 0, maxConcurrentTasks: 5),
+            3: .init(offline: false, openRuns: 2, maxConcurrentTasks: 2),
+        ]
+        let decisions = SlotAllocation.allocate(
+            [
+                R(taskID: 10, agentID: 1, priority: 2), R(taskID: 11, agentID: 1, priority: 5),
+                R(taskID: 12, agentID: 1, priority: 2), R(taskID: 13, agentID: 2, priority: 5),
+                R(taskID: 14, agentID: 3, priority: 5), R(taskID: 15, agentID: 9, priority: 1),
+            ], slots: slots)
+        #expect(
+            decisions == [
+                .open, .open, .wait(reason: "agent 1 runs 1 of 3 tasks"), .wait(reason: "agent 2 is offline"),
+                .wait(reason: "agent 3 runs 2 of 2 tasks"), .wait(reason: "agent 9 is not known"),
+            ])
+        // A priority-5 revision asked last still takes the only slot ahead of a backlog at priority 2.
+        let backlog =
+            (1...20).map { R(taskID: Int64($0), agentID: 1, priority: 2) } + [R(taskID: 99, agentID: 1, priority: 5)]
+        let one = [Int64(1): SlotAllocation.Slots(offline: false, openRuns: 0, maxConcurrentTasks: 1)]
+        #expect(SlotAllocation.allocate(backlog, slots: one).last == .open)
+        #expect(SlotAllocation.allocate(backlog, slots: one).filter { $0 == .open }.count == 1)
+    }
+
     @Test("run ids and session keys are deterministic; callback tokens derive from the secret and the run id")
     func identities() throws {
         #expect(RunStart(taskId: 42, attempt: 3, priority: 5).runID == "bullpen-42-3")
