@@ -58,9 +58,10 @@ extension Scenarios {
         emit(["scenario": "publish-dispatches", "messages": ids.count, "errors": tally.errors])
     }
 
-    /// Waits until every task runs; dispatches per second from the first claim to the last run accepted, and
-    /// the dispatch handlers' time per message (both kinds: the claim, the run start with its gateway round
-    /// trip) from the worker's /metrics histogram, as the bucket bound that holds the 50th and 99th percentile.
+    /// Waits until every task runs; dispatches per second from the first claim to the last run accepted, the
+    /// dispatch handlers' time per message (both kinds: the claim, the run start with its gateway round trip)
+    /// from the worker's /metrics histogram, as the bucket bound that holds the 50th and 99th percentile, and
+    /// the mean time per dispatch spent waiting for the gateway and spent by Bullpen itself.
     func awaitDispatch(tasks: Int, label: [String: Any], metricsURL: String, db: PGConnection) throws {
         let deadline = wallClock() + 600
         var running = 0
@@ -89,7 +90,22 @@ extension Scenarios {
                 $0.le * 1000
             }
         }
+        // Bullpen's own time per dispatch: the time both dispatch handlers took for it, less its share of the
+        // wait for the gateway's answer (a mean, from the histograms' sums).
+        let handlerSeconds = Self.sample(metrics, "bullpen_handler_duration_seconds_sum", queue: "dispatch")
+        let gatewaySeconds = Self.sample(metrics, "bullpen_gateway_answer_seconds_sum", queue: nil)
+        if running > 0, let handlerSeconds, let gatewaySeconds {
+            result["gateway_wait_mean_ms"] = round3(gatewaySeconds * 1000 / Double(running))
+            result["own_time_mean_ms"] = round3((handlerSeconds - gatewaySeconds) * 1000 / Double(running))
+        }
         emit(result)
+    }
+
+    /// The value of one sample line (`name{labels} value`), for a queue's label or for a sample without one.
+    static func sample(_ text: String, _ name: String, queue: String?) -> Double? {
+        text.split(separator: "\n").first { line in
+            line.hasPrefix(name) && (queue.map { line.contains("queue=\"\($0)\"") } ?? true)
+        }.flatMap { $0.split(separator: " ").last }.flatMap { Double($0) }
     }
 
     /// The cumulative buckets of a Prometheus histogram for one queue, in order (le, count).

@@ -60,7 +60,8 @@ public final class WorkerMetrics: Sendable {
     public var gatewayAnswer: DurationHistogram {
         registry.makeDurationHistogram(
             descriptor: Self.name(
-                "gateway", "answer", "seconds", "Time from sending agent to the gateway's first answer, per run."),
+                "gateway", "answer", "seconds",
+                "Time waiting for the gateway's first answer to agent, per run (a batch's wait shared among its runs)."),
             buckets: Self.durationBuckets)
     }
 

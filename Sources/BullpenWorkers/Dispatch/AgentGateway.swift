@@ -57,7 +57,8 @@ public struct RunFinal: Sendable, Equatable {
 public struct GatewayRuns: AgentGateway {
     let client: GatewayClient
     let onFinal: (@Sendable (RunFinal) async -> Void)?
-    /// Told how long each `agent` request waited for its first answer (the gateway's share of a dispatch).
+    /// Told, per run, its share of the time a call waited for the first answers to `agent` (the gateway's share
+    /// of a dispatch).
     let onAnswer: (@Sendable (Duration) -> Void)?
 
     public init(
@@ -75,20 +76,26 @@ public struct GatewayRuns: AgentGateway {
 
     /// The requests go out at once on the connection; their first answers are awaited together.
     public func startRuns(_ requests: [RunRequest], timeout: Duration) -> [Result<RunAnswer, GatewayError>] {
-        let (client, onFinal, waited) = (self.client, self.onFinal, self.onAnswer)
+        let (client, onFinal) = (self.client, self.onFinal)
+        let sent = ContinuousClock.now
+        defer {
+            // The wall time of the whole call, shared among its runs (as handler times are among a batch).
+            let share = (ContinuousClock.now - sent) / max(1, requests.count)
+            for _ in requests { onAnswer?(share) }
+        }
         do {
             return try Self.blocking { () async throws(GatewayError) -> [Result<RunAnswer, GatewayError>] in
                 await withTaskGroup(of: (Int, Result<RunAnswer, GatewayError>).self) { group in
                     for (index, request) in requests.enumerated() {
                         group.addTask {
-                            let sent = ContinuousClock.now
-                            let result: Result<RunAnswer, GatewayError>
                             do throws(GatewayError) {
-                                result = .success(
-                                    try await Self.start(request, timeout: timeout, client: client, onFinal: onFinal))
-                            } catch { result = .failure(error) }
-                            waited?(ContinuousClock.now - sent)
-                            return (index, result)
+                                return (
+                                    index,
+                                    .success(
+                                        try await Self.start(
+                                            request, timeout: timeout, client: client, onFinal: onFinal))
+                                )
+                            } catch { return (index, .failure(error)) }
                         }
                     }
                     var results = [Result<RunAnswer, GatewayError>](
