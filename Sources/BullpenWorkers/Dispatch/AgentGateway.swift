@@ -85,24 +85,17 @@ public struct GatewayRuns: AgentGateway {
         }
         do {
             return try Self.blocking { () async throws(GatewayError) -> [Result<RunAnswer, GatewayError>] in
-                await withTaskGroup(of: (Int, Result<RunAnswer, GatewayError>).self) { group in
-                    for (index, request) in requests.enumerated() {
-                        group.addTask {
-                            do throws(GatewayError) {
-                                return (
-                                    index,
-                                    .success(
-                                        try await Self.start(
-                                            request, timeout: timeout, client: client, onFinal: onFinal))
-                                )
-                            } catch { return (index, .failure(error)) }
-                        }
+                let runs = requests.map { request in
+                    Task { () async -> Result<RunAnswer, GatewayError> in
+                        do throws(GatewayError) {
+                            return .success(
+                                try await Self.start(request, timeout: timeout, client: client, onFinal: onFinal))
+                        } catch { return .failure(error) }
                     }
-                    var results = [Result<RunAnswer, GatewayError>](
-                        repeating: .failure(.connectionLost("no answer")), count: requests.count)
-                    for await (index, result) in group { results[index] = result }
-                    return results
                 }
+                var results: [Result<RunAnswer, GatewayError>] = []
+                for run in runs { results.append(await run.value) }
+                return results
             }
         } catch {
             return requests.map { _ in .failure(error) }
