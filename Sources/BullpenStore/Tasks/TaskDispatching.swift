@@ -184,21 +184,24 @@ public enum TaskDispatching {
     public static func claim(
         _ requests: [ClaimRequest], tokenHash: (String) -> [UInt8], in tx: PGConnection
     ) throws -> [Claim] {
-        let ids = PGArray(requests.map { String($0.taskID) })
+        // The rows are found by id alone and what they say is checked here: with a condition on the status in
+        // the statement, the planner may scan every task of that status (it did, for a backlog of 20,000
+        // waiting tasks whose statistics said there were none) instead of probing the primary key.
+        let ids = PGArray(Set(requests.map(\.taskID)).map(String.init))
         var tasks: [Int64: (attempt: Int, agentID: Int64, priority: Int, projectID: Int64?)] = [:]
         for row in try prepared(
             "dispatch.claim_tasks",
             """
-            SELECT id, attempt, assigned_agent_id, dispatch_priority, project_id
-              FROM tasks
-             WHERE id = ANY($1::bigint[]) AND dispatch_requested_at IS NOT NULL AND status = 'assigned'
-               AND assigned_agent_id IS NOT NULL
-             ORDER BY id FOR UPDATE
+            SELECT id, status, attempt, assigned_agent_id, dispatch_priority, project_id
+              FROM tasks WHERE id = ANY($1::bigint[]) ORDER BY id FOR UPDATE
             """, [ids], in: tx
         ).rows {
+            guard try row.decode("status", as: String.self) == TaskStatus.assigned.rawValue,
+                let agentID = try row.decode("assigned_agent_id", as: Int64?.self),
+                let priority = try row.decode("dispatch_priority", as: Int?.self)
+            else { continue }
             tasks[try row.decode("id")] = (
-                try row.decode("attempt"), try row.decode("assigned_agent_id"), try row.decode("dispatch_priority"),
-                try row.decode("project_id", as: Int64?.self)
+                try row.decode("attempt"), agentID, priority, try row.decode("project_id", as: Int64?.self)
             )
         }
         guard !tasks.isEmpty else { return requests.map { _ in .obsolete } }
@@ -438,8 +441,9 @@ public enum TaskDispatching {
         }
     }
 
-    /// The gateway accepted the runs: each attempt's session key, its task running (if it still waited for
-    /// its start) with a `task.started` event. One statement for any number of runs.
+    /// The gateway accepted the runs: each attempt's session key, its task running, with a `task.started`
+    /// event. One statement for any number of runs. The caller holds the tasks' rows (``runContexts(_:in:)``)
+    /// and passes only runs of tasks still waiting for their start (assigned).
     public static func started(_ runs: [StartedRun], in tx: PGConnection) throws {
         try prepared(
             "dispatch.started",
@@ -452,7 +456,7 @@ public enum TaskDispatching {
             ), running AS (
                 UPDATE tasks t SET status = 'running', started_at = now(), dispatched_session_key = i.session_key,
                                    updated_at = now()
-                  FROM input i WHERE t.id = i.task_id AND t.status = 'assigned'
+                  FROM input i WHERE t.id = i.task_id
                 RETURNING t.id, t.project_id, t.assigned_agent_id, i.attempt, i.message_id
             )
             INSERT INTO events (type, message, data, project_id, task_id, agent_id, message_id)
