@@ -234,6 +234,9 @@ struct WorkerCommand: AsyncParsableCommand {
         guard consumers >= 1 && consumers <= 64 else { throw ValidationError("--consumers must be 1...64") }
         guard batchSize >= 1 && batchSize <= 1000 else { throw ValidationError("--batch-size must be 1...1000") }
         if let prefetch, prefetch < 1 { throw ValidationError("--prefetch must be at least 1") }
+        guard gateway.gatewayAcceptSeconds > 0 && gateway.gatewayAcceptSeconds <= 300 else {
+            throw ValidationError("--gateway-accept-seconds must be more than 0 and at most 300")
+        }
         _ = try workQueues()
     }
 
@@ -337,7 +340,9 @@ extension WorkerCommand {
             Handlers.Dispatch(
                 gateway: GatewayRuns(
                     client: client, onFinal: outcomes.handle, onAnswer: metrics.gatewayAnswer.record),
-                tokens: tokens, callbackURL: callbackURL)
+                tokens: tokens, callbackURL: callbackURL,
+                acceptTimeout: .milliseconds(Int(gateway.gatewayAcceptSeconds * 1000))
+            )
         )
     }
 }

@@ -16,6 +16,12 @@ struct GatewayOptions: ParsableArguments {
     var deviceKey: String = Environment.value(
         "BULLPEN_DEVICE_KEY", default: Environment.value("BULLPEN_DATA", default: ".data") + "/device.key")
 
+    @Option(
+        help:
+            "Seconds a run start waits for the gateway's first answer, a connection included, before it is retried (env BULLPEN_GATEWAY_ACCEPT_SECONDS)."
+    )
+    var gatewayAcceptSeconds: Double = Double(Environment.value("BULLPEN_GATEWAY_ACCEPT_SECONDS", default: "15")) ?? 15
+
     func configuration(instance: String) throws -> GatewayClient.Configuration {
         guard !gatewayToken.isEmpty else { throw ValidationError("no gateway token: set BULLPEN_GATEWAY_TOKEN") }
         let identity: DeviceIdentity

@@ -9,14 +9,19 @@ public enum Handlers {
         public var callbackURL: String
         /// Tasks released by a completion (their dependencies all complete) are dispatched at once.
         public var autoDispatch: Bool
+        /// How long a run start waits for the gateway's first answer (a connection included) before it is
+        /// retried through the dispatch queue's tiers.
+        public var acceptTimeout: Duration
 
         public init(
-            gateway: any AgentGateway, tokens: CallbackTokenIssuer?, callbackURL: String, autoDispatch: Bool = false
+            gateway: any AgentGateway, tokens: CallbackTokenIssuer?, callbackURL: String, autoDispatch: Bool = false,
+            acceptTimeout: Duration = .seconds(15)
         ) {
             self.gateway = gateway
             self.tokens = tokens
             self.callbackURL = callbackURL
             self.autoDispatch = autoDispatch
+            self.acceptTimeout = acceptTimeout
         }
 
         /// No gateway: run starts fail with the reason (retried, then parked, the task marked dispatch failed).
@@ -30,7 +35,9 @@ public enum Handlers {
             TaskResultHandler(autoDispatch: dispatch.autoDispatch), CommandHandler(),
             DispatchRequestHandler(tokens: dispatch.tokens),
             AgentLifecycleHandler(),
-            RunStartHandler(gateway: dispatch.gateway, tokens: dispatch.tokens, callbackURL: dispatch.callbackURL),
+            RunStartHandler(
+                gateway: dispatch.gateway, tokens: dispatch.tokens, callbackURL: dispatch.callbackURL,
+                acceptTimeout: dispatch.acceptTimeout),
         ]
     }
 

@@ -37,7 +37,7 @@ final class DeliveryApplier {
     /// connection failures are retried here (the session is reset between tries) until `shouldStop` says
     /// to give up, so a PostgreSQL restart costs time, not messages.
     func applyBatch(_ deliveries: [AMQPDelivery], shouldStop: () -> Bool) -> [Decision] {
-        let messages = deliveries.map { InboundMessage(delivery: $0, queue: queue) }
+        var messages = deliveries.map { InboundMessage(delivery: $0, queue: queue) }
         var backoff = Backoff(initial: .milliseconds(100), maximum: .seconds(2))
         var careful = false
         while true {
@@ -49,14 +49,18 @@ final class DeliveryApplier {
                 }
                 return try db.transaction { tx in try messages.map { try applyInSavepoint($0, tx) } }
             } catch is FastPathAborted {
+                // From here on, each handler may have run once already (its effect rolled back).
+                for index in messages.indices { messages[index].reapplied = true }
                 careful = true
             } catch let error as PGError where error.isConnectionFailure || error.isRetryableTransaction {
+                for index in messages.indices { messages[index].reapplied = true }
                 logger.warning(
                     "database unavailable; retrying", metadata: ["error": "\(error)", "batch": "\(messages.count)"])
                 if shouldStop() { return Array(repeating: .abandon, count: messages.count) }
                 Thread.sleep(forTimeInterval: Double(backoff.next().milliseconds) / 1000)
             } catch {
                 // Outside any one message (BEGIN or COMMIT failed on a live session): try again.
+                for index in messages.indices { messages[index].reapplied = true }
                 logger.error("batch transaction failed; retrying", metadata: ["error": "\(error)"])
                 if shouldStop() { return Array(repeating: .abandon, count: messages.count) }
                 Thread.sleep(forTimeInterval: Double(backoff.next().milliseconds) / 1000)

@@ -12,6 +12,10 @@ public struct InboundMessage: Sendable {
     /// Which delivery attempt this is (1 for the first), from the attempt header (``MessageHeader/attempt``).
     public let attempt: Int
     public let redelivered: Bool
+    /// Set when this delivery's handler may already have run once in this consumer, its effect rolled back
+    /// (a batch whose fast path failed is applied again one message at a time). A handler with an effect
+    /// outside PostgreSQL checks whether that effect happened before making it again.
+    public internal(set) var reapplied = false
     public let headers: AMQPTable
     public let body: [UInt8]
     /// The queue's short name.

@@ -184,7 +184,6 @@ struct GatewaySession: Sendable {
                         "runId": .string(key), "status": "in_flight", "sessionKey": .string(existing.sessionKey),
                     ])))
         }
-        if faults.slowAcceptMs > 0 { try? await Task.sleep(for: .milliseconds(faults.slowAcceptMs)) }
         let acceptedAt = Int64(Date().timeIntervalSince1970 * 1000)
         let started = gateway.state.withLock { state -> Bool in
             guard state.runs[key] == nil else { return false }
@@ -198,6 +197,8 @@ struct GatewaySession: Sendable {
             return true
         }
         guard started else { return await agent(id, params) }
+        // A slow gateway has the run (and its key) from the moment the request arrives; only its answer waits.
+        if faults.slowAcceptMs > 0 { try? await Task.sleep(for: .milliseconds(faults.slowAcceptMs)) }
         await send(
             .response(
                 id: id,

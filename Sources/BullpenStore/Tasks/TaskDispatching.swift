@@ -376,6 +376,10 @@ public enum TaskDispatching {
         /// When the attempt was opened (before its run was first sent).
         public let openedAt: Date
         public let open: Bool
+        /// Closed because its run could not be started (parked).
+        public let spawnFailed: Bool
+        /// The task's latest attempt.
+        public let current: Bool
         public let taskStatus: TaskStatus
         public let title: String
         public let description: String?
@@ -399,7 +403,8 @@ public enum TaskDispatching {
         try prepared(
             "dispatch.run_contexts",
             """
-            SELECT a.task_id, a.attempt, a.run_id, a.opened_at, a.closed_at IS NULL AS open, t.status, t.project_id,
+            SELECT a.task_id, a.attempt, a.run_id, a.opened_at, a.closed_at IS NULL AS open, a.outcome,
+                   t.attempt AS current_attempt, t.status, t.project_id,
                    t.title, t.description, t.task_type, t.estimated_duration_ms, p.name AS project_name, p.brief,
                    ag.id AS agent_id, ag.name AS agent_name, ag.soul, c.system_prompt, c.brand_guidelines
               FROM unnest($1::bigint[], $2::int[]) AS i(task_id, attempt)
@@ -416,6 +421,8 @@ public enum TaskDispatching {
                 taskID: try row.decode("task_id"), projectID: try row.decode("project_id", as: Int64?.self),
                 attempt: try row.decode("attempt"), runID: try row.decode("run_id"),
                 openedAt: try row.decode("opened_at"), open: try row.decode("open"),
+                spawnFailed: try row.decode("outcome", as: String?.self) == "spawn_failed",
+                current: try row.decode("current_attempt", as: Int.self) == (try row.decode("attempt", as: Int.self)),
                 taskStatus: TaskStatus(rawValue: try row.decode("status")) ?? .failed, title: try row.decode("title"),
                 description: try row.decode("description", as: String?.self),
                 taskType: try row.decode("task_type", as: String?.self),
@@ -432,11 +439,14 @@ public enum TaskDispatching {
     public struct StartedRun: Sendable, Equatable {
         public var context: RunContext
         public var sessionKey: String
+        /// The timeout the gateway was given: the run must have ended by then.
+        public var timeoutSeconds: Int
         public var messageID: String
 
-        public init(_ context: RunContext, sessionKey: String, messageID: String) {
+        public init(_ context: RunContext, sessionKey: String, timeoutSeconds: Int, messageID: String) {
             self.context = context
             self.sessionKey = sessionKey
+            self.timeoutSeconds = timeoutSeconds
             self.messageID = messageID
         }
     }
@@ -449,9 +459,10 @@ public enum TaskDispatching {
             "dispatch.started",
             """
             WITH input AS (
-                SELECT * FROM unnest($1::bigint[], $2::int[], $3::text[], $4::text[]) AS i(task_id, attempt, session_key, message_id)
+                SELECT * FROM unnest($1::bigint[], $2::int[], $3::text[], $4::text[], $5::int[])
+                    AS i(task_id, attempt, session_key, message_id, timeout_s)
             ), sessions AS (
-                UPDATE task_attempts a SET session_key = i.session_key
+                UPDATE task_attempts a SET session_key = i.session_key, deadline_at = now() + i.timeout_s * interval '1 second'
                   FROM input i WHERE a.task_id = i.task_id AND a.attempt = i.attempt
             ), running AS (
                 UPDATE tasks t SET status = 'running', started_at = now(), dispatched_session_key = i.session_key,
@@ -467,7 +478,47 @@ public enum TaskDispatching {
             [
                 PGArray(runs.map { String($0.context.taskID) }), PGArray(runs.map { String($0.context.attempt) }),
                 PGArray(runs.map(\.sessionKey)), PGArray(runs.map(\.messageID)),
+                PGArray(runs.map { String($0.timeoutSeconds) }),
             ], in: tx)
+    }
+
+    /// Open attempts whose run is past its deadline by more than `grace`, oldest first, up to `limit`: the
+    /// gateway has ended them (it enforces the timeout) but neither the final reply nor the callback came.
+    public static func stuckAttempts(
+        grace: Duration, limit: Int, in tx: PGConnection
+    ) throws -> [(taskID: Int64, attempt: Int)] {
+        try tx.query(
+            """
+            SELECT task_id, attempt FROM task_attempts
+             WHERE closed_at IS NULL AND deadline_at < now() - $1 * interval '1 second'
+             ORDER BY deadline_at LIMIT $2
+            """, [Double(grace.components.seconds), limit]
+        ).rows.map { (try $0.decode("task_id"), try $0.decode("attempt")) }
+    }
+
+    /// A run start replayed from the dead-letter queue, for the task's latest attempt, closed because its run
+    /// could not be started, of a task that failed for it: the attempt opens again (same run id: its run never
+    /// started, or the gateway's idempotency or session check says so) and the task waits for the start again,
+    /// through the lifecycle's retry and assign. False when that does not hold (nothing changes).
+    public static func reopenSpawnFailed(_ run: RunContext, messageID: String, in tx: PGConnection) throws -> Bool {
+        guard run.spawnFailed, run.current, run.taskStatus == .failed,
+            case .success(let pending) = TaskLifecycle.next(from: .failed, on: .retry),
+            case .success(let assigned) = TaskLifecycle.next(from: pending, on: .assign)
+        else { return false }
+        try tx.query(
+            "UPDATE task_attempts SET closed_at = NULL, outcome = NULL WHERE task_id = $1 AND attempt = $2",
+            [run.taskID, run.attempt])
+        try tx.query(
+            """
+            UPDATE tasks SET status = $2, error = NULL, completed_at = NULL, updated_at = now()
+             WHERE id = $1 AND status = 'failed'
+            """, [run.taskID, assigned.rawValue])
+        try EventLog.record(
+            "task.dispatch_replayed",
+            "Task \(run.taskID) attempt \(run.attempt): run start replayed after dispatch failed",
+            about: .init(projectID: run.projectID, taskID: run.taskID, agentID: run.agentID), messageID: messageID,
+            in: tx)
+        return true
     }
 
     /// The run could not be started (the gateway refused, or stayed down past the last retry): the attempt

@@ -66,18 +66,26 @@ public struct RunStartHandler: BatchMessageHandler {
     }
 
     public func handle(_ message: RunStart, _ inbound: InboundMessage, in tx: PGConnection) throws -> HandlerResult {
-        guard let run = try TaskDispatching.runContexts([(message.taskId, message.attempt)], in: tx).first else {
+        guard var run = try TaskDispatching.runContexts([(message.taskId, message.attempt)], in: tx).first else {
             throw HandlerError.park(reason: "task \(message.taskId) has no attempt \(message.attempt)")
+        }
+        // A replay from the dead-letter queue after a failed spawn opens the attempt again; its run may have
+        // started after all (a timeout before `accepted`), so the gateway's sessions are asked first.
+        let replayed = try TaskDispatching.reopenSpawnFailed(run, messageID: inbound.messageID, in: tx)
+        if replayed {
+            guard let reopened = try TaskDispatching.runContexts([(message.taskId, message.attempt)], in: tx).first
+            else { throw HandlerError.park(reason: "task \(message.taskId) has no attempt \(message.attempt)") }
+            run = reopened
         }
         // Closed (cancelled, failed) or started already: a replay of this message starts nothing.
         guard run.open, run.taskStatus == .assigned else { return .duplicate }
         let request = try runRequest(run)
         let answer: RunAnswer
         do {
-            // A delivery before this one may have reached the gateway, which may since have forgotten the key
-            // (a restart, or more than 5 minutes): if the task's session was touched after this attempt
-            // opened, its run started, and is not started again.
-            if inbound.redelivered || inbound.attempt > 1,
+            // A delivery before this one (or this one, in a batch rolled back) may have reached the gateway,
+            // which may since have forgotten the key (a restart, or more than 5 minutes): if the task's session
+            // was touched after this attempt opened, its run started, and is not started again.
+            if replayed || inbound.redelivered || inbound.attempt > 1 || inbound.reapplied,
                 let updated = try gateway.sessionUpdatedAt(request.sessionKey, timeout: acceptTimeout),
                 updated >= Int64(run.openedAt.timeIntervalSince1970 * 1000)
             {
@@ -91,14 +99,16 @@ public struct RunStartHandler: BatchMessageHandler {
         }
         try Self.check(answer)
         try TaskDispatching.started(
-            [.init(run, sessionKey: request.sessionKey, messageID: inbound.messageID)], in: tx)
+            [.init(run, sessionKey: request.sessionKey, timeoutSeconds: request.timeout, messageID: inbound.messageID)],
+            in: tx)
         return .applied
     }
 
     public func handleBatch(
         _ messages: [(message: RunStart, inbound: InboundMessage)], in tx: PGConnection
     ) throws {
-        guard messages.allSatisfy({ !$0.inbound.redelivered && $0.inbound.attempt == 1 }) else {
+        guard messages.allSatisfy({ !$0.inbound.redelivered && $0.inbound.attempt == 1 && !$0.inbound.reapplied })
+        else {
             throw BatchDeclined(reason: "a redelivered run start is checked on its own")
         }
         let runs = try TaskDispatching.runContexts(messages.map { ($0.message.taskId, $0.message.attempt) }, in: tx)
@@ -108,13 +118,21 @@ public struct RunStartHandler: BatchMessageHandler {
             guard let run = byAttempt["\(message.taskId)/\(message.attempt)"] else {
                 throw BatchDeclined(reason: "task \(message.taskId) has no attempt \(message.attempt)")
             }
-            guard run.open, run.taskStatus == .assigned else { continue }
+            guard run.open, run.taskStatus == .assigned else {
+                // Started already: a no-op here too. A dead-letter replay: on its own (it may reopen the attempt).
+                if run.spawnFailed { throw BatchDeclined(reason: "a replayed run start is checked on its own") }
+                continue
+            }
             starting.append((run, try runRequest(run), inbound.messageID))
         }
         let answers = gateway.startRuns(starting.map(\.request), timeout: acceptTimeout)
         for answer in answers { try Self.check(try answer.get()) }
         try TaskDispatching.started(
-            starting.map { .init($0.run, sessionKey: $0.request.sessionKey, messageID: $0.messageID) }, in: tx)
+            starting.map {
+                .init(
+                    $0.run, sessionKey: $0.request.sessionKey, timeoutSeconds: $0.request.timeout,
+                    messageID: $0.messageID)
+            }, in: tx)
     }
 
     public func parked(_ message: RunStart, reason: String, in tx: PGConnection) throws {

@@ -1,3 +1,4 @@
+import BullpenDomain
 import BullpenMessaging
 import BullpenStore
 import Foundation
@@ -20,12 +21,29 @@ public struct NoOpJob: ScheduledJob {
 public struct HeartbeatCheckJob: ScheduledJob {
     public let name = "heartbeat-check"
     public let limit: Duration
+    /// How long past its deadline an open attempt may stay before it is failed as stuck: the final reply may
+    /// come up to a minute after the timeout, and a run that ended ok waits 30 s for its callback.
+    public let stuckGrace: Duration
 
-    public init(limit: Duration) { self.limit = limit }
+    public init(limit: Duration, stuckGrace: Duration = .seconds(120)) {
+        self.limit = limit
+        self.stuckGrace = stuckGrace
+    }
 
     public func run(tick: Date, in transaction: PGConnection) throws {
-        _ = try AgentLifecycleStore.markSilentOffline(
-            limit: limit, messageID: "heartbeat-check:\(Int(tick.timeIntervalSince1970))", in: transaction)
+        let messageID = "heartbeat-check:\(Int(tick.timeIntervalSince1970))"
+        _ = try AgentLifecycleStore.markSilentOffline(limit: limit, messageID: messageID, in: transaction)
+        // Stuck attempts fail as a run that timed out: the same message as the callback's, so a result that
+        // still comes is a no-op, and the review worker retries the task or fails it as for any failed run.
+        for (task, attempt) in try TaskDispatching.stuckAttempts(grace: stuckGrace, limit: 500, in: transaction) {
+            let report = TaskResultReport(
+                taskId: task, status: .failed, output: nil,
+                error: "the run was lost: no result, final reply or callback by its deadline")
+            try Outbox.enqueue(
+                TaskResultMessage(
+                    report: report, attempt: attempt, receivedAt: Int64(tick.timeIntervalSince1970 * 1000)),
+                in: transaction)
+        }
     }
 }
 

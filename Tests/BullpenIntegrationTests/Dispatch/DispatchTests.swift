@@ -385,6 +385,46 @@ final class DispatchTests: @unchecked Sendable {
         #expect(try stack.count("SELECT count(*) FROM outbox WHERE message_type = 'task.dispatch'") == 2)
     }
 
+    @Test(
+        "a run lost past its deadline: the heartbeat check fails the attempt as a timed-out run, once, and the task is retried"
+    )
+    func stuckAttempts() async throws {
+        let seeded = try stack.seedRunningTask()
+        let job = HeartbeatCheckJob(limit: .seconds(900))
+        let resultID = "task-result:\(seeded.task):1"
+        let queued = { try self.stack.count("SELECT count(*) FROM outbox WHERE message_id = $1", [resultID]) }
+        try stack.db.transaction { tx in try job.run(tick: Date(), in: tx) }
+        #expect(try queued() == 0, "an attempt without a deadline passed is left alone")
+        try stack.db.query(
+            "UPDATE task_attempts SET deadline_at = now() - interval '1 minute' WHERE task_id = $1", [seeded.task])
+        try stack.db.transaction { tx in try job.run(tick: Date(), in: tx) }
+        #expect(try queued() == 0, "within the grace, the final reply or the callback may still come")
+        try stack.db.query(
+            "UPDATE task_attempts SET deadline_at = now() - interval '3 minutes' WHERE task_id = $1", [seeded.task])
+        try stack.db.transaction { tx in try job.run(tick: Date(), in: tx) }
+        try stack.db.transaction { tx in try job.run(tick: Date().addingTimeInterval(60), in: tx) }
+        #expect(try queued() == 1, "the same message as the callback's, once")
+        let review = try stack.consumer(queue: .review)
+        review.start()
+        let relay = RelayLoop(stack: stack)
+        defer {
+            relay.stop()
+            review.stop()
+        }
+        #expect(
+            try eventually(timeout: .seconds(10)) {
+                try self.stack.count(
+                    "SELECT count(*) FROM task_attempts WHERE task_id = $1 AND outcome = 'failed'", [seeded.task]) == 1
+            })
+        #expect(try status(seeded.task) == "assigned", "retried: waiting for a new attempt's dispatch")
+        #expect(
+            try stack.count(
+                "SELECT count(*) FROM events WHERE task_id = $1 AND type = 'task.failed' AND message LIKE '%was lost%'",
+                [seeded.task]) == 1)
+        try stack.db.transaction { tx in try job.run(tick: Date().addingTimeInterval(120), in: tx) }
+        #expect(try queued() == 1, "a closed attempt is not stuck")
+    }
+
     @Test("a final reply lost with its connection: agent.wait on the next connection says the run failed")
     func finalLostWithConnection() async throws {
         try await withStack(runDuration: .milliseconds(1500)) { api, gateway in

@@ -12,10 +12,31 @@ import Testing
 final class DispatchFaultTests: @unchecked Sendable {
     let fixture: StackFixture
 
-    init() throws { fixture = try StackFixture("dfault") }
-    deinit { fixture.tearDown() }
+    /// The queue files the worker processes read: the repository's, with the dispatch queue's delay tiers cut
+    /// to 1 and 2 seconds (three attempts), so that a gateway can stay down past them within a test.
+    let queuesFolder: String
 
-    func worker(_ name: String, gatewayPort: Int, keyFolder: String) throws -> WorkerProcess {
+    init() throws {
+        fixture = try StackFixture("dfault") { spec in
+            guard spec.name == WorkQueue.dispatch.rawValue else { return spec }
+            var short = spec
+            short.retryDelaysSeconds = [1, 2]
+            short.maxAttempts = 3
+            return short
+        }
+        queuesFolder = FileManager.default.temporaryDirectory.appendingPathComponent("dfault-queues-\(UUID())").path
+        try FileManager.default.createDirectory(atPath: queuesFolder, withIntermediateDirectories: true)
+        for spec in fixture.topology.queues {
+            try JSONEncoder().encode(spec).write(to: URL(fileURLWithPath: queuesFolder + "/\(spec.name).json"))
+        }
+    }
+
+    deinit {
+        fixture.tearDown()
+        try? FileManager.default.removeItem(atPath: queuesFolder)
+    }
+
+    func worker(_ name: String, gatewayPort: Int, keyFolder: String, acceptSeconds: Int = 1) throws -> WorkerProcess {
         try WorkerProcess(
             arguments: [
                 "--queues", WorkQueue.dispatch.rawValue, "--consumers", "1", "--metrics-port", "0", "--schedule",
@@ -26,33 +47,130 @@ final class DispatchFaultTests: @unchecked Sendable {
             extraEnvironment: [
                 "BULLPEN_GATEWAY_URL": "ws://127.0.0.1:\(gatewayPort)", "BULLPEN_GATEWAY_TOKEN": "fault-gw",
                 "BULLPEN_CALLBACK_SECRET": "a fault test secret, thirty-two characters or more",
-                "BULLPEN_DEVICE_KEY": keyFolder + "/device.key",
+                "BULLPEN_DEVICE_KEY": keyFolder + "/device.key", "BULLPEN_QUEUES_DIR": queuesFolder,
+                "BULLPEN_GATEWAY_ACCEPT_SECONDS": String(acceptSeconds),
             ])
     }
 
-    @Test("a worker killed while the gateway accepts a run: the next worker finds the run, and starts no other")
-    func killedBetweenClaimAndAccepted() async throws {
-        let task: Int64 = try fixture.db.query(
-            """
-            WITH c AS (INSERT INTO clients (name, email) VALUES ('F', 'f@example.test') RETURNING id),
-                 p AS (INSERT INTO projects (client_id, name, type, status, tier) SELECT id, 'P', 'web', 'active', 'pro' FROM c RETURNING id),
-                 a AS (INSERT INTO agents (name, status, specialization, max_concurrent_tasks) VALUES ('writer-f', 'online', 'writer', 2) RETURNING id)
-            INSERT INTO tasks (title, status, project_id, assigned_agent_id, dispatch_requested_at, dispatch_priority)
-            SELECT 'Across a crash', 'assigned', p.id, a.id, now(), 3 FROM p, a RETURNING id
-            """
-        ).first!.decode("id")
+    /// A sandbox gateway (with `faults` set, the simulated agent never calling back) on a port of its own and
+    /// a folder for the workers' device key, for the length of `body`.
+    func withGateway(
+        _ faults: (inout SandboxGateway.Faults) -> Void,
+        _ body: @escaping @Sendable (SandboxGateway, Int, String) async throws -> Void
+    ) async throws {
         let gateway = SandboxGateway(
             configuration: .init(
                 port: 0, token: "fault-gw", tickInterval: .milliseconds(500), runDuration: .seconds(60)),
             logger: fixture.logger)
-        var faults = SandboxGateway.Faults()
-        faults.slowAcceptMs = 1500
-        faults.neverCallBack = true
-        gateway.setFaults(faults)
+        var set = SandboxGateway.Faults()
+        set.neverCallBack = true
+        faults(&set)
+        gateway.setFaults(set)
         let keys = FileManager.default.temporaryDirectory.appendingPathComponent("dfault-\(UUID())").path
         defer { try? FileManager.default.removeItem(atPath: keys) }
-        try await gateway.application().test(.live) { app in
-            let port = try #require(app.port)
+        try await gateway.application().test(.live) { app in try await body(gateway, try #require(app.port), keys) }
+    }
+
+    /// A client, a project, an agent with two slots and a task waiting for its dispatch.
+    func waitingTask(_ title: String) throws -> Int64 {
+        try fixture.db.query(
+            """
+            WITH c AS (INSERT INTO clients (name, email) VALUES ('F', 'f-' || gen_random_uuid() || '@example.test') RETURNING id),
+                 p AS (INSERT INTO projects (client_id, name, type, status, tier) SELECT id, 'P', 'web', 'active', 'pro' FROM c RETURNING id),
+                 a AS (INSERT INTO agents (name, status, specialization, max_concurrent_tasks)
+                       VALUES ('writer-' || gen_random_uuid(), 'online', 'writer', 2) RETURNING id)
+            INSERT INTO tasks (title, status, project_id, assigned_agent_id, dispatch_requested_at, dispatch_priority)
+            SELECT $1, 'assigned', p.id, a.id, now(), 3 FROM p, a RETURNING id
+            """, [title]
+        ).first!.decode("id")
+    }
+
+    @Test(
+        "a gateway down past the delay tiers: the run start is parked with the reason and the task shows dispatch failed; replayed after, exactly one run"
+    )
+    func gatewayDownPastTheTiers() async throws {
+        let task = try waitingTask("While the gateway is down")
+        try await withGateway({
+            $0.refuseConnections = true
+        }) { gateway, port, keys in
+            let worker = try self.worker("dispatch-fault-down", gatewayPort: port, keyFolder: keys)
+            defer { _ = worker.terminate() }
+            try self.fixture.broker.publish(DispatchRequest(taskId: task, cause: "fault", priority: 3))
+            try worker.start()
+            // Three tries (a second each, waiting for a connection), two tiers between them, then parked.
+            #expect(
+                try eventually(timeout: .seconds(40)) {
+                    try self.fixture.count(
+                        "SELECT count(*) FROM dead_letters WHERE queue = 'dispatch' AND message_type = 'task.run-start'"
+                    )
+                        == 1
+                })
+            let parked = try #require(
+                try self.fixture.db.query(
+                    "SELECT id, reason, attempts FROM dead_letters WHERE message_type = 'task.run-start'"
+                ).first)
+            let reason: String = try parked.decode("reason")
+            #expect(reason.contains("not connected to the gateway"), "\(reason)")
+            #expect(try parked.decode("attempts", as: Int.self) == 3)
+            #expect(try self.fixture.taskStatus(task) == "failed")
+            let error = try self.fixture.db.query("SELECT error FROM tasks WHERE id = $1", [task]).first?.decode(
+                "error", as: String?.self)
+            #expect(error?.hasPrefix("dispatch failed: ") == true, "\(error ?? "")")
+            #expect(gateway.snapshot.runsStarted == 0)
+
+            // The gateway is back; an operator replays the dead letter (twice, as a nervous operator would).
+            var back = SandboxGateway.Faults()
+            back.neverCallBack = true
+            gateway.setFaults(back)
+            let id: Int64 = try parked.decode("id")
+            for _ in 1...2 {
+                try self.fixture.db.transaction { tx in _ = try DeadLetters.replay(ids: [id], in: tx) }
+            }
+            #expect(try eventually(timeout: .seconds(40)) { try self.fixture.taskStatus(task) == "running" })
+            try await Task.sleep(for: .seconds(1))
+            #expect(gateway.snapshot.runsByKey == ["bullpen-\(task)-1": 1], "one run, under the attempt's run id")
+            #expect(try self.fixture.count("SELECT count(*) FROM task_attempts WHERE task_id = $1", [task]) == 1)
+            #expect(
+                try self.fixture.count(
+                    "SELECT count(*) FROM events WHERE task_id = $1 AND type = 'task.dispatch_replayed'", [task]) == 1)
+        }
+    }
+
+    @Test(
+        "the gateway restarts while it accepts a run (the answer lost, its idempotency forgotten): the retried run start finds the session and starts no other"
+    )
+    func gatewayRestartMidRun() async throws {
+        let task = try waitingTask("Across a gateway restart")
+        try await withGateway({
+            $0.slowAcceptMs = 2000
+        }) { gateway, port, keys in
+            let worker = try self.worker("dispatch-fault-restart", gatewayPort: port, keyFolder: keys, acceptSeconds: 5)
+            defer { _ = worker.terminate() }
+            try self.fixture.broker.publish(DispatchRequest(taskId: task, cause: "fault", priority: 3))
+            try worker.start()
+            // The run has started, its `accepted` not yet sent, when the gateway restarts: it announces it and
+            // closes (1012), and comes back without its idempotency keys (its sessions survive, as on the real
+            // one). The worker's request fails as "connection lost" and goes to the next tier.
+            #expect(try eventually(timeout: .seconds(20)) { gateway.snapshot.runsStarted == 1 })
+            gateway.forgetRuns()
+            var quick = SandboxGateway.Faults()
+            quick.neverCallBack = true
+            gateway.setFaults(quick)
+            await gateway.announceRestart(restartExpectedMs: 300)
+            #expect(try eventually(timeout: .seconds(30)) { try self.fixture.taskStatus(task) == "running" })
+            try await Task.sleep(for: .seconds(1))
+            #expect(gateway.snapshot.runsByKey == ["bullpen-\(task)-1": 1], "one run for the attempt")
+            #expect(gateway.snapshot.runsStarted == 1)
+            #expect(try self.fixture.count("SELECT count(*) FROM task_attempts WHERE task_id = $1", [task]) == 1)
+        }
+    }
+
+    @Test("a worker killed while the gateway accepts a run: the next worker finds the run, and starts no other")
+    func killedBetweenClaimAndAccepted() async throws {
+        let task = try waitingTask("Across a crash")
+        try await withGateway({
+            $0.slowAcceptMs = 1500
+        }) { gateway, port, keys in
             let first = try self.worker("dispatch-fault-1", gatewayPort: port, keyFolder: keys)
             let second = try self.worker("dispatch-fault-2", gatewayPort: port, keyFolder: keys)
             defer {

@@ -14,7 +14,7 @@ final class WorkerProcess: @unchecked Sendable {
         arguments: [String], schema: String, prefix: String, name: String, extraEnvironment: [String: String] = [:]
     ) throws {
         self.arguments = ["worker"] + arguments
-        var environment = ProcessInfo.processInfo.environment.merging(extraEnvironment) { $1 }
+        var environment = ProcessInfo.processInfo.environment
         environment["BULLPEN_DATABASE_URL"] =
             TestEnvironment.databaseURL
             + (TestEnvironment.databaseURL.contains("?") ? "&" : "?") + "search_path=\(schema)"
@@ -22,7 +22,7 @@ final class WorkerProcess: @unchecked Sendable {
         environment["BULLPEN_TOPOLOGY_PREFIX"] = prefix
         environment["BULLPEN_QUEUES_DIR"] = TestEnvironment.repositoryRoot + "/Queues"
         environment["BULLPEN_LOG_LEVEL"] = "warning"
-        self.environment = environment
+        self.environment = environment.merging(extraEnvironment) { $1 }
         let logs = TestEnvironment.repositoryRoot + "/.data/logs"
         try FileManager.default.createDirectory(atPath: logs, withIntermediateDirectories: true)
         logPath = logs + "/\(name).log"
