@@ -55,16 +55,15 @@ final class DispatchFaultTests: @unchecked Sendable {
     /// A sandbox gateway (with `faults` set, the simulated agent never calling back) on a port of its own and
     /// a folder for the workers' device key, for the length of `body`.
     func withGateway(
-        _ faults: (inout SandboxGateway.Faults) -> Void,
+        _ faults: SandboxGateway.Faults,
         _ body: @escaping @Sendable (SandboxGateway, Int, String) async throws -> Void
     ) async throws {
         let gateway = SandboxGateway(
             configuration: .init(
                 port: 0, token: "fault-gw", tickInterval: .milliseconds(500), runDuration: .seconds(60)),
             logger: fixture.logger)
-        var set = SandboxGateway.Faults()
+        var set = faults
         set.neverCallBack = true
-        faults(&set)
         gateway.setFaults(set)
         let keys = FileManager.default.temporaryDirectory.appendingPathComponent("dfault-\(UUID())").path
         defer { try? FileManager.default.removeItem(atPath: keys) }
@@ -90,9 +89,9 @@ final class DispatchFaultTests: @unchecked Sendable {
     )
     func gatewayDownPastTheTiers() async throws {
         let task = try waitingTask("While the gateway is down")
-        try await withGateway({
-            $0.refuseConnections = true
-        }) { gateway, port, keys in
+        var faults = SandboxGateway.Faults()
+        faults.refuseConnections = true
+        try await withGateway(faults) { gateway, port, keys in
             let worker = try self.worker("dispatch-fault-down", gatewayPort: port, keyFolder: keys)
             defer { _ = worker.terminate() }
             try self.fixture.broker.publish(DispatchRequest(taskId: task, cause: "fault", priority: 3))
@@ -141,9 +140,9 @@ final class DispatchFaultTests: @unchecked Sendable {
     )
     func gatewayRestartMidRun() async throws {
         let task = try waitingTask("Across a gateway restart")
-        try await withGateway({
-            $0.slowAcceptMs = 2000
-        }) { gateway, port, keys in
+        var faults = SandboxGateway.Faults()
+        faults.slowAcceptMs = 2000
+        try await withGateway(faults) { gateway, port, keys in
             let worker = try self.worker("dispatch-fault-restart", gatewayPort: port, keyFolder: keys, acceptSeconds: 5)
             defer { _ = worker.terminate() }
             try self.fixture.broker.publish(DispatchRequest(taskId: task, cause: "fault", priority: 3))
@@ -168,9 +167,9 @@ final class DispatchFaultTests: @unchecked Sendable {
     @Test("a worker killed while the gateway accepts a run: the next worker finds the run, and starts no other")
     func killedBetweenClaimAndAccepted() async throws {
         let task = try waitingTask("Across a crash")
-        try await withGateway({
-            $0.slowAcceptMs = 1500
-        }) { gateway, port, keys in
+        var faults = SandboxGateway.Faults()
+        faults.slowAcceptMs = 1500
+        try await withGateway(faults) { gateway, port, keys in
             let first = try self.worker("dispatch-fault-1", gatewayPort: port, keyFolder: keys)
             let second = try self.worker("dispatch-fault-2", gatewayPort: port, keyFolder: keys)
             defer {
