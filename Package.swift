@@ -24,6 +24,7 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
         .package(url: "https://github.com/apple/swift-http-types.git", from: "1.8.0"),
         .package(url: "https://github.com/hummingbird-project/hummingbird-websocket.git", from: "2.8.1"),
+        .package(url: "https://github.com/hummingbird-project/swift-mustache.git", from: "2.1.1"),
     ],
     targets: [
         // C layers: system libraries plus header-only shims for macros and variadic calls.
@@ -36,6 +37,7 @@ let package = Package(
         .target(name: "AMQP", dependencies: ["CAMQP", "ServiceURL"], swiftSettings: swiftSettings),
         .target(name: "PostgreSQL", dependencies: ["CPostgres", "ServiceURL"], swiftSettings: swiftSettings),
         .target(name: "HTTPClient", dependencies: ["CCurl"], swiftSettings: swiftSettings),
+        .target(name: "Providers", dependencies: ["HTTPClient"], swiftSettings: swiftSettings),
         // The operator API's client (libcurl), for the CLI and the benchmarks.
         .target(name: "BullpenAPIClient", dependencies: ["HTTPClient"], swiftSettings: swiftSettings),
 
@@ -57,7 +59,8 @@ let package = Package(
         .target(
             name: "BullpenWorkers",
             dependencies: [
-                "BullpenMessaging", "BullpenStore", "BullpenDomain", "PostgreSQL", "OpenClaw",
+                "BullpenMessaging", "BullpenStore", "BullpenDomain", "PostgreSQL", "OpenClaw", "Providers",
+                .product(name: "Mustache", package: "swift-mustache"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -110,6 +113,7 @@ let package = Package(
         .target(
             name: "BullpenCLI",
             dependencies: [
+                "Providers",
                 "BullpenIngest", "BullpenWorkers", "BullpenMessaging", "BullpenStore", "BullpenDomain",
                 "BullpenFixtures",
                 "AMQP", "PostgreSQL", "HTTPClient", "BullpenAPIClient", "OpenClaw", "BullpenSandbox",
@@ -140,7 +144,8 @@ let package = Package(
             name: "BullpenUnitTests",
             dependencies: [
                 "AMQP", "ServiceURL", "PostgreSQL", "BullpenDomain", "BullpenMessaging", "BullpenIngest",
-                "BullpenAPIClient", "OpenClaw", "BullpenSandbox", "BullpenWorkers", "BullpenStore",
+                "BullpenAPIClient", "OpenClaw", "BullpenSandbox", "BullpenWorkers", "BullpenStore", "Providers",
+                "HTTPClient",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -154,7 +159,7 @@ let package = Package(
             name: "BullpenIntegrationTests",
             dependencies: [
                 "AMQP", "PostgreSQL", "HTTPClient", "ServiceURL", "BullpenDomain", "BullpenStore", "BullpenMessaging",
-                "BullpenWorkers", "BullpenIngest", "BullpenFixtures", "OpenClaw", "BullpenSandbox",
+                "BullpenWorkers", "BullpenIngest", "BullpenFixtures", "OpenClaw", "BullpenSandbox", "Providers",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "Crypto", package: "swift-crypto"),

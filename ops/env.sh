@@ -20,6 +20,13 @@ export BULLPEN_GATEWAY_PORT
 export BULLPEN_GATEWAY_URL=${BULLPEN_GATEWAY_URL:-ws://127.0.0.1:$BULLPEN_GATEWAY_PORT}
 export BULLPEN_GATEWAY_TOKEN=${BULLPEN_GATEWAY_TOKEN:-sandbox-gateway-token}
 export BULLPEN_DEVICE_KEY=${BULLPEN_DEVICE_KEY:-$BULLPEN_DATA/device.key}
+# Email and chat: the sandbox's Resend, Slack and Discord stand-ins (`bullpen sandbox outbound`) unless set.
+: "${BULLPEN_OUTBOUND_PORT:=18790}"
+export BULLPEN_OUTBOUND_PORT
+export BULLPEN_RESEND_URL=${BULLPEN_RESEND_URL:-http://127.0.0.1:$BULLPEN_OUTBOUND_PORT}
+export BULLPEN_RESEND_API_KEY=${BULLPEN_RESEND_API_KEY:-re_sandbox_key}
+export BULLPEN_OPERATOR_EMAIL=${BULLPEN_OPERATOR_EMAIL:-operators@bullpen.test}
+export BULLPEN_TEMPLATES_DIR=${BULLPEN_TEMPLATES_DIR:-$BULLPEN_ROOT/Config/templates}
 data_secret() { # name: prints the secret kept in $BULLPEN_DATA/<name>, made on first use
     if [ ! -s "$BULLPEN_DATA/$1" ]; then
         mkdir -p "$BULLPEN_DATA"

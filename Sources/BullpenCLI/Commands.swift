@@ -180,6 +180,8 @@ struct WorkerCommand: AsyncParsableCommand {
 
     @OptionGroup var connection: ConnectionOptions
 
+    @OptionGroup(title: "Notifications") var notify: NotifyOptions
+
     @Option(help: "Comma-separated queues to consume.")
     var queues: String = WorkQueue.allCases.map(\.rawValue).joined(separator: ",")
 
@@ -295,7 +297,9 @@ struct WorkerCommand: AsyncParsableCommand {
                     consumer: ConsumerSettings(
                         batchSize: batchSize, prefetch: prefetch, shutdownDeadline: .seconds(shutdownSeconds))),
                 topology: topology, amqp: amqp, postgres: postgres,
-                handlers: try Handlers.registry(dispatch: dispatchHandlers),
+                handlers: try Handlers.registry(
+                    dispatch: dispatchHandlers,
+                    notify: try workQueues().contains(.notify) ? notify.handler(logger: logger) : nil),
                 metrics: metrics,
                 logger: logger))
         let group = ServiceGroup(
@@ -365,5 +369,9 @@ extension GatewayCommand.Status: AsyncParsableCommandRunner {
 }
 
 extension SandboxCommand.Gateway: AsyncParsableCommandRunner {
+    mutating func runAsync() async throws { try await run() }
+}
+
+extension SandboxCommand.Outbound: AsyncParsableCommandRunner {
     mutating func runAsync() async throws { try await run() }
 }

@@ -74,7 +74,22 @@ struct GatewayCommand: AsyncParsableCommand {
 struct SandboxCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "sandbox", abstract: "Local stand-ins for outside services (tests and the demo).",
-        subcommands: [Gateway.self])
+        subcommands: [Gateway.self, Outbound.self])
+
+    struct Outbound: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract:
+                "Resend (POST /emails), Slack (POST /slack/<hook>) and Discord (POST /discord/<id>/<token>) stand-ins that record what they receive; faults via POST /sandbox/faults, what came in at GET /sandbox/state."
+        )
+        @Option(help: "Listen port.") var port: Int = 18790
+
+        func run() async throws {
+            Logs.bootstrap()
+            let outbound = SandboxOutbound(
+                configuration: .init(port: port), logger: Logger(label: "bullpen.sandbox.outbound"))
+            try await outbound.application().runService()
+        }
+    }
 
     struct Gateway: AsyncParsableCommand {
         static let configuration = CommandConfiguration(

@@ -30,7 +30,10 @@ public enum Handlers {
             tokens: nil, callbackURL: "")
     }
 
-    public static func all(dispatch: Dispatch = .unconfigured) -> [any MessageHandler] {
+    /// `notify`: the notification handler, when this process sends notifications.
+    public static func all(
+        dispatch: Dispatch = .unconfigured, notify: NotificationHandler? = nil
+    ) -> [any MessageHandler] {
         [
             TaskResultHandler(autoDispatch: dispatch.autoDispatch), CommandHandler(),
             DispatchRequestHandler(tokens: dispatch.tokens),
@@ -38,11 +41,13 @@ public enum Handlers {
             RunStartHandler(
                 gateway: dispatch.gateway, tokens: dispatch.tokens, callbackURL: dispatch.callbackURL,
                 acceptTimeout: dispatch.acceptTimeout),
-        ]
+        ] + (notify.map { [$0] } ?? [])
     }
 
     /// The registry a worker process runs with.
-    public static func registry(dispatch: Dispatch = .unconfigured) throws -> HandlerRegistry {
-        try HandlerRegistry(all(dispatch: dispatch))
+    public static func registry(
+        dispatch: Dispatch = .unconfigured, notify: NotificationHandler? = nil
+    ) throws -> HandlerRegistry {
+        try HandlerRegistry(all(dispatch: dispatch, notify: notify))
     }
 }

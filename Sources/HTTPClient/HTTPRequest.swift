@@ -35,6 +35,12 @@ public struct HTTPClientResponse: Sendable {
         return headers.first { $0.name.lowercased() == wanted }?.value
     }
 
+    public init(status: Int, headers: [(name: String, value: String)], body: [UInt8]) {
+        self.status = status
+        self.headers = headers
+        self.body = body
+    }
+
     /// The body as UTF-8 text.
     public var text: String { String(decoding: body, as: UTF8.self) }
 }

@@ -40,6 +40,7 @@ final class DeliveryApplier {
         var messages = deliveries.map { InboundMessage(delivery: $0, queue: queue) }
         var backoff = Backoff(initial: .milliseconds(100), maximum: .seconds(2))
         var careful = false
+        var verdicts = [HandlerError?](repeating: nil, count: messages.count)
         while true {
             do {
                 if !careful {
@@ -47,8 +48,13 @@ final class DeliveryApplier {
                     // rolls it all back, and the batch runs again message by message in savepoints.
                     return try db.transaction { tx in try applyOptimistically(messages, tx) }
                 }
-                return try db.transaction { tx in try messages.map { try applyInSavepoint($0, tx) } }
-            } catch is FastPathAborted {
+                return try db.transaction { tx in
+                    try messages.indices.map { try applyInSavepoint(messages[$0], verdict: verdicts[$0], tx) }
+                }
+            } catch let aborted as FastPathAborted {
+                // A handler's own verdict (park, retry) stands: it is not asked again, so that a handler with
+                // an effect outside PostgreSQL (a provider called) does not make it twice.
+                if let index = aborted.index, let verdict = aborted.verdict { verdicts[index] = verdict }
                 // From here on, each handler may have run once already (its effect rolled back).
                 for index in messages.indices { messages[index].reapplied = true }
                 careful = true
@@ -68,8 +74,12 @@ final class DeliveryApplier {
         }
     }
 
-    /// Thrown inside the fast path to roll it back and take the careful one.
-    private struct FastPathAborted: Error {}
+    /// Thrown inside the fast path to roll it back and take the careful one; with the verdict of the
+    /// message whose handler gave one.
+    private struct FastPathAborted: Error {
+        var index: Int? = nil
+        var verdict: HandlerError? = nil
+    }
 
     private func applyOptimistically(_ messages: [InboundMessage], _ tx: PGConnection) throws -> [Decision] {
         var handlersByMessage: [ErasedHandler] = []
@@ -97,11 +107,17 @@ final class DeliveryApplier {
                     try handleBatch(Array(messages[index..<end]), tx)
                 } else {
                     for one in index..<end {
-                        decisions[one] = .ack(try handlersByMessage[one].handle(messages[one], tx))
+                        do {
+                            decisions[one] = .ack(try handlersByMessage[one].handle(messages[one], tx))
+                        } catch let verdict as HandlerError {
+                            throw FastPathAborted(index: one, verdict: verdict)
+                        }
                     }
                 }
             } catch let error as PGError where error.isConnectionFailure || error.isRetryableTransaction {
                 throw error
+            } catch let aborted as FastPathAborted {
+                throw aborted
             } catch {
                 throw FastPathAborted()
             }
@@ -110,9 +126,15 @@ final class DeliveryApplier {
         return decisions
     }
 
-    private func applyInSavepoint(_ message: InboundMessage, _ tx: PGConnection) throws -> Decision {
+    /// `verdict`: what the handler said of this message on the fast path; it is not asked again.
+    private func applyInSavepoint(
+        _ message: InboundMessage, verdict: HandlerError?, _ tx: PGConnection
+    ) throws
+        -> Decision
+    {
         try tx.execute("SAVEPOINT delivery")
         do {
+            if let verdict { throw verdict }
             let result = try applyOne(message, tx)
             try tx.execute("RELEASE SAVEPOINT delivery")
             return .ack(result)
@@ -170,15 +192,21 @@ final class DeliveryApplier {
         return try handler.handle(message, tx)
     }
 
+    private func retry(attempt: Int, reason: String, notBefore: Int) -> Decision {
+        switch retryPolicy.decide(failedAttempt: attempt, reason: reason, notBeforeSeconds: notBefore) {
+        case .retry(let tier, _, let next): return .retry(tier: tier, nextAttempt: next, reason: reason)
+        case .park(let reason): return .park(reason: reason)
+        }
+    }
+
     private func decide(after error: any Error, attempt: Int) -> Decision {
         switch error {
         case HandlerError.park(let reason):
             return .park(reason: reason)
         case HandlerError.retryLater(let reason):
-            switch retryPolicy.decide(failedAttempt: attempt, reason: reason) {
-            case .retry(let tier, _, let next): return .retry(tier: tier, nextAttempt: next, reason: reason)
-            case .park(let reason): return .park(reason: reason)
-            }
+            return retry(attempt: attempt, reason: reason, notBefore: 0)
+        case HandlerError.retryAfter(let reason, let seconds):
+            return retry(attempt: attempt, reason: reason, notBefore: seconds)
         default:
             // A constraint the message breaks, a bug in its content: it will not get better by retrying.
             return .park(reason: "\(error)")

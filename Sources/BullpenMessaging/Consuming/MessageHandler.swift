@@ -50,11 +50,15 @@ public enum HandlerError: Error, Sendable, Equatable, CustomStringConvertible {
     case park(reason: String)
     /// Transient failure: try again after the queue's next delay.
     case retryLater(reason: String)
+    /// Transient failure, and the other side said when to come back (a `Retry-After`): try again after the
+    /// queue's next delay, or the first one at least that long.
+    case retryAfter(reason: String, seconds: Int)
 
     public var description: String {
         switch self {
         case .park(let reason): return "park: \(reason)"
         case .retryLater(let reason): return "retry later: \(reason)"
+        case .retryAfter(let reason, let seconds): return "retry in \(seconds) s or later: \(reason)"
         }
     }
 }

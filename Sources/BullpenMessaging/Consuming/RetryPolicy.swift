@@ -23,12 +23,17 @@ public struct RetryPolicy: Sendable, Equatable {
         case park(reason: String)
     }
 
-    public func decide(failedAttempt attempt: Int, reason: String) -> Decision {
+    /// `notBeforeSeconds`: the wait the other side asked for (a `Retry-After`): the first tier at least that
+    /// long is taken when it is later than the attempt's own (the last tier when none is that long).
+    public func decide(failedAttempt attempt: Int, reason: String, notBeforeSeconds: Int = 0) -> Decision {
         let attempt = max(1, attempt)
         guard attempt < maxAttempts, !delaysSeconds.isEmpty else {
             return .park(reason: "gave up after \(attempt) attempt\(attempt == 1 ? "" : "s"): \(reason)")
         }
-        let tier = min(attempt, delaysSeconds.count)
+        var tier = min(attempt, delaysSeconds.count)
+        if delaysSeconds[tier - 1] < notBeforeSeconds {
+            tier = (delaysSeconds.firstIndex { $0 >= notBeforeSeconds } ?? delaysSeconds.count - 1) + 1
+        }
         return .retry(tier: tier, delaySeconds: delaysSeconds[tier - 1], nextAttempt: attempt + 1)
     }
 }

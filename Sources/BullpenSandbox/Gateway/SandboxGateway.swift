@@ -68,6 +68,18 @@ public final class SandboxGateway: Sendable {
         public var silent = false
 
         public init() {}
+
+        /// Any of the fields; the others keep their defaults.
+        public init(from decoder: any Decoder) throws {
+            let container = try decoder.container(keyedBy: CodingKeys.self)
+            refuseConnections = try container.decodeIfPresent(Bool.self, forKey: .refuseConnections) ?? false
+            starting = try container.decodeIfPresent(Bool.self, forKey: .starting) ?? false
+            dropMidRun = try container.decodeIfPresent(Bool.self, forKey: .dropMidRun) ?? false
+            finalStatus = try container.decodeIfPresent(String.self, forKey: .finalStatus) ?? "ok"
+            slowAcceptMs = try container.decodeIfPresent(Int.self, forKey: .slowAcceptMs) ?? 0
+            neverCallBack = try container.decodeIfPresent(Bool.self, forKey: .neverCallBack) ?? false
+            silent = try container.decodeIfPresent(Bool.self, forKey: .silent) ?? false
+        }
     }
 
     /// What the gateway has seen, for tests (`GET /sandbox/state`).
@@ -168,12 +180,7 @@ public final class SandboxGateway: Sendable {
     /// The HTTP control routes and the WebSocket upgrade on `/`.
     public func application() -> some ApplicationProtocol {
         let router = Router()
-        router.get("/sandbox/state") { _, _ in try JSONResponse(self.snapshot) }
-        router.post("/sandbox/faults") { request, context in
-            let faults = try await request.decode(as: Faults.self, context: context)
-            self.setFaults(faults)
-            return try JSONResponse(faults)
-        }
+        router.addSandboxControls(state: { self.snapshot }, setFaults: self.setFaults)
         router.post("/sandbox/forget") { _, _ in
             self.forgetRuns()
             return HTTPResponse.Status.noContent
@@ -199,6 +206,21 @@ public final class SandboxGateway: Sendable {
             configuration: .init(
                 address: .hostname(configuration.host, port: configuration.port), serverName: "openclaw-sandbox"),
             logger: logger)
+    }
+}
+
+extension Router {
+    /// What every stand-in has: `GET /sandbox/state` (what it has seen) and `POST /sandbox/faults` (any of
+    /// its faults' fields; the answer is the faults now in force).
+    func addSandboxControls<State: Encodable & Sendable, Faults: Codable & Sendable>(
+        state: @escaping @Sendable () -> State, setFaults: @escaping @Sendable (Faults) -> Void
+    ) {
+        get("/sandbox/state") { _, _ in try JSONResponse(state()) }
+        post("/sandbox/faults") { request, context in
+            let faults = try await request.decode(as: Faults.self, context: context)
+            setFaults(faults)
+            return try JSONResponse(faults)
+        }
     }
 }
 

@@ -523,18 +523,21 @@ public enum TaskDispatching {
 
     /// The run could not be started (the gateway refused, or stayed down past the last retry): the attempt
     /// closes as spawn_failed and the task fails with the reason, for an operator to look at.
+    /// Returns the closed attempt's task (its project and title), for the operators' alert; nil when the
+    /// attempt was closed already.
+    @discardableResult
     public static func spawnFailed(
         taskID: Int64, attempt: Int, reason: String, messageID: String, in tx: PGConnection
-    ) throws {
+    ) throws -> (projectID: Int64?, title: String)? {
         let closed = try tx.query(
             """
             UPDATE task_attempts a SET closed_at = now(), outcome = 'spawn_failed'
               FROM tasks t
              WHERE a.task_id = $1 AND a.attempt = $2 AND a.closed_at IS NULL AND t.id = a.task_id
-            RETURNING a.agent_id, t.project_id
+            RETURNING a.agent_id, t.project_id, t.title
             """, [taskID, attempt]
         ).first
-        guard let closed else { return }
+        guard let closed else { return nil }
         try tx.query(
             """
             UPDATE tasks SET status = 'failed', error = $2, completed_at = now(), updated_at = now()
@@ -546,5 +549,26 @@ public enum TaskDispatching {
                 projectID: try closed.decode("project_id", as: Int64?.self), taskID: taskID,
                 agentID: try closed.decode("agent_id", as: Int64?.self)),
             messageID: messageID, in: tx)
+        return (try closed.decode("project_id", as: Int64?.self), try closed.decode("title"))
+    }
+
+    /// Tasks that failed (their id, project, title, attempt and error), for the operators' alert.
+    public static func failures(
+        _ taskIDs: [Int64], in tx: PGConnection
+    ) throws -> [(
+        taskID: Int64, projectID: Int64?, title: String, attempt: Int, error: String?
+    )] {
+        guard !taskIDs.isEmpty else { return [] }
+        return try tx.query(
+            """
+            SELECT id, project_id, title, attempt, error FROM tasks
+             WHERE id = ANY($1::bigint[]) AND status = 'failed' ORDER BY id
+            """, [PGArray(taskIDs.map(String.init))]
+        ).rows.map {
+            (
+                try $0.decode("id"), try $0.decode("project_id", as: Int64?.self), try $0.decode("title"),
+                try $0.decode("attempt"), try $0.decode("error", as: String?.self)
+            )
+        }
     }
 }

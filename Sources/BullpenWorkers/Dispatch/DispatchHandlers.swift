@@ -136,9 +136,17 @@ public struct RunStartHandler: BatchMessageHandler {
     }
 
     public func parked(_ message: RunStart, reason: String, in tx: PGConnection) throws {
-        try TaskDispatching.spawnFailed(
-            taskID: message.taskId, attempt: message.attempt, reason: reason,
-            messageID: "run-start-parked:\(message.runID)", in: tx)
+        guard
+            let task = try TaskDispatching.spawnFailed(
+                taskID: message.taskId, attempt: message.attempt, reason: reason,
+                messageID: "run-start-parked:\(message.runID)", in: tx)
+        else { return }
+        try Notify.operators(
+            .dispatchFailed, cause: message.runID, taskID: message.taskId, projectID: task.projectID,
+            data: [
+                "taskId": String(message.taskId), "title": task.title, "attempt": String(message.attempt),
+                "reason": reason,
+            ], priority: 5, in: tx)
     }
 
     /// The `agent` request of an attempt.
@@ -177,9 +185,20 @@ enum SlotRelease {
         closedTasks: Set<Int64>, failed: [Int64] = [], autoDispatch: Bool = false, messageID: String,
         in tx: PGConnection
     ) throws {
-        for retry in try TaskDispatching.retryFailed(taskIDs: failed, messageID: messageID, in: tx) {
+        let retried = try TaskDispatching.retryFailed(taskIDs: failed, messageID: messageID, in: tx)
+        for retry in retried {
             try Outbox.enqueue(
                 DispatchRequest(taskId: retry.taskID, cause: "retry:\(messageID)", priority: retry.priority), in: tx)
+        }
+        // Failed for good (no retries left): the operators are told.
+        let retriedIDs = Set(retried.map(\.taskID))
+        for task in try TaskDispatching.failures(failed.filter { !retriedIDs.contains($0) }, in: tx) {
+            try Notify.operators(
+                .taskFailed, cause: "\(task.taskID):\(task.attempt)", taskID: task.taskID, projectID: task.projectID,
+                data: [
+                    "taskId": String(task.taskID), "title": task.title, "attempt": String(task.attempt),
+                    "error": task.error ?? "",
+                ], priority: 4, in: tx)
         }
         let followUps = try TaskDispatching.followUps(
             closed: closedTasks, completed: closedTasks.subtracting(failed), messageID: messageID, in: tx)

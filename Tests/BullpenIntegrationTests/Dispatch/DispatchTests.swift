@@ -2,6 +2,7 @@ import AMQP
 import BullpenDomain
 import BullpenMessaging
 import BullpenSandbox
+import BullpenStore
 import BullpenWorkers
 import Crypto
 import Foundation
@@ -246,7 +247,7 @@ final class DispatchTests: @unchecked Sendable {
             }
             let batch = try zip(tasks, priorities).map { task, priority in
                 let request = DispatchRequest(taskId: task, cause: "burst", priority: priority)
-                return (request, try self.inbound(request))
+                return (request, try self.stack.inbound(request))
             }
             try self.stack.db.transaction { tx in
                 try DispatchRequestHandler(tokens: self.tokens).handleBatch(batch, in: tx)
@@ -279,16 +280,6 @@ final class DispatchTests: @unchecked Sendable {
                 """, [agents[0]])
             #expect(busiest == 3)
         }
-    }
-
-    /// A message as a consumer would receive it, first delivery.
-    func inbound<Message: BullpenMessage>(_ message: Message) throws -> InboundMessage {
-        let outgoing = try Envelope.outgoing(message, topology: stack.topology, appID: "test")
-        return InboundMessage(
-            delivery: AMQPDelivery(
-                channel: 1, consumerTag: "test", deliveryTag: 1, redelivered: false, exchange: outgoing.exchange,
-                routingKey: outgoing.routingKey, properties: outgoing.properties, body: outgoing.body),
-            queue: Message.queue.rawValue)
     }
 
     @Test(
@@ -328,6 +319,11 @@ final class DispatchTests: @unchecked Sendable {
                     "bullpen-\(broken)-1", "bullpen-\(broken)-2", "bullpen-\(broken)-3",
                 ])
             #expect(try self.stack.count("SELECT retry_count FROM tasks WHERE id = $1", [broken]) == 2)
+            // Failed for good: one alert to the operators, for the last attempt; none for the retried ones.
+            #expect(
+                try NotificationStore.list(taskID: broken, in: self.stack.db).map(\.key) == [
+                    "task-failed:\(broken):3:email"
+                ])
             #expect(
                 try self.stack.count(
                     "SELECT count(*) FROM events WHERE task_id = $1 AND type = 'task.retrying'", [broken]) == 2)
@@ -463,6 +459,10 @@ final class DispatchTests: @unchecked Sendable {
                     "SELECT count(*) FROM task_attempts WHERE task_id = $1 AND outcome = 'spawn_failed'", [task])
                     == 1)
             #expect(gateway.snapshot.runsStarted == 0)
+            // The operators are alerted, in the transaction that parked the run start.
+            let alert = try NotificationStore.list(taskID: task, in: self.stack.db)
+            #expect(alert.map(\.key) == ["dispatch-failed:bullpen-\(task)-1:email"])
+            #expect(alert.first?.data["reason"]?.contains("unknown agent id") == true)
         }
     }
 }

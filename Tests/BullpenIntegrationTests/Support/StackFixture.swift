@@ -44,6 +44,16 @@ final class StackFixture: @unchecked Sendable {
             postgres: database.configuration, handlers: try handlers ?? Handlers.registry(), logger: logger)
     }
 
+    /// A message as a consumer would receive it, first delivery.
+    func inbound<Message: BullpenMessage>(_ message: Message) throws -> InboundMessage {
+        let outgoing = try Envelope.outgoing(message, topology: topology, appID: "test")
+        return InboundMessage(
+            delivery: AMQPDelivery(
+                channel: 1, consumerTag: "test", deliveryTag: 1, redelivered: false, exchange: outgoing.exchange,
+                routingKey: outgoing.routingKey, properties: outgoing.properties, body: outgoing.body),
+            queue: Message.queue.rawValue)
+    }
+
     func seedRunningTask(token: String = DemoData.randomToken()) throws -> (task: Int64, token: String) {
         let seeded = try DemoData.seedRunningTask(token: token, on: db)
         return (seeded.taskID, token)

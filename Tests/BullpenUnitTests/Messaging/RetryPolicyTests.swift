@@ -35,4 +35,24 @@ struct RetryPolicyTests {
             RetryPolicy(delaysSeconds: [1], maxAttempts: 1).decide(failedAttempt: 1, reason: "x")
                 == .park(reason: "gave up after 1 attempt: x"))
     }
+
+    @Test("a Retry-After longer than the attempt's tier takes the first tier at least that long, or the last")
+    func notBefore() {
+        let policy = RetryPolicy(delaysSeconds: [5, 30, 300, 1800], maxAttempts: 5)
+        #expect(
+            policy.decide(failedAttempt: 1, reason: "x", notBeforeSeconds: 3)
+                == .retry(tier: 1, delaySeconds: 5, nextAttempt: 2))
+        #expect(
+            policy.decide(failedAttempt: 1, reason: "x", notBeforeSeconds: 31)
+                == .retry(tier: 3, delaySeconds: 300, nextAttempt: 2))
+        #expect(
+            policy.decide(failedAttempt: 3, reason: "x", notBeforeSeconds: 10)
+                == .retry(tier: 3, delaySeconds: 300, nextAttempt: 4), "never earlier than the attempt's own tier")
+        #expect(
+            policy.decide(failedAttempt: 1, reason: "x", notBeforeSeconds: 7200)
+                == .retry(tier: 4, delaySeconds: 1800, nextAttempt: 2))
+        #expect(
+            policy.decide(failedAttempt: 5, reason: "x", notBeforeSeconds: 1)
+                == .park(reason: "gave up after 5 attempts: x"))
+    }
 }

@@ -1,0 +1,46 @@
+/// Where a notification goes.
+public enum NotificationChannel: String, Sendable, Codable, CaseIterable {
+    case email, slack, discord
+}
+
+/// What a notification says: each kind has its templates (`Config/templates/<kind>.*.mustache`) and its
+/// audience.
+public enum NotificationKind: String, Sendable, Codable, CaseIterable {
+    /// The operators: a run could not be started (parked after the last retry, or refused).
+    case dispatchFailed = "dispatch-failed"
+    /// The operators: a task failed with no retries left.
+    case taskFailed = "task-failed"
+
+    /// Who reads it.
+    public var audience: Audience {
+        switch self {
+        case .dispatchFailed, .taskFailed: return .operators
+        }
+    }
+
+    public enum Audience: Sendable, Equatable {
+        case operators
+        case client
+    }
+}
+
+/// Sends one notification (notify queue): the row it names holds what to send and to whom. Its id is the
+/// notification's, so the message written twice is applied once.
+public struct NotificationMessage: BullpenMessage, Equatable {
+    public static let name = "notification.send"
+    public static let queue = WorkQueue.notify
+    public static let schemaVersion = 1
+
+    public var schema: Int
+    public var notificationId: Int64
+    public var notificationPriority: Int
+
+    public init(notificationId: Int64, priority: Int) {
+        schema = Self.schemaVersion
+        self.notificationId = notificationId
+        notificationPriority = priority
+    }
+
+    public var messageID: String { "notification:\(notificationId)" }
+    public var priority: Int? { notificationPriority }
+}

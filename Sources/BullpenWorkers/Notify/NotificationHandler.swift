@@ -1,0 +1,119 @@
+import BullpenDomain
+import BullpenMessaging
+import BullpenStore
+import Foundation
+import PostgreSQL
+import Providers
+
+/// Where notifications go out: the providers and the operators' own addresses.
+public struct NotificationChannels: Sendable {
+    /// Resend; nil when no API key is configured (email is then retried, and parked after the last tier).
+    public var resend: ResendClient?
+    /// "Name <address>" that emails come from.
+    public var from: String
+    /// Where operator alerts go by email; nil when none is configured (they are then skipped).
+    public var operatorEmail: String?
+    public var slack = SlackWebhook()
+    public var discord = DiscordWebhook()
+
+    public init(resend: ResendClient?, from: String, operatorEmail: String?) {
+        self.resend = resend
+        self.from = from
+        self.operatorEmail = operatorEmail
+    }
+
+    /// No provider: every notification is retried, then parked, with the reason.
+    public static let unconfigured = NotificationChannels(
+        resend: nil, from: "Bullpen <bullpen@localhost>", operatorEmail: nil)
+}
+
+/// `notification.send` (notify queue): renders the notification its row holds and sends it, the row locked so
+/// that no other worker sends it meanwhile; records the provider's id. An email carries the notification's
+/// key as Resend's `Idempotency-Key`, so a send repeated after a crash between the provider's answer and the
+/// commit sends nothing more. A rate limit or a provider failure is retried through the notify queue's
+/// tiers (a `Retry-After` honoured); a refusal retrying cannot fix is parked at once with the provider's
+/// reason; parking marks the notification parked, and a replay of its message sends it again.
+public struct NotificationHandler: MessageHandler {
+    public typealias Message = NotificationMessage
+    let channels: NotificationChannels
+    let templates: NotificationTemplates
+
+    public init(channels: NotificationChannels, templates: NotificationTemplates) {
+        self.channels = channels
+        self.templates = templates
+    }
+
+    public func handle(
+        _ message: NotificationMessage, _ inbound: InboundMessage, in tx: PGConnection
+    ) throws
+        -> HandlerResult
+    {
+        guard let row = try NotificationStore.forSending(message.notificationId, in: tx) else {
+            throw HandlerError.park(reason: "there is no notification \(message.notificationId)")
+        }
+        // Parked, and back: only a replay from the dead-letter queue sends its message again.
+        if row.status == "parked" { try NotificationStore.reopen(row.id, in: tx) }
+        guard row.status == "pending" || row.status == "parked" else { return .duplicate }
+        guard let kind = NotificationKind(rawValue: row.kind), let channel = NotificationChannel(rawValue: row.channel)
+        else { throw HandlerError.park(reason: "notification \(row.id) has an unknown kind or channel") }
+        guard let recipient = row.recipient ?? (channel == .email ? channels.operatorEmail : nil) else {
+            try NotificationStore.markUnsent(
+                row.id, status: "skipped", reason: "no operator address is configured for \(channel.rawValue)", in: tx)
+            return .applied
+        }
+        let rendered = templates.render(kind, row.data)
+        let outcome: SendOutcome
+        switch channel {
+        case .email:
+            guard let resend = channels.resend else {
+                throw HandlerError.retryLater(reason: "no email provider is configured (BULLPEN_RESEND_API_KEY)")
+            }
+            outcome = resend.send(
+                Email(
+                    from: channels.from, to: [recipient], subject: rendered.subject, html: rendered.html,
+                    text: rendered.text, tags: [.init(name: "kind", value: kind.rawValue)]),
+                idempotencyKey: "bullpen-" + row.key)
+        case .slack:
+            outcome = channels.slack.send(url: recipient, text: rendered.subject + "\n" + rendered.text)
+        case .discord:
+            outcome = channels.discord.send(url: recipient, content: rendered.subject + "\n" + rendered.text)
+        }
+        switch outcome {
+        case .sent(let providerID):
+            try NotificationStore.markSent(row.id, providerID: providerID, in: tx)
+            return .applied
+        case .retry(let reason, let after):
+            guard let after else { throw HandlerError.retryLater(reason: reason) }
+            throw HandlerError.retryAfter(reason: reason, seconds: Int(after.components.seconds) + 1)
+        case .rejected(let reason):
+            throw HandlerError.park(reason: reason)
+        }
+    }
+
+    public func parked(_ message: NotificationMessage, reason: String, in tx: PGConnection) throws {
+        try NotificationStore.markUnsent(message.notificationId, status: "parked", reason: reason, in: tx)
+    }
+}
+
+/// Writing a notification with the change that causes it: its row and its notify message, in the caller's
+/// transaction.
+public enum Notify {
+    public static func enqueue(_ new: NotificationStore.New, priority: Int = 3, in tx: PGConnection) throws {
+        guard let id = try NotificationStore.insert(new, in: tx) else { return }
+        try Outbox.enqueue(NotificationMessage(notificationId: id, priority: priority), in: tx)
+    }
+
+    /// An alert to the operators about a task, by email (to the configured operators' address), keyed by
+    /// `cause`: the same cause twice is one alert.
+    public static func operators(
+        _ kind: NotificationKind, cause: String, taskID: Int64, projectID: Int64?, data: [String: String],
+        priority: Int, in tx: PGConnection
+    ) throws {
+        try enqueue(
+            .init(
+                key: "\(kind.rawValue):\(cause):email", kind: kind, channel: .email, projectID: projectID,
+                taskID: taskID,
+                data: data.mapValues { String($0.prefix(500)) }),
+            priority: priority, in: tx)
+    }
+}

@@ -1,0 +1,190 @@
+import BullpenDomain
+import BullpenMessaging
+import BullpenSandbox
+import BullpenStore
+import BullpenWorkers
+import Foundation
+import HummingbirdTesting
+import PostgreSQL
+import Providers
+import Testing
+
+/// Notifications on the real services, through the Resend stand-in: written with their cause, sent once,
+/// retried past rate limits and provider failures, parked when the provider refuses, and never sent twice.
+@Suite("Notifications", .serialized)
+final class NotifyTests: @unchecked Sendable {
+    let stack: StackFixture
+    static let templates = try! NotificationTemplates(folder: TestEnvironment.repositoryRoot + "/Config/templates")
+
+    init() throws {
+        // Delay tiers of 1 s (four tries), so that retries happen within a test.
+        stack = try StackFixture("notify") { spec in
+            guard spec.name == WorkQueue.notify.rawValue else { return spec }
+            var short = spec
+            short.retryDelaysSeconds = [1, 1, 1]
+            short.maxAttempts = 4
+            return short
+        }
+    }
+    deinit { stack.tearDown() }
+
+    func handler(port: Int, operatorEmail: String? = "ops@agency.test") -> NotificationHandler {
+        NotificationHandler(
+            channels: NotificationChannels(
+                resend: ResendClient(baseURL: "http://127.0.0.1:\(port)", apiKey: "re_test_key", timeout: .seconds(5)),
+                from: "Bullpen <bullpen@agency.test>", operatorEmail: operatorEmail),
+            templates: Self.templates)
+    }
+
+    /// The Resend stand-in (live), a notify consumer and an outbox relay, for the length of `body`.
+    func withNotify(
+        operatorEmail: String? = "ops@agency.test",
+        _ body: @escaping @Sendable (SandboxOutbound, NotificationHandler) async throws -> Void
+    ) async throws {
+        let outbound = SandboxOutbound(configuration: .init(port: 0), logger: stack.logger)
+        try await outbound.application().test(.live) { app in
+            let handler = self.handler(port: try #require(app.port), operatorEmail: operatorEmail)
+            let consumer = try self.stack.consumer(
+                queue: .notify, handlers: try Handlers.registry(notify: handler))
+            consumer.start()
+            let relay = RelayLoop(stack: self.stack)
+            defer {
+                relay.stop()
+                consumer.stop()
+            }
+            try await body(outbound, handler)
+        }
+    }
+
+    /// A task-failed alert for a seeded task, written as the review worker writes it.
+    func alert(_ suffix: String = "1") throws -> (task: Int64, key: String) {
+        let task = try stack.seedRunningTask().task
+        let key = "task-failed:\(task):\(suffix):email"
+        try stack.db.transaction { tx in
+            try Notify.enqueue(
+                .init(
+                    key: key, kind: .taskFailed, channel: .email, taskID: task,
+                    data: [
+                        "taskId": String(task), "title": "Launch copy", "attempt": "1", "error": "the run timed out",
+                    ]),
+                in: tx)
+        }
+        return (task, key)
+    }
+
+    func row(_ key: String) throws -> NotificationStore.Row? {
+        try NotificationStore.list(limit: 1000, in: stack.db).first { $0.key == key }
+    }
+
+    @Test("an operator alert is emailed once, with its rendered subject and the notification's key as idempotency key")
+    func sentOnce() async throws {
+        try await withNotify { outbound, _ in
+            let (task, key) = try self.alert()
+            #expect(try eventually { try self.row(key)?.status == "sent" })
+            let sent = outbound.snapshot.emails
+            #expect(sent.count == 1)
+            #expect(sent.first?.to == ["ops@agency.test"])
+            #expect(sent.first?.subject == "[Bullpen] Task failed: \(task) (Launch copy)")
+            #expect(sent.first?.idempotencyKey == "bullpen-" + key)
+            #expect(try self.row(key)?.providerID == sent.first?.id)
+            // The same cause again writes nothing; the same message again sends nothing.
+            try self.stack.db.transaction { tx in
+                try Notify.enqueue(.init(key: key, kind: .taskFailed, channel: .email, data: [:]), in: tx)
+            }
+            let id = try #require(try self.row(key)?.id)
+            try self.stack.broker.publish(NotificationMessage(notificationId: id, priority: 3))
+            try await Task.sleep(for: .milliseconds(500))
+            #expect(outbound.snapshot.emails.count == 1)
+            #expect(try self.stack.count("SELECT count(*) FROM notifications WHERE key = $1", [key]) == 1)
+        }
+    }
+
+    @Test("429 with Retry-After, then 500, then 200: retried through the tiers and sent exactly once")
+    func rateLimitedThenFailing() async throws {
+        try await withNotify { outbound, _ in
+            var faults = SandboxOutbound.Faults()
+            faults.rateLimitNext = 1
+            faults.retryAfterSeconds = 1
+            faults.failNext = 1
+            outbound.setFaults(faults)
+            let (_, key) = try self.alert()
+            #expect(try eventually(timeout: .seconds(20)) { try self.row(key)?.status == "sent" })
+            #expect(outbound.snapshot.requests == 3)
+            #expect(outbound.snapshot.emails.count == 1)
+        }
+    }
+
+    @Test("a refusal retrying cannot fix (422) is parked at once with the provider's message; nothing is sent")
+    func rejected() async throws {
+        try await withNotify { outbound, _ in
+            var faults = SandboxOutbound.Faults()
+            faults.rejectEmails = true
+            outbound.setFaults(faults)
+            let (_, key) = try self.alert()
+            #expect(try eventually { try self.row(key)?.status == "parked" })
+            #expect(try self.row(key)?.lastError == "Resend 422 validation_error: The `to` address is not allowed.")
+            #expect(outbound.snapshot.requests == 1, "not retried")
+            #expect(
+                try self.stack.count(
+                    "SELECT count(*) FROM dead_letters WHERE queue = 'notify' AND message_type = 'notification.send'")
+                    == 1)
+        }
+    }
+
+    @Test("the provider down past the tiers: parked, and after a replay sent once")
+    func downThenReplayed() async throws {
+        try await withNotify { outbound, _ in
+            var faults = SandboxOutbound.Faults()
+            faults.failNext = 4
+            outbound.setFaults(faults)
+            let (_, key) = try self.alert()
+            #expect(try eventually(timeout: .seconds(20)) { try self.row(key)?.status == "parked" })
+            #expect(outbound.snapshot.emails.isEmpty)
+            // The provider is back; the operator replays the dead letter: the notification is sent, once.
+            let parked: Int64 = try #require(
+                try self.stack.db.query("SELECT id FROM dead_letters WHERE queue = 'notify'").first?.decode("id"))
+            try self.stack.db.transaction { tx in _ = try DeadLetters.replay(ids: [parked], in: tx) }
+            #expect(try eventually(timeout: .seconds(10)) { try self.row(key)?.status == "sent" })
+            #expect(outbound.snapshot.emails.count == 1)
+        }
+    }
+
+    @Test("a send repeated after the provider accepted but before the commit (a crash) sends no second email")
+    func crashAfterAccepted() async throws {
+        let outbound = SandboxOutbound(configuration: .init(port: 0), logger: stack.logger)
+        try await outbound.application().test(.live) { app in
+            let handler = self.handler(port: try #require(app.port))
+            let (_, key) = try self.alert()
+            let id = try #require(try self.row(key)?.id)
+            let message = NotificationMessage(notificationId: id, priority: 3)
+            // The first send reaches the provider; its transaction never commits (the worker died).
+            struct Crash: Error {}
+            #expect(throws: Crash.self) {
+                try self.stack.db.transaction { tx in
+                    _ = try handler.handle(message, try self.stack.inbound(message), in: tx)
+                    throw Crash()
+                }
+            }
+            #expect(try self.row(key)?.status == "pending")
+            #expect(outbound.snapshot.emails.count == 1)
+            // Redelivered: sent again under the same idempotency key; the provider answers as the first time.
+            let again = try self.stack.db.transaction { tx in
+                try handler.handle(message, try self.stack.inbound(message), in: tx)
+            }
+            #expect(again == .applied)
+            #expect(try self.row(key)?.status == "sent")
+            #expect(outbound.snapshot.emails.count == 1, "no second email")
+            #expect(outbound.snapshot.requests == 2)
+        }
+    }
+
+    @Test("an operator alert with no operator address configured is skipped, with the reason")
+    func noOperatorAddress() async throws {
+        try await withNotify(operatorEmail: nil) { outbound, _ in
+            let (_, key) = try self.alert()
+            #expect(try eventually { try self.row(key)?.status == "skipped" })
+            #expect(try self.row(key)?.lastError == "no operator address is configured for email")
+            #expect(outbound.snapshot.requests == 0)
+        }
+    }
+}
