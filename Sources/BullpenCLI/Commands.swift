@@ -24,7 +24,8 @@ public struct BullpenCommand: AsyncParsableCommand {
             7 server error.
             """,
         subcommands: [
-            ClientCommand.self, ProjectCommand.self, TaskCommand.self, AgentCommand.self, CommandCommand.self,
+            ClientCommand.self, ProjectCommand.self, TaskCommand.self, DeliverableCommand.self, AgentCommand.self,
+            CommandCommand.self,
             EventsCommand.self, StatusCommand.self,
             MigrateCommand.self, TopologyCommand.self, IngestCommand.self, WorkerCommand.self, DeadLetterCommand.self,
             TokenCommand.self, GatewayCommand.self, SandboxCommand.self,

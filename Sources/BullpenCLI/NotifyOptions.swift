@@ -20,6 +20,9 @@ struct NotifyOptions: ParsableArguments {
     @Option(help: "Where operator alerts are emailed (env BULLPEN_OPERATOR_EMAIL); without one they are skipped.")
     var operatorEmail: String = Environment.value("BULLPEN_OPERATOR_EMAIL", default: "")
 
+    @Option(help: "The client portal's base URL, for links in clients' emails (env BULLPEN_PORTAL_URL).")
+    var portalURL: String = Environment.value("BULLPEN_PORTAL_URL", default: "http://localhost:3000")
+
     @Option(help: "Seconds a provider has to answer (Resend, Slack, Discord).")
     var providerTimeoutSeconds: Int = 10
 
@@ -40,6 +43,7 @@ struct NotifyOptions: ParsableArguments {
             from: emailFrom, operatorEmail: operatorEmail.isEmpty ? nil : operatorEmail)
         channels.slack = SlackWebhook(timeout: timeout)
         channels.discord = DiscordWebhook(timeout: timeout)
+        channels.portalURL = portalURL
         return NotificationHandler(channels: channels, templates: templates)
     }
 }

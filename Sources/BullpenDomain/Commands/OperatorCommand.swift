@@ -18,6 +18,8 @@ public enum CommandKind: String, Choice {
     case agentConfigure = "agent.configure"
     case deadLetterReplay = "dead_letter.replay"
     case deadLetterPurge = "dead_letter.purge"
+    case deliverableApprove = "deliverable.approve"
+    case deliverableDeliver = "deliverable.deliver"
 }
 
 /// The body of one kind of command: decoded from the request (its `CodingKeys` are the fields a request may
@@ -50,7 +52,7 @@ extension CommandPayload {
 /// A row a command refers to by id.
 public struct Reference: Sendable, Equatable, Hashable {
     public enum Noun: String, Sendable, CaseIterable {
-        case client, project, task, agent, subscription
+        case client, project, task, agent, subscription, deliverable
         case deadLetter = "dead letter"
     }
 
@@ -84,6 +86,8 @@ public enum OperatorCommand: Sendable, Equatable {
     case agentConfigure(AgentConfiguration)
     case deadLetterReplay(DeadLetterReplay)
     case deadLetterPurge(DeadLetterPurge)
+    case deliverableApprove(DeliverableApproval)
+    case deliverableDeliver(DeliverableDelivery)
 
     public var payload: any CommandPayload {
         switch self {
@@ -103,6 +107,8 @@ public enum OperatorCommand: Sendable, Equatable {
         case .agentConfigure(let p): return p
         case .deadLetterReplay(let p): return p
         case .deadLetterPurge(let p): return p
+        case .deliverableApprove(let p): return p
+        case .deliverableDeliver(let p): return p
         }
     }
 
@@ -131,6 +137,8 @@ public enum OperatorCommand: Sendable, Equatable {
         case .agentConfigure: return .agentConfigure(try .parse(body, pathID: pathID))
         case .deadLetterReplay: return .deadLetterReplay(try .parse(body, pathID: pathID))
         case .deadLetterPurge: return .deadLetterPurge(try .parse(body, pathID: pathID))
+        case .deliverableApprove: return .deliverableApprove(try .parse(body, pathID: pathID))
+        case .deliverableDeliver: return .deliverableDeliver(try .parse(body, pathID: pathID))
         }
     }
 
@@ -189,6 +197,10 @@ public struct CommandMessage: BullpenMessage, Equatable {
             command = .deadLetterReplay(try container.decode(DeadLetterReplay.self, forKey: .payload))
         case .deadLetterPurge:
             command = .deadLetterPurge(try container.decode(DeadLetterPurge.self, forKey: .payload))
+        case .deliverableApprove:
+            command = .deliverableApprove(try container.decode(DeliverableApproval.self, forKey: .payload))
+        case .deliverableDeliver:
+            command = .deliverableDeliver(try container.decode(DeliverableDelivery.self, forKey: .payload))
         }
     }
 

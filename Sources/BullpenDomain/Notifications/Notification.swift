@@ -10,11 +10,16 @@ public enum NotificationKind: String, Sendable, Codable, CaseIterable {
     case dispatchFailed = "dispatch-failed"
     /// The operators: a task failed with no retries left.
     case taskFailed = "task-failed"
+    /// The operators: a deliverable version awaits review.
+    case reviewWaiting = "review-waiting"
+    /// The client: a deliverable was delivered, with a link to it.
+    case deliverableReady = "deliverable-ready"
 
     /// Who reads it.
     public var audience: Audience {
         switch self {
-        case .dispatchFailed, .taskFailed: return .operators
+        case .dispatchFailed, .taskFailed, .reviewWaiting: return .operators
+        case .deliverableReady: return .client
         }
     }
 

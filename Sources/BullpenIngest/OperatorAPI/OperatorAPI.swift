@@ -30,6 +30,7 @@ struct OperatorAPI: Sendable {
         ClientRoutes(api: self).add(to: routes.group("clients"))
         ProjectRoutes(api: self).add(to: routes.group("projects"))
         TaskRoutes(api: self).add(to: routes.group("tasks"))
+        DeliverableRoutes(api: self).add(to: routes.group("deliverables"))
         AgentRoutes(api: self).add(to: routes.group("agents"))
         CommandRoutes(api: self).add(to: routes.group("commands"))
         EventRoutes(api: self).add(to: routes.group("events"))
@@ -46,6 +47,7 @@ struct OperatorAPI: Sendable {
         ("/v1/tasks", [.get, .post]), ("/v1/tasks/split", [.post]), ("/v1/tasks/:id", [.get]),
         ("/v1/tasks/:id/assign", [.post]),
         ("/v1/tasks/:id/cancel", [.post]), ("/v1/tasks/:id/dispatch", [.post]),
+        ("/v1/deliverables/:id/approve", [.post]), ("/v1/deliverables/:id/deliver", [.post]),
         ("/v1/agents", [.get, .post]), ("/v1/agents/:id", [.patch]), ("/v1/agents/:id/offline", [.post]),
         ("/v1/agents/:id/config", [.put]),
         ("/v1/commands/:id", [.get]), ("/v1/events", [.get]), ("/v1/events/stream", [.get]),

@@ -70,6 +70,16 @@ struct TaskRoutes {
     }
 }
 
+/// `/v1/deliverables` (operators): the review decisions, approve and deliver.
+struct DeliverableRoutes {
+    let api: OperatorAPI
+
+    func add(to routes: RouterGroup<APIContext>) {
+        api.command(.deliverableApprove, .post, ":id/approve", on: routes)
+        api.command(.deliverableDeliver, .post, ":id/deliver", on: routes)
+    }
+}
+
 /// `/v1/agents` (operators only): list, register, update, set offline, configure for a Scale client.
 struct AgentRoutes {
     let api: OperatorAPI

@@ -105,6 +105,7 @@ public enum CommandStore {
         case .task: return "tasks"
         case .agent: return "agents"
         case .subscription: return "subscriptions"
+        case .deliverable: return "deliverables"
         case .deadLetter: return "dead_letters"
         }
     }

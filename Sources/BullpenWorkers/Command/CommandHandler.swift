@@ -101,6 +101,26 @@ public struct CommandHandler: MessageHandler {
         case .deadLetterPurge(let purge):
             let resolution = try DeadLetters.purge(ids: purge.ids, queue: purge.queue, in: tx)
             return try result(["purged": resolution.resolved, "notParked": resolution.notParked])
+        case .deliverableApprove(let approval):
+            let decided = try DeliverableStore.decide(
+                id: approval.id, deliver: false, reviewer: "operator", notes: approval.notes, messageID: messageID,
+                in: tx)
+            return "{\"deliverableId\": \(decided.id), \"status\": \"\(decided.status.rawValue)\"}"
+        case .deliverableDeliver(let delivery):
+            let decided = try DeliverableStore.decide(
+                id: delivery.id, deliver: true, reviewer: "operator", notes: delivery.notes, messageID: messageID,
+                in: tx)
+            if let email = decided.clientEmail {
+                try Notify.enqueue(
+                    .init(
+                        key: "deliverable-ready:\(decided.id):email", kind: .deliverableReady, channel: .email,
+                        recipient: email, clientID: decided.clientID, projectID: decided.projectID,
+                        taskID: decided.taskID,
+                        data: ["deliverableId": String(decided.id), "title": decided.title]),
+                    priority: 4, in: tx)
+            }
+            return
+                "{\"deliverableId\": \(decided.id), \"status\": \"\(decided.status.rawValue)\", \"projectDelivered\": \(decided.projectDelivered)}"
         }
     }
 

@@ -15,6 +15,8 @@ public struct NotificationChannels: Sendable {
     public var operatorEmail: String?
     public var slack = SlackWebhook()
     public var discord = DiscordWebhook()
+    /// The client portal's base URL, for links in clients' emails (`portalURL` in the templates).
+    public var portalURL = "http://localhost:3000"
 
     public init(resend: ResendClient?, from: String, operatorEmail: String?) {
         self.resend = resend
@@ -61,7 +63,7 @@ public struct NotificationHandler: MessageHandler {
                 row.id, status: "skipped", reason: "no operator address is configured for \(channel.rawValue)", in: tx)
             return .applied
         }
-        let rendered = templates.render(kind, row.data)
+        let rendered = templates.render(kind, row.data.merging(["portalURL": channels.portalURL]) { given, _ in given })
         let outcome: SendOutcome
         switch channel {
         case .email:

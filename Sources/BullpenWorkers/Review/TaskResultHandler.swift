@@ -4,7 +4,8 @@ import BullpenStore
 import PostgreSQL
 
 /// Applies an agent's task result (review queue): the task moves running -> completed or failed as the task
-/// lifecycle says, its dispatch attempt closes, and an events row records it (one statement).
+/// lifecycle says, its dispatch attempt closes, and an events row records it (one statement); a completed
+/// task's work becomes the next deliverable version, in review, and the operators are told.
 ///
 /// A result for a task that is not running that attempt (already settled, never started, or superseded by
 /// a newer attempt) can never apply: it is parked with the reason, for an operator to look at. What the
@@ -24,10 +25,23 @@ public struct TaskResultHandler: BatchMessageHandler {
         guard settled.count == 1 else {
             throw HandlerError.park(reason: try TaskStore.explainRefusal(settlement, in: tx))
         }
+        if result.status == .completed { try Self.openReview(settled, messageID: inbound.messageID, in: tx) }
         try SlotRelease.release(
             closedTasks: settled, failed: result.status == .failed ? [result.taskId] : [], autoDispatch: autoDispatch,
             messageID: inbound.messageID, in: tx)
         return .applied
+    }
+
+    /// Completed tasks' work becomes the next deliverable version, in review; the operators are told.
+    static func openReview(_ completed: Set<Int64>, messageID: String, in tx: PGConnection) throws {
+        for opened in try DeliverableStore.openVersions(completed: completed, messageID: messageID, in: tx) {
+            try Notify.operators(
+                .reviewWaiting, cause: String(opened.id), taskID: opened.taskID, projectID: opened.projectID,
+                data: [
+                    "deliverableId": String(opened.id), "title": opened.title, "version": String(opened.version),
+                    "taskId": String(opened.taskID),
+                ], priority: 3, in: tx)
+        }
     }
 
     /// The whole batch in one statement; any result that cannot apply sends the batch down the
@@ -40,9 +54,11 @@ public struct TaskResultHandler: BatchMessageHandler {
         guard settled.count == batch.count else {
             throw HandlerError.park(reason: "\(batch.count - settled.count) result(s) of the batch cannot apply")
         }
+        let failed = messages.filter { $0.message.status == .failed }.map(\.message.taskId)
+        try Self.openReview(settled.subtracting(failed), messageID: messages[0].inbound.messageID, in: tx)
         try SlotRelease.release(
-            closedTasks: settled, failed: messages.filter { $0.message.status == .failed }.map(\.message.taskId),
-            autoDispatch: autoDispatch, messageID: messages[0].inbound.messageID, in: tx)
+            closedTasks: settled, failed: failed, autoDispatch: autoDispatch, messageID: messages[0].inbound.messageID,
+            in: tx)
     }
 
     /// The lifecycle's transition for a result: a running task completes or fails.

@@ -129,6 +129,7 @@ final class DispatchTests: @unchecked Sendable {
             #expect(
                 events == [
                     "task.created", "task.dispatch_requested", "task.dispatched", "task.started", "task.completed",
+                    "deliverable.review",
                 ])
 
             // The gateway's lifecycle hook told Bullpen of the session's start and stop.

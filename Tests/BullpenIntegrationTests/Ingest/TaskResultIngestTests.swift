@@ -75,7 +75,10 @@ final class TaskResultIngestTests: @unchecked Sendable {
         let result: String = try #require(try fixture.db.query("SELECT result FROM tasks WHERE id = $1", [task]).first)
             .decode("result")
         #expect(result == "Done.")
-        #expect(try fixture.count("SELECT count(*) FROM events WHERE task_id = $1", [task]) == 1)
+        #expect(
+            try fixture.count("SELECT count(*) FROM events WHERE task_id = $1 AND type = 'task.completed'", [task]) == 1
+        )
+        #expect(try fixture.count("SELECT count(*) FROM deliverables WHERE task_id = $1", [task]) == 1)
     }
 
     @Test("a missing token is 401 and nothing is published")
@@ -198,7 +201,10 @@ final class TaskResultIngestTests: @unchecked Sendable {
         #expect(conflict.status == .conflict)
         #expect((conflict.body["message"] as? String)?.contains("already reported completed") == true)
         #expect(conflict.body["code"] as? String == "conflict")
-        #expect(try fixture.count("SELECT count(*) FROM events WHERE task_id = $1", [task]) == 1)
+        #expect(
+            try fixture.count("SELECT count(*) FROM events WHERE task_id = $1 AND type = 'task.completed'", [task]) == 1
+        )
+        #expect(try fixture.count("SELECT count(*) FROM deliverables WHERE task_id = $1", [task]) == 1)
     }
 
     @Test("a body not declared as JSON is 415, before anything is read or published")

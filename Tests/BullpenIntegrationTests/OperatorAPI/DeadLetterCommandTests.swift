@@ -84,7 +84,9 @@ final class DeadLetterCommandTests: @unchecked Sendable {
             #expect(again["result"] as? [String: [Int]] == ["replayed": [], "notParked": [first]])
             try self.relayOutbox()
             #expect(try self.stack.count("SELECT count(*) FROM outbox WHERE dead_letter_id IS NOT NULL") == 1)
-            #expect(try self.stack.count("SELECT count(*) FROM events WHERE task_id = $1", [task]) == 1)
+            #expect(
+                try self.stack.count(
+                    "SELECT count(*) FROM events WHERE task_id = $1 AND type = 'task.completed'", [task]) == 1)
 
             let purge = try await api.command(.post, "/v1/dead-letters/purge", #"{"queue": "review"}"#)
             #expect(purge["result"] as? [String: [Int]] == ["purged": [second], "notParked": []])

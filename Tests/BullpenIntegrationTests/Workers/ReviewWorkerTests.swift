@@ -108,7 +108,11 @@ final class ReviewWorkerTests {
         try fixture.publishResult(taskID: task)
         #expect(eventually { consumer.statistics.acked == 2 })
         #expect(consumer.statistics.duplicates == 1)
-        #expect(try fixture.count("SELECT count(*) FROM events WHERE task_id = $1", [task]) == 1)
+        #expect(
+            try fixture.count("SELECT count(*) FROM events WHERE task_id = $1 AND type = 'task.completed'", [task]) == 1
+        )
+        #expect(try fixture.count("SELECT count(*) FROM deliverables WHERE task_id = $1", [task]) == 1)
+        #expect(try fixture.count("SELECT count(*) FROM notifications WHERE task_id = $1", [task]) == 1)
         #expect(try fixture.count("SELECT count(*) FROM dead_letters") == 0)
         #expect(try fixture.reviewDepth() == 0)
     }

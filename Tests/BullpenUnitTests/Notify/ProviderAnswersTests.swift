@@ -83,12 +83,13 @@ struct ProviderAnswersTests {
         let templates = try NotificationTemplates(folder: folder)
         let sample = [
             "taskId": "42", "title": "Launch <copy> & more", "attempt": "3", "reason": "gateway <down>",
-            "error": "the model provider failed",
+            "error": "the model provider failed", "deliverableId": "7", "version": "2",
+            "portalURL": "https://portal.test",
         ]
         for kind in NotificationKind.allCases {
             let rendered = templates.render(kind, sample)
             #expect(!rendered.subject.isEmpty && !rendered.subject.contains("\n"), "\(kind)")
-            #expect(rendered.subject.contains("42") && rendered.subject.contains("Launch <copy> & more"), "\(kind)")
+            #expect(rendered.subject.contains("Launch <copy> & more"), "\(kind)")
             #expect(rendered.text.contains("Launch <copy> & more"), "\(kind): text is not escaped")
             #expect(rendered.html.contains("Launch &lt;copy&gt; &amp; more"), "\(kind): HTML escapes values")
             #expect(!rendered.html.contains("<copy>"), "\(kind)")
@@ -96,6 +97,11 @@ struct ProviderAnswersTests {
         }
         #expect(templates.render(.dispatchFailed, sample).text.contains("gateway <down>"))
         #expect(templates.render(.taskFailed, sample).text.contains("the model provider failed"))
+        #expect(templates.render(.taskFailed, sample).subject.contains("42"))
+        #expect(templates.render(.reviewWaiting, sample).text.contains("bullpen deliverable deliver 7"))
+        #expect(templates.render(.deliverableReady, sample).text.contains("https://portal.test/deliverables/7"))
+        #expect(
+            templates.render(.deliverableReady, sample).html.contains(#"href="https://portal.test/deliverables/7""#))
         #expect(throws: NotificationTemplates.MissingTemplate.self) {
             try NotificationTemplates(folder: "/nonexistent")
         }

@@ -1,0 +1,37 @@
+import ArgumentParser
+
+/// `bullpen deliverable approve|deliver`: the review decisions on a deliverable version.
+struct DeliverableCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "deliverable", abstract: "Deliverables: versions of a task's work that a human reviews.",
+        subcommands: [Approve.self, Deliver.self])
+
+    struct Approve: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Approve a deliverable in review (not yet delivered).")
+        @OptionGroup var api: APIOptions
+        @OptionGroup var wait: WaitOptions
+        @Argument var id: Int64
+        @Option(help: "The reviewer's notes.") var notes: String?
+
+        func run() throws {
+            try Output.issue(
+                "POST", "/v1/deliverables/\(id)/approve", notes.map { ["notes": $0] } ?? [:], api: api, wait: wait)
+        }
+    }
+
+    struct Deliver: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract:
+                "Deliver a deliverable (approving it first if it is in review): the client sees it and is emailed.")
+        @OptionGroup var api: APIOptions
+        @OptionGroup var wait: WaitOptions
+        @Argument var id: Int64
+        @Option(help: "The reviewer's notes.") var notes: String?
+
+        func run() throws {
+            try Output.issue(
+                "POST", "/v1/deliverables/\(id)/deliver", notes.map { ["notes": $0] } ?? [:], api: api, wait: wait)
+        }
+    }
+}

@@ -1,0 +1,139 @@
+import BullpenDomain
+import Foundation
+import PostgreSQL
+
+/// Deliverables: the versions of a task's work that a human reviews and the client receives.
+public enum DeliverableStore {
+    /// A deliverable version that a completed task opened for review.
+    public struct Opened: Sendable, Equatable {
+        public var id: Int64
+        public var taskID: Int64
+        public var projectID: Int64
+        public var title: String
+        public var version: Int
+    }
+
+    /// For each completed task (of a project), the next version of its work's deliverable, straight into
+    /// review (the lifecycle's draft, then submit for review): the agent's output as content, linked to the
+    /// version it replaces (a revision task's work is its parent's). One statement for any number of tasks,
+    /// with a `deliverable.review` event each.
+    public static func openVersions(
+        completed taskIDs: Set<Int64>, messageID: String, in tx: PGConnection
+    ) throws
+        -> [Opened]
+    {
+        guard !taskIDs.isEmpty,
+            case .success(let review) = DeliverableLifecycle.next(from: .draft, on: .submitForReview)
+        else { return [] }
+        return try tx.query(
+            """
+            WITH done AS (
+                SELECT t.id, t.project_id, t.title, coalesce(t.result, '') AS content,
+                       coalesce(t.parent_task_id, t.id) AS work
+                  FROM tasks t
+                 WHERE t.id = ANY($1::bigint[]) AND t.status = 'completed' AND t.project_id IS NOT NULL
+            ), opened AS (
+                INSERT INTO deliverables (project_id, task_id, title, content, format, status, version,
+                                          previous_version_id)
+                SELECT d.project_id, d.id, d.title, d.content, 'markdown', $2, coalesce(p.version, 0) + 1, p.id
+                  FROM done d
+                  LEFT JOIN LATERAL (
+                      SELECT x.id, x.version FROM deliverables x JOIN tasks xt ON xt.id = x.task_id
+                       WHERE coalesce(xt.parent_task_id, xt.id) = d.work
+                       ORDER BY x.version DESC LIMIT 1
+                  ) p ON true
+                RETURNING id, task_id, project_id, title, version
+            ), logged AS (
+                INSERT INTO events (type, message, data, project_id, task_id, message_id)
+                SELECT 'deliverable.review', 'Deliverable ' || id || ' (version ' || version || ') awaits review',
+                       jsonb_build_object('deliverableId', id, 'version', version), project_id, task_id, $3
+                  FROM opened
+            )
+            SELECT id, task_id, project_id, title, version FROM opened ORDER BY id
+            """, [PGArray(taskIDs.map(String.init)), review.rawValue, messageID]
+        ).rows.map {
+            Opened(
+                id: try $0.decode("id"), taskID: try $0.decode("task_id"), projectID: try $0.decode("project_id"),
+                title: try $0.decode("title"), version: try $0.decode("version"))
+        }
+    }
+
+    /// What a review decision did.
+    public struct Decided: Sendable, Equatable {
+        public var id: Int64
+        public var status: DeliverableStatus
+        public var projectID: Int64
+        public var taskID: Int64?
+        public var title: String
+        /// Delivered: the client's id and address, and whether the project is now delivered.
+        public var clientID: Int64?
+        public var clientEmail: String?
+        public var projectDelivered = false
+    }
+
+    /// Approves a deliverable in review (`deliver`: and delivers it, or delivers an approved one): every step
+    /// through the deliverable lifecycle; a step it refuses is a ``CommandRejection``. Delivery makes it
+    /// visible to the client with its time, counts it once against the client's active subscription, and
+    /// delivers the project when every deliverable not rejected is delivered and no task is open.
+    public static func decide(
+        id: Int64, deliver: Bool, reviewer: String?, notes: String?, messageID: String, in tx: PGConnection
+    ) throws -> Decided {
+        guard
+            let row = try tx.query(
+                "SELECT status, project_id, task_id, title FROM deliverables WHERE id = $1 FOR UPDATE", [id]
+            ).first
+        else { throw CommandRejection("deliverable \(id) does not exist") }
+        var status = DeliverableStatus(rawValue: try row.decode("status")) ?? .rejected
+        var steps: [DeliverableEvent] = status == .approved && deliver ? [.deliver] : [.approve]
+        if deliver && status != .approved { steps.append(.deliver) }
+        for step in steps {
+            switch DeliverableLifecycle.next(from: status, on: step) {
+            case .success(let next): status = next
+            case .failure(let refusal): throw CommandRejection("deliverable \(id): \(refusal)")
+            }
+        }
+        var decided = Decided(
+            id: id, status: status, projectID: try row.decode("project_id"),
+            taskID: try row.decode("task_id", as: Int64?.self), title: try row.decode("title"))
+        try tx.query(
+            """
+            UPDATE deliverables
+               SET status = $2, reviewed_by = coalesce($3, reviewed_by), review_notes = coalesce($4, review_notes),
+                   client_visible = client_visible OR $2 = 'delivered',
+                   delivered_at = CASE WHEN $2 = 'delivered' THEN now() ELSE delivered_at END
+             WHERE id = $1
+            """, [id, status.rawValue, reviewer, notes])
+        try EventLog.record(
+            "deliverable.\(status.rawValue)", "Deliverable \(id) \(status.rawValue)",
+            about: .init(projectID: decided.projectID, taskID: decided.taskID), messageID: messageID, in: tx)
+        guard status == .delivered else { return decided }
+        let delivered = try tx.query(
+            """
+            WITH usage AS (
+                UPDATE subscriptions s SET deliverables_used = deliverables_used + 1
+                  FROM projects p
+                 WHERE p.id = $1 AND s.client_id = p.client_id AND s.status IN ('active', 'trialing')
+            ), project AS (
+                UPDATE projects p SET status = 'delivered', delivered_at = now()
+                 WHERE p.id = $1 AND p.status <> 'delivered'
+                   AND NOT EXISTS (SELECT 1 FROM deliverables d WHERE d.project_id = p.id AND d.id <> $2
+                                     AND d.status NOT IN ('delivered', 'rejected'))
+                   AND NOT EXISTS (SELECT 1 FROM tasks t WHERE t.project_id = p.id
+                                     AND t.status IN ('pending', 'assigned', 'running'))
+                RETURNING p.id
+            )
+            SELECT c.id AS client_id, c.email, EXISTS (SELECT 1 FROM project) AS project_delivered
+              FROM projects p JOIN clients c ON c.id = p.client_id WHERE p.id = $1
+            """, [decided.projectID, id]
+        ).first
+        decided.clientID = try delivered?.decode("client_id", as: Int64?.self)
+        decided.clientEmail = try delivered?.decode("email", as: String?.self)
+        decided.projectDelivered = try delivered?.decode("project_delivered", as: Bool?.self) ?? false
+        if decided.projectDelivered {
+            try EventLog.record(
+                "project.delivered", "Project \(decided.projectID) delivered",
+                about: .init(clientID: decided.clientID, projectID: decided.projectID), messageID: messageID, in: tx)
+        }
+        return decided
+    }
+}
