@@ -1,16 +1,13 @@
-/// `deliverable.approve`: a deliverable in review is approved (not yet delivered).
-public struct DeliverableApproval: CommandPayload {
-    public static let kind = CommandKind.deliverableApprove
-    public var id: Int64
-    public var notes: String?
+/// A review decision on one deliverable: its id and the reviewer's notes.
+public protocol DeliverableDecision: CommandPayload where CodingKeys == DeliverableDecisionKeys {
+    var id: Int64 { get }
+    var notes: String? { get }
+}
 
-    public init(id: Int64, notes: String? = nil) {
-        self.id = id
-        self.notes = notes
-    }
+/// The fields of a review decision.
+public enum DeliverableDecisionKeys: String, CodingKey, CaseIterable { case id, notes }
 
-    public enum CodingKeys: String, CodingKey, CaseIterable { case id, notes }
-
+extension DeliverableDecision {
     public func validate() throws(ValidationError) {
         try Check.positive(id, "id")
         try Check.text(notes, "notes", length: 1...5000)
@@ -19,24 +16,19 @@ public struct DeliverableApproval: CommandPayload {
     public var references: [Reference] { [Reference(.deliverable, id, field: "id")] }
 }
 
-/// `deliverable.deliver`: a deliverable in review is approved and delivered in one, or an approved one
-/// delivered: the client sees it and is told.
-public struct DeliverableDelivery: CommandPayload {
-    public static let kind = CommandKind.deliverableDeliver
+/// `deliverable.approve`: a deliverable in review is approved (not yet delivered).
+public struct DeliverableApproval: DeliverableDecision {
+    public static let kind = CommandKind.deliverableApprove
+    public typealias CodingKeys = DeliverableDecisionKeys
     public var id: Int64
     public var notes: String?
+}
 
-    public init(id: Int64, notes: String? = nil) {
-        self.id = id
-        self.notes = notes
-    }
-
-    public enum CodingKeys: String, CodingKey, CaseIterable { case id, notes }
-
-    public func validate() throws(ValidationError) {
-        try Check.positive(id, "id")
-        try Check.text(notes, "notes", length: 1...5000)
-    }
-
-    public var references: [Reference] { [Reference(.deliverable, id, field: "id")] }
+/// `deliverable.deliver`: a deliverable in review is approved and delivered in one, or an approved one
+/// delivered: the client sees it and is told.
+public struct DeliverableDelivery: DeliverableDecision {
+    public static let kind = CommandKind.deliverableDeliver
+    public typealias CodingKeys = DeliverableDecisionKeys
+    public var id: Int64
+    public var notes: String?
 }
