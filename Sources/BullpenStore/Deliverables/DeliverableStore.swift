@@ -44,9 +44,9 @@ public enum DeliverableStore {
                   ) p ON true
                 RETURNING id, task_id, project_id, title, version
             ), logged AS (
-                INSERT INTO events (type, message, data, project_id, task_id, message_id)
+                INSERT INTO events (type, message, data, project_id, task_id, deliverable_id, message_id)
                 SELECT 'deliverable.review', 'Deliverable ' || id || ' (version ' || version || ') awaits review',
-                       jsonb_build_object('deliverableId', id, 'version', version), project_id, task_id, $3
+                       jsonb_build_object('version', version), project_id, task_id, id, $3
                   FROM opened
             )
             SELECT id, task_id, project_id, title, version FROM opened ORDER BY id
