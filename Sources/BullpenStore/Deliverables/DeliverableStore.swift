@@ -13,7 +13,9 @@ public enum DeliverableStore {
         public var version: Int
     }
 
-    /// For each completed task (of a project), the next version of its work's deliverable, straight into
+    /// For each task the caller just completed (of a project; the caller holds their rows and passes only
+    /// completed ones: a status condition here let the planner scan every completed task), the next version
+    /// of its work's deliverable, straight into
     /// review (the lifecycle's draft, then submit for review): the agent's output as content, linked to the
     /// version it replaces (a revision task's work is its parent's). One statement for any number of tasks,
     /// with a `deliverable.review` event each.
@@ -31,16 +33,22 @@ public enum DeliverableStore {
                 SELECT t.id, t.project_id, t.title, coalesce(t.result, '') AS content,
                        coalesce(t.parent_task_id, t.id) AS work
                   FROM tasks t
-                 WHERE t.id = ANY($1::bigint[]) AND t.status = 'completed' AND t.project_id IS NOT NULL
+                 WHERE t.id = ANY($1::bigint[]) AND t.project_id IS NOT NULL
             ), opened AS (
                 INSERT INTO deliverables (project_id, task_id, title, content, format, status, version,
                                           previous_version_id)
                 SELECT d.project_id, d.id, d.title, d.content, 'markdown', $2, coalesce(p.version, 0) + 1, p.id
                   FROM done d
                   LEFT JOIN LATERAL (
-                      SELECT x.id, x.version FROM deliverables x JOIN tasks xt ON xt.id = x.task_id
-                       WHERE coalesce(xt.parent_task_id, xt.id) = d.work
-                       ORDER BY x.version DESC LIMIT 1
+                      -- The work's tasks (the original and its revisions), by their indexes: an expression over
+                      -- every task's parent scanned all deliverables for each result.
+                      SELECT w.id, w.version FROM (
+                          SELECT x.id, x.version FROM deliverables x WHERE x.task_id = d.work
+                          UNION ALL
+                          SELECT x.id, x.version FROM tasks c JOIN deliverables x ON x.task_id = c.id
+                           WHERE c.parent_task_id = d.work
+                      ) w
+                       ORDER BY w.version DESC LIMIT 1
                   ) p ON true
                 RETURNING id, task_id, project_id, title, version
             ), logged AS (

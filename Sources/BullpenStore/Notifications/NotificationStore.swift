@@ -34,22 +34,30 @@ public enum NotificationStore {
         }
     }
 
-    /// Writes the notification; returns its id, or nil when its key was written before (the same cause
-    /// twice is one notification).
-    public static func insert(_ new: New, in tx: PGConnection) throws -> Int64? {
-        let data = String(decoding: try JSONEncoder().encode(new.data), as: UTF8.self)
-        return try tx.query(
+    /// Writes the notifications in one statement; returns the ids of those written (a key written before is
+    /// skipped: the same cause twice is one notification).
+    public static func insert(_ batch: [New], in tx: PGConnection) throws -> [Int64] {
+        guard !batch.isEmpty else { return [] }
+        let data = try batch.map { String(decoding: try JSONEncoder().encode($0.data), as: UTF8.self) }
+        tx.prepare(
+            "notifications.insert",
             """
             INSERT INTO notifications (key, kind, channel, recipient, client_id, project_id, task_id, data)
-            VALUES ($1, $2, $3, $4, $5, $6, $7, $8::jsonb)
+            SELECT key, kind, channel, recipient, client_id, project_id, task_id, data::jsonb
+              FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::bigint[], $6::bigint[], $7::bigint[],
+                          $8::text[]) AS n(key, kind, channel, recipient, client_id, project_id, task_id, data)
             ON CONFLICT (key) DO NOTHING
             RETURNING id
-            """,
+            """)
+        func ids(_ values: [Int64?]) -> PGArray { PGArray(values.map { $0.map(String.init) }) }
+        return try tx.executePrepared(
+            "notifications.insert",
             [
-                new.key, new.kind.rawValue, new.channel.rawValue, new.recipient, new.clientID, new.projectID,
-                new.taskID, data,
+                PGArray(batch.map(\.key)), PGArray(batch.map(\.kind.rawValue)), PGArray(batch.map(\.channel.rawValue)),
+                PGArray(batch.map(\.recipient)), ids(batch.map(\.clientID)), ids(batch.map(\.projectID)),
+                ids(batch.map(\.taskID)), PGArray(data),
             ]
-        ).first?.decode("id")
+        ).rows.map { try $0.decode("id") }
     }
 
     /// A notification as the notify worker sends it, or an operator reads it.

@@ -100,22 +100,32 @@ public struct NotificationHandler: MessageHandler {
 /// Writing a notification with the change that causes it: its row and its notify message, in the caller's
 /// transaction.
 public enum Notify {
+    /// Two statements for any number of notifications: their rows, then their messages.
+    public static func enqueue(_ batch: [NotificationStore.New], priority: Int = 3, in tx: PGConnection) throws {
+        let ids = try NotificationStore.insert(batch, in: tx)
+        try Outbox.enqueue(all: ids.map { NotificationMessage(notificationId: $0, priority: priority) }, in: tx)
+    }
+
     public static func enqueue(_ new: NotificationStore.New, priority: Int = 3, in tx: PGConnection) throws {
-        guard let id = try NotificationStore.insert(new, in: tx) else { return }
-        try Outbox.enqueue(NotificationMessage(notificationId: id, priority: priority), in: tx)
+        try enqueue([new], priority: priority, in: tx)
     }
 
     /// An alert to the operators about a task, by email (to the configured operators' address), keyed by
     /// `cause`: the same cause twice is one alert.
+    public static func operatorAlert(
+        _ kind: NotificationKind, cause: String, taskID: Int64, projectID: Int64?, data: [String: String]
+    ) -> NotificationStore.New {
+        .init(
+            key: "\(kind.rawValue):\(cause):email", kind: kind, channel: .email, projectID: projectID, taskID: taskID,
+            data: data.mapValues { String($0.prefix(500)) })
+    }
+
     public static func operators(
         _ kind: NotificationKind, cause: String, taskID: Int64, projectID: Int64?, data: [String: String],
         priority: Int, in tx: PGConnection
     ) throws {
         try enqueue(
-            .init(
-                key: "\(kind.rawValue):\(cause):email", kind: kind, channel: .email, projectID: projectID,
-                taskID: taskID,
-                data: data.mapValues { String($0.prefix(500)) }),
-            priority: priority, in: tx)
+            operatorAlert(kind, cause: cause, taskID: taskID, projectID: projectID, data: data), priority: priority,
+            in: tx)
     }
 }

@@ -34,14 +34,16 @@ public struct TaskResultHandler: BatchMessageHandler {
 
     /// Completed tasks' work becomes the next deliverable version, in review; the operators are told.
     static func openReview(_ completed: Set<Int64>, messageID: String, in tx: PGConnection) throws {
-        for opened in try DeliverableStore.openVersions(completed: completed, messageID: messageID, in: tx) {
-            try Notify.operators(
-                .reviewWaiting, cause: String(opened.id), taskID: opened.taskID, projectID: opened.projectID,
-                data: [
-                    "deliverableId": String(opened.id), "title": opened.title, "version": String(opened.version),
-                    "taskId": String(opened.taskID),
-                ], priority: 3, in: tx)
-        }
+        let opened = try DeliverableStore.openVersions(completed: completed, messageID: messageID, in: tx)
+        try Notify.enqueue(
+            opened.map { opened in
+                Notify.operatorAlert(
+                    .reviewWaiting, cause: String(opened.id), taskID: opened.taskID, projectID: opened.projectID,
+                    data: [
+                        "deliverableId": String(opened.id), "title": opened.title, "version": String(opened.version),
+                        "taskId": String(opened.taskID),
+                    ])
+            }, priority: 3, in: tx)
     }
 
     /// The whole batch in one statement; any result that cannot apply sends the batch down the
