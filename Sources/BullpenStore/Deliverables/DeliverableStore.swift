@@ -27,7 +27,11 @@ public enum DeliverableStore {
         guard !taskIDs.isEmpty,
             case .success(let review) = DeliverableLifecycle.next(from: .draft, on: .submitForReview)
         else { return [] }
-        return try tx.query(
+        // Prepared, with its generic plan (index probes whatever the parameters): planning this statement
+        // for every result cost more than running it.
+        try tx.execute("SET LOCAL plan_cache_mode = force_generic_plan")
+        tx.prepare(
+            "deliverables.open_versions",
             """
             WITH done AS (
                 SELECT t.id, t.project_id, t.title, coalesce(t.result, '') AS content,
@@ -58,7 +62,9 @@ public enum DeliverableStore {
                   FROM opened
             )
             SELECT id, task_id, project_id, title, version FROM opened ORDER BY id
-            """, [PGArray(taskIDs.map(String.init)), review.rawValue, messageID]
+            """)
+        return try tx.executePrepared(
+            "deliverables.open_versions", [PGArray(taskIDs.map(String.init)), review.rawValue, messageID]
         ).rows.map {
             Opened(
                 id: try $0.decode("id"), taskID: try $0.decode("task_id"), projectID: try $0.decode("project_id"),
