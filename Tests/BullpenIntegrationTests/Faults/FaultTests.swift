@@ -69,12 +69,18 @@ final class FaultTests {
         try eventually(timeout: timeout) { try completed() == n }
     }
 
-    /// Every message applied exactly once: one completed task, one event and one inbox row per message,
-    /// nothing parked, nothing left on the queue.
+    /// Every message applied exactly once: one completed task, one event of each type, one deliverable and
+    /// one inbox row per message, nothing parked, nothing left on the queue.
     func expectExactlyOnce(_ n: Int, _ label: String) throws {
         let events = try fixture.count("SELECT count(*) FROM events WHERE type = 'task.completed'")
         let repeated = try fixture.count(
-            "SELECT count(*) FROM (SELECT task_id FROM events GROUP BY task_id HAVING count(*) > 1) r")
+            """
+            SELECT count(*) FROM (
+                SELECT task_id FROM events GROUP BY task_id, type HAVING count(*) > 1
+                UNION
+                SELECT task_id FROM deliverables GROUP BY task_id HAVING count(*) > 1
+            ) r
+            """)
         let inbox = try fixture.count("SELECT count(*) FROM inbox")
         let parked = try fixture.count("SELECT count(*) FROM dead_letters")
         let depth = try reconnectingDepth()
