@@ -55,23 +55,27 @@ final class DeliveryApplier {
                 // A handler's own verdict (park, retry) stands: it is not asked again, so that a handler with
                 // an effect outside PostgreSQL (a provider called) does not make it twice.
                 if let index = aborted.index, let verdict = aborted.verdict { verdicts[index] = verdict }
-                // From here on, each handler may have run once already (its effect rolled back).
-                for index in messages.indices { messages[index].reapplied = true }
+                markReapplied(&messages)
                 careful = true
             } catch let error as PGError where error.isConnectionFailure || error.isRetryableTransaction {
-                for index in messages.indices { messages[index].reapplied = true }
+                markReapplied(&messages)
                 logger.warning(
                     "database unavailable; retrying", metadata: ["error": "\(error)", "batch": "\(messages.count)"])
                 if shouldStop() { return Array(repeating: .abandon, count: messages.count) }
                 Thread.sleep(forTimeInterval: Double(backoff.next().milliseconds) / 1000)
             } catch {
                 // Outside any one message (BEGIN or COMMIT failed on a live session): try again.
-                for index in messages.indices { messages[index].reapplied = true }
+                markReapplied(&messages)
                 logger.error("batch transaction failed; retrying", metadata: ["error": "\(error)"])
                 if shouldStop() { return Array(repeating: .abandon, count: messages.count) }
                 Thread.sleep(forTimeInterval: Double(backoff.next().milliseconds) / 1000)
             }
         }
+    }
+
+    /// From here on, each handler may have run once already (its effect rolled back).
+    private func markReapplied(_ messages: inout [InboundMessage]) {
+        for index in messages.indices { messages[index].reapplied = true }
     }
 
     /// Thrown inside the fast path to roll it back and take the careful one; with the verdict of the
