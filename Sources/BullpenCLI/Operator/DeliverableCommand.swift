@@ -1,10 +1,10 @@
 import ArgumentParser
 
-/// `bullpen deliverable approve|deliver`: the review decisions on a deliverable version.
+/// `bullpen deliverable approve|deliver|revise|reject`: the review decisions on a deliverable version.
 struct DeliverableCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "deliverable", abstract: "Deliverables: versions of a task's work that a human reviews.",
-        subcommands: [Approve.self, Deliver.self])
+        subcommands: [Approve.self, Deliver.self, Revise.self, Reject.self])
 
     /// What both decisions take.
     struct Decision: ParsableArguments {
@@ -32,5 +32,38 @@ struct DeliverableCommand: ParsableCommand {
                 "Deliver a deliverable (approving it first if it is in review): the client sees it and is emailed.")
         @OptionGroup var decision: Decision
         func run() throws { try decision.issue("deliver") }
+    }
+
+    struct Revise: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract:
+                "Ask for a revision: a priority-5 revision task goes to the same agent and is dispatched (counts against the plan's revision rounds)."
+        )
+        @OptionGroup var api: APIOptions
+        @OptionGroup var wait: WaitOptions
+        @Argument var id: Int64
+        @Option(help: "What to change: the revision task's brief.") var notes: String
+        @Option(help: "Allow a round past the plan's limit, and why.") var override: String?
+
+        func run() throws {
+            var body = ["notes": notes]
+            if let override { body["overrideReason"] = override }
+            try Output.issue("POST", "/v1/deliverables/\(id)/revision", body, api: api, wait: wait)
+        }
+    }
+
+    struct Reject: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract:
+                "Reject a version on quality: it counts in the agent's failure rate, and another agent of the specialization does the work again."
+        )
+        @OptionGroup var api: APIOptions
+        @OptionGroup var wait: WaitOptions
+        @Argument var id: Int64
+        @Option(help: "Why it failed review: recorded, and the new task's brief.") var notes: String
+
+        func run() throws {
+            try Output.issue("POST", "/v1/deliverables/\(id)/reject", ["notes": notes], api: api, wait: wait)
+        }
     }
 }

@@ -32,3 +32,53 @@ public struct DeliverableDelivery: DeliverableDecision {
     public var id: Int64
     public var notes: String?
 }
+
+/// `deliverable.request_revision`: the reviewer asks for another version. A revision task (priority 5, its
+/// parent the work's original task) goes to the same agent and is dispatched; the project's revision count
+/// rises. Past the plan's revision rounds it is refused unless `overrideReason` says why.
+public struct DeliverableRevisionRequest: CommandPayload {
+    public static let kind = CommandKind.deliverableRequestRevision
+    public var id: Int64
+    /// What to change: the revision task's brief.
+    public var notes: String
+    public var overrideReason: String?
+
+    public init(id: Int64, notes: String, overrideReason: String? = nil) {
+        self.id = id
+        self.notes = notes
+        self.overrideReason = overrideReason
+    }
+
+    public enum CodingKeys: String, CodingKey, CaseIterable { case id, notes, overrideReason }
+
+    public func validate() throws(ValidationError) {
+        try Check.positive(id, "id")
+        try Check.text(notes, "notes", length: 1...5000)
+        try Check.text(overrideReason, "overrideReason", length: 1...1000)
+    }
+
+    public var references: [Reference] { [Reference(.deliverable, id, field: "id")] }
+}
+
+/// `deliverable.reject`: the version fails review on quality. The agent's failure rate counts it (a quality
+/// event), and the work goes again to a different agent of the same specialization, dispatched.
+public struct DeliverableRejection: CommandPayload {
+    public static let kind = CommandKind.deliverableReject
+    public var id: Int64
+    /// Why it failed: recorded, and the new task's brief.
+    public var notes: String
+
+    public init(id: Int64, notes: String) {
+        self.id = id
+        self.notes = notes
+    }
+
+    public enum CodingKeys: String, CodingKey, CaseIterable { case id, notes }
+
+    public func validate() throws(ValidationError) {
+        try Check.positive(id, "id")
+        try Check.text(notes, "notes", length: 1...5000)
+    }
+
+    public var references: [Reference] { [Reference(.deliverable, id, field: "id")] }
+}

@@ -20,6 +20,8 @@ public enum CommandKind: String, Choice {
     case deadLetterPurge = "dead_letter.purge"
     case deliverableApprove = "deliverable.approve"
     case deliverableDeliver = "deliverable.deliver"
+    case deliverableRequestRevision = "deliverable.request_revision"
+    case deliverableReject = "deliverable.reject"
 }
 
 /// The body of one kind of command: decoded from the request (its `CodingKeys` are the fields a request may
@@ -88,6 +90,8 @@ public enum OperatorCommand: Sendable, Equatable {
     case deadLetterPurge(DeadLetterPurge)
     case deliverableApprove(DeliverableApproval)
     case deliverableDeliver(DeliverableDelivery)
+    case deliverableRequestRevision(DeliverableRevisionRequest)
+    case deliverableReject(DeliverableRejection)
 
     public var payload: any CommandPayload {
         switch self {
@@ -109,6 +113,8 @@ public enum OperatorCommand: Sendable, Equatable {
         case .deadLetterPurge(let p): return p
         case .deliverableApprove(let p): return p
         case .deliverableDeliver(let p): return p
+        case .deliverableRequestRevision(let p): return p
+        case .deliverableReject(let p): return p
         }
     }
 
@@ -139,6 +145,8 @@ public enum OperatorCommand: Sendable, Equatable {
         case .deadLetterPurge: return .deadLetterPurge(try .parse(body, pathID: pathID))
         case .deliverableApprove: return .deliverableApprove(try .parse(body, pathID: pathID))
         case .deliverableDeliver: return .deliverableDeliver(try .parse(body, pathID: pathID))
+        case .deliverableRequestRevision: return .deliverableRequestRevision(try .parse(body, pathID: pathID))
+        case .deliverableReject: return .deliverableReject(try .parse(body, pathID: pathID))
         }
     }
 
@@ -201,6 +209,11 @@ public struct CommandMessage: BullpenMessage, Equatable {
             command = .deliverableApprove(try container.decode(DeliverableApproval.self, forKey: .payload))
         case .deliverableDeliver:
             command = .deliverableDeliver(try container.decode(DeliverableDelivery.self, forKey: .payload))
+        case .deliverableRequestRevision:
+            command = .deliverableRequestRevision(
+                try container.decode(DeliverableRevisionRequest.self, forKey: .payload))
+        case .deliverableReject:
+            command = .deliverableReject(try container.decode(DeliverableRejection.self, forKey: .payload))
         }
     }
 

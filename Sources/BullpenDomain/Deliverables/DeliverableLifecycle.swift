@@ -1,4 +1,6 @@
-/// The states of a deliverable: draft -> review -> approved -> delivered | rejected.
+/// The states of a deliverable: draft -> review -> approved -> delivered | rejected. A version whose revision
+/// was asked for before delivery is rejected (the revision's version replaces it); a delivered one stays
+/// delivered (the client keeps what it received).
 public enum DeliverableStatus: String, Sendable, Codable, CaseIterable {
     case draft, review, approved, delivered, rejected
 }
@@ -9,6 +11,8 @@ public enum DeliverableEvent: Sendable, Equatable {
     case approve
     case reject
     case deliver
+    /// A revision was asked for (by an operator in review, or by the client after delivery).
+    case requestRevision
 }
 
 /// The deliverable lifecycle as a state machine with no I/O.
@@ -32,6 +36,8 @@ public enum DeliverableLifecycle {
         case (.review, .approve): return .success(.approved)
         case (.review, .reject): return .success(.rejected)
         case (.approved, .deliver): return .success(.delivered)
+        case (.review, .requestRevision), (.approved, .requestRevision): return .success(.rejected)
+        case (.delivered, .requestRevision): return .success(.delivered)
         default: return .failure(Refusal(from: status, event: event))
         }
     }

@@ -14,12 +14,14 @@ public enum NotificationKind: String, Sendable, Codable, CaseIterable {
     case reviewWaiting = "review-waiting"
     /// The client: a deliverable was delivered, with a link to it.
     case deliverableReady = "deliverable-ready"
+    /// The client: a revision of delivered work is under way.
+    case revisionInProgress = "revision-in-progress"
 
     /// Who reads it.
     public var audience: Audience {
         switch self {
         case .dispatchFailed, .taskFailed, .reviewWaiting: return .operators
-        case .deliverableReady: return .client
+        case .deliverableReady, .revisionInProgress: return .client
         }
     }
 

@@ -1,4 +1,5 @@
-/// The states of a project: intake -> active -> review -> delivered, and archived from any of them.
+/// The states of a project: intake -> active -> review -> delivered (-> active again for a revision), and
+/// archived from any of them.
 public enum ProjectStatus: String, Choice {
     case intake, active, review, delivered, archived
 }
@@ -13,6 +14,8 @@ public enum ProjectEvent: String, Sendable, Equatable {
     case deliver
     /// Closed for good: no further tasks are created or dispatched.
     case archive
+    /// Delivered work needs more: a revision was asked for.
+    case reopen
 }
 
 /// The project lifecycle as a state machine: the rules, with no I/O.
@@ -28,6 +31,7 @@ public enum ProjectLifecycle {
         case (.intake, .activate), (.review, .activate): return .success(.active)
         case (.active, .submitForReview): return .success(.review)
         case (.review, .deliver): return .success(.delivered)
+        case (.delivered, .reopen): return .success(.active)
         case (.intake, .archive), (.active, .archive), (.review, .archive), (.delivered, .archive):
             return .success(.archived)
         default: return .failure(Refusal(from: status, event: event))

@@ -2470,6 +2470,182 @@ enum OpenAPIDocument {
                   }
                 }
               }
+            },
+            "/v1/deliverables/{id}/revision": {
+              "post": {
+                "summary": "ask for a revision: a priority-5 revision task to the same agent, dispatched; refused past the plan's revision rounds without overrideReason",
+                "operationId": "requestDeliverableRevision",
+                "security": [
+                  {
+                    "apiToken": []
+                  }
+                ],
+                "parameters": [
+                  {
+                    "name": "id",
+                    "in": "path",
+                    "required": true,
+                    "schema": {
+                      "type": "integer",
+                      "format": "int64",
+                      "minimum": 1
+                    }
+                  },
+                  {
+                    "name": "Idempotency-Key",
+                    "in": "header",
+                    "schema": {
+                      "type": "string",
+                      "pattern": "^[!-~]{1,200}$"
+                    },
+                    "description": "the same key with the same body is the same command; the CLI sends one per invocation"
+                  }
+                ],
+                "requestBody": {
+                  "required": true,
+                  "content": {
+                    "application/json": {
+                      "schema": {
+                        "$ref": "#/components/schemas/DeliverableRevisionRequest"
+                      }
+                    }
+                  }
+                },
+                "responses": {
+                  "202": {
+                    "description": "accepted after the broker's confirm (or the command's current status, for a repeated Idempotency-Key)",
+                    "headers": {
+                      "Location": {
+                        "schema": {
+                          "type": "string"
+                        }
+                      }
+                    },
+                    "content": {
+                      "application/json": {
+                        "schema": {
+                          "$ref": "#/components/schemas/CommandAccepted"
+                        }
+                      }
+                    }
+                  },
+                  "400": {
+                    "$ref": "#/components/responses/Error400"
+                  },
+                  "401": {
+                    "$ref": "#/components/responses/Error401"
+                  },
+                  "403": {
+                    "$ref": "#/components/responses/Error403"
+                  },
+                  "413": {
+                    "$ref": "#/components/responses/Error413"
+                  },
+                  "415": {
+                    "$ref": "#/components/responses/Error415"
+                  },
+                  "422": {
+                    "$ref": "#/components/responses/Error422"
+                  },
+                  "429": {
+                    "$ref": "#/components/responses/Error429"
+                  },
+                  "503": {
+                    "$ref": "#/components/responses/Error503"
+                  },
+                  "404": {
+                    "$ref": "#/components/responses/Error404"
+                  }
+                }
+              }
+            },
+            "/v1/deliverables/{id}/reject": {
+              "post": {
+                "summary": "reject a version on quality: counted in the agent's failure rate, the work dispatched again to another agent of the specialization",
+                "operationId": "rejectDeliverable",
+                "security": [
+                  {
+                    "apiToken": []
+                  }
+                ],
+                "parameters": [
+                  {
+                    "name": "id",
+                    "in": "path",
+                    "required": true,
+                    "schema": {
+                      "type": "integer",
+                      "format": "int64",
+                      "minimum": 1
+                    }
+                  },
+                  {
+                    "name": "Idempotency-Key",
+                    "in": "header",
+                    "schema": {
+                      "type": "string",
+                      "pattern": "^[!-~]{1,200}$"
+                    },
+                    "description": "the same key with the same body is the same command; the CLI sends one per invocation"
+                  }
+                ],
+                "requestBody": {
+                  "required": true,
+                  "content": {
+                    "application/json": {
+                      "schema": {
+                        "$ref": "#/components/schemas/DeliverableRejection"
+                      }
+                    }
+                  }
+                },
+                "responses": {
+                  "202": {
+                    "description": "accepted after the broker's confirm (or the command's current status, for a repeated Idempotency-Key)",
+                    "headers": {
+                      "Location": {
+                        "schema": {
+                          "type": "string"
+                        }
+                      }
+                    },
+                    "content": {
+                      "application/json": {
+                        "schema": {
+                          "$ref": "#/components/schemas/CommandAccepted"
+                        }
+                      }
+                    }
+                  },
+                  "400": {
+                    "$ref": "#/components/responses/Error400"
+                  },
+                  "401": {
+                    "$ref": "#/components/responses/Error401"
+                  },
+                  "403": {
+                    "$ref": "#/components/responses/Error403"
+                  },
+                  "413": {
+                    "$ref": "#/components/responses/Error413"
+                  },
+                  "415": {
+                    "$ref": "#/components/responses/Error415"
+                  },
+                  "422": {
+                    "$ref": "#/components/responses/Error422"
+                  },
+                  "429": {
+                    "$ref": "#/components/responses/Error429"
+                  },
+                  "503": {
+                    "$ref": "#/components/responses/Error503"
+                  },
+                  "404": {
+                    "$ref": "#/components/responses/Error404"
+                  }
+                }
+              }
             }
           },
           "components": {
@@ -4742,6 +4918,42 @@ enum OpenAPIDocument {
                   }
                 },
                 "required": [],
+                "additionalProperties": false
+              },
+              "DeliverableRevisionRequest": {
+                "type": "object",
+                "properties": {
+                  "notes": {
+                    "type": "string",
+                    "minLength": 1,
+                    "maxLength": 5000,
+                    "description": "what to change: the revision task's brief"
+                  },
+                  "overrideReason": {
+                    "type": "string",
+                    "minLength": 1,
+                    "maxLength": 1000,
+                    "description": "allows a round past the plan's revision limit; recorded with the event"
+                  }
+                },
+                "required": [
+                  "notes"
+                ],
+                "additionalProperties": false
+              },
+              "DeliverableRejection": {
+                "type": "object",
+                "properties": {
+                  "notes": {
+                    "type": "string",
+                    "minLength": 1,
+                    "maxLength": 5000,
+                    "description": "why it failed review: recorded, and the new task's brief"
+                  }
+                },
+                "required": [
+                  "notes"
+                ],
                 "additionalProperties": false
               }
             },

@@ -48,6 +48,7 @@ struct OperatorAPI: Sendable {
         ("/v1/tasks/:id/assign", [.post]),
         ("/v1/tasks/:id/cancel", [.post]), ("/v1/tasks/:id/dispatch", [.post]),
         ("/v1/deliverables/:id/approve", [.post]), ("/v1/deliverables/:id/deliver", [.post]),
+        ("/v1/deliverables/:id/revision", [.post]), ("/v1/deliverables/:id/reject", [.post]),
         ("/v1/agents", [.get, .post]), ("/v1/agents/:id", [.patch]), ("/v1/agents/:id/offline", [.post]),
         ("/v1/agents/:id/config", [.put]),
         ("/v1/commands/:id", [.get]), ("/v1/events", [.get]), ("/v1/events/stream", [.get]),

@@ -70,13 +70,15 @@ struct TaskRoutes {
     }
 }
 
-/// `/v1/deliverables` (operators): the review decisions, approve and deliver.
+/// `/v1/deliverables` (operators): the review decisions: approve, deliver, ask for a revision, reject.
 struct DeliverableRoutes {
     let api: OperatorAPI
 
     func add(to routes: RouterGroup<APIContext>) {
         api.command(.deliverableApprove, .post, ":id/approve", on: routes)
         api.command(.deliverableDeliver, .post, ":id/deliver", on: routes)
+        api.command(.deliverableRequestRevision, .post, ":id/revision", on: routes)
+        api.command(.deliverableReject, .post, ":id/reject", on: routes)
     }
 }
 

@@ -15,10 +15,9 @@ public enum DeliverableStore {
 
     /// For each task the caller just completed (of a project; the caller holds their rows and passes only
     /// completed ones: a status condition here let the planner scan every completed task), the next version
-    /// of its work's deliverable, straight into
-    /// review (the lifecycle's draft, then submit for review): the agent's output as content, linked to the
-    /// version it replaces (a revision task's work is its parent's). One statement for any number of tasks,
-    /// with a `deliverable.review` event each.
+    /// of its work's deliverable, straight into review (the lifecycle's draft, then submit for review): the
+    /// agent's output as content, titled after the work, linked to the version it replaces (a revision task's
+    /// work is its parent's). One statement for any number of tasks, with a `deliverable.review` event each.
     public static func openVersions(
         completed taskIDs: Set<Int64>, messageID: String, in tx: PGConnection
     ) throws
@@ -34,9 +33,8 @@ public enum DeliverableStore {
             "deliverables.open_versions",
             """
             WITH done AS (
-                SELECT t.id, t.project_id, t.title, coalesce(t.result, '') AS content,
-                       coalesce(t.parent_task_id, t.id) AS work
-                  FROM tasks t
+                SELECT t.id, t.project_id, w.title, coalesce(t.result, '') AS content, w.id AS work
+                  FROM tasks t JOIN tasks w ON w.id = coalesce(t.parent_task_id, t.id)
                  WHERE t.id = ANY($1::bigint[]) AND t.project_id IS NOT NULL
             ), opened AS (
                 INSERT INTO deliverables (project_id, task_id, title, content, format, status, version,

@@ -59,6 +59,8 @@ public enum TaskPlanning {
         let priority: Int?
         let estimatedDurationMs: Int64?
         let dependsOn: [Int64]
+        /// A revision's or a redo's: the work's original task.
+        var parentTaskID: Int64? = nil
     }
 
     /// The project tasks are added to, locked against changes (FOR SHARE) until the transaction ends.
@@ -94,12 +96,12 @@ public enum TaskPlanning {
         let id: Int64 = try tx.query(
             """
             INSERT INTO tasks (title, description, project_id, priority, task_type, required_specialization,
-                               estimated_duration_ms)
-            VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id
+                               estimated_duration_ms, parent_task_id)
+            VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id
             """,
             [
                 draft.title, draft.description, project.id, priority, draft.taskType?.rawValue,
-                draft.requiredSpecialization?.rawValue, draft.estimatedDurationMs,
+                draft.requiredSpecialization?.rawValue, draft.estimatedDurationMs, draft.parentTaskID,
             ]
         ).first!.decode("id")
         if !draft.dependsOn.isEmpty {

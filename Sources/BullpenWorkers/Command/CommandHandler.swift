@@ -121,7 +121,55 @@ public struct CommandHandler: MessageHandler {
             }
             return
                 "{\"deliverableId\": \(decided.id), \"status\": \"\(decided.status.rawValue)\", \"projectDelivered\": \(decided.projectDelivered)}"
+        case .deliverableRequestRevision(let request):
+            let reworked = try DeliverableStore.requestRevision(
+                request, by: "operator", messageID: messageID, now: now, in: tx)
+            try revisionStarted(reworked, in: tx)
+            return try result(reworked, messageID: messageID, in: tx)
+        case .deliverableReject(let rejection):
+            let reworked = try DeliverableStore.reject(rejection, messageID: messageID, now: now, in: tx)
+            return try result(reworked, messageID: messageID, in: tx)
         }
+    }
+
+    /// A revision of a version the client saw: the client is told it is in progress.
+    static func revisionStarted(_ reworked: DeliverableStore.Reworked, in tx: PGConnection) throws {
+        guard reworked.wasDelivered, let email = reworked.clientEmail, let round = reworked.revisionRound else {
+            return
+        }
+        try Notify.enqueue(
+            .init(
+                key: "revision-in-progress:\(reworked.deliverableID):\(round):email", kind: .revisionInProgress,
+                channel: .email, recipient: email, clientID: reworked.clientID, projectID: reworked.projectID,
+                taskID: reworked.taskID,
+                data: [
+                    "deliverableId": String(reworked.deliverableID), "title": reworked.title, "round": String(round),
+                ]),
+            priority: 4, in: tx)
+    }
+
+    /// Sends the new task's dispatch request (written with the decision), and says what was done.
+    static func result(_ reworked: DeliverableStore.Reworked, messageID: String, in tx: PGConnection) throws -> String {
+        if let dispatch = reworked.dispatch {
+            try Outbox.enqueue(
+                DispatchRequest(taskId: dispatch.taskID, cause: messageID, priority: dispatch.priority), in: tx)
+        }
+        struct Outcome: Encodable {
+            let deliverableId: Int64
+            let status: String
+            let taskId: Int64
+            let agentId: Int64?
+            let dispatched: Bool
+            let notDispatched: String?
+            let revisionRound: Int?
+        }
+        return String(
+            decoding: try JSONBody.encode(
+                Outcome(
+                    deliverableId: reworked.deliverableID, status: reworked.status.rawValue, taskId: reworked.taskID,
+                    agentId: reworked.dispatch?.agentID, dispatched: reworked.dispatch != nil,
+                    notDispatched: reworked.notDispatched, revisionRound: reworked.revisionRound)),
+            as: UTF8.self)
     }
 
     private static func result(_ key: String, _ id: Int64) -> String { "{\"\(key)\": \(id)}" }

@@ -25,53 +25,13 @@ final class DispatchTests: @unchecked Sendable {
     init() throws { fixture = try OperatorAPIFixture("dispatch", hookSecrets: [Self.hookSecret]) }
     deinit { fixture.tearDown() }
 
-    /// Ingest (live), the sandbox gateway (live), a client of it, the dispatch and review consumers and an
-    /// outbox relay, for the length of `body`.
     func withStack(
         runDuration: Duration = .milliseconds(100), agents: Set<String>? = nil, autoDispatch: Bool = false,
         batchSize: Int = 1, _ body: @escaping @Sendable (APIClient, SandboxGateway) async throws -> Void
     ) async throws {
-        try await fixture.run(.live) { api in
-            let ingestPort = try #require(api.client.port)
-            let gateway = SandboxGateway(
-                configuration: .init(
-                    port: 0, token: "gw", tickInterval: .milliseconds(500), runDuration: runDuration, agents: agents,
-                    hookURL: "http://127.0.0.1:\(ingestPort)/webhooks/agents/event", hookSecret: Self.hookSecret),
-                logger: self.stack.logger)
-            try await gateway.application().test(.live) { gatewayApp in
-                let client = GatewayClient(
-                    configuration: .init(
-                        url: "ws://127.0.0.1:\(try #require(gatewayApp.port))", token: "gw",
-                        identity: DeviceIdentity(privateKey: Curve25519.Signing.PrivateKey()), instanceID: "test"),
-                    logger: self.stack.logger)
-                let connection = Task { try await client.run() }
-                defer { connection.cancel() }
-                let publisher = ConfirmingPublisher(
-                    configuration: try TestEnvironment.amqp(), logger: self.stack.logger)
-                publisher.start()
-                defer { publisher.shutdown() }
-                let topology = self.stack.topology
-                let outcomes = RunOutcomes(grace: .milliseconds(300), logger: self.stack.logger) { message in
-                    try await publisher.publish(try Envelope.outgoing(message, topology: topology, appID: "test"))
-                }
-                let handlers = try Handlers.registry(
-                    dispatch: .init(
-                        gateway: GatewayRuns(client: client, onFinal: outcomes.handle), tokens: self.tokens,
-                        callbackURL: "http://127.0.0.1:\(ingestPort)/webhooks/agents/task-result",
-                        autoDispatch: autoDispatch))
-                let dispatch = try self.stack.consumer(queue: .dispatch, batchSize: batchSize, handlers: handlers)
-                let review = try self.stack.consumer(queue: .review, handlers: handlers)
-                dispatch.start()
-                review.start()
-                let relay = RelayLoop(stack: self.stack)
-                defer {
-                    relay.stop()
-                    dispatch.stop()
-                    review.stop()
-                }
-                try await body(api, gateway)
-            }
-        }
+        try await fixture.withGateway(
+            hookSecret: Self.hookSecret, tokens: tokens, runDuration: runDuration, agents: agents,
+            autoDispatch: autoDispatch, batchSize: batchSize, body)
     }
 
     func plan(_ api: APIClient, agents: [(String, Int)]) async throws -> (project: Int64, agents: [Int64]) {

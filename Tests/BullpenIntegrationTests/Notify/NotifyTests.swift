@@ -14,7 +14,6 @@ import Testing
 @Suite("Notifications", .serialized)
 final class NotifyTests: @unchecked Sendable {
     let stack: StackFixture
-    static let templates = try! NotificationTemplates(folder: TestEnvironment.repositoryRoot + "/Config/templates")
 
     init() throws {
         // Delay tiers of 1 s (four tries), so that retries happen within a test.
@@ -29,11 +28,7 @@ final class NotifyTests: @unchecked Sendable {
     deinit { stack.tearDown() }
 
     func handler(port: Int, operatorEmail: String? = "ops@agency.test") -> NotificationHandler {
-        NotificationHandler(
-            channels: NotificationChannels(
-                resend: ResendClient(baseURL: "http://127.0.0.1:\(port)", apiKey: "re_test_key", timeout: .seconds(5)),
-                from: "Bullpen <bullpen@agency.test>", operatorEmail: operatorEmail),
-            templates: Self.templates)
+        SandboxNotify.handler(port: port, operatorEmail: operatorEmail)
     }
 
     /// The Resend stand-in (live), a notify consumer and an outbox relay, for the length of `body`.
@@ -41,9 +36,7 @@ final class NotifyTests: @unchecked Sendable {
         operatorEmail: String? = "ops@agency.test",
         _ body: @escaping @Sendable (SandboxOutbound, NotificationHandler) async throws -> Void
     ) async throws {
-        let outbound = SandboxOutbound(configuration: .init(port: 0), logger: stack.logger)
-        try await outbound.application().test(.live) { app in
-            let handler = self.handler(port: try #require(app.port), operatorEmail: operatorEmail)
+        try await SandboxNotify.withOutbound(logger: stack.logger, operatorEmail: operatorEmail) { outbound, handler in
             let consumer = try self.stack.consumer(
                 queue: .notify, handlers: try Handlers.registry(notify: handler))
             consumer.start()

@@ -24,13 +24,7 @@ final class DeliverableTests: @unchecked Sendable {
         "a completed result opens version 1 in review and alerts the operators; deliver: visible, counted once, the project delivered, the client emailed once"
     )
     func reviewAndDeliver() async throws {
-        let outbound = SandboxOutbound(configuration: .init(port: 0), logger: stack.logger)
-        try await outbound.application().test(.live) { app in
-            let notify = NotificationHandler(
-                channels: NotificationChannels(
-                    resend: ResendClient(baseURL: "http://127.0.0.1:\(try #require(app.port))", apiKey: "re_test"),
-                    from: "Bullpen <bullpen@agency.test>", operatorEmail: "ops@agency.test"),
-                templates: try NotificationTemplates(folder: TestEnvironment.repositoryRoot + "/Config/templates"))
+        try await SandboxNotify.withOutbound(logger: stack.logger) { outbound, notify in
             let handlers = try Handlers.registry(notify: notify)
             let review = try self.stack.consumer(queue: .review, handlers: handlers)
             let notifier = try self.stack.consumer(queue: .notify, handlers: handlers)

@@ -37,18 +37,47 @@ struct LifecycleTests {
         #expect(refusal.description == "a completed task cannot complete")
     }
 
-    @Test("deliverables go draft, review, approved, delivered or rejected")
+    @Test("every allowed deliverable transition, and nothing else")
     func deliverableTransitions() {
-        #expect(DeliverableLifecycle.next(from: .draft, on: .submitForReview) == .success(.review))
-        #expect(DeliverableLifecycle.next(from: .review, on: .approve) == .success(.approved))
-        #expect(DeliverableLifecycle.next(from: .review, on: .reject) == .success(.rejected))
-        #expect(DeliverableLifecycle.next(from: .approved, on: .deliver) == .success(.delivered))
-        #expect(DeliverableLifecycle.next(from: .draft, on: .deliver) == .failure(.init(from: .draft, event: .deliver)))
+        let allowed: [DeliverableStatus: [DeliverableEvent: DeliverableStatus]] = [
+            .draft: [.submitForReview: .review],
+            .review: [.approve: .approved, .reject: .rejected, .requestRevision: .rejected],
+            .approved: [.deliver: .delivered, .requestRevision: .rejected],
+            .delivered: [.requestRevision: .delivered],
+            .rejected: [:],
+        ]
+        let events: [DeliverableEvent] = [.submitForReview, .approve, .reject, .deliver, .requestRevision]
+        for status in DeliverableStatus.allCases {
+            for event in events {
+                let outcome = DeliverableLifecycle.next(from: status, on: event)
+                if let expected = allowed[status]?[event] {
+                    #expect(outcome == .success(expected), "\(status) on \(event)")
+                } else {
+                    #expect(outcome == .failure(.init(from: status, event: event)), "\(status) on \(event)")
+                }
+            }
+        }
+    }
+
+    @Test("a delivered project reopens for a revision; an archived one does not")
+    func projectReopens() {
+        #expect(ProjectLifecycle.next(from: .delivered, on: .reopen) == .success(.active))
+        #expect((try? ProjectLifecycle.next(from: .archived, on: .reopen).get()) == nil)
+        #expect((try? ProjectLifecycle.next(from: .active, on: .reopen).get()) == nil)
+    }
+
+    @Test("revision rounds: within the plan, refused past its limit, allowed past it with an operator's reason")
+    func revisionAllowance() {
+        #expect(RevisionAllowance.check(used: 0, limit: 2, overrideReason: nil) == .success(.withinPlan))
+        #expect(RevisionAllowance.check(used: 1, limit: 2, overrideReason: nil) == .success(.withinPlan))
+        #expect(RevisionAllowance.check(used: 2, limit: 2, overrideReason: nil) == .failure(.init(used: 2, limit: 2)))
+        #expect(RevisionAllowance.check(used: 40, limit: nil, overrideReason: nil) == .success(.withinPlan))
         #expect(
-            DeliverableLifecycle.next(from: .delivered, on: .approve)
-                == .failure(.init(from: .delivered, event: .approve)))
+            RevisionAllowance.check(used: 2, limit: 2, overrideReason: "our mistake")
+                == .success(.overridden(reason: "our mistake")))
         #expect(
-            DeliverableLifecycle.next(from: .rejected, on: .approve)
-                == .failure(.init(from: .rejected, event: .approve)))
+            RevisionAllowance.Refusal(used: 2, limit: 2).description
+                == "the project has used 2 of its 2 revision rounds; an operator may allow another with an override reason"
+        )
     }
 }

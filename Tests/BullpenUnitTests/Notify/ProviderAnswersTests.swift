@@ -83,7 +83,7 @@ struct ProviderAnswersTests {
         let templates = try NotificationTemplates(folder: folder)
         let sample = [
             "taskId": "42", "title": "Launch <copy> & more", "attempt": "3", "reason": "gateway <down>",
-            "error": "the model provider failed", "deliverableId": "7", "version": "2",
+            "error": "the model provider failed", "deliverableId": "7", "version": "2", "round": "2",
             "portalURL": "https://portal.test",
         ]
         for kind in NotificationKind.allCases {
@@ -102,6 +102,7 @@ struct ProviderAnswersTests {
         #expect(templates.render(.deliverableReady, sample).text.contains("https://portal.test/deliverables/7"))
         #expect(
             templates.render(.deliverableReady, sample).html.contains(#"href="https://portal.test/deliverables/7""#))
+        #expect(templates.render(.revisionInProgress, sample).text.contains("revision round 2"))
         #expect(throws: NotificationTemplates.MissingTemplate.self) {
             try NotificationTemplates(folder: "/nonexistent")
         }

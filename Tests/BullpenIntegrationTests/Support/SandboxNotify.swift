@@ -1,0 +1,31 @@
+import BullpenSandbox
+import BullpenWorkers
+import HummingbirdTesting
+import Logging
+import Providers
+import Testing
+
+/// The notify side of a test: the sandbox's Resend, Slack and Discord stand-ins (live, on a loopback port) and
+/// a notification handler that sends to them.
+enum SandboxNotify {
+    static let templates = try! NotificationTemplates(folder: TestEnvironment.repositoryRoot + "/Config/templates")
+
+    static func handler(port: Int, operatorEmail: String? = "ops@agency.test") -> NotificationHandler {
+        NotificationHandler(
+            channels: NotificationChannels(
+                resend: ResendClient(baseURL: "http://127.0.0.1:\(port)", apiKey: "re_test_key", timeout: .seconds(5)),
+                from: "Bullpen <bullpen@agency.test>", operatorEmail: operatorEmail),
+            templates: templates)
+    }
+
+    /// The stand-ins and a handler sending to them, for the length of `body`.
+    static func withOutbound(
+        logger: Logger, operatorEmail: String? = "ops@agency.test",
+        _ body: @escaping @Sendable (SandboxOutbound, NotificationHandler) async throws -> Void
+    ) async throws {
+        let outbound = SandboxOutbound(configuration: .init(port: 0), logger: logger)
+        try await outbound.application().test(.live) { app in
+            try await body(outbound, handler(port: try #require(app.port), operatorEmail: operatorEmail))
+        }
+    }
+}
