@@ -24,7 +24,9 @@ public struct BullpenCommand: AsyncParsableCommand {
             7 server error.
             """,
         subcommands: [
-            ClientCommand.self, ProjectCommand.self, TaskCommand.self, DeliverableCommand.self, AgentCommand.self,
+            ClientCommand.self, ProjectCommand.self, TaskCommand.self, DeliverableCommand.self,
+            NotificationCommand.self,
+            AgentCommand.self,
             CommandCommand.self,
             EventsCommand.self, StatusCommand.self,
             MigrateCommand.self, TopologyCommand.self, IngestCommand.self, WorkerCommand.self, DeadLetterCommand.self,

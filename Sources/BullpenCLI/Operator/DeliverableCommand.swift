@@ -1,10 +1,44 @@
 import ArgumentParser
 
-/// `bullpen deliverable approve|deliver|revise|reject`: the review decisions on a deliverable version.
+/// `bullpen deliverable list|show|approve|deliver|revise|reject`: deliverable versions and the review decisions
+/// on them.
 struct DeliverableCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "deliverable", abstract: "Deliverables: versions of a task's work that a human reviews.",
-        subcommands: [Approve.self, Deliver.self, Revise.self, Reject.self])
+        subcommands: [List.self, Show.self, Approve.self, Deliver.self, Revise.self, Reject.self])
+
+    struct List: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Deliverable versions, oldest first.")
+        @OptionGroup var api: APIOptions
+        @OptionGroup var page: PageOptions
+        @Option(help: "Only this status's (draft, review, approved, delivered, rejected).") var status: String?
+        @Option(help: "Only this project's.") var project: Int64?
+
+        func run() throws {
+            Output.list(
+                try api.client().get(
+                    Output.path(
+                        "/v1/deliverables", page.query + [("status", status), ("project", project.map(String.init))])),
+                api: api,
+                columns: ["id", "projectId", "taskId", "version", "status", "title", "createdAt", "deliveredAt"])
+        }
+    }
+
+    struct Show: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "One deliverable version, with its content.")
+        @OptionGroup var api: APIOptions
+        @Argument var id: Int64
+
+        func run() throws {
+            Output.show(
+                try api.client().get("/v1/deliverables/\(id)"), api: api,
+                fields: [
+                    "id", "projectId", "taskId", "title", "version", "previousVersionId", "status", "clientVisible",
+                    "createdAt", "deliveredAt", "reviewNotes", "revisionRequestedAt", "revisionNotes",
+                    "clientFeedback", "clientRating", "content",
+                ])
+        }
+    }
 
     /// What both decisions take.
     struct Decision: ParsableArguments {

@@ -1,7 +1,7 @@
 /// The states of a deliverable: draft -> review -> approved -> delivered | rejected. A version whose revision
 /// was asked for before delivery is rejected (the revision's version replaces it); a delivered one stays
 /// delivered (the client keeps what it received).
-public enum DeliverableStatus: String, Sendable, Codable, CaseIterable {
+public enum DeliverableStatus: String, Choice {
     case draft, review, approved, delivered, rejected
 }
 

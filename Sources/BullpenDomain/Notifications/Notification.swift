@@ -3,9 +3,15 @@ public enum NotificationChannel: String, Sendable, Codable, CaseIterable {
     case email, slack, discord
 }
 
+/// Where a notification stands: written with its cause, then sent (with the provider's id), skipped (nowhere
+/// to send it) or parked (with the provider's reason, until a replay).
+public enum NotificationStatus: String, Choice {
+    case pending, sent, skipped, parked
+}
+
 /// What a notification says: each kind has its templates (`Config/templates/<kind>.*.mustache`) and its
 /// audience.
-public enum NotificationKind: String, Sendable, Codable, CaseIterable {
+public enum NotificationKind: String, Choice {
     /// The operators: a run could not be started (parked after the last retry, or refused).
     case dispatchFailed = "dispatch-failed"
     /// The operators: a task failed with no retries left.

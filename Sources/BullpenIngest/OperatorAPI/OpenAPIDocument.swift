@@ -2295,6 +2295,138 @@ enum OpenAPIDocument {
                 }
               }
             },
+            "/v1/deliverables": {
+              "get": {
+                "summary": "list deliverable versions (a client token: those delivered to its client)",
+                "operationId": "listDeliverables",
+                "security": [
+                  {
+                    "apiToken": []
+                  }
+                ],
+                "parameters": [
+                  {
+                    "name": "limit",
+                    "in": "query",
+                    "schema": {
+                      "type": "integer",
+                      "minimum": 1,
+                      "maximum": 200,
+                      "default": 50
+                    }
+                  },
+                  {
+                    "name": "cursor",
+                    "in": "query",
+                    "schema": {
+                      "type": "string",
+                      "pattern": "^[0-9]{1,18}$"
+                    },
+                    "description": "the nextCursor of the previous page"
+                  },
+                  {
+                    "name": "status",
+                    "in": "query",
+                    "schema": {
+                      "type": "string",
+                      "enum": [
+                        "draft",
+                        "review",
+                        "approved",
+                        "delivered",
+                        "rejected"
+                      ]
+                    }
+                  },
+                  {
+                    "name": "project",
+                    "in": "query",
+                    "schema": {
+                      "type": "integer",
+                      "format": "int64",
+                      "minimum": 1
+                    }
+                  }
+                ],
+                "responses": {
+                  "200": {
+                    "description": "OK",
+                    "content": {
+                      "application/json": {
+                        "schema": {
+                          "$ref": "#/components/schemas/DeliverablePage"
+                        }
+                      }
+                    }
+                  },
+                  "400": {
+                    "$ref": "#/components/responses/Error400"
+                  },
+                  "401": {
+                    "$ref": "#/components/responses/Error401"
+                  },
+                  "403": {
+                    "$ref": "#/components/responses/Error403"
+                  },
+                  "429": {
+                    "$ref": "#/components/responses/Error429"
+                  },
+                  "503": {
+                    "$ref": "#/components/responses/Error503"
+                  }
+                }
+              }
+            },
+            "/v1/deliverables/{id}": {
+              "get": {
+                "summary": "a deliverable version with its content (a client token: only one delivered to its client)",
+                "operationId": "getDeliverable",
+                "security": [
+                  {
+                    "apiToken": []
+                  }
+                ],
+                "parameters": [
+                  {
+                    "name": "id",
+                    "in": "path",
+                    "required": true,
+                    "schema": {
+                      "type": "integer",
+                      "format": "int64",
+                      "minimum": 1
+                    }
+                  }
+                ],
+                "responses": {
+                  "200": {
+                    "description": "OK",
+                    "content": {
+                      "application/json": {
+                        "schema": {
+                          "$ref": "#/components/schemas/DeliverableDetail"
+                        }
+                      }
+                    }
+                  },
+                  "401": {
+                    "$ref": "#/components/responses/Error401"
+                  },
+                  "403": {
+                    "$ref": "#/components/responses/Error403"
+                  },
+                  "404": {
+                    "$ref": "#/components/responses/Error404"
+                  },
+                  "429": {
+                    "$ref": "#/components/responses/Error429"
+                  },
+                  "503": {
+                    "$ref": "#/components/responses/Error503"
+                  }
+                }
+              }
+            },
             "/v1/deliverables/{id}/approve": {
               "post": {
                 "summary": "approve a deliverable in review (not yet delivered)",
@@ -2643,6 +2775,101 @@ enum OpenAPIDocument {
                   },
                   "404": {
                     "$ref": "#/components/responses/Error404"
+                  }
+                }
+              }
+            },
+            "/v1/notifications": {
+              "get": {
+                "summary": "list notifications and their state (operators only)",
+                "operationId": "listNotifications",
+                "security": [
+                  {
+                    "apiToken": []
+                  }
+                ],
+                "parameters": [
+                  {
+                    "name": "limit",
+                    "in": "query",
+                    "schema": {
+                      "type": "integer",
+                      "minimum": 1,
+                      "maximum": 200,
+                      "default": 50
+                    }
+                  },
+                  {
+                    "name": "cursor",
+                    "in": "query",
+                    "schema": {
+                      "type": "string",
+                      "pattern": "^[0-9]{1,18}$"
+                    },
+                    "description": "the nextCursor of the previous page"
+                  },
+                  {
+                    "name": "status",
+                    "in": "query",
+                    "schema": {
+                      "type": "string",
+                      "enum": [
+                        "pending",
+                        "sent",
+                        "skipped",
+                        "parked"
+                      ]
+                    }
+                  },
+                  {
+                    "name": "kind",
+                    "in": "query",
+                    "schema": {
+                      "type": "string",
+                      "enum": [
+                        "dispatch-failed",
+                        "task-failed",
+                        "review-waiting",
+                        "deliverable-ready",
+                        "revision-in-progress"
+                      ]
+                    }
+                  },
+                  {
+                    "name": "task",
+                    "in": "query",
+                    "schema": {
+                      "type": "integer",
+                      "format": "int64",
+                      "minimum": 1
+                    }
+                  }
+                ],
+                "responses": {
+                  "200": {
+                    "description": "OK",
+                    "content": {
+                      "application/json": {
+                        "schema": {
+                          "$ref": "#/components/schemas/NotificationPage"
+                        }
+                      }
+                    }
+                  },
+                  "400": {
+                    "$ref": "#/components/responses/Error400"
+                  },
+                  "401": {
+                    "$ref": "#/components/responses/Error401"
+                  },
+                  "403": {
+                    "$ref": "#/components/responses/Error403"
+                  },
+                  "429": {
+                    "$ref": "#/components/responses/Error429"
+                  },
+                  "503": {
+                    "$ref": "#/components/responses/Error503"
                   }
                 }
               }
@@ -4953,6 +5180,415 @@ enum OpenAPIDocument {
                 },
                 "required": [
                   "notes"
+                ],
+                "additionalProperties": false
+              },
+              "Deliverable": {
+                "type": "object",
+                "properties": {
+                  "id": {
+                    "type": "integer",
+                    "format": "int64",
+                    "minimum": 1
+                  },
+                  "projectId": {
+                    "type": "integer",
+                    "format": "int64",
+                    "minimum": 1
+                  },
+                  "taskId": {
+                    "type": [
+                      "integer",
+                      "null"
+                    ],
+                    "format": "int64"
+                  },
+                  "title": {
+                    "type": "string"
+                  },
+                  "format": {
+                    "type": "string",
+                    "enum": [
+                      "markdown",
+                      "text",
+                      "html",
+                      "json",
+                      "code",
+                      "link",
+                      "file"
+                    ]
+                  },
+                  "status": {
+                    "type": "string",
+                    "enum": [
+                      "draft",
+                      "review",
+                      "approved",
+                      "delivered",
+                      "rejected"
+                    ]
+                  },
+                  "version": {
+                    "type": "integer",
+                    "minimum": 1
+                  },
+                  "previousVersionId": {
+                    "type": [
+                      "integer",
+                      "null"
+                    ],
+                    "format": "int64"
+                  },
+                  "clientVisible": {
+                    "type": "boolean"
+                  },
+                  "createdAt": {
+                    "type": "string",
+                    "format": "date-time"
+                  },
+                  "deliveredAt": {
+                    "type": [
+                      "string",
+                      "null"
+                    ],
+                    "format": "date-time"
+                  },
+                  "reviewNotes": {
+                    "type": [
+                      "string",
+                      "null"
+                    ],
+                    "description": "the reviewer's notes: null for a client token"
+                  },
+                  "revisionRequestedAt": {
+                    "type": [
+                      "string",
+                      "null"
+                    ],
+                    "format": "date-time"
+                  },
+                  "revisionNotes": {
+                    "type": [
+                      "string",
+                      "null"
+                    ]
+                  },
+                  "clientFeedback": {
+                    "type": [
+                      "string",
+                      "null"
+                    ]
+                  },
+                  "clientRating": {
+                    "type": [
+                      "integer",
+                      "null"
+                    ],
+                    "minimum": 1,
+                    "maximum": 5
+                  }
+                },
+                "required": [
+                  "id",
+                  "projectId",
+                  "taskId",
+                  "title",
+                  "format",
+                  "status",
+                  "version",
+                  "previousVersionId",
+                  "clientVisible",
+                  "createdAt",
+                  "deliveredAt",
+                  "reviewNotes",
+                  "revisionRequestedAt",
+                  "revisionNotes",
+                  "clientFeedback",
+                  "clientRating"
+                ],
+                "additionalProperties": false
+              },
+              "DeliverableDetail": {
+                "type": "object",
+                "properties": {
+                  "id": {
+                    "type": "integer",
+                    "format": "int64",
+                    "minimum": 1
+                  },
+                  "projectId": {
+                    "type": "integer",
+                    "format": "int64",
+                    "minimum": 1
+                  },
+                  "taskId": {
+                    "type": [
+                      "integer",
+                      "null"
+                    ],
+                    "format": "int64"
+                  },
+                  "title": {
+                    "type": "string"
+                  },
+                  "format": {
+                    "type": "string",
+                    "enum": [
+                      "markdown",
+                      "text",
+                      "html",
+                      "json",
+                      "code",
+                      "link",
+                      "file"
+                    ]
+                  },
+                  "status": {
+                    "type": "string",
+                    "enum": [
+                      "draft",
+                      "review",
+                      "approved",
+                      "delivered",
+                      "rejected"
+                    ]
+                  },
+                  "version": {
+                    "type": "integer",
+                    "minimum": 1
+                  },
+                  "previousVersionId": {
+                    "type": [
+                      "integer",
+                      "null"
+                    ],
+                    "format": "int64"
+                  },
+                  "clientVisible": {
+                    "type": "boolean"
+                  },
+                  "createdAt": {
+                    "type": "string",
+                    "format": "date-time"
+                  },
+                  "deliveredAt": {
+                    "type": [
+                      "string",
+                      "null"
+                    ],
+                    "format": "date-time"
+                  },
+                  "reviewNotes": {
+                    "type": [
+                      "string",
+                      "null"
+                    ],
+                    "description": "the reviewer's notes: null for a client token"
+                  },
+                  "revisionRequestedAt": {
+                    "type": [
+                      "string",
+                      "null"
+                    ],
+                    "format": "date-time"
+                  },
+                  "revisionNotes": {
+                    "type": [
+                      "string",
+                      "null"
+                    ]
+                  },
+                  "clientFeedback": {
+                    "type": [
+                      "string",
+                      "null"
+                    ]
+                  },
+                  "clientRating": {
+                    "type": [
+                      "integer",
+                      "null"
+                    ],
+                    "minimum": 1,
+                    "maximum": 5
+                  },
+                  "content": {
+                    "type": "string"
+                  }
+                },
+                "required": [
+                  "id",
+                  "projectId",
+                  "taskId",
+                  "title",
+                  "format",
+                  "status",
+                  "version",
+                  "previousVersionId",
+                  "clientVisible",
+                  "createdAt",
+                  "deliveredAt",
+                  "reviewNotes",
+                  "revisionRequestedAt",
+                  "revisionNotes",
+                  "clientFeedback",
+                  "clientRating",
+                  "content"
+                ],
+                "additionalProperties": false
+              },
+              "Notification": {
+                "type": "object",
+                "properties": {
+                  "id": {
+                    "type": "integer",
+                    "format": "int64",
+                    "minimum": 1
+                  },
+                  "key": {
+                    "type": "string"
+                  },
+                  "kind": {
+                    "type": "string",
+                    "enum": [
+                      "dispatch-failed",
+                      "task-failed",
+                      "review-waiting",
+                      "deliverable-ready",
+                      "revision-in-progress"
+                    ]
+                  },
+                  "channel": {
+                    "type": "string",
+                    "enum": [
+                      "email",
+                      "slack",
+                      "discord"
+                    ]
+                  },
+                  "recipient": {
+                    "type": "string",
+                    "description": "an address or channel, or \"operators\" for the configured operators' address"
+                  },
+                  "clientId": {
+                    "type": [
+                      "integer",
+                      "null"
+                    ],
+                    "format": "int64"
+                  },
+                  "projectId": {
+                    "type": [
+                      "integer",
+                      "null"
+                    ],
+                    "format": "int64"
+                  },
+                  "taskId": {
+                    "type": [
+                      "integer",
+                      "null"
+                    ],
+                    "format": "int64"
+                  },
+                  "status": {
+                    "type": "string",
+                    "enum": [
+                      "pending",
+                      "sent",
+                      "skipped",
+                      "parked"
+                    ]
+                  },
+                  "providerId": {
+                    "type": [
+                      "string",
+                      "null"
+                    ]
+                  },
+                  "attempts": {
+                    "type": "integer",
+                    "minimum": 0
+                  },
+                  "lastError": {
+                    "type": [
+                      "string",
+                      "null"
+                    ]
+                  },
+                  "createdAt": {
+                    "type": "string",
+                    "format": "date-time"
+                  },
+                  "sentAt": {
+                    "type": [
+                      "string",
+                      "null"
+                    ],
+                    "format": "date-time"
+                  }
+                },
+                "required": [
+                  "id",
+                  "key",
+                  "kind",
+                  "channel",
+                  "recipient",
+                  "clientId",
+                  "projectId",
+                  "taskId",
+                  "status",
+                  "providerId",
+                  "attempts",
+                  "lastError",
+                  "createdAt",
+                  "sentAt"
+                ],
+                "additionalProperties": false
+              },
+              "DeliverablePage": {
+                "type": "object",
+                "properties": {
+                  "data": {
+                    "type": "array",
+                    "items": {
+                      "$ref": "#/components/schemas/Deliverable"
+                    }
+                  },
+                  "nextCursor": {
+                    "type": [
+                      "string",
+                      "null"
+                    ],
+                    "description": "pass as cursor for the next page; null on the last"
+                  }
+                },
+                "required": [
+                  "data",
+                  "nextCursor"
+                ],
+                "additionalProperties": false
+              },
+              "NotificationPage": {
+                "type": "object",
+                "properties": {
+                  "data": {
+                    "type": "array",
+                    "items": {
+                      "$ref": "#/components/schemas/Notification"
+                    }
+                  },
+                  "nextCursor": {
+                    "type": [
+                      "string",
+                      "null"
+                    ],
+                    "description": "pass as cursor for the next page; null on the last"
+                  }
+                },
+                "required": [
+                  "data",
+                  "nextCursor"
                 ],
                 "additionalProperties": false
               }

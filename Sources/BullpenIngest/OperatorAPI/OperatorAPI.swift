@@ -31,6 +31,7 @@ struct OperatorAPI: Sendable {
         ProjectRoutes(api: self).add(to: routes.group("projects"))
         TaskRoutes(api: self).add(to: routes.group("tasks"))
         DeliverableRoutes(api: self).add(to: routes.group("deliverables"))
+        NotificationRoutes(api: self).add(to: routes.group("notifications"))
         AgentRoutes(api: self).add(to: routes.group("agents"))
         CommandRoutes(api: self).add(to: routes.group("commands"))
         EventRoutes(api: self).add(to: routes.group("events"))
@@ -47,6 +48,7 @@ struct OperatorAPI: Sendable {
         ("/v1/tasks", [.get, .post]), ("/v1/tasks/split", [.post]), ("/v1/tasks/:id", [.get]),
         ("/v1/tasks/:id/assign", [.post]),
         ("/v1/tasks/:id/cancel", [.post]), ("/v1/tasks/:id/dispatch", [.post]),
+        ("/v1/deliverables", [.get]), ("/v1/deliverables/:id", [.get]), ("/v1/notifications", [.get]),
         ("/v1/deliverables/:id/approve", [.post]), ("/v1/deliverables/:id/deliver", [.post]),
         ("/v1/deliverables/:id/revision", [.post]), ("/v1/deliverables/:id/reject", [.post]),
         ("/v1/agents", [.get, .post]), ("/v1/agents/:id", [.patch]), ("/v1/agents/:id/offline", [.post]),

@@ -70,11 +70,24 @@ struct TaskRoutes {
     }
 }
 
-/// `/v1/deliverables` (operators): the review decisions: approve, deliver, ask for a revision, reject.
+/// `/v1/deliverables`: list (by status, project) and show (with its content), what the caller may see (a
+/// client: what was delivered to it); the review decisions (operators): approve, deliver, ask for a revision,
+/// reject.
 struct DeliverableRoutes {
     let api: OperatorAPI
 
     func add(to routes: RouterGroup<APIContext>) {
+        routes.get { request, context in
+            let query = try ListQuery(request, filters: ["status", "project"])
+            let (page, status, project) = (
+                try query.page, try query.choice("status", DeliverableStatus.self), try query.integer("project")
+            )
+            let viewer = try context.requireCaller().viewer
+            return try await api.read("page") { db in
+                try ReadModel.deliverables(page, status: status, projectID: project, viewer: viewer, on: db).json
+            }
+        }
+        api.show("deliverable", on: routes, ReadModel.deliverable)
         api.command(.deliverableApprove, .post, ":id/approve", on: routes)
         api.command(.deliverableDeliver, .post, ":id/deliver", on: routes)
         api.command(.deliverableRequestRevision, .post, ":id/revision", on: routes)
@@ -97,6 +110,26 @@ struct AgentRoutes {
         api.command(.agentUpdate, .patch, ":id", on: routes)
         api.command(.agentSetOffline, .post, ":id/offline", on: routes)
         api.command(.agentConfigure, .put, ":id/config", on: routes)
+    }
+}
+
+/// `GET /v1/notifications` (operators only): every notification's state (pending, sent with the provider's
+/// id, skipped, parked with the reason), by status, kind and task.
+struct NotificationRoutes {
+    let api: OperatorAPI
+
+    func add(to routes: RouterGroup<APIContext>) {
+        routes.get { request, context in
+            try context.requireCaller().requireOperator("read notifications")
+            let query = try ListQuery(request, filters: ["status", "kind", "task"])
+            let (page, status, kind, task) = (
+                try query.page, try query.choice("status", NotificationStatus.self),
+                try query.choice("kind", NotificationKind.self), try query.integer("task")
+            )
+            return try await api.read("page") { db in
+                try ReadModel.notifications(page, status: status, kind: kind, taskID: task, on: db).json
+            }
+        }
     }
 }
 

@@ -90,6 +90,68 @@ public enum ReadModel {
             """, name: "read.task", id: id, viewer: viewer, on: db)
     }
 
+    // MARK: deliverables
+
+    /// Deliverable versions by project and status; a client sees only what was delivered to it.
+    public static func deliverables(
+        _ page: PageRequest, status: String?, projectID: Int64?, viewer: Viewer, on db: PGConnection
+    ) throws -> Page {
+        try page.page(
+            """
+            SELECT id, \(deliverableJSON)::text AS item FROM deliverables d
+             WHERE (\(deliverableVisible)) AND d.id > $2
+               AND ($4::text IS NULL OR d.status = $4) AND ($5::bigint IS NULL OR d.project_id = $5)
+             ORDER BY d.id LIMIT $3
+            """, name: "read.deliverables", viewer: viewer, filters: [status, projectID], on: db)
+    }
+
+    /// One version with its content.
+    public static func deliverable(_ id: Int64, viewer: Viewer, on db: PGConnection) throws -> String? {
+        try one(
+            """
+            SELECT (\(deliverableJSON) || jsonb_build_object('content', d.content))::text AS item
+              FROM deliverables d WHERE d.id = $2 AND (\(deliverableVisible))
+            """, name: "read.deliverable", id: id, viewer: viewer, on: db)
+    }
+
+    /// Whether the viewer may see deliverable `d`: an operator every one, a client those delivered to it.
+    static let deliverableVisible = """
+        $1::bigint IS NULL
+        OR (d.client_visible AND EXISTS (SELECT 1 FROM projects p WHERE p.id = d.project_id AND p.client_id = $1))
+        """
+
+    /// A version; the reviewer's notes are the operators' only.
+    static let deliverableJSON = """
+        jsonb_build_object('id', d.id, 'projectId', d.project_id, 'taskId', d.task_id, 'title', d.title,
+            'format', d.format, 'status', d.status, 'version', d.version, 'previousVersionId', d.previous_version_id,
+            'clientVisible', d.client_visible, 'createdAt', d.created_at, 'deliveredAt', d.delivered_at,
+            'reviewNotes', CASE WHEN $1::bigint IS NULL THEN d.review_notes END,
+            'revisionRequestedAt', d.revision_requested_at, 'revisionNotes', d.revision_notes,
+            'clientFeedback', d.client_feedback, 'clientRating', d.client_rating)
+        """
+
+    // MARK: notifications (operators only)
+
+    /// Notifications newest last, by status, kind and task: each one's state, the provider's id once sent,
+    /// the last error.
+    public static func notifications(
+        _ page: PageRequest, status: String?, kind: String?, taskID: Int64?, on db: PGConnection
+    ) throws -> Page {
+        try page.page(
+            """
+            SELECT id, jsonb_build_object(
+                       'id', n.id, 'key', n.key, 'kind', n.kind, 'channel', n.channel,
+                       'recipient', coalesce(n.recipient, 'operators'), 'clientId', n.client_id,
+                       'projectId', n.project_id, 'taskId', n.task_id, 'status', n.status,
+                       'providerId', n.provider_id, 'attempts', n.attempts, 'lastError', n.last_error,
+                       'createdAt', n.created_at, 'sentAt', n.sent_at)::text AS item
+              FROM notifications n
+             WHERE $1::bigint IS NULL AND n.id > $2 AND ($4::text IS NULL OR n.status = $4)
+               AND ($5::text IS NULL OR n.kind = $5) AND ($6::bigint IS NULL OR n.task_id = $6)
+             ORDER BY n.id LIMIT $3
+            """, name: "read.notifications", viewer: .operator, filters: [status, kind, taskID], on: db)
+    }
+
     // MARK: agents (operators only: the routes refuse client tokens)
 
     public static func agents(_ page: PageRequest, status: String?, on db: PGConnection) throws -> Page {

@@ -173,6 +173,45 @@ final class ReviewLoopTests: @unchecked Sendable {
             })
         #expect(
             try eventually { gateway.snapshot.runsStarted == 5 }, "the original, two revisions, the redo, a third")
+        try await reads(api, project: project, client: client, delivered: all[2].id, inReview: v4.id)
+    }
+
+    /// What each token reads: the operator every version and every notification; the client only what was
+    /// delivered to it; another client nothing.
+    func reads(_ api: APIClient, project: Int64, client: Int64, delivered: Int64, inReview: Int64) async throws {
+        let operatorList = try await api.get("/v1/deliverables?project=\(project)")
+        #expect(operatorList.status == .ok)
+        #expect(operatorList.data.count >= 4, "version 5 may be in review by now")
+        #expect(
+            operatorList.data.contains { $0["reviewNotes"] as? String == "Invents a price." },
+            "the operator reads the reviewer's notes")
+        let rejectedOnly = try await api.get("/v1/deliverables?project=\(project)&status=rejected")
+        #expect(rejectedOnly.data.count == 3, "versions 1, 2 and 4")
+        let other = try await api.create("/v1/clients", #"{"name": "Other", "email": "o@other.test"}"#, "clientId")
+        let own = api.with(
+            token: try ApiTokens.create(name: "acme portal", role: .client, clientID: client, on: stack.db).secret)
+        let stranger = api.with(
+            token: try ApiTokens.create(name: "other portal", role: .client, clientID: other, on: stack.db).secret)
+        let seen = try await own.get("/v1/deliverables")
+        #expect(seen.data.map { int64($0["id"]) } == [delivered], "only what was delivered to it")
+        #expect(seen.data.first?["reviewNotes"] is NSNull, "the reviewer's notes are the operators'")
+        let shown = try await own.get("/v1/deliverables/\(delivered)")
+        #expect(shown.status == .ok)
+        #expect((shown.json["content"] as? String)?.isEmpty == false)
+        #expect(try await own.get("/v1/deliverables/\(inReview)").status == .notFound)
+        #expect(try await stranger.get("/v1/deliverables").data.isEmpty)
+        #expect(try await stranger.get("/v1/deliverables/\(delivered)").status == .notFound)
+
+        let ready = try await api.get("/v1/notifications?kind=deliverable-ready")
+        #expect(ready.status == .ok)
+        #expect(ready.data.count == 1)
+        #expect(ready.data.first?["status"] as? String == "sent")
+        #expect(ready.data.first?["recipient"] as? String == "cto@acme.test")
+        #expect((ready.data.first?["providerId"] as? String)?.isEmpty == false)
+        let alerts = try await api.get("/v1/notifications?kind=review-waiting&status=sent")
+        #expect(alerts.data.count == 4 && alerts.data.allSatisfy { $0["recipient"] as? String == "operators" })
+        #expect(try await own.get("/v1/notifications").status == .forbidden)
+        #expect(try await api.get("/v1/notifications?status=lost").status == .badRequest)
     }
 
     @Test("a rejection with no other agent of the specialization online is refused with the reason; nothing changes")
