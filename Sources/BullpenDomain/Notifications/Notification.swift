@@ -22,11 +22,15 @@ public enum NotificationKind: String, Choice {
     case deliverableReady = "deliverable-ready"
     /// The client: a revision of delivered work is under way.
     case revisionInProgress = "revision-in-progress"
+    /// The operators: an SLA has under a fifth of its time left.
+    case slaAtRisk = "sla-at-risk"
+    /// The operators: an SLA's deadline passed.
+    case slaBreached = "sla-breached"
 
     /// Who reads it.
     public var audience: Audience {
         switch self {
-        case .dispatchFailed, .taskFailed, .reviewWaiting: return .operators
+        case .dispatchFailed, .taskFailed, .reviewWaiting, .slaAtRisk, .slaBreached: return .operators
         case .deliverableReady, .revisionInProgress: return .client
         }
     }

@@ -2831,7 +2831,9 @@ enum OpenAPIDocument {
                         "task-failed",
                         "review-waiting",
                         "deliverable-ready",
-                        "revision-in-progress"
+                        "revision-in-progress",
+                        "sla-at-risk",
+                        "sla-breached"
                       ]
                     }
                   },
@@ -5455,7 +5457,9 @@ enum OpenAPIDocument {
                       "task-failed",
                       "review-waiting",
                       "deliverable-ready",
-                      "revision-in-progress"
+                      "revision-in-progress",
+                      "sla-at-risk",
+                      "sla-breached"
                     ]
                   },
                   "channel": {

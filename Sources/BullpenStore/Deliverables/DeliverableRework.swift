@@ -93,7 +93,7 @@ extension DeliverableStore {
     /// plan's revision rounds or past them with the operator's reason. The version is marked (rejected if the
     /// client never saw it, delivered stays delivered), the project's count rises (a delivered project opens
     /// again), and a revision task at priority 5 goes to the agent that made the version (or, offline, to the
-    /// one routing picks).
+    /// one routing picks). Its revision-due SLA starts now.
     public static func requestRevision(
         _ request: DeliverableRevisionRequest, by requester: String, messageID: String, now: Date,
         in tx: PGConnection
@@ -150,6 +150,7 @@ extension DeliverableStore {
                 estimatedDurationMs: nil, dependsOn: [], parentTaskID: version.work),
             agent: agent, priority: TaskPriority.range.upperBound, deliverableID: request.id, status: status,
             messageID: messageID, now: now, in: tx)
+        try SLAStore.open(.revisionDue, projectID: version.projectID, taskID: reworked.taskID, now: now, in: tx)
         reworked.revisionRound = round
         reworked.wasDelivered = version.status == .delivered
         return reworked

@@ -86,9 +86,11 @@ public enum DeliverableStore {
     /// Approves a deliverable in review (`deliver`: and delivers it, or delivers an approved one): every step
     /// through the deliverable lifecycle; a step it refuses is a ``CommandRejection``. Delivery makes it
     /// visible to the client with its time, counts it once against the client's active subscription, and
-    /// delivers the project when every deliverable not rejected is delivered and no task is open.
+    /// delivers the project when every deliverable not rejected is delivered and no task is open; the work's
+    /// delivery SLAs are fulfilled at `now`.
     public static func decide(
-        id: Int64, deliver: Bool, reviewer: String?, notes: String?, messageID: String, in tx: PGConnection
+        id: Int64, deliver: Bool, reviewer: String?, notes: String?, messageID: String, now: Date,
+        in tx: PGConnection
     ) throws -> Decided {
         guard
             let row = try tx.query(
@@ -119,6 +121,7 @@ public enum DeliverableStore {
             "deliverable.\(status.rawValue)", "Deliverable \(id) \(status.rawValue)",
             about: .init(projectID: decided.projectID, taskID: decided.taskID), messageID: messageID, in: tx)
         guard status == .delivered else { return decided }
+        if let taskID = decided.taskID { try SLAStore.delivered(taskID: taskID, now: now, in: tx) }
         let delivered = try tx.query(
             """
             WITH usage AS (

@@ -44,11 +44,7 @@ public enum ProjectStore {
         } catch let error as PGError where error.sqlState == "23503" {
             throw CommandRejection("there is no client \(new.clientId)")
         }
-        _ = try tx.query(
-            """
-            INSERT INTO sla_records (project_id, client_id, type, deadline_at, started_at, target_hours)
-            VALUES ($1, $2, 'first_response', $3::timestamptz + make_interval(hours => $4), $3, $4)
-            """, [id, new.clientId, now, terms.responseHours])
+        try SLAStore.open(.firstResponse, projectID: id, taskID: nil, now: now, in: tx)
         try EventLog.record(
             "project.created", "Project \(id) (\(new.name)) created on the \(plan.rawValue) plan",
             about: .init(clientID: new.clientId, projectID: id), messageID: messageID, in: tx)

@@ -35,6 +35,7 @@ public enum TaskDispatching {
             let row = try tx.query(
                 """
                 SELECT t.status, t.project_id, t.assigned_agent_id, t.priority, t.task_type, t.required_specialization,
+                       coalesce(t.parent_task_id, t.id) AS work,
                        t.dispatch_requested_at IS NOT NULL AS waiting,
                        EXISTS (SELECT 1 FROM task_attempts a WHERE a.task_id = t.id AND a.closed_at IS NULL) AS open_attempt,
                        p.tier, p.deadline, p.client_id
@@ -97,6 +98,15 @@ public enum TaskDispatching {
                              dispatch_priority = $3, updated_at = now()
              WHERE id = $1
             """, [dispatch.id, agentID, priority])
+        if let projectID = try row.decode("project_id", as: Int64?.self) {
+            // The agency's first response to the project; the work's delivery clock (a revision's runs from
+            // its request).
+            try SLAStore.firstResponse(projectID: projectID, now: now, in: tx)
+            if taskType != .revision {
+                try SLAStore.open(
+                    .deliverableDue, projectID: projectID, taskID: try row.decode("work"), now: now, in: tx)
+            }
+        }
         try EventLog.record(
             "task.dispatch_requested",
             "Task \(dispatch.id) to be dispatched to \(try agent.decode("name", as: String.self)) at priority \(priority)",

@@ -104,12 +104,12 @@ public struct CommandHandler: MessageHandler {
         case .deliverableApprove(let approval):
             let decided = try DeliverableStore.decide(
                 id: approval.id, deliver: false, reviewer: "operator", notes: approval.notes, messageID: messageID,
-                in: tx)
+                now: now, in: tx)
             return "{\"deliverableId\": \(decided.id), \"status\": \"\(decided.status.rawValue)\"}"
         case .deliverableDeliver(let delivery):
             let decided = try DeliverableStore.decide(
                 id: delivery.id, deliver: true, reviewer: "operator", notes: delivery.notes, messageID: messageID,
-                in: tx)
+                now: now, in: tx)
             if let email = decided.clientEmail {
                 try Notify.enqueue(
                     .init(

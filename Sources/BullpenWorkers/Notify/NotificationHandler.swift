@@ -113,7 +113,7 @@ public enum Notify {
     /// An alert to the operators about a task, by email (to the configured operators' address), keyed by
     /// `cause`: the same cause twice is one alert.
     public static func operatorAlert(
-        _ kind: NotificationKind, cause: String, taskID: Int64, projectID: Int64?, data: [String: String]
+        _ kind: NotificationKind, cause: String, taskID: Int64?, projectID: Int64?, data: [String: String]
     ) -> NotificationStore.New {
         .init(
             key: "\(kind.rawValue):\(cause):email", kind: kind, channel: .email, projectID: projectID, taskID: taskID,

@@ -4,8 +4,7 @@ import BullpenStore
 import Foundation
 import PostgreSQL
 
-/// A scheduled job whose logic comes with a later workflow (SLA monitor, retention, billing snapshot, weekly
-/// rollup, auto-dispatch): registered so the scheduler runs it once per tick; until then an explicit no-op.
+/// A scheduled job whose logic comes with a later workflow (retention, billing snapshot, weekly rollup): registered so the scheduler runs it once per tick; until then an explicit no-op.
 public struct NoOpJob: ScheduledJob {
     public let name: String
 
@@ -68,10 +67,40 @@ public struct AutoDispatchJob: ScheduledJob {
     }
 }
 
+/// `sla-monitor` (every 15 minutes, once across the cluster: the scheduler's tick): open SLA records move on
+/// at the tick's time (``SLAClock``), and each move to at risk or breached alerts the operators once (the
+/// alert's key is the record's and the status's).
+public struct SLAMonitorJob: ScheduledJob {
+    public let name = "sla-monitor"
+
+    public init() {}
+
+    public func run(tick: Date, in transaction: PGConnection) throws {
+        let transitions = try SLAStore.monitor(
+            now: tick, messageID: "sla-monitor:\(Int(tick.timeIntervalSince1970))", in: transaction)
+        let alerts = transitions.compactMap { transition -> NotificationStore.New? in
+            let kind: NotificationKind
+            switch transition.to {
+            case .atRisk: kind = .slaAtRisk
+            case .breached: kind = .slaBreached
+            case .onTrack, .met: return nil
+            }
+            return Notify.operatorAlert(
+                kind, cause: String(transition.id), taskID: nil, projectID: transition.projectID,
+                data: [
+                    "slaId": String(transition.id), "title": transition.projectName,
+                    "projectId": String(transition.projectID), "type": transition.type.words,
+                    "deadline": ISO8601DateFormatter().string(from: transition.deadline),
+                ])
+        }
+        try Notify.enqueue(alerts, priority: 4, in: transaction)
+    }
+}
+
 public enum Jobs {
     /// Every scheduled job; `heartbeatLimit` is how long an agent may stay silent before it goes offline.
     public static func all(heartbeatLimit: Duration = .seconds(900), autoDispatch: Bool = false) -> [any ScheduledJob] {
-        [HeartbeatCheckJob(limit: heartbeatLimit), AutoDispatchJob(enabled: autoDispatch)]
-            + ["sla-monitor", "events-retention", "billing-snapshot", "weekly-rollup"].map(NoOpJob.init(name:))
+        [HeartbeatCheckJob(limit: heartbeatLimit), AutoDispatchJob(enabled: autoDispatch), SLAMonitorJob()]
+            + ["events-retention", "billing-snapshot", "weekly-rollup"].map(NoOpJob.init(name:))
     }
 }
