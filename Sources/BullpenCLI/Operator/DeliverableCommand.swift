@@ -5,7 +5,7 @@ import ArgumentParser
 struct DeliverableCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "deliverable", abstract: "Deliverables: versions of a task's work that a human reviews.",
-        subcommands: [List.self, Show.self, Approve.self, Deliver.self, Revise.self, Reject.self])
+        subcommands: [List.self, Show.self, Approve.self, Deliver.self, Revise.self, Reject.self, Feedback.self])
 
     struct List: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Deliverable versions, oldest first.")
@@ -98,6 +98,23 @@ struct DeliverableCommand: ParsableCommand {
 
         func run() throws {
             try Output.issue("POST", "/v1/deliverables/\(id)/reject", ["notes": notes], api: api, wait: wait)
+        }
+    }
+
+    struct Feedback: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "A client's feedback and 1-5 rating on a deliverable delivered to it (a client token).")
+        @OptionGroup var api: APIOptions
+        @OptionGroup var wait: WaitOptions
+        @Argument var id: Int64
+        @Option(help: "1 to 5.") var rating: Int?
+        @Option(help: "The client's words.") var feedback: String?
+
+        func run() throws {
+            var body: [String: Any] = [:]
+            if let rating { body["rating"] = rating }
+            if let feedback { body["feedback"] = feedback }
+            try Output.issue("POST", "/v1/deliverables/\(id)/feedback", body, api: api, wait: wait)
         }
     }
 }

@@ -71,6 +71,9 @@ enum Output {
         case nil, is NSNull: return "-"
         case let string as String: return string.replacingOccurrences(of: "\n", with: " ")
         case let array as [Any]: return array.isEmpty ? "-" : array.map { text($0) }.joined(separator: ",")
+        // JSON's true and false: on Linux a boolean NSNumber (Objective-C type "c"), which stringValue shows as 1, 0.
+        case let flag as NSNumber where flag.objCType.pointee == CChar(UInt8(ascii: "c")):
+            return flag.boolValue ? "true" : "false"
         case let number as NSNumber: return number.stringValue
         case let object as [String: Any]:
             return String(

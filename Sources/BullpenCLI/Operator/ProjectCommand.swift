@@ -5,7 +5,7 @@ import Foundation
 struct ProjectCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "project", abstract: "Projects: a client's brief, under a plan's terms.",
-        subcommands: [Create.self, Update.self, Archive.self, List.self, Show.self])
+        subcommands: [Create.self, Update.self, Archive.self, List.self, Show.self, Message.self, Messages.self])
 
     static let columns = ["id", "clientId", "name", "type", "status", "tier", "priority", "deadline"]
 
@@ -85,6 +85,34 @@ struct ProjectCommand: ParsableCommand {
         @Argument var id: Int64
 
         func run() throws { try Output.issue("POST", "/v1/projects/\(id)/archive", [:], api: api, wait: wait) }
+    }
+
+    struct Message: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract:
+                "Write on the project's thread with its client: an operator's answer (the client is emailed), or with a client token the client's message (the operators are told)."
+        )
+        @OptionGroup var api: APIOptions
+        @OptionGroup var wait: WaitOptions
+        @Argument var id: Int64
+        @Option(help: "The message.") var body: String
+
+        func run() throws {
+            try Output.issue("POST", "/v1/projects/\(id)/messages", ["body": body], api: api, wait: wait)
+        }
+    }
+
+    struct Messages: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "The project's thread with its client, oldest first.")
+        @OptionGroup var api: APIOptions
+        @OptionGroup var page: PageOptions
+        @Argument var id: Int64
+
+        func run() throws {
+            Output.list(
+                try api.client().get(Output.path("/v1/projects/\(id)/messages", page.query)), api: api,
+                columns: ["id", "createdAt", "sender", "senderName", "content"])
+        }
     }
 
     struct List: ParsableCommand {

@@ -22,6 +22,8 @@ public enum CommandKind: String, Choice {
     case deliverableDeliver = "deliverable.deliver"
     case deliverableRequestRevision = "deliverable.request_revision"
     case deliverableReject = "deliverable.reject"
+    case deliverableFeedback = "deliverable.feedback"
+    case projectMessage = "project.message"
 }
 
 /// The body of one kind of command: decoded from the request (its `CodingKeys` are the fields a request may
@@ -92,6 +94,8 @@ public enum OperatorCommand: Sendable, Equatable {
     case deliverableDeliver(DeliverableDelivery)
     case deliverableRequestRevision(DeliverableRevisionRequest)
     case deliverableReject(DeliverableRejection)
+    case deliverableFeedback(DeliverableFeedback)
+    case projectMessage(ProjectMessage)
 
     public var payload: any CommandPayload {
         switch self {
@@ -115,6 +119,8 @@ public enum OperatorCommand: Sendable, Equatable {
         case .deliverableDeliver(let p): return p
         case .deliverableRequestRevision(let p): return p
         case .deliverableReject(let p): return p
+        case .deliverableFeedback(let p): return p
+        case .projectMessage(let p): return p
         }
     }
 
@@ -147,6 +153,8 @@ public enum OperatorCommand: Sendable, Equatable {
         case .deliverableDeliver: return .deliverableDeliver(try .parse(body, pathID: pathID))
         case .deliverableRequestRevision: return .deliverableRequestRevision(try .parse(body, pathID: pathID))
         case .deliverableReject: return .deliverableReject(try .parse(body, pathID: pathID))
+        case .deliverableFeedback: return .deliverableFeedback(try .parse(body, pathID: pathID))
+        case .projectMessage: return .projectMessage(try .parse(body, pathID: pathID))
         }
     }
 
@@ -165,12 +173,15 @@ public struct CommandMessage: BullpenMessage, Equatable {
     /// The API token that issued it.
     public var tokenId: Int64
     public var command: OperatorCommand
+    /// Set when a client's token issued it: the client whose rows it may touch.
+    public var clientId: Int64?
 
-    public init(commandId: String, tokenId: Int64, command: OperatorCommand) {
+    public init(commandId: String, tokenId: Int64, command: OperatorCommand, clientId: Int64? = nil) {
         self.schema = Self.schemaVersion
         self.commandId = commandId
         self.tokenId = tokenId
         self.command = command
+        self.clientId = clientId
     }
 
     public var messageID: String { "command:\(commandId)" }
@@ -178,7 +189,7 @@ public struct CommandMessage: BullpenMessage, Equatable {
     /// Planning commands outrank the queue's other work; there is none yet, so all share one priority.
     public var priority: Int? { 3 }
 
-    enum CodingKeys: String, CodingKey { case schema, commandId, tokenId, kind, payload }
+    enum CodingKeys: String, CodingKey { case schema, commandId, tokenId, kind, payload, clientId }
 
     public init(from decoder: any Decoder) throws {
         let container = try decoder.container(keyedBy: CodingKeys.self)
@@ -214,7 +225,12 @@ public struct CommandMessage: BullpenMessage, Equatable {
                 try container.decode(DeliverableRevisionRequest.self, forKey: .payload))
         case .deliverableReject:
             command = .deliverableReject(try container.decode(DeliverableRejection.self, forKey: .payload))
+        case .deliverableFeedback:
+            command = .deliverableFeedback(try container.decode(DeliverableFeedback.self, forKey: .payload))
+        case .projectMessage:
+            command = .projectMessage(try container.decode(ProjectMessage.self, forKey: .payload))
         }
+        clientId = try container.decodeIfPresent(Int64.self, forKey: .clientId)
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -224,5 +240,6 @@ public struct CommandMessage: BullpenMessage, Equatable {
         try container.encode(tokenId, forKey: .tokenId)
         try container.encode(command.kind, forKey: .kind)
         try command.payload.encode(to: container.superEncoder(forKey: .payload))
+        try container.encodeIfPresent(clientId, forKey: .clientId)
     }
 }

@@ -26,12 +26,16 @@ public enum NotificationKind: String, Choice {
     case slaAtRisk = "sla-at-risk"
     /// The operators: an SLA's deadline passed.
     case slaBreached = "sla-breached"
+    /// The operators: a client wrote on a project's thread.
+    case clientMessage = "client-message"
+    /// The client: the agency answered on the project's thread.
+    case newMessage = "new-message"
 
     /// Who reads it.
     public var audience: Audience {
         switch self {
-        case .dispatchFailed, .taskFailed, .reviewWaiting, .slaAtRisk, .slaBreached: return .operators
-        case .deliverableReady, .revisionInProgress: return .client
+        case .dispatchFailed, .taskFailed, .reviewWaiting, .slaAtRisk, .slaBreached, .clientMessage: return .operators
+        case .deliverableReady, .revisionInProgress, .newMessage: return .client
         }
     }
 

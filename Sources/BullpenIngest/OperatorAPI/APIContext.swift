@@ -1,3 +1,4 @@
+import BullpenDomain
 import BullpenStore
 import Hummingbird
 
@@ -28,6 +29,17 @@ public struct Caller: Sendable, Equatable {
 
     /// What the caller may read: everything, or its own client's rows.
     public var viewer: Viewer { role == .client ? .client(clientID ?? -1) : .operator }
+
+    /// A command of `kind`: an operator issues any but a client's own; a client only those a client may
+    /// (``CommandKind/issuers``); 403 otherwise, saying why.
+    func requireIssuer(of kind: CommandKind) throws {
+        switch (kind.issuers, role) {
+        case (.operators, .operator), (.both, .operator), (.both, .client), (.clients, .client): return
+        case (.clients, _):
+            throw APIError(.forbidden, "\(kind.rawValue) is the client's to send; this needs a client token")
+        default: try requireOperator("issue \(kind.rawValue)")
+        }
+    }
 
     /// Commands and operator-only reads: 403 for any other role.
     func requireOperator(_ action: @autoclosure () -> String) throws {

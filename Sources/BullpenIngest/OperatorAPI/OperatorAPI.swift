@@ -45,12 +45,14 @@ struct OperatorAPI: Sendable {
     static let paths: [(path: String, methods: [HTTPRequest.Method])] = [
         ("/v1/clients", [.get, .post]), ("/v1/clients/:id", [.get, .patch]),
         ("/v1/projects", [.get, .post]), ("/v1/projects/:id", [.get, .patch]), ("/v1/projects/:id/archive", [.post]),
+        ("/v1/projects/:id/messages", [.get, .post]),
         ("/v1/tasks", [.get, .post]), ("/v1/tasks/split", [.post]), ("/v1/tasks/:id", [.get]),
         ("/v1/tasks/:id/assign", [.post]),
         ("/v1/tasks/:id/cancel", [.post]), ("/v1/tasks/:id/dispatch", [.post]),
         ("/v1/deliverables", [.get]), ("/v1/deliverables/:id", [.get]), ("/v1/notifications", [.get]),
         ("/v1/deliverables/:id/approve", [.post]), ("/v1/deliverables/:id/deliver", [.post]),
         ("/v1/deliverables/:id/revision", [.post]), ("/v1/deliverables/:id/reject", [.post]),
+        ("/v1/deliverables/:id/feedback", [.post]),
         ("/v1/agents", [.get, .post]), ("/v1/agents/:id", [.patch]), ("/v1/agents/:id/offline", [.post]),
         ("/v1/agents/:id/config", [.put]),
         ("/v1/commands/:id", [.get]), ("/v1/events", [.get]), ("/v1/events/stream", [.get]),
@@ -69,7 +71,7 @@ struct OperatorAPI: Sendable {
         -> Response
     {
         let caller = try context.requireCaller()
-        try caller.requireOperator("issue commands")
+        try caller.requireIssuer(of: kind)
         let declaresBody =
             request.headers[.transferEncoding] != nil || (request.headers[.contentLength].map { $0 != "0" } ?? false)
         if declaresBody || pathID == nil { try JSONContentType<APIContext>.require(request) }
@@ -87,7 +89,8 @@ struct OperatorAPI: Sendable {
         let key = try Self.idempotencyKey(request)
         let record = CommandStore.Record(
             id: Self.commandID(tokenID: caller.tokenID, idempotencyKey: key), kind: kind, tokenID: caller.tokenID,
-            payload: String(decoding: try command.payloadJSON(), as: UTF8.self), references: command.payload.references)
+            payload: String(decoding: try command.payloadJSON(), as: UTF8.self), references: command.payload.references,
+            clientID: caller.role == .client ? caller.viewer.clientID : nil)
         let recorded: CommandStore.Recorded?
         do {
             recorded = try await commands.value(for: record)
@@ -109,7 +112,8 @@ struct OperatorAPI: Sendable {
         case .existing(let status) where status.isFinal:
             return Self.accepted(record.id, status)
         case .new, .existing, .none:
-            let message = CommandMessage(commandId: record.id, tokenId: caller.tokenID, command: command)
+            let message = CommandMessage(
+                commandId: record.id, tokenId: caller.tokenID, command: command, clientId: record.clientID)
             do {
                 try await publisher.publish(try Envelope.outgoing(message, topology: topology, appID: "bullpen-ingest"))
             } catch {

@@ -23,7 +23,7 @@ struct ClientRoutes {
 }
 
 /// `/v1/projects`: list (by status, client), show (with tasks, deliverables, SLA records), create, update,
-/// archive.
+/// archive; the thread with the client (read, post: a client on its own projects).
 struct ProjectRoutes {
     let api: OperatorAPI
 
@@ -42,6 +42,14 @@ struct ProjectRoutes {
         api.command(.projectCreate, .post, on: routes)
         api.command(.projectUpdate, .patch, ":id", on: routes)
         api.command(.projectArchive, .post, ":id/archive", on: routes)
+        api.command(.projectMessage, .post, ":id/messages", on: routes)
+        routes.get(":id/messages") { request, context in
+            let query = try ListQuery(request, filters: [])
+            let (id, page, viewer) = (try request.pathID(context), try query.page, try context.requireCaller().viewer)
+            return try await api.read("project \(id)") { db in
+                try ReadModel.messages(page, projectID: id, viewer: viewer, on: db)?.json
+            }
+        }
     }
 }
 
@@ -71,8 +79,8 @@ struct TaskRoutes {
 }
 
 /// `/v1/deliverables`: list (by status, project) and show (with its content), what the caller may see (a
-/// client: what was delivered to it); the review decisions (operators): approve, deliver, ask for a revision,
-/// reject.
+/// client: what was delivered to it); the review decisions (operators): approve, deliver, ask for a revision
+/// (a client too, on what was delivered to it), reject; the client's feedback and rating.
 struct DeliverableRoutes {
     let api: OperatorAPI
 
@@ -92,6 +100,7 @@ struct DeliverableRoutes {
         api.command(.deliverableDeliver, .post, ":id/deliver", on: routes)
         api.command(.deliverableRequestRevision, .post, ":id/revision", on: routes)
         api.command(.deliverableReject, .post, ":id/reject", on: routes)
+        api.command(.deliverableFeedback, .post, ":id/feedback", on: routes)
     }
 }
 
@@ -133,17 +142,20 @@ struct NotificationRoutes {
     }
 }
 
-/// `GET /v1/commands/{id}` (operators only): accepted, applied (with its result) or rejected (with the reason).
+/// `GET /v1/commands/{id}` (operators; a client token the commands it issued): accepted, applied (with its
+/// result) or rejected (with the reason).
 struct CommandRoutes {
     let api: OperatorAPI
 
     func add(to routes: RouterGroup<APIContext>) {
         routes.get(":id") { request, context in
-            try context.requireCaller().requireOperator("read commands")
+            let caller = try context.requireCaller()
+            if caller.role != .client { try caller.requireOperator("read commands") }
             guard let id = context.parameters.get("id"), id.hasPrefix("cmd_"), id.utf8.count <= 64 else {
                 throw APIError(.notFound, "there is no command \(context.parameters.get("id")?.prefix(64) ?? "")")
             }
-            return try await api.read("command \(id)") { db in try ReadModel.command(id, on: db) }
+            let issuedBy = caller.role == .client ? caller.tokenID : nil
+            return try await api.read("command \(id)") { db in try ReadModel.command(id, issuedBy: issuedBy, on: db) }
         }
     }
 }

@@ -11,15 +11,21 @@ public enum CommandStore {
         public let tokenID: Int64
         /// The payload's JSON text.
         public let payload: String
-        /// The rows the command names, which must exist for it to be recorded.
+        /// The rows the command names, which must exist (and be the client's, for a client) to be recorded.
         public let references: [Reference]
+        /// The client a client token issued it for; nil for an operator.
+        public let clientID: Int64?
 
-        public init(id: String, kind: CommandKind, tokenID: Int64, payload: String, references: [Reference] = []) {
+        public init(
+            id: String, kind: CommandKind, tokenID: Int64, payload: String, references: [Reference] = [],
+            clientID: Int64? = nil
+        ) {
             self.id = id
             self.kind = kind
             self.tokenID = tokenID
             self.payload = payload
             self.references = references
+            self.clientID = clientID
         }
     }
 
@@ -42,11 +48,12 @@ public enum CommandStore {
             "commands.record",
             """
             WITH input AS (
-                SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[], $4::jsonb[], $5::jsonb[])
-                    WITH ORDINALITY AS i(id, kind, token_id, payload, refs, n)
+                SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[], $4::jsonb[], $5::jsonb[], $6::bigint[])
+                    WITH ORDINALITY AS i(id, kind, token_id, payload, refs, client_id, n)
             ), checked AS (
                 SELECT i.*, (SELECT e.k - 1 FROM jsonb_array_elements(i.refs) WITH ORDINALITY AS e(r, k)
-                              WHERE NOT \(existsSQL("e.r->>0", "(e.r->>1)::bigint")) ORDER BY e.k LIMIT 1) AS missing
+                              WHERE NOT \(existsSQL("e.r->>0", "(e.r->>1)::bigint", client: "i.client_id"))
+                              ORDER BY e.k LIMIT 1) AS missing
                   FROM input i
             ), inserted AS (
                 INSERT INTO commands (id, kind, issued_by, payload)
@@ -66,6 +73,7 @@ public enum CommandStore {
                 PGArray(records.map(\.id)), PGArray(records.map(\.kind.rawValue)),
                 PGArray(records.map { String($0.tokenID) }), PGArray(records.map(\.payload)),
                 PGArray(records.map { record in Self.referencesJSON(record.references) }),
+                PGArray(records.map { $0.clientID.map(String.init) }),
             ])
         var found: [Record: Recorded] = [:]
         for (record, row) in zip(records, result.rows) {
@@ -89,13 +97,29 @@ public enum CommandStore {
         "[" + references.map { "[\"\($0.noun.rawValue)\", \($0.id)]" }.joined(separator: ",") + "]"
     }
 
-    /// SQL that is true when the row of noun `noun` (an SQL text expression) and id `id` exists. Scalar
-    /// subqueries, not EXISTS: the planner may turn an EXISTS into a hashed subplan that reads the whole table.
-    static func existsSQL(_ noun: String, _ id: String) -> String {
+    /// SQL that is true when the row of noun `noun` (an SQL text expression) and id `id` exists and, when
+    /// `client` (an SQL expression) is not NULL, is that client's to act on: its project, a deliverable
+    /// delivered to it; nothing else. Scalar subqueries, not EXISTS: the planner may turn an EXISTS into a
+    /// hashed subplan that reads the whole table.
+    static func existsSQL(_ noun: String, _ id: String, client: String) -> String {
         let cases = Reference.Noun.allCases.map { noun in
-            "    WHEN '\(noun.rawValue)' THEN (SELECT true FROM \(table(noun)) WHERE id = \(id)) IS NOT NULL"
+            "    WHEN '\(noun.rawValue)' THEN (\(visibleSQL(noun, id, client: client))) IS NOT NULL"
         }
         return "CASE \(noun)\n" + cases.joined(separator: "\n") + "\n    ELSE false END"
+    }
+
+    static func visibleSQL(_ noun: Reference.Noun, _ id: String, client: String) -> String {
+        switch noun {
+        case .project:
+            return "SELECT true FROM projects WHERE id = \(id) AND (\(client) IS NULL OR client_id = \(client))"
+        case .deliverable:
+            return """
+                SELECT true FROM deliverables d JOIN projects p ON p.id = d.project_id
+                 WHERE d.id = \(id) AND (\(client) IS NULL OR (d.client_visible AND p.client_id = \(client)))
+                """
+        default:
+            return "SELECT true FROM \(table(noun)) WHERE id = \(id) AND \(client) IS NULL"
+        }
     }
 
     static func table(_ noun: Reference.Noun) -> String {

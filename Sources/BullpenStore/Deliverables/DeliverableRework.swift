@@ -89,16 +89,27 @@ extension DeliverableStore {
         }
     }
 
-    /// `deliverable.request_revision` (by an operator, or by the client for a delivered version): within the
+    /// `deliverable.request_revision` (by an operator, or by the client for a version delivered to it): within the
     /// plan's revision rounds or past them with the operator's reason. The version is marked (rejected if the
     /// client never saw it, delivered stays delivered), the project's count rises (a delivered project opens
     /// again), and a revision task at priority 5 goes to the agent that made the version (or, offline, to the
     /// one routing picks). Its revision-due SLA starts now.
+    ///
+    /// A client (`clientID`) asks only about a version delivered to it, and cannot go past the plan's rounds.
     public static func requestRevision(
-        _ request: DeliverableRevisionRequest, by requester: String, messageID: String, now: Date,
+        _ request: DeliverableRevisionRequest, clientID: Int64? = nil, messageID: String, now: Date,
         in tx: PGConnection
     ) throws -> Reworked {
         let version = try lockSentBack(request.id, in: tx)
+        if let clientID {
+            guard version.clientID == clientID, version.status == .delivered else {
+                throw CommandRejection("deliverable \(request.id) was not delivered to you")
+            }
+            guard request.overrideReason == nil else {
+                throw CommandRejection("only an operator can allow a revision past the plan's rounds")
+            }
+        }
+        let requester = clientID == nil ? "operator" : "client"
         let status = try step(request.id, version.status, .requestRevision)
         let grant: RevisionAllowance.Grant
         switch RevisionAllowance.check(
@@ -223,5 +234,37 @@ extension DeliverableStore {
             reworked.notDispatched = refusal.reason
         }
         return reworked
+    }
+
+    /// `deliverable.feedback`: the client's words and rating on a version delivered to it.
+    public static func feedback(
+        _ feedback: DeliverableFeedback, clientID: Int64, messageID: String, in tx: PGConnection
+    ) throws -> (projectID: Int64, taskID: Int64?) {
+        guard
+            let row = try tx.query(
+                """
+                UPDATE deliverables d
+                   SET client_feedback = coalesce($2, d.client_feedback), client_rating = coalesce($3, d.client_rating)
+                  FROM projects p
+                 WHERE d.id = $1 AND p.id = d.project_id AND p.client_id = $4 AND d.client_visible
+                RETURNING d.project_id, d.task_id
+                """, [feedback.id, feedback.feedback, feedback.rating, clientID]
+            ).first
+        else { throw CommandRejection("deliverable \(feedback.id) was not delivered to you") }
+        let about = (
+            projectID: try row.decode("project_id", as: Int64.self), taskID: try row.decode("task_id", as: Int64?.self)
+        )
+        try EventLog.record(
+            "deliverable.feedback",
+            "The client rated deliverable \(feedback.id)" + (feedback.rating.map { " \($0) of 5" } ?? "")
+                + (feedback.feedback.map { ": \($0.prefix(200))" } ?? ""),
+            data: String(
+                decoding: try JSONBody.encode([
+                    "rating": feedback.rating.map(String.init), "feedback": feedback.feedback,
+                ]),
+                as: UTF8.self),
+            about: .init(clientID: clientID, projectID: about.projectID, taskID: about.taskID), messageID: messageID,
+            in: tx)
+        return about
     }
 }

@@ -130,6 +130,24 @@ public enum ReadModel {
             'clientFeedback', d.client_feedback, 'clientRating', d.client_rating)
         """
 
+    // MARK: a project's thread
+
+    /// The messages of a project's thread, oldest first, if the viewer may see the project (nil if not).
+    public static func messages(
+        _ page: PageRequest, projectID: Int64, viewer: Viewer, on db: PGConnection
+    ) throws -> Page? {
+        guard try project(projectID, viewer: viewer, on: db) != nil else { return nil }
+        return try page.page(
+            """
+            SELECT id, jsonb_build_object(
+                       'id', m.id, 'projectId', m.project_id, 'sender', m.sender, 'senderName', m.sender_name,
+                       'content', m.content, 'channel', m.channel, 'createdAt', m.created_at)::text AS item
+              FROM client_messages m
+             WHERE ($1::bigint IS NULL OR m.client_id = $1) AND m.id > $2 AND m.project_id = $4
+             ORDER BY m.id LIMIT $3
+            """, name: "read.messages", viewer: viewer, filters: [projectID], on: db)
+    }
+
     // MARK: notifications (operators only)
 
     /// Notifications newest last, by status, kind and task: each one's state, the provider's id once sent,
@@ -256,18 +274,19 @@ public enum ReadModel {
             'priority', d.priority, 'reason', d.reason, 'attempts', d.attempts, 'status', d.status, 'parkedAt', d.parked_at)
         """
 
-    // MARK: commands (operators only)
+    // MARK: commands (operators; a client its own)
 
-    public static func command(_ id: String, on db: PGConnection) throws -> String? {
+    /// One command; `issuedBy`: only if that token issued it (a client reads its own commands only).
+    public static func command(_ id: String, issuedBy tokenID: Int64? = nil, on db: PGConnection) throws -> String? {
         db.prepare(
             "read.command",
             """
             SELECT jsonb_build_object(
                        'id', c.id, 'kind', c.kind, 'status', c.status, 'payload', c.payload, 'result', c.result,
                        'error', c.error, 'createdAt', c.created_at, 'completedAt', c.completed_at)::text AS item
-              FROM commands c WHERE c.id = $1
+              FROM commands c WHERE c.id = $1 AND ($2::text IS NULL OR c.issued_by = $2)
             """)
-        return try db.executePrepared("read.command", [id]).first?.decode("item")
+        return try db.executePrepared("read.command", [id, tokenID.map { "token:\($0)" }]).first?.decode("item")
     }
 
     // MARK: shapes

@@ -37,6 +37,12 @@ public enum SLAStore {
             in: tx)
     }
 
+    /// An operator answered on the project's thread: every message waiting is answered.
+    public static func answered(projectID: Int64, now: Date, in tx: PGConnection) throws {
+        try fulfil(
+            "r.project_id = $1 AND r.type = 'message_response'", [projectID], now: now, note: "answered", in: tx)
+    }
+
     /// A version of the work of `taskID` was delivered: its deliverable-due and revision-due records (of the
     /// work's original task and of its revisions) are fulfilled.
     public static func delivered(taskID: Int64, now: Date, in tx: PGConnection) throws {

@@ -35,7 +35,8 @@ public struct CommandHandler: MessageHandler {
         }
         try tx.execute("SAVEPOINT command")
         do {
-            let result = try Self.apply(message.command, messageID: inbound.messageID, now: Date(), in: tx)
+            let result = try Self.apply(
+                message.command, clientID: message.clientId, messageID: inbound.messageID, now: Date(), in: tx)
             try tx.execute("RELEASE SAVEPOINT command")
             try CommandStore.markApplied(id: message.commandId, result: result, in: tx)
         } catch let rejection as CommandRejection {
@@ -52,8 +53,14 @@ public struct CommandHandler: MessageHandler {
         return .applied
     }
 
-    /// Applies one command; returns its result as a JSON object's text (the ids it created or changed).
-    static func apply(_ command: OperatorCommand, messageID: String, now: Date, in tx: PGConnection) throws -> String {
+    /// Applies one command (`clientID`: a client's, on its own rows); returns its result as a JSON object's
+    /// text (the ids it created or changed).
+    static func apply(
+        _ command: OperatorCommand, clientID: Int64? = nil, messageID: String, now: Date, in tx: PGConnection
+    ) throws -> String {
+        if clientID != nil, command.kind.issuers == .operators {
+            throw CommandRejection("\(command.kind.rawValue) is not a client's command")
+        }
         switch command {
         case .clientCreate(let new):
             return result("clientId", try ClientStore.create(new, messageID: messageID, in: tx))
@@ -123,12 +130,46 @@ public struct CommandHandler: MessageHandler {
                 "{\"deliverableId\": \(decided.id), \"status\": \"\(decided.status.rawValue)\", \"projectDelivered\": \(decided.projectDelivered)}"
         case .deliverableRequestRevision(let request):
             let reworked = try DeliverableStore.requestRevision(
-                request, by: "operator", messageID: messageID, now: now, in: tx)
+                request, clientID: clientID, messageID: messageID, now: now, in: tx)
             try revisionStarted(reworked, in: tx)
             return try result(reworked, messageID: messageID, in: tx)
         case .deliverableReject(let rejection):
             let reworked = try DeliverableStore.reject(rejection, messageID: messageID, now: now, in: tx)
             return try result(reworked, messageID: messageID, in: tx)
+        case .deliverableFeedback(let feedback):
+            guard let clientID else { throw CommandRejection("feedback is the client's to give") }
+            _ = try DeliverableStore.feedback(feedback, clientID: clientID, messageID: messageID, in: tx)
+            return result("deliverableId", feedback.id)
+        case .projectMessage(let message):
+            let posted = try ClientThread.post(
+                message, from: clientID.map(ClientThread.Sender.client) ?? .operator, messageID: messageID, now: now,
+                in: tx)
+            try told(posted, message, fromClient: clientID != nil, in: tx)
+            return result("messageId", posted.id)
+        }
+    }
+
+    /// A client's message alerts the operators; an operator's answer emails the client.
+    static func told(
+        _ posted: ClientThread.Posted, _ message: ProjectMessage, fromClient: Bool, in tx: PGConnection
+    )
+        throws
+    {
+        let data = [
+            "title": posted.projectName, "projectId": String(posted.projectID),
+            "body": String(message.body.prefix(2000)),
+        ]
+        if fromClient {
+            try Notify.enqueue(
+                Notify.operatorAlert(
+                    .clientMessage, cause: String(posted.id), taskID: nil, projectID: posted.projectID, data: data),
+                priority: 4, in: tx)
+        } else if let email = posted.clientEmail {
+            try Notify.enqueue(
+                .init(
+                    key: "new-message:\(posted.id):email", kind: .newMessage, channel: .email, recipient: email,
+                    clientID: posted.clientID, projectID: posted.projectID, data: data),
+                priority: 4, in: tx)
         }
     }
 

@@ -103,8 +103,9 @@ struct APIClient: Sendable {
     func create(_ uri: String, _ body: String, _ key: String) async throws -> Int64 {
         let command = try await command(.post, uri, body)
         #expect(command["status"] as? String == "applied", "\(command)")
-        return try #require(
-            (command["result"] as? [String: Any])?[key] as? Int64
-                ?? ((command["result"] as? [String: Any])?[key] as? Int).map(Int64.init))
+        return try #require(jsonID((command["result"] as? [String: Any])?[key]))
     }
 }
+
+/// A JSON number as an id (JSONSerialization gives Int or Int64).
+func jsonID(_ value: Any?) -> Int64? { (value as? Int64) ?? (value as? Int).map(Int64.init) }

@@ -44,7 +44,6 @@ final class ReviewLoopTests: @unchecked Sendable {
     }
 
     func result(_ command: [String: Any]) -> [String: Any] { command["result"] as? [String: Any] ?? [:] }
-    func int64(_ value: Any?) -> Int64? { (value as? Int64) ?? (value as? Int).map(Int64.init) }
 
     @Test(
         "result, review, revision to the same agent, reject and redo by another, deliver, a revision of delivered work, the plan's limit and its override"
@@ -80,9 +79,9 @@ final class ReviewLoopTests: @unchecked Sendable {
             .post, "/v1/deliverables/\(v1.id)/revision", #"{"notes": "Shorter, and name the product."}"#)
         #expect(revised["status"] as? String == "applied", "\(revised)")
         #expect(result(revised)["dispatched"] as? Bool == true)
-        #expect(int64(result(revised)["agentId"]) == first)
+        #expect(jsonID(result(revised)["agentId"]) == first)
         #expect(result(revised)["revisionRound"] as? Int == 1)
-        let revision = try #require(int64(result(revised)["taskId"]))
+        let revision = try #require(jsonID(result(revised)["taskId"]))
         let revisionRow = try #require(
             try stack.db.query(
                 "SELECT parent_task_id, task_type, priority, description FROM tasks WHERE id = $1", [revision]
@@ -104,8 +103,8 @@ final class ReviewLoopTests: @unchecked Sendable {
         let rejected = try await api.command(
             .post, "/v1/deliverables/\(all[1].id)/reject", #"{"notes": "Invents a price."}"#)
         #expect(rejected["status"] as? String == "applied", "\(rejected)")
-        #expect(int64(result(rejected)["agentId"]) == second, "another agent of the specialization")
-        let redo = try #require(int64(result(rejected)["taskId"]))
+        #expect(jsonID(result(rejected)["agentId"]) == second, "another agent of the specialization")
+        let redo = try #require(jsonID(result(rejected)["taskId"]))
         let rate: Double = try #require(
             try stack.db.query("SELECT failure_rate FROM agents WHERE id = $1", [first]).first?.decode("failure_rate"))
         #expect(rate == 0.5, "writer-a: two completed runs, one of them rejected")
@@ -130,7 +129,7 @@ final class ReviewLoopTests: @unchecked Sendable {
         let again = try await api.command(
             .post, "/v1/deliverables/\(all[2].id)/revision", #"{"notes": "Add a headline."}"#)
         #expect(again["status"] as? String == "applied", "\(again)")
-        #expect(int64(result(again)["agentId"]) == second)
+        #expect(jsonID(result(again)["agentId"]) == second)
         #expect(result(again)["revisionRound"] as? Int == 2)
         #expect(
             try stack.db.query("SELECT status FROM projects WHERE id = $1", [project]).first?.decode(
@@ -193,7 +192,7 @@ final class ReviewLoopTests: @unchecked Sendable {
         let stranger = api.with(
             token: try ApiTokens.create(name: "other portal", role: .client, clientID: other, on: stack.db).secret)
         let seen = try await own.get("/v1/deliverables")
-        #expect(seen.data.map { int64($0["id"]) } == [delivered], "only what was delivered to it")
+        #expect(seen.data.map { jsonID($0["id"]) } == [delivered], "only what was delivered to it")
         #expect(seen.data.first?["reviewNotes"] is NSNull, "the reviewer's notes are the operators'")
         let shown = try await own.get("/v1/deliverables/\(delivered)")
         #expect(shown.status == .ok)

@@ -130,7 +130,7 @@ final class SLATests: @unchecked Sendable {
         // A revision at 31 h: its own clock (24 h), at risk by 51 h, met when delivered at 52 h.
         let reworked = try stack.db.transaction { tx in
             try DeliverableStore.requestRevision(
-                DeliverableRevisionRequest(id: version, notes: "More"), by: "client", messageID: "m4",
+                DeliverableRevisionRequest(id: version, notes: "More"), messageID: "m4",
                 now: at(hours: 31), in: tx)
         }
         all = try records(project)

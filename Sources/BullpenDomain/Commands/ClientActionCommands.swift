@@ -1,0 +1,65 @@
+/// `deliverable.feedback` (a client, on a version delivered to it): its words and a 1-5 rating.
+public struct DeliverableFeedback: CommandPayload {
+    public static let kind = CommandKind.deliverableFeedback
+    public var id: Int64
+    public var feedback: String?
+    public var rating: Int?
+
+    public init(id: Int64, feedback: String? = nil, rating: Int? = nil) {
+        self.id = id
+        self.feedback = feedback
+        self.rating = rating
+    }
+
+    public enum CodingKeys: String, CodingKey, CaseIterable { case id, feedback, rating }
+
+    public func validate() throws(ValidationError) {
+        try Check.positive(id, "id")
+        try Check.someChange([feedback, rating])
+        try Check.text(feedback, "feedback", length: 1...5000)
+        try Check.range(rating, "rating", 1...5)
+    }
+
+    public var references: [Reference] { [Reference(.deliverable, id, field: "id")] }
+}
+
+/// `project.message`: a message on the project's thread, from the client (it waits for an answer: a message
+/// response SLA, the operators told) or from an operator (the answer: the client told).
+public struct ProjectMessage: CommandPayload {
+    public static let kind = CommandKind.projectMessage
+    public var id: Int64
+    public var body: String
+
+    public init(id: Int64, body: String) {
+        self.id = id
+        self.body = body
+    }
+
+    public enum CodingKeys: String, CodingKey, CaseIterable { case id, body }
+
+    public func validate() throws(ValidationError) {
+        try Check.positive(id, "id")
+        try Check.text(body, "body", length: 1...10000)
+    }
+
+    public var references: [Reference] { [Reference(.project, id, field: "id")] }
+}
+
+/// Who may issue a kind of command.
+public enum CommandIssuers: Sendable, Equatable {
+    case operators
+    /// Clients only, on their own rows (a rating is the client's word).
+    case clients
+    /// Either; a client on its own rows.
+    case both
+}
+
+extension CommandKind {
+    public var issuers: CommandIssuers {
+        switch self {
+        case .deliverableFeedback: return .clients
+        case .deliverableRequestRevision, .projectMessage: return .both
+        default: return .operators
+        }
+    }
+}

@@ -1,0 +1,138 @@
+import BullpenDomain
+import BullpenStore
+import Foundation
+import HummingbirdTesting
+import PostgreSQL
+import Testing
+
+/// The client's own actions through ingest with two clients' tokens: each reads and acts on its own rows
+/// only (another's are 404 or an unknown reference, never a probe), a rating and feedback, a revision within
+/// the plan, the project's thread (a message waits for an answer: its SLA, the operators told; the answer
+/// tells the client).
+@Suite("Client actions", .serialized)
+final class ClientActionsTests: @unchecked Sendable {
+    let fixture: OperatorAPIFixture
+    var stack: StackFixture { fixture.stack }
+
+    init() throws { fixture = try OperatorAPIFixture("client-actions") }
+    deinit { fixture.tearDown() }
+
+    /// A completed task's version on the project, opened for review; delivered through the API if asked.
+    func version(_ api: APIClient, project: Int64, agent: Int64, title: String, deliver: Bool) async throws -> Int64 {
+        let task: Int64 = try #require(
+            try stack.db.query(
+                """
+                INSERT INTO tasks (title, status, project_id, assigned_agent_id, task_type, result, completed_at)
+                VALUES ($1, 'completed', $2, $3, 'draft', 'the copy', now()) RETURNING id
+                """, [title, project, agent]
+            ).first?.decode("id"))
+        let id = try #require(
+            try stack.db.transaction { tx in
+                try DeliverableStore.openVersions(completed: [task], messageID: "open-\(task)", in: tx)
+            }.first?.id)
+        if deliver {
+            let delivered = try await api.command(.post, "/v1/deliverables/\(id)/deliver", "{}")
+            #expect(delivered["status"] as? String == "applied", "\(delivered)")
+        }
+        return id
+    }
+
+    @Test("two clients: own rows only; feedback and rating; a revision within the plan; the thread and its SLA")
+    func twoClients() async throws {
+        try await fixture.run { api in
+            let acme = try await api.create("/v1/clients", #"{"name": "Acme", "email": "cto@acme.test"}"#, "clientId")
+            let other = try await api.create("/v1/clients", #"{"name": "Other", "email": "o@other.test"}"#, "clientId")
+            let project = try await api.create(
+                "/v1/projects", #"{"clientId": \#(acme), "name": "Launch", "type": "content", "tier": "sprint"}"#,
+                "projectId")
+            let agent = try await api.create(
+                "/v1/agents", #"{"name": "writer-ca", "specialization": "writer"}"#, "agentId")
+            let delivered = try await self.version(api, project: project, agent: agent, title: "Copy", deliver: true)
+            let inReview = try await self.version(api, project: project, agent: agent, title: "Page", deliver: false)
+            let mine = api.with(
+                token: try ApiTokens.create(name: "acme", role: .client, clientID: acme, on: self.stack.db).secret)
+            let theirs = api.with(
+                token: try ApiTokens.create(name: "other", role: .client, clientID: other, on: self.stack.db).secret)
+
+            // Reads: each its own.
+            #expect(try await mine.get("/v1/deliverables").data.compactMap { jsonID($0["id"]) } == [delivered])
+            #expect(try await theirs.get("/v1/deliverables").data.isEmpty)
+
+            // Feedback: the client's, on what was delivered to it.
+            let rated = try await mine.command(
+                .post, "/v1/deliverables/\(delivered)/feedback", #"{"rating": 5, "feedback": "Sharp."}"#)
+            #expect(rated["status"] as? String == "applied", "\(rated)")
+            let row = try #require(
+                try self.stack.db.query(
+                    "SELECT client_rating, client_feedback FROM deliverables WHERE id = $1", [delivered]
+                ).first)
+            #expect(try row.decode("client_rating", as: Int?.self) == 5)
+            #expect(try row.decode("client_feedback", as: String?.self) == "Sharp.")
+            for (client, id) in [(theirs, delivered), (mine, inReview)] {
+                let refused = try await client.request(
+                    .post, "/v1/deliverables/\(id)/feedback", json: #"{"rating": 1}"#)
+                #expect(refused.status == .unprocessableContent)
+                #expect(refused.code == "unknown_reference", "\(refused.json)")
+            }
+            let byOperator = try await api.request(
+                .post, "/v1/deliverables/\(delivered)/feedback", json: #"{"rating": 1}"#)
+            #expect(byOperator.status == .forbidden)
+            let noRating = try await mine.request(
+                .post, "/v1/deliverables/\(delivered)/feedback", json: #"{"rating": 6}"#)
+            #expect(noRating.status == .badRequest && noRating.error["field"] as? String == "rating")
+
+            // A revision of delivered work, as the client: counted, dispatched to the version's agent.
+            let revised = try await mine.command(
+                .post, "/v1/deliverables/\(delivered)/revision", #"{"notes": "Warmer tone."}"#)
+            #expect(revised["status"] as? String == "applied", "\(revised)")
+            #expect((revised["result"] as? [String: Any])?["revisionRound"] as? Int == 1)
+            #expect(try self.stack.count("SELECT revision_count FROM projects WHERE id = $1", [project]) == 1)
+            #expect(
+                try self.stack.db.query(
+                    "SELECT message FROM events WHERE type = 'deliverable.revision_requested'"
+                ).first?.decode("message", as: String.self).contains("requested by the client") == true)
+            let overriding = try await mine.command(
+                .post, "/v1/deliverables/\(delivered)/revision", #"{"notes": "Again.", "overrideReason": "please"}"#)
+            #expect(overriding["status"] as? String == "rejected")
+            #expect(
+                (overriding["error"] as? String) == "only an operator can allow a revision past the plan's rounds",
+                "\(overriding)")
+            #expect(
+                try await mine.request(.post, "/v1/deliverables/\(inReview)/revision", json: #"{"notes": "x"}"#)
+                    .code == "unknown_reference")
+            // Operators' commands stay the operators'.
+            let planning = try await mine.request(
+                .post, "/v1/tasks", json: #"{"projectId": \#(project), "title": "Mine"}"#)
+            #expect(planning.status == .forbidden)
+            #expect(
+                try await mine.request(.post, "/v1/deliverables/\(delivered)/approve", json: "{}").status == .forbidden)
+
+            // The thread: the client writes (an SLA waits, the operators are told), the operator answers.
+            let wrote = try await mine.command(.post, "/v1/projects/\(project)/messages", #"{"body": "Any news?"}"#)
+            #expect(wrote["status"] as? String == "applied", "\(wrote)")
+            #expect(
+                try await theirs.request(.post, "/v1/projects/\(project)/messages", json: #"{"body": "Hi"}"#).code
+                    == "unknown_reference")
+            #expect(try await theirs.get("/v1/projects/\(project)/messages").status == .notFound)
+            #expect(
+                try self.stack.count(
+                    "SELECT count(*) FROM sla_records WHERE project_id = $1 AND type = 'message_response' AND status = 'on_track'",
+                    [project]) == 1)
+            #expect(try self.stack.count("SELECT count(*) FROM notifications WHERE kind = 'client-message'") == 1)
+            let answered = try await api.command(
+                .post, "/v1/projects/\(project)/messages", #"{"body": "Version 2 lands today."}"#)
+            #expect(answered["status"] as? String == "applied", "\(answered)")
+            #expect(
+                try self.stack.count(
+                    "SELECT count(*) FROM sla_records WHERE project_id = $1 AND type = 'message_response' AND status = 'met'",
+                    [project]) == 1)
+            #expect(
+                try self.stack.count(
+                    "SELECT count(*) FROM notifications WHERE kind = 'new-message' AND recipient = 'cto@acme.test'")
+                    == 1)
+            let thread = try await mine.get("/v1/projects/\(project)/messages")
+            #expect(thread.data.map { $0["sender"] as? String } == ["client", "operator"])
+            #expect(thread.data.map { $0["content"] as? String } == ["Any news?", "Version 2 lands today."])
+        }
+    }
+}
