@@ -62,6 +62,12 @@ for setting in sorted({(r["consumers"], r["batch"]) for r in pick("dispatch")}):
     figure(f"dispatch, {c} consumers, batch {b}", [r["dispatched_per_s"] for r in got], "dispatches/s")
     figure(f"dispatch, {c} consumers, batch {b}: Bullpen's own time (mean)", [r.get("own_time_mean_ms") for r in got], "ms")
     figure(f"dispatch, {c} consumers, batch {b}: gateway wait (mean)", [r.get("gateway_wait_mean_ms") for r in got], "ms")
+figure("raw emails to the stand-in (2 threads)", [r["sent_per_s"] for r in pick("raw-emails")], "emails/s")
+for storm in sorted({r["rate_limited"] for r in pick("notify")}):
+    got = pick("notify", rate_limited=storm)
+    name = "notify, 2 consumers" + (f", storm ({storm} answered 429)" if storm else "")
+    figure(name, [r["sent_per_s"] for r in got], "sent/s", baseline=None if storm else "raw emails to the stand-in (2 threads)")
+    figure(f"{name}: emails sent twice or never", [r["emails_twice"] + r["emails_missing"] + r["parked"] for r in got], "emails")
 mem = pick("memory")
 figure("worker RSS at start (4 consumers)", [r["start_mb"] for r in mem], "MB")
 figure("worker RSS after N messages", [r["after_n_mb"] for r in mem], "MB")
@@ -97,6 +103,11 @@ if dispatch_2:
     own = figures.get(f"dispatch, 2 consumers, batch {best}: Bullpen's own time (mean)", {}).get("median")
     if own is not None:
         target(f"Bullpen's own time per dispatch <= 1 ms (2 consumers, batch {best}; a mean): {own}", own <= 1)
+notify_plain = figures.get("notify, 2 consumers", {}).get("median")
+if notify_plain is not None:
+    target(f"notify >= 1,000 sent/s with 2 consumers, the stand-in answering at once: {notify_plain}", notify_plain >= 1000)
+    wrong = sum(f["median"] for name, f in figures.items() if name.startswith("notify") and name.endswith("twice or never"))
+    target(f"notify storm and plain: every email sent exactly once (sent twice, never or parked: {wrong})", wrong == 0)
 rss = figures.get("worker RSS after N messages", {}).get("median", 1e9)
 target(f"worker RSS <= 100 MB with 4 consumers: {rss}", rss <= 100)
 if "worker RSS after 10 N messages" in figures:

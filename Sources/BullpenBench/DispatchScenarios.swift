@@ -37,25 +37,27 @@ extension Scenarios {
     func publishDispatches(db: PGConnection) throws {
         let ids: [Int64] = try db.query("SELECT id FROM tasks WHERE dispatch_requested_at IS NOT NULL ORDER BY id")
             .rows.map { try $0.decode("id") }
+        try publishAll(
+            ids.map { DispatchRequest(taskId: $0, cause: "bench", priority: 3) }, scenario: "publish-dispatches")
+    }
+
+    /// Publishes messages with confirms, 5,000 in flight at most; emits how many and the errors.
+    func publishAll<Message: BullpenMessage>(_ messages: [Message], scenario: String) throws {
         let publisher = ConfirmingPublisher(configuration: amqp, logger: Logger(label: "bench"))
         publisher.start()
         defer { publisher.shutdown() }
         let group = DispatchGroup()
         let tally = Tally()
-        for (index, id) in ids.enumerated() {
+        for (index, message) in messages.enumerated() {
             group.enter()
-            publisher.enqueue(
-                try Envelope.outgoing(
-                    DispatchRequest(taskId: id, cause: "bench", priority: 3), topology: topology, appID: "bullpen-bench"
-                )
-            ) { result in
+            publisher.enqueue(try Envelope.outgoing(message, topology: topology, appID: "bullpen-bench")) { result in
                 if case .failure(let error) = result { tally.fail("\(error)") }
                 group.leave()
             }
             if index % 5000 == 4999 { group.wait() }
         }
         group.wait()
-        emit(["scenario": "publish-dispatches", "messages": ids.count, "errors": tally.errors])
+        emit(["scenario": scenario, "messages": messages.count, "errors": tally.errors])
     }
 
     /// Waits until every task runs; dispatches per second from the first claim to the last run accepted, the

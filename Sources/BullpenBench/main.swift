@@ -11,6 +11,7 @@ import PostgreSQL
 //   bullpen-bench e2e URL RATE SECONDS | raw-publish N WINDOW | raw-consume N PREFETCH
 //   bullpen-bench operator-seed | commands BASE_URL TOKEN PROJECT C SECONDS | wait BASE_URL TOKEN PROJECT RATE SECONDS
 //   bullpen-bench dispatch-seed N | dispatch-publish | dispatch-await N LABEL_JSON METRICS_URL
+//   bullpen-bench notify-seed N | notify-publish | notify-await N LABEL_JSON OUTBOUND_URL | raw-emails OUTBOUND_URL N
 let environment = ProcessInfo.processInfo.environment
 let arguments = Array(CommandLine.arguments.dropFirst())
 func argument(_ index: Int) -> String {
@@ -48,6 +49,7 @@ do {
         try admin.purgeQueue(topology.workQueue(.review))
         try admin.purgeQueue(topology.workQueue(.command))
         try admin.purgeQueue(topology.workQueue(.dispatch))
+        try admin.purgeQueue(topology.workQueue(.notify))
         admin.close()
         emit(["scenario": "reset"])
     case "dispatch-seed":
@@ -58,6 +60,18 @@ do {
     case "dispatch-await":
         let label = try JSONSerialization.jsonObject(with: Data(argument(2).utf8)) as? [String: Any] ?? [:]
         try scenarios.awaitDispatch(tasks: Int(argument(1))!, label: label, metricsURL: argument(3), db: db)
+    case "notify-seed":
+        try Migrator().run(on: db)
+        try scenarios.seedNotifications(Int(argument(1))!, db: db)
+        emit(["scenario": "notify-seed", "notifications": Int(argument(1))!])
+    case "notify-publish":
+        try scenarios.publishNotifications(db: db)
+    case "notify-await":
+        let label = try JSONSerialization.jsonObject(with: Data(argument(2).utf8)) as? [String: Any] ?? [:]
+        try scenarios.awaitNotifications(
+            count: Int(argument(1))!, label: label, outboundURL: argument(3), db: db)
+    case "raw-emails":
+        scenarios.rawEmails(url: argument(1), count: Int(argument(2))!)
     case "publish":
         try scenarios.publishResults(tasks: Int(argument(1))!, firstTask: try firstTask())
     case "drain":

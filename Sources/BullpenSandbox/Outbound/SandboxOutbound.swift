@@ -26,6 +26,9 @@ public final class SandboxOutbound: Sendable {
         public var slowMs = 0
         /// Refuse every email with 422 (validation_error).
         public var rejectEmails = false
+        /// After accepting a new email (recorded as sent), wait this long before answering: the window in
+        /// which a sender that dies has had its email sent without knowing it.
+        public var slowAfterAcceptMs = 0
 
         public init() {}
 
@@ -37,6 +40,7 @@ public final class SandboxOutbound: Sendable {
             failNext = try container.decodeIfPresent(Int.self, forKey: .failNext) ?? 0
             slowMs = try container.decodeIfPresent(Int.self, forKey: .slowMs) ?? 0
             rejectEmails = try container.decodeIfPresent(Bool.self, forKey: .rejectEmails) ?? false
+            slowAfterAcceptMs = try container.decodeIfPresent(Int.self, forKey: .slowAfterAcceptMs) ?? 0
         }
     }
 
@@ -158,9 +162,9 @@ public final class SandboxOutbound: Sendable {
             return Self.resendError(422, "validation_error", "The `to` address is not allowed.")
         }
         let key = request.headers[.init("Idempotency-Key")!]
-        let answer = state.withLock { state -> (status: Int, id: String) in
+        let answer = state.withLock { state -> (status: Int, id: String, lateMs: Int) in
             if let key, let seen = state.keys[key] {
-                return seen.payload == body ? (200, seen.id) : (409, "")
+                return seen.payload == body ? (200, seen.id, 0) : (409, "", 0)
             }
             let id = UUID().uuidString.lowercased()
             if let key { state.keys[key] = (body, id) }
@@ -168,8 +172,9 @@ public final class SandboxOutbound: Sendable {
                 SentEmail(
                     id: id, idempotencyKey: key, from: email.from, to: email.to.addresses, subject: email.subject,
                     text: email.text, html: email.html))
-            return (200, id)
+            return (200, id, state.faults.slowAfterAcceptMs)
         }
+        if answer.lateMs > 0 { try? await Task.sleep(for: .milliseconds(answer.lateMs)) }
         guard answer.status == 200 else {
             return Self.resendError(
                 409, "invalid_idempotent_request", "Same idempotency key used with a different request payload.")

@@ -24,11 +24,7 @@ final class DispatchFaultTests: @unchecked Sendable {
             short.maxAttempts = 3
             return short
         }
-        queuesFolder = FileManager.default.temporaryDirectory.appendingPathComponent("dfault-queues-\(UUID())").path
-        try FileManager.default.createDirectory(atPath: queuesFolder, withIntermediateDirectories: true)
-        for spec in fixture.topology.queues {
-            try JSONEncoder().encode(spec).write(to: URL(fileURLWithPath: queuesFolder + "/\(spec.name).json"))
-        }
+        queuesFolder = try queueFiles(of: fixture.topology, stem: "dfault")
     }
 
     deinit {

@@ -1,3 +1,4 @@
+import BullpenMessaging
 import Foundation
 
 /// A real `bullpen worker` process, started from the build folder, for tests that kill and restart it.
@@ -95,4 +96,15 @@ func freePort() throws -> Int {
     }
     guard bound else { throw TestFailure("cannot find a free port") }
     return Int(UInt16(bigEndian: address.sin_port))
+}
+
+/// Writes a topology's queue files (as the test's fixture changed them: shorter delay tiers) to a new
+/// temporary folder, for worker processes to read (`BULLPEN_QUEUES_DIR`); returns the folder.
+func queueFiles(of topology: Topology, stem: String) throws -> String {
+    let folder = FileManager.default.temporaryDirectory.appendingPathComponent("\(stem)-queues-\(UUID())").path
+    try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+    for spec in topology.queues {
+        try JSONEncoder().encode(spec).write(to: URL(fileURLWithPath: folder + "/\(spec.name).json"))
+    }
+    return folder
 }
