@@ -14,12 +14,16 @@ struct ClientCommand: ParsableCommand {
         @Option(help: "sprint, pro or scale.") var plan: String?
         @Option(help: "portal, email, slack or discord.") var channel: String?
         @Option(help: "IANA time zone, e.g. Europe/Berlin.") var timezone: String?
+        @Option(help: "The client's Slack incoming webhook URL, for chat notifications.") var slackWebhook: String?
+        @Option(help: "The client's Discord webhook URL, for chat notifications.") var discordWebhook: String?
 
         func add(to body: inout [String: Any]) {
             body["company"] = company
             body["plan"] = plan
             body["channel"] = channel
             body["timezone"] = timezone
+            body["slackWebhookUrl"] = slackWebhook
+            body["discordWebhookUrl"] = discordWebhook
         }
     }
 

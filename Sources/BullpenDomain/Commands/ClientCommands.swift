@@ -7,14 +7,21 @@ public struct NewClient: CommandPayload {
     public var plan: Plan?
     public var channel: ClientChannel?
     public var timezone: String?
+    /// The client's Slack incoming webhook and Discord webhook, for its chat notifications.
+    public var slackWebhookUrl: String?
+    public var discordWebhookUrl: String?
 
-    public enum CodingKeys: String, CodingKey, CaseIterable { case name, email, company, plan, channel, timezone }
+    public enum CodingKeys: String, CodingKey, CaseIterable {
+        case name, email, company, plan, channel, timezone, slackWebhookUrl, discordWebhookUrl
+    }
 
     public func validate() throws(ValidationError) {
         try Check.text(name, "name", length: 1...200)
         try Check.email(email, "email")
         try Check.text(company, "company", length: 1...200)
         try Check.text(timezone, "timezone", length: 1...64)
+        try Check.webURL(slackWebhookUrl, "slackWebhookUrl")
+        try Check.webURL(discordWebhookUrl, "discordWebhookUrl")
     }
 }
 
@@ -29,14 +36,20 @@ public struct ClientChanges: CommandPayload {
     public var channel: ClientChannel?
     public var timezone: String?
     public var status: ClientStatus?
+    public var slackWebhookUrl: String?
+    public var discordWebhookUrl: String?
 
     public enum CodingKeys: String, CodingKey, CaseIterable {
-        case id, name, email, company, plan, channel, timezone, status
+        case id, name, email, company, plan, channel, timezone, status, slackWebhookUrl, discordWebhookUrl
     }
 
     public func validate() throws(ValidationError) {
         try Check.positive(id, "id")
-        try Check.someChange([name, email, company, plan, channel, timezone, status])
+        try Check.someChange([
+            name, email, company, plan, channel, timezone, status, slackWebhookUrl, discordWebhookUrl,
+        ])
+        try Check.webURL(slackWebhookUrl, "slackWebhookUrl")
+        try Check.webURL(discordWebhookUrl, "discordWebhookUrl")
         try Check.text(name, "name", length: 1...200)
         try Check.email(email, "email")
         try Check.text(company, "company", length: 1...200)

@@ -50,6 +50,15 @@ public enum Check {
         else { throw ValidationError(field: field, message: "must be an email address") }
     }
 
+    /// An http or https URL with a host, of at most 500 characters (a webhook).
+    public static func webURL(_ value: String?, _ field: String) throws(ValidationError) {
+        guard let value else { return }
+        try text(value, field, length: 10...500)
+        guard let url = URL(string: value), ["http", "https"].contains(url.scheme ?? ""), url.host?.isEmpty == false,
+            !value.contains(where: \.isWhitespace)
+        else { throw ValidationError(field: field, message: "must be an http or https URL") }
+    }
+
     /// At least one of the fields of a change is set.
     public static func someChange(_ values: [Any?]) throws(ValidationError) {
         guard values.contains(where: { $0 != nil }) else {

@@ -3356,6 +3356,20 @@ enum OpenAPIDocument {
                     "type": "string",
                     "minLength": 1,
                     "maxLength": 64
+                  },
+                  "slackWebhookUrl": {
+                    "type": "string",
+                    "minLength": 10,
+                    "maxLength": 500,
+                    "pattern": "^https?://",
+                    "description": "the client's Slack incoming webhook, for its chat notifications (a credential: never shown again)"
+                  },
+                  "discordWebhookUrl": {
+                    "type": "string",
+                    "minLength": 10,
+                    "maxLength": 500,
+                    "pattern": "^https?://",
+                    "description": "the client's Discord webhook, for its chat notifications (a credential: never shown again)"
                   }
                 },
                 "required": [
@@ -3411,6 +3425,20 @@ enum OpenAPIDocument {
                       "inactive",
                       "churned"
                     ]
+                  },
+                  "slackWebhookUrl": {
+                    "type": "string",
+                    "minLength": 10,
+                    "maxLength": 500,
+                    "pattern": "^https?://",
+                    "description": "the client's Slack incoming webhook, for its chat notifications (a credential: never shown again)"
+                  },
+                  "discordWebhookUrl": {
+                    "type": "string",
+                    "minLength": 10,
+                    "maxLength": 500,
+                    "pattern": "^https?://",
+                    "description": "the client's Discord webhook, for its chat notifications (a credential: never shown again)"
                   }
                 },
                 "required": [],
@@ -3909,6 +3937,12 @@ enum OpenAPIDocument {
                   "createdAt": {
                     "type": "string",
                     "format": "date-time"
+                  },
+                  "slackConnected": {
+                    "type": "boolean"
+                  },
+                  "discordConnected": {
+                    "type": "boolean"
                   }
                 },
                 "required": [
@@ -3920,7 +3954,9 @@ enum OpenAPIDocument {
                   "plan",
                   "channel",
                   "timezone",
-                  "createdAt"
+                  "createdAt",
+                  "slackConnected",
+                  "discordConnected"
                 ],
                 "additionalProperties": false
               },
@@ -4680,6 +4716,12 @@ enum OpenAPIDocument {
                     "items": {
                       "$ref": "#/components/schemas/Project"
                     }
+                  },
+                  "slackConnected": {
+                    "type": "boolean"
+                  },
+                  "discordConnected": {
+                    "type": "boolean"
                   }
                 },
                 "required": [
@@ -4692,7 +4734,9 @@ enum OpenAPIDocument {
                   "channel",
                   "timezone",
                   "createdAt",
-                  "projects"
+                  "projects",
+                  "slackConnected",
+                  "discordConnected"
                 ],
                 "additionalProperties": false
               },

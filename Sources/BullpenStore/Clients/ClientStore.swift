@@ -8,10 +8,14 @@ public enum ClientStore {
         let id: Int64 = try Refusals.unique("a client with the email \(new.email) exists already") {
             try tx.query(
                 """
-                INSERT INTO clients (name, email, company, plan, channel, timezone)
-                VALUES ($1, $2, $3, $4, $5, $6) RETURNING id
+                INSERT INTO clients (name, email, company, plan, channel, timezone, slack_webhook_url,
+                                     discord_webhook_url)
+                VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id
                 """,
-                [new.name, new.email, new.company, new.plan?.rawValue, new.channel?.rawValue, new.timezone]
+                [
+                    new.name, new.email, new.company, new.plan?.rawValue, new.channel?.rawValue, new.timezone,
+                    new.slackWebhookUrl, new.discordWebhookUrl,
+                ]
             ).first!.decode("id")
         }
         try EventLog.record(
@@ -27,12 +31,15 @@ public enum ClientStore {
                 """
                 UPDATE clients SET name = coalesce($2, name), email = coalesce($3, email),
                        company = coalesce($4, company), plan = coalesce($5, plan), channel = coalesce($6, channel),
-                       timezone = coalesce($7, timezone), status = coalesce($8, status)
+                       timezone = coalesce($7, timezone), status = coalesce($8, status),
+                       slack_webhook_url = coalesce($9, slack_webhook_url),
+                       discord_webhook_url = coalesce($10, discord_webhook_url)
                  WHERE id = $1
                 """,
                 [
                     changes.id, changes.name, changes.email, changes.company, changes.plan?.rawValue,
-                    changes.channel?.rawValue, changes.timezone, changes.status?.rawValue,
+                    changes.channel?.rawValue, changes.timezone, changes.status?.rawValue, changes.slackWebhookUrl,
+                    changes.discordWebhookUrl,
                 ]
             ).rowsAffected
         }
@@ -40,5 +47,31 @@ public enum ClientStore {
         try EventLog.record(
             "client.updated", "Client \(changes.id) updated", about: .init(clientID: changes.id), messageID: messageID,
             in: tx)
+    }
+
+    /// The client's chat webhook for a channel (a credential: read only to send).
+    public static func chatHook(clientID: Int64, channel: NotificationChannel, in tx: PGConnection) throws -> String? {
+        let column: String
+        switch channel {
+        case .slack: column = "slack_webhook_url"
+        case .discord: column = "discord_webhook_url"
+        case .email: return nil
+        }
+        return try tx.query("SELECT \(column) AS hook FROM clients WHERE id = $1", [clientID]).first?.decode(
+            "hook", as: String?.self)
+    }
+
+    /// The chat channels a client has a webhook for.
+    public static func chatChannels(clientID: Int64, in tx: PGConnection) throws -> [NotificationChannel] {
+        guard
+            let row = try tx.query(
+                """
+                SELECT slack_webhook_url IS NOT NULL AS slack, discord_webhook_url IS NOT NULL AS discord
+                  FROM clients WHERE id = $1
+                """, [clientID]
+            ).first
+        else { return [] }
+        return (try row.decode("slack", as: Bool.self) ? [.slack] : [])
+            + (try row.decode("discord", as: Bool.self) ? [.discord] : [])
     }
 }

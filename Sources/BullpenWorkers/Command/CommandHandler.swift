@@ -117,14 +117,11 @@ public struct CommandHandler: MessageHandler {
             let decided = try DeliverableStore.decide(
                 id: delivery.id, deliver: true, reviewer: "operator", notes: delivery.notes, messageID: messageID,
                 now: now, in: tx)
-            if let email = decided.clientEmail {
-                try Notify.enqueue(
-                    .init(
-                        key: "deliverable-ready:\(decided.id):email", kind: .deliverableReady, channel: .email,
-                        recipient: email, clientID: decided.clientID, projectID: decided.projectID,
-                        taskID: decided.taskID,
-                        data: ["deliverableId": String(decided.id), "title": decided.title]),
-                    priority: 4, in: tx)
+            if let clientID = decided.clientID {
+                try Notify.client(
+                    .deliverableReady, cause: String(decided.id), clientID: clientID, email: decided.clientEmail,
+                    projectID: decided.projectID, taskID: decided.taskID,
+                    data: ["deliverableId": String(decided.id), "title": decided.title], in: tx)
             }
             return
                 "{\"deliverableId\": \(decided.id), \"status\": \"\(decided.status.rawValue)\", \"projectDelivered\": \(decided.projectDelivered)}"
@@ -164,29 +161,21 @@ public struct CommandHandler: MessageHandler {
                 Notify.operatorAlert(
                     .clientMessage, cause: String(posted.id), taskID: nil, projectID: posted.projectID, data: data),
                 priority: 4, in: tx)
-        } else if let email = posted.clientEmail {
-            try Notify.enqueue(
-                .init(
-                    key: "new-message:\(posted.id):email", kind: .newMessage, channel: .email, recipient: email,
-                    clientID: posted.clientID, projectID: posted.projectID, data: data),
-                priority: 4, in: tx)
+        } else {
+            try Notify.client(
+                .newMessage, cause: String(posted.id), clientID: posted.clientID, email: posted.clientEmail,
+                projectID: posted.projectID, taskID: nil, data: data, in: tx)
         }
     }
 
     /// A revision of a version the client saw: the client is told it is in progress.
     static func revisionStarted(_ reworked: DeliverableStore.Reworked, in tx: PGConnection) throws {
-        guard reworked.wasDelivered, let email = reworked.clientEmail, let round = reworked.revisionRound else {
-            return
-        }
-        try Notify.enqueue(
-            .init(
-                key: "revision-in-progress:\(reworked.deliverableID):\(round):email", kind: .revisionInProgress,
-                channel: .email, recipient: email, clientID: reworked.clientID, projectID: reworked.projectID,
-                taskID: reworked.taskID,
-                data: [
-                    "deliverableId": String(reworked.deliverableID), "title": reworked.title, "round": String(round),
-                ]),
-            priority: 4, in: tx)
+        guard reworked.wasDelivered, let round = reworked.revisionRound else { return }
+        try Notify.client(
+            .revisionInProgress, cause: "\(reworked.deliverableID):\(round)", clientID: reworked.clientID,
+            email: reworked.clientEmail, projectID: reworked.projectID, taskID: reworked.taskID,
+            data: ["deliverableId": String(reworked.deliverableID), "title": reworked.title, "round": String(round)],
+            in: tx)
     }
 
     /// Sends the new task's dispatch request (written with the decision), and says what was done.

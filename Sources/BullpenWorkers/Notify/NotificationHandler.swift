@@ -58,9 +58,11 @@ public struct NotificationHandler: MessageHandler {
         guard row.status == "pending" || row.status == "parked" else { return .duplicate }
         guard let kind = NotificationKind(rawValue: row.kind), let channel = NotificationChannel(rawValue: row.channel)
         else { throw HandlerError.park(reason: "notification \(row.id) has an unknown kind or channel") }
-        guard let recipient = row.recipient ?? (channel == .email ? channels.operatorEmail : nil) else {
+        guard let recipient = try recipient(row.recipient, channel, in: tx) else {
             try NotificationStore.markUnsent(
-                row.id, status: "skipped", reason: "no operator address is configured for \(channel.rawValue)", in: tx)
+                row.id, status: "skipped",
+                reason: row.recipient.map { "\($0) has no \(channel.rawValue) webhook" }
+                    ?? "no operator address is configured for \(channel.rawValue)", in: tx)
             return .applied
         }
         let rendered = templates.render(kind, row.data.merging(["portalURL": channels.portalURL]) { given, _ in given })
@@ -92,6 +94,16 @@ public struct NotificationHandler: MessageHandler {
         }
     }
 
+    /// Where to send: the row's address; the operators' address for an email to the operators; a client's
+    /// chat webhook (`client:<id>`), read now, so that the URL (a credential) is stored in one place only.
+    func recipient(_ given: String?, _ channel: NotificationChannel, in tx: PGConnection) throws -> String? {
+        guard let given else { return channel == .email ? channels.operatorEmail : nil }
+        guard channel != .email, given.hasPrefix(Notify.clientPrefix),
+            let id = Int64(given.dropFirst(Notify.clientPrefix.count))
+        else { return given }
+        return try ClientStore.chatHook(clientID: id, channel: channel, in: tx)
+    }
+
     public func parked(_ message: NotificationMessage, reason: String, in tx: PGConnection) throws {
         try NotificationStore.markUnsent(message.notificationId, status: "parked", reason: reason, in: tx)
     }
@@ -118,6 +130,27 @@ public enum Notify {
         .init(
             key: "\(kind.rawValue):\(cause):email", kind: kind, channel: .email, projectID: projectID, taskID: taskID,
             data: data.mapValues { String($0.prefix(500)) })
+    }
+
+    /// A chat notification's recipient for a client: resolved to its webhook when sent.
+    public static let clientPrefix = "client:"
+
+    /// A notification to a client, keyed by `cause`: by email (when it has an address) and on each chat
+    /// channel it has a webhook for.
+    public static func client(
+        _ kind: NotificationKind, cause: String, clientID: Int64, email: String?, projectID: Int64?, taskID: Int64?,
+        data: [String: String], priority: Int = 4, in tx: PGConnection
+    ) throws {
+        let chats = try ClientStore.chatChannels(clientID: clientID, in: tx)
+        let addressed =
+            (email.map { [(NotificationChannel.email, $0)] } ?? [])
+            + chats.map { ($0, clientPrefix + String(clientID)) }
+        try enqueue(
+            addressed.map { channel, recipient in
+                .init(
+                    key: "\(kind.rawValue):\(cause):\(channel.rawValue)", kind: kind, channel: channel,
+                    recipient: recipient, clientID: clientID, projectID: projectID, taskID: taskID, data: data)
+            }, priority: priority, in: tx)
     }
 
     public static func operators(

@@ -36,7 +36,8 @@ final class NotifyTests: @unchecked Sendable {
         operatorEmail: String? = "ops@agency.test",
         _ body: @escaping @Sendable (SandboxOutbound, NotificationHandler) async throws -> Void
     ) async throws {
-        try await SandboxNotify.withOutbound(logger: stack.logger, operatorEmail: operatorEmail) { outbound, handler in
+        try await SandboxNotify.withOutbound(logger: stack.logger, operatorEmail: operatorEmail) {
+            outbound, handler, _ in
             let consumer = try self.stack.consumer(
                 queue: .notify, handlers: try Handlers.registry(notify: handler))
             consumer.start()

@@ -24,7 +24,7 @@ final class DeliverableTests: @unchecked Sendable {
         "a completed result opens version 1 in review and alerts the operators; deliver: visible, counted once, the project delivered, the client emailed once"
     )
     func reviewAndDeliver() async throws {
-        try await SandboxNotify.withOutbound(logger: stack.logger) { outbound, notify in
+        try await SandboxNotify.withOutbound(logger: stack.logger) { outbound, notify, _ in
             let handlers = try Handlers.registry(notify: notify)
             let review = try self.stack.consumer(queue: .review, handlers: handlers)
             let notifier = try self.stack.consumer(queue: .notify, handlers: handlers)

@@ -49,16 +49,21 @@ final class ReviewLoopTests: @unchecked Sendable {
         "result, review, revision to the same agent, reject and redo by another, deliver, a revision of delivered work, the plan's limit and its override"
     )
     func loop() async throws {
-        try await SandboxNotify.withOutbound(logger: stack.logger) { outbound, notify in
+        try await SandboxNotify.withOutbound(logger: stack.logger) { outbound, notify, port in
             try await self.fixture.withGateway(hookSecret: Self.hookSecret, tokens: self.tokens, notify: notify) {
                 api, gateway in
-                try await self.story(api, gateway, outbound)
+                try await self.story(api, gateway, outbound, port: port)
             }
         }
     }
 
-    func story(_ api: APIClient, _ gateway: SandboxGateway, _ outbound: SandboxOutbound) async throws {
-        let client = try await api.create("/v1/clients", #"{"name": "Acme", "email": "cto@acme.test"}"#, "clientId")
+    func story(_ api: APIClient, _ gateway: SandboxGateway, _ outbound: SandboxOutbound, port: Int) async throws {
+        let slack = "http://127.0.0.1:\(port)/slack/T0-B0-secret"
+        let discord = "http://127.0.0.1:\(port)/discord/1/secret"
+        let client = try await api.create(
+            "/v1/clients",
+            #"{"name": "Acme", "email": "cto@acme.test", "slackWebhookUrl": "\#(slack)", "discordWebhookUrl": "\#(discord)"}"#,
+            "clientId")
         let project = try await api.create(
             "/v1/projects", #"{"clientId": \#(client), "name": "Launch", "type": "content", "tier": "sprint"}"#,
             "projectId")
@@ -162,6 +167,19 @@ final class ReviewLoopTests: @unchecked Sendable {
                 "SELECT message FROM events WHERE type = 'deliverable.revision_requested' ORDER BY id DESC LIMIT 1"
             ).first?.decode("message", as: String.self).contains("past the plan's 2: Our error in version 3") == true)
 
+        // The client's Slack and Discord carried the delivery and the revision notice, once each; the
+        // notifications name the client, never the webhook (a credential).
+        #expect(
+            try eventually {
+                outbound.snapshot.slack.count == 2 && outbound.snapshot.discord.count == 2
+            }, "\(outbound.snapshot.slack) \(outbound.snapshot.discord)")
+        #expect(outbound.snapshot.slack.first?.hasPrefix("Your deliverable is ready: Draft the copy") == true)
+        #expect(outbound.snapshot.discord.last?.hasPrefix("Revision under way: Draft the copy") == true)
+        let chats = try await api.get("/v1/notifications?kind=deliverable-ready")
+        #expect(Set(chats.data.compactMap { $0["channel"] as? String }) == ["email", "slack", "discord"])
+        #expect(!String(describing: chats.json).contains("secret"), "no webhook URL in the API")
+        #expect(try await api.get("/v1/clients/\(client)").json["slackConnected"] as? Bool == true)
+
         // Every email once: the client's delivery and revision notices, the operators' review alerts.
         let emails = outbound.snapshot.emails
         #expect(emails.filter { $0.subject.hasPrefix("Your deliverable is ready") }.count == 1)
@@ -203,10 +221,11 @@ final class ReviewLoopTests: @unchecked Sendable {
 
         let ready = try await api.get("/v1/notifications?kind=deliverable-ready")
         #expect(ready.status == .ok)
-        #expect(ready.data.count == 1)
-        #expect(ready.data.first?["status"] as? String == "sent")
-        #expect(ready.data.first?["recipient"] as? String == "cto@acme.test")
-        #expect((ready.data.first?["providerId"] as? String)?.isEmpty == false)
+        let readyEmail = ready.data.filter { $0["channel"] as? String == "email" }
+        #expect(readyEmail.count == 1)
+        #expect(readyEmail.first?["status"] as? String == "sent")
+        #expect(readyEmail.first?["recipient"] as? String == "cto@acme.test")
+        #expect((readyEmail.first?["providerId"] as? String)?.isEmpty == false)
         let alerts = try await api.get("/v1/notifications?kind=review-waiting&status=sent")
         #expect(alerts.data.count == 4 && alerts.data.allSatisfy { $0["recipient"] as? String == "operators" })
         #expect(try await own.get("/v1/notifications").status == .forbidden)

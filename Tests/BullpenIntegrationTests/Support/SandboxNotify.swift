@@ -18,14 +18,15 @@ enum SandboxNotify {
             templates: templates)
     }
 
-    /// The stand-ins and a handler sending to them, for the length of `body`.
+    /// The stand-ins, a handler sending to them and their port, for the length of `body`.
     static func withOutbound(
         logger: Logger, operatorEmail: String? = "ops@agency.test",
-        _ body: @escaping @Sendable (SandboxOutbound, NotificationHandler) async throws -> Void
+        _ body: @escaping @Sendable (SandboxOutbound, NotificationHandler, Int) async throws -> Void
     ) async throws {
         let outbound = SandboxOutbound(configuration: .init(port: 0), logger: logger)
         try await outbound.application().test(.live) { app in
-            try await body(outbound, handler(port: try #require(app.port), operatorEmail: operatorEmail))
+            let port = try #require(app.port)
+            try await body(outbound, handler(port: port, operatorEmail: operatorEmail), port)
         }
     }
 }
