@@ -30,12 +30,14 @@ public enum NotificationKind: String, Choice {
     case clientMessage = "client-message"
     /// The client: the agency answered on the project's thread.
     case newMessage = "new-message"
+    /// The client: its project was created and work is planned.
+    case projectUnderway = "project-underway"
 
     /// Who reads it.
     public var audience: Audience {
         switch self {
         case .dispatchFailed, .taskFailed, .reviewWaiting, .slaAtRisk, .slaBreached, .clientMessage: return .operators
-        case .deliverableReady, .revisionInProgress, .newMessage: return .client
+        case .deliverableReady, .revisionInProgress, .newMessage, .projectUnderway: return .client
         }
     }
 

@@ -3081,7 +3081,8 @@ enum OpenAPIDocument {
                         "sla-at-risk",
                         "sla-breached",
                         "client-message",
-                        "new-message"
+                        "new-message",
+                        "project-underway"
                       ]
                     }
                   },
@@ -5753,7 +5754,8 @@ enum OpenAPIDocument {
                       "sla-at-risk",
                       "sla-breached",
                       "client-message",
-                      "new-message"
+                      "new-message",
+                      "project-underway"
                     ]
                   },
                   "channel": {

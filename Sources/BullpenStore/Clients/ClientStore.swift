@@ -49,6 +49,11 @@ public enum ClientStore {
             in: tx)
     }
 
+    /// The client's email address.
+    public static func email(of clientID: Int64, in tx: PGConnection) throws -> String? {
+        try tx.query("SELECT email FROM clients WHERE id = $1", [clientID]).first?.decode("email", as: String?.self)
+    }
+
     /// The client's chat webhook for a channel (a credential: read only to send).
     public static func chatHook(clientID: Int64, channel: NotificationChannel, in tx: PGConnection) throws -> String? {
         let column: String

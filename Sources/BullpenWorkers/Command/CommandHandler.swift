@@ -68,7 +68,12 @@ public struct CommandHandler: MessageHandler {
             try ClientStore.update(changes, messageID: messageID, in: tx)
             return result("clientId", changes.id)
         case .projectCreate(let new):
-            return result("projectId", try ProjectStore.create(new, messageID: messageID, now: now, in: tx))
+            let id = try ProjectStore.create(new, messageID: messageID, now: now, in: tx)
+            try Notify.client(
+                .projectUnderway, cause: String(id), clientID: new.clientId,
+                email: try ClientStore.email(of: new.clientId, in: tx), projectID: id, taskID: nil,
+                data: ["projectId": String(id), "title": new.name], priority: 3, in: tx)
+            return result("projectId", id)
         case .projectUpdate(let changes):
             try ProjectStore.update(changes, messageID: messageID, in: tx)
             return result("projectId", changes.id)

@@ -126,7 +126,9 @@ final class ReviewLoopTests: @unchecked Sendable {
         #expect(result(delivered)["projectDelivered"] as? Bool == true, "\(delivered)")
         #expect(
             try eventually {
-                outbound.snapshot.emails.filter { $0.to == ["cto@acme.test"] }.count == 1
+                outbound.snapshot.emails.filter {
+                    $0.to == ["cto@acme.test"] && $0.subject.hasPrefix("Your deliverable is ready")
+                }.count == 1
             })
 
         // The client wants more: a revision of delivered work (round 2 of 2) reopens the project, goes to the
@@ -167,29 +169,38 @@ final class ReviewLoopTests: @unchecked Sendable {
                 "SELECT message FROM events WHERE type = 'deliverable.revision_requested' ORDER BY id DESC LIMIT 1"
             ).first?.decode("message", as: String.self).contains("past the plan's 2: Our error in version 3") == true)
 
-        // The client's Slack and Discord carried the delivery and the revision notice, once each; the
-        // notifications name the client, never the webhook (a credential).
+        // The client's Slack and Discord carried the project's start, the delivery and the revision notice,
+        // once each; the notifications name the client, never the webhook (a credential).
         #expect(
             try eventually {
-                outbound.snapshot.slack.count == 2 && outbound.snapshot.discord.count == 2
+                outbound.snapshot.slack.count == 3 && outbound.snapshot.discord.count == 3
             }, "\(outbound.snapshot.slack) \(outbound.snapshot.discord)")
-        #expect(outbound.snapshot.slack.first?.hasPrefix("Your deliverable is ready: Draft the copy") == true)
+        #expect(outbound.snapshot.slack.first?.hasPrefix("Your project is underway: Launch") == true)
+        #expect(
+            outbound.snapshot.slack.dropFirst().first?.hasPrefix("Your deliverable is ready: Draft the copy") == true)
         #expect(outbound.snapshot.discord.last?.hasPrefix("Revision under way: Draft the copy") == true)
         let chats = try await api.get("/v1/notifications?kind=deliverable-ready")
         #expect(Set(chats.data.compactMap { $0["channel"] as? String }) == ["email", "slack", "discord"])
         #expect(!String(describing: chats.json).contains("secret"), "no webhook URL in the API")
         #expect(try await api.get("/v1/clients/\(client)").json["slackConnected"] as? Bool == true)
 
-        // Every email once: the client's delivery and revision notices, the operators' review alerts.
+        // Every email once: the client's project start, delivery and revision notices, the operators' alerts.
         let emails = outbound.snapshot.emails
+        #expect(emails.filter { $0.subject == "Your project is underway: Launch" }.count == 1)
         #expect(emails.filter { $0.subject.hasPrefix("Your deliverable is ready") }.count == 1)
         #expect(emails.filter { $0.subject.hasPrefix("Revision under way") }.count == 1)
         #expect(
-            try eventually {
-                outbound.snapshot.emails.filter { $0.subject.hasPrefix("[Bullpen] Review waiting:") }.count == 4
-            })
+            try eventually(timeout: .seconds(15)) {
+                outbound.snapshot.emails.filter { $0.subject.hasPrefix("[Bullpen] Review waiting:") }.count == 5
+            }, "versions 1 to 5")
         #expect(
             try eventually { gateway.snapshot.runsStarted == 5 }, "the original, two revisions, the redo, a third")
+        #expect(try eventually(timeout: .seconds(15)) { try self.versions(project: project).count == 5 })
+        #expect(
+            try eventually {
+                try self.stack.count(
+                    "SELECT count(*) FROM notifications WHERE kind = 'review-waiting' AND status = 'sent'") == 5
+            })
         try await reads(api, project: project, client: client, delivered: all[2].id, inReview: v4.id)
     }
 
@@ -198,7 +209,7 @@ final class ReviewLoopTests: @unchecked Sendable {
     func reads(_ api: APIClient, project: Int64, client: Int64, delivered: Int64, inReview: Int64) async throws {
         let operatorList = try await api.get("/v1/deliverables?project=\(project)")
         #expect(operatorList.status == .ok)
-        #expect(operatorList.data.count >= 4, "version 5 may be in review by now")
+        #expect(operatorList.data.count == 5)
         #expect(
             operatorList.data.contains { $0["reviewNotes"] as? String == "Invents a price." },
             "the operator reads the reviewer's notes")
@@ -227,7 +238,7 @@ final class ReviewLoopTests: @unchecked Sendable {
         #expect(readyEmail.first?["recipient"] as? String == "cto@acme.test")
         #expect((readyEmail.first?["providerId"] as? String)?.isEmpty == false)
         let alerts = try await api.get("/v1/notifications?kind=review-waiting&status=sent")
-        #expect(alerts.data.count == 4 && alerts.data.allSatisfy { $0["recipient"] as? String == "operators" })
+        #expect(alerts.data.count == 5 && alerts.data.allSatisfy { $0["recipient"] as? String == "operators" })
         #expect(try await own.get("/v1/notifications").status == .forbidden)
         #expect(try await api.get("/v1/notifications?status=lost").status == .badRequest)
     }
