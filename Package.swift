@@ -38,6 +38,10 @@ let package = Package(
         .target(name: "PostgreSQL", dependencies: ["CPostgres", "ServiceURL"], swiftSettings: swiftSettings),
         .target(name: "HTTPClient", dependencies: ["CCurl"], swiftSettings: swiftSettings),
         .target(name: "Providers", dependencies: ["HTTPClient"], swiftSettings: swiftSettings),
+        // Deliverables' files, kept by content.
+        .target(
+            name: "Files", dependencies: [.product(name: "Crypto", package: "swift-crypto")],
+            swiftSettings: swiftSettings),
         // The operator API's client (libcurl), for the CLI and the benchmarks.
         .target(name: "BullpenAPIClient", dependencies: ["HTTPClient"], swiftSettings: swiftSettings),
 
@@ -69,7 +73,7 @@ let package = Package(
         .target(
             name: "BullpenIngest",
             dependencies: [
-                "BullpenMessaging", "BullpenStore", "BullpenDomain", "PostgreSQL", "AMQP",
+                "BullpenMessaging", "BullpenStore", "BullpenDomain", "PostgreSQL", "AMQP", "Files",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
@@ -145,7 +149,7 @@ let package = Package(
             dependencies: [
                 "AMQP", "ServiceURL", "PostgreSQL", "BullpenDomain", "BullpenMessaging", "BullpenIngest",
                 "BullpenAPIClient", "OpenClaw", "BullpenSandbox", "BullpenWorkers", "BullpenStore", "Providers",
-                "HTTPClient",
+                "HTTPClient", "Files",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

@@ -37,7 +37,7 @@ public struct APIClient: Sendable {
 
     /// GET a path; the body's JSON object.
     public func get(_ path: String) throws -> [String: Any] {
-        try object(send("GET", path, body: nil, idempotencyKey: nil))
+        try object(send("GET", path, body: nil, contentType: nil, idempotencyKey: nil))
     }
 
     /// Sends a command with an idempotency key (a fresh one unless given), retried with the same key while
@@ -48,12 +48,25 @@ public struct APIClient: Sendable {
     ) throws
         -> (id: String, status: String)
     {
-        let key = idempotencyKey ?? UUID().uuidString
         let bytes = try JSONSerialization.data(withJSONObject: body, options: [.sortedKeys])
+        return try submit(
+            method, path, body: Array(bytes), contentType: "application/json", idempotencyKey: idempotencyKey)
+    }
+
+    /// Uploads a file as a command (`POST` with the file as the body), retried as ``command(_:_:_:idempotencyKey:)``.
+    public func upload(_ path: String, bytes: [UInt8], contentType: String) throws -> (id: String, status: String) {
+        try submit("POST", path, body: bytes, contentType: contentType, idempotencyKey: nil)
+    }
+
+    private func submit(
+        _ method: String, _ path: String, body: [UInt8], contentType: String, idempotencyKey: String?
+    ) throws -> (id: String, status: String) {
+        let key = idempotencyKey ?? UUID().uuidString
         var delay = 0.2
         for attempt in 1...4 {
             do {
-                let reply = try object(send(method, path, body: Array(bytes), idempotencyKey: key))
+                let reply = try object(
+                    send(method, path, body: body, contentType: contentType, idempotencyKey: key))
                 guard let id = reply["commandId"] as? String, let status = reply["status"] as? String else {
                     throw APIClientError(.serverError, "the API answered without a command id")
                 }
@@ -143,14 +156,14 @@ public struct APIClient: Sendable {
     }
 
     private func send(
-        _ method: String, _ path: String, body: [UInt8]?, idempotencyKey: String?
+        _ method: String, _ path: String, body: [UInt8]?, contentType: String?, idempotencyKey: String?
     ) throws
         -> HTTPClientResponse
     {
         var headers: [(name: String, value: String)] = [
             ("Authorization", "Bearer \(token)"), ("Accept", "application/json"),
         ]
-        if body != nil { headers.append(("Content-Type", "application/json")) }
+        if let contentType { headers.append(("Content-Type", contentType)) }
         if let idempotencyKey { headers.append(("Idempotency-Key", idempotencyKey)) }
         let response: HTTPClientResponse
         do {

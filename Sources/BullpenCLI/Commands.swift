@@ -146,7 +146,28 @@ struct IngestCommand: AsyncParsableCommand {
     )
     var hookSecret: String = Environment.value("BULLPEN_HOOK_SECRET", default: "")
 
+    @Option(help: "The folder of deliverables' files, kept by content (env BULLPEN_FILES_DIR).")
+    var filesDir: String = Environment.value("BULLPEN_FILES_DIR", default: ".data/files")
+
+    @Option(
+        help:
+            "The secret that signs file download links, 32 characters or more, the same on every ingest (env BULLPEN_LINK_SECRET; unset: a random one, links valid on this process only)."
+    )
+    var linkSecret: String = Environment.value("BULLPEN_LINK_SECRET", default: "")
+
+    @Option(help: "Seconds a download link stays valid.")
+    var linkSeconds: Int = 900
+
+    @Option(help: "The largest file upload, in bytes (413 beyond).")
+    var maxFileBytes: Int = 10 << 20
+
     func validate() throws {
+        guard linkSecret.isEmpty || linkSecret.utf8.count >= 32 else {
+            throw ValidationError("--link-secret must be 32 characters or more")
+        }
+        guard linkSeconds >= 1, maxFileBytes >= 1 else {
+            throw ValidationError("--link-seconds and --max-file-bytes must be positive")
+        }
         guard idleTimeout >= 1, readTimeout >= 1 else { throw ValidationError("timeouts must be at least 1 second") }
         guard rateLimit >= 0, rateBurst >= 1 else {
             throw ValidationError("--rate-limit must be >= 0, --rate-burst >= 1")
@@ -163,7 +184,10 @@ struct IngestCommand: AsyncParsableCommand {
                 rateLimit: RateLimitSettings(perSecond: rateLimit, burst: rateBurst),
                 timeouts: ConnectionTimeouts(idle: .seconds(idleTimeout), requestRead: .seconds(readTimeout)),
                 tokenCacheLifetime: .milliseconds(tokenCacheMs),
-                hookSecrets: hookSecret.split(separator: ",").map(String.init).filter { !$0.isEmpty }),
+                hookSecrets: hookSecret.split(separator: ",").map(String.init).filter { !$0.isEmpty },
+                filesDirectory: filesDir,
+                linkSecret: linkSecret.isEmpty ? UUID().uuidString + UUID().uuidString : linkSecret,
+                linkLifetime: .seconds(linkSeconds), maxFileBytes: maxFileBytes),
             topology: try connection.topology(), logger: logger)
         try await server.application().runService()
     }

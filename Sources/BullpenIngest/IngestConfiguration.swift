@@ -1,4 +1,5 @@
 import AMQP
+import Foundation
 import PostgreSQL
 
 /// Settings of `bullpen ingest`, read once at start-up.
@@ -27,12 +28,20 @@ public struct IngestConfiguration: Sendable {
     /// Secrets the gateway's lifecycle hook may sign with (more than one during a rotation); none: the hook
     /// endpoint answers 503.
     public var hookSecrets: [String]
+    /// Deliverables' files: the folder of the local store, the secret that signs download links, how long a
+    /// link lasts and the largest upload.
+    public var filesDirectory: String
+    public var linkSecret: String
+    public var linkLifetime: Duration
+    public var maxFileBytes: Int
 
     public init(
         host: String = "127.0.0.1", port: Int = 8080, amqp: AMQPConfiguration, postgres: PostgresConfiguration,
         maxBodyBytes: Int = 1 << 20, databaseConnections: Int = 2, readConnections: Int = 2,
         rateLimit: RateLimitSettings = .init(), eventHeartbeat: Duration = .seconds(15),
-        timeouts: ConnectionTimeouts = .init(), tokenCacheLifetime: Duration = .seconds(1), hookSecrets: [String] = []
+        timeouts: ConnectionTimeouts = .init(), tokenCacheLifetime: Duration = .seconds(1), hookSecrets: [String] = [],
+        filesDirectory: String = ".data/files", linkSecret: String = UUID().uuidString + UUID().uuidString,
+        linkLifetime: Duration = .seconds(900), maxFileBytes: Int = 10 << 20
     ) {
         self.host = host
         self.port = port
@@ -46,5 +55,9 @@ public struct IngestConfiguration: Sendable {
         self.timeouts = timeouts
         self.tokenCacheLifetime = tokenCacheLifetime
         self.hookSecrets = hookSecrets
+        self.filesDirectory = filesDirectory
+        self.linkSecret = linkSecret
+        self.linkLifetime = linkLifetime
+        self.maxFileBytes = maxFileBytes
     }
 }

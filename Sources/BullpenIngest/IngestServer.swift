@@ -1,5 +1,6 @@
 import BullpenMessaging
 import BullpenStore
+import Files
 import Hummingbird
 import Logging
 import ServiceLifecycle
@@ -84,9 +85,13 @@ public struct IngestServer: Sendable {
         router.addRoutes(taskResult.collection(), atPath: "/webhooks/agents")
         let agentEvents = AgentEventRoutes(publisher: publisher, topology: topology, secrets: configuration.hookSecrets)
         router.addRoutes(agentEvents.collection(), atPath: "/webhooks/agents")
+        let files = FileService(
+            store: LocalFileStore(root: configuration.filesDirectory), secret: configuration.linkSecret,
+            linkLifetime: configuration.linkLifetime, maxBytes: configuration.maxFileBytes)
+        router.addRoutes(FileDownloadRoutes(files: files, database: database).collection())
         let api = OperatorAPI(
             publisher: publisher, topology: topology, database: database, commands: commands,
-            maxBodyBytes: configuration.maxBodyBytes, rateLimit: configuration.rateLimit)
+            maxBodyBytes: configuration.maxBodyBytes, rateLimit: configuration.rateLimit, files: files)
         router.addRoutes(
             api.collection(tokens: apiTokens, cache: apiTokenCache, feed: feed, broker: broker), atPath: "/v1")
         return router
@@ -97,7 +102,7 @@ public struct IngestServer: Sendable {
         routes: [
             ("/webhooks/agents/task-result", [.post]), ("/webhooks/agents/event", [.post]), ("/healthz", [.get]),
             ("/readyz", [.get]),
-            ("/openapi.json", [.get]),
+            ("/openapi.json", [.get]), ("/files/:id", [.get]),
         ] + OperatorAPI.paths)
 
     /// The Hummingbird application, with the publisher and the look-ups as its services (not started).

@@ -1,11 +1,15 @@
 import ArgumentParser
+import BullpenAPIClient
+import Foundation
 
-/// `bullpen deliverable list|show|approve|deliver|revise|reject`: deliverable versions and the review decisions
-/// on them.
+/// `bullpen deliverable ...`: deliverable versions, the review decisions on them, and their files.
 struct DeliverableCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "deliverable", abstract: "Deliverables: versions of a task's work that a human reviews.",
-        subcommands: [List.self, Show.self, Approve.self, Deliver.self, Revise.self, Reject.self, Feedback.self])
+        subcommands: [
+            List.self, Show.self, Approve.self, Deliver.self, Revise.self, Reject.self, Feedback.self, Attach.self,
+            Files.self,
+        ])
 
     struct List: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Deliverable versions, oldest first.")
@@ -115,6 +119,51 @@ struct DeliverableCommand: ParsableCommand {
             if let rating { body["rating"] = rating }
             if let feedback { body["feedback"] = feedback }
             try Output.issue("POST", "/v1/deliverables/\(id)/feedback", body, api: api, wait: wait)
+        }
+    }
+
+    struct Attach: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Attach a file to a deliverable version (stored by content; 10 MiB at most by default).")
+        @OptionGroup var api: APIOptions
+        @OptionGroup var wait: WaitOptions
+        @Argument var id: Int64
+        @Argument(help: "The file.") var path: String
+        @Option(help: "Its type (default: from the extension).") var type: String?
+
+        func run() throws {
+            guard let data = FileManager.default.contents(atPath: path) else {
+                throw CLIFailure(.usage, "cannot read \(path)")
+            }
+            let name = (path as NSString).lastPathComponent
+            let contentType =
+                type ?? Self.types[(name as NSString).pathExtension.lowercased()] ?? "application/octet-stream"
+            let client = try api.client()
+            let query =
+                name.addingPercentEncoding(withAllowedCharacters: .urlQueryAllowed.subtracting(["&", "=", "+"])) ?? name
+            try Output.follow(
+                try client.upload(
+                    "/v1/deliverables/\(id)/files?name=\(query)", bytes: Array(data), contentType: contentType),
+                client: client, api: api, wait: wait)
+        }
+
+        static let types = [
+            "pdf": "application/pdf", "zip": "application/zip", "json": "application/json", "txt": "text/plain",
+            "md": "text/markdown", "csv": "text/csv", "html": "text/html", "png": "image/png", "jpg": "image/jpeg",
+            "jpeg": "image/jpeg", "gif": "image/gif", "svg": "image/svg+xml",
+        ]
+    }
+
+    struct Files: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "A deliverable version's files, with download links that expire.")
+        @OptionGroup var api: APIOptions
+        @Argument var id: Int64
+
+        func run() throws {
+            Output.list(
+                try api.client().get("/v1/deliverables/\(id)/files"), api: api,
+                columns: ["fileId", "name", "contentType", "sizeBytes", "url"])
         }
     }
 }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import BullpenAPIClient
 import Foundation
 
 /// `--wait` and its timeout, for every command that changes something.
@@ -17,7 +18,14 @@ enum Output {
         _ method: String, _ path: String, _ body: [String: Any], api: APIOptions, wait: WaitOptions
     ) throws {
         let client = try api.client()
-        let (id, status) = try client.command(method, path, body)
+        try follow(try client.command(method, path, body), client: client, api: api, wait: wait)
+    }
+
+    /// Prints a submitted command's status, or with --wait follows it to its outcome.
+    static func follow(
+        _ submitted: (id: String, status: String), client: APIClient, api: APIOptions, wait: WaitOptions
+    ) throws {
+        let (id, status) = submitted
         guard wait.wait, status == "accepted" else {
             if api.json { printJSON(["commandId": id, "status": status]) } else { print("command \(id) \(status)") }
             if status == "rejected" { throw CLIFailure(.rejected, "command \(id) was rejected") }

@@ -82,3 +82,48 @@ public struct DeliverableRejection: CommandPayload {
 
     public var references: [Reference] { [Reference(.deliverable, id, field: "id")] }
 }
+
+/// `deliverable.attach_file`: a file (already in the file store, by its content id) joins a deliverable
+/// version. Ingest sends it after it stored an upload.
+public struct DeliverableFile: CommandPayload {
+    public static let kind = CommandKind.deliverableAttachFile
+    public var id: Int64
+    public var fileId: String
+    public var name: String
+    public var contentType: String
+    public var sizeBytes: Int64
+
+    public init(id: Int64, fileId: String, name: String, contentType: String, sizeBytes: Int64) {
+        self.id = id
+        self.fileId = fileId
+        self.name = name
+        self.contentType = contentType
+        self.sizeBytes = sizeBytes
+    }
+
+    public enum CodingKeys: String, CodingKey, CaseIterable { case id, fileId, name, contentType, sizeBytes }
+
+    /// What an upload may be.
+    public static let contentTypes: Set<String> = [
+        "application/pdf", "application/zip", "application/json", "text/plain", "text/markdown", "text/csv",
+        "text/html", "image/png", "image/jpeg", "image/gif", "image/svg+xml",
+    ]
+
+    public func validate() throws(ValidationError) {
+        try Check.positive(id, "id")
+        guard fileId.hasPrefix("sha256-"), fileId.utf8.count == 71 else {
+            throw ValidationError(field: "fileId", message: "must be a file store id (sha256-<64 hex digits>)")
+        }
+        try Check.text(name, "name", length: 1...255)
+        guard !name.contains("/"), !name.contains("\\"), name != ".", name != ".." else {
+            throw ValidationError(field: "name", message: "must be a file name, not a path")
+        }
+        guard Self.contentTypes.contains(contentType) else {
+            throw ValidationError(
+                field: "contentType", message: "must be one of: \(Self.contentTypes.sorted().joined(separator: ", "))")
+        }
+        guard sizeBytes > 0 else { throw ValidationError(field: "sizeBytes", message: "must be positive") }
+    }
+
+    public var references: [Reference] { [Reference(.deliverable, id, field: "id")] }
+}

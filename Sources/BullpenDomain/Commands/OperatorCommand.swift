@@ -24,6 +24,7 @@ public enum CommandKind: String, Choice {
     case deliverableReject = "deliverable.reject"
     case deliverableFeedback = "deliverable.feedback"
     case projectMessage = "project.message"
+    case deliverableAttachFile = "deliverable.attach_file"
 }
 
 /// The body of one kind of command: decoded from the request (its `CodingKeys` are the fields a request may
@@ -96,6 +97,7 @@ public enum OperatorCommand: Sendable, Equatable {
     case deliverableReject(DeliverableRejection)
     case deliverableFeedback(DeliverableFeedback)
     case projectMessage(ProjectMessage)
+    case deliverableAttachFile(DeliverableFile)
 
     public var payload: any CommandPayload {
         switch self {
@@ -121,6 +123,7 @@ public enum OperatorCommand: Sendable, Equatable {
         case .deliverableReject(let p): return p
         case .deliverableFeedback(let p): return p
         case .projectMessage(let p): return p
+        case .deliverableAttachFile(let p): return p
         }
     }
 
@@ -155,6 +158,7 @@ public enum OperatorCommand: Sendable, Equatable {
         case .deliverableReject: return .deliverableReject(try .parse(body, pathID: pathID))
         case .deliverableFeedback: return .deliverableFeedback(try .parse(body, pathID: pathID))
         case .projectMessage: return .projectMessage(try .parse(body, pathID: pathID))
+        case .deliverableAttachFile: return .deliverableAttachFile(try .parse(body, pathID: pathID))
         }
     }
 
@@ -229,6 +233,8 @@ public struct CommandMessage: BullpenMessage, Equatable {
             command = .deliverableFeedback(try container.decode(DeliverableFeedback.self, forKey: .payload))
         case .projectMessage:
             command = .projectMessage(try container.decode(ProjectMessage.self, forKey: .payload))
+        case .deliverableAttachFile:
+            command = .deliverableAttachFile(try container.decode(DeliverableFile.self, forKey: .payload))
         }
         clientId = try container.decodeIfPresent(Int64.self, forKey: .clientId)
     }

@@ -17,6 +17,8 @@ struct OperatorAPI: Sendable {
     let commands: BatchingLookup<CommandStore.Record, CommandStore.Recorded>
     let maxBodyBytes: Int
     let rateLimit: RateLimitSettings
+    /// Deliverables' files: where uploads are kept, and the signer of their download links.
+    let files: FileService
 
     /// Every `/v1` route, behind token authentication and the per-token rate limit.
     func collection(
@@ -53,6 +55,7 @@ struct OperatorAPI: Sendable {
         ("/v1/deliverables/:id/approve", [.post]), ("/v1/deliverables/:id/deliver", [.post]),
         ("/v1/deliverables/:id/revision", [.post]), ("/v1/deliverables/:id/reject", [.post]),
         ("/v1/deliverables/:id/feedback", [.post]),
+        ("/v1/deliverables/:id/files", [.get, .post]),
         ("/v1/agents", [.get, .post]), ("/v1/agents/:id", [.patch]), ("/v1/agents/:id/offline", [.post]),
         ("/v1/agents/:id/config", [.put]),
         ("/v1/commands/:id", [.get]), ("/v1/events", [.get]), ("/v1/events/stream", [.get]),
@@ -86,7 +89,13 @@ struct OperatorAPI: Sendable {
                 field: error.field.isEmpty ? nil : error.field)
         }
 
-        let key = try Self.idempotencyKey(request)
+        return try await submit(command, key: try Self.idempotencyKey(request), caller: caller, context: context)
+    }
+
+    /// Records a command (once per idempotency key, its references checked) and publishes it with a confirm.
+    func submit(_ command: OperatorCommand, key: String?, caller: Caller, context: APIContext) async throws -> Response
+    {
+        let kind = command.kind
         let record = CommandStore.Record(
             id: Self.commandID(tokenID: caller.tokenID, idempotencyKey: key), kind: kind, tokenID: caller.tokenID,
             payload: String(decoding: try command.payloadJSON(), as: UTF8.self), references: command.payload.references,

@@ -101,6 +101,7 @@ struct DeliverableRoutes {
         api.command(.deliverableRequestRevision, .post, ":id/revision", on: routes)
         api.command(.deliverableReject, .post, ":id/reject", on: routes)
         api.command(.deliverableFeedback, .post, ":id/feedback", on: routes)
+        DeliverableFileRoutes(api: api).add(to: routes)
     }
 }
 

@@ -142,6 +142,9 @@ public struct CommandHandler: MessageHandler {
             guard let clientID else { throw CommandRejection("feedback is the client's to give") }
             _ = try DeliverableStore.feedback(feedback, clientID: clientID, messageID: messageID, in: tx)
             return result("deliverableId", feedback.id)
+        case .deliverableAttachFile(let file):
+            try DeliverableStore.attach(file, messageID: messageID, in: tx)
+            return "{\"deliverableId\": \(file.id), \"fileId\": \"\(file.fileId)\"}"
         case .projectMessage(let message):
             let posted = try ClientThread.post(
                 message, from: clientID.map(ClientThread.Sender.client) ?? .operator, messageID: messageID, now: now,

@@ -1,6 +1,9 @@
 import BullpenDomain
 import BullpenStore
+import Crypto
+import Files
 import Foundation
+import Hummingbird
 import HummingbirdTesting
 import PostgreSQL
 import Testing
@@ -37,22 +40,32 @@ final class ClientActionsTests: @unchecked Sendable {
         return id
     }
 
+    /// Two clients (Acme with a project on `tier`, another), an agent, a version delivered to Acme and one in
+    /// review, and each client's token.
+    func setUp(
+        _ api: APIClient, tier: String
+    ) async throws -> (
+        project: Int64, delivered: Int64, inReview: Int64, mine: APIClient, theirs: APIClient
+    ) {
+        let acme = try await api.create("/v1/clients", #"{"name": "Acme", "email": "cto@acme.test"}"#, "clientId")
+        let other = try await api.create("/v1/clients", #"{"name": "Other", "email": "o@other.test"}"#, "clientId")
+        let project = try await api.create(
+            "/v1/projects", #"{"clientId": \#(acme), "name": "Launch", "type": "content", "tier": "\#(tier)"}"#,
+            "projectId")
+        let agent = try await api.create("/v1/agents", #"{"name": "writer-ca", "specialization": "writer"}"#, "agentId")
+        let delivered = try await version(api, project: project, agent: agent, title: "Copy", deliver: true)
+        let inReview = try await version(api, project: project, agent: agent, title: "Page", deliver: false)
+        let mine = api.with(
+            token: try ApiTokens.create(name: "acme", role: .client, clientID: acme, on: stack.db).secret)
+        let theirs = api.with(
+            token: try ApiTokens.create(name: "other", role: .client, clientID: other, on: stack.db).secret)
+        return (project, delivered, inReview, mine, theirs)
+    }
+
     @Test("two clients: own rows only; feedback and rating; a revision within the plan; the thread and its SLA")
     func twoClients() async throws {
         try await fixture.run { api in
-            let acme = try await api.create("/v1/clients", #"{"name": "Acme", "email": "cto@acme.test"}"#, "clientId")
-            let other = try await api.create("/v1/clients", #"{"name": "Other", "email": "o@other.test"}"#, "clientId")
-            let project = try await api.create(
-                "/v1/projects", #"{"clientId": \#(acme), "name": "Launch", "type": "content", "tier": "sprint"}"#,
-                "projectId")
-            let agent = try await api.create(
-                "/v1/agents", #"{"name": "writer-ca", "specialization": "writer"}"#, "agentId")
-            let delivered = try await self.version(api, project: project, agent: agent, title: "Copy", deliver: true)
-            let inReview = try await self.version(api, project: project, agent: agent, title: "Page", deliver: false)
-            let mine = api.with(
-                token: try ApiTokens.create(name: "acme", role: .client, clientID: acme, on: self.stack.db).secret)
-            let theirs = api.with(
-                token: try ApiTokens.create(name: "other", role: .client, clientID: other, on: self.stack.db).secret)
+            let (project, delivered, inReview, mine, theirs) = try await self.setUp(api, tier: "sprint")
 
             // Reads: each its own.
             #expect(try await mine.get("/v1/deliverables").data.compactMap { jsonID($0["id"]) } == [delivered])
@@ -133,6 +146,87 @@ final class ClientActionsTests: @unchecked Sendable {
             let thread = try await mine.get("/v1/projects/\(project)/messages")
             #expect(thread.data.map { $0["sender"] as? String } == ["client", "operator"])
             #expect(thread.data.map { $0["content"] as? String } == ["Any news?", "Version 2 lands today."])
+        }
+    }
+
+    /// A GET without a token (a download link is its own permission): the status, type and body.
+    func download(
+        _ api: APIClient, _ uri: String
+    ) async throws -> (status: HTTPResponse.Status, type: String?, body: String) {
+        let response = try await api.client.executeRequest(uri: uri, method: .get, headers: [:], body: nil)
+        return (response.status, response.headers[.contentType], String(buffer: response.body))
+    }
+
+    @Test(
+        "files: uploaded by content and attached; listed with signed links to whoever sees the version; downloaded; an altered or expired link is 403; wrong type 415, too large 413"
+    )
+    func files() async throws {
+        try await fixture.run { api in
+            let (_, delivered, inReview, mine, theirs) = try await self.setUp(api, tier: "pro")
+            let report = "# Report\n\nThe findings."
+            let uploaded = try await api.request(
+                .post, "/v1/deliverables/\(delivered)/files?name=report.md", json: report, contentType: "text/markdown")
+            #expect(uploaded.status == .accepted, "\(uploaded.json)")
+            let attached = try await api.settled(try #require(uploaded.json["commandId"] as? String))
+            #expect(attached["status"] as? String == "applied", "\(attached)")
+            let fileID = FileID.of(Array(report.utf8))
+            #expect((attached["result"] as? [String: Any])?["fileId"] as? String == fileID)
+            let draft = try await api.request(
+                .post, "/v1/deliverables/\(inReview)/files?name=draft.md", json: "# Draft", contentType: "text/markdown"
+            )
+            _ = try await api.settled(try #require(draft.json["commandId"] as? String))
+            #expect(
+                try self.stack.db.query(
+                    "SELECT array_to_string(file_ids, ',') AS ids FROM deliverables WHERE id = $1", [delivered]
+                ).first?.decode("ids", as: String.self) == fileID)
+
+            // Refused uploads: a type not allowed, too large, no name, a client's.
+            #expect(
+                try await api.request(
+                    .post, "/v1/deliverables/\(delivered)/files?name=a.exe", json: "MZ",
+                    contentType: "application/x-msdownload"
+                ).status == .unsupportedMediaType)
+            #expect(
+                try await api.request(
+                    .post, "/v1/deliverables/\(delivered)/files?name=big.txt",
+                    json: String(repeating: "x", count: 70_000),
+                    contentType: "text/plain"
+                ).status == .contentTooLarge)
+            #expect(
+                try await api.request(
+                    .post, "/v1/deliverables/\(delivered)/files", json: "x", contentType: "text/plain"
+                )
+                .error["field"] as? String == "name")
+            #expect(
+                try await mine.request(
+                    .post, "/v1/deliverables/\(delivered)/files?name=x.txt", json: "x", contentType: "text/plain"
+                ).status == .forbidden)
+
+            // Listed with links to whoever sees the version.
+            let listed = try await mine.get("/v1/deliverables/\(delivered)/files")
+            #expect(listed.status == .ok)
+            #expect(listed.data.map { $0["name"] as? String } == ["report.md"])
+            let url = try #require(listed.data.first?["url"] as? String)
+            #expect(try await mine.get("/v1/deliverables/\(inReview)/files").status == .notFound)
+            #expect(try await theirs.get("/v1/deliverables/\(delivered)/files").status == .notFound)
+            #expect(try await api.get("/v1/deliverables/\(inReview)/files").data.count == 1)
+
+            // Downloaded with the link alone; altered or expired, 403 with the reason.
+            let got = try await self.download(api.with(token: nil), url)
+            #expect(got.status == .ok && got.body == report && got.type == "text/markdown")
+            let altered = url.replacingOccurrences(of: "expires=", with: "expires=1")
+            let forged = try await self.download(api.with(token: nil), altered)
+            #expect(forged.status == .forbidden && forged.body.contains("signature does not match"))
+            let past = Int(Date().timeIntervalSince1970) - 10
+            let expired =
+                "/files/\(fileID)?"
+                + DownloadLink.query(fileID: fileID, expires: past, key: Array(StackFixture.linkSecret.utf8)) {
+                    key, message in
+                    Array(HMAC<SHA256>.authenticationCode(for: message, using: SymmetricKey(data: key)))
+                }
+            let late = try await self.download(api.with(token: nil), expired)
+            #expect(late.status == .forbidden && late.body.contains("expired"), "\(late.body)")
+            #expect(try await self.download(api.with(token: nil), "/files/\(fileID)").status == .forbidden)
         }
     }
 }

@@ -22,6 +22,10 @@ final class StackFixture: @unchecked Sendable {
     var topology: Topology { broker.topology }
     var db: PGConnection { database.db }
 
+    /// What ingest's download links are signed with in the tests, and where its files go (this fixture's own).
+    static let linkSecret = "the tests' link secret, thirty-two characters or more"
+    var filesDirectory: String { FileManager.default.temporaryDirectory.path + "/bullpen-files-\(database.schema)" }
+
     func ingest(
         amqp: AMQPConfiguration? = nil, timeouts: ConnectionTimeouts = .init(),
         rateLimit: RateLimitSettings = .init(), eventHeartbeat: Duration = .seconds(15), hookSecrets: [String] = []
@@ -30,7 +34,8 @@ final class StackFixture: @unchecked Sendable {
             configuration: IngestConfiguration(
                 port: 0, amqp: try amqp ?? TestEnvironment.amqp(), postgres: database.configuration,
                 databaseConnections: 2, rateLimit: rateLimit, eventHeartbeat: eventHeartbeat, timeouts: timeouts,
-                hookSecrets: hookSecrets),
+                hookSecrets: hookSecrets, filesDirectory: filesDirectory, linkSecret: Self.linkSecret,
+                maxFileBytes: 64 << 10),
             topology: topology, logger: logger)
     }
 
@@ -86,5 +91,6 @@ final class StackFixture: @unchecked Sendable {
     func tearDown() {
         broker.remove()
         database.drop()
+        try? FileManager.default.removeItem(atPath: filesDirectory)
     }
 }

@@ -1,0 +1,44 @@
+import Foundation
+
+/// Signed, expiring download links: `?expires=<unix seconds>&signature=<hex HMAC-SHA256 of "<file id>.<expires>">`.
+/// An altered id, expiry or signature fails; a link past its expiry fails. The rules, with no clock and no
+/// crypto of their own: the caller passes the time and the HMAC function.
+public enum DownloadLink {
+    public enum Refusal: Error, Equatable, Sendable, CustomStringConvertible {
+        case malformed
+        case expired
+        case mismatch
+
+        public var description: String {
+            switch self {
+            case .malformed: return "the link is not signed: it needs expires and signature"
+            case .expired: return "the link has expired; ask for a new one"
+            case .mismatch: return "the link's signature does not match"
+            }
+        }
+    }
+
+    public typealias HMAC = (_ key: [UInt8], _ message: [UInt8]) -> [UInt8]
+
+    static func message(_ fileID: String, _ expires: Int) -> [UInt8] { Array("\(fileID).\(expires)".utf8) }
+
+    /// The query of a link to `fileID` valid until `expires`.
+    public static func query(fileID: String, expires: Int, key: [UInt8], hmac: HMAC) -> String {
+        let signature = hmac(key, message(fileID, expires)).map { String(format: "%02x", $0) }.joined()
+        return "expires=\(expires)&signature=\(signature)"
+    }
+
+    /// Checks a link's parameters: well formed, its signature (compared in constant time) the HMAC of the id
+    /// and expiry, and not past its expiry at `now`.
+    public static func verify(
+        fileID: String, expires: String?, signature: String?, key: [UInt8], now: Date, hmac: HMAC
+    ) -> Result<Void, Refusal> {
+        guard let expires, let seconds = Int(expires), let signature, let given = WebhookSignature.hex(signature),
+            given.count == 32
+        else { return .failure(.malformed) }
+        let expected = hmac(key, message(fileID, seconds))
+        guard zip(expected, given).reduce(0, { $0 | ($1.0 ^ $1.1) }) == 0 else { return .failure(.mismatch) }
+        guard Int(now.timeIntervalSince1970) <= seconds else { return .failure(.expired) }
+        return .success(())
+    }
+}

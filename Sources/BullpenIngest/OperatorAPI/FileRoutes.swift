@@ -1,0 +1,147 @@
+import BullpenDomain
+import BullpenStore
+import Crypto
+import Files
+import Foundation
+import Hummingbird
+
+/// Deliverables' files: the store uploads go to, and the signer of download links (an HMAC over the file's
+/// id and the link's expiry, so that any ingest holding the secret can check a link another one made).
+public struct FileService: Sendable {
+    public let store: any FileStore
+    let key: [UInt8]
+    /// How long a link stays valid.
+    public let linkLifetime: Duration
+    /// The largest upload.
+    public let maxBytes: Int
+
+    public init(store: any FileStore, secret: String, linkLifetime: Duration = .seconds(900), maxBytes: Int = 10 << 20)
+    {
+        self.store = store
+        key = Array(secret.utf8)
+        self.linkLifetime = linkLifetime
+        self.maxBytes = maxBytes
+    }
+
+    static func hmac(_ key: [UInt8], _ message: [UInt8]) -> [UInt8] {
+        Array(HMAC<SHA256>.authenticationCode(for: message, using: SymmetricKey(data: key)))
+    }
+
+    /// A path to download the file, valid for the link lifetime from `now`.
+    func link(_ fileID: String, now: Date = Date()) -> (url: String, expires: Int) {
+        let expires = Int(now.timeIntervalSince1970) + Int(linkLifetime.components.seconds)
+        return (
+            "/files/\(fileID)?" + DownloadLink.query(fileID: fileID, expires: expires, key: key, hmac: Self.hmac),
+            expires
+        )
+    }
+
+    func verify(_ fileID: String, expires: String?, signature: String?) -> Result<Void, DownloadLink.Refusal> {
+        DownloadLink.verify(
+            fileID: fileID, expires: expires, signature: signature, key: key, now: Date(), hmac: Self.hmac)
+    }
+}
+
+/// `POST /v1/deliverables/{id}/files?name=` (operators): the body is the file, its `Content-Type` one of the
+/// allowed types, at most the upload limit; stored by content, then attached by a `deliverable.attach_file`
+/// command (202). `GET /v1/deliverables/{id}/files`: the version's files with signed links, to whoever may
+/// see the version.
+struct DeliverableFileRoutes {
+    let api: OperatorAPI
+
+    struct Listed: Encodable {
+        let fileId: String
+        let name: String
+        let contentType: String
+        let sizeBytes: Int64
+        let url: String
+        let expiresAt: Int
+    }
+
+    func add(to routes: RouterGroup<APIContext>) {
+        routes.post(":id/files") { request, context in
+            let caller = try context.requireCaller()
+            try caller.requireIssuer(of: .deliverableAttachFile)
+            let id = try request.pathID(context)
+            let query = try ListQuery(request, filters: ["name"], paged: false)
+            guard let name = query.parameters["name"] else {
+                throw APIError(.badRequest, "name is required: the file's name", code: "invalid_query", field: "name")
+            }
+            let type = request.headers[.contentType].map { String($0.split(separator: ";")[0]).lowercased() } ?? ""
+            guard DeliverableFile.contentTypes.contains(type) else {
+                throw APIError(
+                    .unsupportedMediaType,
+                    "a file must be one of: \(DeliverableFile.contentTypes.sorted().joined(separator: ", "))")
+            }
+            let bytes = try await RequestBody.read(request, upTo: api.files.maxBytes)
+            guard !bytes.isEmpty else { throw APIError(.badRequest, "the file is empty", code: "invalid_body") }
+            let command = DeliverableFile(
+                id: id, fileId: FileID.of(bytes), name: name, contentType: type, sizeBytes: Int64(bytes.count))
+            do { try command.validate() } catch let error as ValidationError {
+                throw APIError(.badRequest, error.description, code: "invalid_query", field: error.field)
+            }
+            // Stored before the command is published: a command never names a file the store lacks.
+            let store = api.files.store
+            do { _ = try await Task.detached { try store.put(bytes) }.value } catch {
+                context.logger.error("storing a file failed", metadata: ["error": "\(error)"])
+                throw APIError(.serviceUnavailable, "the file could not be stored; try again")
+            }
+            return try await api.submit(
+                .deliverableAttachFile(command), key: try OperatorAPI.idempotencyKey(request), caller: caller,
+                context: context)
+        }
+        routes.get(":id/files") { request, context in
+            let (id, viewer) = (try request.pathID(context), try context.requireCaller().viewer)
+            _ = try ListQuery(request, filters: [], paged: false)
+            let files: [DeliverableStore.File]?
+            do {
+                files = try await api.database.run { db in try DeliverableStore.files(of: id, viewer: viewer, on: db) }
+            } catch { throw APIError.database(error) }
+            guard let files else { throw APIError(.notFound, "there is no deliverable \(id)") }
+            return Response.json(
+                .ok,
+                [
+                    "data": files.map { file in
+                        let link = api.files.link(file.fileID)
+                        return Listed(
+                            fileId: file.fileID, name: file.name, contentType: file.contentType,
+                            sizeBytes: file.sizeBytes, url: link.url, expiresAt: link.expires)
+                    }
+                ])
+        }
+    }
+}
+
+/// `GET /files/{id}?expires=&signature=`: a file, to whoever holds a link that is signed and not expired (no
+/// token: the link is the permission). An altered or expired link is 403 with the reason.
+struct FileDownloadRoutes {
+    let files: FileService
+    let database: DatabasePool
+
+    func collection() -> RouteCollection<APIContext> {
+        let routes = RouteCollection(context: APIContext.self)
+        routes.get("/files/:id") { request, context in
+            let id = context.parameters.get("id") ?? ""
+            guard FileID.isValid(id) else { throw APIError(.notFound, "there is no file \(id.prefix(80))") }
+            let query = request.uri.queryParameters
+            if case .failure(let refusal) = files.verify(
+                id, expires: query["expires"].map(String.init), signature: query["signature"].map(String.init))
+            {
+                throw APIError(.forbidden, refusal.description, code: "link_refused")
+            }
+            let served: (contentType: String, name: String)?
+            do { served = try await database.run { db in try DeliverableStore.served(id, on: db) } } catch {
+                throw APIError.database(error)
+            }
+            let store = files.store
+            guard let served, let bytes = try await Task.detached(operation: { try store.get(id) }).value else {
+                throw APIError(.notFound, "there is no file \(id)")
+            }
+            var headers: HTTPFields = [.contentType: served.contentType, .cacheControl: "private, max-age=60"]
+            headers[.contentDisposition] =
+                "attachment; filename=\"\(served.name.replacingOccurrences(of: "\"", with: ""))\""
+            return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: bytes)))
+        }
+        return routes
+    }
+}

@@ -1,0 +1,72 @@
+import BullpenDomain
+import Crypto
+import Files
+import Foundation
+import Testing
+
+@Suite("Download links and the file store")
+struct DownloadLinkTests {
+    let key = Array("a link secret of thirty-two characters!".utf8)
+    let file = FileID.of(Array("hello".utf8))
+    let now = Date(timeIntervalSince1970: 1_900_000_000)
+
+    func hmac(_ key: [UInt8], _ message: [UInt8]) -> [UInt8] {
+        Array(HMAC<SHA256>.authenticationCode(for: message, using: SymmetricKey(data: key)))
+    }
+
+    func parts(_ query: String) -> (expires: String, signature: String) {
+        let items = Dictionary(
+            uniqueKeysWithValues: query.split(separator: "&").map {
+                let pair = $0.split(separator: "=", maxSplits: 1)
+                return (String(pair[0]), String(pair[1]))
+            })
+        return (items["expires"]!, items["signature"]!)
+    }
+
+    /// Why the link is refused; nil when it is good.
+    func verify(_ id: String, _ expires: String?, _ signature: String?, at time: Date) -> DownloadLink.Refusal? {
+        refusal(
+            DownloadLink.verify(fileID: id, expires: expires, signature: signature, key: key, now: time, hmac: hmac))
+    }
+
+    func refusal(_ result: Result<Void, DownloadLink.Refusal>) -> DownloadLink.Refusal? {
+        if case .failure(let refusal) = result { return refusal }
+        return nil
+    }
+
+    @Test("a link is good until it expires; an altered id, expiry or signature, or another key, is refused")
+    func links() {
+        let expires = Int(now.timeIntervalSince1970) + 900
+        let (e, s) = parts(DownloadLink.query(fileID: file, expires: expires, key: key, hmac: hmac))
+        #expect(e == String(expires))
+        #expect(verify(file, e, s, at: now) == nil)
+        #expect(verify(file, e, s, at: now.addingTimeInterval(900)) == nil, "good to the second")
+        #expect(verify(file, e, s, at: now.addingTimeInterval(901)) == .expired)
+        #expect(verify(FileID.of(Array("other".utf8)), e, s, at: now) == .mismatch)
+        #expect(verify(file, String(expires + 3600), s, at: now) == .mismatch, "a longer life forged")
+        var flipped = Array(s)
+        flipped[0] = flipped[0] == "a" ? "b" : "a"
+        #expect(verify(file, e, String(flipped), at: now) == .mismatch)
+        #expect(verify(file, nil, s, at: now) == .malformed)
+        #expect(verify(file, e, "zz", at: now) == .malformed)
+        let other = DownloadLink.verify(
+            fileID: file, expires: e, signature: s, key: Array("another key".utf8), now: now, hmac: hmac)
+        #expect(refusal(other) == .mismatch)
+    }
+
+    @Test("the local store keeps a file by its content, once; an id that is not one is never a path")
+    func localStore() throws {
+        let root = FileManager.default.temporaryDirectory.path + "/bullpen-store-\(UUID())"
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        let store = LocalFileStore(root: root)
+        let id = try store.put(Array("# Report\n".utf8))
+        #expect(id == FileID.of(Array("# Report\n".utf8)) && FileID.isValid(id))
+        #expect(try store.put(Array("# Report\n".utf8)) == id)
+        #expect(try store.get(id) == Array("# Report\n".utf8))
+        #expect(try store.get(FileID.of(Array("missing".utf8))) == nil)
+        #expect(try store.get("../../etc/passwd") == nil)
+        #expect(!FileID.isValid("sha256-" + String(repeating: "G", count: 64)))
+        let folder = root + "/" + id.dropFirst(7).prefix(2)
+        #expect(try FileManager.default.contentsOfDirectory(atPath: folder) == [id], "one copy, no temporary left")
+    }
+}
