@@ -34,33 +34,104 @@ public enum TaskStore {
         }
     }
 
+    /// A run a settlement closed: for its agent's statistics.
+    public struct ClosedRun: Sendable, Equatable {
+        public var agentID: Int64
+        public var completed: Bool
+        public var milliseconds: Int64
+    }
+
+    /// What a batch settled: the tasks, and the runs it closed.
+    public struct Settled: Sendable, Equatable {
+        public var tasks: Set<Int64> = []
+        public var runs: [ClosedRun] = []
+    }
+
     /// Settles tasks with agent results, in one statement for the whole batch: each task in its
     /// transition's source state at that attempt moves to the final state, with its result or error; its
     /// dispatch attempt closes with the outcome; an events row records it (its data: the attempt and the
-    /// output's size in bytes). Returns the ids of the tasks it
-    /// settled; a result whose task is in another state, or at another attempt, changes nothing.
-    public static func settle(_ batch: [Settlement], in tx: PGConnection) throws -> Set<Int64> {
+    /// output's size in bytes). Returns the tasks it settled and the runs it closed; a result whose task is
+    /// in another state, or at another attempt, changes nothing. The agents' statistics are the caller's to
+    /// count, last (``countRuns(_:in:)``).
+    public static func settle(_ batch: [Settlement], in tx: PGConnection) throws -> Settled {
+        let result: PGResult
         if batch.count == 1, let one = batch.first {
             // One result (no batching): plain parameters, cheaper for the server than arrays of one.
             tx.prepare("task.settle_one", settleOneSQL)
-            let result = try tx.executePrepared(
+            result = try tx.executePrepared(
                 "task.settle_one",
                 [
                     one.taskID, one.attempt, one.from.rawValue, one.to.rawValue, one.output, one.error, one.eventType,
                     one.eventMessage, one.messageID,
                 ])
-            return Set(try result.rows.map { try $0.decode(at: 0, as: Int64.self) })
+        } else {
+            tx.prepare("task.settle_many", settleManySQL)
+            result = try tx.executePrepared(
+                "task.settle_many",
+                [
+                    PGArray(batch.map { String($0.taskID) }), PGArray(batch.map { String($0.attempt) }),
+                    PGArray(batch.map(\.from.rawValue)), PGArray(batch.map(\.to.rawValue)),
+                    PGArray(batch.map(\.output)), PGArray(batch.map(\.error)), PGArray(batch.map(\.eventType)),
+                    PGArray(batch.map(\.eventMessage)), PGArray(batch.map(\.messageID)),
+                ])
         }
-        tx.prepare("task.settle_many", settleManySQL)
-        let result = try tx.executePrepared(
-            "task.settle_many",
+        var settled = Settled()
+        for row in result.rows {
+            settled.tasks.insert(try row.decode("id"))
+            if let agent = try row.decode("agent_id", as: Int64?.self) {
+                settled.runs.append(
+                    ClosedRun(
+                        agentID: agent, completed: try row.decode("completed", as: Bool?.self) ?? false,
+                        milliseconds: try row.decode("ms", as: Int64?.self) ?? 0))
+            }
+        }
+        return settled
+    }
+
+    /// Counts closed runs in their agents' statistics (completed, failed, the mean completion time, the
+    /// failure rate): one statement, the agents' rows locked in id order (so consumers counting at once cannot
+    /// deadlock). Run it last in the transaction: a busy agent's row is then held only until the commit, not
+    /// for the whole settling (with one agent, every consumer waits on that row).
+    public static func countRuns(_ runs: [ClosedRun], in tx: PGConnection) throws {
+        guard !runs.isEmpty else { return }
+        var perAgent: [Int64: (done: Int, failed: Int, doneMs: Int64)] = [:]
+        for run in runs {
+            var counts = perAgent[run.agentID] ?? (0, 0, 0)
+            if run.completed {
+                counts.done += 1
+                counts.doneMs += run.milliseconds
+            } else {
+                counts.failed += 1
+            }
+            perAgent[run.agentID] = counts
+        }
+        let agents = perAgent.keys.sorted()
+        tx.prepare(
+            "task.count_runs",
+            """
+            WITH p AS (
+                SELECT * FROM unnest($1::bigint[], $2::int[], $3::int[], $4::bigint[]) AS p(agent_id, done, failed, done_ms)
+            ), locked AS (
+                SELECT g.id FROM agents g WHERE g.id = ANY($1::bigint[]) ORDER BY g.id FOR UPDATE
+            )
+            UPDATE agents g
+               SET total_tasks_completed = g.total_tasks_completed + p.done,
+                   total_tasks_failed = g.total_tasks_failed + p.failed,
+                   avg_completion_time_ms = CASE WHEN p.done = 0 THEN g.avg_completion_time_ms
+                       ELSE ((coalesce(g.avg_completion_time_ms, 0) * g.total_tasks_completed + p.done_ms)
+                             / (g.total_tasks_completed + p.done))::bigint END,
+                   failure_rate = coalesce((g.total_tasks_failed + p.failed)::float8
+                       / nullif(g.total_tasks_completed + p.done + g.total_tasks_failed + p.failed, 0), 0)
+              FROM p
+             WHERE g.id = p.agent_id AND g.id IN (SELECT id FROM locked)
+            """)
+        try tx.executePrepared(
+            "task.count_runs",
             [
-                PGArray(batch.map { String($0.taskID) }), PGArray(batch.map { String($0.attempt) }),
-                PGArray(batch.map(\.from.rawValue)), PGArray(batch.map(\.to.rawValue)), PGArray(batch.map(\.output)),
-                PGArray(batch.map(\.error)), PGArray(batch.map(\.eventType)), PGArray(batch.map(\.eventMessage)),
-                PGArray(batch.map(\.messageID)),
+                PGArray(agents.map(String.init)), PGArray(agents.map { String(perAgent[$0]!.done) }),
+                PGArray(agents.map { String(perAgent[$0]!.failed) }),
+                PGArray(agents.map { String(perAgent[$0]!.doneMs) }),
             ])
-        return Set(try result.rows.map { try $0.decode(at: 0, as: Int64.self) })
     }
 
     private static let settleOneSQL = "WITH input AS (\(oneInput)), \(settleFromInput)"
@@ -81,8 +152,7 @@ public enum TaskStore {
         """
 
     /// The settlement itself, written once for both inputs: the conditional update, the attempt closed, its
-    /// time entry, its agent's statistics (the agents' rows locked in id order, so consumers settling batches
-    /// at once cannot deadlock on them), the events row.
+    /// time entry, the events row; it returns each settled task with its closed run, for ``countRuns(_:in:)``.
     private static let settleFromInput = """
         settled AS (
             UPDATE tasks t
@@ -108,29 +178,12 @@ public enum TaskStore {
             SELECT project_id, task_id, agent_id, 'agent_execution', ms, opened_at, closed_at,
                    'attempt ' || attempt || ': ' || outcome
               FROM closed WHERE project_id IS NOT NULL
-        ), per_agent AS (
-            SELECT agent_id, count(*) FILTER (WHERE outcome = 'completed') AS done,
-                   count(*) FILTER (WHERE outcome <> 'completed') AS failed,
-                   coalesce(sum(ms) FILTER (WHERE outcome = 'completed'), 0) AS done_ms
-              FROM closed WHERE agent_id IS NOT NULL GROUP BY agent_id
-        ), locked AS (
-            SELECT g.id FROM agents g WHERE g.id IN (SELECT agent_id FROM per_agent) ORDER BY g.id FOR UPDATE
-        ), counted AS (
-            UPDATE agents g
-               SET total_tasks_completed = g.total_tasks_completed + p.done,
-                   total_tasks_failed = g.total_tasks_failed + p.failed,
-                   avg_completion_time_ms = CASE WHEN p.done = 0 THEN g.avg_completion_time_ms
-                       ELSE ((coalesce(g.avg_completion_time_ms, 0) * g.total_tasks_completed + p.done_ms)
-                             / (g.total_tasks_completed + p.done))::bigint END,
-                   failure_rate = coalesce((g.total_tasks_failed + p.failed)::float8
-                       / nullif(g.total_tasks_completed + p.done + g.total_tasks_failed + p.failed, 0), 0)
-              FROM per_agent p
-             WHERE g.id = p.agent_id AND g.id IN (SELECT id FROM locked)
         ), logged AS (
             INSERT INTO events (type, message, data, agent_id, project_id, task_id, message_id)
             SELECT event_type, event_message, event_data, assigned_agent_id, project_id, id, message_id FROM settled
         )
-        SELECT id FROM settled
+        SELECT s.id, c.agent_id, c.outcome = 'completed' AS completed, c.ms
+          FROM settled s LEFT JOIN closed c ON c.task_id = s.id
         """
 
     /// Says why a settlement cannot apply.

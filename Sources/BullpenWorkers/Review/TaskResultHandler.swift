@@ -5,7 +5,8 @@ import PostgreSQL
 
 /// Applies an agent's task result (review queue): the task moves running -> completed or failed as the task
 /// lifecycle says, its dispatch attempt closes, and an events row records it (one statement); a completed
-/// task's work becomes the next deliverable version, in review, and the operators are told.
+/// task's work becomes the next deliverable version, in review, and the operators are told; last, the run
+/// counts in its agent's statistics.
 ///
 /// A result for a task that is not running that attempt (already settled, never started, or superseded by
 /// a newer attempt) can never apply: it is parked with the reason, for an operator to look at. What the
@@ -22,13 +23,14 @@ public struct TaskResultHandler: BatchMessageHandler {
     ) throws -> HandlerResult {
         let settlement = try Self.settlement(result, inbound)
         let settled = try TaskStore.settle([settlement], in: tx)
-        guard settled.count == 1 else {
+        guard settled.tasks.count == 1 else {
             throw HandlerError.park(reason: try TaskStore.explainRefusal(settlement, in: tx))
         }
-        if result.status == .completed { try Self.openReview(settled, messageID: inbound.messageID, in: tx) }
+        if result.status == .completed { try Self.openReview(settled.tasks, messageID: inbound.messageID, in: tx) }
         try SlotRelease.release(
-            closedTasks: settled, failed: result.status == .failed ? [result.taskId] : [], autoDispatch: autoDispatch,
-            messageID: inbound.messageID, in: tx)
+            closedTasks: settled.tasks, failed: result.status == .failed ? [result.taskId] : [],
+            autoDispatch: autoDispatch, messageID: inbound.messageID, in: tx)
+        try TaskStore.countRuns(settled.runs, in: tx)
         return .applied
     }
 
@@ -53,14 +55,16 @@ public struct TaskResultHandler: BatchMessageHandler {
     ) throws {
         let batch = try messages.map { try Self.settlement($0.message, $0.inbound) }
         let settled = try TaskStore.settle(batch, in: tx)
-        guard settled.count == batch.count else {
-            throw HandlerError.park(reason: "\(batch.count - settled.count) result(s) of the batch cannot apply")
+        guard settled.tasks.count == batch.count else {
+            throw HandlerError.park(reason: "\(batch.count - settled.tasks.count) result(s) of the batch cannot apply")
         }
         let failed = messages.filter { $0.message.status == .failed }.map(\.message.taskId)
-        try Self.openReview(settled.subtracting(failed), messageID: messages[0].inbound.messageID, in: tx)
+        try Self.openReview(settled.tasks.subtracting(failed), messageID: messages[0].inbound.messageID, in: tx)
         try SlotRelease.release(
-            closedTasks: settled, failed: failed, autoDispatch: autoDispatch, messageID: messages[0].inbound.messageID,
-            in: tx)
+            closedTasks: settled.tasks, failed: failed, autoDispatch: autoDispatch,
+            messageID: messages[0].inbound.messageID, in: tx)
+        // Last: the agents' rows are held from here to the commit only.
+        try TaskStore.countRuns(settled.runs, in: tx)
     }
 
     /// The lifecycle's transition for a result: a running task completes or fails.
