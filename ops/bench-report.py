@@ -79,15 +79,18 @@ targets = []
 def target(text, ok):
     targets.append({"target": text, "met": bool(ok)})
 raw_consume = figures.get("raw consume + ack (prefetch 100)", {}).get("median")
-target(f"drain with batching >= 10,000 msg/s at its best consumer count ({best_batched[1]}): {best_batched[0]}", best_batched[0] >= 10000)
-if raw_consume:
+if best_batched[0]:
+    target(f"drain with batching >= 10,000 msg/s at its best consumer count ({best_batched[1]}): {best_batched[0]}", best_batched[0] >= 10000)
+if raw_consume and best_batched[0]:
     target(f"drain with batching >= 0.35 of raw consume+ack: {best_batched[0] / raw_consume:.3f}", best_batched[0] / raw_consume >= 0.35)
 i64 = figures.get("ingest, 64 connections: accepted", {}).get("median", 0)
 p99_64 = figures.get("ingest, 64 connections: p99", {}).get("median", 1e9)
-target(f"ingest >= 8,000 accepted/s at 64 connections: {i64}", i64 >= 8000)
-target(f"ingest p99 <= 30 ms at 64 connections: {p99_64}", p99_64 <= 30)
+if "ingest, 64 connections: accepted" in figures:  # targets only for what this run measured
+    target(f"ingest >= 8,000 accepted/s at 64 connections: {i64}", i64 >= 8000)
+    target(f"ingest p99 <= 30 ms at 64 connections: {p99_64}", p99_64 <= 30)
 e2e_p99 = figures.get("end to end at 1000/s: p99", {}).get("median", 1e9)
-target(f"end to end p99 <= 25 ms at 1000/s: {e2e_p99}", e2e_p99 <= 25)
+if "end to end at 1000/s: p99" in figures:
+    target(f"end to end p99 <= 25 ms at 1000/s: {e2e_p99}", e2e_p99 <= 25)
 for c in (16, 64):
     ratio = figures.get(f"commands, {c} connections: accepted", {}).get("ratio")
     if ratio is not None:
@@ -109,7 +112,8 @@ if notify_plain is not None:
     wrong = sum(f["median"] for name, f in figures.items() if name.startswith("notify") and name.endswith("twice or never"))
     target(f"notify storm and plain: every email sent exactly once (sent twice, never or parked: {wrong})", wrong == 0)
 rss = figures.get("worker RSS after N messages", {}).get("median", 1e9)
-target(f"worker RSS <= 100 MB with 4 consumers: {rss}", rss <= 100)
+if "worker RSS after N messages" in figures:
+    target(f"worker RSS <= 100 MB with 4 consumers: {rss}", rss <= 100)
 if "worker RSS after 10 N messages" in figures:
     growth = figures["worker RSS after 10 N messages"]["median"] / rss - 1
     target(f"RSS growth from N to 10 N <= 10 %: {growth * 100:.1f} %", growth <= 0.10)
