@@ -40,7 +40,7 @@ let package = Package(
         .target(name: "Providers", dependencies: ["HTTPClient"], swiftSettings: swiftSettings),
         // Deliverables' files, kept by content.
         .target(
-            name: "Files", dependencies: [.product(name: "Crypto", package: "swift-crypto")],
+            name: "Files", dependencies: ["HTTPClient", .product(name: "Crypto", package: "swift-crypto")],
             swiftSettings: swiftSettings),
         // The operator API's client (libcurl), for the CLI and the benchmarks.
         .target(name: "BullpenAPIClient", dependencies: ["HTTPClient"], swiftSettings: swiftSettings),
@@ -163,7 +163,7 @@ let package = Package(
             name: "BullpenIntegrationTests",
             dependencies: [
                 "AMQP", "PostgreSQL", "HTTPClient", "ServiceURL", "BullpenDomain", "BullpenStore", "BullpenMessaging",
-                "BullpenWorkers", "BullpenIngest", "BullpenFixtures", "OpenClaw", "BullpenSandbox", "Providers",
+                "BullpenWorkers", "BullpenIngest", "BullpenFixtures", "OpenClaw", "BullpenSandbox", "Providers", "Files",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "Crypto", package: "swift-crypto"),

@@ -158,6 +158,18 @@ struct IngestCommand: AsyncParsableCommand {
     @Option(help: "Seconds a download link stays valid.")
     var linkSeconds: Int = 900
 
+    @Option(
+        help:
+            "An S3-compatible file store's URL instead of the files folder (env BULLPEN_S3_URL; keys in BULLPEN_S3_ACCESS_KEY and BULLPEN_S3_SECRET_KEY)."
+    )
+    var s3URL: String = Environment.value("BULLPEN_S3_URL", default: "")
+
+    @Option(help: "The S3 bucket (env BULLPEN_S3_BUCKET).")
+    var s3Bucket: String = Environment.value("BULLPEN_S3_BUCKET", default: "bullpen-files")
+
+    @Option(help: "The S3 region (env BULLPEN_S3_REGION).")
+    var s3Region: String = Environment.value("BULLPEN_S3_REGION", default: "us-east-1")
+
     @Option(help: "The largest file upload, in bytes (413 beyond).")
     var maxFileBytes: Int = 10 << 20
 
@@ -187,7 +199,13 @@ struct IngestCommand: AsyncParsableCommand {
                 hookSecrets: hookSecret.split(separator: ",").map(String.init).filter { !$0.isEmpty },
                 filesDirectory: filesDir,
                 linkSecret: linkSecret.isEmpty ? UUID().uuidString + UUID().uuidString : linkSecret,
-                linkLifetime: .seconds(linkSeconds), maxFileBytes: maxFileBytes),
+                linkLifetime: .seconds(linkSeconds), maxFileBytes: maxFileBytes,
+                s3: s3URL.isEmpty
+                    ? nil
+                    : .init(
+                        endpoint: s3URL, bucket: s3Bucket,
+                        accessKey: Environment.value("BULLPEN_S3_ACCESS_KEY", default: ""),
+                        secretKey: Environment.value("BULLPEN_S3_SECRET_KEY", default: ""), region: s3Region)),
             topology: try connection.topology(), logger: logger)
         try await server.application().runService()
     }

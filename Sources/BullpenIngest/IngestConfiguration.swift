@@ -34,6 +34,26 @@ public struct IngestConfiguration: Sendable {
     public var linkSecret: String
     public var linkLifetime: Duration
     public var maxFileBytes: Int
+    /// An S3-compatible store for the files instead of the local folder; nil: the local folder.
+    public var s3: S3Settings?
+
+    /// Where an S3-compatible file store is, and its credentials (never logged).
+    public struct S3Settings: Sendable {
+        public var endpoint: String
+        public var bucket: String
+        public var accessKey: String
+        public var secretKey: String
+        public var region: String
+
+        public init(endpoint: String, bucket: String, accessKey: String, secretKey: String, region: String = "us-east-1")
+        {
+            self.endpoint = endpoint
+            self.bucket = bucket
+            self.accessKey = accessKey
+            self.secretKey = secretKey
+            self.region = region
+        }
+    }
 
     public init(
         host: String = "127.0.0.1", port: Int = 8080, amqp: AMQPConfiguration, postgres: PostgresConfiguration,
@@ -41,7 +61,7 @@ public struct IngestConfiguration: Sendable {
         rateLimit: RateLimitSettings = .init(), eventHeartbeat: Duration = .seconds(15),
         timeouts: ConnectionTimeouts = .init(), tokenCacheLifetime: Duration = .seconds(1), hookSecrets: [String] = [],
         filesDirectory: String = ".data/files", linkSecret: String = UUID().uuidString + UUID().uuidString,
-        linkLifetime: Duration = .seconds(900), maxFileBytes: Int = 10 << 20
+        linkLifetime: Duration = .seconds(900), maxFileBytes: Int = 10 << 20, s3: S3Settings? = nil
     ) {
         self.host = host
         self.port = port
@@ -59,5 +79,6 @@ public struct IngestConfiguration: Sendable {
         self.linkSecret = linkSecret
         self.linkLifetime = linkLifetime
         self.maxFileBytes = maxFileBytes
+        self.s3 = s3
     }
 }

@@ -85,8 +85,14 @@ public struct IngestServer: Sendable {
         router.addRoutes(taskResult.collection(), atPath: "/webhooks/agents")
         let agentEvents = AgentEventRoutes(publisher: publisher, topology: topology, secrets: configuration.hookSecrets)
         router.addRoutes(agentEvents.collection(), atPath: "/webhooks/agents")
+        let store: any FileStore =
+            configuration.s3.map { s3 in
+                S3FileStore(
+                    endpoint: s3.endpoint, bucket: s3.bucket,
+                    signer: S3Signer(accessKey: s3.accessKey, secretKey: s3.secretKey, region: s3.region))
+            } ?? LocalFileStore(root: configuration.filesDirectory)
         let files = FileService(
-            store: LocalFileStore(root: configuration.filesDirectory), secret: configuration.linkSecret,
+            store: store, secret: configuration.linkSecret,
             linkLifetime: configuration.linkLifetime, maxBytes: configuration.maxFileBytes)
         router.addRoutes(FileDownloadRoutes(files: files, database: database).collection())
         let api = OperatorAPI(

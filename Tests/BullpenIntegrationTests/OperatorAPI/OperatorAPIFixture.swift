@@ -17,11 +17,12 @@ final class OperatorAPIFixture: @unchecked Sendable {
 
     init(
         _ stem: String, rateLimit: RateLimitSettings = .init(), eventHeartbeat: Duration = .seconds(15),
-        hookSecrets: [String] = []
+        hookSecrets: [String] = [], s3: IngestConfiguration.S3Settings? = nil
     ) throws {
         stack = try StackFixture(stem)
         operatorToken = try ApiTokens.create(name: "test operator", role: .operator, on: stack.db).secret
-        server = try stack.ingest(rateLimit: rateLimit, eventHeartbeat: eventHeartbeat, hookSecrets: hookSecrets)
+        server = try stack.ingest(
+            rateLimit: rateLimit, eventHeartbeat: eventHeartbeat, hookSecrets: hookSecrets, s3: s3)
         commands = try stack.consumer(queue: .command)
         commands.start()
     }

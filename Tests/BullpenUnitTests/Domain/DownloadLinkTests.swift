@@ -70,3 +70,25 @@ struct DownloadLinkTests {
         #expect(try FileManager.default.contentsOfDirectory(atPath: folder) == [id], "one copy, no temporary left")
     }
 }
+
+@Suite("S3 request signing")
+struct S3SignerTests {
+    @Test("SigV4 matches AWS's documented example (GET object with a Range header)")
+    func awsExample() {
+        let signer = S3Signer(
+            accessKey: "AKIAIOSFODNN7EXAMPLE", secretKey: "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY", region: "us-east-1")
+        let empty = S3Signer.sha256([])
+        #expect(empty == "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855")
+        let authorization = signer.authorization(
+            method: "GET", path: "/test.txt",
+            headers: [
+                "host": "examplebucket.s3.amazonaws.com", "range": "bytes=0-9", "x-amz-content-sha256": empty,
+                "x-amz-date": "20130524T000000Z",
+            ], payloadHash: empty)
+        #expect(
+            authorization
+                == "AWS4-HMAC-SHA256 Credential=AKIAIOSFODNN7EXAMPLE/20130524/us-east-1/s3/aws4_request, SignedHeaders=host;range;x-amz-content-sha256;x-amz-date, Signature=f0e8bdb87c964420e857bd35b5d6ed310bd44f0170aba48dd91039c6036bdb41"
+        )
+        #expect(S3Signer.amzDate(Date(timeIntervalSince1970: 1_369_353_600)) == "20130524T000000Z")
+    }
+}
