@@ -163,7 +163,8 @@ let package = Package(
             name: "BullpenIntegrationTests",
             dependencies: [
                 "AMQP", "PostgreSQL", "HTTPClient", "ServiceURL", "BullpenDomain", "BullpenStore", "BullpenMessaging",
-                "BullpenWorkers", "BullpenIngest", "BullpenFixtures", "OpenClaw", "BullpenSandbox", "Providers", "Files",
+                "BullpenWorkers", "BullpenIngest", "BullpenFixtures", "OpenClaw", "BullpenSandbox", "Providers",
+                "Files",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "Crypto", package: "swift-crypto"),

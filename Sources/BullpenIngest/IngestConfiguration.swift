@@ -45,8 +45,9 @@ public struct IngestConfiguration: Sendable {
         public var secretKey: String
         public var region: String
 
-        public init(endpoint: String, bucket: String, accessKey: String, secretKey: String, region: String = "us-east-1")
-        {
+        public init(
+            endpoint: String, bucket: String, accessKey: String, secretKey: String, region: String = "us-east-1"
+        ) {
             self.endpoint = endpoint
             self.bucket = bucket
             self.accessKey = accessKey

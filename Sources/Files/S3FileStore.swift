@@ -77,12 +77,15 @@ public struct S3FileStore: FileStore {
 
     func send(_ method: String, _ path: String, body: [UInt8] = []) throws -> HTTPClientResponse {
         let payloadHash = S3Signer.sha256(body)
-        let host = endpoint.split(separator: "/", maxSplits: 2, omittingEmptySubsequences: false).dropFirst(2).first
+        let host =
+            endpoint.split(separator: "/", maxSplits: 2, omittingEmptySubsequences: false).dropFirst(2).first
             .map(String.init) ?? ""
         var headers = ["host": host, "x-amz-date": S3Signer.amzDate(Date()), "x-amz-content-sha256": payloadHash]
         headers["authorization"] = signer.authorization(
             method: method, path: path, headers: headers, payloadHash: payloadHash)
         headers["host"] = nil  // libcurl sends it, from the URL
+        // Without a type, libcurl labels a body as a form, which a server may parse instead of storing.
+        if method == "PUT" { headers["content-type"] = "application/octet-stream" }
         return try CurlClient.perform(
             HTTPClientRequest(
                 method: method, url: endpoint + path, headers: headers.map { ($0.key, $0.value) },

@@ -40,13 +40,15 @@ final class S3FileStoreTests: @unchecked Sendable {
     }
 
     deinit {
-        process.terminate()
+        // moto's server does not stop on SIGTERM.
+        kill(process.processIdentifier, SIGKILL)
         process.waitUntilExit()
     }
 
     func store(bucket: String) -> S3FileStore {
         S3FileStore(
-            endpoint: endpoint, bucket: bucket, signer: S3Signer(accessKey: "bullpen-test", secretKey: "bullpen-secret"),
+            endpoint: endpoint, bucket: bucket,
+            signer: S3Signer(accessKey: "bullpen-test", secretKey: "bullpen-secret"),
             timeout: .seconds(10))
     }
 
@@ -59,7 +61,8 @@ final class S3FileStoreTests: @unchecked Sendable {
         let id = try store.put(bytes)
         #expect(id == FileID.of(bytes))
         #expect(try store.put(bytes) == id)
-        #expect(try store.get(id) == bytes)
+        let got = try store.get(id)
+        #expect(got == bytes, "\(String(decoding: got ?? [], as: UTF8.self))")
         #expect(try store.get(FileID.of(Array("never stored".utf8))) == nil)
         #expect(try store.get("not-an-id") == nil)
         #expect(throws: S3FileStore.Failure.self) { try self.store(bucket: "no-such-bucket").put(bytes) }
@@ -70,7 +73,8 @@ final class S3FileStoreTests: @unchecked Sendable {
         try store(bucket: "bullpen-ingest").ensureBucket()
         let fixture = try OperatorAPIFixture(
             "s3files",
-            s3: .init(endpoint: endpoint, bucket: "bullpen-ingest", accessKey: "bullpen-test", secretKey: "bullpen-secret"))
+            s3: .init(
+                endpoint: endpoint, bucket: "bullpen-ingest", accessKey: "bullpen-test", secretKey: "bullpen-secret"))
         defer { fixture.tearDown() }
         let task = try fixture.stack.seedRunningTask().task
         try fixture.stack.db.query(

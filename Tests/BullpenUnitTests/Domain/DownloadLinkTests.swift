@@ -76,7 +76,8 @@ struct S3SignerTests {
     @Test("SigV4 matches AWS's documented example (GET object with a Range header)")
     func awsExample() {
         let signer = S3Signer(
-            accessKey: "AKIAIOSFODNN7EXAMPLE", secretKey: "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY", region: "us-east-1")
+            accessKey: "AKIAIOSFODNN7EXAMPLE", secretKey: "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
+            region: "us-east-1")
         let empty = S3Signer.sha256([])
         #expect(empty == "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855")
         let authorization = signer.authorization(
