@@ -32,12 +32,14 @@ public enum NotificationKind: String, Choice {
     case newMessage = "new-message"
     /// The client: its project was created and work is planned.
     case projectUnderway = "project-underway"
+    /// The client (Pro and Scale plans): the week's work.
+    case weeklyDigest = "weekly-digest"
 
     /// Who reads it.
     public var audience: Audience {
         switch self {
         case .dispatchFailed, .taskFailed, .reviewWaiting, .slaAtRisk, .slaBreached, .clientMessage: return .operators
-        case .deliverableReady, .revisionInProgress, .newMessage, .projectUnderway: return .client
+        case .deliverableReady, .revisionInProgress, .newMessage, .projectUnderway, .weeklyDigest: return .client
         }
     }
 

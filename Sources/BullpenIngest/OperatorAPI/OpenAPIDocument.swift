@@ -3290,7 +3290,8 @@ enum OpenAPIDocument {
                         "sla-breached",
                         "client-message",
                         "new-message",
-                        "project-underway"
+                        "project-underway",
+                        "weekly-digest"
                       ]
                     }
                   },
@@ -6015,7 +6016,8 @@ enum OpenAPIDocument {
                       "sla-breached",
                       "client-message",
                       "new-message",
-                      "project-underway"
+                      "project-underway",
+                      "weekly-digest"
                     ]
                   },
                   "channel": {

@@ -97,10 +97,37 @@ public struct SLAMonitorJob: ScheduledJob {
     }
 }
 
+/// `weekly-digest` (once a week, once across the cluster): each active Pro or Scale client with something to
+/// report gets the week's work (delivered, completed, open, waiting for review) by email and chat, once per
+/// week (the notification's key names the week).
+public struct WeeklyDigestJob: ScheduledJob {
+    public let name = "weekly-digest"
+
+    public init() {}
+
+    public func run(tick: Date, in transaction: PGConnection) throws {
+        let since = tick.addingTimeInterval(-7 * 86400)
+        let week = ISO8601DateFormatter().string(from: since).prefix(10)
+        for client in try WeeklyDigest.weeks(since: since, until: tick, in: transaction) {
+            try Notify.client(
+                .weeklyDigest, cause: "\(client.clientID):\(week)", clientID: client.clientID, email: client.email,
+                projectID: nil, taskID: nil,
+                data: [
+                    "title": client.name, "weekOf": String(week), "delivered": String(client.delivered),
+                    "tasksCompleted": String(client.tasksCompleted), "openProjects": String(client.openProjects),
+                    "inReview": String(client.inReview),
+                ], priority: 2, in: transaction)
+        }
+    }
+}
+
 public enum Jobs {
     /// Every scheduled job; `heartbeatLimit` is how long an agent may stay silent before it goes offline.
     public static func all(heartbeatLimit: Duration = .seconds(900), autoDispatch: Bool = false) -> [any ScheduledJob] {
-        [HeartbeatCheckJob(limit: heartbeatLimit), AutoDispatchJob(enabled: autoDispatch), SLAMonitorJob()]
+        [
+            HeartbeatCheckJob(limit: heartbeatLimit), AutoDispatchJob(enabled: autoDispatch), SLAMonitorJob(),
+            WeeklyDigestJob(),
+        ]
             + ["events-retention", "billing-snapshot", "weekly-rollup"].map(NoOpJob.init(name:))
     }
 }
