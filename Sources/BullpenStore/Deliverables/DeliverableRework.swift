@@ -111,6 +111,7 @@ extension DeliverableStore {
         }
         let requester = clientID == nil ? "operator" : "client"
         let status = try step(request.id, version.status, .requestRevision)
+        if clientID == nil, version.status == .review { try reviewTime(request.id, by: requester, now: now, in: tx) }
         let grant: RevisionAllowance.Grant
         switch RevisionAllowance.check(
             used: version.revisionCount, limit: version.maxRevisions, overrideReason: request.overrideReason)
@@ -175,6 +176,7 @@ extension DeliverableStore {
     ) throws -> Reworked {
         let version = try lockSentBack(rejection.id, in: tx)
         let status = try step(rejection.id, version.status, .reject)
+        try reviewTime(rejection.id, by: "operator", now: now, in: tx)
         let others = try TaskDispatching.candidates(in: tx).filter { $0.id != version.agentID }
         guard let chosen = AgentRouting.choose(others, specialization: version.needed, clientID: version.clientID)
         else {

@@ -109,6 +109,9 @@ public enum DeliverableStore {
         var decided = Decided(
             id: id, status: status, projectID: try row.decode("project_id"),
             taskID: try row.decode("task_id", as: Int64?.self), title: try row.decode("title"))
+        if DeliverableStatus(rawValue: try row.decode("status")) == .review {
+            try reviewTime(id, by: reviewer ?? "operator", now: now, in: tx)
+        }
         try tx.query(
             """
             UPDATE deliverables
@@ -150,5 +153,19 @@ public enum DeliverableStore {
                 about: .init(clientID: decided.clientID, projectID: decided.projectID), messageID: messageID, in: tx)
         }
         return decided
+    }
+
+    /// The operator's review of a version, from the moment it awaited review to the decision at `now`: an
+    /// `operator_review` time entry (billable) beside the agents' execution entries.
+    static func reviewTime(_ id: Int64, by reviewer: String, now: Date, in tx: PGConnection) throws {
+        try tx.query(
+            """
+            INSERT INTO time_entries (project_id, task_id, operator_id, type, duration_ms, started_at, ended_at,
+                                      description)
+            SELECT d.project_id, d.task_id, $2, 'operator_review',
+                   greatest(0, (extract(epoch FROM $3::timestamptz - d.created_at) * 1000)::bigint),
+                   least(d.created_at, $3::timestamptz), $3::timestamptz, 'review of deliverable ' || d.id || ' (version ' || d.version || ')'
+              FROM deliverables d WHERE d.id = $1
+            """, [id, reviewer, now])
     }
 }

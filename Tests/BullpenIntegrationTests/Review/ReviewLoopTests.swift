@@ -169,6 +169,13 @@ final class ReviewLoopTests: @unchecked Sendable {
                 "SELECT message FROM events WHERE type = 'deliverable.revision_requested' ORDER BY id DESC LIMIT 1"
             ).first?.decode("message", as: String.self).contains("past the plan's 2: Our error in version 3") == true)
 
+        // The operator's review time: one entry per decision on a version in review (versions 1 to 4; the
+        // refused round wrote none, the revision of delivered work was not a review).
+        #expect(
+            try stack.count(
+                "SELECT count(*) FROM time_entries WHERE project_id = $1 AND type = 'operator_review' AND duration_ms >= 0",
+                [project]) == 4)
+
         // The client's Slack and Discord carried the project's start, the delivery and the revision notice,
         // once each; the notifications name the client, never the webhook (a credential).
         #expect(
