@@ -53,9 +53,9 @@ public struct S3Signer: Sendable {
     }
 }
 
-/// A file store on an S3-compatible service (path-style: `<endpoint>/<bucket>/files/<id>`), signed with
-/// SigV4 over libcurl, every call with a timeout. The keys never reach a log or an error: an error carries the
-/// service's status and its error code only.
+/// A file store on an S3-compatible service (path-style: `<endpoint>/<bucket>/files/<id>`, the endpoint a
+/// scheme, host and port), signed with SigV4 over libcurl, every call with a timeout. The keys never reach a
+/// log or an error: an error carries the service's status and its error code only.
 public struct S3FileStore: FileStore {
     public let endpoint: String
     public let bucket: String
@@ -77,9 +77,8 @@ public struct S3FileStore: FileStore {
 
     func send(_ method: String, _ path: String, body: [UInt8] = []) throws -> HTTPClientResponse {
         let payloadHash = S3Signer.sha256(body)
-        let host =
-            endpoint.split(separator: "/", maxSplits: 2, omittingEmptySubsequences: false).dropFirst(2).first
-            .map(String.init) ?? ""
+        let url = URLComponents(string: endpoint)
+        let host = (url?.host ?? "") + (url?.port.map { ":\($0)" } ?? "")
         var headers = ["host": host, "x-amz-date": S3Signer.amzDate(Date()), "x-amz-content-sha256": payloadHash]
         headers["authorization"] = signer.authorization(
             method: method, path: path, headers: headers, payloadHash: payloadHash)
