@@ -118,6 +118,9 @@ public struct DeliverableFile: CommandPayload {
         guard !name.contains("/"), !name.contains("\\"), name != ".", name != ".." else {
             throw ValidationError(field: "name", message: "must be a file name, not a path")
         }
+        guard !name.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7f || $0 == "\"" }) else {
+            throw ValidationError(field: "name", message: "must not contain control characters or quotes")
+        }
         guard Self.contentTypes.contains(contentType) else {
             throw ValidationError(
                 field: "contentType", message: "must be one of: \(Self.contentTypes.sorted().joined(separator: ", "))")

@@ -115,6 +115,22 @@ struct OperatorCommandTests {
         #expect(error.field == "" && error.message.contains("changes nothing"))
     }
 
+    @Test("a file's name is a name: no path, no control characters or quotes; its type one of the allowed")
+    func fileNames() {
+        func field(_ name: String, _ type: String = "text/plain") -> String? {
+            let file = DeliverableFile(
+                id: 1, fileId: "sha256-" + String(repeating: "a", count: 64), name: name, contentType: type,
+                sizeBytes: 1)
+            do { try file.validate() } catch { return error.field }
+            return nil
+        }
+        #expect(field("report.pdf", "application/pdf") == nil)
+        for bad in ["../etc/passwd", "a\\b", "..", "two\r\nlines.txt", "say \"hi\".txt", ""] {
+            #expect(field(bad) == "name", "\(bad)")
+        }
+        #expect(field("run.exe", "application/x-msdownload") == "contentType")
+    }
+
     @Test("a command message survives its JSON round trip, deadline and all")
     func roundTrip() throws {
         let command = try parse(
