@@ -80,11 +80,6 @@ public struct IngestServer: Sendable {
         let router = Router(context: APIContext.self)
         router.add(middleware: ErrorMiddleware(routes: Self.routes))
         router.addRoutes(HealthRoutes(publisher: publisher).collection())
-        let taskResult = TaskResultRoutes(
-            publisher: publisher, tokens: tokens, topology: topology, maxBodyBytes: configuration.maxBodyBytes)
-        router.addRoutes(taskResult.collection(), atPath: "/webhooks/agents")
-        let agentEvents = AgentEventRoutes(publisher: publisher, topology: topology, secrets: configuration.hookSecrets)
-        router.addRoutes(agentEvents.collection(), atPath: "/webhooks/agents")
         let store: any FileStore =
             configuration.s3.map { s3 in
                 S3FileStore(
@@ -94,6 +89,12 @@ public struct IngestServer: Sendable {
         let files = FileService(
             store: store, secret: configuration.linkSecret,
             linkLifetime: configuration.linkLifetime, maxBytes: configuration.maxFileBytes)
+        router.addRoutes(AgentFileRoutes(tokens: tokens, files: files).collection(), atPath: "/webhooks/agents")
+        let taskResult = TaskResultRoutes(
+            publisher: publisher, tokens: tokens, topology: topology, maxBodyBytes: configuration.maxBodyBytes)
+        router.addRoutes(taskResult.collection(), atPath: "/webhooks/agents")
+        let agentEvents = AgentEventRoutes(publisher: publisher, topology: topology, secrets: configuration.hookSecrets)
+        router.addRoutes(agentEvents.collection(), atPath: "/webhooks/agents")
         router.addRoutes(FileDownloadRoutes(files: files, database: database).collection())
         let api = OperatorAPI(
             publisher: publisher, topology: topology, database: database, commands: commands,
@@ -106,7 +107,8 @@ public struct IngestServer: Sendable {
     /// Every path and its methods: the webhooks', the service's own, and the operator API's.
     static let routes = RouteTable(
         routes: [
-            ("/webhooks/agents/task-result", [.post]), ("/webhooks/agents/event", [.post]), ("/healthz", [.get]),
+            ("/webhooks/agents/task-result", [.post]), ("/webhooks/agents/event", [.post]),
+            ("/webhooks/agents/files", [.post]), ("/healthz", [.get]),
             ("/readyz", [.get]),
             ("/openapi.json", [.get]), ("/files/:id", [.get]),
         ] + OperatorAPI.paths)

@@ -10,6 +10,8 @@ public struct TaskResultMessage: BullpenMessage, Equatable {
     public var status: TaskResultReport.Outcome
     public var output: String?
     public var error: String?
+    /// The files the agent made (absent from results that have none, and from messages written before).
+    public var artifacts: [TaskResultReport.Artifact]?
     /// When ingest accepted the report (ms since the epoch).
     public var receivedAt: Int64
     /// The task's priority (1...5), so a result waits no longer than its task would.
@@ -22,6 +24,7 @@ public struct TaskResultMessage: BullpenMessage, Equatable {
         status = report.status
         output = report.output
         error = report.error
+        artifacts = report.artifacts
         self.receivedAt = receivedAt
         self.priority = priority
     }

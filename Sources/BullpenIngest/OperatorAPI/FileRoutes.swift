@@ -36,6 +36,26 @@ public struct FileService: Sendable {
         )
     }
 
+    /// An upload's body and type: the type one of the allowed (415), the body at most the limit (413).
+    func upload(_ request: Request) async throws -> (bytes: [UInt8], type: String) {
+        let type = request.headers[.contentType].map { String($0.split(separator: ";")[0]).lowercased() } ?? ""
+        guard DeliverableFile.contentTypes.contains(type) else {
+            throw APIError(
+                .unsupportedMediaType,
+                "a file must be one of: \(DeliverableFile.contentTypes.sorted().joined(separator: ", "))")
+        }
+        return (try await RequestBody.read(request, upTo: maxBytes), type)
+    }
+
+    /// Stores checked bytes (off the event loop); 503 if the store fails.
+    func keep(_ bytes: [UInt8], context: APIContext) async throws {
+        let store = store
+        do { _ = try await Task.detached { try store.put(bytes) }.value } catch {
+            context.logger.error("storing a file failed", metadata: ["error": "\(error)"])
+            throw APIError(.serviceUnavailable, "the file could not be stored; try again")
+        }
+    }
+
     func verify(_ fileID: String, expires: String?, signature: String?) -> Result<Void, DownloadLink.Refusal> {
         DownloadLink.verify(
             fileID: fileID, expires: expires, signature: signature, key: key, now: Date(), hmac: Self.hmac)
@@ -67,13 +87,7 @@ struct DeliverableFileRoutes {
             guard let name = query.parameters["name"] else {
                 throw APIError(.badRequest, "name is required: the file's name", code: "invalid_query", field: "name")
             }
-            let type = request.headers[.contentType].map { String($0.split(separator: ";")[0]).lowercased() } ?? ""
-            guard DeliverableFile.contentTypes.contains(type) else {
-                throw APIError(
-                    .unsupportedMediaType,
-                    "a file must be one of: \(DeliverableFile.contentTypes.sorted().joined(separator: ", "))")
-            }
-            let bytes = try await RequestBody.read(request, upTo: api.files.maxBytes)
+            let (bytes, type) = try await api.files.upload(request)
             guard !bytes.isEmpty else { throw APIError(.badRequest, "the file is empty", code: "invalid_body") }
             let command = DeliverableFile(
                 id: id, fileId: FileID.of(bytes), name: name, contentType: type, sizeBytes: Int64(bytes.count))
@@ -81,11 +95,7 @@ struct DeliverableFileRoutes {
                 throw APIError(.badRequest, error.description, code: "invalid_query", field: error.field)
             }
             // Stored before the command is published: a command never names a file the store lacks.
-            let store = api.files.store
-            do { _ = try await Task.detached { try store.put(bytes) }.value } catch {
-                context.logger.error("storing a file failed", metadata: ["error": "\(error)"])
-                throw APIError(.serviceUnavailable, "the file could not be stored; try again")
-            }
+            try await api.files.keep(bytes, context: context)
             return try await api.submit(
                 .deliverableAttachFile(command), key: try OperatorAPI.idempotencyKey(request), caller: caller,
                 context: context)
@@ -141,6 +151,39 @@ struct FileDownloadRoutes {
             headers[.contentDisposition] =
                 "attachment; filename=\"\(served.name.replacingOccurrences(of: "\"", with: ""))\""
             return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: bytes)))
+        }
+        return routes
+    }
+}
+
+/// `POST /webhooks/agents/files?name=`: an agent uploads a file it made, with its run's callback token (the
+/// attempt still open); the body is the file, checked as an operator's upload is, stored by content. 201
+/// with the file's id, name, type and size: what the agent then lists in its result's `artifacts`.
+struct AgentFileRoutes {
+    let tokens: BatchingLookup<[UInt8], CallbackTokens.Attempt>
+    let files: FileService
+
+    func collection() -> RouteCollection<APIContext> {
+        let routes = RouteCollection(context: APIContext.self)
+        routes.post("files") { request, context in
+            let token = try BearerToken.parse(request.headers[.authorization], naming: "callback token")
+            let attempt: CallbackTokens.Attempt?
+            do { attempt = try await tokens.value(for: Array(SHA256.hash(data: Array(token.utf8)))) } catch {
+                throw APIError.database(error)
+            }
+            guard let attempt, attempt.outcome == nil else {
+                throw APIError(
+                    .unauthorized, "unknown or expired callback token", headers: [.wwwAuthenticate: "Bearer"])
+            }
+            let name = try ListQuery(request, filters: ["name"], paged: false).parameters["name"] ?? ""
+            let (bytes, type) = try await files.upload(request)
+            let file = TaskResultReport.Artifact(
+                fileId: FileID.of(bytes), name: name, contentType: type, sizeBytes: Int64(bytes.count))
+            do { try file.file(of: attempt.taskID).validate() } catch let error as ValidationError {
+                throw APIError(.badRequest, error.description, code: "invalid_query", field: error.field)
+            }
+            try await files.keep(bytes, context: context)
+            return Response.json(.created, file)
         }
         return routes
     }

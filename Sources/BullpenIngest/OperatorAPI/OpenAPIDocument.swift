@@ -141,6 +141,127 @@ enum OpenAPIDocument {
                 }
               }
             },
+            "/webhooks/agents/files": {
+              "post": {
+                "summary": "an agent uploads a file it made (its run's callback token, the attempt open); stored by content, named in its result's artifacts",
+                "operationId": "uploadAgentFile",
+                "security": [
+                  {
+                    "callbackToken": []
+                  }
+                ],
+                "parameters": [
+                  {
+                    "name": "name",
+                    "in": "query",
+                    "required": true,
+                    "schema": {
+                      "type": "string",
+                      "minLength": 1,
+                      "maxLength": 255
+                    }
+                  }
+                ],
+                "requestBody": {
+                  "required": true,
+                  "content": {
+                    "application/pdf": {
+                      "schema": {
+                        "type": "string",
+                        "format": "binary"
+                      }
+                    },
+                    "application/zip": {
+                      "schema": {
+                        "type": "string",
+                        "format": "binary"
+                      }
+                    },
+                    "application/json": {
+                      "schema": {
+                        "type": "string",
+                        "format": "binary"
+                      }
+                    },
+                    "text/plain": {
+                      "schema": {
+                        "type": "string",
+                        "format": "binary"
+                      }
+                    },
+                    "text/markdown": {
+                      "schema": {
+                        "type": "string",
+                        "format": "binary"
+                      }
+                    },
+                    "text/csv": {
+                      "schema": {
+                        "type": "string",
+                        "format": "binary"
+                      }
+                    },
+                    "text/html": {
+                      "schema": {
+                        "type": "string",
+                        "format": "binary"
+                      }
+                    },
+                    "image/png": {
+                      "schema": {
+                        "type": "string",
+                        "format": "binary"
+                      }
+                    },
+                    "image/jpeg": {
+                      "schema": {
+                        "type": "string",
+                        "format": "binary"
+                      }
+                    },
+                    "image/gif": {
+                      "schema": {
+                        "type": "string",
+                        "format": "binary"
+                      }
+                    },
+                    "image/svg+xml": {
+                      "schema": {
+                        "type": "string",
+                        "format": "binary"
+                      }
+                    }
+                  }
+                },
+                "responses": {
+                  "201": {
+                    "description": "stored",
+                    "content": {
+                      "application/json": {
+                        "schema": {
+                          "$ref": "#/components/schemas/Artifact"
+                        }
+                      }
+                    }
+                  },
+                  "400": {
+                    "$ref": "#/components/responses/Error400"
+                  },
+                  "401": {
+                    "$ref": "#/components/responses/Error401"
+                  },
+                  "413": {
+                    "$ref": "#/components/responses/Error413"
+                  },
+                  "415": {
+                    "$ref": "#/components/responses/Error415"
+                  },
+                  "503": {
+                    "$ref": "#/components/responses/Error503"
+                  }
+                }
+              }
+            },
             "/webhooks/agents/event": {
               "post": {
                 "summary": "the gateway's lifecycle hook: an agent's session started, reset or stopped, the agent booted, the gateway started",
@@ -3455,6 +3576,14 @@ enum OpenAPIDocument {
                   },
                   "error": {
                     "type": "string"
+                  },
+                  "artifacts": {
+                    "type": "array",
+                    "maxItems": 20,
+                    "items": {
+                      "$ref": "#/components/schemas/Artifact"
+                    },
+                    "description": "files the agent uploaded to /webhooks/agents/files, as that upload answered; they become the deliverable version's files"
                   }
                 },
                 "required": [
@@ -6314,6 +6443,47 @@ enum OpenAPIDocument {
                 },
                 "required": [
                   "data"
+                ],
+                "additionalProperties": false
+              },
+              "Artifact": {
+                "type": "object",
+                "properties": {
+                  "fileId": {
+                    "type": "string",
+                    "pattern": "^sha256-[0-9a-f]{64}$"
+                  },
+                  "name": {
+                    "type": "string",
+                    "minLength": 1,
+                    "maxLength": 255
+                  },
+                  "contentType": {
+                    "type": "string",
+                    "enum": [
+                      "application/pdf",
+                      "application/zip",
+                      "application/json",
+                      "text/plain",
+                      "text/markdown",
+                      "text/csv",
+                      "text/html",
+                      "image/png",
+                      "image/jpeg",
+                      "image/gif",
+                      "image/svg+xml"
+                    ]
+                  },
+                  "sizeBytes": {
+                    "type": "integer",
+                    "minimum": 1
+                  }
+                },
+                "required": [
+                  "fileId",
+                  "name",
+                  "contentType",
+                  "sizeBytes"
                 ],
                 "additionalProperties": false
               }

@@ -26,7 +26,9 @@ public struct TaskResultHandler: BatchMessageHandler {
         guard settled.tasks.count == 1 else {
             throw HandlerError.park(reason: try TaskStore.explainRefusal(settlement, in: tx))
         }
-        if result.status == .completed { try Self.openReview(settled.tasks, messageID: inbound.messageID, in: tx) }
+        if result.status == .completed {
+            try Self.openReview(settled.tasks, results: [result], messageID: inbound.messageID, in: tx)
+        }
         try SlotRelease.release(
             closedTasks: settled.tasks, failed: result.status == .failed ? [result.taskId] : [],
             autoDispatch: autoDispatch, messageID: inbound.messageID, in: tx)
@@ -34,9 +36,20 @@ public struct TaskResultHandler: BatchMessageHandler {
         return .applied
     }
 
-    /// Completed tasks' work becomes the next deliverable version, in review; the operators are told.
-    static func openReview(_ completed: Set<Int64>, messageID: String, in tx: PGConnection) throws {
+    /// Completed tasks' work becomes the next deliverable version, in review, with the files the agent made;
+    /// the operators are told.
+    static func openReview(
+        _ completed: Set<Int64>, results: [TaskResultMessage], messageID: String, in tx: PGConnection
+    ) throws {
         let opened = try DeliverableStore.openVersions(completed: completed, messageID: messageID, in: tx)
+        let artifacts = Dictionary(
+            results.compactMap { result in result.artifacts.map { (result.taskId, $0) } },
+            uniquingKeysWith: { a, _ in a })
+        for version in opened {
+            for artifact in artifacts[version.taskID] ?? [] {
+                try DeliverableStore.attach(artifact.file(of: version.id), messageID: messageID, in: tx)
+            }
+        }
         try Notify.enqueue(
             opened.map { opened in
                 Notify.operatorAlert(
@@ -59,7 +72,10 @@ public struct TaskResultHandler: BatchMessageHandler {
             throw HandlerError.park(reason: "\(batch.count - settled.tasks.count) result(s) of the batch cannot apply")
         }
         let failed = messages.filter { $0.message.status == .failed }.map(\.message.taskId)
-        try Self.openReview(settled.tasks.subtracting(failed), messageID: messages[0].inbound.messageID, in: tx)
+        try Self.openReview(
+            settled.tasks.subtracting(failed), results: messages.map(\.message),
+            messageID: messages[0].inbound.messageID,
+            in: tx)
         try SlotRelease.release(
             closedTasks: settled.tasks, failed: failed, autoDispatch: autoDispatch,
             messageID: messages[0].inbound.messageID, in: tx)
