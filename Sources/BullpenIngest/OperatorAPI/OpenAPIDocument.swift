@@ -3,6602 +3,6602 @@
 /// The OpenAPI 3.1 document of ingest (`openapi.json` at the repository root), served at `/openapi.json`.
 enum OpenAPIDocument {
     static let json = #"""
-{
-  "openapi": "3.1.0",
-  "info": {
-    "title": "Bullpen ingest",
-    "version": "1.0.0",
-    "description": "Webhooks and the operator API of Bullpen. Every error answers {\"error\": {\"code\", \"message\", \"field\"}}. Commands answer 202 after the broker confirmed them; follow them at /v1/commands/{id}."
-  },
-  "servers": [
-    {
-      "url": "http://127.0.0.1:8080"
-    }
-  ],
-  "paths": {
-    "/healthz": {
-      "get": {
-        "summary": "the process answers",
-        "operationId": "healthz",
-        "responses": {
-          "200": {
-            "description": "up",
-            "content": {
-              "application/json": {
-                "schema": {
-                  "$ref": "#/components/schemas/Health"
+        {
+          "openapi": "3.1.0",
+          "info": {
+            "title": "Bullpen ingest",
+            "version": "1.0.0",
+            "description": "Webhooks and the operator API of Bullpen. Every error answers {\"error\": {\"code\", \"message\", \"field\"}}. Commands answer 202 after the broker confirmed them; follow them at /v1/commands/{id}."
+          },
+          "servers": [
+            {
+              "url": "http://127.0.0.1:8080"
+            }
+          ],
+          "paths": {
+            "/healthz": {
+              "get": {
+                "summary": "the process answers",
+                "operationId": "healthz",
+                "responses": {
+                  "200": {
+                    "description": "up",
+                    "content": {
+                      "application/json": {
+                        "schema": {
+                          "$ref": "#/components/schemas/Health"
+                        }
+                      }
+                    }
+                  }
+                }
+              }
+            },
+            "/readyz": {
+              "get": {
+                "summary": "the process can take work (broker connected)",
+                "operationId": "readyz",
+                "responses": {
+                  "200": {
+                    "description": "ready",
+                    "content": {
+                      "application/json": {
+                        "schema": {
+                          "$ref": "#/components/schemas/Health"
+                        }
+                      }
+                    }
+                  },
+                  "503": {
+                    "description": "not ready",
+                    "content": {
+                      "application/json": {
+                        "schema": {
+                          "$ref": "#/components/schemas/Health"
+                        }
+                      }
+                    }
+                  }
+                }
+              }
+            },
+            "/openapi.json": {
+              "get": {
+                "summary": "this document",
+                "operationId": "openapi",
+                "responses": {
+                  "200": {
+                    "description": "the OpenAPI 3.1 document",
+                    "content": {
+                      "application/json": {
+                        "schema": {
+                          "type": "object"
+                        }
+                      }
+                    }
+                  }
+                }
+              }
+            },
+            "/webhooks/agents/task-result": {
+              "post": {
+                "summary": "an agent reports its task's outcome",
+                "operationId": "postTaskResult",
+                "security": [
+                  {
+                    "callbackToken": []
+                  }
+                ],
+                "requestBody": {
+                  "required": true,
+                  "content": {
+                    "application/json": {
+                      "schema": {
+                        "$ref": "#/components/schemas/TaskResultReport"
+                      }
+                    }
+                  }
+                },
+                "responses": {
+                  "202": {
+                    "description": "published after the broker's confirm, or a repeat of a result already applied",
+                    "content": {
+                      "application/json": {
+                        "schema": {
+                          "$ref": "#/components/schemas/TaskResultAccepted"
+                        }
+                      }
+                    }
+                  },
+                  "400": {
+                    "$ref": "#/components/responses/Error400"
+                  },
+                  "401": {
+                    "$ref": "#/components/responses/Error401"
+                  },
+                  "403": {
+                    "$ref": "#/components/responses/Error403"
+                  },
+                  "413": {
+                    "$ref": "#/components/responses/Error413"
+                  },
+                  "415": {
+                    "$ref": "#/components/responses/Error415"
+                  },
+                  "503": {
+                    "$ref": "#/components/responses/Error503"
+                  },
+                  "409": {
+                    "description": "the attempt already reported the other outcome",
+                    "content": {
+                      "application/json": {
+                        "schema": {
+                          "$ref": "#/components/schemas/Error"
+                        }
+                      }
+                    }
+                  }
+                }
+              }
+            },
+            "/webhooks/agents/files": {
+              "post": {
+                "summary": "an agent uploads a file it made (its run's callback token, the attempt open); stored by content, named in its result's artifacts",
+                "operationId": "uploadAgentFile",
+                "security": [
+                  {
+                    "callbackToken": []
+                  }
+                ],
+                "parameters": [
+                  {
+                    "name": "name",
+                    "in": "query",
+                    "required": true,
+                    "schema": {
+                      "type": "string",
+                      "minLength": 1,
+                      "maxLength": 255
+                    }
+                  }
+                ],
+                "requestBody": {
+                  "required": true,
+                  "content": {
+                    "application/pdf": {
+                      "schema": {
+                        "type": "string",
+                        "format": "binary"
+                      }
+                    },
+                    "application/zip": {
+                      "schema": {
+                        "type": "string",
+                        "format": "binary"
+                      }
+                    },
+                    "application/json": {
+                      "schema": {
+                        "type": "string",
+                        "format": "binary"
+                      }
+                    },
+                    "text/plain": {
+                      "schema": {
+                        "type": "string",
+                        "format": "binary"
+                      }
+                    },
+                    "text/markdown": {
+                      "schema": {
+                        "type": "string",
+                        "format": "binary"
+                      }
+                    },
+                    "text/csv": {
+                      "schema": {
+                        "type": "string",
+                        "format": "binary"
+                      }
+                    },
+                    "text/html": {
+                      "schema": {
+                        "type": "string",
+                        "format": "binary"
+                      }
+                    },
+                    "image/png": {
+                      "schema": {
+                        "type": "string",
+                        "format": "binary"
+                      }
+                    },
+                    "image/jpeg": {
+                      "schema": {
+                        "type": "string",
+                        "format": "binary"
+                      }
+                    },
+                    "image/gif": {
+                      "schema": {
+                        "type": "string",
+                        "format": "binary"
+                      }
+                    },
+                    "image/svg+xml": {
+                      "schema": {
+                        "type": "string",
+                        "format": "binary"
+                      }
+                    }
+                  }
+                },
+                "responses": {
+                  "201": {
+                    "description": "stored",
+                    "content": {
+                      "application/json": {
+                        "schema": {
+                          "$ref": "#/components/schemas/Artifact"
+                        }
+                      }
+                    }
+                  },
+                  "400": {
+                    "$ref": "#/components/responses/Error400"
+                  },
+                  "401": {
+                    "$ref": "#/components/responses/Error401"
+                  },
+                  "413": {
+                    "$ref": "#/components/responses/Error413"
+                  },
+                  "415": {
+                    "$ref": "#/components/responses/Error415"
+                  },
+                  "503": {
+                    "$ref": "#/components/responses/Error503"
+                  }
+                }
+              }
+            },
+            "/webhooks/agents/event": {
+              "post": {
+                "summary": "the gateway's lifecycle hook: an agent's session started, reset or stopped, the agent booted, the gateway started",
+                "operationId": "postAgentEvent",
+                "parameters": [
+                  {
+                    "name": "X-Bullpen-Signature",
+                    "in": "header",
+                    "required": true,
+                    "schema": {
+                      "type": "string"
+                    },
+                    "description": "t=<unix seconds>,v1=<hex HMAC-SHA256 of \"<t>.<raw body>\" with the hook secret>; 300 s tolerance"
+                  }
+                ],
+                "requestBody": {
+                  "required": true,
+                  "content": {
+                    "application/json": {
+                      "schema": {
+                        "$ref": "#/components/schemas/AgentLifecycleEvent"
+                      }
+                    }
+                  }
+                },
+                "responses": {
+                  "202": {
+                    "description": "published after the broker's confirm; the same signed body again is the same event",
+                    "content": {
+                      "application/json": {
+                        "schema": {
+                          "$ref": "#/components/schemas/AgentEventAccepted"
+                        }
+                      }
+                    }
+                  },
+                  "400": {
+                    "$ref": "#/components/responses/Error400"
+                  },
+                  "413": {
+                    "$ref": "#/components/responses/Error413"
+                  },
+                  "415": {
+                    "$ref": "#/components/responses/Error415"
+                  },
+                  "503": {
+                    "$ref": "#/components/responses/Error503"
+                  }
+                }
+              }
+            },
+            "/v1/clients": {
+              "get": {
+                "summary": "list clients",
+                "operationId": "listClients",
+                "security": [
+                  {
+                    "apiToken": []
+                  }
+                ],
+                "parameters": [
+                  {
+                    "name": "limit",
+                    "in": "query",
+                    "schema": {
+                      "type": "integer",
+                      "minimum": 1,
+                      "maximum": 200,
+                      "default": 50
+                    }
+                  },
+                  {
+                    "name": "cursor",
+                    "in": "query",
+                    "schema": {
+                      "type": "string",
+                      "pattern": "^[0-9]{1,18}$"
+                    },
+                    "description": "the nextCursor of the previous page"
+                  },
+                  {
+                    "name": "status",
+                    "in": "query",
+                    "schema": {
+                      "type": "string",
+                      "enum": [
+                        "active",
+                        "inactive",
+                        "churned"
+                      ]
+                    }
+                  }
+                ],
+                "responses": {
+                  "200": {
+                    "description": "OK",
+                    "content": {
+                      "application/json": {
+                        "schema": {
+                          "$ref": "#/components/schemas/ClientPage"
+                        }
+                      }
+                    }
+                  },
+                  "400": {
+                    "$ref": "#/components/responses/Error400"
+                  },
+                  "401": {
+                    "$ref": "#/components/responses/Error401"
+                  },
+                  "403": {
+                    "$ref": "#/components/responses/Error403"
+                  },
+                  "429": {
+                    "$ref": "#/components/responses/Error429"
+                  },
+                  "503": {
+                    "$ref": "#/components/responses/Error503"
+                  }
                 }
-              }
-            }
-          }
-        }
-      }
-    },
-    "/readyz": {
-      "get": {
-        "summary": "the process can take work (broker connected)",
-        "operationId": "readyz",
-        "responses": {
-          "200": {
-            "description": "ready",
-            "content": {
-              "application/json": {
-                "schema": {
-                  "$ref": "#/components/schemas/Health"
-                }
-              }
-            }
-          },
-          "503": {
-            "description": "not ready",
-            "content": {
-              "application/json": {
-                "schema": {
-                  "$ref": "#/components/schemas/Health"
-                }
-              }
-            }
-          }
-        }
-      }
-    },
-    "/openapi.json": {
-      "get": {
-        "summary": "this document",
-        "operationId": "openapi",
-        "responses": {
-          "200": {
-            "description": "the OpenAPI 3.1 document",
-            "content": {
-              "application/json": {
-                "schema": {
-                  "type": "object"
-                }
-              }
-            }
-          }
-        }
-      }
-    },
-    "/webhooks/agents/task-result": {
-      "post": {
-        "summary": "an agent reports its task's outcome",
-        "operationId": "postTaskResult",
-        "security": [
-          {
-            "callbackToken": []
-          }
-        ],
-        "requestBody": {
-          "required": true,
-          "content": {
-            "application/json": {
-              "schema": {
-                "$ref": "#/components/schemas/TaskResultReport"
-              }
-            }
-          }
-        },
-        "responses": {
-          "202": {
-            "description": "published after the broker's confirm, or a repeat of a result already applied",
-            "content": {
-              "application/json": {
-                "schema": {
-                  "$ref": "#/components/schemas/TaskResultAccepted"
-                }
-              }
-            }
-          },
-          "400": {
-            "$ref": "#/components/responses/Error400"
-          },
-          "401": {
-            "$ref": "#/components/responses/Error401"
-          },
-          "403": {
-            "$ref": "#/components/responses/Error403"
-          },
-          "413": {
-            "$ref": "#/components/responses/Error413"
-          },
-          "415": {
-            "$ref": "#/components/responses/Error415"
-          },
-          "503": {
-            "$ref": "#/components/responses/Error503"
-          },
-          "409": {
-            "description": "the attempt already reported the other outcome",
-            "content": {
-              "application/json": {
-                "schema": {
-                  "$ref": "#/components/schemas/Error"
-                }
-              }
-            }
-          }
-        }
-      }
-    },
-    "/webhooks/agents/files": {
-      "post": {
-        "summary": "an agent uploads a file it made (its run's callback token, the attempt open); stored by content, named in its result's artifacts",
-        "operationId": "uploadAgentFile",
-        "security": [
-          {
-            "callbackToken": []
-          }
-        ],
-        "parameters": [
-          {
-            "name": "name",
-            "in": "query",
-            "required": true,
-            "schema": {
-              "type": "string",
-              "minLength": 1,
-              "maxLength": 255
-            }
-          }
-        ],
-        "requestBody": {
-          "required": true,
-          "content": {
-            "application/pdf": {
-              "schema": {
-                "type": "string",
-                "format": "binary"
-              }
-            },
-            "application/zip": {
-              "schema": {
-                "type": "string",
-                "format": "binary"
-              }
-            },
-            "application/json": {
-              "schema": {
-                "type": "string",
-                "format": "binary"
-              }
-            },
-            "text/plain": {
-              "schema": {
-                "type": "string",
-                "format": "binary"
-              }
-            },
-            "text/markdown": {
-              "schema": {
-                "type": "string",
-                "format": "binary"
-              }
-            },
-            "text/csv": {
-              "schema": {
-                "type": "string",
-                "format": "binary"
-              }
-            },
-            "text/html": {
-              "schema": {
-                "type": "string",
-                "format": "binary"
-              }
-            },
-            "image/png": {
-              "schema": {
-                "type": "string",
-                "format": "binary"
-              }
-            },
-            "image/jpeg": {
-              "schema": {
-                "type": "string",
-                "format": "binary"
-              }
-            },
-            "image/gif": {
-              "schema": {
-                "type": "string",
-                "format": "binary"
-              }
-            },
-            "image/svg+xml": {
-              "schema": {
-                "type": "string",
-                "format": "binary"
-              }
-            }
-          }
-        },
-        "responses": {
-          "201": {
-            "description": "stored",
-            "content": {
-              "application/json": {
-                "schema": {
-                  "$ref": "#/components/schemas/Artifact"
-                }
-              }
-            }
-          },
-          "400": {
-            "$ref": "#/components/responses/Error400"
-          },
-          "401": {
-            "$ref": "#/components/responses/Error401"
-          },
-          "413": {
-            "$ref": "#/components/responses/Error413"
-          },
-          "415": {
-            "$ref": "#/components/responses/Error415"
-          },
-          "503": {
-            "$ref": "#/components/responses/Error503"
-          }
-        }
-      }
-    },
-    "/webhooks/agents/event": {
-      "post": {
-        "summary": "the gateway's lifecycle hook: an agent's session started, reset or stopped, the agent booted, the gateway started",
-        "operationId": "postAgentEvent",
-        "parameters": [
-          {
-            "name": "X-Bullpen-Signature",
-            "in": "header",
-            "required": true,
-            "schema": {
-              "type": "string"
-            },
-            "description": "t=<unix seconds>,v1=<hex HMAC-SHA256 of \"<t>.<raw body>\" with the hook secret>; 300 s tolerance"
-          }
-        ],
-        "requestBody": {
-          "required": true,
-          "content": {
-            "application/json": {
-              "schema": {
-                "$ref": "#/components/schemas/AgentLifecycleEvent"
-              }
-            }
-          }
-        },
-        "responses": {
-          "202": {
-            "description": "published after the broker's confirm; the same signed body again is the same event",
-            "content": {
-              "application/json": {
-                "schema": {
-                  "$ref": "#/components/schemas/AgentEventAccepted"
-                }
-              }
-            }
-          },
-          "400": {
-            "$ref": "#/components/responses/Error400"
-          },
-          "413": {
-            "$ref": "#/components/responses/Error413"
-          },
-          "415": {
-            "$ref": "#/components/responses/Error415"
-          },
-          "503": {
-            "$ref": "#/components/responses/Error503"
-          }
-        }
-      }
-    },
-    "/v1/clients": {
-      "get": {
-        "summary": "list clients",
-        "operationId": "listClients",
-        "security": [
-          {
-            "apiToken": []
-          }
-        ],
-        "parameters": [
-          {
-            "name": "limit",
-            "in": "query",
-            "schema": {
-              "type": "integer",
-              "minimum": 1,
-              "maximum": 200,
-              "default": 50
-            }
-          },
-          {
-            "name": "cursor",
-            "in": "query",
-            "schema": {
-              "type": "string",
-              "pattern": "^[0-9]{1,18}$"
-            },
-            "description": "the nextCursor of the previous page"
-          },
-          {
-            "name": "status",
-            "in": "query",
-            "schema": {
-              "type": "string",
-              "enum": [
-                "active",
-                "inactive",
-                "churned"
-              ]
-            }
-          }
-        ],
-        "responses": {
-          "200": {
-            "description": "OK",
-            "content": {
-              "application/json": {
-                "schema": {
-                  "$ref": "#/components/schemas/ClientPage"
-                }
-              }
-            }
-          },
-          "400": {
-            "$ref": "#/components/responses/Error400"
-          },
-          "401": {
-            "$ref": "#/components/responses/Error401"
-          },
-          "403": {
-            "$ref": "#/components/responses/Error403"
-          },
-          "429": {
-            "$ref": "#/components/responses/Error429"
-          },
-          "503": {
-            "$ref": "#/components/responses/Error503"
-          }
-        }
-      },
-      "post": {
-        "summary": "create a client",
-        "operationId": "createClient",
-        "security": [
-          {
-            "apiToken": []
-          }
-        ],
-        "parameters": [
-          {
-            "name": "Idempotency-Key",
-            "in": "header",
-            "schema": {
-              "type": "string",
-              "pattern": "^[!-~]{1,200}$"
-            },
-            "description": "the same key with the same body is the same command; the CLI sends one per invocation"
-          }
-        ],
-        "requestBody": {
-          "required": true,
-          "content": {
-            "application/json": {
-              "schema": {
-                "$ref": "#/components/schemas/NewClient"
-              }
-            }
-          }
-        },
-        "responses": {
-          "202": {
-            "description": "accepted after the broker's confirm (or the command's current status, for a repeated Idempotency-Key)",
-            "headers": {
-              "Location": {
-                "schema": {
-                  "type": "string"
-                }
-              }
-            },
-            "content": {
-              "application/json": {
-                "schema": {
-                  "$ref": "#/components/schemas/CommandAccepted"
-                }
-              }
-            }
-          },
-          "400": {
-            "$ref": "#/components/responses/Error400"
-          },
-          "401": {
-            "$ref": "#/components/responses/Error401"
-          },
-          "403": {
-            "$ref": "#/components/responses/Error403"
-          },
-          "413": {
-            "$ref": "#/components/responses/Error413"
-          },
-          "415": {
-            "$ref": "#/components/responses/Error415"
-          },
-          "422": {
-            "$ref": "#/components/responses/Error422"
-          },
-          "429": {
-            "$ref": "#/components/responses/Error429"
-          },
-          "503": {
-            "$ref": "#/components/responses/Error503"
-          }
-        }
-      }
-    },
-    "/v1/clients/{id}": {
-      "get": {
-        "summary": "a client with its projects",
-        "operationId": "getClient",
-        "security": [
-          {
-            "apiToken": []
-          }
-        ],
-        "parameters": [
-          {
-            "name": "id",
-            "in": "path",
-            "required": true,
-            "schema": {
-              "type": "integer",
-              "format": "int64",
-              "minimum": 1
-            }
-          }
-        ],
-        "responses": {
-          "200": {
-            "description": "OK",
-            "content": {
-              "application/json": {
-                "schema": {
-                  "$ref": "#/components/schemas/ClientDetail"
-                }
-              }
-            }
-          },
-          "401": {
-            "$ref": "#/components/responses/Error401"
-          },
-          "403": {
-            "$ref": "#/components/responses/Error403"
-          },
-          "404": {
-            "$ref": "#/components/responses/Error404"
-          },
-          "429": {
-            "$ref": "#/components/responses/Error429"
-          },
-          "503": {
-            "$ref": "#/components/responses/Error503"
-          }
-        }
-      },
-      "patch": {
-        "summary": "change a client",
-        "operationId": "updateClient",
-        "security": [
-          {
-            "apiToken": []
-          }
-        ],
-        "parameters": [
-          {
-            "name": "id",
-            "in": "path",
-            "required": true,
-            "schema": {
-              "type": "integer",
-              "format": "int64",
-              "minimum": 1
-            }
-          },
-          {
-            "name": "Idempotency-Key",
-            "in": "header",
-            "schema": {
-              "type": "string",
-              "pattern": "^[!-~]{1,200}$"
-            },
-            "description": "the same key with the same body is the same command; the CLI sends one per invocation"
-          }
-        ],
-        "requestBody": {
-          "required": true,
-          "content": {
-            "application/json": {
-              "schema": {
-                "$ref": "#/components/schemas/ClientChanges"
-              }
-            }
-          }
-        },
-        "responses": {
-          "202": {
-            "description": "accepted after the broker's confirm (or the command's current status, for a repeated Idempotency-Key)",
-            "headers": {
-              "Location": {
-                "schema": {
-                  "type": "string"
-                }
-              }
-            },
-            "content": {
-              "application/json": {
-                "schema": {
-                  "$ref": "#/components/schemas/CommandAccepted"
-                }
-              }
-            }
-          },
-          "400": {
-            "$ref": "#/components/responses/Error400"
-          },
-          "401": {
-            "$ref": "#/components/responses/Error401"
-          },
-          "403": {
-            "$ref": "#/components/responses/Error403"
-          },
-          "413": {
-            "$ref": "#/components/responses/Error413"
-          },
-          "415": {
-            "$ref": "#/components/responses/Error415"
-          },
-          "422": {
-            "$ref": "#/components/responses/Error422"
-          },
-          "429": {
-            "$ref": "#/components/responses/Error429"
-          },
-          "503": {
-            "$ref": "#/components/responses/Error503"
-          },
-          "404": {
-            "$ref": "#/components/responses/Error404"
-          }
-        }
-      }
-    },
-    "/v1/projects": {
-      "get": {
-        "summary": "list projects",
-        "operationId": "listProjects",
-        "security": [
-          {
-            "apiToken": []
-          }
-        ],
-        "parameters": [
-          {
-            "name": "limit",
-            "in": "query",
-            "schema": {
-              "type": "integer",
-              "minimum": 1,
-              "maximum": 200,
-              "default": 50
-            }
-          },
-          {
-            "name": "cursor",
-            "in": "query",
-            "schema": {
-              "type": "string",
-              "pattern": "^[0-9]{1,18}$"
-            },
-            "description": "the nextCursor of the previous page"
-          },
-          {
-            "name": "status",
-            "in": "query",
-            "schema": {
-              "type": "string",
-              "enum": [
-                "intake",
-                "active",
-                "review",
-                "delivered",
-                "archived"
-              ]
-            }
-          },
-          {
-            "name": "client",
-            "in": "query",
-            "schema": {
-              "type": "integer",
-              "format": "int64",
-              "minimum": 1
-            }
-          }
-        ],
-        "responses": {
-          "200": {
-            "description": "OK",
-            "content": {
-              "application/json": {
-                "schema": {
-                  "$ref": "#/components/schemas/ProjectPage"
-                }
-              }
-            }
-          },
-          "400": {
-            "$ref": "#/components/responses/Error400"
-          },
-          "401": {
-            "$ref": "#/components/responses/Error401"
-          },
-          "403": {
-            "$ref": "#/components/responses/Error403"
-          },
-          "429": {
-            "$ref": "#/components/responses/Error429"
-          },
-          "503": {
-            "$ref": "#/components/responses/Error503"
-          }
-        }
-      },
-      "post": {
-        "summary": "create a project from a brief",
-        "operationId": "createProject",
-        "security": [
-          {
-            "apiToken": []
-          }
-        ],
-        "parameters": [
-          {
-            "name": "Idempotency-Key",
-            "in": "header",
-            "schema": {
-              "type": "string",
-              "pattern": "^[!-~]{1,200}$"
-            },
-            "description": "the same key with the same body is the same command; the CLI sends one per invocation"
-          }
-        ],
-        "requestBody": {
-          "required": true,
-          "content": {
-            "application/json": {
-              "schema": {
-                "$ref": "#/components/schemas/NewProject"
-              }
-            }
-          }
-        },
-        "responses": {
-          "202": {
-            "description": "accepted after the broker's confirm (or the command's current status, for a repeated Idempotency-Key)",
-            "headers": {
-              "Location": {
-                "schema": {
-                  "type": "string"
-                }
-              }
-            },
-            "content": {
-              "application/json": {
-                "schema": {
-                  "$ref": "#/components/schemas/CommandAccepted"
-                }
-              }
-            }
-          },
-          "400": {
-            "$ref": "#/components/responses/Error400"
-          },
-          "401": {
-            "$ref": "#/components/responses/Error401"
-          },
-          "403": {
-            "$ref": "#/components/responses/Error403"
-          },
-          "413": {
-            "$ref": "#/components/responses/Error413"
-          },
-          "415": {
-            "$ref": "#/components/responses/Error415"
-          },
-          "422": {
-            "$ref": "#/components/responses/Error422"
-          },
-          "429": {
-            "$ref": "#/components/responses/Error429"
-          },
-          "503": {
-            "$ref": "#/components/responses/Error503"
-          }
-        }
-      }
-    },
-    "/v1/projects/{id}": {
-      "get": {
-        "summary": "a project with its tasks, deliverables and SLA records",
-        "operationId": "getProject",
-        "security": [
-          {
-            "apiToken": []
-          }
-        ],
-        "parameters": [
-          {
-            "name": "id",
-            "in": "path",
-            "required": true,
-            "schema": {
-              "type": "integer",
-              "format": "int64",
-              "minimum": 1
-            }
-          }
-        ],
-        "responses": {
-          "200": {
-            "description": "OK",
-            "content": {
-              "application/json": {
-                "schema": {
-                  "$ref": "#/components/schemas/ProjectDetail"
-                }
-              }
-            }
-          },
-          "401": {
-            "$ref": "#/components/responses/Error401"
-          },
-          "403": {
-            "$ref": "#/components/responses/Error403"
-          },
-          "404": {
-            "$ref": "#/components/responses/Error404"
-          },
-          "429": {
-            "$ref": "#/components/responses/Error429"
-          },
-          "503": {
-            "$ref": "#/components/responses/Error503"
-          }
-        }
-      },
-      "patch": {
-        "summary": "change a project",
-        "operationId": "updateProject",
-        "security": [
-          {
-            "apiToken": []
-          }
-        ],
-        "parameters": [
-          {
-            "name": "id",
-            "in": "path",
-            "required": true,
-            "schema": {
-              "type": "integer",
-              "format": "int64",
-              "minimum": 1
-            }
-          },
-          {
-            "name": "Idempotency-Key",
-            "in": "header",
-            "schema": {
-              "type": "string",
-              "pattern": "^[!-~]{1,200}$"
-            },
-            "description": "the same key with the same body is the same command; the CLI sends one per invocation"
-          }
-        ],
-        "requestBody": {
-          "required": true,
-          "content": {
-            "application/json": {
-              "schema": {
-                "$ref": "#/components/schemas/ProjectChanges"
-              }
-            }
-          }
-        },
-        "responses": {
-          "202": {
-            "description": "accepted after the broker's confirm (or the command's current status, for a repeated Idempotency-Key)",
-            "headers": {
-              "Location": {
-                "schema": {
-                  "type": "string"
-                }
-              }
-            },
-            "content": {
-              "application/json": {
-                "schema": {
-                  "$ref": "#/components/schemas/CommandAccepted"
-                }
-              }
-            }
-          },
-          "400": {
-            "$ref": "#/components/responses/Error400"
-          },
-          "401": {
-            "$ref": "#/components/responses/Error401"
-          },
-          "403": {
-            "$ref": "#/components/responses/Error403"
-          },
-          "413": {
-            "$ref": "#/components/responses/Error413"
-          },
-          "415": {
-            "$ref": "#/components/responses/Error415"
-          },
-          "422": {
-            "$ref": "#/components/responses/Error422"
-          },
-          "429": {
-            "$ref": "#/components/responses/Error429"
-          },
-          "503": {
-            "$ref": "#/components/responses/Error503"
-          },
-          "404": {
-            "$ref": "#/components/responses/Error404"
-          }
-        }
-      }
-    },
-    "/v1/projects/{id}/archive": {
-      "post": {
-        "summary": "archive a project",
-        "operationId": "archiveProject",
-        "security": [
-          {
-            "apiToken": []
-          }
-        ],
-        "parameters": [
-          {
-            "name": "id",
-            "in": "path",
-            "required": true,
-            "schema": {
-              "type": "integer",
-              "format": "int64",
-              "minimum": 1
-            }
-          },
-          {
-            "name": "Idempotency-Key",
-            "in": "header",
-            "schema": {
-              "type": "string",
-              "pattern": "^[!-~]{1,200}$"
-            },
-            "description": "the same key with the same body is the same command; the CLI sends one per invocation"
-          }
-        ],
-        "requestBody": {
-          "required": false,
-          "content": {
-            "application/json": {
-              "schema": {
-                "$ref": "#/components/schemas/Empty"
-              }
-            }
-          }
-        },
-        "responses": {
-          "202": {
-            "description": "accepted after the broker's confirm (or the command's current status, for a repeated Idempotency-Key)",
-            "headers": {
-              "Location": {
-                "schema": {
-                  "type": "string"
-                }
-              }
-            },
-            "content": {
-              "application/json": {
-                "schema": {
-                  "$ref": "#/components/schemas/CommandAccepted"
-                }
-              }
-            }
-          },
-          "400": {
-            "$ref": "#/components/responses/Error400"
-          },
-          "401": {
-            "$ref": "#/components/responses/Error401"
-          },
-          "403": {
-            "$ref": "#/components/responses/Error403"
-          },
-          "413": {
-            "$ref": "#/components/responses/Error413"
-          },
-          "415": {
-            "$ref": "#/components/responses/Error415"
-          },
-          "422": {
-            "$ref": "#/components/responses/Error422"
-          },
-          "429": {
-            "$ref": "#/components/responses/Error429"
-          },
-          "503": {
-            "$ref": "#/components/responses/Error503"
-          },
-          "404": {
-            "$ref": "#/components/responses/Error404"
-          }
-        }
-      }
-    },
-    "/v1/projects/{id}/messages": {
-      "get": {
-        "summary": "the project's thread with its client, oldest first",
-        "operationId": "listProjectMessages",
-        "security": [
-          {
-            "apiToken": []
-          }
-        ],
-        "parameters": [
-          {
-            "name": "id",
-            "in": "path",
-            "required": true,
-            "schema": {
-              "type": "integer",
-              "format": "int64",
-              "minimum": 1
-            }
-          },
-          {
-            "name": "limit",
-            "in": "query",
-            "schema": {
-              "type": "integer",
-              "minimum": 1,
-              "maximum": 200,
-              "default": 50
-            }
-          },
-          {
-            "name": "cursor",
-            "in": "query",
-            "schema": {
-              "type": "string",
-              "pattern": "^[0-9]{1,18}$"
-            },
-            "description": "the nextCursor of the previous page"
-          }
-        ],
-        "responses": {
-          "200": {
-            "description": "OK",
-            "content": {
-              "application/json": {
-                "schema": {
-                  "$ref": "#/components/schemas/MessagePage"
-                }
-              }
-            }
-          },
-          "401": {
-            "$ref": "#/components/responses/Error401"
-          },
-          "403": {
-            "$ref": "#/components/responses/Error403"
-          },
-          "404": {
-            "$ref": "#/components/responses/Error404"
-          },
-          "429": {
-            "$ref": "#/components/responses/Error429"
-          },
-          "503": {
-            "$ref": "#/components/responses/Error503"
-          },
-          "400": {
-            "$ref": "#/components/responses/Error400"
-          }
-        }
-      },
-      "post": {
-        "summary": "write on the project's thread: a client on its own project (the operators are told, a message-response SLA starts), or an operator's answer (the client is emailed)",
-        "operationId": "postProjectMessage",
-        "security": [
-          {
-            "apiToken": []
-          }
-        ],
-        "parameters": [
-          {
-            "name": "id",
-            "in": "path",
-            "required": true,
-            "schema": {
-              "type": "integer",
-              "format": "int64",
-              "minimum": 1
-            }
-          },
-          {
-            "name": "Idempotency-Key",
-            "in": "header",
-            "schema": {
-              "type": "string",
-              "pattern": "^[!-~]{1,200}$"
-            },
-            "description": "the same key with the same body is the same command; the CLI sends one per invocation"
-          }
-        ],
-        "requestBody": {
-          "required": true,
-          "content": {
-            "application/json": {
-              "schema": {
-                "$ref": "#/components/schemas/ProjectMessage"
-              }
-            }
-          }
-        },
-        "responses": {
-          "202": {
-            "description": "accepted after the broker's confirm (or the command's current status, for a repeated Idempotency-Key)",
-            "headers": {
-              "Location": {
-                "schema": {
-                  "type": "string"
-                }
-              }
-            },
-            "content": {
-              "application/json": {
-                "schema": {
-                  "$ref": "#/components/schemas/CommandAccepted"
-                }
-              }
-            }
-          },
-          "400": {
-            "$ref": "#/components/responses/Error400"
-          },
-          "401": {
-            "$ref": "#/components/responses/Error401"
-          },
-          "403": {
-            "$ref": "#/components/responses/Error403"
-          },
-          "413": {
-            "$ref": "#/components/responses/Error413"
-          },
-          "415": {
-            "$ref": "#/components/responses/Error415"
-          },
-          "422": {
-            "$ref": "#/components/responses/Error422"
-          },
-          "429": {
-            "$ref": "#/components/responses/Error429"
-          },
-          "503": {
-            "$ref": "#/components/responses/Error503"
-          },
-          "404": {
-            "$ref": "#/components/responses/Error404"
-          }
-        }
-      }
-    },
-    "/v1/tasks": {
-      "get": {
-        "summary": "list tasks",
-        "operationId": "listTasks",
-        "security": [
-          {
-            "apiToken": []
-          }
-        ],
-        "parameters": [
-          {
-            "name": "limit",
-            "in": "query",
-            "schema": {
-              "type": "integer",
-              "minimum": 1,
-              "maximum": 200,
-              "default": 50
-            }
-          },
-          {
-            "name": "cursor",
-            "in": "query",
-            "schema": {
-              "type": "string",
-              "pattern": "^[0-9]{1,18}$"
-            },
-            "description": "the nextCursor of the previous page"
-          },
-          {
-            "name": "status",
-            "in": "query",
-            "schema": {
-              "type": "string",
-              "enum": [
-                "pending",
-                "assigned",
-                "running",
-                "completed",
-                "failed"
-              ]
-            }
-          },
-          {
-            "name": "project",
-            "in": "query",
-            "schema": {
-              "type": "integer",
-              "format": "int64",
-              "minimum": 1
-            }
-          },
-          {
-            "name": "agent",
-            "in": "query",
-            "schema": {
-              "type": "integer",
-              "format": "int64",
-              "minimum": 1
-            }
-          }
-        ],
-        "responses": {
-          "200": {
-            "description": "OK",
-            "content": {
-              "application/json": {
-                "schema": {
-                  "$ref": "#/components/schemas/TaskPage"
-                }
-              }
-            }
-          },
-          "400": {
-            "$ref": "#/components/responses/Error400"
-          },
-          "401": {
-            "$ref": "#/components/responses/Error401"
-          },
-          "403": {
-            "$ref": "#/components/responses/Error403"
-          },
-          "429": {
-            "$ref": "#/components/responses/Error429"
-          },
-          "503": {
-            "$ref": "#/components/responses/Error503"
-          }
-        }
-      },
-      "post": {
-        "summary": "create a task",
-        "operationId": "createTask",
-        "security": [
-          {
-            "apiToken": []
-          }
-        ],
-        "parameters": [
-          {
-            "name": "Idempotency-Key",
-            "in": "header",
-            "schema": {
-              "type": "string",
-              "pattern": "^[!-~]{1,200}$"
-            },
-            "description": "the same key with the same body is the same command; the CLI sends one per invocation"
-          }
-        ],
-        "requestBody": {
-          "required": true,
-          "content": {
-            "application/json": {
-              "schema": {
-                "$ref": "#/components/schemas/NewTask"
-              }
-            }
-          }
-        },
-        "responses": {
-          "202": {
-            "description": "accepted after the broker's confirm (or the command's current status, for a repeated Idempotency-Key)",
-            "headers": {
-              "Location": {
-                "schema": {
-                  "type": "string"
-                }
-              }
-            },
-            "content": {
-              "application/json": {
-                "schema": {
-                  "$ref": "#/components/schemas/CommandAccepted"
-                }
-              }
-            }
-          },
-          "400": {
-            "$ref": "#/components/responses/Error400"
-          },
-          "401": {
-            "$ref": "#/components/responses/Error401"
-          },
-          "403": {
-            "$ref": "#/components/responses/Error403"
-          },
-          "413": {
-            "$ref": "#/components/responses/Error413"
-          },
-          "415": {
-            "$ref": "#/components/responses/Error415"
-          },
-          "422": {
-            "$ref": "#/components/responses/Error422"
-          },
-          "429": {
-            "$ref": "#/components/responses/Error429"
-          },
-          "503": {
-            "$ref": "#/components/responses/Error503"
-          }
-        }
-      }
-    },
-    "/v1/tasks/split": {
-      "post": {
-        "summary": "create many tasks of a project from a plan",
-        "operationId": "splitTasks",
-        "security": [
-          {
-            "apiToken": []
-          }
-        ],
-        "parameters": [
-          {
-            "name": "Idempotency-Key",
-            "in": "header",
-            "schema": {
-              "type": "string",
-              "pattern": "^[!-~]{1,200}$"
-            },
-            "description": "the same key with the same body is the same command; the CLI sends one per invocation"
-          }
-        ],
-        "requestBody": {
-          "required": true,
-          "content": {
-            "application/json": {
-              "schema": {
-                "$ref": "#/components/schemas/TaskSplit"
-              }
-            }
-          }
-        },
-        "responses": {
-          "202": {
-            "description": "accepted after the broker's confirm (or the command's current status, for a repeated Idempotency-Key)",
-            "headers": {
-              "Location": {
-                "schema": {
-                  "type": "string"
-                }
-              }
-            },
-            "content": {
-              "application/json": {
-                "schema": {
-                  "$ref": "#/components/schemas/CommandAccepted"
-                }
-              }
-            }
-          },
-          "400": {
-            "$ref": "#/components/responses/Error400"
-          },
-          "401": {
-            "$ref": "#/components/responses/Error401"
-          },
-          "403": {
-            "$ref": "#/components/responses/Error403"
-          },
-          "413": {
-            "$ref": "#/components/responses/Error413"
-          },
-          "415": {
-            "$ref": "#/components/responses/Error415"
-          },
-          "422": {
-            "$ref": "#/components/responses/Error422"
-          },
-          "429": {
-            "$ref": "#/components/responses/Error429"
-          },
-          "503": {
-            "$ref": "#/components/responses/Error503"
-          }
-        }
-      }
-    },
-    "/v1/tasks/{id}": {
-      "get": {
-        "summary": "a task with its attempts and events",
-        "operationId": "getTask",
-        "security": [
-          {
-            "apiToken": []
-          }
-        ],
-        "parameters": [
-          {
-            "name": "id",
-            "in": "path",
-            "required": true,
-            "schema": {
-              "type": "integer",
-              "format": "int64",
-              "minimum": 1
-            }
-          }
-        ],
-        "responses": {
-          "200": {
-            "description": "OK",
-            "content": {
-              "application/json": {
-                "schema": {
-                  "$ref": "#/components/schemas/TaskDetail"
-                }
-              }
-            }
-          },
-          "401": {
-            "$ref": "#/components/responses/Error401"
-          },
-          "403": {
-            "$ref": "#/components/responses/Error403"
-          },
-          "404": {
-            "$ref": "#/components/responses/Error404"
-          },
-          "429": {
-            "$ref": "#/components/responses/Error429"
-          },
-          "503": {
-            "$ref": "#/components/responses/Error503"
-          }
-        }
-      }
-    },
-    "/v1/tasks/{id}/assign": {
-      "post": {
-        "summary": "assign a pending task to an agent",
-        "operationId": "assignTask",
-        "security": [
-          {
-            "apiToken": []
-          }
-        ],
-        "parameters": [
-          {
-            "name": "id",
-            "in": "path",
-            "required": true,
-            "schema": {
-              "type": "integer",
-              "format": "int64",
-              "minimum": 1
-            }
-          },
-          {
-            "name": "Idempotency-Key",
-            "in": "header",
-            "schema": {
-              "type": "string",
-              "pattern": "^[!-~]{1,200}$"
-            },
-            "description": "the same key with the same body is the same command; the CLI sends one per invocation"
-          }
-        ],
-        "requestBody": {
-          "required": true,
-          "content": {
-            "application/json": {
-              "schema": {
-                "$ref": "#/components/schemas/TaskAssignment"
-              }
-            }
-          }
-        },
-        "responses": {
-          "202": {
-            "description": "accepted after the broker's confirm (or the command's current status, for a repeated Idempotency-Key)",
-            "headers": {
-              "Location": {
-                "schema": {
-                  "type": "string"
-                }
-              }
-            },
-            "content": {
-              "application/json": {
-                "schema": {
-                  "$ref": "#/components/schemas/CommandAccepted"
-                }
-              }
-            }
-          },
-          "400": {
-            "$ref": "#/components/responses/Error400"
-          },
-          "401": {
-            "$ref": "#/components/responses/Error401"
-          },
-          "403": {
-            "$ref": "#/components/responses/Error403"
-          },
-          "413": {
-            "$ref": "#/components/responses/Error413"
-          },
-          "415": {
-            "$ref": "#/components/responses/Error415"
-          },
-          "422": {
-            "$ref": "#/components/responses/Error422"
-          },
-          "429": {
-            "$ref": "#/components/responses/Error429"
-          },
-          "503": {
-            "$ref": "#/components/responses/Error503"
-          },
-          "404": {
-            "$ref": "#/components/responses/Error404"
-          }
-        }
-      }
-    },
-    "/v1/tasks/{id}/cancel": {
-      "post": {
-        "summary": "cancel a task that has not started",
-        "operationId": "cancelTask",
-        "security": [
-          {
-            "apiToken": []
-          }
-        ],
-        "parameters": [
-          {
-            "name": "id",
-            "in": "path",
-            "required": true,
-            "schema": {
-              "type": "integer",
-              "format": "int64",
-              "minimum": 1
-            }
-          },
-          {
-            "name": "Idempotency-Key",
-            "in": "header",
-            "schema": {
-              "type": "string",
-              "pattern": "^[!-~]{1,200}$"
-            },
-            "description": "the same key with the same body is the same command; the CLI sends one per invocation"
-          }
-        ],
-        "requestBody": {
-          "required": false,
-          "content": {
-            "application/json": {
-              "schema": {
-                "$ref": "#/components/schemas/TaskCancellation"
-              }
-            }
-          }
-        },
-        "responses": {
-          "202": {
-            "description": "accepted after the broker's confirm (or the command's current status, for a repeated Idempotency-Key)",
-            "headers": {
-              "Location": {
-                "schema": {
-                  "type": "string"
-                }
-              }
-            },
-            "content": {
-              "application/json": {
-                "schema": {
-                  "$ref": "#/components/schemas/CommandAccepted"
-                }
-              }
-            }
-          },
-          "400": {
-            "$ref": "#/components/responses/Error400"
-          },
-          "401": {
-            "$ref": "#/components/responses/Error401"
-          },
-          "403": {
-            "$ref": "#/components/responses/Error403"
-          },
-          "413": {
-            "$ref": "#/components/responses/Error413"
-          },
-          "415": {
-            "$ref": "#/components/responses/Error415"
-          },
-          "422": {
-            "$ref": "#/components/responses/Error422"
-          },
-          "429": {
-            "$ref": "#/components/responses/Error429"
-          },
-          "503": {
-            "$ref": "#/components/responses/Error503"
-          },
-          "404": {
-            "$ref": "#/components/responses/Error404"
-          }
-        }
-      }
-    },
-    "/v1/tasks/{id}/dispatch": {
-      "post": {
-        "summary": "run a task on the gateway (assigning it first when pending)",
-        "operationId": "dispatchTask",
-        "security": [
-          {
-            "apiToken": []
-          }
-        ],
-        "parameters": [
-          {
-            "name": "id",
-            "in": "path",
-            "required": true,
-            "schema": {
-              "type": "integer",
-              "format": "int64",
-              "minimum": 1
-            }
-          },
-          {
-            "name": "Idempotency-Key",
-            "in": "header",
-            "schema": {
-              "type": "string",
-              "pattern": "^[!-~]{1,200}$"
-            },
-            "description": "the same key with the same body is the same command; the CLI sends one per invocation"
-          }
-        ],
-        "requestBody": {
-          "required": false,
-          "content": {
-            "application/json": {
-              "schema": {
-                "$ref": "#/components/schemas/TaskDispatch"
-              }
-            }
-          }
-        },
-        "responses": {
-          "202": {
-            "description": "accepted after the broker's confirm (or the command's current status, for a repeated Idempotency-Key)",
-            "headers": {
-              "Location": {
-                "schema": {
-                  "type": "string"
-                }
-              }
-            },
-            "content": {
-              "application/json": {
-                "schema": {
-                  "$ref": "#/components/schemas/CommandAccepted"
-                }
-              }
-            }
-          },
-          "400": {
-            "$ref": "#/components/responses/Error400"
-          },
-          "401": {
-            "$ref": "#/components/responses/Error401"
-          },
-          "403": {
-            "$ref": "#/components/responses/Error403"
-          },
-          "413": {
-            "$ref": "#/components/responses/Error413"
-          },
-          "415": {
-            "$ref": "#/components/responses/Error415"
-          },
-          "422": {
-            "$ref": "#/components/responses/Error422"
-          },
-          "429": {
-            "$ref": "#/components/responses/Error429"
-          },
-          "503": {
-            "$ref": "#/components/responses/Error503"
-          },
-          "404": {
-            "$ref": "#/components/responses/Error404"
-          }
-        }
-      }
-    },
-    "/v1/agents": {
-      "get": {
-        "summary": "list agents (operators only)",
-        "operationId": "listAgents",
-        "security": [
-          {
-            "apiToken": []
-          }
-        ],
-        "parameters": [
-          {
-            "name": "limit",
-            "in": "query",
-            "schema": {
-              "type": "integer",
-              "minimum": 1,
-              "maximum": 200,
-              "default": 50
-            }
-          },
-          {
-            "name": "cursor",
-            "in": "query",
-            "schema": {
-              "type": "string",
-              "pattern": "^[0-9]{1,18}$"
-            },
-            "description": "the nextCursor of the previous page"
-          },
-          {
-            "name": "status",
-            "in": "query",
-            "schema": {
-              "type": "string",
-              "enum": [
-                "online",
-                "offline",
-                "busy"
-              ]
-            }
-          }
-        ],
-        "responses": {
-          "200": {
-            "description": "OK",
-            "content": {
-              "application/json": {
-                "schema": {
-                  "$ref": "#/components/schemas/AgentPage"
-                }
-              }
-            }
-          },
-          "400": {
-            "$ref": "#/components/responses/Error400"
-          },
-          "401": {
-            "$ref": "#/components/responses/Error401"
-          },
-          "403": {
-            "$ref": "#/components/responses/Error403"
-          },
-          "429": {
-            "$ref": "#/components/responses/Error429"
-          },
-          "503": {
-            "$ref": "#/components/responses/Error503"
-          }
-        }
-      },
-      "post": {
-        "summary": "register an agent",
-        "operationId": "registerAgent",
-        "security": [
-          {
-            "apiToken": []
-          }
-        ],
-        "parameters": [
-          {
-            "name": "Idempotency-Key",
-            "in": "header",
-            "schema": {
-              "type": "string",
-              "pattern": "^[!-~]{1,200}$"
-            },
-            "description": "the same key with the same body is the same command; the CLI sends one per invocation"
-          }
-        ],
-        "requestBody": {
-          "required": true,
-          "content": {
-            "application/json": {
-              "schema": {
-                "$ref": "#/components/schemas/NewAgent"
-              }
-            }
-          }
-        },
-        "responses": {
-          "202": {
-            "description": "accepted after the broker's confirm (or the command's current status, for a repeated Idempotency-Key)",
-            "headers": {
-              "Location": {
-                "schema": {
-                  "type": "string"
-                }
-              }
-            },
-            "content": {
-              "application/json": {
-                "schema": {
-                  "$ref": "#/components/schemas/CommandAccepted"
-                }
-              }
-            }
-          },
-          "400": {
-            "$ref": "#/components/responses/Error400"
-          },
-          "401": {
-            "$ref": "#/components/responses/Error401"
-          },
-          "403": {
-            "$ref": "#/components/responses/Error403"
-          },
-          "413": {
-            "$ref": "#/components/responses/Error413"
-          },
-          "415": {
-            "$ref": "#/components/responses/Error415"
-          },
-          "422": {
-            "$ref": "#/components/responses/Error422"
-          },
-          "429": {
-            "$ref": "#/components/responses/Error429"
-          },
-          "503": {
-            "$ref": "#/components/responses/Error503"
-          }
-        }
-      }
-    },
-    "/v1/agents/{id}": {
-      "patch": {
-        "summary": "change an agent",
-        "operationId": "updateAgent",
-        "security": [
-          {
-            "apiToken": []
-          }
-        ],
-        "parameters": [
-          {
-            "name": "id",
-            "in": "path",
-            "required": true,
-            "schema": {
-              "type": "integer",
-              "format": "int64",
-              "minimum": 1
-            }
-          },
-          {
-            "name": "Idempotency-Key",
-            "in": "header",
-            "schema": {
-              "type": "string",
-              "pattern": "^[!-~]{1,200}$"
-            },
-            "description": "the same key with the same body is the same command; the CLI sends one per invocation"
-          }
-        ],
-        "requestBody": {
-          "required": true,
-          "content": {
-            "application/json": {
-              "schema": {
-                "$ref": "#/components/schemas/AgentChanges"
-              }
-            }
-          }
-        },
-        "responses": {
-          "202": {
-            "description": "accepted after the broker's confirm (or the command's current status, for a repeated Idempotency-Key)",
-            "headers": {
-              "Location": {
-                "schema": {
-                  "type": "string"
-                }
-              }
-            },
-            "content": {
-              "application/json": {
-                "schema": {
-                  "$ref": "#/components/schemas/CommandAccepted"
-                }
-              }
-            }
-          },
-          "400": {
-            "$ref": "#/components/responses/Error400"
-          },
-          "401": {
-            "$ref": "#/components/responses/Error401"
-          },
-          "403": {
-            "$ref": "#/components/responses/Error403"
-          },
-          "413": {
-            "$ref": "#/components/responses/Error413"
-          },
-          "415": {
-            "$ref": "#/components/responses/Error415"
-          },
-          "422": {
-            "$ref": "#/components/responses/Error422"
-          },
-          "429": {
-            "$ref": "#/components/responses/Error429"
-          },
-          "503": {
-            "$ref": "#/components/responses/Error503"
-          },
-          "404": {
-            "$ref": "#/components/responses/Error404"
-          }
-        }
-      }
-    },
-    "/v1/agents/{id}/config": {
-      "put": {
-        "summary": "configure an agent for a Scale client",
-        "operationId": "configureAgent",
-        "security": [
-          {
-            "apiToken": []
-          }
-        ],
-        "parameters": [
-          {
-            "name": "id",
-            "in": "path",
-            "required": true,
-            "schema": {
-              "type": "integer",
-              "format": "int64",
-              "minimum": 1
-            }
-          },
-          {
-            "name": "Idempotency-Key",
-            "in": "header",
-            "schema": {
-              "type": "string",
-              "pattern": "^[!-~]{1,200}$"
-            },
-            "description": "the same key with the same body is the same command; the CLI sends one per invocation"
-          }
-        ],
-        "requestBody": {
-          "required": true,
-          "content": {
-            "application/json": {
-              "schema": {
-                "$ref": "#/components/schemas/AgentConfiguration"
-              }
-            }
-          }
-        },
-        "responses": {
-          "202": {
-            "description": "accepted after the broker's confirm (or the command's current status, for a repeated Idempotency-Key)",
-            "headers": {
-              "Location": {
-                "schema": {
-                  "type": "string"
-                }
-              }
-            },
-            "content": {
-              "application/json": {
-                "schema": {
-                  "$ref": "#/components/schemas/CommandAccepted"
-                }
-              }
-            }
-          },
-          "400": {
-            "$ref": "#/components/responses/Error400"
-          },
-          "401": {
-            "$ref": "#/components/responses/Error401"
-          },
-          "403": {
-            "$ref": "#/components/responses/Error403"
-          },
-          "413": {
-            "$ref": "#/components/responses/Error413"
-          },
-          "415": {
-            "$ref": "#/components/responses/Error415"
-          },
-          "422": {
-            "$ref": "#/components/responses/Error422"
-          },
-          "429": {
-            "$ref": "#/components/responses/Error429"
-          },
-          "503": {
-            "$ref": "#/components/responses/Error503"
-          },
-          "404": {
-            "$ref": "#/components/responses/Error404"
-          }
-        }
-      }
-    },
-    "/v1/agents/{id}/offline": {
-      "post": {
-        "summary": "take an agent out of rotation",
-        "operationId": "setAgentOffline",
-        "security": [
-          {
-            "apiToken": []
-          }
-        ],
-        "parameters": [
-          {
-            "name": "id",
-            "in": "path",
-            "required": true,
-            "schema": {
-              "type": "integer",
-              "format": "int64",
-              "minimum": 1
-            }
-          },
-          {
-            "name": "Idempotency-Key",
-            "in": "header",
-            "schema": {
-              "type": "string",
-              "pattern": "^[!-~]{1,200}$"
-            },
-            "description": "the same key with the same body is the same command; the CLI sends one per invocation"
-          }
-        ],
-        "requestBody": {
-          "required": false,
-          "content": {
-            "application/json": {
-              "schema": {
-                "$ref": "#/components/schemas/Empty"
-              }
-            }
-          }
-        },
-        "responses": {
-          "202": {
-            "description": "accepted after the broker's confirm (or the command's current status, for a repeated Idempotency-Key)",
-            "headers": {
-              "Location": {
-                "schema": {
-                  "type": "string"
-                }
-              }
-            },
-            "content": {
-              "application/json": {
-                "schema": {
-                  "$ref": "#/components/schemas/CommandAccepted"
-                }
-              }
-            }
-          },
-          "400": {
-            "$ref": "#/components/responses/Error400"
-          },
-          "401": {
-            "$ref": "#/components/responses/Error401"
-          },
-          "403": {
-            "$ref": "#/components/responses/Error403"
-          },
-          "413": {
-            "$ref": "#/components/responses/Error413"
-          },
-          "415": {
-            "$ref": "#/components/responses/Error415"
-          },
-          "422": {
-            "$ref": "#/components/responses/Error422"
-          },
-          "429": {
-            "$ref": "#/components/responses/Error429"
-          },
-          "503": {
-            "$ref": "#/components/responses/Error503"
-          },
-          "404": {
-            "$ref": "#/components/responses/Error404"
-          }
-        }
-      }
-    },
-    "/v1/commands/{id}": {
-      "get": {
-        "summary": "a command: accepted, applied or rejected (operators only)",
-        "operationId": "getCommand",
-        "security": [
-          {
-            "apiToken": []
-          }
-        ],
-        "parameters": [
-          {
-            "name": "id",
-            "in": "path",
-            "required": true,
-            "schema": {
-              "type": "string"
-            }
-          }
-        ],
-        "responses": {
-          "200": {
-            "description": "OK",
-            "content": {
-              "application/json": {
-                "schema": {
-                  "$ref": "#/components/schemas/Command"
-                }
-              }
-            }
-          },
-          "401": {
-            "$ref": "#/components/responses/Error401"
-          },
-          "403": {
-            "$ref": "#/components/responses/Error403"
-          },
-          "404": {
-            "$ref": "#/components/responses/Error404"
-          },
-          "429": {
-            "$ref": "#/components/responses/Error429"
-          },
-          "503": {
-            "$ref": "#/components/responses/Error503"
-          }
-        }
-      }
-    },
-    "/v1/events": {
-      "get": {
-        "summary": "the audit log, oldest first",
-        "operationId": "listEvents",
-        "security": [
-          {
-            "apiToken": []
-          }
-        ],
-        "parameters": [
-          {
-            "name": "limit",
-            "in": "query",
-            "schema": {
-              "type": "integer",
-              "minimum": 1,
-              "maximum": 200,
-              "default": 50
-            }
-          },
-          {
-            "name": "cursor",
-            "in": "query",
-            "schema": {
-              "type": "string",
-              "pattern": "^[0-9]{1,18}$"
-            },
-            "description": "the nextCursor of the previous page"
-          },
-          {
-            "name": "after",
-            "in": "query",
-            "schema": {
-              "type": "integer",
-              "minimum": 0
-            },
-            "description": "an event id: the events after it"
-          }
-        ],
-        "responses": {
-          "200": {
-            "description": "OK",
-            "content": {
-              "application/json": {
-                "schema": {
-                  "$ref": "#/components/schemas/EventPage"
-                }
-              }
-            }
-          },
-          "400": {
-            "$ref": "#/components/responses/Error400"
-          },
-          "401": {
-            "$ref": "#/components/responses/Error401"
-          },
-          "403": {
-            "$ref": "#/components/responses/Error403"
-          },
-          "429": {
-            "$ref": "#/components/responses/Error429"
-          },
-          "503": {
-            "$ref": "#/components/responses/Error503"
-          }
-        }
-      }
-    },
-    "/v1/queues": {
-      "get": {
-        "summary": "the work queues: ready messages, consumers, dead-lettered copies, parked rows (operators only)",
-        "operationId": "listQueues",
-        "security": [
-          {
-            "apiToken": []
-          }
-        ],
-        "responses": {
-          "200": {
-            "description": "OK",
-            "content": {
-              "application/json": {
-                "schema": {
-                  "$ref": "#/components/schemas/QueueList"
-                }
-              }
-            }
-          },
-          "400": {
-            "$ref": "#/components/responses/Error400"
-          },
-          "401": {
-            "$ref": "#/components/responses/Error401"
-          },
-          "403": {
-            "$ref": "#/components/responses/Error403"
-          },
-          "429": {
-            "$ref": "#/components/responses/Error429"
-          },
-          "503": {
-            "$ref": "#/components/responses/Error503"
-          }
-        }
-      }
-    },
-    "/v1/dead-letters": {
-      "get": {
-        "summary": "parked messages, oldest first (operators only)",
-        "operationId": "listDeadLetters",
-        "security": [
-          {
-            "apiToken": []
-          }
-        ],
-        "parameters": [
-          {
-            "name": "limit",
-            "in": "query",
-            "schema": {
-              "type": "integer",
-              "minimum": 1,
-              "maximum": 200,
-              "default": 50
-            }
-          },
-          {
-            "name": "cursor",
-            "in": "query",
-            "schema": {
-              "type": "string",
-              "pattern": "^[0-9]{1,18}$"
-            },
-            "description": "the nextCursor of the previous page"
-          },
-          {
-            "name": "queue",
-            "in": "query",
-            "schema": {
-              "type": "string",
-              "enum": [
-                "command",
-                "dispatch",
-                "review",
-                "billing",
-                "notify"
-              ]
-            }
-          }
-        ],
-        "responses": {
-          "200": {
-            "description": "OK",
-            "content": {
-              "application/json": {
-                "schema": {
-                  "$ref": "#/components/schemas/DeadLetterPage"
-                }
-              }
-            }
-          },
-          "400": {
-            "$ref": "#/components/responses/Error400"
-          },
-          "401": {
-            "$ref": "#/components/responses/Error401"
-          },
-          "403": {
-            "$ref": "#/components/responses/Error403"
-          },
-          "429": {
-            "$ref": "#/components/responses/Error429"
-          },
-          "503": {
-            "$ref": "#/components/responses/Error503"
-          }
-        }
-      }
-    },
-    "/v1/dead-letters/replay": {
-      "post": {
-        "summary": "send parked messages back to their work queues (at most 1,000 a command)",
-        "operationId": "replayDeadLetters",
-        "security": [
-          {
-            "apiToken": []
-          }
-        ],
-        "parameters": [
-          {
-            "name": "Idempotency-Key",
-            "in": "header",
-            "schema": {
-              "type": "string",
-              "pattern": "^[!-~]{1,200}$"
-            },
-            "description": "the same key with the same body is the same command; the CLI sends one per invocation"
-          }
-        ],
-        "requestBody": {
-          "required": true,
-          "content": {
-            "application/json": {
-              "schema": {
-                "$ref": "#/components/schemas/DeadLetterReplay"
-              }
-            }
-          }
-        },
-        "responses": {
-          "202": {
-            "description": "accepted after the broker's confirm (or the command's current status, for a repeated Idempotency-Key)",
-            "headers": {
-              "Location": {
-                "schema": {
-                  "type": "string"
-                }
-              }
-            },
-            "content": {
-              "application/json": {
-                "schema": {
-                  "$ref": "#/components/schemas/CommandAccepted"
-                }
-              }
-            }
-          },
-          "400": {
-            "$ref": "#/components/responses/Error400"
-          },
-          "401": {
-            "$ref": "#/components/responses/Error401"
-          },
-          "403": {
-            "$ref": "#/components/responses/Error403"
-          },
-          "413": {
-            "$ref": "#/components/responses/Error413"
-          },
-          "415": {
-            "$ref": "#/components/responses/Error415"
-          },
-          "422": {
-            "$ref": "#/components/responses/Error422"
-          },
-          "429": {
-            "$ref": "#/components/responses/Error429"
-          },
-          "503": {
-            "$ref": "#/components/responses/Error503"
-          }
-        }
-      }
-    },
-    "/v1/dead-letters/purge": {
-      "post": {
-        "summary": "give up on parked messages, by id or a whole queue",
-        "operationId": "purgeDeadLetters",
-        "security": [
-          {
-            "apiToken": []
-          }
-        ],
-        "parameters": [
-          {
-            "name": "Idempotency-Key",
-            "in": "header",
-            "schema": {
-              "type": "string",
-              "pattern": "^[!-~]{1,200}$"
-            },
-            "description": "the same key with the same body is the same command; the CLI sends one per invocation"
-          }
-        ],
-        "requestBody": {
-          "required": true,
-          "content": {
-            "application/json": {
-              "schema": {
-                "$ref": "#/components/schemas/DeadLetterPurge"
-              }
-            }
-          }
-        },
-        "responses": {
-          "202": {
-            "description": "accepted after the broker's confirm (or the command's current status, for a repeated Idempotency-Key)",
-            "headers": {
-              "Location": {
-                "schema": {
-                  "type": "string"
-                }
-              }
-            },
-            "content": {
-              "application/json": {
-                "schema": {
-                  "$ref": "#/components/schemas/CommandAccepted"
-                }
-              }
-            }
-          },
-          "400": {
-            "$ref": "#/components/responses/Error400"
-          },
-          "401": {
-            "$ref": "#/components/responses/Error401"
-          },
-          "403": {
-            "$ref": "#/components/responses/Error403"
-          },
-          "413": {
-            "$ref": "#/components/responses/Error413"
-          },
-          "415": {
-            "$ref": "#/components/responses/Error415"
-          },
-          "422": {
-            "$ref": "#/components/responses/Error422"
-          },
-          "429": {
-            "$ref": "#/components/responses/Error429"
-          },
-          "503": {
-            "$ref": "#/components/responses/Error503"
-          }
-        }
-      }
-    },
-    "/v1/dead-letters/{id}": {
-      "get": {
-        "summary": "a dead letter with its headers and body (operators only)",
-        "operationId": "getDeadLetter",
-        "security": [
-          {
-            "apiToken": []
-          }
-        ],
-        "parameters": [
-          {
-            "name": "id",
-            "in": "path",
-            "required": true,
-            "schema": {
-              "type": "integer",
-              "format": "int64",
-              "minimum": 1
-            }
-          }
-        ],
-        "responses": {
-          "200": {
-            "description": "OK",
-            "content": {
-              "application/json": {
-                "schema": {
-                  "$ref": "#/components/schemas/DeadLetterDetail"
-                }
-              }
-            }
-          },
-          "401": {
-            "$ref": "#/components/responses/Error401"
-          },
-          "403": {
-            "$ref": "#/components/responses/Error403"
-          },
-          "404": {
-            "$ref": "#/components/responses/Error404"
-          },
-          "429": {
-            "$ref": "#/components/responses/Error429"
-          },
-          "503": {
-            "$ref": "#/components/responses/Error503"
-          }
-        }
-      }
-    },
-    "/v1/events/stream": {
-      "get": {
-        "summary": "live events (Server-Sent Events), resumable with Last-Event-ID",
-        "operationId": "streamEvents",
-        "security": [
-          {
-            "apiToken": []
-          }
-        ],
-        "parameters": [
-          {
-            "name": "after",
-            "in": "query",
-            "schema": {
-              "type": "integer",
-              "minimum": 0
-            }
-          },
-          {
-            "name": "Last-Event-ID",
-            "in": "header",
-            "schema": {
-              "type": "string",
-              "pattern": "^[0-9]{1,18}$"
-            }
-          }
-        ],
-        "responses": {
-          "200": {
-            "description": "`id: <event id>`, `event: <type>`, `data: <Event JSON>` per event; a comment line as heartbeat",
-            "content": {
-              "text/event-stream": {
-                "schema": {
-                  "type": "string"
-                }
-              }
-            }
-          },
-          "400": {
-            "$ref": "#/components/responses/Error400"
-          },
-          "401": {
-            "$ref": "#/components/responses/Error401"
-          },
-          "403": {
-            "$ref": "#/components/responses/Error403"
-          },
-          "429": {
-            "$ref": "#/components/responses/Error429"
-          },
-          "503": {
-            "$ref": "#/components/responses/Error503"
-          }
-        }
-      }
-    },
-    "/v1/deliverables": {
-      "get": {
-        "summary": "list deliverable versions (a client token: those delivered to its client)",
-        "operationId": "listDeliverables",
-        "security": [
-          {
-            "apiToken": []
-          }
-        ],
-        "parameters": [
-          {
-            "name": "limit",
-            "in": "query",
-            "schema": {
-              "type": "integer",
-              "minimum": 1,
-              "maximum": 200,
-              "default": 50
-            }
-          },
-          {
-            "name": "cursor",
-            "in": "query",
-            "schema": {
-              "type": "string",
-              "pattern": "^[0-9]{1,18}$"
-            },
-            "description": "the nextCursor of the previous page"
-          },
-          {
-            "name": "status",
-            "in": "query",
-            "schema": {
-              "type": "string",
-              "enum": [
-                "draft",
-                "review",
-                "approved",
-                "delivered",
-                "rejected"
-              ]
-            }
-          },
-          {
-            "name": "project",
-            "in": "query",
-            "schema": {
-              "type": "integer",
-              "format": "int64",
-              "minimum": 1
-            }
-          }
-        ],
-        "responses": {
-          "200": {
-            "description": "OK",
-            "content": {
-              "application/json": {
-                "schema": {
-                  "$ref": "#/components/schemas/DeliverablePage"
-                }
-              }
-            }
-          },
-          "400": {
-            "$ref": "#/components/responses/Error400"
-          },
-          "401": {
-            "$ref": "#/components/responses/Error401"
-          },
-          "403": {
-            "$ref": "#/components/responses/Error403"
-          },
-          "429": {
-            "$ref": "#/components/responses/Error429"
-          },
-          "503": {
-            "$ref": "#/components/responses/Error503"
-          }
-        }
-      }
-    },
-    "/v1/deliverables/{id}": {
-      "get": {
-        "summary": "a deliverable version with its content (a client token: only one delivered to its client)",
-        "operationId": "getDeliverable",
-        "security": [
-          {
-            "apiToken": []
-          }
-        ],
-        "parameters": [
-          {
-            "name": "id",
-            "in": "path",
-            "required": true,
-            "schema": {
-              "type": "integer",
-              "format": "int64",
-              "minimum": 1
-            }
-          }
-        ],
-        "responses": {
-          "200": {
-            "description": "OK",
-            "content": {
-              "application/json": {
-                "schema": {
-                  "$ref": "#/components/schemas/DeliverableDetail"
-                }
-              }
-            }
-          },
-          "401": {
-            "$ref": "#/components/responses/Error401"
-          },
-          "403": {
-            "$ref": "#/components/responses/Error403"
-          },
-          "404": {
-            "$ref": "#/components/responses/Error404"
-          },
-          "429": {
-            "$ref": "#/components/responses/Error429"
-          },
-          "503": {
-            "$ref": "#/components/responses/Error503"
-          }
-        }
-      }
-    },
-    "/v1/deliverables/{id}/approve": {
-      "post": {
-        "summary": "approve a deliverable in review (not yet delivered)",
-        "operationId": "approveDeliverable",
-        "security": [
-          {
-            "apiToken": []
-          }
-        ],
-        "parameters": [
-          {
-            "name": "id",
-            "in": "path",
-            "required": true,
-            "schema": {
-              "type": "integer",
-              "format": "int64",
-              "minimum": 1
-            }
-          },
-          {
-            "name": "Idempotency-Key",
-            "in": "header",
-            "schema": {
-              "type": "string",
-              "pattern": "^[!-~]{1,200}$"
-            },
-            "description": "the same key with the same body is the same command; the CLI sends one per invocation"
-          }
-        ],
-        "requestBody": {
-          "required": false,
-          "content": {
-            "application/json": {
-              "schema": {
-                "$ref": "#/components/schemas/DeliverableApproval"
-              }
-            }
-          }
-        },
-        "responses": {
-          "202": {
-            "description": "accepted after the broker's confirm (or the command's current status, for a repeated Idempotency-Key)",
-            "headers": {
-              "Location": {
-                "schema": {
-                  "type": "string"
-                }
-              }
-            },
-            "content": {
-              "application/json": {
-                "schema": {
-                  "$ref": "#/components/schemas/CommandAccepted"
-                }
-              }
-            }
-          },
-          "400": {
-            "$ref": "#/components/responses/Error400"
-          },
-          "401": {
-            "$ref": "#/components/responses/Error401"
-          },
-          "403": {
-            "$ref": "#/components/responses/Error403"
-          },
-          "413": {
-            "$ref": "#/components/responses/Error413"
-          },
-          "415": {
-            "$ref": "#/components/responses/Error415"
-          },
-          "422": {
-            "$ref": "#/components/responses/Error422"
-          },
-          "429": {
-            "$ref": "#/components/responses/Error429"
-          },
-          "503": {
-            "$ref": "#/components/responses/Error503"
-          },
-          "404": {
-            "$ref": "#/components/responses/Error404"
-          }
-        }
-      }
-    },
-    "/v1/deliverables/{id}/deliver": {
-      "post": {
-        "summary": "approve and deliver a deliverable in review, or deliver an approved one; the client is emailed",
-        "operationId": "deliverDeliverable",
-        "security": [
-          {
-            "apiToken": []
-          }
-        ],
-        "parameters": [
-          {
-            "name": "id",
-            "in": "path",
-            "required": true,
-            "schema": {
-              "type": "integer",
-              "format": "int64",
-              "minimum": 1
-            }
-          },
-          {
-            "name": "Idempotency-Key",
-            "in": "header",
-            "schema": {
-              "type": "string",
-              "pattern": "^[!-~]{1,200}$"
-            },
-            "description": "the same key with the same body is the same command; the CLI sends one per invocation"
-          }
-        ],
-        "requestBody": {
-          "required": false,
-          "content": {
-            "application/json": {
-              "schema": {
-                "$ref": "#/components/schemas/DeliverableDelivery"
-              }
-            }
-          }
-        },
-        "responses": {
-          "202": {
-            "description": "accepted after the broker's confirm (or the command's current status, for a repeated Idempotency-Key)",
-            "headers": {
-              "Location": {
-                "schema": {
-                  "type": "string"
-                }
-              }
-            },
-            "content": {
-              "application/json": {
-                "schema": {
-                  "$ref": "#/components/schemas/CommandAccepted"
-                }
-              }
-            }
-          },
-          "400": {
-            "$ref": "#/components/responses/Error400"
-          },
-          "401": {
-            "$ref": "#/components/responses/Error401"
-          },
-          "403": {
-            "$ref": "#/components/responses/Error403"
-          },
-          "413": {
-            "$ref": "#/components/responses/Error413"
-          },
-          "415": {
-            "$ref": "#/components/responses/Error415"
-          },
-          "422": {
-            "$ref": "#/components/responses/Error422"
-          },
-          "429": {
-            "$ref": "#/components/responses/Error429"
-          },
-          "503": {
-            "$ref": "#/components/responses/Error503"
-          },
-          "404": {
-            "$ref": "#/components/responses/Error404"
-          }
-        }
-      }
-    },
-    "/v1/deliverables/{id}/revision": {
-      "post": {
-        "summary": "ask for a revision: a priority-5 revision task to the version's agent, dispatched; refused past the plan's revision rounds without overrideReason (operators only). A client token may ask about a version delivered to it, within the plan's rounds",
-        "operationId": "requestDeliverableRevision",
-        "security": [
-          {
-            "apiToken": []
-          }
-        ],
-        "parameters": [
-          {
-            "name": "id",
-            "in": "path",
-            "required": true,
-            "schema": {
-              "type": "integer",
-              "format": "int64",
-              "minimum": 1
-            }
-          },
-          {
-            "name": "Idempotency-Key",
-            "in": "header",
-            "schema": {
-              "type": "string",
-              "pattern": "^[!-~]{1,200}$"
-            },
-            "description": "the same key with the same body is the same command; the CLI sends one per invocation"
-          }
-        ],
-        "requestBody": {
-          "required": true,
-          "content": {
-            "application/json": {
-              "schema": {
-                "$ref": "#/components/schemas/DeliverableRevisionRequest"
-              }
-            }
-          }
-        },
-        "responses": {
-          "202": {
-            "description": "accepted after the broker's confirm (or the command's current status, for a repeated Idempotency-Key)",
-            "headers": {
-              "Location": {
-                "schema": {
-                  "type": "string"
-                }
-              }
-            },
-            "content": {
-              "application/json": {
-                "schema": {
-                  "$ref": "#/components/schemas/CommandAccepted"
-                }
-              }
-            }
-          },
-          "400": {
-            "$ref": "#/components/responses/Error400"
-          },
-          "401": {
-            "$ref": "#/components/responses/Error401"
-          },
-          "403": {
-            "$ref": "#/components/responses/Error403"
-          },
-          "413": {
-            "$ref": "#/components/responses/Error413"
-          },
-          "415": {
-            "$ref": "#/components/responses/Error415"
-          },
-          "422": {
-            "$ref": "#/components/responses/Error422"
-          },
-          "429": {
-            "$ref": "#/components/responses/Error429"
-          },
-          "503": {
-            "$ref": "#/components/responses/Error503"
-          },
-          "404": {
-            "$ref": "#/components/responses/Error404"
-          }
-        }
-      }
-    },
-    "/v1/deliverables/{id}/reject": {
-      "post": {
-        "summary": "reject a version on quality: counted in the agent's failure rate, the work dispatched again to another agent of the specialization",
-        "operationId": "rejectDeliverable",
-        "security": [
-          {
-            "apiToken": []
-          }
-        ],
-        "parameters": [
-          {
-            "name": "id",
-            "in": "path",
-            "required": true,
-            "schema": {
-              "type": "integer",
-              "format": "int64",
-              "minimum": 1
-            }
-          },
-          {
-            "name": "Idempotency-Key",
-            "in": "header",
-            "schema": {
-              "type": "string",
-              "pattern": "^[!-~]{1,200}$"
-            },
-            "description": "the same key with the same body is the same command; the CLI sends one per invocation"
-          }
-        ],
-        "requestBody": {
-          "required": true,
-          "content": {
-            "application/json": {
-              "schema": {
-                "$ref": "#/components/schemas/DeliverableRejection"
-              }
-            }
-          }
-        },
-        "responses": {
-          "202": {
-            "description": "accepted after the broker's confirm (or the command's current status, for a repeated Idempotency-Key)",
-            "headers": {
-              "Location": {
-                "schema": {
-                  "type": "string"
-                }
-              }
-            },
-            "content": {
-              "application/json": {
-                "schema": {
-                  "$ref": "#/components/schemas/CommandAccepted"
-                }
-              }
-            }
-          },
-          "400": {
-            "$ref": "#/components/responses/Error400"
-          },
-          "401": {
-            "$ref": "#/components/responses/Error401"
-          },
-          "403": {
-            "$ref": "#/components/responses/Error403"
-          },
-          "413": {
-            "$ref": "#/components/responses/Error413"
-          },
-          "415": {
-            "$ref": "#/components/responses/Error415"
-          },
-          "422": {
-            "$ref": "#/components/responses/Error422"
-          },
-          "429": {
-            "$ref": "#/components/responses/Error429"
-          },
-          "503": {
-            "$ref": "#/components/responses/Error503"
-          },
-          "404": {
-            "$ref": "#/components/responses/Error404"
-          }
-        }
-      }
-    },
-    "/v1/deliverables/{id}/feedback": {
-      "post": {
-        "summary": "a client's feedback and 1-5 rating on a deliverable delivered to it (client tokens only)",
-        "operationId": "rateDeliverable",
-        "security": [
-          {
-            "apiToken": []
-          }
-        ],
-        "parameters": [
-          {
-            "name": "id",
-            "in": "path",
-            "required": true,
-            "schema": {
-              "type": "integer",
-              "format": "int64",
-              "minimum": 1
-            }
-          },
-          {
-            "name": "Idempotency-Key",
-            "in": "header",
-            "schema": {
-              "type": "string",
-              "pattern": "^[!-~]{1,200}$"
-            },
-            "description": "the same key with the same body is the same command; the CLI sends one per invocation"
-          }
-        ],
-        "requestBody": {
-          "required": true,
-          "content": {
-            "application/json": {
-              "schema": {
-                "$ref": "#/components/schemas/DeliverableFeedback"
-              }
-            }
-          }
-        },
-        "responses": {
-          "202": {
-            "description": "accepted after the broker's confirm (or the command's current status, for a repeated Idempotency-Key)",
-            "headers": {
-              "Location": {
-                "schema": {
-                  "type": "string"
-                }
-              }
-            },
-            "content": {
-              "application/json": {
-                "schema": {
-                  "$ref": "#/components/schemas/CommandAccepted"
-                }
-              }
-            }
-          },
-          "400": {
-            "$ref": "#/components/responses/Error400"
-          },
-          "401": {
-            "$ref": "#/components/responses/Error401"
-          },
-          "403": {
-            "$ref": "#/components/responses/Error403"
-          },
-          "413": {
-            "$ref": "#/components/responses/Error413"
-          },
-          "415": {
-            "$ref": "#/components/responses/Error415"
-          },
-          "422": {
-            "$ref": "#/components/responses/Error422"
-          },
-          "429": {
-            "$ref": "#/components/responses/Error429"
-          },
-          "503": {
-            "$ref": "#/components/responses/Error503"
-          },
-          "404": {
-            "$ref": "#/components/responses/Error404"
-          }
-        }
-      }
-    },
-    "/v1/deliverables/{id}/files": {
-      "get": {
-        "summary": "a deliverable version's files, each with a signed download link that expires (a client token: only a version delivered to it)",
-        "operationId": "listDeliverableFiles",
-        "security": [
-          {
-            "apiToken": []
-          }
-        ],
-        "parameters": [
-          {
-            "name": "id",
-            "in": "path",
-            "required": true,
-            "schema": {
-              "type": "integer",
-              "format": "int64",
-              "minimum": 1
-            }
-          }
-        ],
-        "responses": {
-          "200": {
-            "description": "OK",
-            "content": {
-              "application/json": {
-                "schema": {
-                  "$ref": "#/components/schemas/DeliverableFileList"
-                }
-              }
-            }
-          },
-          "401": {
-            "$ref": "#/components/responses/Error401"
-          },
-          "403": {
-            "$ref": "#/components/responses/Error403"
-          },
-          "404": {
-            "$ref": "#/components/responses/Error404"
-          },
-          "429": {
-            "$ref": "#/components/responses/Error429"
-          },
-          "503": {
-            "$ref": "#/components/responses/Error503"
-          }
-        }
-      },
-      "post": {
-        "summary": "upload a file (the body; one of the allowed types, 10 MiB at most by default) and attach it to a deliverable version: stored by content, then a deliverable.attach_file command (operators)",
-        "operationId": "uploadDeliverableFile",
-        "security": [
-          {
-            "apiToken": []
-          }
-        ],
-        "parameters": [
-          {
-            "name": "id",
-            "in": "path",
-            "required": true,
-            "schema": {
-              "type": "integer",
-              "format": "int64",
-              "minimum": 1
-            }
-          },
-          {
-            "name": "name",
-            "in": "query",
-            "required": true,
-            "schema": {
-              "type": "string",
-              "minLength": 1,
-              "maxLength": 255
-            },
-            "description": "the file's name"
-          },
-          {
-            "name": "Idempotency-Key",
-            "in": "header",
-            "schema": {
-              "type": "string",
-              "pattern": "^[!-~]{1,200}$"
-            },
-            "description": "the same key with the same body is the same command; the CLI sends one per invocation"
-          }
-        ],
-        "requestBody": {
-          "required": true,
-          "content": {
-            "application/pdf": {
-              "schema": {
-                "type": "string",
-                "format": "binary"
-              }
-            },
-            "application/zip": {
-              "schema": {
-                "type": "string",
-                "format": "binary"
-              }
-            },
-            "application/json": {
-              "schema": {
-                "type": "string",
-                "format": "binary"
-              }
-            },
-            "text/plain": {
-              "schema": {
-                "type": "string",
-                "format": "binary"
-              }
-            },
-            "text/markdown": {
-              "schema": {
-                "type": "string",
-                "format": "binary"
-              }
-            },
-            "text/csv": {
-              "schema": {
-                "type": "string",
-                "format": "binary"
-              }
-            },
-            "text/html": {
-              "schema": {
-                "type": "string",
-                "format": "binary"
-              }
-            },
-            "image/png": {
-              "schema": {
-                "type": "string",
-                "format": "binary"
-              }
-            },
-            "image/jpeg": {
-              "schema": {
-                "type": "string",
-                "format": "binary"
-              }
-            },
-            "image/gif": {
-              "schema": {
-                "type": "string",
-                "format": "binary"
-              }
-            },
-            "image/svg+xml": {
-              "schema": {
-                "type": "string",
-                "format": "binary"
-              }
-            }
-          }
-        },
-        "responses": {
-          "202": {
-            "description": "accepted after the broker's confirm (or the command's current status, for a repeated Idempotency-Key)",
-            "headers": {
-              "Location": {
-                "schema": {
-                  "type": "string"
-                }
-              }
-            },
-            "content": {
-              "application/json": {
-                "schema": {
-                  "$ref": "#/components/schemas/CommandAccepted"
-                }
-              }
-            }
-          },
-          "400": {
-            "$ref": "#/components/responses/Error400"
-          },
-          "401": {
-            "$ref": "#/components/responses/Error401"
-          },
-          "403": {
-            "$ref": "#/components/responses/Error403"
-          },
-          "413": {
-            "$ref": "#/components/responses/Error413"
-          },
-          "415": {
-            "$ref": "#/components/responses/Error415"
-          },
-          "422": {
-            "$ref": "#/components/responses/Error422"
-          },
-          "429": {
-            "$ref": "#/components/responses/Error429"
-          },
-          "503": {
-            "$ref": "#/components/responses/Error503"
-          },
-          "404": {
-            "$ref": "#/components/responses/Error404"
-          }
-        }
-      }
-    },
-    "/v1/notifications": {
-      "get": {
-        "summary": "list notifications and their state (operators only)",
-        "operationId": "listNotifications",
-        "security": [
-          {
-            "apiToken": []
-          }
-        ],
-        "parameters": [
-          {
-            "name": "limit",
-            "in": "query",
-            "schema": {
-              "type": "integer",
-              "minimum": 1,
-              "maximum": 200,
-              "default": 50
-            }
-          },
-          {
-            "name": "cursor",
-            "in": "query",
-            "schema": {
-              "type": "string",
-              "pattern": "^[0-9]{1,18}$"
-            },
-            "description": "the nextCursor of the previous page"
-          },
-          {
-            "name": "status",
-            "in": "query",
-            "schema": {
-              "type": "string",
-              "enum": [
-                "pending",
-                "sent",
-                "skipped",
-                "parked"
-              ]
-            }
-          },
-          {
-            "name": "kind",
-            "in": "query",
-            "schema": {
-              "type": "string",
-              "enum": [
-                "dispatch-failed",
-                "task-failed",
-                "review-waiting",
-                "deliverable-ready",
-                "revision-in-progress",
-                "sla-at-risk",
-                "sla-breached",
-                "client-message",
-                "new-message",
-                "project-underway",
-                "weekly-digest"
-              ]
-            }
-          },
-          {
-            "name": "task",
-            "in": "query",
-            "schema": {
-              "type": "integer",
-              "format": "int64",
-              "minimum": 1
-            }
-          }
-        ],
-        "responses": {
-          "200": {
-            "description": "OK",
-            "content": {
-              "application/json": {
-                "schema": {
-                  "$ref": "#/components/schemas/NotificationPage"
-                }
-              }
-            }
-          },
-          "400": {
-            "$ref": "#/components/responses/Error400"
-          },
-          "401": {
-            "$ref": "#/components/responses/Error401"
-          },
-          "403": {
-            "$ref": "#/components/responses/Error403"
-          },
-          "429": {
-            "$ref": "#/components/responses/Error429"
-          },
-          "503": {
-            "$ref": "#/components/responses/Error503"
-          }
-        }
-      }
-    },
-    "/files/{id}": {
-      "get": {
-        "summary": "download a file with a signed link (no token: the link is the permission); an altered or expired link is 403",
-        "operationId": "downloadFile",
-        "parameters": [
-          {
-            "name": "id",
-            "in": "path",
-            "required": true,
-            "schema": {
-              "type": "string"
-            }
-          },
-          {
-            "name": "expires",
-            "in": "query",
-            "schema": {
-              "type": "string"
-            }
-          },
-          {
-            "name": "signature",
-            "in": "query",
-            "schema": {
-              "type": "string"
-            }
-          }
-        ],
-        "responses": {
-          "200": {
-            "description": "the file, with the type it was uploaded with",
-            "content": {
-              "*/*": {
-                "schema": {
-                  "type": "string",
-                  "format": "binary"
-                }
-              }
-            }
-          },
-          "403": {
-            "$ref": "#/components/responses/Error403"
-          },
-          "404": {
-            "$ref": "#/components/responses/Error404"
-          },
-          "503": {
-            "$ref": "#/components/responses/Error503"
-          }
-        }
-      }
-    }
-  },
-  "components": {
-    "schemas": {
-      "Error": {
-        "type": "object",
-        "properties": {
-          "error": {
-            "type": "object",
-            "properties": {
-              "code": {
-                "type": "string",
-                "description": "stable, for programs"
               },
-              "message": {
-                "type": "string",
-                "description": "why, for people"
-              },
-              "field": {
-                "type": "string",
-                "description": "the field or parameter at fault"
+              "post": {
+                "summary": "create a client",
+                "operationId": "createClient",
+                "security": [
+                  {
+                    "apiToken": []
+                  }
+                ],
+                "parameters": [
+                  {
+                    "name": "Idempotency-Key",
+                    "in": "header",
+                    "schema": {
+                      "type": "string",
+                      "pattern": "^[!-~]{1,200}$"
+                    },
+                    "description": "the same key with the same body is the same command; the CLI sends one per invocation"
+                  }
+                ],
+                "requestBody": {
+                  "required": true,
+                  "content": {
+                    "application/json": {
+                      "schema": {
+                        "$ref": "#/components/schemas/NewClient"
+                      }
+                    }
+                  }
+                },
+                "responses": {
+                  "202": {
+                    "description": "accepted after the broker's confirm (or the command's current status, for a repeated Idempotency-Key)",
+                    "headers": {
+                      "Location": {
+                        "schema": {
+                          "type": "string"
+                        }
+                      }
+                    },
+                    "content": {
+                      "application/json": {
+                        "schema": {
+                          "$ref": "#/components/schemas/CommandAccepted"
+                        }
+                      }
+                    }
+                  },
+                  "400": {
+                    "$ref": "#/components/responses/Error400"
+                  },
+                  "401": {
+                    "$ref": "#/components/responses/Error401"
+                  },
+                  "403": {
+                    "$ref": "#/components/responses/Error403"
+                  },
+                  "413": {
+                    "$ref": "#/components/responses/Error413"
+                  },
+                  "415": {
+                    "$ref": "#/components/responses/Error415"
+                  },
+                  "422": {
+                    "$ref": "#/components/responses/Error422"
+                  },
+                  "429": {
+                    "$ref": "#/components/responses/Error429"
+                  },
+                  "503": {
+                    "$ref": "#/components/responses/Error503"
+                  }
+                }
               }
             },
-            "required": [
-              "code",
-              "message"
-            ],
-            "additionalProperties": false
-          }
-        },
-        "required": [
-          "error"
-        ],
-        "additionalProperties": false
-      },
-      "Health": {
-        "type": "object",
-        "properties": {
-          "status": {
-            "type": "string"
-          },
-          "reason": {
-            "type": "string"
-          }
-        },
-        "required": [
-          "status"
-        ],
-        "additionalProperties": false
-      },
-      "TaskResultReport": {
-        "type": "object",
-        "properties": {
-          "taskId": {
-            "type": "integer",
-            "format": "int64",
-            "minimum": 1
-          },
-          "status": {
-            "type": "string",
-            "enum": [
-              "completed",
-              "failed"
-            ]
-          },
-          "output": {
-            "type": "string"
-          },
-          "error": {
-            "type": "string"
-          },
-          "artifacts": {
-            "type": "array",
-            "maxItems": 20,
-            "items": {
-              "$ref": "#/components/schemas/Artifact"
+            "/v1/clients/{id}": {
+              "get": {
+                "summary": "a client with its projects",
+                "operationId": "getClient",
+                "security": [
+                  {
+                    "apiToken": []
+                  }
+                ],
+                "parameters": [
+                  {
+                    "name": "id",
+                    "in": "path",
+                    "required": true,
+                    "schema": {
+                      "type": "integer",
+                      "format": "int64",
+                      "minimum": 1
+                    }
+                  }
+                ],
+                "responses": {
+                  "200": {
+                    "description": "OK",
+                    "content": {
+                      "application/json": {
+                        "schema": {
+                          "$ref": "#/components/schemas/ClientDetail"
+                        }
+                      }
+                    }
+                  },
+                  "401": {
+                    "$ref": "#/components/responses/Error401"
+                  },
+                  "403": {
+                    "$ref": "#/components/responses/Error403"
+                  },
+                  "404": {
+                    "$ref": "#/components/responses/Error404"
+                  },
+                  "429": {
+                    "$ref": "#/components/responses/Error429"
+                  },
+                  "503": {
+                    "$ref": "#/components/responses/Error503"
+                  }
+                }
+              },
+              "patch": {
+                "summary": "change a client",
+                "operationId": "updateClient",
+                "security": [
+                  {
+                    "apiToken": []
+                  }
+                ],
+                "parameters": [
+                  {
+                    "name": "id",
+                    "in": "path",
+                    "required": true,
+                    "schema": {
+                      "type": "integer",
+                      "format": "int64",
+                      "minimum": 1
+                    }
+                  },
+                  {
+                    "name": "Idempotency-Key",
+                    "in": "header",
+                    "schema": {
+                      "type": "string",
+                      "pattern": "^[!-~]{1,200}$"
+                    },
+                    "description": "the same key with the same body is the same command; the CLI sends one per invocation"
+                  }
+                ],
+                "requestBody": {
+                  "required": true,
+                  "content": {
+                    "application/json": {
+                      "schema": {
+                        "$ref": "#/components/schemas/ClientChanges"
+                      }
+                    }
+                  }
+                },
+                "responses": {
+                  "202": {
+                    "description": "accepted after the broker's confirm (or the command's current status, for a repeated Idempotency-Key)",
+                    "headers": {
+                      "Location": {
+                        "schema": {
+                          "type": "string"
+                        }
+                      }
+                    },
+                    "content": {
+                      "application/json": {
+                        "schema": {
+                          "$ref": "#/components/schemas/CommandAccepted"
+                        }
+                      }
+                    }
+                  },
+                  "400": {
+                    "$ref": "#/components/responses/Error400"
+                  },
+                  "401": {
+                    "$ref": "#/components/responses/Error401"
+                  },
+                  "403": {
+                    "$ref": "#/components/responses/Error403"
+                  },
+                  "413": {
+                    "$ref": "#/components/responses/Error413"
+                  },
+                  "415": {
+                    "$ref": "#/components/responses/Error415"
+                  },
+                  "422": {
+                    "$ref": "#/components/responses/Error422"
+                  },
+                  "429": {
+                    "$ref": "#/components/responses/Error429"
+                  },
+                  "503": {
+                    "$ref": "#/components/responses/Error503"
+                  },
+                  "404": {
+                    "$ref": "#/components/responses/Error404"
+                  }
+                }
+              }
             },
-            "description": "files the agent uploaded to /webhooks/agents/files, as that upload answered; they become the deliverable version's files"
-          }
-        },
-        "required": [
-          "taskId",
-          "status"
-        ],
-        "additionalProperties": false,
-        "description": "completed needs output, failed needs error"
-      },
-      "TaskResultAccepted": {
-        "type": "object",
-        "properties": {
-          "accepted": {
-            "type": "boolean",
-            "const": true
-          },
-          "messageId": {
-            "type": "string"
-          }
-        },
-        "required": [
-          "accepted",
-          "messageId"
-        ],
-        "additionalProperties": false
-      },
-      "CommandAccepted": {
-        "type": "object",
-        "properties": {
-          "commandId": {
-            "type": "string",
-            "pattern": "^cmd_[0-9a-f]{24}$"
-          },
-          "status": {
-            "type": "string",
-            "enum": [
-              "accepted",
-              "applied",
-              "rejected"
-            ]
-          }
-        },
-        "required": [
-          "commandId",
-          "status"
-        ],
-        "additionalProperties": false
-      },
-      "Command": {
-        "type": "object",
-        "properties": {
-          "id": {
-            "type": "string"
-          },
-          "kind": {
-            "type": "string",
-            "enum": [
-              "client.create",
-              "client.update",
-              "project.create",
-              "project.update",
-              "project.archive",
-              "task.create",
-              "task.split",
-              "task.assign",
-              "task.cancel",
-              "task.dispatch",
-              "agent.register",
-              "agent.update",
-              "agent.set_offline",
-              "agent.configure",
-              "dead_letter.replay",
-              "dead_letter.purge"
-            ]
-          },
-          "status": {
-            "type": "string",
-            "enum": [
-              "accepted",
-              "applied",
-              "rejected"
-            ]
-          },
-          "payload": {
-            "type": "object"
-          },
-          "result": {
-            "type": [
-              "object",
-              "null"
-            ],
-            "description": "the ids the command created or changed, once applied"
-          },
-          "error": {
-            "type": [
-              "string",
-              "null"
-            ],
-            "description": "why it was rejected"
-          },
-          "createdAt": {
-            "type": "string",
-            "format": "date-time"
-          },
-          "completedAt": {
-            "type": [
-              "string",
-              "null"
-            ],
-            "format": "date-time"
-          }
-        },
-        "required": [
-          "id",
-          "kind",
-          "status",
-          "payload",
-          "result",
-          "error",
-          "createdAt",
-          "completedAt"
-        ],
-        "additionalProperties": false
-      },
-      "NewClient": {
-        "type": "object",
-        "properties": {
-          "name": {
-            "type": "string",
-            "minLength": 1,
-            "maxLength": 200
-          },
-          "email": {
-            "type": "string",
-            "format": "email",
-            "maxLength": 254
-          },
-          "company": {
-            "type": "string",
-            "minLength": 1,
-            "maxLength": 200
-          },
-          "plan": {
-            "type": "string",
-            "enum": [
-              "sprint",
-              "pro",
-              "scale"
-            ]
-          },
-          "channel": {
-            "type": "string",
-            "enum": [
-              "portal",
-              "email",
-              "slack",
-              "discord"
-            ]
-          },
-          "timezone": {
-            "type": "string",
-            "minLength": 1,
-            "maxLength": 64
-          },
-          "slackWebhookUrl": {
-            "type": "string",
-            "minLength": 10,
-            "maxLength": 500,
-            "description": "the client's Slack incoming webhook, for its chat notifications (an http or https URL; a credential: never shown again)"
-          },
-          "discordWebhookUrl": {
-            "type": "string",
-            "minLength": 10,
-            "maxLength": 500,
-            "description": "the client's Discord webhook, for its chat notifications (an http or https URL; a credential: never shown again)"
-          }
-        },
-        "required": [
-          "name",
-          "email"
-        ],
-        "additionalProperties": false
-      },
-      "ClientChanges": {
-        "type": "object",
-        "properties": {
-          "name": {
-            "type": "string",
-            "minLength": 1,
-            "maxLength": 200
-          },
-          "email": {
-            "type": "string",
-            "format": "email",
-            "maxLength": 254
-          },
-          "company": {
-            "type": "string",
-            "minLength": 1,
-            "maxLength": 200
-          },
-          "plan": {
-            "type": "string",
-            "enum": [
-              "sprint",
-              "pro",
-              "scale"
-            ]
-          },
-          "channel": {
-            "type": "string",
-            "enum": [
-              "portal",
-              "email",
-              "slack",
-              "discord"
-            ]
-          },
-          "timezone": {
-            "type": "string",
-            "minLength": 1,
-            "maxLength": 64
-          },
-          "status": {
-            "type": "string",
-            "enum": [
-              "active",
-              "inactive",
-              "churned"
-            ]
-          },
-          "slackWebhookUrl": {
-            "type": "string",
-            "minLength": 10,
-            "maxLength": 500,
-            "description": "the client's Slack incoming webhook, for its chat notifications (an http or https URL; a credential: never shown again)"
-          },
-          "discordWebhookUrl": {
-            "type": "string",
-            "minLength": 10,
-            "maxLength": 500,
-            "description": "the client's Discord webhook, for its chat notifications (an http or https URL; a credential: never shown again)"
-          }
-        },
-        "required": [],
-        "additionalProperties": false,
-        "description": "at least one field"
-      },
-      "NewProject": {
-        "type": "object",
-        "properties": {
-          "clientId": {
-            "type": "integer",
-            "format": "int64",
-            "minimum": 1
-          },
-          "name": {
-            "type": "string",
-            "minLength": 1,
-            "maxLength": 200
-          },
-          "type": {
-            "type": "string",
-            "minLength": 1,
-            "maxLength": 60
-          },
-          "brief": {
-            "type": "string",
-            "minLength": 1,
-            "maxLength": 50000
-          },
-          "deadline": {
-            "type": "string",
-            "format": "date-time"
-          },
-          "tier": {
-            "type": "string",
-            "enum": [
-              "sprint",
-              "pro",
-              "scale"
-            ]
-          },
-          "subscriptionId": {
-            "type": "integer",
-            "format": "int64",
-            "minimum": 1
-          },
-          "tags": {
-            "type": "array",
-            "maxItems": 20,
-            "items": {
-              "type": "string",
-              "minLength": 1,
-              "maxLength": 40
+            "/v1/projects": {
+              "get": {
+                "summary": "list projects",
+                "operationId": "listProjects",
+                "security": [
+                  {
+                    "apiToken": []
+                  }
+                ],
+                "parameters": [
+                  {
+                    "name": "limit",
+                    "in": "query",
+                    "schema": {
+                      "type": "integer",
+                      "minimum": 1,
+                      "maximum": 200,
+                      "default": 50
+                    }
+                  },
+                  {
+                    "name": "cursor",
+                    "in": "query",
+                    "schema": {
+                      "type": "string",
+                      "pattern": "^[0-9]{1,18}$"
+                    },
+                    "description": "the nextCursor of the previous page"
+                  },
+                  {
+                    "name": "status",
+                    "in": "query",
+                    "schema": {
+                      "type": "string",
+                      "enum": [
+                        "intake",
+                        "active",
+                        "review",
+                        "delivered",
+                        "archived"
+                      ]
+                    }
+                  },
+                  {
+                    "name": "client",
+                    "in": "query",
+                    "schema": {
+                      "type": "integer",
+                      "format": "int64",
+                      "minimum": 1
+                    }
+                  }
+                ],
+                "responses": {
+                  "200": {
+                    "description": "OK",
+                    "content": {
+                      "application/json": {
+                        "schema": {
+                          "$ref": "#/components/schemas/ProjectPage"
+                        }
+                      }
+                    }
+                  },
+                  "400": {
+                    "$ref": "#/components/responses/Error400"
+                  },
+                  "401": {
+                    "$ref": "#/components/responses/Error401"
+                  },
+                  "403": {
+                    "$ref": "#/components/responses/Error403"
+                  },
+                  "429": {
+                    "$ref": "#/components/responses/Error429"
+                  },
+                  "503": {
+                    "$ref": "#/components/responses/Error503"
+                  }
+                }
+              },
+              "post": {
+                "summary": "create a project from a brief",
+                "operationId": "createProject",
+                "security": [
+                  {
+                    "apiToken": []
+                  }
+                ],
+                "parameters": [
+                  {
+                    "name": "Idempotency-Key",
+                    "in": "header",
+                    "schema": {
+                      "type": "string",
+                      "pattern": "^[!-~]{1,200}$"
+                    },
+                    "description": "the same key with the same body is the same command; the CLI sends one per invocation"
+                  }
+                ],
+                "requestBody": {
+                  "required": true,
+                  "content": {
+                    "application/json": {
+                      "schema": {
+                        "$ref": "#/components/schemas/NewProject"
+                      }
+                    }
+                  }
+                },
+                "responses": {
+                  "202": {
+                    "description": "accepted after the broker's confirm (or the command's current status, for a repeated Idempotency-Key)",
+                    "headers": {
+                      "Location": {
+                        "schema": {
+                          "type": "string"
+                        }
+                      }
+                    },
+                    "content": {
+                      "application/json": {
+                        "schema": {
+                          "$ref": "#/components/schemas/CommandAccepted"
+                        }
+                      }
+                    }
+                  },
+                  "400": {
+                    "$ref": "#/components/responses/Error400"
+                  },
+                  "401": {
+                    "$ref": "#/components/responses/Error401"
+                  },
+                  "403": {
+                    "$ref": "#/components/responses/Error403"
+                  },
+                  "413": {
+                    "$ref": "#/components/responses/Error413"
+                  },
+                  "415": {
+                    "$ref": "#/components/responses/Error415"
+                  },
+                  "422": {
+                    "$ref": "#/components/responses/Error422"
+                  },
+                  "429": {
+                    "$ref": "#/components/responses/Error429"
+                  },
+                  "503": {
+                    "$ref": "#/components/responses/Error503"
+                  }
+                }
+              }
+            },
+            "/v1/projects/{id}": {
+              "get": {
+                "summary": "a project with its tasks, deliverables and SLA records",
+                "operationId": "getProject",
+                "security": [
+                  {
+                    "apiToken": []
+                  }
+                ],
+                "parameters": [
+                  {
+                    "name": "id",
+                    "in": "path",
+                    "required": true,
+                    "schema": {
+                      "type": "integer",
+                      "format": "int64",
+                      "minimum": 1
+                    }
+                  }
+                ],
+                "responses": {
+                  "200": {
+                    "description": "OK",
+                    "content": {
+                      "application/json": {
+                        "schema": {
+                          "$ref": "#/components/schemas/ProjectDetail"
+                        }
+                      }
+                    }
+                  },
+                  "401": {
+                    "$ref": "#/components/responses/Error401"
+                  },
+                  "403": {
+                    "$ref": "#/components/responses/Error403"
+                  },
+                  "404": {
+                    "$ref": "#/components/responses/Error404"
+                  },
+                  "429": {
+                    "$ref": "#/components/responses/Error429"
+                  },
+                  "503": {
+                    "$ref": "#/components/responses/Error503"
+                  }
+                }
+              },
+              "patch": {
+                "summary": "change a project",
+                "operationId": "updateProject",
+                "security": [
+                  {
+                    "apiToken": []
+                  }
+                ],
+                "parameters": [
+                  {
+                    "name": "id",
+                    "in": "path",
+                    "required": true,
+                    "schema": {
+                      "type": "integer",
+                      "format": "int64",
+                      "minimum": 1
+                    }
+                  },
+                  {
+                    "name": "Idempotency-Key",
+                    "in": "header",
+                    "schema": {
+                      "type": "string",
+                      "pattern": "^[!-~]{1,200}$"
+                    },
+                    "description": "the same key with the same body is the same command; the CLI sends one per invocation"
+                  }
+                ],
+                "requestBody": {
+                  "required": true,
+                  "content": {
+                    "application/json": {
+                      "schema": {
+                        "$ref": "#/components/schemas/ProjectChanges"
+                      }
+                    }
+                  }
+                },
+                "responses": {
+                  "202": {
+                    "description": "accepted after the broker's confirm (or the command's current status, for a repeated Idempotency-Key)",
+                    "headers": {
+                      "Location": {
+                        "schema": {
+                          "type": "string"
+                        }
+                      }
+                    },
+                    "content": {
+                      "application/json": {
+                        "schema": {
+                          "$ref": "#/components/schemas/CommandAccepted"
+                        }
+                      }
+                    }
+                  },
+                  "400": {
+                    "$ref": "#/components/responses/Error400"
+                  },
+                  "401": {
+                    "$ref": "#/components/responses/Error401"
+                  },
+                  "403": {
+                    "$ref": "#/components/responses/Error403"
+                  },
+                  "413": {
+                    "$ref": "#/components/responses/Error413"
+                  },
+                  "415": {
+                    "$ref": "#/components/responses/Error415"
+                  },
+                  "422": {
+                    "$ref": "#/components/responses/Error422"
+                  },
+                  "429": {
+                    "$ref": "#/components/responses/Error429"
+                  },
+                  "503": {
+                    "$ref": "#/components/responses/Error503"
+                  },
+                  "404": {
+                    "$ref": "#/components/responses/Error404"
+                  }
+                }
+              }
+            },
+            "/v1/projects/{id}/archive": {
+              "post": {
+                "summary": "archive a project",
+                "operationId": "archiveProject",
+                "security": [
+                  {
+                    "apiToken": []
+                  }
+                ],
+                "parameters": [
+                  {
+                    "name": "id",
+                    "in": "path",
+                    "required": true,
+                    "schema": {
+                      "type": "integer",
+                      "format": "int64",
+                      "minimum": 1
+                    }
+                  },
+                  {
+                    "name": "Idempotency-Key",
+                    "in": "header",
+                    "schema": {
+                      "type": "string",
+                      "pattern": "^[!-~]{1,200}$"
+                    },
+                    "description": "the same key with the same body is the same command; the CLI sends one per invocation"
+                  }
+                ],
+                "requestBody": {
+                  "required": false,
+                  "content": {
+                    "application/json": {
+                      "schema": {
+                        "$ref": "#/components/schemas/Empty"
+                      }
+                    }
+                  }
+                },
+                "responses": {
+                  "202": {
+                    "description": "accepted after the broker's confirm (or the command's current status, for a repeated Idempotency-Key)",
+                    "headers": {
+                      "Location": {
+                        "schema": {
+                          "type": "string"
+                        }
+                      }
+                    },
+                    "content": {
+                      "application/json": {
+                        "schema": {
+                          "$ref": "#/components/schemas/CommandAccepted"
+                        }
+                      }
+                    }
+                  },
+                  "400": {
+                    "$ref": "#/components/responses/Error400"
+                  },
+                  "401": {
+                    "$ref": "#/components/responses/Error401"
+                  },
+                  "403": {
+                    "$ref": "#/components/responses/Error403"
+                  },
+                  "413": {
+                    "$ref": "#/components/responses/Error413"
+                  },
+                  "415": {
+                    "$ref": "#/components/responses/Error415"
+                  },
+                  "422": {
+                    "$ref": "#/components/responses/Error422"
+                  },
+                  "429": {
+                    "$ref": "#/components/responses/Error429"
+                  },
+                  "503": {
+                    "$ref": "#/components/responses/Error503"
+                  },
+                  "404": {
+                    "$ref": "#/components/responses/Error404"
+                  }
+                }
+              }
+            },
+            "/v1/projects/{id}/messages": {
+              "get": {
+                "summary": "the project's thread with its client, oldest first",
+                "operationId": "listProjectMessages",
+                "security": [
+                  {
+                    "apiToken": []
+                  }
+                ],
+                "parameters": [
+                  {
+                    "name": "id",
+                    "in": "path",
+                    "required": true,
+                    "schema": {
+                      "type": "integer",
+                      "format": "int64",
+                      "minimum": 1
+                    }
+                  },
+                  {
+                    "name": "limit",
+                    "in": "query",
+                    "schema": {
+                      "type": "integer",
+                      "minimum": 1,
+                      "maximum": 200,
+                      "default": 50
+                    }
+                  },
+                  {
+                    "name": "cursor",
+                    "in": "query",
+                    "schema": {
+                      "type": "string",
+                      "pattern": "^[0-9]{1,18}$"
+                    },
+                    "description": "the nextCursor of the previous page"
+                  }
+                ],
+                "responses": {
+                  "200": {
+                    "description": "OK",
+                    "content": {
+                      "application/json": {
+                        "schema": {
+                          "$ref": "#/components/schemas/MessagePage"
+                        }
+                      }
+                    }
+                  },
+                  "401": {
+                    "$ref": "#/components/responses/Error401"
+                  },
+                  "403": {
+                    "$ref": "#/components/responses/Error403"
+                  },
+                  "404": {
+                    "$ref": "#/components/responses/Error404"
+                  },
+                  "429": {
+                    "$ref": "#/components/responses/Error429"
+                  },
+                  "503": {
+                    "$ref": "#/components/responses/Error503"
+                  },
+                  "400": {
+                    "$ref": "#/components/responses/Error400"
+                  }
+                }
+              },
+              "post": {
+                "summary": "write on the project's thread: a client on its own project (the operators are told, a message-response SLA starts), or an operator's answer (the client is emailed)",
+                "operationId": "postProjectMessage",
+                "security": [
+                  {
+                    "apiToken": []
+                  }
+                ],
+                "parameters": [
+                  {
+                    "name": "id",
+                    "in": "path",
+                    "required": true,
+                    "schema": {
+                      "type": "integer",
+                      "format": "int64",
+                      "minimum": 1
+                    }
+                  },
+                  {
+                    "name": "Idempotency-Key",
+                    "in": "header",
+                    "schema": {
+                      "type": "string",
+                      "pattern": "^[!-~]{1,200}$"
+                    },
+                    "description": "the same key with the same body is the same command; the CLI sends one per invocation"
+                  }
+                ],
+                "requestBody": {
+                  "required": true,
+                  "content": {
+                    "application/json": {
+                      "schema": {
+                        "$ref": "#/components/schemas/ProjectMessage"
+                      }
+                    }
+                  }
+                },
+                "responses": {
+                  "202": {
+                    "description": "accepted after the broker's confirm (or the command's current status, for a repeated Idempotency-Key)",
+                    "headers": {
+                      "Location": {
+                        "schema": {
+                          "type": "string"
+                        }
+                      }
+                    },
+                    "content": {
+                      "application/json": {
+                        "schema": {
+                          "$ref": "#/components/schemas/CommandAccepted"
+                        }
+                      }
+                    }
+                  },
+                  "400": {
+                    "$ref": "#/components/responses/Error400"
+                  },
+                  "401": {
+                    "$ref": "#/components/responses/Error401"
+                  },
+                  "403": {
+                    "$ref": "#/components/responses/Error403"
+                  },
+                  "413": {
+                    "$ref": "#/components/responses/Error413"
+                  },
+                  "415": {
+                    "$ref": "#/components/responses/Error415"
+                  },
+                  "422": {
+                    "$ref": "#/components/responses/Error422"
+                  },
+                  "429": {
+                    "$ref": "#/components/responses/Error429"
+                  },
+                  "503": {
+                    "$ref": "#/components/responses/Error503"
+                  },
+                  "404": {
+                    "$ref": "#/components/responses/Error404"
+                  }
+                }
+              }
+            },
+            "/v1/tasks": {
+              "get": {
+                "summary": "list tasks",
+                "operationId": "listTasks",
+                "security": [
+                  {
+                    "apiToken": []
+                  }
+                ],
+                "parameters": [
+                  {
+                    "name": "limit",
+                    "in": "query",
+                    "schema": {
+                      "type": "integer",
+                      "minimum": 1,
+                      "maximum": 200,
+                      "default": 50
+                    }
+                  },
+                  {
+                    "name": "cursor",
+                    "in": "query",
+                    "schema": {
+                      "type": "string",
+                      "pattern": "^[0-9]{1,18}$"
+                    },
+                    "description": "the nextCursor of the previous page"
+                  },
+                  {
+                    "name": "status",
+                    "in": "query",
+                    "schema": {
+                      "type": "string",
+                      "enum": [
+                        "pending",
+                        "assigned",
+                        "running",
+                        "completed",
+                        "failed"
+                      ]
+                    }
+                  },
+                  {
+                    "name": "project",
+                    "in": "query",
+                    "schema": {
+                      "type": "integer",
+                      "format": "int64",
+                      "minimum": 1
+                    }
+                  },
+                  {
+                    "name": "agent",
+                    "in": "query",
+                    "schema": {
+                      "type": "integer",
+                      "format": "int64",
+                      "minimum": 1
+                    }
+                  }
+                ],
+                "responses": {
+                  "200": {
+                    "description": "OK",
+                    "content": {
+                      "application/json": {
+                        "schema": {
+                          "$ref": "#/components/schemas/TaskPage"
+                        }
+                      }
+                    }
+                  },
+                  "400": {
+                    "$ref": "#/components/responses/Error400"
+                  },
+                  "401": {
+                    "$ref": "#/components/responses/Error401"
+                  },
+                  "403": {
+                    "$ref": "#/components/responses/Error403"
+                  },
+                  "429": {
+                    "$ref": "#/components/responses/Error429"
+                  },
+                  "503": {
+                    "$ref": "#/components/responses/Error503"
+                  }
+                }
+              },
+              "post": {
+                "summary": "create a task",
+                "operationId": "createTask",
+                "security": [
+                  {
+                    "apiToken": []
+                  }
+                ],
+                "parameters": [
+                  {
+                    "name": "Idempotency-Key",
+                    "in": "header",
+                    "schema": {
+                      "type": "string",
+                      "pattern": "^[!-~]{1,200}$"
+                    },
+                    "description": "the same key with the same body is the same command; the CLI sends one per invocation"
+                  }
+                ],
+                "requestBody": {
+                  "required": true,
+                  "content": {
+                    "application/json": {
+                      "schema": {
+                        "$ref": "#/components/schemas/NewTask"
+                      }
+                    }
+                  }
+                },
+                "responses": {
+                  "202": {
+                    "description": "accepted after the broker's confirm (or the command's current status, for a repeated Idempotency-Key)",
+                    "headers": {
+                      "Location": {
+                        "schema": {
+                          "type": "string"
+                        }
+                      }
+                    },
+                    "content": {
+                      "application/json": {
+                        "schema": {
+                          "$ref": "#/components/schemas/CommandAccepted"
+                        }
+                      }
+                    }
+                  },
+                  "400": {
+                    "$ref": "#/components/responses/Error400"
+                  },
+                  "401": {
+                    "$ref": "#/components/responses/Error401"
+                  },
+                  "403": {
+                    "$ref": "#/components/responses/Error403"
+                  },
+                  "413": {
+                    "$ref": "#/components/responses/Error413"
+                  },
+                  "415": {
+                    "$ref": "#/components/responses/Error415"
+                  },
+                  "422": {
+                    "$ref": "#/components/responses/Error422"
+                  },
+                  "429": {
+                    "$ref": "#/components/responses/Error429"
+                  },
+                  "503": {
+                    "$ref": "#/components/responses/Error503"
+                  }
+                }
+              }
+            },
+            "/v1/tasks/split": {
+              "post": {
+                "summary": "create many tasks of a project from a plan",
+                "operationId": "splitTasks",
+                "security": [
+                  {
+                    "apiToken": []
+                  }
+                ],
+                "parameters": [
+                  {
+                    "name": "Idempotency-Key",
+                    "in": "header",
+                    "schema": {
+                      "type": "string",
+                      "pattern": "^[!-~]{1,200}$"
+                    },
+                    "description": "the same key with the same body is the same command; the CLI sends one per invocation"
+                  }
+                ],
+                "requestBody": {
+                  "required": true,
+                  "content": {
+                    "application/json": {
+                      "schema": {
+                        "$ref": "#/components/schemas/TaskSplit"
+                      }
+                    }
+                  }
+                },
+                "responses": {
+                  "202": {
+                    "description": "accepted after the broker's confirm (or the command's current status, for a repeated Idempotency-Key)",
+                    "headers": {
+                      "Location": {
+                        "schema": {
+                          "type": "string"
+                        }
+                      }
+                    },
+                    "content": {
+                      "application/json": {
+                        "schema": {
+                          "$ref": "#/components/schemas/CommandAccepted"
+                        }
+                      }
+                    }
+                  },
+                  "400": {
+                    "$ref": "#/components/responses/Error400"
+                  },
+                  "401": {
+                    "$ref": "#/components/responses/Error401"
+                  },
+                  "403": {
+                    "$ref": "#/components/responses/Error403"
+                  },
+                  "413": {
+                    "$ref": "#/components/responses/Error413"
+                  },
+                  "415": {
+                    "$ref": "#/components/responses/Error415"
+                  },
+                  "422": {
+                    "$ref": "#/components/responses/Error422"
+                  },
+                  "429": {
+                    "$ref": "#/components/responses/Error429"
+                  },
+                  "503": {
+                    "$ref": "#/components/responses/Error503"
+                  }
+                }
+              }
+            },
+            "/v1/tasks/{id}": {
+              "get": {
+                "summary": "a task with its attempts and events",
+                "operationId": "getTask",
+                "security": [
+                  {
+                    "apiToken": []
+                  }
+                ],
+                "parameters": [
+                  {
+                    "name": "id",
+                    "in": "path",
+                    "required": true,
+                    "schema": {
+                      "type": "integer",
+                      "format": "int64",
+                      "minimum": 1
+                    }
+                  }
+                ],
+                "responses": {
+                  "200": {
+                    "description": "OK",
+                    "content": {
+                      "application/json": {
+                        "schema": {
+                          "$ref": "#/components/schemas/TaskDetail"
+                        }
+                      }
+                    }
+                  },
+                  "401": {
+                    "$ref": "#/components/responses/Error401"
+                  },
+                  "403": {
+                    "$ref": "#/components/responses/Error403"
+                  },
+                  "404": {
+                    "$ref": "#/components/responses/Error404"
+                  },
+                  "429": {
+                    "$ref": "#/components/responses/Error429"
+                  },
+                  "503": {
+                    "$ref": "#/components/responses/Error503"
+                  }
+                }
+              }
+            },
+            "/v1/tasks/{id}/assign": {
+              "post": {
+                "summary": "assign a pending task to an agent",
+                "operationId": "assignTask",
+                "security": [
+                  {
+                    "apiToken": []
+                  }
+                ],
+                "parameters": [
+                  {
+                    "name": "id",
+                    "in": "path",
+                    "required": true,
+                    "schema": {
+                      "type": "integer",
+                      "format": "int64",
+                      "minimum": 1
+                    }
+                  },
+                  {
+                    "name": "Idempotency-Key",
+                    "in": "header",
+                    "schema": {
+                      "type": "string",
+                      "pattern": "^[!-~]{1,200}$"
+                    },
+                    "description": "the same key with the same body is the same command; the CLI sends one per invocation"
+                  }
+                ],
+                "requestBody": {
+                  "required": true,
+                  "content": {
+                    "application/json": {
+                      "schema": {
+                        "$ref": "#/components/schemas/TaskAssignment"
+                      }
+                    }
+                  }
+                },
+                "responses": {
+                  "202": {
+                    "description": "accepted after the broker's confirm (or the command's current status, for a repeated Idempotency-Key)",
+                    "headers": {
+                      "Location": {
+                        "schema": {
+                          "type": "string"
+                        }
+                      }
+                    },
+                    "content": {
+                      "application/json": {
+                        "schema": {
+                          "$ref": "#/components/schemas/CommandAccepted"
+                        }
+                      }
+                    }
+                  },
+                  "400": {
+                    "$ref": "#/components/responses/Error400"
+                  },
+                  "401": {
+                    "$ref": "#/components/responses/Error401"
+                  },
+                  "403": {
+                    "$ref": "#/components/responses/Error403"
+                  },
+                  "413": {
+                    "$ref": "#/components/responses/Error413"
+                  },
+                  "415": {
+                    "$ref": "#/components/responses/Error415"
+                  },
+                  "422": {
+                    "$ref": "#/components/responses/Error422"
+                  },
+                  "429": {
+                    "$ref": "#/components/responses/Error429"
+                  },
+                  "503": {
+                    "$ref": "#/components/responses/Error503"
+                  },
+                  "404": {
+                    "$ref": "#/components/responses/Error404"
+                  }
+                }
+              }
+            },
+            "/v1/tasks/{id}/cancel": {
+              "post": {
+                "summary": "cancel a task that has not started",
+                "operationId": "cancelTask",
+                "security": [
+                  {
+                    "apiToken": []
+                  }
+                ],
+                "parameters": [
+                  {
+                    "name": "id",
+                    "in": "path",
+                    "required": true,
+                    "schema": {
+                      "type": "integer",
+                      "format": "int64",
+                      "minimum": 1
+                    }
+                  },
+                  {
+                    "name": "Idempotency-Key",
+                    "in": "header",
+                    "schema": {
+                      "type": "string",
+                      "pattern": "^[!-~]{1,200}$"
+                    },
+                    "description": "the same key with the same body is the same command; the CLI sends one per invocation"
+                  }
+                ],
+                "requestBody": {
+                  "required": false,
+                  "content": {
+                    "application/json": {
+                      "schema": {
+                        "$ref": "#/components/schemas/TaskCancellation"
+                      }
+                    }
+                  }
+                },
+                "responses": {
+                  "202": {
+                    "description": "accepted after the broker's confirm (or the command's current status, for a repeated Idempotency-Key)",
+                    "headers": {
+                      "Location": {
+                        "schema": {
+                          "type": "string"
+                        }
+                      }
+                    },
+                    "content": {
+                      "application/json": {
+                        "schema": {
+                          "$ref": "#/components/schemas/CommandAccepted"
+                        }
+                      }
+                    }
+                  },
+                  "400": {
+                    "$ref": "#/components/responses/Error400"
+                  },
+                  "401": {
+                    "$ref": "#/components/responses/Error401"
+                  },
+                  "403": {
+                    "$ref": "#/components/responses/Error403"
+                  },
+                  "413": {
+                    "$ref": "#/components/responses/Error413"
+                  },
+                  "415": {
+                    "$ref": "#/components/responses/Error415"
+                  },
+                  "422": {
+                    "$ref": "#/components/responses/Error422"
+                  },
+                  "429": {
+                    "$ref": "#/components/responses/Error429"
+                  },
+                  "503": {
+                    "$ref": "#/components/responses/Error503"
+                  },
+                  "404": {
+                    "$ref": "#/components/responses/Error404"
+                  }
+                }
+              }
+            },
+            "/v1/tasks/{id}/dispatch": {
+              "post": {
+                "summary": "run a task on the gateway (assigning it first when pending)",
+                "operationId": "dispatchTask",
+                "security": [
+                  {
+                    "apiToken": []
+                  }
+                ],
+                "parameters": [
+                  {
+                    "name": "id",
+                    "in": "path",
+                    "required": true,
+                    "schema": {
+                      "type": "integer",
+                      "format": "int64",
+                      "minimum": 1
+                    }
+                  },
+                  {
+                    "name": "Idempotency-Key",
+                    "in": "header",
+                    "schema": {
+                      "type": "string",
+                      "pattern": "^[!-~]{1,200}$"
+                    },
+                    "description": "the same key with the same body is the same command; the CLI sends one per invocation"
+                  }
+                ],
+                "requestBody": {
+                  "required": false,
+                  "content": {
+                    "application/json": {
+                      "schema": {
+                        "$ref": "#/components/schemas/TaskDispatch"
+                      }
+                    }
+                  }
+                },
+                "responses": {
+                  "202": {
+                    "description": "accepted after the broker's confirm (or the command's current status, for a repeated Idempotency-Key)",
+                    "headers": {
+                      "Location": {
+                        "schema": {
+                          "type": "string"
+                        }
+                      }
+                    },
+                    "content": {
+                      "application/json": {
+                        "schema": {
+                          "$ref": "#/components/schemas/CommandAccepted"
+                        }
+                      }
+                    }
+                  },
+                  "400": {
+                    "$ref": "#/components/responses/Error400"
+                  },
+                  "401": {
+                    "$ref": "#/components/responses/Error401"
+                  },
+                  "403": {
+                    "$ref": "#/components/responses/Error403"
+                  },
+                  "413": {
+                    "$ref": "#/components/responses/Error413"
+                  },
+                  "415": {
+                    "$ref": "#/components/responses/Error415"
+                  },
+                  "422": {
+                    "$ref": "#/components/responses/Error422"
+                  },
+                  "429": {
+                    "$ref": "#/components/responses/Error429"
+                  },
+                  "503": {
+                    "$ref": "#/components/responses/Error503"
+                  },
+                  "404": {
+                    "$ref": "#/components/responses/Error404"
+                  }
+                }
+              }
+            },
+            "/v1/agents": {
+              "get": {
+                "summary": "list agents (operators only)",
+                "operationId": "listAgents",
+                "security": [
+                  {
+                    "apiToken": []
+                  }
+                ],
+                "parameters": [
+                  {
+                    "name": "limit",
+                    "in": "query",
+                    "schema": {
+                      "type": "integer",
+                      "minimum": 1,
+                      "maximum": 200,
+                      "default": 50
+                    }
+                  },
+                  {
+                    "name": "cursor",
+                    "in": "query",
+                    "schema": {
+                      "type": "string",
+                      "pattern": "^[0-9]{1,18}$"
+                    },
+                    "description": "the nextCursor of the previous page"
+                  },
+                  {
+                    "name": "status",
+                    "in": "query",
+                    "schema": {
+                      "type": "string",
+                      "enum": [
+                        "online",
+                        "offline",
+                        "busy"
+                      ]
+                    }
+                  }
+                ],
+                "responses": {
+                  "200": {
+                    "description": "OK",
+                    "content": {
+                      "application/json": {
+                        "schema": {
+                          "$ref": "#/components/schemas/AgentPage"
+                        }
+                      }
+                    }
+                  },
+                  "400": {
+                    "$ref": "#/components/responses/Error400"
+                  },
+                  "401": {
+                    "$ref": "#/components/responses/Error401"
+                  },
+                  "403": {
+                    "$ref": "#/components/responses/Error403"
+                  },
+                  "429": {
+                    "$ref": "#/components/responses/Error429"
+                  },
+                  "503": {
+                    "$ref": "#/components/responses/Error503"
+                  }
+                }
+              },
+              "post": {
+                "summary": "register an agent",
+                "operationId": "registerAgent",
+                "security": [
+                  {
+                    "apiToken": []
+                  }
+                ],
+                "parameters": [
+                  {
+                    "name": "Idempotency-Key",
+                    "in": "header",
+                    "schema": {
+                      "type": "string",
+                      "pattern": "^[!-~]{1,200}$"
+                    },
+                    "description": "the same key with the same body is the same command; the CLI sends one per invocation"
+                  }
+                ],
+                "requestBody": {
+                  "required": true,
+                  "content": {
+                    "application/json": {
+                      "schema": {
+                        "$ref": "#/components/schemas/NewAgent"
+                      }
+                    }
+                  }
+                },
+                "responses": {
+                  "202": {
+                    "description": "accepted after the broker's confirm (or the command's current status, for a repeated Idempotency-Key)",
+                    "headers": {
+                      "Location": {
+                        "schema": {
+                          "type": "string"
+                        }
+                      }
+                    },
+                    "content": {
+                      "application/json": {
+                        "schema": {
+                          "$ref": "#/components/schemas/CommandAccepted"
+                        }
+                      }
+                    }
+                  },
+                  "400": {
+                    "$ref": "#/components/responses/Error400"
+                  },
+                  "401": {
+                    "$ref": "#/components/responses/Error401"
+                  },
+                  "403": {
+                    "$ref": "#/components/responses/Error403"
+                  },
+                  "413": {
+                    "$ref": "#/components/responses/Error413"
+                  },
+                  "415": {
+                    "$ref": "#/components/responses/Error415"
+                  },
+                  "422": {
+                    "$ref": "#/components/responses/Error422"
+                  },
+                  "429": {
+                    "$ref": "#/components/responses/Error429"
+                  },
+                  "503": {
+                    "$ref": "#/components/responses/Error503"
+                  }
+                }
+              }
+            },
+            "/v1/agents/{id}": {
+              "patch": {
+                "summary": "change an agent",
+                "operationId": "updateAgent",
+                "security": [
+                  {
+                    "apiToken": []
+                  }
+                ],
+                "parameters": [
+                  {
+                    "name": "id",
+                    "in": "path",
+                    "required": true,
+                    "schema": {
+                      "type": "integer",
+                      "format": "int64",
+                      "minimum": 1
+                    }
+                  },
+                  {
+                    "name": "Idempotency-Key",
+                    "in": "header",
+                    "schema": {
+                      "type": "string",
+                      "pattern": "^[!-~]{1,200}$"
+                    },
+                    "description": "the same key with the same body is the same command; the CLI sends one per invocation"
+                  }
+                ],
+                "requestBody": {
+                  "required": true,
+                  "content": {
+                    "application/json": {
+                      "schema": {
+                        "$ref": "#/components/schemas/AgentChanges"
+                      }
+                    }
+                  }
+                },
+                "responses": {
+                  "202": {
+                    "description": "accepted after the broker's confirm (or the command's current status, for a repeated Idempotency-Key)",
+                    "headers": {
+                      "Location": {
+                        "schema": {
+                          "type": "string"
+                        }
+                      }
+                    },
+                    "content": {
+                      "application/json": {
+                        "schema": {
+                          "$ref": "#/components/schemas/CommandAccepted"
+                        }
+                      }
+                    }
+                  },
+                  "400": {
+                    "$ref": "#/components/responses/Error400"
+                  },
+                  "401": {
+                    "$ref": "#/components/responses/Error401"
+                  },
+                  "403": {
+                    "$ref": "#/components/responses/Error403"
+                  },
+                  "413": {
+                    "$ref": "#/components/responses/Error413"
+                  },
+                  "415": {
+                    "$ref": "#/components/responses/Error415"
+                  },
+                  "422": {
+                    "$ref": "#/components/responses/Error422"
+                  },
+                  "429": {
+                    "$ref": "#/components/responses/Error429"
+                  },
+                  "503": {
+                    "$ref": "#/components/responses/Error503"
+                  },
+                  "404": {
+                    "$ref": "#/components/responses/Error404"
+                  }
+                }
+              }
+            },
+            "/v1/agents/{id}/config": {
+              "put": {
+                "summary": "configure an agent for a Scale client",
+                "operationId": "configureAgent",
+                "security": [
+                  {
+                    "apiToken": []
+                  }
+                ],
+                "parameters": [
+                  {
+                    "name": "id",
+                    "in": "path",
+                    "required": true,
+                    "schema": {
+                      "type": "integer",
+                      "format": "int64",
+                      "minimum": 1
+                    }
+                  },
+                  {
+                    "name": "Idempotency-Key",
+                    "in": "header",
+                    "schema": {
+                      "type": "string",
+                      "pattern": "^[!-~]{1,200}$"
+                    },
+                    "description": "the same key with the same body is the same command; the CLI sends one per invocation"
+                  }
+                ],
+                "requestBody": {
+                  "required": true,
+                  "content": {
+                    "application/json": {
+                      "schema": {
+                        "$ref": "#/components/schemas/AgentConfiguration"
+                      }
+                    }
+                  }
+                },
+                "responses": {
+                  "202": {
+                    "description": "accepted after the broker's confirm (or the command's current status, for a repeated Idempotency-Key)",
+                    "headers": {
+                      "Location": {
+                        "schema": {
+                          "type": "string"
+                        }
+                      }
+                    },
+                    "content": {
+                      "application/json": {
+                        "schema": {
+                          "$ref": "#/components/schemas/CommandAccepted"
+                        }
+                      }
+                    }
+                  },
+                  "400": {
+                    "$ref": "#/components/responses/Error400"
+                  },
+                  "401": {
+                    "$ref": "#/components/responses/Error401"
+                  },
+                  "403": {
+                    "$ref": "#/components/responses/Error403"
+                  },
+                  "413": {
+                    "$ref": "#/components/responses/Error413"
+                  },
+                  "415": {
+                    "$ref": "#/components/responses/Error415"
+                  },
+                  "422": {
+                    "$ref": "#/components/responses/Error422"
+                  },
+                  "429": {
+                    "$ref": "#/components/responses/Error429"
+                  },
+                  "503": {
+                    "$ref": "#/components/responses/Error503"
+                  },
+                  "404": {
+                    "$ref": "#/components/responses/Error404"
+                  }
+                }
+              }
+            },
+            "/v1/agents/{id}/offline": {
+              "post": {
+                "summary": "take an agent out of rotation",
+                "operationId": "setAgentOffline",
+                "security": [
+                  {
+                    "apiToken": []
+                  }
+                ],
+                "parameters": [
+                  {
+                    "name": "id",
+                    "in": "path",
+                    "required": true,
+                    "schema": {
+                      "type": "integer",
+                      "format": "int64",
+                      "minimum": 1
+                    }
+                  },
+                  {
+                    "name": "Idempotency-Key",
+                    "in": "header",
+                    "schema": {
+                      "type": "string",
+                      "pattern": "^[!-~]{1,200}$"
+                    },
+                    "description": "the same key with the same body is the same command; the CLI sends one per invocation"
+                  }
+                ],
+                "requestBody": {
+                  "required": false,
+                  "content": {
+                    "application/json": {
+                      "schema": {
+                        "$ref": "#/components/schemas/Empty"
+                      }
+                    }
+                  }
+                },
+                "responses": {
+                  "202": {
+                    "description": "accepted after the broker's confirm (or the command's current status, for a repeated Idempotency-Key)",
+                    "headers": {
+                      "Location": {
+                        "schema": {
+                          "type": "string"
+                        }
+                      }
+                    },
+                    "content": {
+                      "application/json": {
+                        "schema": {
+                          "$ref": "#/components/schemas/CommandAccepted"
+                        }
+                      }
+                    }
+                  },
+                  "400": {
+                    "$ref": "#/components/responses/Error400"
+                  },
+                  "401": {
+                    "$ref": "#/components/responses/Error401"
+                  },
+                  "403": {
+                    "$ref": "#/components/responses/Error403"
+                  },
+                  "413": {
+                    "$ref": "#/components/responses/Error413"
+                  },
+                  "415": {
+                    "$ref": "#/components/responses/Error415"
+                  },
+                  "422": {
+                    "$ref": "#/components/responses/Error422"
+                  },
+                  "429": {
+                    "$ref": "#/components/responses/Error429"
+                  },
+                  "503": {
+                    "$ref": "#/components/responses/Error503"
+                  },
+                  "404": {
+                    "$ref": "#/components/responses/Error404"
+                  }
+                }
+              }
+            },
+            "/v1/commands/{id}": {
+              "get": {
+                "summary": "a command: accepted, applied or rejected (operators only)",
+                "operationId": "getCommand",
+                "security": [
+                  {
+                    "apiToken": []
+                  }
+                ],
+                "parameters": [
+                  {
+                    "name": "id",
+                    "in": "path",
+                    "required": true,
+                    "schema": {
+                      "type": "string"
+                    }
+                  }
+                ],
+                "responses": {
+                  "200": {
+                    "description": "OK",
+                    "content": {
+                      "application/json": {
+                        "schema": {
+                          "$ref": "#/components/schemas/Command"
+                        }
+                      }
+                    }
+                  },
+                  "401": {
+                    "$ref": "#/components/responses/Error401"
+                  },
+                  "403": {
+                    "$ref": "#/components/responses/Error403"
+                  },
+                  "404": {
+                    "$ref": "#/components/responses/Error404"
+                  },
+                  "429": {
+                    "$ref": "#/components/responses/Error429"
+                  },
+                  "503": {
+                    "$ref": "#/components/responses/Error503"
+                  }
+                }
+              }
+            },
+            "/v1/events": {
+              "get": {
+                "summary": "the audit log, oldest first",
+                "operationId": "listEvents",
+                "security": [
+                  {
+                    "apiToken": []
+                  }
+                ],
+                "parameters": [
+                  {
+                    "name": "limit",
+                    "in": "query",
+                    "schema": {
+                      "type": "integer",
+                      "minimum": 1,
+                      "maximum": 200,
+                      "default": 50
+                    }
+                  },
+                  {
+                    "name": "cursor",
+                    "in": "query",
+                    "schema": {
+                      "type": "string",
+                      "pattern": "^[0-9]{1,18}$"
+                    },
+                    "description": "the nextCursor of the previous page"
+                  },
+                  {
+                    "name": "after",
+                    "in": "query",
+                    "schema": {
+                      "type": "integer",
+                      "minimum": 0
+                    },
+                    "description": "an event id: the events after it"
+                  }
+                ],
+                "responses": {
+                  "200": {
+                    "description": "OK",
+                    "content": {
+                      "application/json": {
+                        "schema": {
+                          "$ref": "#/components/schemas/EventPage"
+                        }
+                      }
+                    }
+                  },
+                  "400": {
+                    "$ref": "#/components/responses/Error400"
+                  },
+                  "401": {
+                    "$ref": "#/components/responses/Error401"
+                  },
+                  "403": {
+                    "$ref": "#/components/responses/Error403"
+                  },
+                  "429": {
+                    "$ref": "#/components/responses/Error429"
+                  },
+                  "503": {
+                    "$ref": "#/components/responses/Error503"
+                  }
+                }
+              }
+            },
+            "/v1/queues": {
+              "get": {
+                "summary": "the work queues: ready messages, consumers, dead-lettered copies, parked rows (operators only)",
+                "operationId": "listQueues",
+                "security": [
+                  {
+                    "apiToken": []
+                  }
+                ],
+                "responses": {
+                  "200": {
+                    "description": "OK",
+                    "content": {
+                      "application/json": {
+                        "schema": {
+                          "$ref": "#/components/schemas/QueueList"
+                        }
+                      }
+                    }
+                  },
+                  "400": {
+                    "$ref": "#/components/responses/Error400"
+                  },
+                  "401": {
+                    "$ref": "#/components/responses/Error401"
+                  },
+                  "403": {
+                    "$ref": "#/components/responses/Error403"
+                  },
+                  "429": {
+                    "$ref": "#/components/responses/Error429"
+                  },
+                  "503": {
+                    "$ref": "#/components/responses/Error503"
+                  }
+                }
+              }
+            },
+            "/v1/dead-letters": {
+              "get": {
+                "summary": "parked messages, oldest first (operators only)",
+                "operationId": "listDeadLetters",
+                "security": [
+                  {
+                    "apiToken": []
+                  }
+                ],
+                "parameters": [
+                  {
+                    "name": "limit",
+                    "in": "query",
+                    "schema": {
+                      "type": "integer",
+                      "minimum": 1,
+                      "maximum": 200,
+                      "default": 50
+                    }
+                  },
+                  {
+                    "name": "cursor",
+                    "in": "query",
+                    "schema": {
+                      "type": "string",
+                      "pattern": "^[0-9]{1,18}$"
+                    },
+                    "description": "the nextCursor of the previous page"
+                  },
+                  {
+                    "name": "queue",
+                    "in": "query",
+                    "schema": {
+                      "type": "string",
+                      "enum": [
+                        "command",
+                        "dispatch",
+                        "review",
+                        "billing",
+                        "notify"
+                      ]
+                    }
+                  }
+                ],
+                "responses": {
+                  "200": {
+                    "description": "OK",
+                    "content": {
+                      "application/json": {
+                        "schema": {
+                          "$ref": "#/components/schemas/DeadLetterPage"
+                        }
+                      }
+                    }
+                  },
+                  "400": {
+                    "$ref": "#/components/responses/Error400"
+                  },
+                  "401": {
+                    "$ref": "#/components/responses/Error401"
+                  },
+                  "403": {
+                    "$ref": "#/components/responses/Error403"
+                  },
+                  "429": {
+                    "$ref": "#/components/responses/Error429"
+                  },
+                  "503": {
+                    "$ref": "#/components/responses/Error503"
+                  }
+                }
+              }
+            },
+            "/v1/dead-letters/replay": {
+              "post": {
+                "summary": "send parked messages back to their work queues (at most 1,000 a command)",
+                "operationId": "replayDeadLetters",
+                "security": [
+                  {
+                    "apiToken": []
+                  }
+                ],
+                "parameters": [
+                  {
+                    "name": "Idempotency-Key",
+                    "in": "header",
+                    "schema": {
+                      "type": "string",
+                      "pattern": "^[!-~]{1,200}$"
+                    },
+                    "description": "the same key with the same body is the same command; the CLI sends one per invocation"
+                  }
+                ],
+                "requestBody": {
+                  "required": true,
+                  "content": {
+                    "application/json": {
+                      "schema": {
+                        "$ref": "#/components/schemas/DeadLetterReplay"
+                      }
+                    }
+                  }
+                },
+                "responses": {
+                  "202": {
+                    "description": "accepted after the broker's confirm (or the command's current status, for a repeated Idempotency-Key)",
+                    "headers": {
+                      "Location": {
+                        "schema": {
+                          "type": "string"
+                        }
+                      }
+                    },
+                    "content": {
+                      "application/json": {
+                        "schema": {
+                          "$ref": "#/components/schemas/CommandAccepted"
+                        }
+                      }
+                    }
+                  },
+                  "400": {
+                    "$ref": "#/components/responses/Error400"
+                  },
+                  "401": {
+                    "$ref": "#/components/responses/Error401"
+                  },
+                  "403": {
+                    "$ref": "#/components/responses/Error403"
+                  },
+                  "413": {
+                    "$ref": "#/components/responses/Error413"
+                  },
+                  "415": {
+                    "$ref": "#/components/responses/Error415"
+                  },
+                  "422": {
+                    "$ref": "#/components/responses/Error422"
+                  },
+                  "429": {
+                    "$ref": "#/components/responses/Error429"
+                  },
+                  "503": {
+                    "$ref": "#/components/responses/Error503"
+                  }
+                }
+              }
+            },
+            "/v1/dead-letters/purge": {
+              "post": {
+                "summary": "give up on parked messages, by id or a whole queue",
+                "operationId": "purgeDeadLetters",
+                "security": [
+                  {
+                    "apiToken": []
+                  }
+                ],
+                "parameters": [
+                  {
+                    "name": "Idempotency-Key",
+                    "in": "header",
+                    "schema": {
+                      "type": "string",
+                      "pattern": "^[!-~]{1,200}$"
+                    },
+                    "description": "the same key with the same body is the same command; the CLI sends one per invocation"
+                  }
+                ],
+                "requestBody": {
+                  "required": true,
+                  "content": {
+                    "application/json": {
+                      "schema": {
+                        "$ref": "#/components/schemas/DeadLetterPurge"
+                      }
+                    }
+                  }
+                },
+                "responses": {
+                  "202": {
+                    "description": "accepted after the broker's confirm (or the command's current status, for a repeated Idempotency-Key)",
+                    "headers": {
+                      "Location": {
+                        "schema": {
+                          "type": "string"
+                        }
+                      }
+                    },
+                    "content": {
+                      "application/json": {
+                        "schema": {
+                          "$ref": "#/components/schemas/CommandAccepted"
+                        }
+                      }
+                    }
+                  },
+                  "400": {
+                    "$ref": "#/components/responses/Error400"
+                  },
+                  "401": {
+                    "$ref": "#/components/responses/Error401"
+                  },
+                  "403": {
+                    "$ref": "#/components/responses/Error403"
+                  },
+                  "413": {
+                    "$ref": "#/components/responses/Error413"
+                  },
+                  "415": {
+                    "$ref": "#/components/responses/Error415"
+                  },
+                  "422": {
+                    "$ref": "#/components/responses/Error422"
+                  },
+                  "429": {
+                    "$ref": "#/components/responses/Error429"
+                  },
+                  "503": {
+                    "$ref": "#/components/responses/Error503"
+                  }
+                }
+              }
+            },
+            "/v1/dead-letters/{id}": {
+              "get": {
+                "summary": "a dead letter with its headers and body (operators only)",
+                "operationId": "getDeadLetter",
+                "security": [
+                  {
+                    "apiToken": []
+                  }
+                ],
+                "parameters": [
+                  {
+                    "name": "id",
+                    "in": "path",
+                    "required": true,
+                    "schema": {
+                      "type": "integer",
+                      "format": "int64",
+                      "minimum": 1
+                    }
+                  }
+                ],
+                "responses": {
+                  "200": {
+                    "description": "OK",
+                    "content": {
+                      "application/json": {
+                        "schema": {
+                          "$ref": "#/components/schemas/DeadLetterDetail"
+                        }
+                      }
+                    }
+                  },
+                  "401": {
+                    "$ref": "#/components/responses/Error401"
+                  },
+                  "403": {
+                    "$ref": "#/components/responses/Error403"
+                  },
+                  "404": {
+                    "$ref": "#/components/responses/Error404"
+                  },
+                  "429": {
+                    "$ref": "#/components/responses/Error429"
+                  },
+                  "503": {
+                    "$ref": "#/components/responses/Error503"
+                  }
+                }
+              }
+            },
+            "/v1/events/stream": {
+              "get": {
+                "summary": "live events (Server-Sent Events), resumable with Last-Event-ID",
+                "operationId": "streamEvents",
+                "security": [
+                  {
+                    "apiToken": []
+                  }
+                ],
+                "parameters": [
+                  {
+                    "name": "after",
+                    "in": "query",
+                    "schema": {
+                      "type": "integer",
+                      "minimum": 0
+                    }
+                  },
+                  {
+                    "name": "Last-Event-ID",
+                    "in": "header",
+                    "schema": {
+                      "type": "string",
+                      "pattern": "^[0-9]{1,18}$"
+                    }
+                  }
+                ],
+                "responses": {
+                  "200": {
+                    "description": "`id: <event id>`, `event: <type>`, `data: <Event JSON>` per event; a comment line as heartbeat",
+                    "content": {
+                      "text/event-stream": {
+                        "schema": {
+                          "type": "string"
+                        }
+                      }
+                    }
+                  },
+                  "400": {
+                    "$ref": "#/components/responses/Error400"
+                  },
+                  "401": {
+                    "$ref": "#/components/responses/Error401"
+                  },
+                  "403": {
+                    "$ref": "#/components/responses/Error403"
+                  },
+                  "429": {
+                    "$ref": "#/components/responses/Error429"
+                  },
+                  "503": {
+                    "$ref": "#/components/responses/Error503"
+                  }
+                }
+              }
+            },
+            "/v1/deliverables": {
+              "get": {
+                "summary": "list deliverable versions (a client token: those delivered to its client)",
+                "operationId": "listDeliverables",
+                "security": [
+                  {
+                    "apiToken": []
+                  }
+                ],
+                "parameters": [
+                  {
+                    "name": "limit",
+                    "in": "query",
+                    "schema": {
+                      "type": "integer",
+                      "minimum": 1,
+                      "maximum": 200,
+                      "default": 50
+                    }
+                  },
+                  {
+                    "name": "cursor",
+                    "in": "query",
+                    "schema": {
+                      "type": "string",
+                      "pattern": "^[0-9]{1,18}$"
+                    },
+                    "description": "the nextCursor of the previous page"
+                  },
+                  {
+                    "name": "status",
+                    "in": "query",
+                    "schema": {
+                      "type": "string",
+                      "enum": [
+                        "draft",
+                        "review",
+                        "approved",
+                        "delivered",
+                        "rejected"
+                      ]
+                    }
+                  },
+                  {
+                    "name": "project",
+                    "in": "query",
+                    "schema": {
+                      "type": "integer",
+                      "format": "int64",
+                      "minimum": 1
+                    }
+                  }
+                ],
+                "responses": {
+                  "200": {
+                    "description": "OK",
+                    "content": {
+                      "application/json": {
+                        "schema": {
+                          "$ref": "#/components/schemas/DeliverablePage"
+                        }
+                      }
+                    }
+                  },
+                  "400": {
+                    "$ref": "#/components/responses/Error400"
+                  },
+                  "401": {
+                    "$ref": "#/components/responses/Error401"
+                  },
+                  "403": {
+                    "$ref": "#/components/responses/Error403"
+                  },
+                  "429": {
+                    "$ref": "#/components/responses/Error429"
+                  },
+                  "503": {
+                    "$ref": "#/components/responses/Error503"
+                  }
+                }
+              }
+            },
+            "/v1/deliverables/{id}": {
+              "get": {
+                "summary": "a deliverable version with its content (a client token: only one delivered to its client)",
+                "operationId": "getDeliverable",
+                "security": [
+                  {
+                    "apiToken": []
+                  }
+                ],
+                "parameters": [
+                  {
+                    "name": "id",
+                    "in": "path",
+                    "required": true,
+                    "schema": {
+                      "type": "integer",
+                      "format": "int64",
+                      "minimum": 1
+                    }
+                  }
+                ],
+                "responses": {
+                  "200": {
+                    "description": "OK",
+                    "content": {
+                      "application/json": {
+                        "schema": {
+                          "$ref": "#/components/schemas/DeliverableDetail"
+                        }
+                      }
+                    }
+                  },
+                  "401": {
+                    "$ref": "#/components/responses/Error401"
+                  },
+                  "403": {
+                    "$ref": "#/components/responses/Error403"
+                  },
+                  "404": {
+                    "$ref": "#/components/responses/Error404"
+                  },
+                  "429": {
+                    "$ref": "#/components/responses/Error429"
+                  },
+                  "503": {
+                    "$ref": "#/components/responses/Error503"
+                  }
+                }
+              }
+            },
+            "/v1/deliverables/{id}/approve": {
+              "post": {
+                "summary": "approve a deliverable in review (not yet delivered)",
+                "operationId": "approveDeliverable",
+                "security": [
+                  {
+                    "apiToken": []
+                  }
+                ],
+                "parameters": [
+                  {
+                    "name": "id",
+                    "in": "path",
+                    "required": true,
+                    "schema": {
+                      "type": "integer",
+                      "format": "int64",
+                      "minimum": 1
+                    }
+                  },
+                  {
+                    "name": "Idempotency-Key",
+                    "in": "header",
+                    "schema": {
+                      "type": "string",
+                      "pattern": "^[!-~]{1,200}$"
+                    },
+                    "description": "the same key with the same body is the same command; the CLI sends one per invocation"
+                  }
+                ],
+                "requestBody": {
+                  "required": false,
+                  "content": {
+                    "application/json": {
+                      "schema": {
+                        "$ref": "#/components/schemas/DeliverableApproval"
+                      }
+                    }
+                  }
+                },
+                "responses": {
+                  "202": {
+                    "description": "accepted after the broker's confirm (or the command's current status, for a repeated Idempotency-Key)",
+                    "headers": {
+                      "Location": {
+                        "schema": {
+                          "type": "string"
+                        }
+                      }
+                    },
+                    "content": {
+                      "application/json": {
+                        "schema": {
+                          "$ref": "#/components/schemas/CommandAccepted"
+                        }
+                      }
+                    }
+                  },
+                  "400": {
+                    "$ref": "#/components/responses/Error400"
+                  },
+                  "401": {
+                    "$ref": "#/components/responses/Error401"
+                  },
+                  "403": {
+                    "$ref": "#/components/responses/Error403"
+                  },
+                  "413": {
+                    "$ref": "#/components/responses/Error413"
+                  },
+                  "415": {
+                    "$ref": "#/components/responses/Error415"
+                  },
+                  "422": {
+                    "$ref": "#/components/responses/Error422"
+                  },
+                  "429": {
+                    "$ref": "#/components/responses/Error429"
+                  },
+                  "503": {
+                    "$ref": "#/components/responses/Error503"
+                  },
+                  "404": {
+                    "$ref": "#/components/responses/Error404"
+                  }
+                }
+              }
+            },
+            "/v1/deliverables/{id}/deliver": {
+              "post": {
+                "summary": "approve and deliver a deliverable in review, or deliver an approved one; the client is emailed",
+                "operationId": "deliverDeliverable",
+                "security": [
+                  {
+                    "apiToken": []
+                  }
+                ],
+                "parameters": [
+                  {
+                    "name": "id",
+                    "in": "path",
+                    "required": true,
+                    "schema": {
+                      "type": "integer",
+                      "format": "int64",
+                      "minimum": 1
+                    }
+                  },
+                  {
+                    "name": "Idempotency-Key",
+                    "in": "header",
+                    "schema": {
+                      "type": "string",
+                      "pattern": "^[!-~]{1,200}$"
+                    },
+                    "description": "the same key with the same body is the same command; the CLI sends one per invocation"
+                  }
+                ],
+                "requestBody": {
+                  "required": false,
+                  "content": {
+                    "application/json": {
+                      "schema": {
+                        "$ref": "#/components/schemas/DeliverableDelivery"
+                      }
+                    }
+                  }
+                },
+                "responses": {
+                  "202": {
+                    "description": "accepted after the broker's confirm (or the command's current status, for a repeated Idempotency-Key)",
+                    "headers": {
+                      "Location": {
+                        "schema": {
+                          "type": "string"
+                        }
+                      }
+                    },
+                    "content": {
+                      "application/json": {
+                        "schema": {
+                          "$ref": "#/components/schemas/CommandAccepted"
+                        }
+                      }
+                    }
+                  },
+                  "400": {
+                    "$ref": "#/components/responses/Error400"
+                  },
+                  "401": {
+                    "$ref": "#/components/responses/Error401"
+                  },
+                  "403": {
+                    "$ref": "#/components/responses/Error403"
+                  },
+                  "413": {
+                    "$ref": "#/components/responses/Error413"
+                  },
+                  "415": {
+                    "$ref": "#/components/responses/Error415"
+                  },
+                  "422": {
+                    "$ref": "#/components/responses/Error422"
+                  },
+                  "429": {
+                    "$ref": "#/components/responses/Error429"
+                  },
+                  "503": {
+                    "$ref": "#/components/responses/Error503"
+                  },
+                  "404": {
+                    "$ref": "#/components/responses/Error404"
+                  }
+                }
+              }
+            },
+            "/v1/deliverables/{id}/revision": {
+              "post": {
+                "summary": "ask for a revision: a priority-5 revision task to the version's agent, dispatched; refused past the plan's revision rounds without overrideReason (operators only). A client token may ask about a version delivered to it, within the plan's rounds",
+                "operationId": "requestDeliverableRevision",
+                "security": [
+                  {
+                    "apiToken": []
+                  }
+                ],
+                "parameters": [
+                  {
+                    "name": "id",
+                    "in": "path",
+                    "required": true,
+                    "schema": {
+                      "type": "integer",
+                      "format": "int64",
+                      "minimum": 1
+                    }
+                  },
+                  {
+                    "name": "Idempotency-Key",
+                    "in": "header",
+                    "schema": {
+                      "type": "string",
+                      "pattern": "^[!-~]{1,200}$"
+                    },
+                    "description": "the same key with the same body is the same command; the CLI sends one per invocation"
+                  }
+                ],
+                "requestBody": {
+                  "required": true,
+                  "content": {
+                    "application/json": {
+                      "schema": {
+                        "$ref": "#/components/schemas/DeliverableRevisionRequest"
+                      }
+                    }
+                  }
+                },
+                "responses": {
+                  "202": {
+                    "description": "accepted after the broker's confirm (or the command's current status, for a repeated Idempotency-Key)",
+                    "headers": {
+                      "Location": {
+                        "schema": {
+                          "type": "string"
+                        }
+                      }
+                    },
+                    "content": {
+                      "application/json": {
+                        "schema": {
+                          "$ref": "#/components/schemas/CommandAccepted"
+                        }
+                      }
+                    }
+                  },
+                  "400": {
+                    "$ref": "#/components/responses/Error400"
+                  },
+                  "401": {
+                    "$ref": "#/components/responses/Error401"
+                  },
+                  "403": {
+                    "$ref": "#/components/responses/Error403"
+                  },
+                  "413": {
+                    "$ref": "#/components/responses/Error413"
+                  },
+                  "415": {
+                    "$ref": "#/components/responses/Error415"
+                  },
+                  "422": {
+                    "$ref": "#/components/responses/Error422"
+                  },
+                  "429": {
+                    "$ref": "#/components/responses/Error429"
+                  },
+                  "503": {
+                    "$ref": "#/components/responses/Error503"
+                  },
+                  "404": {
+                    "$ref": "#/components/responses/Error404"
+                  }
+                }
+              }
+            },
+            "/v1/deliverables/{id}/reject": {
+              "post": {
+                "summary": "reject a version on quality: counted in the agent's failure rate, the work dispatched again to another agent of the specialization",
+                "operationId": "rejectDeliverable",
+                "security": [
+                  {
+                    "apiToken": []
+                  }
+                ],
+                "parameters": [
+                  {
+                    "name": "id",
+                    "in": "path",
+                    "required": true,
+                    "schema": {
+                      "type": "integer",
+                      "format": "int64",
+                      "minimum": 1
+                    }
+                  },
+                  {
+                    "name": "Idempotency-Key",
+                    "in": "header",
+                    "schema": {
+                      "type": "string",
+                      "pattern": "^[!-~]{1,200}$"
+                    },
+                    "description": "the same key with the same body is the same command; the CLI sends one per invocation"
+                  }
+                ],
+                "requestBody": {
+                  "required": true,
+                  "content": {
+                    "application/json": {
+                      "schema": {
+                        "$ref": "#/components/schemas/DeliverableRejection"
+                      }
+                    }
+                  }
+                },
+                "responses": {
+                  "202": {
+                    "description": "accepted after the broker's confirm (or the command's current status, for a repeated Idempotency-Key)",
+                    "headers": {
+                      "Location": {
+                        "schema": {
+                          "type": "string"
+                        }
+                      }
+                    },
+                    "content": {
+                      "application/json": {
+                        "schema": {
+                          "$ref": "#/components/schemas/CommandAccepted"
+                        }
+                      }
+                    }
+                  },
+                  "400": {
+                    "$ref": "#/components/responses/Error400"
+                  },
+                  "401": {
+                    "$ref": "#/components/responses/Error401"
+                  },
+                  "403": {
+                    "$ref": "#/components/responses/Error403"
+                  },
+                  "413": {
+                    "$ref": "#/components/responses/Error413"
+                  },
+                  "415": {
+                    "$ref": "#/components/responses/Error415"
+                  },
+                  "422": {
+                    "$ref": "#/components/responses/Error422"
+                  },
+                  "429": {
+                    "$ref": "#/components/responses/Error429"
+                  },
+                  "503": {
+                    "$ref": "#/components/responses/Error503"
+                  },
+                  "404": {
+                    "$ref": "#/components/responses/Error404"
+                  }
+                }
+              }
+            },
+            "/v1/deliverables/{id}/feedback": {
+              "post": {
+                "summary": "a client's feedback and 1-5 rating on a deliverable delivered to it (client tokens only)",
+                "operationId": "rateDeliverable",
+                "security": [
+                  {
+                    "apiToken": []
+                  }
+                ],
+                "parameters": [
+                  {
+                    "name": "id",
+                    "in": "path",
+                    "required": true,
+                    "schema": {
+                      "type": "integer",
+                      "format": "int64",
+                      "minimum": 1
+                    }
+                  },
+                  {
+                    "name": "Idempotency-Key",
+                    "in": "header",
+                    "schema": {
+                      "type": "string",
+                      "pattern": "^[!-~]{1,200}$"
+                    },
+                    "description": "the same key with the same body is the same command; the CLI sends one per invocation"
+                  }
+                ],
+                "requestBody": {
+                  "required": true,
+                  "content": {
+                    "application/json": {
+                      "schema": {
+                        "$ref": "#/components/schemas/DeliverableFeedback"
+                      }
+                    }
+                  }
+                },
+                "responses": {
+                  "202": {
+                    "description": "accepted after the broker's confirm (or the command's current status, for a repeated Idempotency-Key)",
+                    "headers": {
+                      "Location": {
+                        "schema": {
+                          "type": "string"
+                        }
+                      }
+                    },
+                    "content": {
+                      "application/json": {
+                        "schema": {
+                          "$ref": "#/components/schemas/CommandAccepted"
+                        }
+                      }
+                    }
+                  },
+                  "400": {
+                    "$ref": "#/components/responses/Error400"
+                  },
+                  "401": {
+                    "$ref": "#/components/responses/Error401"
+                  },
+                  "403": {
+                    "$ref": "#/components/responses/Error403"
+                  },
+                  "413": {
+                    "$ref": "#/components/responses/Error413"
+                  },
+                  "415": {
+                    "$ref": "#/components/responses/Error415"
+                  },
+                  "422": {
+                    "$ref": "#/components/responses/Error422"
+                  },
+                  "429": {
+                    "$ref": "#/components/responses/Error429"
+                  },
+                  "503": {
+                    "$ref": "#/components/responses/Error503"
+                  },
+                  "404": {
+                    "$ref": "#/components/responses/Error404"
+                  }
+                }
+              }
+            },
+            "/v1/deliverables/{id}/files": {
+              "get": {
+                "summary": "a deliverable version's files, each with a signed download link that expires (a client token: only a version delivered to it)",
+                "operationId": "listDeliverableFiles",
+                "security": [
+                  {
+                    "apiToken": []
+                  }
+                ],
+                "parameters": [
+                  {
+                    "name": "id",
+                    "in": "path",
+                    "required": true,
+                    "schema": {
+                      "type": "integer",
+                      "format": "int64",
+                      "minimum": 1
+                    }
+                  }
+                ],
+                "responses": {
+                  "200": {
+                    "description": "OK",
+                    "content": {
+                      "application/json": {
+                        "schema": {
+                          "$ref": "#/components/schemas/DeliverableFileList"
+                        }
+                      }
+                    }
+                  },
+                  "401": {
+                    "$ref": "#/components/responses/Error401"
+                  },
+                  "403": {
+                    "$ref": "#/components/responses/Error403"
+                  },
+                  "404": {
+                    "$ref": "#/components/responses/Error404"
+                  },
+                  "429": {
+                    "$ref": "#/components/responses/Error429"
+                  },
+                  "503": {
+                    "$ref": "#/components/responses/Error503"
+                  }
+                }
+              },
+              "post": {
+                "summary": "upload a file (the body; one of the allowed types, 10 MiB at most by default) and attach it to a deliverable version: stored by content, then a deliverable.attach_file command (operators)",
+                "operationId": "uploadDeliverableFile",
+                "security": [
+                  {
+                    "apiToken": []
+                  }
+                ],
+                "parameters": [
+                  {
+                    "name": "id",
+                    "in": "path",
+                    "required": true,
+                    "schema": {
+                      "type": "integer",
+                      "format": "int64",
+                      "minimum": 1
+                    }
+                  },
+                  {
+                    "name": "name",
+                    "in": "query",
+                    "required": true,
+                    "schema": {
+                      "type": "string",
+                      "minLength": 1,
+                      "maxLength": 255
+                    },
+                    "description": "the file's name"
+                  },
+                  {
+                    "name": "Idempotency-Key",
+                    "in": "header",
+                    "schema": {
+                      "type": "string",
+                      "pattern": "^[!-~]{1,200}$"
+                    },
+                    "description": "the same key with the same body is the same command; the CLI sends one per invocation"
+                  }
+                ],
+                "requestBody": {
+                  "required": true,
+                  "content": {
+                    "application/pdf": {
+                      "schema": {
+                        "type": "string",
+                        "format": "binary"
+                      }
+                    },
+                    "application/zip": {
+                      "schema": {
+                        "type": "string",
+                        "format": "binary"
+                      }
+                    },
+                    "application/json": {
+                      "schema": {
+                        "type": "string",
+                        "format": "binary"
+                      }
+                    },
+                    "text/plain": {
+                      "schema": {
+                        "type": "string",
+                        "format": "binary"
+                      }
+                    },
+                    "text/markdown": {
+                      "schema": {
+                        "type": "string",
+                        "format": "binary"
+                      }
+                    },
+                    "text/csv": {
+                      "schema": {
+                        "type": "string",
+                        "format": "binary"
+                      }
+                    },
+                    "text/html": {
+                      "schema": {
+                        "type": "string",
+                        "format": "binary"
+                      }
+                    },
+                    "image/png": {
+                      "schema": {
+                        "type": "string",
+                        "format": "binary"
+                      }
+                    },
+                    "image/jpeg": {
+                      "schema": {
+                        "type": "string",
+                        "format": "binary"
+                      }
+                    },
+                    "image/gif": {
+                      "schema": {
+                        "type": "string",
+                        "format": "binary"
+                      }
+                    },
+                    "image/svg+xml": {
+                      "schema": {
+                        "type": "string",
+                        "format": "binary"
+                      }
+                    }
+                  }
+                },
+                "responses": {
+                  "202": {
+                    "description": "accepted after the broker's confirm (or the command's current status, for a repeated Idempotency-Key)",
+                    "headers": {
+                      "Location": {
+                        "schema": {
+                          "type": "string"
+                        }
+                      }
+                    },
+                    "content": {
+                      "application/json": {
+                        "schema": {
+                          "$ref": "#/components/schemas/CommandAccepted"
+                        }
+                      }
+                    }
+                  },
+                  "400": {
+                    "$ref": "#/components/responses/Error400"
+                  },
+                  "401": {
+                    "$ref": "#/components/responses/Error401"
+                  },
+                  "403": {
+                    "$ref": "#/components/responses/Error403"
+                  },
+                  "413": {
+                    "$ref": "#/components/responses/Error413"
+                  },
+                  "415": {
+                    "$ref": "#/components/responses/Error415"
+                  },
+                  "422": {
+                    "$ref": "#/components/responses/Error422"
+                  },
+                  "429": {
+                    "$ref": "#/components/responses/Error429"
+                  },
+                  "503": {
+                    "$ref": "#/components/responses/Error503"
+                  },
+                  "404": {
+                    "$ref": "#/components/responses/Error404"
+                  }
+                }
+              }
+            },
+            "/v1/notifications": {
+              "get": {
+                "summary": "list notifications and their state (operators only)",
+                "operationId": "listNotifications",
+                "security": [
+                  {
+                    "apiToken": []
+                  }
+                ],
+                "parameters": [
+                  {
+                    "name": "limit",
+                    "in": "query",
+                    "schema": {
+                      "type": "integer",
+                      "minimum": 1,
+                      "maximum": 200,
+                      "default": 50
+                    }
+                  },
+                  {
+                    "name": "cursor",
+                    "in": "query",
+                    "schema": {
+                      "type": "string",
+                      "pattern": "^[0-9]{1,18}$"
+                    },
+                    "description": "the nextCursor of the previous page"
+                  },
+                  {
+                    "name": "status",
+                    "in": "query",
+                    "schema": {
+                      "type": "string",
+                      "enum": [
+                        "pending",
+                        "sent",
+                        "skipped",
+                        "parked"
+                      ]
+                    }
+                  },
+                  {
+                    "name": "kind",
+                    "in": "query",
+                    "schema": {
+                      "type": "string",
+                      "enum": [
+                        "dispatch-failed",
+                        "task-failed",
+                        "review-waiting",
+                        "deliverable-ready",
+                        "revision-in-progress",
+                        "sla-at-risk",
+                        "sla-breached",
+                        "client-message",
+                        "new-message",
+                        "project-underway",
+                        "weekly-digest"
+                      ]
+                    }
+                  },
+                  {
+                    "name": "task",
+                    "in": "query",
+                    "schema": {
+                      "type": "integer",
+                      "format": "int64",
+                      "minimum": 1
+                    }
+                  }
+                ],
+                "responses": {
+                  "200": {
+                    "description": "OK",
+                    "content": {
+                      "application/json": {
+                        "schema": {
+                          "$ref": "#/components/schemas/NotificationPage"
+                        }
+                      }
+                    }
+                  },
+                  "400": {
+                    "$ref": "#/components/responses/Error400"
+                  },
+                  "401": {
+                    "$ref": "#/components/responses/Error401"
+                  },
+                  "403": {
+                    "$ref": "#/components/responses/Error403"
+                  },
+                  "429": {
+                    "$ref": "#/components/responses/Error429"
+                  },
+                  "503": {
+                    "$ref": "#/components/responses/Error503"
+                  }
+                }
+              }
+            },
+            "/files/{id}": {
+              "get": {
+                "summary": "download a file with a signed link (no token: the link is the permission); an altered or expired link is 403",
+                "operationId": "downloadFile",
+                "parameters": [
+                  {
+                    "name": "id",
+                    "in": "path",
+                    "required": true,
+                    "schema": {
+                      "type": "string"
+                    }
+                  },
+                  {
+                    "name": "expires",
+                    "in": "query",
+                    "schema": {
+                      "type": "string"
+                    }
+                  },
+                  {
+                    "name": "signature",
+                    "in": "query",
+                    "schema": {
+                      "type": "string"
+                    }
+                  }
+                ],
+                "responses": {
+                  "200": {
+                    "description": "the file, with the type it was uploaded with",
+                    "content": {
+                      "*/*": {
+                        "schema": {
+                          "type": "string",
+                          "format": "binary"
+                        }
+                      }
+                    }
+                  },
+                  "403": {
+                    "$ref": "#/components/responses/Error403"
+                  },
+                  "404": {
+                    "$ref": "#/components/responses/Error404"
+                  },
+                  "503": {
+                    "$ref": "#/components/responses/Error503"
+                  }
+                }
+              }
             }
-          }
-        },
-        "required": [
-          "clientId",
-          "name",
-          "type"
-        ],
-        "additionalProperties": false,
-        "description": "tier, or subscriptionId, is required"
-      },
-      "ProjectChanges": {
-        "type": "object",
-        "properties": {
-          "name": {
-            "type": "string",
-            "minLength": 1,
-            "maxLength": 200
           },
-          "brief": {
-            "type": "string",
-            "minLength": 1,
-            "maxLength": 50000
-          },
-          "deadline": {
-            "type": "string",
-            "format": "date-time"
-          },
-          "tags": {
-            "type": "array",
-            "maxItems": 20,
-            "items": {
-              "type": "string",
-              "minLength": 1,
-              "maxLength": 40
-            }
-          }
-        },
-        "required": [],
-        "additionalProperties": false,
-        "description": "at least one field"
-      },
-      "Empty": {
-        "type": "object",
-        "properties": {},
-        "required": [],
-        "additionalProperties": false
-      },
-      "NewTask": {
-        "type": "object",
-        "properties": {
-          "projectId": {
-            "type": "integer",
-            "format": "int64",
-            "minimum": 1
-          },
-          "title": {
-            "type": "string",
-            "minLength": 1,
-            "maxLength": 300
-          },
-          "description": {
-            "type": "string",
-            "minLength": 0,
-            "maxLength": 50000
-          },
-          "taskType": {
-            "type": "string",
-            "enum": [
-              "research",
-              "draft",
-              "code",
-              "design",
-              "review",
-              "revision"
-            ]
-          },
-          "requiredSpecialization": {
-            "type": "string",
-            "enum": [
-              "researcher",
-              "writer",
-              "coder",
-              "designer",
-              "reviewer",
-              "general"
-            ]
-          },
-          "priority": {
-            "type": "integer",
-            "minimum": 1,
-            "maximum": 5
-          },
-          "estimatedDurationMs": {
-            "type": "integer",
-            "minimum": 0,
-            "maximum": 2592000000
-          },
-          "dependsOn": {
-            "type": "array",
-            "maxItems": 100,
-            "uniqueItems": true,
-            "items": {
-              "type": "integer",
-              "format": "int64",
-              "minimum": 1
-            }
-          }
-        },
-        "required": [
-          "projectId",
-          "title"
-        ],
-        "additionalProperties": false
-      },
-      "TaskAssignment": {
-        "type": "object",
-        "properties": {
-          "agentId": {
-            "type": "integer",
-            "format": "int64",
-            "minimum": 1
-          }
-        },
-        "required": [
-          "agentId"
-        ],
-        "additionalProperties": false
-      },
-      "TaskSplit": {
-        "type": "object",
-        "properties": {
-          "projectId": {
-            "type": "integer",
-            "format": "int64",
-            "minimum": 1
-          },
-          "tasks": {
-            "type": "array",
-            "minItems": 1,
-            "maxItems": 200,
-            "items": {
-              "type": "object",
-              "properties": {
-                "key": {
-                  "type": "string",
-                  "minLength": 1,
-                  "maxLength": 60
+          "components": {
+            "schemas": {
+              "Error": {
+                "type": "object",
+                "properties": {
+                  "error": {
+                    "type": "object",
+                    "properties": {
+                      "code": {
+                        "type": "string",
+                        "description": "stable, for programs"
+                      },
+                      "message": {
+                        "type": "string",
+                        "description": "why, for people"
+                      },
+                      "field": {
+                        "type": "string",
+                        "description": "the field or parameter at fault"
+                      }
+                    },
+                    "required": [
+                      "code",
+                      "message"
+                    ],
+                    "additionalProperties": false
+                  }
                 },
-                "title": {
-                  "type": "string",
-                  "minLength": 1,
-                  "maxLength": 300
-                },
-                "description": {
-                  "type": "string",
-                  "minLength": 0,
-                  "maxLength": 50000
-                },
-                "taskType": {
-                  "type": "string",
-                  "enum": [
-                    "research",
-                    "draft",
-                    "code",
-                    "design",
-                    "review",
-                    "revision"
-                  ]
-                },
-                "requiredSpecialization": {
-                  "type": "string",
-                  "enum": [
-                    "researcher",
-                    "writer",
-                    "coder",
-                    "designer",
-                    "reviewer",
-                    "general"
-                  ]
-                },
-                "priority": {
-                  "type": "integer",
-                  "minimum": 1,
-                  "maximum": 5
-                },
-                "estimatedDurationMs": {
-                  "type": "integer",
-                  "minimum": 0,
-                  "maximum": 2592000000
-                },
-                "dependsOn": {
-                  "type": "array",
-                  "items": {
+                "required": [
+                  "error"
+                ],
+                "additionalProperties": false
+              },
+              "Health": {
+                "type": "object",
+                "properties": {
+                  "status": {
                     "type": "string"
                   },
-                  "description": "keys of other tasks of the plan"
+                  "reason": {
+                    "type": "string"
+                  }
+                },
+                "required": [
+                  "status"
+                ],
+                "additionalProperties": false
+              },
+              "TaskResultReport": {
+                "type": "object",
+                "properties": {
+                  "taskId": {
+                    "type": "integer",
+                    "format": "int64",
+                    "minimum": 1
+                  },
+                  "status": {
+                    "type": "string",
+                    "enum": [
+                      "completed",
+                      "failed"
+                    ]
+                  },
+                  "output": {
+                    "type": "string"
+                  },
+                  "error": {
+                    "type": "string"
+                  },
+                  "artifacts": {
+                    "type": "array",
+                    "maxItems": 20,
+                    "items": {
+                      "$ref": "#/components/schemas/Artifact"
+                    },
+                    "description": "files the agent uploaded to /webhooks/agents/files, as that upload answered; they become the deliverable version's files"
+                  }
+                },
+                "required": [
+                  "taskId",
+                  "status"
+                ],
+                "additionalProperties": false,
+                "description": "completed needs output, failed needs error"
+              },
+              "TaskResultAccepted": {
+                "type": "object",
+                "properties": {
+                  "accepted": {
+                    "type": "boolean",
+                    "const": true
+                  },
+                  "messageId": {
+                    "type": "string"
+                  }
+                },
+                "required": [
+                  "accepted",
+                  "messageId"
+                ],
+                "additionalProperties": false
+              },
+              "CommandAccepted": {
+                "type": "object",
+                "properties": {
+                  "commandId": {
+                    "type": "string",
+                    "pattern": "^cmd_[0-9a-f]{24}$"
+                  },
+                  "status": {
+                    "type": "string",
+                    "enum": [
+                      "accepted",
+                      "applied",
+                      "rejected"
+                    ]
+                  }
+                },
+                "required": [
+                  "commandId",
+                  "status"
+                ],
+                "additionalProperties": false
+              },
+              "Command": {
+                "type": "object",
+                "properties": {
+                  "id": {
+                    "type": "string"
+                  },
+                  "kind": {
+                    "type": "string",
+                    "enum": [
+                      "client.create",
+                      "client.update",
+                      "project.create",
+                      "project.update",
+                      "project.archive",
+                      "task.create",
+                      "task.split",
+                      "task.assign",
+                      "task.cancel",
+                      "task.dispatch",
+                      "agent.register",
+                      "agent.update",
+                      "agent.set_offline",
+                      "agent.configure",
+                      "dead_letter.replay",
+                      "dead_letter.purge"
+                    ]
+                  },
+                  "status": {
+                    "type": "string",
+                    "enum": [
+                      "accepted",
+                      "applied",
+                      "rejected"
+                    ]
+                  },
+                  "payload": {
+                    "type": "object"
+                  },
+                  "result": {
+                    "type": [
+                      "object",
+                      "null"
+                    ],
+                    "description": "the ids the command created or changed, once applied"
+                  },
+                  "error": {
+                    "type": [
+                      "string",
+                      "null"
+                    ],
+                    "description": "why it was rejected"
+                  },
+                  "createdAt": {
+                    "type": "string",
+                    "format": "date-time"
+                  },
+                  "completedAt": {
+                    "type": [
+                      "string",
+                      "null"
+                    ],
+                    "format": "date-time"
+                  }
+                },
+                "required": [
+                  "id",
+                  "kind",
+                  "status",
+                  "payload",
+                  "result",
+                  "error",
+                  "createdAt",
+                  "completedAt"
+                ],
+                "additionalProperties": false
+              },
+              "NewClient": {
+                "type": "object",
+                "properties": {
+                  "name": {
+                    "type": "string",
+                    "minLength": 1,
+                    "maxLength": 200
+                  },
+                  "email": {
+                    "type": "string",
+                    "format": "email",
+                    "maxLength": 254
+                  },
+                  "company": {
+                    "type": "string",
+                    "minLength": 1,
+                    "maxLength": 200
+                  },
+                  "plan": {
+                    "type": "string",
+                    "enum": [
+                      "sprint",
+                      "pro",
+                      "scale"
+                    ]
+                  },
+                  "channel": {
+                    "type": "string",
+                    "enum": [
+                      "portal",
+                      "email",
+                      "slack",
+                      "discord"
+                    ]
+                  },
+                  "timezone": {
+                    "type": "string",
+                    "minLength": 1,
+                    "maxLength": 64
+                  },
+                  "slackWebhookUrl": {
+                    "type": "string",
+                    "minLength": 10,
+                    "maxLength": 500,
+                    "description": "the client's Slack incoming webhook, for its chat notifications (an http or https URL; a credential: never shown again)"
+                  },
+                  "discordWebhookUrl": {
+                    "type": "string",
+                    "minLength": 10,
+                    "maxLength": 500,
+                    "description": "the client's Discord webhook, for its chat notifications (an http or https URL; a credential: never shown again)"
+                  }
+                },
+                "required": [
+                  "name",
+                  "email"
+                ],
+                "additionalProperties": false
+              },
+              "ClientChanges": {
+                "type": "object",
+                "properties": {
+                  "name": {
+                    "type": "string",
+                    "minLength": 1,
+                    "maxLength": 200
+                  },
+                  "email": {
+                    "type": "string",
+                    "format": "email",
+                    "maxLength": 254
+                  },
+                  "company": {
+                    "type": "string",
+                    "minLength": 1,
+                    "maxLength": 200
+                  },
+                  "plan": {
+                    "type": "string",
+                    "enum": [
+                      "sprint",
+                      "pro",
+                      "scale"
+                    ]
+                  },
+                  "channel": {
+                    "type": "string",
+                    "enum": [
+                      "portal",
+                      "email",
+                      "slack",
+                      "discord"
+                    ]
+                  },
+                  "timezone": {
+                    "type": "string",
+                    "minLength": 1,
+                    "maxLength": 64
+                  },
+                  "status": {
+                    "type": "string",
+                    "enum": [
+                      "active",
+                      "inactive",
+                      "churned"
+                    ]
+                  },
+                  "slackWebhookUrl": {
+                    "type": "string",
+                    "minLength": 10,
+                    "maxLength": 500,
+                    "description": "the client's Slack incoming webhook, for its chat notifications (an http or https URL; a credential: never shown again)"
+                  },
+                  "discordWebhookUrl": {
+                    "type": "string",
+                    "minLength": 10,
+                    "maxLength": 500,
+                    "description": "the client's Discord webhook, for its chat notifications (an http or https URL; a credential: never shown again)"
+                  }
+                },
+                "required": [],
+                "additionalProperties": false,
+                "description": "at least one field"
+              },
+              "NewProject": {
+                "type": "object",
+                "properties": {
+                  "clientId": {
+                    "type": "integer",
+                    "format": "int64",
+                    "minimum": 1
+                  },
+                  "name": {
+                    "type": "string",
+                    "minLength": 1,
+                    "maxLength": 200
+                  },
+                  "type": {
+                    "type": "string",
+                    "minLength": 1,
+                    "maxLength": 60
+                  },
+                  "brief": {
+                    "type": "string",
+                    "minLength": 1,
+                    "maxLength": 50000
+                  },
+                  "deadline": {
+                    "type": "string",
+                    "format": "date-time"
+                  },
+                  "tier": {
+                    "type": "string",
+                    "enum": [
+                      "sprint",
+                      "pro",
+                      "scale"
+                    ]
+                  },
+                  "subscriptionId": {
+                    "type": "integer",
+                    "format": "int64",
+                    "minimum": 1
+                  },
+                  "tags": {
+                    "type": "array",
+                    "maxItems": 20,
+                    "items": {
+                      "type": "string",
+                      "minLength": 1,
+                      "maxLength": 40
+                    }
+                  }
+                },
+                "required": [
+                  "clientId",
+                  "name",
+                  "type"
+                ],
+                "additionalProperties": false,
+                "description": "tier, or subscriptionId, is required"
+              },
+              "ProjectChanges": {
+                "type": "object",
+                "properties": {
+                  "name": {
+                    "type": "string",
+                    "minLength": 1,
+                    "maxLength": 200
+                  },
+                  "brief": {
+                    "type": "string",
+                    "minLength": 1,
+                    "maxLength": 50000
+                  },
+                  "deadline": {
+                    "type": "string",
+                    "format": "date-time"
+                  },
+                  "tags": {
+                    "type": "array",
+                    "maxItems": 20,
+                    "items": {
+                      "type": "string",
+                      "minLength": 1,
+                      "maxLength": 40
+                    }
+                  }
+                },
+                "required": [],
+                "additionalProperties": false,
+                "description": "at least one field"
+              },
+              "Empty": {
+                "type": "object",
+                "properties": {},
+                "required": [],
+                "additionalProperties": false
+              },
+              "NewTask": {
+                "type": "object",
+                "properties": {
+                  "projectId": {
+                    "type": "integer",
+                    "format": "int64",
+                    "minimum": 1
+                  },
+                  "title": {
+                    "type": "string",
+                    "minLength": 1,
+                    "maxLength": 300
+                  },
+                  "description": {
+                    "type": "string",
+                    "minLength": 0,
+                    "maxLength": 50000
+                  },
+                  "taskType": {
+                    "type": "string",
+                    "enum": [
+                      "research",
+                      "draft",
+                      "code",
+                      "design",
+                      "review",
+                      "revision"
+                    ]
+                  },
+                  "requiredSpecialization": {
+                    "type": "string",
+                    "enum": [
+                      "researcher",
+                      "writer",
+                      "coder",
+                      "designer",
+                      "reviewer",
+                      "general"
+                    ]
+                  },
+                  "priority": {
+                    "type": "integer",
+                    "minimum": 1,
+                    "maximum": 5
+                  },
+                  "estimatedDurationMs": {
+                    "type": "integer",
+                    "minimum": 0,
+                    "maximum": 2592000000
+                  },
+                  "dependsOn": {
+                    "type": "array",
+                    "maxItems": 100,
+                    "uniqueItems": true,
+                    "items": {
+                      "type": "integer",
+                      "format": "int64",
+                      "minimum": 1
+                    }
+                  }
+                },
+                "required": [
+                  "projectId",
+                  "title"
+                ],
+                "additionalProperties": false
+              },
+              "TaskAssignment": {
+                "type": "object",
+                "properties": {
+                  "agentId": {
+                    "type": "integer",
+                    "format": "int64",
+                    "minimum": 1
+                  }
+                },
+                "required": [
+                  "agentId"
+                ],
+                "additionalProperties": false
+              },
+              "TaskSplit": {
+                "type": "object",
+                "properties": {
+                  "projectId": {
+                    "type": "integer",
+                    "format": "int64",
+                    "minimum": 1
+                  },
+                  "tasks": {
+                    "type": "array",
+                    "minItems": 1,
+                    "maxItems": 200,
+                    "items": {
+                      "type": "object",
+                      "properties": {
+                        "key": {
+                          "type": "string",
+                          "minLength": 1,
+                          "maxLength": 60
+                        },
+                        "title": {
+                          "type": "string",
+                          "minLength": 1,
+                          "maxLength": 300
+                        },
+                        "description": {
+                          "type": "string",
+                          "minLength": 0,
+                          "maxLength": 50000
+                        },
+                        "taskType": {
+                          "type": "string",
+                          "enum": [
+                            "research",
+                            "draft",
+                            "code",
+                            "design",
+                            "review",
+                            "revision"
+                          ]
+                        },
+                        "requiredSpecialization": {
+                          "type": "string",
+                          "enum": [
+                            "researcher",
+                            "writer",
+                            "coder",
+                            "designer",
+                            "reviewer",
+                            "general"
+                          ]
+                        },
+                        "priority": {
+                          "type": "integer",
+                          "minimum": 1,
+                          "maximum": 5
+                        },
+                        "estimatedDurationMs": {
+                          "type": "integer",
+                          "minimum": 0,
+                          "maximum": 2592000000
+                        },
+                        "dependsOn": {
+                          "type": "array",
+                          "items": {
+                            "type": "string"
+                          },
+                          "description": "keys of other tasks of the plan"
+                        }
+                      },
+                      "required": [
+                        "key",
+                        "title"
+                      ],
+                      "additionalProperties": false
+                    }
+                  }
+                },
+                "required": [
+                  "projectId",
+                  "tasks"
+                ],
+                "additionalProperties": false,
+                "description": "tasks name each other by key; created in dependency order, all or none; a cycle is refused"
+              },
+              "TaskCancellation": {
+                "type": "object",
+                "properties": {
+                  "reason": {
+                    "type": "string",
+                    "minLength": 1,
+                    "maxLength": 500
+                  }
+                },
+                "required": [],
+                "additionalProperties": false
+              },
+              "NewAgent": {
+                "type": "object",
+                "properties": {
+                  "name": {
+                    "type": "string",
+                    "minLength": 1,
+                    "maxLength": 100
+                  },
+                  "specialization": {
+                    "type": "string",
+                    "enum": [
+                      "researcher",
+                      "writer",
+                      "coder",
+                      "designer",
+                      "reviewer",
+                      "general"
+                    ]
+                  },
+                  "capabilities": {
+                    "type": "array",
+                    "items": {
+                      "type": "string",
+                      "enum": [
+                        "web_search",
+                        "code_execution",
+                        "image_generation",
+                        "file_access"
+                      ]
+                    }
+                  },
+                  "model": {
+                    "type": "string",
+                    "minLength": 1,
+                    "maxLength": 100
+                  },
+                  "maxConcurrentTasks": {
+                    "type": "integer",
+                    "minimum": 1,
+                    "maximum": 64
+                  },
+                  "soul": {
+                    "type": "string",
+                    "minLength": 1,
+                    "maxLength": 20000
+                  }
+                },
+                "required": [
+                  "name"
+                ],
+                "additionalProperties": false
+              },
+              "AgentConfiguration": {
+                "type": "object",
+                "properties": {
+                  "clientId": {
+                    "type": "integer",
+                    "format": "int64",
+                    "minimum": 1
+                  },
+                  "name": {
+                    "type": "string",
+                    "minLength": 1,
+                    "maxLength": 100
+                  },
+                  "systemPrompt": {
+                    "type": "string",
+                    "minLength": 1,
+                    "maxLength": 50000
+                  },
+                  "brandGuidelines": {
+                    "type": "string",
+                    "minLength": 1,
+                    "maxLength": 50000
+                  },
+                  "model": {
+                    "type": "string",
+                    "minLength": 1,
+                    "maxLength": 100
+                  },
+                  "temperature": {
+                    "type": "number",
+                    "minimum": 0,
+                    "maximum": 2
+                  },
+                  "tools": {
+                    "type": "array",
+                    "items": {
+                      "type": "string",
+                      "enum": [
+                        "web_search",
+                        "code_execution",
+                        "image_generation",
+                        "file_access"
+                      ]
+                    }
+                  }
+                },
+                "required": [
+                  "clientId",
+                  "name",
+                  "systemPrompt"
+                ],
+                "additionalProperties": false,
+                "description": "for a client on the Scale plan"
+              },
+              "AgentChanges": {
+                "type": "object",
+                "properties": {
+                  "name": {
+                    "type": "string",
+                    "minLength": 1,
+                    "maxLength": 100
+                  },
+                  "specialization": {
+                    "type": "string",
+                    "enum": [
+                      "researcher",
+                      "writer",
+                      "coder",
+                      "designer",
+                      "reviewer",
+                      "general"
+                    ]
+                  },
+                  "capabilities": {
+                    "type": "array",
+                    "items": {
+                      "type": "string",
+                      "enum": [
+                        "web_search",
+                        "code_execution",
+                        "image_generation",
+                        "file_access"
+                      ]
+                    }
+                  },
+                  "model": {
+                    "type": "string",
+                    "minLength": 1,
+                    "maxLength": 100
+                  },
+                  "maxConcurrentTasks": {
+                    "type": "integer",
+                    "minimum": 1,
+                    "maximum": 64
+                  },
+                  "soul": {
+                    "type": "string",
+                    "minLength": 1,
+                    "maxLength": 20000
+                  }
+                },
+                "required": [],
+                "additionalProperties": false,
+                "description": "at least one field"
+              },
+              "Client": {
+                "type": "object",
+                "properties": {
+                  "id": {
+                    "type": "integer",
+                    "format": "int64",
+                    "minimum": 1
+                  },
+                  "name": {
+                    "type": "string"
+                  },
+                  "email": {
+                    "type": "string"
+                  },
+                  "company": {
+                    "type": [
+                      "string",
+                      "null"
+                    ]
+                  },
+                  "status": {
+                    "type": "string",
+                    "enum": [
+                      "active",
+                      "inactive",
+                      "churned"
+                    ]
+                  },
+                  "plan": {
+                    "type": [
+                      "string",
+                      "null"
+                    ],
+                    "enum": [
+                      "sprint",
+                      "pro",
+                      "scale",
+                      null
+                    ]
+                  },
+                  "channel": {
+                    "type": [
+                      "string",
+                      "null"
+                    ],
+                    "enum": [
+                      "portal",
+                      "email",
+                      "slack",
+                      "discord",
+                      null
+                    ]
+                  },
+                  "timezone": {
+                    "type": [
+                      "string",
+                      "null"
+                    ]
+                  },
+                  "createdAt": {
+                    "type": "string",
+                    "format": "date-time"
+                  },
+                  "slackConnected": {
+                    "type": "boolean"
+                  },
+                  "discordConnected": {
+                    "type": "boolean"
+                  }
+                },
+                "required": [
+                  "id",
+                  "name",
+                  "email",
+                  "company",
+                  "status",
+                  "plan",
+                  "channel",
+                  "timezone",
+                  "createdAt",
+                  "slackConnected",
+                  "discordConnected"
+                ],
+                "additionalProperties": false
+              },
+              "Project": {
+                "type": "object",
+                "properties": {
+                  "id": {
+                    "type": "integer",
+                    "format": "int64",
+                    "minimum": 1
+                  },
+                  "clientId": {
+                    "type": "integer",
+                    "format": "int64",
+                    "minimum": 1
+                  },
+                  "name": {
+                    "type": "string"
+                  },
+                  "type": {
+                    "type": "string"
+                  },
+                  "brief": {
+                    "type": [
+                      "string",
+                      "null"
+                    ]
+                  },
+                  "status": {
+                    "type": "string",
+                    "enum": [
+                      "intake",
+                      "active",
+                      "review",
+                      "delivered",
+                      "archived"
+                    ]
+                  },
+                  "deadline": {
+                    "type": [
+                      "string",
+                      "null"
+                    ],
+                    "format": "date-time"
+                  },
+                  "tier": {
+                    "type": [
+                      "string",
+                      "null"
+                    ],
+                    "enum": [
+                      "sprint",
+                      "pro",
+                      "scale",
+                      null
+                    ]
+                  },
+                  "subscriptionId": {
+                    "type": [
+                      "integer",
+                      "null"
+                    ],
+                    "format": "int64"
+                  },
+                  "slaResponseHours": {
+                    "type": [
+                      "integer",
+                      "null"
+                    ]
+                  },
+                  "slaDeliveryHours": {
+                    "type": [
+                      "integer",
+                      "null"
+                    ]
+                  },
+                  "maxRevisions": {
+                    "type": [
+                      "integer",
+                      "null"
+                    ],
+                    "description": "null: unlimited"
+                  },
+                  "revisionCount": {
+                    "type": "integer"
+                  },
+                  "priority": {
+                    "type": [
+                      "integer",
+                      "null"
+                    ]
+                  },
+                  "tags": {
+                    "type": "array",
+                    "items": {
+                      "type": "string"
+                    }
+                  },
+                  "createdAt": {
+                    "type": "string",
+                    "format": "date-time"
+                  },
+                  "deliveredAt": {
+                    "type": [
+                      "string",
+                      "null"
+                    ],
+                    "format": "date-time"
+                  }
+                },
+                "required": [
+                  "id",
+                  "clientId",
+                  "name",
+                  "type",
+                  "brief",
+                  "status",
+                  "deadline",
+                  "tier",
+                  "subscriptionId",
+                  "slaResponseHours",
+                  "slaDeliveryHours",
+                  "maxRevisions",
+                  "revisionCount",
+                  "priority",
+                  "tags",
+                  "createdAt",
+                  "deliveredAt"
+                ],
+                "additionalProperties": false
+              },
+              "Task": {
+                "type": "object",
+                "properties": {
+                  "id": {
+                    "type": "integer",
+                    "format": "int64",
+                    "minimum": 1
+                  },
+                  "projectId": {
+                    "type": [
+                      "integer",
+                      "null"
+                    ],
+                    "format": "int64"
+                  },
+                  "title": {
+                    "type": "string"
+                  },
+                  "description": {
+                    "type": [
+                      "string",
+                      "null"
+                    ]
+                  },
+                  "status": {
+                    "type": "string",
+                    "enum": [
+                      "pending",
+                      "assigned",
+                      "running",
+                      "completed",
+                      "failed"
+                    ]
+                  },
+                  "priority": {
+                    "type": "integer",
+                    "minimum": 1,
+                    "maximum": 5
+                  },
+                  "taskType": {
+                    "type": [
+                      "string",
+                      "null"
+                    ],
+                    "enum": [
+                      "research",
+                      "draft",
+                      "code",
+                      "design",
+                      "review",
+                      "revision",
+                      null
+                    ]
+                  },
+                  "requiredSpecialization": {
+                    "type": [
+                      "string",
+                      "null"
+                    ],
+                    "enum": [
+                      "researcher",
+                      "writer",
+                      "coder",
+                      "designer",
+                      "reviewer",
+                      "general",
+                      null
+                    ]
+                  },
+                  "assignedAgentId": {
+                    "type": [
+                      "integer",
+                      "null"
+                    ],
+                    "format": "int64"
+                  },
+                  "estimatedDurationMs": {
+                    "type": [
+                      "integer",
+                      "null"
+                    ]
+                  },
+                  "attempt": {
+                    "type": "integer"
+                  },
+                  "error": {
+                    "type": [
+                      "string",
+                      "null"
+                    ]
+                  },
+                  "createdAt": {
+                    "type": "string",
+                    "format": "date-time"
+                  },
+                  "startedAt": {
+                    "type": [
+                      "string",
+                      "null"
+                    ],
+                    "format": "date-time"
+                  },
+                  "completedAt": {
+                    "type": [
+                      "string",
+                      "null"
+                    ],
+                    "format": "date-time"
+                  },
+                  "dependsOn": {
+                    "type": "array",
+                    "items": {
+                      "type": "integer",
+                      "format": "int64",
+                      "minimum": 1
+                    }
+                  }
+                },
+                "required": [
+                  "id",
+                  "projectId",
+                  "title",
+                  "description",
+                  "status",
+                  "priority",
+                  "taskType",
+                  "requiredSpecialization",
+                  "assignedAgentId",
+                  "estimatedDurationMs",
+                  "attempt",
+                  "error",
+                  "createdAt",
+                  "startedAt",
+                  "completedAt",
+                  "dependsOn"
+                ],
+                "additionalProperties": false
+              },
+              "Agent": {
+                "type": "object",
+                "properties": {
+                  "id": {
+                    "type": "integer",
+                    "format": "int64",
+                    "minimum": 1
+                  },
+                  "name": {
+                    "type": "string"
+                  },
+                  "status": {
+                    "type": "string",
+                    "enum": [
+                      "online",
+                      "offline",
+                      "busy"
+                    ]
+                  },
+                  "specialization": {
+                    "type": [
+                      "string",
+                      "null"
+                    ],
+                    "enum": [
+                      "researcher",
+                      "writer",
+                      "coder",
+                      "designer",
+                      "reviewer",
+                      "general",
+                      null
+                    ]
+                  },
+                  "capabilities": {
+                    "type": "array",
+                    "items": {
+                      "type": "string",
+                      "enum": [
+                        "web_search",
+                        "code_execution",
+                        "image_generation",
+                        "file_access"
+                      ]
+                    }
+                  },
+                  "model": {
+                    "type": [
+                      "string",
+                      "null"
+                    ]
+                  },
+                  "maxConcurrentTasks": {
+                    "type": "integer"
+                  },
+                  "totalTasksCompleted": {
+                    "type": "integer"
+                  },
+                  "totalTasksFailed": {
+                    "type": "integer"
+                  },
+                  "lastSeen": {
+                    "type": "string",
+                    "format": "date-time"
+                  }
+                },
+                "required": [
+                  "id",
+                  "name",
+                  "status",
+                  "specialization",
+                  "capabilities",
+                  "model",
+                  "maxConcurrentTasks",
+                  "totalTasksCompleted",
+                  "totalTasksFailed",
+                  "lastSeen"
+                ],
+                "additionalProperties": false
+              },
+              "Event": {
+                "type": "object",
+                "properties": {
+                  "id": {
+                    "type": "integer",
+                    "format": "int64",
+                    "minimum": 1
+                  },
+                  "type": {
+                    "type": "string"
+                  },
+                  "message": {
+                    "type": "string"
+                  },
+                  "data": {
+                    "type": "object"
+                  },
+                  "occurredAt": {
+                    "type": "string",
+                    "format": "date-time"
+                  },
+                  "clientId": {
+                    "type": [
+                      "integer",
+                      "null"
+                    ],
+                    "format": "int64"
+                  },
+                  "projectId": {
+                    "type": [
+                      "integer",
+                      "null"
+                    ],
+                    "format": "int64"
+                  },
+                  "taskId": {
+                    "type": [
+                      "integer",
+                      "null"
+                    ],
+                    "format": "int64"
+                  },
+                  "agentId": {
+                    "type": [
+                      "integer",
+                      "null"
+                    ],
+                    "format": "int64"
+                  },
+                  "deliverableId": {
+                    "type": [
+                      "integer",
+                      "null"
+                    ],
+                    "format": "int64"
+                  }
+                },
+                "required": [
+                  "id",
+                  "type",
+                  "message",
+                  "data",
+                  "occurredAt",
+                  "clientId",
+                  "projectId",
+                  "taskId",
+                  "agentId",
+                  "deliverableId"
+                ],
+                "additionalProperties": false
+              },
+              "Attempt": {
+                "type": "object",
+                "properties": {
+                  "attempt": {
+                    "type": "integer"
+                  },
+                  "agentId": {
+                    "type": [
+                      "integer",
+                      "null"
+                    ],
+                    "format": "int64"
+                  },
+                  "openedAt": {
+                    "type": "string",
+                    "format": "date-time"
+                  },
+                  "closedAt": {
+                    "type": [
+                      "string",
+                      "null"
+                    ],
+                    "format": "date-time"
+                  },
+                  "outcome": {
+                    "type": [
+                      "string",
+                      "null"
+                    ],
+                    "enum": [
+                      "completed",
+                      "failed",
+                      "timeout",
+                      "spawn_failed",
+                      "superseded",
+                      null
+                    ]
+                  }
+                },
+                "required": [
+                  "attempt",
+                  "agentId",
+                  "openedAt",
+                  "closedAt",
+                  "outcome"
+                ],
+                "additionalProperties": false
+              },
+              "DeliverableSummary": {
+                "type": "object",
+                "properties": {
+                  "id": {
+                    "type": "integer",
+                    "format": "int64",
+                    "minimum": 1
+                  },
+                  "taskId": {
+                    "type": [
+                      "integer",
+                      "null"
+                    ],
+                    "format": "int64"
+                  },
+                  "title": {
+                    "type": "string"
+                  },
+                  "format": {
+                    "type": "string"
+                  },
+                  "status": {
+                    "type": "string",
+                    "enum": [
+                      "draft",
+                      "review",
+                      "approved",
+                      "delivered",
+                      "rejected"
+                    ]
+                  },
+                  "version": {
+                    "type": "integer"
+                  },
+                  "createdAt": {
+                    "type": "string",
+                    "format": "date-time"
+                  },
+                  "deliveredAt": {
+                    "type": [
+                      "string",
+                      "null"
+                    ],
+                    "format": "date-time"
+                  }
+                },
+                "required": [
+                  "id",
+                  "taskId",
+                  "title",
+                  "format",
+                  "status",
+                  "version",
+                  "createdAt",
+                  "deliveredAt"
+                ],
+                "additionalProperties": false
+              },
+              "QueueState": {
+                "type": "object",
+                "properties": {
+                  "name": {
+                    "type": "string",
+                    "enum": [
+                      "command",
+                      "dispatch",
+                      "review",
+                      "billing",
+                      "notify"
+                    ]
+                  },
+                  "ready": {
+                    "type": "integer",
+                    "minimum": 0
+                  },
+                  "consumers": {
+                    "type": "integer",
+                    "minimum": 0
+                  },
+                  "deadLettered": {
+                    "type": "integer",
+                    "minimum": 0,
+                    "description": "copies in the broker's dead-letter queue"
+                  },
+                  "parked": {
+                    "type": "integer",
+                    "minimum": 0,
+                    "description": "parked rows in dead_letters"
+                  }
+                },
+                "required": [
+                  "name",
+                  "ready",
+                  "consumers",
+                  "deadLettered",
+                  "parked"
+                ],
+                "additionalProperties": false
+              },
+              "DeadLetter": {
+                "type": "object",
+                "properties": {
+                  "id": {
+                    "type": "integer",
+                    "format": "int64",
+                    "minimum": 1
+                  },
+                  "queue": {
+                    "type": "string"
+                  },
+                  "messageId": {
+                    "type": [
+                      "string",
+                      "null"
+                    ]
+                  },
+                  "type": {
+                    "type": [
+                      "string",
+                      "null"
+                    ]
+                  },
+                  "reason": {
+                    "type": "string"
+                  },
+                  "attempts": {
+                    "type": "integer"
+                  },
+                  "status": {
+                    "type": "string",
+                    "enum": [
+                      "parked",
+                      "replayed",
+                      "purged"
+                    ]
+                  },
+                  "parkedAt": {
+                    "type": "string",
+                    "format": "date-time"
+                  },
+                  "priority": {
+                    "type": [
+                      "integer",
+                      "null"
+                    ]
+                  }
+                },
+                "required": [
+                  "id",
+                  "queue",
+                  "messageId",
+                  "type",
+                  "reason",
+                  "attempts",
+                  "status",
+                  "parkedAt",
+                  "priority"
+                ],
+                "additionalProperties": false
+              },
+              "SlaRecord": {
+                "type": "object",
+                "properties": {
+                  "id": {
+                    "type": "integer",
+                    "format": "int64",
+                    "minimum": 1
+                  },
+                  "type": {
+                    "type": "string",
+                    "enum": [
+                      "first_response",
+                      "deliverable_due",
+                      "revision_due",
+                      "message_response"
+                    ]
+                  },
+                  "status": {
+                    "type": "string",
+                    "enum": [
+                      "on_track",
+                      "at_risk",
+                      "breached",
+                      "met"
+                    ]
+                  },
+                  "deadlineAt": {
+                    "type": "string",
+                    "format": "date-time"
+                  },
+                  "startedAt": {
+                    "type": "string",
+                    "format": "date-time"
+                  },
+                  "completedAt": {
+                    "type": [
+                      "string",
+                      "null"
+                    ],
+                    "format": "date-time"
+                  },
+                  "targetHours": {
+                    "type": "number"
+                  },
+                  "actualHours": {
+                    "type": [
+                      "number",
+                      "null"
+                    ]
+                  }
+                },
+                "required": [
+                  "id",
+                  "type",
+                  "status",
+                  "deadlineAt",
+                  "startedAt",
+                  "completedAt",
+                  "targetHours",
+                  "actualHours"
+                ],
+                "additionalProperties": false
+              },
+              "ClientDetail": {
+                "type": "object",
+                "properties": {
+                  "id": {
+                    "type": "integer",
+                    "format": "int64",
+                    "minimum": 1
+                  },
+                  "name": {
+                    "type": "string"
+                  },
+                  "email": {
+                    "type": "string"
+                  },
+                  "company": {
+                    "type": [
+                      "string",
+                      "null"
+                    ]
+                  },
+                  "status": {
+                    "type": "string",
+                    "enum": [
+                      "active",
+                      "inactive",
+                      "churned"
+                    ]
+                  },
+                  "plan": {
+                    "type": [
+                      "string",
+                      "null"
+                    ],
+                    "enum": [
+                      "sprint",
+                      "pro",
+                      "scale",
+                      null
+                    ]
+                  },
+                  "channel": {
+                    "type": [
+                      "string",
+                      "null"
+                    ],
+                    "enum": [
+                      "portal",
+                      "email",
+                      "slack",
+                      "discord",
+                      null
+                    ]
+                  },
+                  "timezone": {
+                    "type": [
+                      "string",
+                      "null"
+                    ]
+                  },
+                  "createdAt": {
+                    "type": "string",
+                    "format": "date-time"
+                  },
+                  "projects": {
+                    "type": "array",
+                    "items": {
+                      "$ref": "#/components/schemas/Project"
+                    }
+                  },
+                  "slackConnected": {
+                    "type": "boolean"
+                  },
+                  "discordConnected": {
+                    "type": "boolean"
+                  }
+                },
+                "required": [
+                  "id",
+                  "name",
+                  "email",
+                  "company",
+                  "status",
+                  "plan",
+                  "channel",
+                  "timezone",
+                  "createdAt",
+                  "projects",
+                  "slackConnected",
+                  "discordConnected"
+                ],
+                "additionalProperties": false
+              },
+              "ProjectDetail": {
+                "type": "object",
+                "properties": {
+                  "id": {
+                    "type": "integer",
+                    "format": "int64",
+                    "minimum": 1
+                  },
+                  "clientId": {
+                    "type": "integer",
+                    "format": "int64",
+                    "minimum": 1
+                  },
+                  "name": {
+                    "type": "string"
+                  },
+                  "type": {
+                    "type": "string"
+                  },
+                  "brief": {
+                    "type": [
+                      "string",
+                      "null"
+                    ]
+                  },
+                  "status": {
+                    "type": "string",
+                    "enum": [
+                      "intake",
+                      "active",
+                      "review",
+                      "delivered",
+                      "archived"
+                    ]
+                  },
+                  "deadline": {
+                    "type": [
+                      "string",
+                      "null"
+                    ],
+                    "format": "date-time"
+                  },
+                  "tier": {
+                    "type": [
+                      "string",
+                      "null"
+                    ],
+                    "enum": [
+                      "sprint",
+                      "pro",
+                      "scale",
+                      null
+                    ]
+                  },
+                  "subscriptionId": {
+                    "type": [
+                      "integer",
+                      "null"
+                    ],
+                    "format": "int64"
+                  },
+                  "slaResponseHours": {
+                    "type": [
+                      "integer",
+                      "null"
+                    ]
+                  },
+                  "slaDeliveryHours": {
+                    "type": [
+                      "integer",
+                      "null"
+                    ]
+                  },
+                  "maxRevisions": {
+                    "type": [
+                      "integer",
+                      "null"
+                    ],
+                    "description": "null: unlimited"
+                  },
+                  "revisionCount": {
+                    "type": "integer"
+                  },
+                  "priority": {
+                    "type": [
+                      "integer",
+                      "null"
+                    ]
+                  },
+                  "tags": {
+                    "type": "array",
+                    "items": {
+                      "type": "string"
+                    }
+                  },
+                  "createdAt": {
+                    "type": "string",
+                    "format": "date-time"
+                  },
+                  "deliveredAt": {
+                    "type": [
+                      "string",
+                      "null"
+                    ],
+                    "format": "date-time"
+                  },
+                  "tasks": {
+                    "type": "array",
+                    "items": {
+                      "$ref": "#/components/schemas/Task"
+                    }
+                  },
+                  "deliverables": {
+                    "type": "array",
+                    "items": {
+                      "$ref": "#/components/schemas/DeliverableSummary"
+                    }
+                  },
+                  "slaRecords": {
+                    "type": "array",
+                    "items": {
+                      "$ref": "#/components/schemas/SlaRecord"
+                    }
+                  }
+                },
+                "required": [
+                  "id",
+                  "clientId",
+                  "name",
+                  "type",
+                  "brief",
+                  "status",
+                  "deadline",
+                  "tier",
+                  "subscriptionId",
+                  "slaResponseHours",
+                  "slaDeliveryHours",
+                  "maxRevisions",
+                  "revisionCount",
+                  "priority",
+                  "tags",
+                  "createdAt",
+                  "deliveredAt",
+                  "tasks",
+                  "deliverables",
+                  "slaRecords"
+                ],
+                "additionalProperties": false
+              },
+              "TaskDetail": {
+                "type": "object",
+                "properties": {
+                  "id": {
+                    "type": "integer",
+                    "format": "int64",
+                    "minimum": 1
+                  },
+                  "projectId": {
+                    "type": [
+                      "integer",
+                      "null"
+                    ],
+                    "format": "int64"
+                  },
+                  "title": {
+                    "type": "string"
+                  },
+                  "description": {
+                    "type": [
+                      "string",
+                      "null"
+                    ]
+                  },
+                  "status": {
+                    "type": "string",
+                    "enum": [
+                      "pending",
+                      "assigned",
+                      "running",
+                      "completed",
+                      "failed"
+                    ]
+                  },
+                  "priority": {
+                    "type": "integer",
+                    "minimum": 1,
+                    "maximum": 5
+                  },
+                  "taskType": {
+                    "type": [
+                      "string",
+                      "null"
+                    ],
+                    "enum": [
+                      "research",
+                      "draft",
+                      "code",
+                      "design",
+                      "review",
+                      "revision",
+                      null
+                    ]
+                  },
+                  "requiredSpecialization": {
+                    "type": [
+                      "string",
+                      "null"
+                    ],
+                    "enum": [
+                      "researcher",
+                      "writer",
+                      "coder",
+                      "designer",
+                      "reviewer",
+                      "general",
+                      null
+                    ]
+                  },
+                  "assignedAgentId": {
+                    "type": [
+                      "integer",
+                      "null"
+                    ],
+                    "format": "int64"
+                  },
+                  "estimatedDurationMs": {
+                    "type": [
+                      "integer",
+                      "null"
+                    ]
+                  },
+                  "attempt": {
+                    "type": "integer"
+                  },
+                  "error": {
+                    "type": [
+                      "string",
+                      "null"
+                    ]
+                  },
+                  "createdAt": {
+                    "type": "string",
+                    "format": "date-time"
+                  },
+                  "startedAt": {
+                    "type": [
+                      "string",
+                      "null"
+                    ],
+                    "format": "date-time"
+                  },
+                  "completedAt": {
+                    "type": [
+                      "string",
+                      "null"
+                    ],
+                    "format": "date-time"
+                  },
+                  "dependsOn": {
+                    "type": "array",
+                    "items": {
+                      "type": "integer",
+                      "format": "int64",
+                      "minimum": 1
+                    }
+                  },
+                  "result": {
+                    "type": [
+                      "string",
+                      "null"
+                    ]
+                  },
+                  "attempts": {
+                    "type": "array",
+                    "items": {
+                      "$ref": "#/components/schemas/Attempt"
+                    }
+                  },
+                  "events": {
+                    "type": "array",
+                    "items": {
+                      "$ref": "#/components/schemas/Event"
+                    }
+                  }
+                },
+                "required": [
+                  "id",
+                  "projectId",
+                  "title",
+                  "description",
+                  "status",
+                  "priority",
+                  "taskType",
+                  "requiredSpecialization",
+                  "assignedAgentId",
+                  "estimatedDurationMs",
+                  "attempt",
+                  "error",
+                  "createdAt",
+                  "startedAt",
+                  "completedAt",
+                  "dependsOn",
+                  "result",
+                  "attempts",
+                  "events"
+                ],
+                "additionalProperties": false
+              },
+              "DeadLetterDetail": {
+                "type": "object",
+                "properties": {
+                  "id": {
+                    "type": "integer",
+                    "format": "int64",
+                    "minimum": 1
+                  },
+                  "queue": {
+                    "type": "string"
+                  },
+                  "messageId": {
+                    "type": [
+                      "string",
+                      "null"
+                    ]
+                  },
+                  "type": {
+                    "type": [
+                      "string",
+                      "null"
+                    ]
+                  },
+                  "reason": {
+                    "type": "string"
+                  },
+                  "attempts": {
+                    "type": "integer"
+                  },
+                  "status": {
+                    "type": "string",
+                    "enum": [
+                      "parked",
+                      "replayed",
+                      "purged"
+                    ]
+                  },
+                  "parkedAt": {
+                    "type": "string",
+                    "format": "date-time"
+                  },
+                  "headers": {
+                    "type": "object"
+                  },
+                  "body": {
+                    "type": "string",
+                    "contentEncoding": "base64"
+                  },
+                  "resolvedAt": {
+                    "type": [
+                      "string",
+                      "null"
+                    ],
+                    "format": "date-time"
+                  },
+                  "priority": {
+                    "type": [
+                      "integer",
+                      "null"
+                    ]
+                  }
+                },
+                "required": [
+                  "id",
+                  "queue",
+                  "messageId",
+                  "type",
+                  "reason",
+                  "attempts",
+                  "status",
+                  "parkedAt",
+                  "headers",
+                  "body",
+                  "resolvedAt",
+                  "priority"
+                ],
+                "additionalProperties": false
+              },
+              "QueueList": {
+                "type": "object",
+                "properties": {
+                  "data": {
+                    "type": "array",
+                    "items": {
+                      "$ref": "#/components/schemas/QueueState"
+                    }
+                  }
+                },
+                "required": [
+                  "data"
+                ],
+                "additionalProperties": false
+              },
+              "ClientPage": {
+                "type": "object",
+                "properties": {
+                  "data": {
+                    "type": "array",
+                    "items": {
+                      "$ref": "#/components/schemas/Client"
+                    }
+                  },
+                  "nextCursor": {
+                    "type": [
+                      "string",
+                      "null"
+                    ],
+                    "description": "pass as cursor for the next page; null on the last"
+                  }
+                },
+                "required": [
+                  "data",
+                  "nextCursor"
+                ],
+                "additionalProperties": false
+              },
+              "ProjectPage": {
+                "type": "object",
+                "properties": {
+                  "data": {
+                    "type": "array",
+                    "items": {
+                      "$ref": "#/components/schemas/Project"
+                    }
+                  },
+                  "nextCursor": {
+                    "type": [
+                      "string",
+                      "null"
+                    ],
+                    "description": "pass as cursor for the next page; null on the last"
+                  }
+                },
+                "required": [
+                  "data",
+                  "nextCursor"
+                ],
+                "additionalProperties": false
+              },
+              "TaskPage": {
+                "type": "object",
+                "properties": {
+                  "data": {
+                    "type": "array",
+                    "items": {
+                      "$ref": "#/components/schemas/Task"
+                    }
+                  },
+                  "nextCursor": {
+                    "type": [
+                      "string",
+                      "null"
+                    ],
+                    "description": "pass as cursor for the next page; null on the last"
+                  }
+                },
+                "required": [
+                  "data",
+                  "nextCursor"
+                ],
+                "additionalProperties": false
+              },
+              "AgentPage": {
+                "type": "object",
+                "properties": {
+                  "data": {
+                    "type": "array",
+                    "items": {
+                      "$ref": "#/components/schemas/Agent"
+                    }
+                  },
+                  "nextCursor": {
+                    "type": [
+                      "string",
+                      "null"
+                    ],
+                    "description": "pass as cursor for the next page; null on the last"
+                  }
+                },
+                "required": [
+                  "data",
+                  "nextCursor"
+                ],
+                "additionalProperties": false
+              },
+              "EventPage": {
+                "type": "object",
+                "properties": {
+                  "data": {
+                    "type": "array",
+                    "items": {
+                      "$ref": "#/components/schemas/Event"
+                    }
+                  },
+                  "nextCursor": {
+                    "type": [
+                      "string",
+                      "null"
+                    ],
+                    "description": "pass as cursor for the next page; null on the last"
+                  }
+                },
+                "required": [
+                  "data",
+                  "nextCursor"
+                ],
+                "additionalProperties": false
+              },
+              "DeadLetterPage": {
+                "type": "object",
+                "properties": {
+                  "data": {
+                    "type": "array",
+                    "items": {
+                      "$ref": "#/components/schemas/DeadLetter"
+                    }
+                  },
+                  "nextCursor": {
+                    "type": [
+                      "string",
+                      "null"
+                    ],
+                    "description": "pass as cursor for the next page; null on the last"
+                  }
+                },
+                "required": [
+                  "data",
+                  "nextCursor"
+                ],
+                "additionalProperties": false
+              },
+              "DeadLetterReplay": {
+                "type": "object",
+                "properties": {
+                  "ids": {
+                    "type": "array",
+                    "items": {
+                      "type": "integer",
+                      "format": "int64",
+                      "minimum": 1
+                    },
+                    "minItems": 1,
+                    "maxItems": 1000,
+                    "uniqueItems": true,
+                    "description": "dead letter ids (from GET /v1/dead-letters)"
+                  }
+                },
+                "required": [
+                  "ids"
+                ],
+                "additionalProperties": false,
+                "description": "replays the named parked messages as attempt 1; ids no longer parked are reported in the result (`notParked`)"
+              },
+              "DeadLetterPurge": {
+                "type": "object",
+                "properties": {
+                  "ids": {
+                    "type": "array",
+                    "items": {
+                      "type": "integer",
+                      "format": "int64",
+                      "minimum": 1
+                    },
+                    "minItems": 1,
+                    "maxItems": 1000,
+                    "uniqueItems": true,
+                    "description": "dead letter ids (from GET /v1/dead-letters)"
+                  },
+                  "queue": {
+                    "type": "string",
+                    "enum": [
+                      "billing",
+                      "command",
+                      "dispatch",
+                      "notify",
+                      "review"
+                    ],
+                    "description": "purge every parked message of this queue"
+                  }
+                },
+                "minProperties": 1,
+                "maxProperties": 1,
+                "additionalProperties": false,
+                "description": "either ids or queue: the rows stay, marked purged"
+              },
+              "TaskDispatch": {
+                "type": "object",
+                "properties": {
+                  "agentId": {
+                    "type": "integer",
+                    "format": "int64",
+                    "minimum": 1,
+                    "description": "the agent to run it (default: the assigned agent, or the one routing picks)"
+                  },
+                  "priority": {
+                    "type": "integer",
+                    "minimum": 1,
+                    "maximum": 5,
+                    "description": "overrides the dispatch priority the plan's rules give"
+                  }
+                },
+                "additionalProperties": false,
+                "description": "runs the task on the gateway; waits, queued, while its agent is at capacity"
+              },
+              "AgentLifecycleEvent": {
+                "type": "object",
+                "properties": {
+                  "type": {
+                    "type": "string",
+                    "enum": [
+                      "command",
+                      "agent",
+                      "gateway"
+                    ]
+                  },
+                  "action": {
+                    "type": "string",
+                    "enum": [
+                      "new",
+                      "reset",
+                      "stop",
+                      "bootstrap",
+                      "startup"
+                    ],
+                    "description": "with type: command:new, command:reset, command:stop, agent:bootstrap, gateway:startup"
+                  },
+                  "sessionKey": {
+                    "type": [
+                      "string",
+                      "null"
+                    ],
+                    "minLength": 1,
+                    "maxLength": 300,
+                    "description": "agent:<agent name>:..."
+                  },
+                  "timestamp": {
+                    "description": "when the gateway saw it (any form; the signature's time is what counts)"
+                  },
+                  "context": {
+                    "type": [
+                      "object",
+                      "null"
+                    ],
+                    "description": "kept without its cfg member"
+                  }
+                },
+                "required": [
+                  "type",
+                  "action"
+                ],
+                "additionalProperties": false
+              },
+              "AgentEventAccepted": {
+                "type": "object",
+                "properties": {
+                  "accepted": {
+                    "type": "boolean",
+                    "const": true
+                  },
+                  "eventId": {
+                    "type": "string"
+                  }
+                },
+                "required": [
+                  "accepted",
+                  "eventId"
+                ],
+                "additionalProperties": false
+              },
+              "DeliverableApproval": {
+                "type": "object",
+                "properties": {
+                  "notes": {
+                    "type": "string",
+                    "minLength": 1,
+                    "maxLength": 5000
+                  }
+                },
+                "required": [],
+                "additionalProperties": false
+              },
+              "DeliverableDelivery": {
+                "type": "object",
+                "properties": {
+                  "notes": {
+                    "type": "string",
+                    "minLength": 1,
+                    "maxLength": 5000
+                  }
+                },
+                "required": [],
+                "additionalProperties": false
+              },
+              "DeliverableRevisionRequest": {
+                "type": "object",
+                "properties": {
+                  "notes": {
+                    "type": "string",
+                    "minLength": 1,
+                    "maxLength": 5000,
+                    "description": "what to change: the revision task's brief"
+                  },
+                  "overrideReason": {
+                    "type": "string",
+                    "minLength": 1,
+                    "maxLength": 1000,
+                    "description": "allows a round past the plan's revision limit; recorded with the event"
+                  }
+                },
+                "required": [
+                  "notes"
+                ],
+                "additionalProperties": false
+              },
+              "DeliverableRejection": {
+                "type": "object",
+                "properties": {
+                  "notes": {
+                    "type": "string",
+                    "minLength": 1,
+                    "maxLength": 5000,
+                    "description": "why it failed review: recorded, and the new task's brief"
+                  }
+                },
+                "required": [
+                  "notes"
+                ],
+                "additionalProperties": false
+              },
+              "Deliverable": {
+                "type": "object",
+                "properties": {
+                  "id": {
+                    "type": "integer",
+                    "format": "int64",
+                    "minimum": 1
+                  },
+                  "projectId": {
+                    "type": "integer",
+                    "format": "int64",
+                    "minimum": 1
+                  },
+                  "taskId": {
+                    "type": [
+                      "integer",
+                      "null"
+                    ],
+                    "format": "int64"
+                  },
+                  "title": {
+                    "type": "string"
+                  },
+                  "format": {
+                    "type": "string",
+                    "enum": [
+                      "markdown",
+                      "text",
+                      "html",
+                      "json",
+                      "code",
+                      "link",
+                      "file"
+                    ]
+                  },
+                  "status": {
+                    "type": "string",
+                    "enum": [
+                      "draft",
+                      "review",
+                      "approved",
+                      "delivered",
+                      "rejected"
+                    ]
+                  },
+                  "version": {
+                    "type": "integer",
+                    "minimum": 1
+                  },
+                  "previousVersionId": {
+                    "type": [
+                      "integer",
+                      "null"
+                    ],
+                    "format": "int64"
+                  },
+                  "clientVisible": {
+                    "type": "boolean"
+                  },
+                  "createdAt": {
+                    "type": "string",
+                    "format": "date-time"
+                  },
+                  "deliveredAt": {
+                    "type": [
+                      "string",
+                      "null"
+                    ],
+                    "format": "date-time"
+                  },
+                  "reviewNotes": {
+                    "type": [
+                      "string",
+                      "null"
+                    ],
+                    "description": "the reviewer's notes: null for a client token"
+                  },
+                  "revisionRequestedAt": {
+                    "type": [
+                      "string",
+                      "null"
+                    ],
+                    "format": "date-time"
+                  },
+                  "revisionNotes": {
+                    "type": [
+                      "string",
+                      "null"
+                    ]
+                  },
+                  "clientFeedback": {
+                    "type": [
+                      "string",
+                      "null"
+                    ]
+                  },
+                  "clientRating": {
+                    "type": [
+                      "integer",
+                      "null"
+                    ],
+                    "minimum": 1,
+                    "maximum": 5
+                  }
+                },
+                "required": [
+                  "id",
+                  "projectId",
+                  "taskId",
+                  "title",
+                  "format",
+                  "status",
+                  "version",
+                  "previousVersionId",
+                  "clientVisible",
+                  "createdAt",
+                  "deliveredAt",
+                  "reviewNotes",
+                  "revisionRequestedAt",
+                  "revisionNotes",
+                  "clientFeedback",
+                  "clientRating"
+                ],
+                "additionalProperties": false
+              },
+              "DeliverableDetail": {
+                "type": "object",
+                "properties": {
+                  "id": {
+                    "type": "integer",
+                    "format": "int64",
+                    "minimum": 1
+                  },
+                  "projectId": {
+                    "type": "integer",
+                    "format": "int64",
+                    "minimum": 1
+                  },
+                  "taskId": {
+                    "type": [
+                      "integer",
+                      "null"
+                    ],
+                    "format": "int64"
+                  },
+                  "title": {
+                    "type": "string"
+                  },
+                  "format": {
+                    "type": "string",
+                    "enum": [
+                      "markdown",
+                      "text",
+                      "html",
+                      "json",
+                      "code",
+                      "link",
+                      "file"
+                    ]
+                  },
+                  "status": {
+                    "type": "string",
+                    "enum": [
+                      "draft",
+                      "review",
+                      "approved",
+                      "delivered",
+                      "rejected"
+                    ]
+                  },
+                  "version": {
+                    "type": "integer",
+                    "minimum": 1
+                  },
+                  "previousVersionId": {
+                    "type": [
+                      "integer",
+                      "null"
+                    ],
+                    "format": "int64"
+                  },
+                  "clientVisible": {
+                    "type": "boolean"
+                  },
+                  "createdAt": {
+                    "type": "string",
+                    "format": "date-time"
+                  },
+                  "deliveredAt": {
+                    "type": [
+                      "string",
+                      "null"
+                    ],
+                    "format": "date-time"
+                  },
+                  "reviewNotes": {
+                    "type": [
+                      "string",
+                      "null"
+                    ],
+                    "description": "the reviewer's notes: null for a client token"
+                  },
+                  "revisionRequestedAt": {
+                    "type": [
+                      "string",
+                      "null"
+                    ],
+                    "format": "date-time"
+                  },
+                  "revisionNotes": {
+                    "type": [
+                      "string",
+                      "null"
+                    ]
+                  },
+                  "clientFeedback": {
+                    "type": [
+                      "string",
+                      "null"
+                    ]
+                  },
+                  "clientRating": {
+                    "type": [
+                      "integer",
+                      "null"
+                    ],
+                    "minimum": 1,
+                    "maximum": 5
+                  },
+                  "content": {
+                    "type": "string"
+                  }
+                },
+                "required": [
+                  "id",
+                  "projectId",
+                  "taskId",
+                  "title",
+                  "format",
+                  "status",
+                  "version",
+                  "previousVersionId",
+                  "clientVisible",
+                  "createdAt",
+                  "deliveredAt",
+                  "reviewNotes",
+                  "revisionRequestedAt",
+                  "revisionNotes",
+                  "clientFeedback",
+                  "clientRating",
+                  "content"
+                ],
+                "additionalProperties": false
+              },
+              "Notification": {
+                "type": "object",
+                "properties": {
+                  "id": {
+                    "type": "integer",
+                    "format": "int64",
+                    "minimum": 1
+                  },
+                  "key": {
+                    "type": "string"
+                  },
+                  "kind": {
+                    "type": "string",
+                    "enum": [
+                      "dispatch-failed",
+                      "task-failed",
+                      "review-waiting",
+                      "deliverable-ready",
+                      "revision-in-progress",
+                      "sla-at-risk",
+                      "sla-breached",
+                      "client-message",
+                      "new-message",
+                      "project-underway",
+                      "weekly-digest"
+                    ]
+                  },
+                  "channel": {
+                    "type": "string",
+                    "enum": [
+                      "email",
+                      "slack",
+                      "discord"
+                    ]
+                  },
+                  "recipient": {
+                    "type": "string",
+                    "description": "an address or channel, or \"operators\" for the configured operators' address"
+                  },
+                  "clientId": {
+                    "type": [
+                      "integer",
+                      "null"
+                    ],
+                    "format": "int64"
+                  },
+                  "projectId": {
+                    "type": [
+                      "integer",
+                      "null"
+                    ],
+                    "format": "int64"
+                  },
+                  "taskId": {
+                    "type": [
+                      "integer",
+                      "null"
+                    ],
+                    "format": "int64"
+                  },
+                  "status": {
+                    "type": "string",
+                    "enum": [
+                      "pending",
+                      "sent",
+                      "skipped",
+                      "parked"
+                    ]
+                  },
+                  "providerId": {
+                    "type": [
+                      "string",
+                      "null"
+                    ]
+                  },
+                  "attempts": {
+                    "type": "integer",
+                    "minimum": 0
+                  },
+                  "lastError": {
+                    "type": [
+                      "string",
+                      "null"
+                    ]
+                  },
+                  "createdAt": {
+                    "type": "string",
+                    "format": "date-time"
+                  },
+                  "sentAt": {
+                    "type": [
+                      "string",
+                      "null"
+                    ],
+                    "format": "date-time"
+                  }
+                },
+                "required": [
+                  "id",
+                  "key",
+                  "kind",
+                  "channel",
+                  "recipient",
+                  "clientId",
+                  "projectId",
+                  "taskId",
+                  "status",
+                  "providerId",
+                  "attempts",
+                  "lastError",
+                  "createdAt",
+                  "sentAt"
+                ],
+                "additionalProperties": false
+              },
+              "DeliverablePage": {
+                "type": "object",
+                "properties": {
+                  "data": {
+                    "type": "array",
+                    "items": {
+                      "$ref": "#/components/schemas/Deliverable"
+                    }
+                  },
+                  "nextCursor": {
+                    "type": [
+                      "string",
+                      "null"
+                    ],
+                    "description": "pass as cursor for the next page; null on the last"
+                  }
+                },
+                "required": [
+                  "data",
+                  "nextCursor"
+                ],
+                "additionalProperties": false
+              },
+              "NotificationPage": {
+                "type": "object",
+                "properties": {
+                  "data": {
+                    "type": "array",
+                    "items": {
+                      "$ref": "#/components/schemas/Notification"
+                    }
+                  },
+                  "nextCursor": {
+                    "type": [
+                      "string",
+                      "null"
+                    ],
+                    "description": "pass as cursor for the next page; null on the last"
+                  }
+                },
+                "required": [
+                  "data",
+                  "nextCursor"
+                ],
+                "additionalProperties": false
+              },
+              "DeliverableFeedback": {
+                "type": "object",
+                "properties": {
+                  "feedback": {
+                    "type": "string",
+                    "minLength": 1,
+                    "maxLength": 5000
+                  },
+                  "rating": {
+                    "type": "integer",
+                    "minimum": 1,
+                    "maximum": 5
+                  }
+                },
+                "required": [],
+                "additionalProperties": false,
+                "description": "at least one of feedback and rating"
+              },
+              "ProjectMessage": {
+                "type": "object",
+                "properties": {
+                  "body": {
+                    "type": "string",
+                    "minLength": 1,
+                    "maxLength": 10000
+                  }
+                },
+                "required": [
+                  "body"
+                ],
+                "additionalProperties": false
+              },
+              "Message": {
+                "type": "object",
+                "properties": {
+                  "id": {
+                    "type": "integer",
+                    "format": "int64",
+                    "minimum": 1
+                  },
+                  "projectId": {
+                    "type": "integer",
+                    "format": "int64",
+                    "minimum": 1
+                  },
+                  "sender": {
+                    "type": "string",
+                    "enum": [
+                      "client",
+                      "operator",
+                      "agent",
+                      "system"
+                    ]
+                  },
+                  "senderName": {
+                    "type": "string"
+                  },
+                  "content": {
+                    "type": "string"
+                  },
+                  "channel": {
+                    "type": [
+                      "string",
+                      "null"
+                    ],
+                    "enum": [
+                      "portal",
+                      "slack",
+                      "discord",
+                      "email",
+                      null
+                    ]
+                  },
+                  "createdAt": {
+                    "type": "string",
+                    "format": "date-time"
+                  }
+                },
+                "required": [
+                  "id",
+                  "projectId",
+                  "sender",
+                  "senderName",
+                  "content",
+                  "channel",
+                  "createdAt"
+                ],
+                "additionalProperties": false
+              },
+              "MessagePage": {
+                "type": "object",
+                "properties": {
+                  "data": {
+                    "type": "array",
+                    "items": {
+                      "$ref": "#/components/schemas/Message"
+                    }
+                  },
+                  "nextCursor": {
+                    "type": [
+                      "string",
+                      "null"
+                    ],
+                    "description": "pass as cursor for the next page; null on the last"
+                  }
+                },
+                "required": [
+                  "data",
+                  "nextCursor"
+                ],
+                "additionalProperties": false
+              },
+              "DeliverableFileLink": {
+                "type": "object",
+                "properties": {
+                  "fileId": {
+                    "type": "string",
+                    "pattern": "^sha256-[0-9a-f]{64}$"
+                  },
+                  "name": {
+                    "type": "string"
+                  },
+                  "contentType": {
+                    "type": "string"
+                  },
+                  "sizeBytes": {
+                    "type": "integer",
+                    "minimum": 1
+                  },
+                  "url": {
+                    "type": "string",
+                    "description": "a signed download link (no token needed) until expiresAt"
+                  },
+                  "expiresAt": {
+                    "type": "integer",
+                    "description": "unix seconds"
+                  }
+                },
+                "required": [
+                  "fileId",
+                  "name",
+                  "contentType",
+                  "sizeBytes",
+                  "url",
+                  "expiresAt"
+                ],
+                "additionalProperties": false
+              },
+              "DeliverableFileList": {
+                "type": "object",
+                "properties": {
+                  "data": {
+                    "type": "array",
+                    "items": {
+                      "$ref": "#/components/schemas/DeliverableFileLink"
+                    }
+                  }
+                },
+                "required": [
+                  "data"
+                ],
+                "additionalProperties": false
+              },
+              "Artifact": {
+                "type": "object",
+                "properties": {
+                  "fileId": {
+                    "type": "string",
+                    "pattern": "^sha256-[0-9a-f]{64}$"
+                  },
+                  "name": {
+                    "type": "string",
+                    "minLength": 1,
+                    "maxLength": 255
+                  },
+                  "contentType": {
+                    "type": "string",
+                    "enum": [
+                      "application/pdf",
+                      "application/zip",
+                      "application/json",
+                      "text/plain",
+                      "text/markdown",
+                      "text/csv",
+                      "text/html",
+                      "image/png",
+                      "image/jpeg",
+                      "image/gif",
+                      "image/svg+xml"
+                    ]
+                  },
+                  "sizeBytes": {
+                    "type": "integer",
+                    "minimum": 1
+                  }
+                },
+                "required": [
+                  "fileId",
+                  "name",
+                  "contentType",
+                  "sizeBytes"
+                ],
+                "additionalProperties": false
+              }
+            },
+            "responses": {
+              "Error400": {
+                "description": "the request is malformed: a field, a parameter or a header (`invalid_field`, `invalid_body`, `invalid_query`, `invalid_header`), or a signed webhook's signature is missing, malformed, stale or wrong (`signature_missing`, `signature_malformed`, `signature_stale`, `signature_mismatch`)",
+                "content": {
+                  "application/json": {
+                    "schema": {
+                      "$ref": "#/components/schemas/Error"
+                    }
+                  }
                 }
               },
-              "required": [
-                "key",
-                "title"
-              ],
-              "additionalProperties": false
-            }
-          }
-        },
-        "required": [
-          "projectId",
-          "tasks"
-        ],
-        "additionalProperties": false,
-        "description": "tasks name each other by key; created in dependency order, all or none; a cycle is refused"
-      },
-      "TaskCancellation": {
-        "type": "object",
-        "properties": {
-          "reason": {
-            "type": "string",
-            "minLength": 1,
-            "maxLength": 500
-          }
-        },
-        "required": [],
-        "additionalProperties": false
-      },
-      "NewAgent": {
-        "type": "object",
-        "properties": {
-          "name": {
-            "type": "string",
-            "minLength": 1,
-            "maxLength": 100
-          },
-          "specialization": {
-            "type": "string",
-            "enum": [
-              "researcher",
-              "writer",
-              "coder",
-              "designer",
-              "reviewer",
-              "general"
-            ]
-          },
-          "capabilities": {
-            "type": "array",
-            "items": {
-              "type": "string",
-              "enum": [
-                "web_search",
-                "code_execution",
-                "image_generation",
-                "file_access"
-              ]
-            }
-          },
-          "model": {
-            "type": "string",
-            "minLength": 1,
-            "maxLength": 100
-          },
-          "maxConcurrentTasks": {
-            "type": "integer",
-            "minimum": 1,
-            "maximum": 64
-          },
-          "soul": {
-            "type": "string",
-            "minLength": 1,
-            "maxLength": 20000
-          }
-        },
-        "required": [
-          "name"
-        ],
-        "additionalProperties": false
-      },
-      "AgentConfiguration": {
-        "type": "object",
-        "properties": {
-          "clientId": {
-            "type": "integer",
-            "format": "int64",
-            "minimum": 1
-          },
-          "name": {
-            "type": "string",
-            "minLength": 1,
-            "maxLength": 100
-          },
-          "systemPrompt": {
-            "type": "string",
-            "minLength": 1,
-            "maxLength": 50000
-          },
-          "brandGuidelines": {
-            "type": "string",
-            "minLength": 1,
-            "maxLength": 50000
-          },
-          "model": {
-            "type": "string",
-            "minLength": 1,
-            "maxLength": 100
-          },
-          "temperature": {
-            "type": "number",
-            "minimum": 0,
-            "maximum": 2
-          },
-          "tools": {
-            "type": "array",
-            "items": {
-              "type": "string",
-              "enum": [
-                "web_search",
-                "code_execution",
-                "image_generation",
-                "file_access"
-              ]
-            }
-          }
-        },
-        "required": [
-          "clientId",
-          "name",
-          "systemPrompt"
-        ],
-        "additionalProperties": false,
-        "description": "for a client on the Scale plan"
-      },
-      "AgentChanges": {
-        "type": "object",
-        "properties": {
-          "name": {
-            "type": "string",
-            "minLength": 1,
-            "maxLength": 100
-          },
-          "specialization": {
-            "type": "string",
-            "enum": [
-              "researcher",
-              "writer",
-              "coder",
-              "designer",
-              "reviewer",
-              "general"
-            ]
-          },
-          "capabilities": {
-            "type": "array",
-            "items": {
-              "type": "string",
-              "enum": [
-                "web_search",
-                "code_execution",
-                "image_generation",
-                "file_access"
-              ]
-            }
-          },
-          "model": {
-            "type": "string",
-            "minLength": 1,
-            "maxLength": 100
-          },
-          "maxConcurrentTasks": {
-            "type": "integer",
-            "minimum": 1,
-            "maximum": 64
-          },
-          "soul": {
-            "type": "string",
-            "minLength": 1,
-            "maxLength": 20000
-          }
-        },
-        "required": [],
-        "additionalProperties": false,
-        "description": "at least one field"
-      },
-      "Client": {
-        "type": "object",
-        "properties": {
-          "id": {
-            "type": "integer",
-            "format": "int64",
-            "minimum": 1
-          },
-          "name": {
-            "type": "string"
-          },
-          "email": {
-            "type": "string"
-          },
-          "company": {
-            "type": [
-              "string",
-              "null"
-            ]
-          },
-          "status": {
-            "type": "string",
-            "enum": [
-              "active",
-              "inactive",
-              "churned"
-            ]
-          },
-          "plan": {
-            "type": [
-              "string",
-              "null"
-            ],
-            "enum": [
-              "sprint",
-              "pro",
-              "scale",
-              null
-            ]
-          },
-          "channel": {
-            "type": [
-              "string",
-              "null"
-            ],
-            "enum": [
-              "portal",
-              "email",
-              "slack",
-              "discord",
-              null
-            ]
-          },
-          "timezone": {
-            "type": [
-              "string",
-              "null"
-            ]
-          },
-          "createdAt": {
-            "type": "string",
-            "format": "date-time"
-          },
-          "slackConnected": {
-            "type": "boolean"
-          },
-          "discordConnected": {
-            "type": "boolean"
-          }
-        },
-        "required": [
-          "id",
-          "name",
-          "email",
-          "company",
-          "status",
-          "plan",
-          "channel",
-          "timezone",
-          "createdAt",
-          "slackConnected",
-          "discordConnected"
-        ],
-        "additionalProperties": false
-      },
-      "Project": {
-        "type": "object",
-        "properties": {
-          "id": {
-            "type": "integer",
-            "format": "int64",
-            "minimum": 1
-          },
-          "clientId": {
-            "type": "integer",
-            "format": "int64",
-            "minimum": 1
-          },
-          "name": {
-            "type": "string"
-          },
-          "type": {
-            "type": "string"
-          },
-          "brief": {
-            "type": [
-              "string",
-              "null"
-            ]
-          },
-          "status": {
-            "type": "string",
-            "enum": [
-              "intake",
-              "active",
-              "review",
-              "delivered",
-              "archived"
-            ]
-          },
-          "deadline": {
-            "type": [
-              "string",
-              "null"
-            ],
-            "format": "date-time"
-          },
-          "tier": {
-            "type": [
-              "string",
-              "null"
-            ],
-            "enum": [
-              "sprint",
-              "pro",
-              "scale",
-              null
-            ]
-          },
-          "subscriptionId": {
-            "type": [
-              "integer",
-              "null"
-            ],
-            "format": "int64"
-          },
-          "slaResponseHours": {
-            "type": [
-              "integer",
-              "null"
-            ]
-          },
-          "slaDeliveryHours": {
-            "type": [
-              "integer",
-              "null"
-            ]
-          },
-          "maxRevisions": {
-            "type": [
-              "integer",
-              "null"
-            ],
-            "description": "null: unlimited"
-          },
-          "revisionCount": {
-            "type": "integer"
-          },
-          "priority": {
-            "type": [
-              "integer",
-              "null"
-            ]
-          },
-          "tags": {
-            "type": "array",
-            "items": {
-              "type": "string"
-            }
-          },
-          "createdAt": {
-            "type": "string",
-            "format": "date-time"
-          },
-          "deliveredAt": {
-            "type": [
-              "string",
-              "null"
-            ],
-            "format": "date-time"
-          }
-        },
-        "required": [
-          "id",
-          "clientId",
-          "name",
-          "type",
-          "brief",
-          "status",
-          "deadline",
-          "tier",
-          "subscriptionId",
-          "slaResponseHours",
-          "slaDeliveryHours",
-          "maxRevisions",
-          "revisionCount",
-          "priority",
-          "tags",
-          "createdAt",
-          "deliveredAt"
-        ],
-        "additionalProperties": false
-      },
-      "Task": {
-        "type": "object",
-        "properties": {
-          "id": {
-            "type": "integer",
-            "format": "int64",
-            "minimum": 1
-          },
-          "projectId": {
-            "type": [
-              "integer",
-              "null"
-            ],
-            "format": "int64"
-          },
-          "title": {
-            "type": "string"
-          },
-          "description": {
-            "type": [
-              "string",
-              "null"
-            ]
-          },
-          "status": {
-            "type": "string",
-            "enum": [
-              "pending",
-              "assigned",
-              "running",
-              "completed",
-              "failed"
-            ]
-          },
-          "priority": {
-            "type": "integer",
-            "minimum": 1,
-            "maximum": 5
-          },
-          "taskType": {
-            "type": [
-              "string",
-              "null"
-            ],
-            "enum": [
-              "research",
-              "draft",
-              "code",
-              "design",
-              "review",
-              "revision",
-              null
-            ]
-          },
-          "requiredSpecialization": {
-            "type": [
-              "string",
-              "null"
-            ],
-            "enum": [
-              "researcher",
-              "writer",
-              "coder",
-              "designer",
-              "reviewer",
-              "general",
-              null
-            ]
-          },
-          "assignedAgentId": {
-            "type": [
-              "integer",
-              "null"
-            ],
-            "format": "int64"
-          },
-          "estimatedDurationMs": {
-            "type": [
-              "integer",
-              "null"
-            ]
-          },
-          "attempt": {
-            "type": "integer"
-          },
-          "error": {
-            "type": [
-              "string",
-              "null"
-            ]
-          },
-          "createdAt": {
-            "type": "string",
-            "format": "date-time"
-          },
-          "startedAt": {
-            "type": [
-              "string",
-              "null"
-            ],
-            "format": "date-time"
-          },
-          "completedAt": {
-            "type": [
-              "string",
-              "null"
-            ],
-            "format": "date-time"
-          },
-          "dependsOn": {
-            "type": "array",
-            "items": {
-              "type": "integer",
-              "format": "int64",
-              "minimum": 1
-            }
-          }
-        },
-        "required": [
-          "id",
-          "projectId",
-          "title",
-          "description",
-          "status",
-          "priority",
-          "taskType",
-          "requiredSpecialization",
-          "assignedAgentId",
-          "estimatedDurationMs",
-          "attempt",
-          "error",
-          "createdAt",
-          "startedAt",
-          "completedAt",
-          "dependsOn"
-        ],
-        "additionalProperties": false
-      },
-      "Agent": {
-        "type": "object",
-        "properties": {
-          "id": {
-            "type": "integer",
-            "format": "int64",
-            "minimum": 1
-          },
-          "name": {
-            "type": "string"
-          },
-          "status": {
-            "type": "string",
-            "enum": [
-              "online",
-              "offline",
-              "busy"
-            ]
-          },
-          "specialization": {
-            "type": [
-              "string",
-              "null"
-            ],
-            "enum": [
-              "researcher",
-              "writer",
-              "coder",
-              "designer",
-              "reviewer",
-              "general",
-              null
-            ]
-          },
-          "capabilities": {
-            "type": "array",
-            "items": {
-              "type": "string",
-              "enum": [
-                "web_search",
-                "code_execution",
-                "image_generation",
-                "file_access"
-              ]
-            }
-          },
-          "model": {
-            "type": [
-              "string",
-              "null"
-            ]
-          },
-          "maxConcurrentTasks": {
-            "type": "integer"
-          },
-          "totalTasksCompleted": {
-            "type": "integer"
-          },
-          "totalTasksFailed": {
-            "type": "integer"
-          },
-          "lastSeen": {
-            "type": "string",
-            "format": "date-time"
-          }
-        },
-        "required": [
-          "id",
-          "name",
-          "status",
-          "specialization",
-          "capabilities",
-          "model",
-          "maxConcurrentTasks",
-          "totalTasksCompleted",
-          "totalTasksFailed",
-          "lastSeen"
-        ],
-        "additionalProperties": false
-      },
-      "Event": {
-        "type": "object",
-        "properties": {
-          "id": {
-            "type": "integer",
-            "format": "int64",
-            "minimum": 1
-          },
-          "type": {
-            "type": "string"
-          },
-          "message": {
-            "type": "string"
-          },
-          "data": {
-            "type": "object"
-          },
-          "occurredAt": {
-            "type": "string",
-            "format": "date-time"
-          },
-          "clientId": {
-            "type": [
-              "integer",
-              "null"
-            ],
-            "format": "int64"
-          },
-          "projectId": {
-            "type": [
-              "integer",
-              "null"
-            ],
-            "format": "int64"
-          },
-          "taskId": {
-            "type": [
-              "integer",
-              "null"
-            ],
-            "format": "int64"
-          },
-          "agentId": {
-            "type": [
-              "integer",
-              "null"
-            ],
-            "format": "int64"
-          },
-          "deliverableId": {
-            "type": [
-              "integer",
-              "null"
-            ],
-            "format": "int64"
-          }
-        },
-        "required": [
-          "id",
-          "type",
-          "message",
-          "data",
-          "occurredAt",
-          "clientId",
-          "projectId",
-          "taskId",
-          "agentId",
-          "deliverableId"
-        ],
-        "additionalProperties": false
-      },
-      "Attempt": {
-        "type": "object",
-        "properties": {
-          "attempt": {
-            "type": "integer"
-          },
-          "agentId": {
-            "type": [
-              "integer",
-              "null"
-            ],
-            "format": "int64"
-          },
-          "openedAt": {
-            "type": "string",
-            "format": "date-time"
-          },
-          "closedAt": {
-            "type": [
-              "string",
-              "null"
-            ],
-            "format": "date-time"
-          },
-          "outcome": {
-            "type": [
-              "string",
-              "null"
-            ],
-            "enum": [
-              "completed",
-              "failed",
-              "timeout",
-              "spawn_failed",
-              "superseded",
-              null
-            ]
-          }
-        },
-        "required": [
-          "attempt",
-          "agentId",
-          "openedAt",
-          "closedAt",
-          "outcome"
-        ],
-        "additionalProperties": false
-      },
-      "DeliverableSummary": {
-        "type": "object",
-        "properties": {
-          "id": {
-            "type": "integer",
-            "format": "int64",
-            "minimum": 1
-          },
-          "taskId": {
-            "type": [
-              "integer",
-              "null"
-            ],
-            "format": "int64"
-          },
-          "title": {
-            "type": "string"
-          },
-          "format": {
-            "type": "string"
-          },
-          "status": {
-            "type": "string",
-            "enum": [
-              "draft",
-              "review",
-              "approved",
-              "delivered",
-              "rejected"
-            ]
-          },
-          "version": {
-            "type": "integer"
-          },
-          "createdAt": {
-            "type": "string",
-            "format": "date-time"
-          },
-          "deliveredAt": {
-            "type": [
-              "string",
-              "null"
-            ],
-            "format": "date-time"
-          }
-        },
-        "required": [
-          "id",
-          "taskId",
-          "title",
-          "format",
-          "status",
-          "version",
-          "createdAt",
-          "deliveredAt"
-        ],
-        "additionalProperties": false
-      },
-      "QueueState": {
-        "type": "object",
-        "properties": {
-          "name": {
-            "type": "string",
-            "enum": [
-              "command",
-              "dispatch",
-              "review",
-              "billing",
-              "notify"
-            ]
-          },
-          "ready": {
-            "type": "integer",
-            "minimum": 0
-          },
-          "consumers": {
-            "type": "integer",
-            "minimum": 0
-          },
-          "deadLettered": {
-            "type": "integer",
-            "minimum": 0,
-            "description": "copies in the broker's dead-letter queue"
-          },
-          "parked": {
-            "type": "integer",
-            "minimum": 0,
-            "description": "parked rows in dead_letters"
-          }
-        },
-        "required": [
-          "name",
-          "ready",
-          "consumers",
-          "deadLettered",
-          "parked"
-        ],
-        "additionalProperties": false
-      },
-      "DeadLetter": {
-        "type": "object",
-        "properties": {
-          "id": {
-            "type": "integer",
-            "format": "int64",
-            "minimum": 1
-          },
-          "queue": {
-            "type": "string"
-          },
-          "messageId": {
-            "type": [
-              "string",
-              "null"
-            ]
-          },
-          "type": {
-            "type": [
-              "string",
-              "null"
-            ]
-          },
-          "reason": {
-            "type": "string"
-          },
-          "attempts": {
-            "type": "integer"
-          },
-          "status": {
-            "type": "string",
-            "enum": [
-              "parked",
-              "replayed",
-              "purged"
-            ]
-          },
-          "parkedAt": {
-            "type": "string",
-            "format": "date-time"
-          },
-          "priority": {
-            "type": [
-              "integer",
-              "null"
-            ]
-          }
-        },
-        "required": [
-          "id",
-          "queue",
-          "messageId",
-          "type",
-          "reason",
-          "attempts",
-          "status",
-          "parkedAt",
-          "priority"
-        ],
-        "additionalProperties": false
-      },
-      "SlaRecord": {
-        "type": "object",
-        "properties": {
-          "id": {
-            "type": "integer",
-            "format": "int64",
-            "minimum": 1
-          },
-          "type": {
-            "type": "string",
-            "enum": [
-              "first_response",
-              "deliverable_due",
-              "revision_due",
-              "message_response"
-            ]
-          },
-          "status": {
-            "type": "string",
-            "enum": [
-              "on_track",
-              "at_risk",
-              "breached",
-              "met"
-            ]
-          },
-          "deadlineAt": {
-            "type": "string",
-            "format": "date-time"
-          },
-          "startedAt": {
-            "type": "string",
-            "format": "date-time"
-          },
-          "completedAt": {
-            "type": [
-              "string",
-              "null"
-            ],
-            "format": "date-time"
-          },
-          "targetHours": {
-            "type": "number"
-          },
-          "actualHours": {
-            "type": [
-              "number",
-              "null"
-            ]
-          }
-        },
-        "required": [
-          "id",
-          "type",
-          "status",
-          "deadlineAt",
-          "startedAt",
-          "completedAt",
-          "targetHours",
-          "actualHours"
-        ],
-        "additionalProperties": false
-      },
-      "ClientDetail": {
-        "type": "object",
-        "properties": {
-          "id": {
-            "type": "integer",
-            "format": "int64",
-            "minimum": 1
-          },
-          "name": {
-            "type": "string"
-          },
-          "email": {
-            "type": "string"
-          },
-          "company": {
-            "type": [
-              "string",
-              "null"
-            ]
-          },
-          "status": {
-            "type": "string",
-            "enum": [
-              "active",
-              "inactive",
-              "churned"
-            ]
-          },
-          "plan": {
-            "type": [
-              "string",
-              "null"
-            ],
-            "enum": [
-              "sprint",
-              "pro",
-              "scale",
-              null
-            ]
-          },
-          "channel": {
-            "type": [
-              "string",
-              "null"
-            ],
-            "enum": [
-              "portal",
-              "email",
-              "slack",
-              "discord",
-              null
-            ]
-          },
-          "timezone": {
-            "type": [
-              "string",
-              "null"
-            ]
-          },
-          "createdAt": {
-            "type": "string",
-            "format": "date-time"
-          },
-          "projects": {
-            "type": "array",
-            "items": {
-              "$ref": "#/components/schemas/Project"
-            }
-          },
-          "slackConnected": {
-            "type": "boolean"
-          },
-          "discordConnected": {
-            "type": "boolean"
-          }
-        },
-        "required": [
-          "id",
-          "name",
-          "email",
-          "company",
-          "status",
-          "plan",
-          "channel",
-          "timezone",
-          "createdAt",
-          "projects",
-          "slackConnected",
-          "discordConnected"
-        ],
-        "additionalProperties": false
-      },
-      "ProjectDetail": {
-        "type": "object",
-        "properties": {
-          "id": {
-            "type": "integer",
-            "format": "int64",
-            "minimum": 1
-          },
-          "clientId": {
-            "type": "integer",
-            "format": "int64",
-            "minimum": 1
-          },
-          "name": {
-            "type": "string"
-          },
-          "type": {
-            "type": "string"
-          },
-          "brief": {
-            "type": [
-              "string",
-              "null"
-            ]
-          },
-          "status": {
-            "type": "string",
-            "enum": [
-              "intake",
-              "active",
-              "review",
-              "delivered",
-              "archived"
-            ]
-          },
-          "deadline": {
-            "type": [
-              "string",
-              "null"
-            ],
-            "format": "date-time"
-          },
-          "tier": {
-            "type": [
-              "string",
-              "null"
-            ],
-            "enum": [
-              "sprint",
-              "pro",
-              "scale",
-              null
-            ]
-          },
-          "subscriptionId": {
-            "type": [
-              "integer",
-              "null"
-            ],
-            "format": "int64"
-          },
-          "slaResponseHours": {
-            "type": [
-              "integer",
-              "null"
-            ]
-          },
-          "slaDeliveryHours": {
-            "type": [
-              "integer",
-              "null"
-            ]
-          },
-          "maxRevisions": {
-            "type": [
-              "integer",
-              "null"
-            ],
-            "description": "null: unlimited"
-          },
-          "revisionCount": {
-            "type": "integer"
-          },
-          "priority": {
-            "type": [
-              "integer",
-              "null"
-            ]
-          },
-          "tags": {
-            "type": "array",
-            "items": {
-              "type": "string"
-            }
-          },
-          "createdAt": {
-            "type": "string",
-            "format": "date-time"
-          },
-          "deliveredAt": {
-            "type": [
-              "string",
-              "null"
-            ],
-            "format": "date-time"
-          },
-          "tasks": {
-            "type": "array",
-            "items": {
-              "$ref": "#/components/schemas/Task"
-            }
-          },
-          "deliverables": {
-            "type": "array",
-            "items": {
-              "$ref": "#/components/schemas/DeliverableSummary"
-            }
-          },
-          "slaRecords": {
-            "type": "array",
-            "items": {
-              "$ref": "#/components/schemas/SlaRecord"
-            }
-          }
-        },
-        "required": [
-          "id",
-          "clientId",
-          "name",
-          "type",
-          "brief",
-          "status",
-          "deadline",
-          "tier",
-          "subscriptionId",
-          "slaResponseHours",
-          "slaDeliveryHours",
-          "maxRevisions",
-          "revisionCount",
-          "priority",
-          "tags",
-          "createdAt",
-          "deliveredAt",
-          "tasks",
-          "deliverables",
-          "slaRecords"
-        ],
-        "additionalProperties": false
-      },
-      "TaskDetail": {
-        "type": "object",
-        "properties": {
-          "id": {
-            "type": "integer",
-            "format": "int64",
-            "minimum": 1
-          },
-          "projectId": {
-            "type": [
-              "integer",
-              "null"
-            ],
-            "format": "int64"
-          },
-          "title": {
-            "type": "string"
-          },
-          "description": {
-            "type": [
-              "string",
-              "null"
-            ]
-          },
-          "status": {
-            "type": "string",
-            "enum": [
-              "pending",
-              "assigned",
-              "running",
-              "completed",
-              "failed"
-            ]
-          },
-          "priority": {
-            "type": "integer",
-            "minimum": 1,
-            "maximum": 5
-          },
-          "taskType": {
-            "type": [
-              "string",
-              "null"
-            ],
-            "enum": [
-              "research",
-              "draft",
-              "code",
-              "design",
-              "review",
-              "revision",
-              null
-            ]
-          },
-          "requiredSpecialization": {
-            "type": [
-              "string",
-              "null"
-            ],
-            "enum": [
-              "researcher",
-              "writer",
-              "coder",
-              "designer",
-              "reviewer",
-              "general",
-              null
-            ]
-          },
-          "assignedAgentId": {
-            "type": [
-              "integer",
-              "null"
-            ],
-            "format": "int64"
-          },
-          "estimatedDurationMs": {
-            "type": [
-              "integer",
-              "null"
-            ]
-          },
-          "attempt": {
-            "type": "integer"
-          },
-          "error": {
-            "type": [
-              "string",
-              "null"
-            ]
-          },
-          "createdAt": {
-            "type": "string",
-            "format": "date-time"
-          },
-          "startedAt": {
-            "type": [
-              "string",
-              "null"
-            ],
-            "format": "date-time"
-          },
-          "completedAt": {
-            "type": [
-              "string",
-              "null"
-            ],
-            "format": "date-time"
-          },
-          "dependsOn": {
-            "type": "array",
-            "items": {
-              "type": "integer",
-              "format": "int64",
-              "minimum": 1
-            }
-          },
-          "result": {
-            "type": [
-              "string",
-              "null"
-            ]
-          },
-          "attempts": {
-            "type": "array",
-            "items": {
-              "$ref": "#/components/schemas/Attempt"
-            }
-          },
-          "events": {
-            "type": "array",
-            "items": {
-              "$ref": "#/components/schemas/Event"
-            }
-          }
-        },
-        "required": [
-          "id",
-          "projectId",
-          "title",
-          "description",
-          "status",
-          "priority",
-          "taskType",
-          "requiredSpecialization",
-          "assignedAgentId",
-          "estimatedDurationMs",
-          "attempt",
-          "error",
-          "createdAt",
-          "startedAt",
-          "completedAt",
-          "dependsOn",
-          "result",
-          "attempts",
-          "events"
-        ],
-        "additionalProperties": false
-      },
-      "DeadLetterDetail": {
-        "type": "object",
-        "properties": {
-          "id": {
-            "type": "integer",
-            "format": "int64",
-            "minimum": 1
-          },
-          "queue": {
-            "type": "string"
-          },
-          "messageId": {
-            "type": [
-              "string",
-              "null"
-            ]
-          },
-          "type": {
-            "type": [
-              "string",
-              "null"
-            ]
-          },
-          "reason": {
-            "type": "string"
-          },
-          "attempts": {
-            "type": "integer"
-          },
-          "status": {
-            "type": "string",
-            "enum": [
-              "parked",
-              "replayed",
-              "purged"
-            ]
-          },
-          "parkedAt": {
-            "type": "string",
-            "format": "date-time"
-          },
-          "headers": {
-            "type": "object"
-          },
-          "body": {
-            "type": "string",
-            "contentEncoding": "base64"
-          },
-          "resolvedAt": {
-            "type": [
-              "string",
-              "null"
-            ],
-            "format": "date-time"
-          },
-          "priority": {
-            "type": [
-              "integer",
-              "null"
-            ]
-          }
-        },
-        "required": [
-          "id",
-          "queue",
-          "messageId",
-          "type",
-          "reason",
-          "attempts",
-          "status",
-          "parkedAt",
-          "headers",
-          "body",
-          "resolvedAt",
-          "priority"
-        ],
-        "additionalProperties": false
-      },
-      "QueueList": {
-        "type": "object",
-        "properties": {
-          "data": {
-            "type": "array",
-            "items": {
-              "$ref": "#/components/schemas/QueueState"
-            }
-          }
-        },
-        "required": [
-          "data"
-        ],
-        "additionalProperties": false
-      },
-      "ClientPage": {
-        "type": "object",
-        "properties": {
-          "data": {
-            "type": "array",
-            "items": {
-              "$ref": "#/components/schemas/Client"
-            }
-          },
-          "nextCursor": {
-            "type": [
-              "string",
-              "null"
-            ],
-            "description": "pass as cursor for the next page; null on the last"
-          }
-        },
-        "required": [
-          "data",
-          "nextCursor"
-        ],
-        "additionalProperties": false
-      },
-      "ProjectPage": {
-        "type": "object",
-        "properties": {
-          "data": {
-            "type": "array",
-            "items": {
-              "$ref": "#/components/schemas/Project"
-            }
-          },
-          "nextCursor": {
-            "type": [
-              "string",
-              "null"
-            ],
-            "description": "pass as cursor for the next page; null on the last"
-          }
-        },
-        "required": [
-          "data",
-          "nextCursor"
-        ],
-        "additionalProperties": false
-      },
-      "TaskPage": {
-        "type": "object",
-        "properties": {
-          "data": {
-            "type": "array",
-            "items": {
-              "$ref": "#/components/schemas/Task"
-            }
-          },
-          "nextCursor": {
-            "type": [
-              "string",
-              "null"
-            ],
-            "description": "pass as cursor for the next page; null on the last"
-          }
-        },
-        "required": [
-          "data",
-          "nextCursor"
-        ],
-        "additionalProperties": false
-      },
-      "AgentPage": {
-        "type": "object",
-        "properties": {
-          "data": {
-            "type": "array",
-            "items": {
-              "$ref": "#/components/schemas/Agent"
-            }
-          },
-          "nextCursor": {
-            "type": [
-              "string",
-              "null"
-            ],
-            "description": "pass as cursor for the next page; null on the last"
-          }
-        },
-        "required": [
-          "data",
-          "nextCursor"
-        ],
-        "additionalProperties": false
-      },
-      "EventPage": {
-        "type": "object",
-        "properties": {
-          "data": {
-            "type": "array",
-            "items": {
-              "$ref": "#/components/schemas/Event"
-            }
-          },
-          "nextCursor": {
-            "type": [
-              "string",
-              "null"
-            ],
-            "description": "pass as cursor for the next page; null on the last"
-          }
-        },
-        "required": [
-          "data",
-          "nextCursor"
-        ],
-        "additionalProperties": false
-      },
-      "DeadLetterPage": {
-        "type": "object",
-        "properties": {
-          "data": {
-            "type": "array",
-            "items": {
-              "$ref": "#/components/schemas/DeadLetter"
-            }
-          },
-          "nextCursor": {
-            "type": [
-              "string",
-              "null"
-            ],
-            "description": "pass as cursor for the next page; null on the last"
-          }
-        },
-        "required": [
-          "data",
-          "nextCursor"
-        ],
-        "additionalProperties": false
-      },
-      "DeadLetterReplay": {
-        "type": "object",
-        "properties": {
-          "ids": {
-            "type": "array",
-            "items": {
-              "type": "integer",
-              "format": "int64",
-              "minimum": 1
+              "Error401": {
+                "description": "no token, or an unknown, expired or revoked one",
+                "content": {
+                  "application/json": {
+                    "schema": {
+                      "$ref": "#/components/schemas/Error"
+                    }
+                  }
+                }
+              },
+              "Error403": {
+                "description": "the token may not do this",
+                "content": {
+                  "application/json": {
+                    "schema": {
+                      "$ref": "#/components/schemas/Error"
+                    }
+                  }
+                }
+              },
+              "Error404": {
+                "description": "no such row, or one the token may not see",
+                "content": {
+                  "application/json": {
+                    "schema": {
+                      "$ref": "#/components/schemas/Error"
+                    }
+                  }
+                }
+              },
+              "Error405": {
+                "description": "the path does not serve this method",
+                "content": {
+                  "application/json": {
+                    "schema": {
+                      "$ref": "#/components/schemas/Error"
+                    }
+                  }
+                }
+              },
+              "Error413": {
+                "description": "the body is over 1 MiB",
+                "content": {
+                  "application/json": {
+                    "schema": {
+                      "$ref": "#/components/schemas/Error"
+                    }
+                  }
+                }
+              },
+              "Error415": {
+                "description": "the body is not declared as JSON",
+                "content": {
+                  "application/json": {
+                    "schema": {
+                      "$ref": "#/components/schemas/Error"
+                    }
+                  }
+                }
+              },
+              "Error422": {
+                "description": "a referenced row does not exist (`unknown_reference`), or the Idempotency-Key was used with another body",
+                "content": {
+                  "application/json": {
+                    "schema": {
+                      "$ref": "#/components/schemas/Error"
+                    }
+                  }
+                }
+              },
+              "Error429": {
+                "description": "the token's rate limit; see Retry-After",
+                "content": {
+                  "application/json": {
+                    "schema": {
+                      "$ref": "#/components/schemas/Error"
+                    }
+                  }
+                }
+              },
+              "Error503": {
+                "description": "the broker or the database is unavailable; the outcome is unknown and a retry is safe",
+                "content": {
+                  "application/json": {
+                    "schema": {
+                      "$ref": "#/components/schemas/Error"
+                    }
+                  }
+                }
+              }
             },
-            "minItems": 1,
-            "maxItems": 1000,
-            "uniqueItems": true,
-            "description": "dead letter ids (from GET /v1/dead-letters)"
-          }
-        },
-        "required": [
-          "ids"
-        ],
-        "additionalProperties": false,
-        "description": "replays the named parked messages as attempt 1; ids no longer parked are reported in the result (`notParked`)"
-      },
-      "DeadLetterPurge": {
-        "type": "object",
-        "properties": {
-          "ids": {
-            "type": "array",
-            "items": {
-              "type": "integer",
-              "format": "int64",
-              "minimum": 1
-            },
-            "minItems": 1,
-            "maxItems": 1000,
-            "uniqueItems": true,
-            "description": "dead letter ids (from GET /v1/dead-letters)"
-          },
-          "queue": {
-            "type": "string",
-            "enum": [
-              "billing",
-              "command",
-              "dispatch",
-              "notify",
-              "review"
-            ],
-            "description": "purge every parked message of this queue"
-          }
-        },
-        "minProperties": 1,
-        "maxProperties": 1,
-        "additionalProperties": false,
-        "description": "either ids or queue: the rows stay, marked purged"
-      },
-      "TaskDispatch": {
-        "type": "object",
-        "properties": {
-          "agentId": {
-            "type": "integer",
-            "format": "int64",
-            "minimum": 1,
-            "description": "the agent to run it (default: the assigned agent, or the one routing picks)"
-          },
-          "priority": {
-            "type": "integer",
-            "minimum": 1,
-            "maximum": 5,
-            "description": "overrides the dispatch priority the plan's rules give"
-          }
-        },
-        "additionalProperties": false,
-        "description": "runs the task on the gateway; waits, queued, while its agent is at capacity"
-      },
-      "AgentLifecycleEvent": {
-        "type": "object",
-        "properties": {
-          "type": {
-            "type": "string",
-            "enum": [
-              "command",
-              "agent",
-              "gateway"
-            ]
-          },
-          "action": {
-            "type": "string",
-            "enum": [
-              "new",
-              "reset",
-              "stop",
-              "bootstrap",
-              "startup"
-            ],
-            "description": "with type: command:new, command:reset, command:stop, agent:bootstrap, gateway:startup"
-          },
-          "sessionKey": {
-            "type": [
-              "string",
-              "null"
-            ],
-            "minLength": 1,
-            "maxLength": 300,
-            "description": "agent:<agent name>:..."
-          },
-          "timestamp": {
-            "description": "when the gateway saw it (any form; the signature's time is what counts)"
-          },
-          "context": {
-            "type": [
-              "object",
-              "null"
-            ],
-            "description": "kept without its cfg member"
-          }
-        },
-        "required": [
-          "type",
-          "action"
-        ],
-        "additionalProperties": false
-      },
-      "AgentEventAccepted": {
-        "type": "object",
-        "properties": {
-          "accepted": {
-            "type": "boolean",
-            "const": true
-          },
-          "eventId": {
-            "type": "string"
-          }
-        },
-        "required": [
-          "accepted",
-          "eventId"
-        ],
-        "additionalProperties": false
-      },
-      "DeliverableApproval": {
-        "type": "object",
-        "properties": {
-          "notes": {
-            "type": "string",
-            "minLength": 1,
-            "maxLength": 5000
-          }
-        },
-        "required": [],
-        "additionalProperties": false
-      },
-      "DeliverableDelivery": {
-        "type": "object",
-        "properties": {
-          "notes": {
-            "type": "string",
-            "minLength": 1,
-            "maxLength": 5000
-          }
-        },
-        "required": [],
-        "additionalProperties": false
-      },
-      "DeliverableRevisionRequest": {
-        "type": "object",
-        "properties": {
-          "notes": {
-            "type": "string",
-            "minLength": 1,
-            "maxLength": 5000,
-            "description": "what to change: the revision task's brief"
-          },
-          "overrideReason": {
-            "type": "string",
-            "minLength": 1,
-            "maxLength": 1000,
-            "description": "allows a round past the plan's revision limit; recorded with the event"
-          }
-        },
-        "required": [
-          "notes"
-        ],
-        "additionalProperties": false
-      },
-      "DeliverableRejection": {
-        "type": "object",
-        "properties": {
-          "notes": {
-            "type": "string",
-            "minLength": 1,
-            "maxLength": 5000,
-            "description": "why it failed review: recorded, and the new task's brief"
-          }
-        },
-        "required": [
-          "notes"
-        ],
-        "additionalProperties": false
-      },
-      "Deliverable": {
-        "type": "object",
-        "properties": {
-          "id": {
-            "type": "integer",
-            "format": "int64",
-            "minimum": 1
-          },
-          "projectId": {
-            "type": "integer",
-            "format": "int64",
-            "minimum": 1
-          },
-          "taskId": {
-            "type": [
-              "integer",
-              "null"
-            ],
-            "format": "int64"
-          },
-          "title": {
-            "type": "string"
-          },
-          "format": {
-            "type": "string",
-            "enum": [
-              "markdown",
-              "text",
-              "html",
-              "json",
-              "code",
-              "link",
-              "file"
-            ]
-          },
-          "status": {
-            "type": "string",
-            "enum": [
-              "draft",
-              "review",
-              "approved",
-              "delivered",
-              "rejected"
-            ]
-          },
-          "version": {
-            "type": "integer",
-            "minimum": 1
-          },
-          "previousVersionId": {
-            "type": [
-              "integer",
-              "null"
-            ],
-            "format": "int64"
-          },
-          "clientVisible": {
-            "type": "boolean"
-          },
-          "createdAt": {
-            "type": "string",
-            "format": "date-time"
-          },
-          "deliveredAt": {
-            "type": [
-              "string",
-              "null"
-            ],
-            "format": "date-time"
-          },
-          "reviewNotes": {
-            "type": [
-              "string",
-              "null"
-            ],
-            "description": "the reviewer's notes: null for a client token"
-          },
-          "revisionRequestedAt": {
-            "type": [
-              "string",
-              "null"
-            ],
-            "format": "date-time"
-          },
-          "revisionNotes": {
-            "type": [
-              "string",
-              "null"
-            ]
-          },
-          "clientFeedback": {
-            "type": [
-              "string",
-              "null"
-            ]
-          },
-          "clientRating": {
-            "type": [
-              "integer",
-              "null"
-            ],
-            "minimum": 1,
-            "maximum": 5
-          }
-        },
-        "required": [
-          "id",
-          "projectId",
-          "taskId",
-          "title",
-          "format",
-          "status",
-          "version",
-          "previousVersionId",
-          "clientVisible",
-          "createdAt",
-          "deliveredAt",
-          "reviewNotes",
-          "revisionRequestedAt",
-          "revisionNotes",
-          "clientFeedback",
-          "clientRating"
-        ],
-        "additionalProperties": false
-      },
-      "DeliverableDetail": {
-        "type": "object",
-        "properties": {
-          "id": {
-            "type": "integer",
-            "format": "int64",
-            "minimum": 1
-          },
-          "projectId": {
-            "type": "integer",
-            "format": "int64",
-            "minimum": 1
-          },
-          "taskId": {
-            "type": [
-              "integer",
-              "null"
-            ],
-            "format": "int64"
-          },
-          "title": {
-            "type": "string"
-          },
-          "format": {
-            "type": "string",
-            "enum": [
-              "markdown",
-              "text",
-              "html",
-              "json",
-              "code",
-              "link",
-              "file"
-            ]
-          },
-          "status": {
-            "type": "string",
-            "enum": [
-              "draft",
-              "review",
-              "approved",
-              "delivered",
-              "rejected"
-            ]
-          },
-          "version": {
-            "type": "integer",
-            "minimum": 1
-          },
-          "previousVersionId": {
-            "type": [
-              "integer",
-              "null"
-            ],
-            "format": "int64"
-          },
-          "clientVisible": {
-            "type": "boolean"
-          },
-          "createdAt": {
-            "type": "string",
-            "format": "date-time"
-          },
-          "deliveredAt": {
-            "type": [
-              "string",
-              "null"
-            ],
-            "format": "date-time"
-          },
-          "reviewNotes": {
-            "type": [
-              "string",
-              "null"
-            ],
-            "description": "the reviewer's notes: null for a client token"
-          },
-          "revisionRequestedAt": {
-            "type": [
-              "string",
-              "null"
-            ],
-            "format": "date-time"
-          },
-          "revisionNotes": {
-            "type": [
-              "string",
-              "null"
-            ]
-          },
-          "clientFeedback": {
-            "type": [
-              "string",
-              "null"
-            ]
-          },
-          "clientRating": {
-            "type": [
-              "integer",
-              "null"
-            ],
-            "minimum": 1,
-            "maximum": 5
-          },
-          "content": {
-            "type": "string"
-          }
-        },
-        "required": [
-          "id",
-          "projectId",
-          "taskId",
-          "title",
-          "format",
-          "status",
-          "version",
-          "previousVersionId",
-          "clientVisible",
-          "createdAt",
-          "deliveredAt",
-          "reviewNotes",
-          "revisionRequestedAt",
-          "revisionNotes",
-          "clientFeedback",
-          "clientRating",
-          "content"
-        ],
-        "additionalProperties": false
-      },
-      "Notification": {
-        "type": "object",
-        "properties": {
-          "id": {
-            "type": "integer",
-            "format": "int64",
-            "minimum": 1
-          },
-          "key": {
-            "type": "string"
-          },
-          "kind": {
-            "type": "string",
-            "enum": [
-              "dispatch-failed",
-              "task-failed",
-              "review-waiting",
-              "deliverable-ready",
-              "revision-in-progress",
-              "sla-at-risk",
-              "sla-breached",
-              "client-message",
-              "new-message",
-              "project-underway",
-              "weekly-digest"
-            ]
-          },
-          "channel": {
-            "type": "string",
-            "enum": [
-              "email",
-              "slack",
-              "discord"
-            ]
-          },
-          "recipient": {
-            "type": "string",
-            "description": "an address or channel, or \"operators\" for the configured operators' address"
-          },
-          "clientId": {
-            "type": [
-              "integer",
-              "null"
-            ],
-            "format": "int64"
-          },
-          "projectId": {
-            "type": [
-              "integer",
-              "null"
-            ],
-            "format": "int64"
-          },
-          "taskId": {
-            "type": [
-              "integer",
-              "null"
-            ],
-            "format": "int64"
-          },
-          "status": {
-            "type": "string",
-            "enum": [
-              "pending",
-              "sent",
-              "skipped",
-              "parked"
-            ]
-          },
-          "providerId": {
-            "type": [
-              "string",
-              "null"
-            ]
-          },
-          "attempts": {
-            "type": "integer",
-            "minimum": 0
-          },
-          "lastError": {
-            "type": [
-              "string",
-              "null"
-            ]
-          },
-          "createdAt": {
-            "type": "string",
-            "format": "date-time"
-          },
-          "sentAt": {
-            "type": [
-              "string",
-              "null"
-            ],
-            "format": "date-time"
-          }
-        },
-        "required": [
-          "id",
-          "key",
-          "kind",
-          "channel",
-          "recipient",
-          "clientId",
-          "projectId",
-          "taskId",
-          "status",
-          "providerId",
-          "attempts",
-          "lastError",
-          "createdAt",
-          "sentAt"
-        ],
-        "additionalProperties": false
-      },
-      "DeliverablePage": {
-        "type": "object",
-        "properties": {
-          "data": {
-            "type": "array",
-            "items": {
-              "$ref": "#/components/schemas/Deliverable"
-            }
-          },
-          "nextCursor": {
-            "type": [
-              "string",
-              "null"
-            ],
-            "description": "pass as cursor for the next page; null on the last"
-          }
-        },
-        "required": [
-          "data",
-          "nextCursor"
-        ],
-        "additionalProperties": false
-      },
-      "NotificationPage": {
-        "type": "object",
-        "properties": {
-          "data": {
-            "type": "array",
-            "items": {
-              "$ref": "#/components/schemas/Notification"
-            }
-          },
-          "nextCursor": {
-            "type": [
-              "string",
-              "null"
-            ],
-            "description": "pass as cursor for the next page; null on the last"
-          }
-        },
-        "required": [
-          "data",
-          "nextCursor"
-        ],
-        "additionalProperties": false
-      },
-      "DeliverableFeedback": {
-        "type": "object",
-        "properties": {
-          "feedback": {
-            "type": "string",
-            "minLength": 1,
-            "maxLength": 5000
-          },
-          "rating": {
-            "type": "integer",
-            "minimum": 1,
-            "maximum": 5
-          }
-        },
-        "required": [],
-        "additionalProperties": false,
-        "description": "at least one of feedback and rating"
-      },
-      "ProjectMessage": {
-        "type": "object",
-        "properties": {
-          "body": {
-            "type": "string",
-            "minLength": 1,
-            "maxLength": 10000
-          }
-        },
-        "required": [
-          "body"
-        ],
-        "additionalProperties": false
-      },
-      "Message": {
-        "type": "object",
-        "properties": {
-          "id": {
-            "type": "integer",
-            "format": "int64",
-            "minimum": 1
-          },
-          "projectId": {
-            "type": "integer",
-            "format": "int64",
-            "minimum": 1
-          },
-          "sender": {
-            "type": "string",
-            "enum": [
-              "client",
-              "operator",
-              "agent",
-              "system"
-            ]
-          },
-          "senderName": {
-            "type": "string"
-          },
-          "content": {
-            "type": "string"
-          },
-          "channel": {
-            "type": [
-              "string",
-              "null"
-            ],
-            "enum": [
-              "portal",
-              "slack",
-              "discord",
-              "email",
-              null
-            ]
-          },
-          "createdAt": {
-            "type": "string",
-            "format": "date-time"
-          }
-        },
-        "required": [
-          "id",
-          "projectId",
-          "sender",
-          "senderName",
-          "content",
-          "channel",
-          "createdAt"
-        ],
-        "additionalProperties": false
-      },
-      "MessagePage": {
-        "type": "object",
-        "properties": {
-          "data": {
-            "type": "array",
-            "items": {
-              "$ref": "#/components/schemas/Message"
-            }
-          },
-          "nextCursor": {
-            "type": [
-              "string",
-              "null"
-            ],
-            "description": "pass as cursor for the next page; null on the last"
-          }
-        },
-        "required": [
-          "data",
-          "nextCursor"
-        ],
-        "additionalProperties": false
-      },
-      "DeliverableFileLink": {
-        "type": "object",
-        "properties": {
-          "fileId": {
-            "type": "string",
-            "pattern": "^sha256-[0-9a-f]{64}$"
-          },
-          "name": {
-            "type": "string"
-          },
-          "contentType": {
-            "type": "string"
-          },
-          "sizeBytes": {
-            "type": "integer",
-            "minimum": 1
-          },
-          "url": {
-            "type": "string",
-            "description": "a signed download link (no token needed) until expiresAt"
-          },
-          "expiresAt": {
-            "type": "integer",
-            "description": "unix seconds"
-          }
-        },
-        "required": [
-          "fileId",
-          "name",
-          "contentType",
-          "sizeBytes",
-          "url",
-          "expiresAt"
-        ],
-        "additionalProperties": false
-      },
-      "DeliverableFileList": {
-        "type": "object",
-        "properties": {
-          "data": {
-            "type": "array",
-            "items": {
-              "$ref": "#/components/schemas/DeliverableFileLink"
-            }
-          }
-        },
-        "required": [
-          "data"
-        ],
-        "additionalProperties": false
-      },
-      "Artifact": {
-        "type": "object",
-        "properties": {
-          "fileId": {
-            "type": "string",
-            "pattern": "^sha256-[0-9a-f]{64}$"
-          },
-          "name": {
-            "type": "string",
-            "minLength": 1,
-            "maxLength": 255
-          },
-          "contentType": {
-            "type": "string",
-            "enum": [
-              "application/pdf",
-              "application/zip",
-              "application/json",
-              "text/plain",
-              "text/markdown",
-              "text/csv",
-              "text/html",
-              "image/png",
-              "image/jpeg",
-              "image/gif",
-              "image/svg+xml"
-            ]
-          },
-          "sizeBytes": {
-            "type": "integer",
-            "minimum": 1
-          }
-        },
-        "required": [
-          "fileId",
-          "name",
-          "contentType",
-          "sizeBytes"
-        ],
-        "additionalProperties": false
-      }
-    },
-    "responses": {
-      "Error400": {
-        "description": "the request is malformed: a field, a parameter or a header (`invalid_field`, `invalid_body`, `invalid_query`, `invalid_header`), or a signed webhook's signature is missing, malformed, stale or wrong (`signature_missing`, `signature_malformed`, `signature_stale`, `signature_mismatch`)",
-        "content": {
-          "application/json": {
-            "schema": {
-              "$ref": "#/components/schemas/Error"
+            "securitySchemes": {
+              "apiToken": {
+                "type": "http",
+                "scheme": "bearer",
+                "description": "an API token from `bullpen token create` (operator or client)"
+              },
+              "callbackToken": {
+                "type": "http",
+                "scheme": "bearer",
+                "description": "the per-dispatch callback token given to the agent"
+              }
             }
           }
         }
-      },
-      "Error401": {
-        "description": "no token, or an unknown, expired or revoked one",
-        "content": {
-          "application/json": {
-            "schema": {
-              "$ref": "#/components/schemas/Error"
-            }
-          }
-        }
-      },
-      "Error403": {
-        "description": "the token may not do this",
-        "content": {
-          "application/json": {
-            "schema": {
-              "$ref": "#/components/schemas/Error"
-            }
-          }
-        }
-      },
-      "Error404": {
-        "description": "no such row, or one the token may not see",
-        "content": {
-          "application/json": {
-            "schema": {
-              "$ref": "#/components/schemas/Error"
-            }
-          }
-        }
-      },
-      "Error405": {
-        "description": "the path does not serve this method",
-        "content": {
-          "application/json": {
-            "schema": {
-              "$ref": "#/components/schemas/Error"
-            }
-          }
-        }
-      },
-      "Error413": {
-        "description": "the body is over 1 MiB",
-        "content": {
-          "application/json": {
-            "schema": {
-              "$ref": "#/components/schemas/Error"
-            }
-          }
-        }
-      },
-      "Error415": {
-        "description": "the body is not declared as JSON",
-        "content": {
-          "application/json": {
-            "schema": {
-              "$ref": "#/components/schemas/Error"
-            }
-          }
-        }
-      },
-      "Error422": {
-        "description": "a referenced row does not exist (`unknown_reference`), or the Idempotency-Key was used with another body",
-        "content": {
-          "application/json": {
-            "schema": {
-              "$ref": "#/components/schemas/Error"
-            }
-          }
-        }
-      },
-      "Error429": {
-        "description": "the token's rate limit; see Retry-After",
-        "content": {
-          "application/json": {
-            "schema": {
-              "$ref": "#/components/schemas/Error"
-            }
-          }
-        }
-      },
-      "Error503": {
-        "description": "the broker or the database is unavailable; the outcome is unknown and a retry is safe",
-        "content": {
-          "application/json": {
-            "schema": {
-              "$ref": "#/components/schemas/Error"
-            }
-          }
-        }
-      }
-    },
-    "securitySchemes": {
-      "apiToken": {
-        "type": "http",
-        "scheme": "bearer",
-        "description": "an API token from `bullpen token create` (operator or client)"
-      },
-      "callbackToken": {
-        "type": "http",
-        "scheme": "bearer",
-        "description": "the per-dispatch callback token given to the agent"
-      }
-    }
-  }
-}
-"""#
+        """#
 }
