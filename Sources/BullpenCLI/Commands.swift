@@ -146,6 +146,12 @@ struct IngestCommand: AsyncParsableCommand {
     )
     var hookSecret: String = Environment.value("BULLPEN_HOOK_SECRET", default: "")
 
+    @Option(
+        help:
+            "Stripe's webhook signing secrets, comma-separated during a rotation (env BULLPEN_STRIPE_WEBHOOK_SECRET)."
+    )
+    var stripeWebhookSecret: String = Environment.value("BULLPEN_STRIPE_WEBHOOK_SECRET", default: "")
+
     @Option(help: "The folder of deliverables' files, kept by content (env BULLPEN_FILES_DIR).")
     var filesDir: String = Environment.value("BULLPEN_FILES_DIR", default: ".data/files")
 
@@ -205,7 +211,8 @@ struct IngestCommand: AsyncParsableCommand {
                     : .init(
                         endpoint: s3URL, bucket: s3Bucket,
                         accessKey: Environment.value("BULLPEN_S3_ACCESS_KEY", default: ""),
-                        secretKey: Environment.value("BULLPEN_S3_SECRET_KEY", default: ""), region: s3Region)),
+                        secretKey: Environment.value("BULLPEN_S3_SECRET_KEY", default: ""), region: s3Region),
+                stripeWebhookSecrets: stripeWebhookSecret.split(separator: ",").map(String.init).filter { !$0.isEmpty }),
             topology: try connection.topology(), logger: logger)
         try await server.application().runService()
     }

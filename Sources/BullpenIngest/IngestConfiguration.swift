@@ -28,6 +28,9 @@ public struct IngestConfiguration: Sendable {
     /// Secrets the gateway's lifecycle hook may sign with (more than one during a rotation); none: the hook
     /// endpoint answers 503.
     public var hookSecrets: [String]
+    /// Stripe's webhook signing secrets (`whsec_...`; more than one during a rotation); none: the Stripe
+    /// endpoint answers 503.
+    public var stripeWebhookSecrets: [String]
     /// Deliverables' files: the folder of the local store, the secret that signs download links, how long a
     /// link lasts and the largest upload.
     public var filesDirectory: String
@@ -62,7 +65,8 @@ public struct IngestConfiguration: Sendable {
         rateLimit: RateLimitSettings = .init(), eventHeartbeat: Duration = .seconds(15),
         timeouts: ConnectionTimeouts = .init(), tokenCacheLifetime: Duration = .seconds(1), hookSecrets: [String] = [],
         filesDirectory: String = ".data/files", linkSecret: String = UUID().uuidString + UUID().uuidString,
-        linkLifetime: Duration = .seconds(900), maxFileBytes: Int = 10 << 20, s3: S3Settings? = nil
+        linkLifetime: Duration = .seconds(900), maxFileBytes: Int = 10 << 20, s3: S3Settings? = nil,
+        stripeWebhookSecrets: [String] = []
     ) {
         self.host = host
         self.port = port
@@ -81,5 +85,6 @@ public struct IngestConfiguration: Sendable {
         self.linkLifetime = linkLifetime
         self.maxFileBytes = maxFileBytes
         self.s3 = s3
+        self.stripeWebhookSecrets = stripeWebhookSecrets
     }
 }

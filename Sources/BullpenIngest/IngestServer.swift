@@ -95,6 +95,9 @@ public struct IngestServer: Sendable {
         router.addRoutes(taskResult.collection(), atPath: "/webhooks/agents")
         let agentEvents = AgentEventRoutes(publisher: publisher, topology: topology, secrets: configuration.hookSecrets)
         router.addRoutes(agentEvents.collection(), atPath: "/webhooks/agents")
+        let stripe = StripeWebhookRoutes(
+            publisher: publisher, topology: topology, secrets: configuration.stripeWebhookSecrets)
+        router.addRoutes(stripe.collection(), atPath: "/webhooks")
         router.addRoutes(FileDownloadRoutes(files: files, database: database).collection())
         let api = OperatorAPI(
             publisher: publisher, topology: topology, database: database, commands: commands,
@@ -108,7 +111,7 @@ public struct IngestServer: Sendable {
     static let routes = RouteTable(
         routes: [
             ("/webhooks/agents/task-result", [.post]), ("/webhooks/agents/event", [.post]),
-            ("/webhooks/agents/files", [.post]), ("/healthz", [.get]),
+            ("/webhooks/agents/files", [.post]), ("/webhooks/stripe", [.post]), ("/healthz", [.get]),
             ("/readyz", [.get]),
             ("/openapi.json", [.get]), ("/files/:id", [.get]),
         ] + OperatorAPI.paths)

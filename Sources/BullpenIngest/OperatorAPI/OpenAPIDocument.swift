@@ -313,6 +313,57 @@ enum OpenAPIDocument {
                 }
               }
             },
+            "/webhooks/stripe": {
+              "post": {
+                "summary": "Stripe's events, signed with Stripe-Signature (t=,v1=; several secrets during a rotation; 300 s tolerance); published to the billing queue after the broker's confirm",
+                "operationId": "postStripeEvent",
+                "parameters": [
+                  {
+                    "name": "Stripe-Signature",
+                    "in": "header",
+                    "required": true,
+                    "schema": {
+                      "type": "string"
+                    },
+                    "description": "t=<unix seconds>,v1=<hex HMAC-SHA256 of \"<t>.<raw body>\" keyed with the whole whsec_ secret>[,v1=...]; other schemes ignored; 300 s tolerance"
+                  }
+                ],
+                "requestBody": {
+                  "required": true,
+                  "content": {
+                    "application/json": {
+                      "schema": {
+                        "$ref": "#/components/schemas/StripeEvent"
+                      }
+                    }
+                  }
+                },
+                "responses": {
+                  "200": {
+                    "description": "received (published, or a type Bullpen does not apply, dropped)",
+                    "content": {
+                      "application/json": {
+                        "schema": {
+                          "$ref": "#/components/schemas/StripeReceived"
+                        }
+                      }
+                    }
+                  },
+                  "400": {
+                    "$ref": "#/components/responses/Error400"
+                  },
+                  "413": {
+                    "$ref": "#/components/responses/Error413"
+                  },
+                  "415": {
+                    "$ref": "#/components/responses/Error415"
+                  },
+                  "503": {
+                    "$ref": "#/components/responses/Error503"
+                  }
+                }
+              }
+            },
             "/v1/clients": {
               "get": {
                 "summary": "list clients",
@@ -6480,6 +6531,66 @@ enum OpenAPIDocument {
                   "name",
                   "contentType",
                   "sizeBytes"
+                ],
+                "additionalProperties": false
+              },
+              "StripeEvent": {
+                "type": "object",
+                "properties": {
+                  "id": {
+                    "type": "string",
+                    "description": "evt_..."
+                  },
+                  "object": {
+                    "type": "string",
+                    "const": "event"
+                  },
+                  "type": {
+                    "type": "string"
+                  },
+                  "created": {
+                    "type": "integer",
+                    "minimum": 1
+                  },
+                  "data": {
+                    "type": "object",
+                    "properties": {
+                      "object": {
+                        "type": "object"
+                      }
+                    },
+                    "required": [
+                      "object"
+                    ]
+                  }
+                },
+                "required": [
+                  "id",
+                  "type",
+                  "created",
+                  "data"
+                ],
+                "description": "a Stripe event; other fields (livemode, api_version ...) are allowed and ignored"
+              },
+              "StripeReceived": {
+                "type": "object",
+                "properties": {
+                  "received": {
+                    "type": "boolean",
+                    "const": true
+                  },
+                  "eventId": {
+                    "type": "string"
+                  },
+                  "ignored": {
+                    "type": "boolean",
+                    "description": "true: a type Bullpen does not apply, dropped"
+                  }
+                },
+                "required": [
+                  "received",
+                  "eventId",
+                  "ignored"
                 ],
                 "additionalProperties": false
               }

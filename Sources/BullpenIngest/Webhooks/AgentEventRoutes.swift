@@ -34,16 +34,8 @@ struct AgentEventRoutes {
                 code: "hook_not_configured")
         }
         let body = try await RequestBody.read(request, upTo: Self.maxBodyBytes)
-        let verified = WebhookSignature.verify(
-            header: request.headers[HTTPField.Name("X-Bullpen-Signature")!], body: body, secrets: secrets, now: Date()
-        ) { key, message in
-            Array(HMAC<SHA256>.authenticationCode(for: message, using: SymmetricKey(data: key)))
-        }
-        let signedAt: Int
-        switch verified {
-        case .failure(let refusal): throw APIError(.badRequest, refusal.description, code: refusal.code)
-        case .success(let timestamp): signedAt = timestamp
-        }
+        let signedAt = try SignedWebhook.verify(
+            request, header: "X-Bullpen-Signature", body: body, secrets: secrets)
         let event: AgentLifecycleEvent
         do { event = try AgentLifecycleEvent.parse(body) } catch {
             throw APIError(

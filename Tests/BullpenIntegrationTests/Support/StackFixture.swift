@@ -29,14 +29,14 @@ final class StackFixture: @unchecked Sendable {
     func ingest(
         amqp: AMQPConfiguration? = nil, timeouts: ConnectionTimeouts = .init(),
         rateLimit: RateLimitSettings = .init(), eventHeartbeat: Duration = .seconds(15), hookSecrets: [String] = [],
-        s3: IngestConfiguration.S3Settings? = nil
+        s3: IngestConfiguration.S3Settings? = nil, stripeWebhookSecrets: [String] = []
     ) throws -> IngestServer {
         IngestServer(
             configuration: IngestConfiguration(
                 port: 0, amqp: try amqp ?? TestEnvironment.amqp(), postgres: database.configuration,
                 databaseConnections: 2, rateLimit: rateLimit, eventHeartbeat: eventHeartbeat, timeouts: timeouts,
                 hookSecrets: hookSecrets, filesDirectory: filesDirectory, linkSecret: Self.linkSecret,
-                maxFileBytes: 64 << 10, s3: s3),
+                maxFileBytes: 64 << 10, s3: s3, stripeWebhookSecrets: stripeWebhookSecrets),
             topology: topology, logger: logger)
     }
 

@@ -93,3 +93,27 @@ struct S3SignerTests {
         #expect(S3Signer.amzDate(Date(timeIntervalSince1970: 1_369_353_600)) == "20130524T000000Z")
     }
 }
+
+@Suite("Stripe events")
+struct StripeEventTests {
+    @Test("an event's id, type, time and object are read; a malformed one names its field")
+    func parse() throws {
+        let body =
+            #"{"id": "evt_1", "object": "event", "type": "invoice.paid", "created": 1764200000, "data": {"object": {"id": "in_1"}}}"#
+        let event = try StripeEvent.parse(Array(body.utf8))
+        #expect(event.id == "evt_1" && event.type == "invoice.paid" && event.created == 1_764_200_000)
+        #expect(event.object == #"{"id":"in_1"}"#)
+        #expect(event.isHandled)
+        #expect(StripeEventMessage(event: event).messageID == "stripe:evt_1")
+        func field(_ text: String) -> String? {
+            do { _ = try StripeEvent.parse(Array(text.utf8)) } catch { return error.field }
+            return nil
+        }
+        #expect(field(#"{"id": "in_1", "type": "x", "created": 1, "data": {"object": {}}}"#) == "id")
+        #expect(field(#"{"id": "evt_1", "type": "x", "created": "soon", "data": {"object": {}}}"#) == "created")
+        #expect(field(#"{"id": "evt_1", "type": "x", "created": 1, "data": {}}"#) == "data.object")
+        #expect(
+            field(#"{"id": "evt_1", "object": "charge", "type": "x", "created": 1, "data": {"object": {}}}"#)
+                == "object")
+    }
+}
