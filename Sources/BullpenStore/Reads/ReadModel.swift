@@ -136,7 +136,13 @@ public enum ReadModel {
     public static func messages(
         _ page: PageRequest, projectID: Int64, viewer: Viewer, on db: PGConnection
     ) throws -> Page? {
-        guard try project(projectID, viewer: viewer, on: db) != nil else { return nil }
+        // Whether the viewer may see the project: its id alone (rendering the project would build its tasks,
+        // deliverables and SLA records only to throw them away).
+        db.prepare(
+            "read.project_visible", "SELECT 1 FROM projects WHERE id = $2 AND ($1::bigint IS NULL OR client_id = $1)")
+        guard try db.executePrepared("read.project_visible", [viewer.clientID, projectID]).first != nil else {
+            return nil
+        }
         return try page.page(
             """
             SELECT id, jsonb_build_object(

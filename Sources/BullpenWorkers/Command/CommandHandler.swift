@@ -134,10 +134,10 @@ public struct CommandHandler: MessageHandler {
             let reworked = try DeliverableStore.requestRevision(
                 request, clientID: clientID, messageID: messageID, now: now, in: tx)
             try revisionStarted(reworked, in: tx)
-            return try result(reworked, messageID: messageID, in: tx)
+            return try dispatched(reworked, messageID: messageID, in: tx)
         case .deliverableReject(let rejection):
             let reworked = try DeliverableStore.reject(rejection, messageID: messageID, now: now, in: tx)
-            return try result(reworked, messageID: messageID, in: tx)
+            return try dispatched(reworked, messageID: messageID, in: tx)
         case .deliverableFeedback(let feedback):
             guard let clientID else { throw CommandRejection("feedback is the client's to give") }
             _ = try DeliverableStore.feedback(feedback, clientID: clientID, messageID: messageID, in: tx)
@@ -165,9 +165,8 @@ public struct CommandHandler: MessageHandler {
             "body": String(message.body.prefix(2000)),
         ]
         if fromClient {
-            try Notify.enqueue(
-                Notify.operatorAlert(
-                    .clientMessage, cause: String(posted.id), taskID: nil, projectID: posted.projectID, data: data),
+            try Notify.operators(
+                .clientMessage, cause: String(posted.id), taskID: nil, projectID: posted.projectID, data: data,
                 priority: 4, in: tx)
         } else {
             try Notify.client(
@@ -187,7 +186,9 @@ public struct CommandHandler: MessageHandler {
     }
 
     /// Sends the new task's dispatch request (written with the decision), and says what was done.
-    static func result(_ reworked: DeliverableStore.Reworked, messageID: String, in tx: PGConnection) throws -> String {
+    static func dispatched(
+        _ reworked: DeliverableStore.Reworked, messageID: String, in tx: PGConnection
+    ) throws -> String {
         if let dispatch = reworked.dispatch {
             try Outbox.enqueue(
                 DispatchRequest(taskId: dispatch.taskID, cause: messageID, priority: dispatch.priority), in: tx)

@@ -154,7 +154,7 @@ public enum Notify {
     }
 
     public static func operators(
-        _ kind: NotificationKind, cause: String, taskID: Int64, projectID: Int64?, data: [String: String],
+        _ kind: NotificationKind, cause: String, taskID: Int64?, projectID: Int64?, data: [String: String],
         priority: Int, in tx: PGConnection
     ) throws {
         try enqueue(
