@@ -37,6 +37,7 @@ do {
     switch argument(0) {
     case "seed":
         try Migrator().run(on: db)
+        try PlanStore.apply(try PlanCatalog.load(from: environment["BULLPEN_PLANS"] ?? "Config/plans.json"), on: db)
         let admin = try AMQPConnection(amqp)
         try topology.apply(on: admin)
         admin.close()
@@ -62,6 +63,7 @@ do {
         try scenarios.awaitDispatch(tasks: Int(argument(1))!, label: label, metricsURL: argument(3), db: db)
     case "notify-seed":
         try Migrator().run(on: db)
+        try PlanStore.apply(try PlanCatalog.load(from: environment["BULLPEN_PLANS"] ?? "Config/plans.json"), on: db)
         try scenarios.seedNotifications(Int(argument(1))!, db: db)
         emit(["scenario": "notify-seed", "notifications": Int(argument(1))!])
     case "notify-publish":

@@ -66,19 +66,28 @@ public struct BullpenCommand: AsyncParsableCommand {
 
 struct MigrateCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "migrate", abstract: "Create or upgrade the PostgreSQL schema (safe to run again).")
+        commandName: "migrate",
+        abstract: "Create or upgrade the PostgreSQL schema and write the plans file to it (safe to run again).")
 
     @OptionGroup var connection: ConnectionOptions
 
+    @Option(help: "The plans file (env BULLPEN_PLANS).")
+    var plans: String = Environment.value("BULLPEN_PLANS", default: "Config/plans.json")
+
     func run() throws {
+        let catalog: PlanCatalog
+        do { catalog = try PlanCatalog.load(from: plans) } catch { throw ValidationError("\(error)") }
         let db = try PGConnection(try connection.postgres())
         defer { db.close() }
         do {
             let report = try Migrator().run(on: db)
+            try PlanStore.apply(catalog, on: db)
             let applied =
                 report.applied.isEmpty
                 ? "nothing to apply" : "applied \(report.applied.map(String.init).joined(separator: ", "))"
-            print("schema at version \(report.currentVersion) (\(applied))")
+            print(
+                "schema at version \(report.currentVersion) (\(applied)); plans from \(plans): "
+                    + catalog.plans.map { "\($0.id.rawValue) \($0.stripePriceId)" }.joined(separator: ", "))
         } catch let error as MigrationError {
             throw ValidationError(error.description)
         }

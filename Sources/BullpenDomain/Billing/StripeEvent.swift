@@ -9,6 +9,8 @@ public struct StripeEvent: Sendable, Equatable {
     public var created: Int64
     /// `data.object`, as JSON text.
     public var object: String
+    /// `data.previous_attributes` (an update's old values), as JSON text.
+    public var previousAttributes: String?
 
     /// The event types the billing worker applies; any other is acknowledged and dropped.
     public static let handledTypes: Set<String> = [
@@ -38,7 +40,12 @@ public struct StripeEvent: Sendable, Equatable {
         guard let data = object["data"] as? [String: Any], let inner = data["object"] as? [String: Any],
             let text = try? JSONSerialization.data(withJSONObject: inner, options: [.sortedKeys])
         else { throw ValidationError(field: "data.object", message: "must be an object") }
-        return StripeEvent(id: id, type: type, created: Int64(created), object: String(decoding: text, as: UTF8.self))
+        let previous = (data["previous_attributes"] as? [String: Any]).flatMap {
+            try? JSONSerialization.data(withJSONObject: $0, options: [.sortedKeys])
+        }
+        return StripeEvent(
+            id: id, type: type, created: Int64(created), object: String(decoding: text, as: UTF8.self),
+            previousAttributes: previous.map { String(decoding: $0, as: UTF8.self) })
     }
 }
 
@@ -53,6 +60,7 @@ public struct StripeEventMessage: BullpenMessage, Equatable {
     public var type: String
     public var created: Int64
     public var object: String
+    public var previousAttributes: String?
 
     public init(event: StripeEvent) {
         schema = Self.schemaVersion
@@ -60,6 +68,7 @@ public struct StripeEventMessage: BullpenMessage, Equatable {
         type = event.type
         created = event.created
         object = event.object
+        previousAttributes = event.previousAttributes
     }
 
     public var messageID: String { "stripe:\(eventId)" }

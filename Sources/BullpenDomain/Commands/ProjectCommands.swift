@@ -17,6 +17,20 @@ public struct NewProject: CommandPayload {
         case clientId, name, type, brief, deadline, tier, subscriptionId, tags
     }
 
+    public init(
+        clientId: Int64, name: String, type: String, brief: String?, deadline: Timestamp? = nil, tier: Plan? = nil,
+        subscriptionId: Int64? = nil, tags: [String]? = nil
+    ) {
+        self.clientId = clientId
+        self.name = name
+        self.type = type
+        self.brief = brief
+        self.deadline = deadline
+        self.tier = tier
+        self.subscriptionId = subscriptionId
+        self.tags = tags
+    }
+
     public func validate() throws(ValidationError) {
         try Check.positive(clientId, "clientId")
         try Check.text(name, "name", length: 1...200)

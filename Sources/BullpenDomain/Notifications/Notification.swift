@@ -34,12 +34,23 @@ public enum NotificationKind: String, Choice {
     case projectUnderway = "project-underway"
     /// The client (Pro and Scale plans): the week's work.
     case weeklyDigest = "weekly-digest"
+    /// The client: its purchase went through; its first project is open.
+    case welcome
+    /// The client: an invoice was paid.
+    case receipt
+    /// The client: a payment failed; please update the payment method.
+    case paymentFailed = "payment-failed"
+    /// The operators: a client's payment failed or its subscription was canceled.
+    case billingAlert = "billing-alert"
 
     /// Who reads it.
     public var audience: Audience {
         switch self {
-        case .dispatchFailed, .taskFailed, .reviewWaiting, .slaAtRisk, .slaBreached, .clientMessage: return .operators
-        case .deliverableReady, .revisionInProgress, .newMessage, .projectUnderway, .weeklyDigest: return .client
+        case .dispatchFailed, .taskFailed, .reviewWaiting, .slaAtRisk, .slaBreached, .clientMessage, .billingAlert:
+            return .operators
+        case .deliverableReady, .revisionInProgress, .newMessage, .projectUnderway, .weeklyDigest, .welcome, .receipt,
+            .paymentFailed:
+            return .client
         }
     }
 

@@ -50,7 +50,7 @@ public enum JSONBody {
         return text
     }
 
-    private static func isBool(_ number: NSNumber) -> Bool {
+    static func isBool(_ number: NSNumber) -> Bool {
         String(cString: number.objCType) == "c" || type(of: number) == type(of: NSNumber(value: true))
     }
 }

@@ -340,14 +340,11 @@ enum LifecycleHook {
                     "type": "command", "action": action, "sessionKey": sessionKey,
                     "timestamp": ISO8601DateFormatter().string(from: Date()), "context": ["runId": runID],
                 ], options: [.sortedKeys])) ?? Data()))
-        let t = Int(Date().timeIntervalSince1970)
-        let mac = HMAC<SHA256>.authenticationCode(
-            for: Array("\(t).".utf8) + body, using: SymmetricKey(data: Array(secret.utf8)))
         let request = HTTPClientRequest(
             method: "POST", url: url,
             headers: [
                 ("Content-Type", "application/json"),
-                ("X-Bullpen-Signature", WebhookSignature.header(timestamp: t, signature: Array(mac))),
+                ("X-Bullpen-Signature", SandboxSigning.header(body: body, secret: secret)),
             ],
             body: body, timeout: .seconds(5))
         let ok = await withCheckedContinuation { continuation in

@@ -70,13 +70,18 @@ public enum AgentStore {
     ) throws
         -> Int64
     {
-        guard let client = try tx.query("SELECT plan FROM clients WHERE id = $1", [configuration.clientId]).first else {
-            throw CommandRejection("there is no client \(configuration.clientId)")
-        }
+        guard
+            let client = try tx.query(
+                """
+                SELECT c.plan, coalesce(p.custom_agents, false) AS custom_agents
+                  FROM clients c LEFT JOIN plans p ON p.id = c.plan WHERE c.id = $1
+                """, [configuration.clientId]
+            ).first
+        else { throw CommandRejection("there is no client \(configuration.clientId)") }
         let plan = try client.decode("plan", as: String?.self)
-        guard plan == Plan.scale.rawValue else {
+        guard try client.decode("custom_agents", as: Bool.self) else {
             throw CommandRejection(
-                "agent configurations are for Scale clients; client \(configuration.clientId) is on \(plan ?? "no plan")"
+                "agent configurations are for clients whose plan allows custom agents (Scale); client \(configuration.clientId) is on \(plan ?? "no plan")"
             )
         }
         let id: Int64 = try tx.query(

@@ -2,7 +2,8 @@ import BullpenDomain
 import Foundation
 import PostgreSQL
 
-/// Project rows, as operator commands change them. A new project takes its plan's terms (``PlanTerms``) and
+/// Project rows, as operator commands change them. A new project copies its plan's terms (the `plans` table,
+/// from `Config/plans.json`) and
 /// opens its first-response SLA record.
 public enum ProjectStore {
     public static func create(_ new: NewProject, messageID: String, now: Date, in tx: PGConnection) throws -> Int64 {
@@ -26,7 +27,7 @@ public enum ProjectStore {
             plan = subscribed
         }
         guard let plan else { throw CommandRejection("a project needs a tier or a subscription") }
-        let terms = plan.terms
+        let terms = try PlanStore.terms(of: plan, in: tx)
         let id: Int64
         do {
             id = try tx.query(

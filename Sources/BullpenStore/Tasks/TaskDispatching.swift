@@ -38,7 +38,7 @@ public enum TaskDispatching {
                        coalesce(t.parent_task_id, t.id) AS work,
                        t.dispatch_requested_at IS NOT NULL AS waiting,
                        EXISTS (SELECT 1 FROM task_attempts a WHERE a.task_id = t.id AND a.closed_at IS NULL) AS open_attempt,
-                       p.tier, p.deadline, p.client_id
+                       p.priority AS plan_priority, p.deadline, p.client_id
                   FROM tasks t LEFT JOIN projects p ON p.id = t.project_id
                  WHERE t.id = $1 FOR UPDATE OF t
                 """, [dispatch.id]
@@ -89,7 +89,7 @@ public enum TaskDispatching {
             throw CommandRejection("agent \(agentID) is offline")
         }
         let priority = TaskPriority.atDispatch(
-            plan: try row.decode("tier", as: String?.self).flatMap(Plan.init(rawValue:)), taskType: taskType,
+            planPriority: try row.decode("plan_priority", as: Int?.self), taskType: taskType,
             deadline: try row.decode("deadline", as: Date?.self), taskPriority: try row.decode("priority"),
             override: dispatch.priority, now: now)
         try tx.query(

@@ -67,14 +67,15 @@ public enum TaskPlanning {
     struct OpenProject {
         let id: Int64
         let clientID: Int64
-        let plan: Plan?
+        /// The project's base priority, from its plan's terms.
+        let planPriority: Int?
         let deadline: Date?
     }
 
     static func openProject(_ id: Int64, in tx: PGConnection) throws -> OpenProject {
         guard
             let project = try tx.query(
-                "SELECT status, client_id, tier, deadline FROM projects WHERE id = $1 FOR SHARE", [id]
+                "SELECT status, client_id, priority, deadline FROM projects WHERE id = $1 FOR SHARE", [id]
             ).first
         else { throw CommandRejection("there is no project \(id)") }
         let status = ProjectStatus(rawValue: try project.decode("status")) ?? .archived
@@ -83,7 +84,7 @@ public enum TaskPlanning {
         }
         return OpenProject(
             id: id, clientID: try project.decode("client_id"),
-            plan: try project.decode("tier", as: String?.self).flatMap(Plan.init(rawValue:)),
+            planPriority: try project.decode("priority", as: Int?.self),
             deadline: try project.decode("deadline", as: Date?.self))
     }
 
@@ -92,7 +93,8 @@ public enum TaskPlanning {
     ) throws -> Int64 {
         let priority =
             draft.priority
-            ?? TaskPriority.default(plan: project.plan, taskType: draft.taskType, deadline: project.deadline, now: now)
+            ?? TaskPriority.default(
+                planPriority: project.planPriority, taskType: draft.taskType, deadline: project.deadline, now: now)
         let id: Int64 = try tx.query(
             """
             INSERT INTO tasks (title, description, project_id, priority, task_type, required_specialization,

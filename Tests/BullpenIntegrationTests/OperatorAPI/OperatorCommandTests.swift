@@ -138,7 +138,9 @@ final class OperatorCommandTests: @unchecked Sendable {
             let refused = try await api.command(.put, "/v1/agents/\(agent)/config", body(pro))
             #expect(refused["status"] as? String == "rejected")
             #expect(
-                refused["error"] as? String == "agent configurations are for Scale clients; client \(pro) is on pro")
+                refused["error"] as? String
+                    == "agent configurations are for clients whose plan allows custom agents (Scale); client \(pro) is on pro"
+            )
         }
     }
 

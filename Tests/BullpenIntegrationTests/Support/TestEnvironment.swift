@@ -1,4 +1,5 @@
 import AMQP
+import BullpenDomain
 import BullpenMessaging
 import BullpenStore
 import Foundation
@@ -66,7 +67,12 @@ enum TestEnvironment {
     }
 }
 
-/// A migrated schema of its own; drop it when done.
+extension TestEnvironment {
+    /// The repository's plans file, as every test database gets it.
+    static let plans: PlanCatalog = try! PlanCatalog.load(from: repositoryRoot + "/Config/plans.json")
+}
+
+/// A migrated schema of its own, with the plans written; drop it when done.
 final class TestDatabase: @unchecked Sendable {
     let schema: String
     let configuration: PostgresConfiguration
@@ -77,6 +83,7 @@ final class TestDatabase: @unchecked Sendable {
         configuration = try TestEnvironment.postgres(schema: schema)
         db = try PGConnection(configuration)
         try Migrator().run(on: db)
+        try PlanStore.apply(TestEnvironment.plans, on: db)
     }
 
     func drop() {

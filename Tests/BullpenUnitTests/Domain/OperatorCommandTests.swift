@@ -153,14 +153,68 @@ struct OperatorCommandTests {
 
 @Suite("Plans and priorities")
 struct PlanTests {
-    @Test("the plans' terms: SLA hours, revisions, deliverables, default priority")
-    func terms() {
+    static let catalog = try! PlanCatalog.load(from: Repository.root + "/Config/plans.json")
+
+    @Test("Config/plans.json: the seed's prices, SLA hours, revisions, deliverables, priorities and custom agents")
+    func terms() throws {
+        let catalog = Self.catalog
         #expect(
-            Plan.sprint.terms
+            catalog[.sprint].terms
                 == PlanTerms(
                     responseHours: 72, deliveryHours: 72, maxRevisions: 2, deliverablesIncluded: 1, priority: 2))
-        #expect(Plan.pro.terms.maxRevisions == nil && Plan.pro.terms.priority == 3)
-        #expect(Plan.scale.terms.responseHours == 8 && Plan.scale.terms.deliverablesIncluded == nil)
+        #expect(catalog[.sprint].mode == .payment && catalog[.sprint].amountCents == 250_000)
+        #expect(catalog[.pro].terms.maxRevisions == nil && catalog[.pro].terms.priority == 3)
+        #expect(catalog[.pro].amountCents == 450_000 && catalog[.pro].interval == "month")
+        #expect(catalog[.scale].terms.responseHours == 8 && catalog[.scale].terms.deliverablesIncluded == nil)
+        #expect(catalog[.scale].customAgents && !catalog[.pro].customAgents)
+        #expect(catalog.plan(priceID: "price_pro_monthly")?.id == .pro && catalog.plan(priceID: "price_x") == nil)
+    }
+
+    @Test(
+        "a wrong plans file is refused with the field at fault",
+        arguments: [
+            (#"{"currency":"usd","plans":[]}"#, "plans must define the sprint plan"),
+            (#"{"currency":"USD","plans":[]}"#, "currency must be a lowercase ISO 4217 code such as usd"),
+            (#"{"currency":"usd"}"#, "plans is required: a list of plans"),
+            (#"{"currency":"usd","plans":[{"id":"gold"}]}"#, "plans[0].id must be one of: sprint, pro, scale"),
+        ])
+    func invalidCatalog(text: String, message: String) {
+        #expect(throws: ValidationError.self) { try PlanCatalog.parse(Array(text.utf8)) }
+        do {
+            _ = try PlanCatalog.parse(Array(text.utf8))
+        } catch { #expect(error.description == message) }
+    }
+
+    @Test("each field of a plan is checked by name")
+    func invalidPlanFields() throws {
+        let base = try String(contentsOfFile: Repository.root + "/Config/plans.json", encoding: .utf8)
+        func refusal(_ from: String, _ to: String) -> String? {
+            let text = base.replacingOccurrences(of: from, with: to)
+            #expect(text != base, "the substitution \(from) must apply")
+            do {
+                _ = try PlanCatalog.parse(Array(text.utf8))
+                return nil
+            } catch { return error.description }
+        }
+        #expect(
+            refusal(#""deliverablesIncluded": 4"#, #""deliverablesIncluded": -1"#)
+                == "plans[1].deliverablesIncluded must be 0 to 10000 or null")
+        #expect(refusal(#""basePriority": 4"#, #""basePriority": 9"#) == "plans[2].basePriority must be 1 to 5")
+        #expect(
+            refusal(#""stripePriceId": "price_pro_monthly""#, #""stripePriceId": "price_sprint""#)
+                == "plans[1].stripePriceId price_sprint is used by two plans")
+        #expect(
+            refusal(#""mode": "payment""#, #""mode": "monthly""#)
+                == "plans[0].mode must be one of: payment, subscription")
+        #expect(
+            refusal(#""interval": "month","#, #""interval": null,"#)
+                == "plans[1].interval must be month or year for a subscription")
+        #expect(
+            refusal(#""firstResponseHours": 72"#, #""firstResponseHours": "72""#)
+                == "plans[0].firstResponseHours must be an integer")
+        #expect(
+            refusal(#""customAgents": true"#, #""customAgents": 1"#) == "plans[2].customAgents must be true or false")
+        #expect(refusal(#""id": "scale""#, #""id": "pro""#) == "plans[2].id pro is defined twice")
     }
 
     @Test("default priority: the plan's (internal 1), revisions 5, reviews at least 4, near deadlines raise it")
@@ -168,7 +222,8 @@ struct PlanTests {
         let now = Date(timeIntervalSince1970: 0)
         func p(_ plan: Plan?, _ type: TaskType?, hours: Double? = nil) -> Int {
             TaskPriority.default(
-                plan: plan, taskType: type, deadline: hours.map { now.addingTimeInterval($0 * 3600) }, now: now)
+                planPriority: plan.map { Self.catalog[$0].terms.priority }, taskType: type,
+                deadline: hours.map { now.addingTimeInterval($0 * 3600) }, now: now)
         }
         #expect(p(.sprint, .draft) == 2)
         #expect(p(.pro, nil) == 3)
@@ -207,7 +262,8 @@ struct PlanTests {
         let deadline = hours.map { now.addingTimeInterval($0 * 3600) }
         #expect(
             TaskPriority.atDispatch(
-                plan: plan, taskType: type, deadline: deadline, taskPriority: taskPriority, override: override, now: now
+                planPriority: plan.map { Self.catalog[$0].terms.priority }, taskType: type, deadline: deadline,
+                taskPriority: taskPriority, override: override, now: now
             )
                 == expected)
     }

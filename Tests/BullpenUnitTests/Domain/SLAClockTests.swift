@@ -38,7 +38,7 @@ struct SLAClockTests {
 
     @Test("targets: responses take the plan's response hours, work its delivery hours")
     func targets() {
-        let terms = Plan.scale.terms
+        let terms = try! PlanCatalog.load(from: Repository.root + "/Config/plans.json")[.scale].terms
         #expect(SLAType.firstResponse.targetHours(responseHours: terms.responseHours, deliveryHours: 99) == 8)
         #expect(SLAType.messageResponse.targetHours(responseHours: 8, deliveryHours: 99) == 8)
         #expect(SLAType.deliverableDue.targetHours(responseHours: 8, deliveryHours: 72) == 72)
