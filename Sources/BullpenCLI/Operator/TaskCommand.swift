@@ -98,11 +98,14 @@ struct TaskCommand: ParsableCommand {
         @Argument var id: Int64
         @Option(help: "The agent to run it (a pending task only; default: routing picks).") var agent: Int64?
         @Option(help: "1 to 5, over the plan's rules.") var priority: Int?
+        @Option(help: "Dispatch work that billing holds (past due, canceled, allowance used), and why.")
+        var override: String?
 
         func run() throws {
             var body: [String: Any] = [:]
             body["agentId"] = agent
             body["priority"] = priority
+            body["overrideReason"] = override
             try Output.issue("POST", "/v1/tasks/\(id)/dispatch", body, api: api, wait: wait)
         }
     }

@@ -152,19 +152,23 @@ public struct TaskDispatch: CommandPayload {
     public var id: Int64
     public var agentId: Int64?
     public var priority: Int?
+    /// Dispatch work that billing holds (``UsageHold``), and why.
+    public var overrideReason: String?
 
-    public init(id: Int64, agentId: Int64? = nil, priority: Int? = nil) {
+    public init(id: Int64, agentId: Int64? = nil, priority: Int? = nil, overrideReason: String? = nil) {
         self.id = id
         self.agentId = agentId
         self.priority = priority
+        self.overrideReason = overrideReason
     }
 
-    public enum CodingKeys: String, CodingKey, CaseIterable { case id, agentId, priority }
+    public enum CodingKeys: String, CodingKey, CaseIterable { case id, agentId, priority, overrideReason }
 
     public func validate() throws(ValidationError) {
         try Check.positive(id, "id")
         if let agentId { try Check.positive(agentId, "agentId") }
         try Check.range(priority, "priority", TaskPriority.range.lowerBound...TaskPriority.range.upperBound)
+        try Check.text(overrideReason, "overrideReason", length: 1...1000)
     }
 
     public var references: [Reference] {

@@ -5785,10 +5785,16 @@ enum OpenAPIDocument {
                     "minimum": 1,
                     "maximum": 5,
                     "description": "overrides the dispatch priority the plan's rules give"
+                  },
+                  "overrideReason": {
+                    "type": "string",
+                    "minLength": 1,
+                    "maxLength": 1000,
+                    "description": "dispatches work that billing holds (subscription past due or canceled, the period's deliverables used), and why"
                   }
                 },
                 "additionalProperties": false,
-                "description": "runs the task on the gateway; waits, queued, while its agent is at capacity"
+                "description": "runs the task on the gateway; waits, queued, while its agent is at capacity; refused (422) while billing holds the client's work, unless overridden"
               },
               "AgentLifecycleEvent": {
                 "type": "object",

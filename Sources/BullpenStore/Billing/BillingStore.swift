@@ -238,6 +238,9 @@ public enum BillingStore {
                     UPDATE clients SET status = 'churned' WHERE id = $1 AND NOT EXISTS (
                         SELECT 1 FROM subscriptions WHERE client_id = $1 AND status <> 'canceled')
                     """, [loaded.clientID])
+                try UsageStore.holdQueued(
+                    clientID: loaded.clientID, reason: "subscription \(loaded.id) was canceled",
+                    messageID: messageID, in: tx)
                 try EventLog.record(
                     "billing.subscription_canceled",
                     "Subscription \(loaded.id) (\(change.subscriptionID)) canceled; the client's dispatches are held",

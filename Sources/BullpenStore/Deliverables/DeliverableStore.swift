@@ -85,7 +85,7 @@ public enum DeliverableStore {
 
     /// Approves a deliverable in review (`deliver`: and delivers it, or delivers an approved one): every step
     /// through the deliverable lifecycle; a step it refuses is a ``CommandRejection``. Delivery makes it
-    /// visible to the client with its time, counts it once against the client's active subscription, and
+    /// visible to the client with its time, counts its work once against the client's subscription (``UsageStore``), and
     /// delivers the project when every deliverable not rejected is delivered and no task is open; the work's
     /// delivery SLAs are fulfilled at `now`.
     public static func decide(
@@ -127,10 +127,11 @@ public enum DeliverableStore {
         if let taskID = decided.taskID { try SLAStore.delivered(taskID: taskID, now: now, in: tx) }
         let delivered = try tx.query(
             """
-            WITH usage AS (
+            WITH counted AS (
+                \(UsageStore.countDelivery)
+            ), usage AS (
                 UPDATE subscriptions s SET deliverables_used = deliverables_used + 1
-                  FROM projects p
-                 WHERE p.id = $1 AND s.client_id = p.client_id AND s.status IN ('active', 'trialing')
+                  FROM counted WHERE s.id = counted.subscription_id
             ), project AS (
                 UPDATE projects p SET status = 'delivered', delivered_at = now()
                  WHERE p.id = $1 AND p.status <> 'delivered'
@@ -142,7 +143,7 @@ public enum DeliverableStore {
             )
             SELECT c.id AS client_id, c.email, EXISTS (SELECT 1 FROM project) AS project_delivered
               FROM projects p JOIN clients c ON c.id = p.client_id WHERE p.id = $1
-            """, [decided.projectID, id]
+            """, [decided.projectID, id, decided.taskID]
         ).first
         decided.clientID = try delivered?.decode("client_id", as: Int64?.self)
         decided.clientEmail = try delivered?.decode("email", as: String?.self)

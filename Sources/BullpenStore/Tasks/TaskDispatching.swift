@@ -53,6 +53,20 @@ public enum TaskDispatching {
         }
         let taskType = try row.decode("task_type", as: String?.self).flatMap(TaskType.init(rawValue:))
         let clientID = try row.decode("client_id", as: Int64?.self)
+        let work: Int64 = try row.decode("work")
+        if let projectID = try row.decode("project_id", as: Int64?.self),
+            let standing = try UsageStore.standing(projectID: projectID, excludingWork: work, in: tx),
+            let held = UsageHold.reason(standing, producesDeliverable: taskType != .revision && work == dispatch.id)
+        {
+            guard let reason = dispatch.overrideReason else {
+                throw CommandRejection(
+                    "task \(dispatch.id) is held: \(held); an operator may dispatch it with an override reason")
+            }
+            try EventLog.record(
+                "billing.hold_overridden", "Task \(dispatch.id) dispatched past a hold (\(held)): \(reason)",
+                about: .init(clientID: clientID, projectID: projectID, taskID: dispatch.id), messageID: messageID,
+                in: tx)
+        }
         var agentID = try row.decode("assigned_agent_id", as: Int64?.self)
         switch status {
         case .pending:
