@@ -73,7 +73,7 @@ let package = Package(
         .target(
             name: "BullpenIngest",
             dependencies: [
-                "BullpenMessaging", "BullpenStore", "BullpenDomain", "PostgreSQL", "AMQP", "Files",
+                "BullpenMessaging", "BullpenStore", "BullpenDomain", "PostgreSQL", "AMQP", "Files", "Providers",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
@@ -100,7 +100,7 @@ let package = Package(
         .target(
             name: "BullpenSandbox",
             dependencies: [
-                "OpenClaw", "HTTPClient", "BullpenDomain",
+                "OpenClaw", "HTTPClient", "BullpenDomain", "Providers",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
                 .product(name: "Crypto", package: "swift-crypto"),

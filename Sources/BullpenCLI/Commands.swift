@@ -10,6 +10,7 @@ import Foundation
 import Logging
 import OpenClaw
 import PostgreSQL
+import Providers
 import ServiceLifecycle
 
 /// The `bullpen` command: one executable, one subcommand per process or operator task.
@@ -161,6 +162,23 @@ struct IngestCommand: AsyncParsableCommand {
     )
     var stripeWebhookSecret: String = Environment.value("BULLPEN_STRIPE_WEBHOOK_SECRET", default: "")
 
+    @Option(help: "Stripe's API (env BULLPEN_STRIPE_URL; the sandbox's stand-in in the demo).")
+    var stripeURL: String = Environment.value("BULLPEN_STRIPE_URL", default: "https://api.stripe.com")
+
+    @Option(
+        help:
+            "Where Stripe sends a client after paying; {CHECKOUT_SESSION_ID} is Stripe's (env BULLPEN_CHECKOUT_SUCCESS_URL)."
+    )
+    var checkoutSuccessURL: String = Environment.value(
+        "BULLPEN_CHECKOUT_SUCCESS_URL", default: "https://portal.bullpen.test/welcome?session_id={CHECKOUT_SESSION_ID}")
+
+    @Option(help: "Where Stripe sends a client who gives up (env BULLPEN_CHECKOUT_CANCEL_URL).")
+    var checkoutCancelURL: String = Environment.value(
+        "BULLPEN_CHECKOUT_CANCEL_URL", default: "https://bullpen.test/#pricing")
+
+    @Option(help: "The plans file (env BULLPEN_PLANS).")
+    var plans: String = Environment.value("BULLPEN_PLANS", default: "Config/plans.json")
+
     @Option(help: "The folder of deliverables' files, kept by content (env BULLPEN_FILES_DIR).")
     var filesDir: String = Environment.value("BULLPEN_FILES_DIR", default: ".data/files")
 
@@ -205,6 +223,10 @@ struct IngestCommand: AsyncParsableCommand {
     func run() async throws {
         Logs.bootstrap()
         let logger = Logger(label: "bullpen.ingest")
+        let catalog: PlanCatalog
+        do { catalog = try PlanCatalog.load(from: plans) } catch { throw ValidationError("\(error)") }
+        // The secret key only from the environment: an option would show it in the process list.
+        let stripeKey = Environment.value("BULLPEN_STRIPE_SECRET_KEY", default: "")
         let server = IngestServer(
             configuration: IngestConfiguration(
                 host: host, port: port, amqp: try connection.amqp(), postgres: try connection.postgres(),
@@ -221,7 +243,12 @@ struct IngestCommand: AsyncParsableCommand {
                         endpoint: s3URL, bucket: s3Bucket,
                         accessKey: Environment.value("BULLPEN_S3_ACCESS_KEY", default: ""),
                         secretKey: Environment.value("BULLPEN_S3_SECRET_KEY", default: ""), region: s3Region),
-                stripeWebhookSecrets: stripeWebhookSecret.split(separator: ",").map(String.init).filter { !$0.isEmpty }),
+                stripeWebhookSecrets: stripeWebhookSecret.split(separator: ",").map(String.init).filter { !$0.isEmpty },
+                checkout: stripeKey.isEmpty
+                    ? nil
+                    : .init(
+                        stripe: StripeClient(baseURL: stripeURL, secretKey: stripeKey), catalog: catalog,
+                        successURL: checkoutSuccessURL, cancelURL: checkoutCancelURL)),
             topology: try connection.topology(), logger: logger)
         try await server.application().runService()
     }

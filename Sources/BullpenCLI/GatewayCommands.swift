@@ -1,4 +1,5 @@
 import ArgumentParser
+import BullpenDomain
 import BullpenSandbox
 import Foundation
 import Logging
@@ -74,7 +75,35 @@ struct GatewayCommand: AsyncParsableCommand {
 struct SandboxCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "sandbox", abstract: "Local stand-ins for outside services (tests and the demo).",
-        subcommands: [Gateway.self, Outbound.self])
+        subcommands: [Gateway.self, Outbound.self, Stripe.self])
+
+    struct Stripe: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract:
+                "Stripe's Checkout Sessions API (POST /v1/checkout/sessions) and its signed webhooks: POST /sandbox/checkout/sessions/<id>/pay, then /sandbox/customers/<id>/renew|fail|change|cancel; {\"order\": \"shuffled\", \"duplicates\": n}."
+        )
+        @Option(help: "Listen port.") var port: Int = 12111
+        @Option(help: "Where the webhooks go (ingest's /webhooks/stripe).") var webhookURL: String?
+        @Option(help: "The webhook signing secret (env BULLPEN_STRIPE_WEBHOOK_SECRET; the first of a list).")
+        var webhookSecret: String = Environment.value("BULLPEN_STRIPE_WEBHOOK_SECRET", default: "")
+        @Option(help: "The plans file: the prices the stand-in knows (env BULLPEN_PLANS).")
+        var plans: String = Environment.value("BULLPEN_PLANS", default: "Config/plans.json")
+
+        func run() async throws {
+            guard webhookURL == nil || webhookSecret.hasPrefix("whsec_") else {
+                throw ValidationError("give --webhook-secret whsec_... or set BULLPEN_STRIPE_WEBHOOK_SECRET")
+            }
+            let catalog: PlanCatalog
+            do { catalog = try PlanCatalog.load(from: plans) } catch { throw ValidationError("\(error)") }
+            Logs.bootstrap()
+            let stripe = SandboxStripe(
+                configuration: .init(
+                    port: port, webhookURL: webhookURL,
+                    webhookSecret: String(webhookSecret.split(separator: ",").first ?? ""), catalog: catalog),
+                logger: Logger(label: "bullpen.sandbox.stripe"))
+            try await stripe.application().runService()
+        }
+    }
 
     struct Outbound: AsyncParsableCommand {
         static let configuration = CommandConfiguration(

@@ -1,6 +1,8 @@
 import AMQP
+import BullpenDomain
 import Foundation
 import PostgreSQL
+import Providers
 
 /// Settings of `bullpen ingest`, read once at start-up.
 public struct IngestConfiguration: Sendable {
@@ -39,6 +41,32 @@ public struct IngestConfiguration: Sendable {
     public var maxFileBytes: Int
     /// An S3-compatible store for the files instead of the local folder; nil: the local folder.
     public var s3: S3Settings?
+    /// `POST /v1/checkout`: Stripe's API and the plans; nil answers 503 (no Stripe secret key).
+    public var checkout: CheckoutSettings?
+
+    public struct CheckoutSettings: Sendable {
+        public var stripe: StripeClient
+        public var catalog: PlanCatalog
+        /// Where Stripe sends the client after paying (`{CHECKOUT_SESSION_ID}` is Stripe's placeholder) and
+        /// after giving up.
+        public var successURL: String
+        public var cancelURL: String
+        /// Sessions one email address may start: a burst, then one per `refillSeconds`.
+        public var perAddressBurst: Int
+        public var refillSeconds: Double
+
+        public init(
+            stripe: StripeClient, catalog: PlanCatalog, successURL: String, cancelURL: String, perAddressBurst: Int = 3,
+            refillSeconds: Double = 600
+        ) {
+            self.stripe = stripe
+            self.catalog = catalog
+            self.successURL = successURL
+            self.cancelURL = cancelURL
+            self.perAddressBurst = perAddressBurst
+            self.refillSeconds = refillSeconds
+        }
+    }
 
     /// Where an S3-compatible file store is, and its credentials (never logged).
     public struct S3Settings: Sendable {
@@ -66,7 +94,7 @@ public struct IngestConfiguration: Sendable {
         timeouts: ConnectionTimeouts = .init(), tokenCacheLifetime: Duration = .seconds(1), hookSecrets: [String] = [],
         filesDirectory: String = ".data/files", linkSecret: String = UUID().uuidString + UUID().uuidString,
         linkLifetime: Duration = .seconds(900), maxFileBytes: Int = 10 << 20, s3: S3Settings? = nil,
-        stripeWebhookSecrets: [String] = []
+        stripeWebhookSecrets: [String] = [], checkout: CheckoutSettings? = nil
     ) {
         self.host = host
         self.port = port
@@ -86,5 +114,6 @@ public struct IngestConfiguration: Sendable {
         self.maxFileBytes = maxFileBytes
         self.s3 = s3
         self.stripeWebhookSecrets = stripeWebhookSecrets
+        self.checkout = checkout
     }
 }

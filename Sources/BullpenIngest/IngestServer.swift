@@ -99,6 +99,7 @@ public struct IngestServer: Sendable {
             publisher: publisher, topology: topology, secrets: configuration.stripeWebhookSecrets)
         router.addRoutes(stripe.collection(), atPath: "/webhooks")
         router.addRoutes(FileDownloadRoutes(files: files, database: database).collection())
+        router.addRoutes(CheckoutRoutes(settings: configuration.checkout).collection(), atPath: "/v1")
         let api = OperatorAPI(
             publisher: publisher, topology: topology, database: database, commands: commands,
             maxBodyBytes: configuration.maxBodyBytes, rateLimit: configuration.rateLimit, files: files)
@@ -113,7 +114,7 @@ public struct IngestServer: Sendable {
             ("/webhooks/agents/task-result", [.post]), ("/webhooks/agents/event", [.post]),
             ("/webhooks/agents/files", [.post]), ("/webhooks/stripe", [.post]), ("/healthz", [.get]),
             ("/readyz", [.get]),
-            ("/openapi.json", [.get]), ("/files/:id", [.get]),
+            ("/openapi.json", [.get]), ("/files/:id", [.get]), ("/v1/checkout", [.post]),
         ] + OperatorAPI.paths)
 
     /// The Hummingbird application, with the publisher and the look-ups as its services (not started).

@@ -3,6 +3,7 @@ import BullpenStore
 import Crypto
 import Files
 import Foundation
+import HTTPClient
 import Hummingbird
 
 /// Deliverables' files: the store uploads go to, and the signer of download links (an HMAC over the file's
@@ -50,7 +51,7 @@ public struct FileService: Sendable {
     /// Stores checked bytes (off the event loop); 503 if the store fails.
     func keep(_ bytes: [UInt8], context: APIContext) async throws {
         let store = store
-        do { _ = try await Task.detached { try store.put(bytes) }.value } catch {
+        do { _ = try await Blocking.run { try store.put(bytes) } } catch {
             context.logger.error("storing a file failed", metadata: ["error": "\(error)"])
             throw APIError(.serviceUnavailable, "the file could not be stored; try again")
         }
@@ -144,7 +145,7 @@ struct FileDownloadRoutes {
                 throw APIError.database(error)
             }
             let store = files.store
-            guard let served, let bytes = try await Task.detached(operation: { try store.get(id) }).value else {
+            guard let served, let bytes = try await Blocking.run({ try store.get(id) }) else {
                 throw APIError(.notFound, "there is no file \(id)")
             }
             var headers: HTTPFields = [.contentType: served.contentType, .cacheControl: "private, max-age=60"]

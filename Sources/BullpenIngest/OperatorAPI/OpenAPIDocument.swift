@@ -3557,6 +3557,72 @@ enum OpenAPIDocument {
                   }
                 }
               }
+            },
+            "/v1/checkout": {
+              "post": {
+                "summary": "Starts a purchase: a Stripe Checkout Session for the plan's price, the plan and brief in its metadata; public (no token), a few per email address, then one every ten minutes",
+                "operationId": "startCheckout",
+                "security": [],
+                "parameters": [
+                  {
+                    "name": "Idempotency-Key",
+                    "in": "header",
+                    "required": false,
+                    "schema": {
+                      "type": "string",
+                      "maxLength": 200
+                    },
+                    "description": "passed to Stripe: a retried request gets the same session"
+                  }
+                ],
+                "requestBody": {
+                  "required": true,
+                  "content": {
+                    "application/json": {
+                      "schema": {
+                        "$ref": "#/components/schemas/CheckoutRequest"
+                      }
+                    }
+                  }
+                },
+                "responses": {
+                  "200": {
+                    "description": "the session: send the client to its url",
+                    "content": {
+                      "application/json": {
+                        "schema": {
+                          "$ref": "#/components/schemas/CheckoutStarted"
+                        }
+                      }
+                    }
+                  },
+                  "400": {
+                    "$ref": "#/components/responses/Error400"
+                  },
+                  "413": {
+                    "$ref": "#/components/responses/Error413"
+                  },
+                  "415": {
+                    "$ref": "#/components/responses/Error415"
+                  },
+                  "429": {
+                    "$ref": "#/components/responses/Error429"
+                  },
+                  "502": {
+                    "description": "Stripe refused the session or did not answer (its message; never the key)",
+                    "content": {
+                      "application/json": {
+                        "schema": {
+                          "$ref": "#/components/schemas/Error"
+                        }
+                      }
+                    }
+                  },
+                  "503": {
+                    "$ref": "#/components/responses/Error503"
+                  }
+                }
+              }
             }
           },
           "components": {
@@ -6598,6 +6664,54 @@ enum OpenAPIDocument {
                   "eventId",
                   "ignored"
                 ],
+                "additionalProperties": false
+              },
+              "CheckoutRequest": {
+                "type": "object",
+                "required": [
+                  "plan",
+                  "email"
+                ],
+                "properties": {
+                  "plan": {
+                    "type": "string",
+                    "enum": [
+                      "sprint",
+                      "pro",
+                      "scale"
+                    ]
+                  },
+                  "email": {
+                    "type": "string",
+                    "minLength": 3,
+                    "maxLength": 320,
+                    "description": "the buyer's address (Stripe's customer_email)"
+                  },
+                  "brief": {
+                    "type": "string",
+                    "minLength": 1,
+                    "maxLength": 450,
+                    "description": "what the client wants first: its first project's brief"
+                  }
+                },
+                "additionalProperties": false
+              },
+              "CheckoutStarted": {
+                "type": "object",
+                "required": [
+                  "sessionId",
+                  "url"
+                ],
+                "properties": {
+                  "sessionId": {
+                    "type": "string",
+                    "description": "Stripe's cs_ id"
+                  },
+                  "url": {
+                    "type": "string",
+                    "description": "Stripe's hosted checkout page"
+                  }
+                },
                 "additionalProperties": false
               }
             },

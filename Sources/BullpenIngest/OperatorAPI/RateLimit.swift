@@ -31,16 +31,31 @@ struct TokenBucket: Sendable, Equatable {
     }
 }
 
+/// A token bucket per key (an API token, an email address), in this process: `take` answers the whole seconds
+/// to wait (at least 1), or nil when the request may go.
+final class KeyedBuckets<Key: Hashable & Sendable>: Sendable {
+    private let buckets = Mutex<[Key: TokenBucket]>([:])
+
+    func take(_ key: Key, perSecond: Double, burst: Int) -> Int? {
+        let now = ContinuousClock.now
+        let wait = buckets.withLock { buckets -> Duration? in
+            var bucket = buckets[key] ?? TokenBucket(perSecond: perSecond, burst: burst, now: now)
+            let wait = bucket.take(now: now)
+            buckets[key] = bucket
+            return wait
+        }
+        return wait.map {
+            max(1, Int((Double($0.components.seconds) + Double($0.components.attoseconds) / 1e18).rounded(.up)))
+        }
+    }
+}
+
 /// Per-token rate limit on the operator API: 429 with `Retry-After` (whole seconds, at least 1) when a token's
 /// bucket is empty. Buckets live in this process (each ingest limits on its own).
 struct RateLimit: RouterMiddleware {
     typealias Context = APIContext
     let settings: RateLimitSettings
-    private let buckets = Buckets()
-
-    private final class Buckets: Sendable {
-        let byToken = Mutex<[Int64: TokenBucket]>([:])
-    }
+    private let buckets = KeyedBuckets<Int64>()
 
     init(_ settings: RateLimitSettings) { self.settings = settings }
 
@@ -48,18 +63,7 @@ struct RateLimit: RouterMiddleware {
         _ request: Request, context: APIContext, next: (Request, APIContext) async throws -> Response
     ) async throws -> Response {
         guard settings.perSecond > 0, let caller = context.caller else { return try await next(request, context) }
-        let now = ContinuousClock.now
-        let wait = buckets.byToken.withLock { buckets -> Duration? in
-            var bucket =
-                buckets[caller.tokenID]
-                ?? TokenBucket(perSecond: settings.perSecond, burst: settings.burst, now: now)
-            let wait = bucket.take(now: now)
-            buckets[caller.tokenID] = bucket
-            return wait
-        }
-        if let wait {
-            let seconds = max(
-                1, Int((Double(wait.components.seconds) + Double(wait.components.attoseconds) / 1e18).rounded(.up)))
+        if let seconds = buckets.take(caller.tokenID, perSecond: settings.perSecond, burst: settings.burst) {
             throw APIError(
                 .tooManyRequests,
                 "this token sent more than \(settings.burst) requests at once or \(settings.perSecond) a second; retry in \(seconds) s",

@@ -316,12 +316,8 @@ enum SimulatedAgent {
             method: "POST", url: url,
             headers: [("Content-Type", "application/json"), ("Authorization", "Bearer \(token)")],
             body: body.map(Array.init), timeout: .seconds(10))
-        let ok = await withCheckedContinuation { continuation in
-            Thread.detachNewThread {
-                let response = try? CurlClient.perform(request)
-                continuation.resume(returning: response.map { (200..<300).contains($0.status) } ?? false)
-            }
-        }
+        let response = try? await Blocking.run { try CurlClient.perform(request) }
+        let ok = response.map { (200..<300).contains($0.status) } ?? false
         gateway.state.withLock { state in
             if ok { state.snapshot.callbacks += 1 } else { state.snapshot.callbackFailures += 1 }
         }

@@ -20,11 +20,7 @@ final class BillingWorkerTests: @unchecked Sendable {
     static let secret = "whsec_billing_tests_secret"
 
     init() throws {
-        // One-second delays so that the waiting events come back quickly; attempts enough for a long wait.
-        stack = try StackFixture("billing") { spec in
-            spec.queue == .billing
-                ? QueueSpec(queue: .billing, maxPriority: nil, retryDelaysSeconds: [1, 1, 1], maxAttempts: 20) : spec
-        }
+        stack = try StackFixture("billing", adjust: StackFixture.fastBilling)
     }
     deinit { stack.tearDown() }
 

@@ -19,6 +19,13 @@ final class StackFixture: @unchecked Sendable {
         broker = try TestTopology(stem, adjust: adjust)
     }
 
+    /// The billing queue with one-second delays and attempts enough for a long wait: events that arrive before
+    /// their checkout come back quickly.
+    static let fastBilling: @Sendable (QueueSpec) -> QueueSpec = { spec in
+        spec.queue == .billing
+            ? QueueSpec(queue: .billing, maxPriority: nil, retryDelaysSeconds: [1, 1, 1], maxAttempts: 20) : spec
+    }
+
     var topology: Topology { broker.topology }
     var db: PGConnection { database.db }
 
@@ -29,14 +36,16 @@ final class StackFixture: @unchecked Sendable {
     func ingest(
         amqp: AMQPConfiguration? = nil, timeouts: ConnectionTimeouts = .init(),
         rateLimit: RateLimitSettings = .init(), eventHeartbeat: Duration = .seconds(15), hookSecrets: [String] = [],
-        s3: IngestConfiguration.S3Settings? = nil, stripeWebhookSecrets: [String] = []
+        s3: IngestConfiguration.S3Settings? = nil, stripeWebhookSecrets: [String] = [],
+        checkout: IngestConfiguration.CheckoutSettings? = nil
     ) throws -> IngestServer {
         IngestServer(
             configuration: IngestConfiguration(
                 port: 0, amqp: try amqp ?? TestEnvironment.amqp(), postgres: database.configuration,
                 databaseConnections: 2, rateLimit: rateLimit, eventHeartbeat: eventHeartbeat, timeouts: timeouts,
                 hookSecrets: hookSecrets, filesDirectory: filesDirectory, linkSecret: Self.linkSecret,
-                maxFileBytes: 64 << 10, s3: s3, stripeWebhookSecrets: stripeWebhookSecrets),
+                maxFileBytes: 64 << 10, s3: s3, stripeWebhookSecrets: stripeWebhookSecrets,
+                checkout: checkout),
             topology: topology, logger: logger)
     }
 
