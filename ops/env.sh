@@ -27,6 +27,12 @@ export BULLPEN_RESEND_URL=${BULLPEN_RESEND_URL:-http://127.0.0.1:$BULLPEN_OUTBOU
 export BULLPEN_RESEND_API_KEY=${BULLPEN_RESEND_API_KEY:-re_sandbox_key}
 export BULLPEN_OPERATOR_EMAIL=${BULLPEN_OPERATOR_EMAIL:-operators@bullpen.test}
 export BULLPEN_TEMPLATES_DIR=${BULLPEN_TEMPLATES_DIR:-$BULLPEN_ROOT/Config/templates}
+export BULLPEN_PLANS=${BULLPEN_PLANS:-$BULLPEN_ROOT/Config/plans.json}
+# Stripe: the sandbox's stand-in on loopback (a real deployment sets the URL and its own secret key).
+: "${BULLPEN_STRIPE_PORT:=12111}"
+export BULLPEN_STRIPE_PORT
+export BULLPEN_STRIPE_URL=${BULLPEN_STRIPE_URL:-http://127.0.0.1:$BULLPEN_STRIPE_PORT}
+export BULLPEN_STRIPE_SECRET_KEY=${BULLPEN_STRIPE_SECRET_KEY:-sk_test_sandbox}
 data_secret() { # name: prints the secret kept in $BULLPEN_DATA/<name>, made on first use
     if [ ! -s "$BULLPEN_DATA/$1" ]; then
         mkdir -p "$BULLPEN_DATA"

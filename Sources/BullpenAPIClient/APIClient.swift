@@ -40,6 +40,13 @@ public struct APIClient: Sendable {
         try object(send("GET", path, body: nil, contentType: nil, idempotencyKey: nil))
     }
 
+    /// POST a JSON body to a route that answers at once (not a command); the answer's JSON object.
+    public func post(_ path: String, _ body: [String: Any]) throws -> [String: Any] {
+        let bytes = try JSONSerialization.data(withJSONObject: body, options: [.sortedKeys])
+        return try object(
+            send("POST", path, body: Array(bytes), contentType: "application/json", idempotencyKey: nil))
+    }
+
     /// Sends a command with an idempotency key (a fresh one unless given), retried with the same key while
     /// ingest answers 503 or cannot be reached: a retry is the same command, never a second one. Returns the
     /// command id and its status.
@@ -160,9 +167,8 @@ public struct APIClient: Sendable {
     ) throws
         -> HTTPClientResponse
     {
-        var headers: [(name: String, value: String)] = [
-            ("Authorization", "Bearer \(token)"), ("Accept", "application/json"),
-        ]
+        var headers: [(name: String, value: String)] = [("Accept", "application/json")]
+        if !token.isEmpty { headers.append(("Authorization", "Bearer \(token)")) }
         if let contentType { headers.append(("Content-Type", contentType)) }
         if let idempotencyKey { headers.append(("Idempotency-Key", idempotencyKey)) }
         let response: HTTPClientResponse

@@ -31,7 +31,7 @@ public struct BullpenCommand: AsyncParsableCommand {
             CommandCommand.self,
             EventsCommand.self, StatusCommand.self,
             MigrateCommand.self, TopologyCommand.self, IngestCommand.self, WorkerCommand.self, DeadLetterCommand.self,
-            TokenCommand.self, GatewayCommand.self, SandboxCommand.self,
+            TokenCommand.self, GatewayCommand.self, SandboxCommand.self, CheckoutCommand.self,
             DemoCommand.self,
         ])
 
@@ -461,5 +461,9 @@ extension SandboxCommand.Gateway: AsyncParsableCommandRunner {
 }
 
 extension SandboxCommand.Outbound: AsyncParsableCommandRunner {
+    mutating func runAsync() async throws { try await run() }
+}
+
+extension SandboxCommand.Stripe: AsyncParsableCommandRunner {
     mutating func runAsync() async throws { try await run() }
 }
