@@ -1,5 +1,6 @@
 import BullpenDomain
 import BullpenStore
+import Foundation
 import Hummingbird
 
 /// The query string of a list: `limit` (1 to 200, default 50), `cursor` (from the previous page's
@@ -40,6 +41,19 @@ struct ListQuery {
                 code: "invalid_query", field: name)
         }
         return value
+    }
+
+    /// A day, `YYYY-MM-DD` (UTC midnight).
+    func day(_ name: String) throws -> Date? {
+        guard let text = parameters[name] else { return nil }
+        let format = DateFormatter()
+        format.locale = Locale(identifier: "en_US_POSIX")
+        format.timeZone = TimeZone(identifier: "UTC")
+        format.dateFormat = "yyyy-MM-dd"
+        guard text.utf8.count == 10, let day = format.date(from: text) else {
+            throw APIError(.badRequest, "\(name) must be a day, YYYY-MM-DD", code: "invalid_query", field: name)
+        }
+        return day
     }
 
     func choice<C: Choice>(_ name: String, _ type: C.Type) throws -> String? {

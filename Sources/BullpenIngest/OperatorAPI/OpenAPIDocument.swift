@@ -3463,7 +3463,11 @@ enum OpenAPIDocument {
                         "client-message",
                         "new-message",
                         "project-underway",
-                        "weekly-digest"
+                        "weekly-digest",
+                        "welcome",
+                        "receipt",
+                        "payment-failed",
+                        "billing-alert"
                       ]
                     }
                   },
@@ -3617,6 +3621,187 @@ enum OpenAPIDocument {
                         }
                       }
                     }
+                  },
+                  "503": {
+                    "$ref": "#/components/responses/Error503"
+                  }
+                }
+              }
+            },
+            "/v1/analytics/billing": {
+              "get": {
+                "summary": "the daily billing snapshots: MRR, revenue, active subscriptions, new and churned clients, per plan and in all (operators only)",
+                "operationId": "billingAnalytics",
+                "security": [
+                  {
+                    "apiToken": []
+                  }
+                ],
+                "parameters": [
+                  {
+                    "name": "from",
+                    "in": "query",
+                    "schema": {
+                      "type": "string",
+                      "format": "date"
+                    },
+                    "description": "the first day (YYYY-MM-DD); default 90 days before to"
+                  },
+                  {
+                    "name": "to",
+                    "in": "query",
+                    "schema": {
+                      "type": "string",
+                      "format": "date"
+                    },
+                    "description": "the last day; default today"
+                  }
+                ],
+                "responses": {
+                  "200": {
+                    "description": "OK",
+                    "content": {
+                      "application/json": {
+                        "schema": {
+                          "$ref": "#/components/schemas/BillingAnalytics"
+                        }
+                      }
+                    }
+                  },
+                  "400": {
+                    "$ref": "#/components/responses/Error400"
+                  },
+                  "401": {
+                    "$ref": "#/components/responses/Error401"
+                  },
+                  "403": {
+                    "$ref": "#/components/responses/Error403"
+                  },
+                  "429": {
+                    "$ref": "#/components/responses/Error429"
+                  },
+                  "503": {
+                    "$ref": "#/components/responses/Error503"
+                  }
+                }
+              }
+            },
+            "/v1/analytics/weekly": {
+              "get": {
+                "summary": "the weekly rollups: deliverables, turnaround, revisions, SLA compliance, ratings, and each agent's runs and cost (operators only)",
+                "operationId": "weeklyAnalytics",
+                "security": [
+                  {
+                    "apiToken": []
+                  }
+                ],
+                "parameters": [
+                  {
+                    "name": "from",
+                    "in": "query",
+                    "schema": {
+                      "type": "string",
+                      "format": "date"
+                    },
+                    "description": "the first day (YYYY-MM-DD); default 26 weeks before to"
+                  },
+                  {
+                    "name": "to",
+                    "in": "query",
+                    "schema": {
+                      "type": "string",
+                      "format": "date"
+                    },
+                    "description": "the last day; default today"
+                  }
+                ],
+                "responses": {
+                  "200": {
+                    "description": "OK",
+                    "content": {
+                      "application/json": {
+                        "schema": {
+                          "$ref": "#/components/schemas/WeeklyAnalytics"
+                        }
+                      }
+                    }
+                  },
+                  "400": {
+                    "$ref": "#/components/responses/Error400"
+                  },
+                  "401": {
+                    "$ref": "#/components/responses/Error401"
+                  },
+                  "403": {
+                    "$ref": "#/components/responses/Error403"
+                  },
+                  "429": {
+                    "$ref": "#/components/responses/Error429"
+                  },
+                  "503": {
+                    "$ref": "#/components/responses/Error503"
+                  }
+                }
+              }
+            },
+            "/v1/invoices": {
+              "get": {
+                "summary": "list invoices as Stripe's events left them (a client token: its own)",
+                "operationId": "listInvoices",
+                "security": [
+                  {
+                    "apiToken": []
+                  }
+                ],
+                "parameters": [
+                  {
+                    "name": "limit",
+                    "in": "query",
+                    "schema": {
+                      "type": "integer",
+                      "minimum": 1,
+                      "maximum": 200,
+                      "default": 50
+                    }
+                  },
+                  {
+                    "name": "cursor",
+                    "in": "query",
+                    "schema": {
+                      "type": "string",
+                      "pattern": "^[0-9]{1,18}$"
+                    },
+                    "description": "the nextCursor of the previous page"
+                  },
+                  {
+                    "name": "client",
+                    "in": "query",
+                    "schema": {
+                      "type": "integer",
+                      "format": "int64",
+                      "minimum": 1
+                    }
+                  }
+                ],
+                "responses": {
+                  "200": {
+                    "description": "OK",
+                    "content": {
+                      "application/json": {
+                        "schema": {
+                          "$ref": "#/components/schemas/InvoicePage"
+                        }
+                      }
+                    }
+                  },
+                  "400": {
+                    "$ref": "#/components/responses/Error400"
+                  },
+                  "401": {
+                    "$ref": "#/components/responses/Error401"
+                  },
+                  "429": {
+                    "$ref": "#/components/responses/Error429"
                   },
                   "503": {
                     "$ref": "#/components/responses/Error503"
@@ -6713,6 +6898,202 @@ enum OpenAPIDocument {
                   }
                 },
                 "additionalProperties": false
+              },
+              "BillingAnalytics": {
+                "type": "object",
+                "required": [
+                  "data"
+                ],
+                "properties": {
+                  "data": {
+                    "type": "array",
+                    "items": {
+                      "type": "object",
+                      "properties": {
+                        "day": {
+                          "type": "string",
+                          "format": "date"
+                        },
+                        "mrrCents": {
+                          "type": "integer"
+                        },
+                        "revenueCents": {
+                          "type": "integer"
+                        },
+                        "activeSubscriptions": {
+                          "type": "integer"
+                        },
+                        "newClients": {
+                          "type": "integer"
+                        },
+                        "churnedClients": {
+                          "type": "integer"
+                        },
+                        "plans": {
+                          "type": "object",
+                          "additionalProperties": {
+                            "type": "object"
+                          }
+                        }
+                      }
+                    }
+                  }
+                }
+              },
+              "WeeklyAnalytics": {
+                "type": "object",
+                "required": [
+                  "data"
+                ],
+                "properties": {
+                  "data": {
+                    "type": "array",
+                    "items": {
+                      "type": "object",
+                      "properties": {
+                        "weekStart": {
+                          "type": "string",
+                          "format": "date"
+                        },
+                        "deliverablesDelivered": {
+                          "type": "integer"
+                        },
+                        "avgTurnaroundHours": {
+                          "type": [
+                            "number",
+                            "null"
+                          ]
+                        },
+                        "revisionsPerDeliverable": {
+                          "type": [
+                            "number",
+                            "null"
+                          ]
+                        },
+                        "slaMet": {
+                          "type": "integer"
+                        },
+                        "slaBreached": {
+                          "type": "integer"
+                        },
+                        "slaCompliance": {
+                          "type": [
+                            "number",
+                            "null"
+                          ]
+                        },
+                        "avgRating": {
+                          "type": [
+                            "number",
+                            "null"
+                          ]
+                        },
+                        "ratings": {
+                          "type": "integer"
+                        },
+                        "agents": {
+                          "type": "array",
+                          "items": {
+                            "type": "object"
+                          }
+                        }
+                      }
+                    }
+                  }
+                }
+              },
+              "Invoice": {
+                "type": "object",
+                "properties": {
+                  "id": {
+                    "type": "integer"
+                  },
+                  "clientId": {
+                    "type": "integer"
+                  },
+                  "subscriptionId": {
+                    "type": [
+                      "integer",
+                      "null"
+                    ]
+                  },
+                  "stripeInvoiceId": {
+                    "type": "string"
+                  },
+                  "status": {
+                    "type": "string",
+                    "enum": [
+                      "draft",
+                      "open",
+                      "paid",
+                      "void",
+                      "uncollectible"
+                    ]
+                  },
+                  "amountCents": {
+                    "type": "integer"
+                  },
+                  "amountDueCents": {
+                    "type": "integer"
+                  },
+                  "currency": {
+                    "type": "string"
+                  },
+                  "paidAt": {
+                    "type": [
+                      "string",
+                      "null"
+                    ]
+                  },
+                  "attempts": {
+                    "type": "integer"
+                  },
+                  "url": {
+                    "type": [
+                      "string",
+                      "null"
+                    ]
+                  },
+                  "periodStart": {
+                    "type": [
+                      "string",
+                      "null"
+                    ]
+                  },
+                  "periodEnd": {
+                    "type": [
+                      "string",
+                      "null"
+                    ]
+                  },
+                  "plan": {
+                    "type": [
+                      "string",
+                      "null"
+                    ]
+                  }
+                }
+              },
+              "InvoicePage": {
+                "type": "object",
+                "required": [
+                  "data",
+                  "nextCursor"
+                ],
+                "properties": {
+                  "data": {
+                    "type": "array",
+                    "items": {
+                      "$ref": "#/components/schemas/Invoice"
+                    }
+                  },
+                  "nextCursor": {
+                    "type": [
+                      "string",
+                      "null"
+                    ]
+                  }
+                }
               }
             },
             "responses": {

@@ -34,6 +34,8 @@ struct OperatorAPI: Sendable {
         TaskRoutes(api: self).add(to: routes.group("tasks"))
         DeliverableRoutes(api: self).add(to: routes.group("deliverables"))
         NotificationRoutes(api: self).add(to: routes.group("notifications"))
+        AnalyticsRoutes(api: self).add(to: routes.group("analytics"))
+        InvoiceRoutes(api: self).add(to: routes.group("invoices"))
         AgentRoutes(api: self).add(to: routes.group("agents"))
         CommandRoutes(api: self).add(to: routes.group("commands"))
         EventRoutes(api: self).add(to: routes.group("events"))
@@ -52,6 +54,7 @@ struct OperatorAPI: Sendable {
         ("/v1/tasks/:id/assign", [.post]),
         ("/v1/tasks/:id/cancel", [.post]), ("/v1/tasks/:id/dispatch", [.post]),
         ("/v1/deliverables", [.get]), ("/v1/deliverables/:id", [.get]), ("/v1/notifications", [.get]),
+        ("/v1/analytics/billing", [.get]), ("/v1/analytics/weekly", [.get]), ("/v1/invoices", [.get]),
         ("/v1/deliverables/:id/approve", [.post]), ("/v1/deliverables/:id/deliver", [.post]),
         ("/v1/deliverables/:id/revision", [.post]), ("/v1/deliverables/:id/reject", [.post]),
         ("/v1/deliverables/:id/feedback", [.post]),

@@ -4,7 +4,7 @@ import BullpenStore
 import Foundation
 import PostgreSQL
 
-/// A scheduled job whose logic comes with a later workflow (retention, billing snapshot, weekly rollup): registered so the scheduler runs it once per tick; until then an explicit no-op.
+/// A scheduled job whose logic comes with a later workflow (events retention): registered so the scheduler runs it once per tick; until then an explicit no-op.
 public struct NoOpJob: ScheduledJob {
     public let name: String
 
@@ -121,13 +121,40 @@ public struct WeeklyDigestJob: ScheduledJob {
     }
 }
 
+/// `billing-snapshot` (daily, once across the cluster): the day that ended at the tick, per plan
+/// (``AnalyticsStore/snapshot(day:in:)``); the day in progress is written too, so the figures are never a day
+/// behind.
+public struct BillingSnapshotJob: ScheduledJob {
+    public let name = "billing-snapshot"
+
+    public init() {}
+
+    public func run(tick: Date, in transaction: PGConnection) throws {
+        try AnalyticsStore.snapshot(day: tick.addingTimeInterval(-1), in: transaction)
+        try AnalyticsStore.snapshot(day: tick, in: transaction)
+    }
+}
+
+/// `weekly-rollup` (weekly, once across the cluster): the ISO week that contains the tick's eve, and the week
+/// in progress.
+public struct WeeklyRollupJob: ScheduledJob {
+    public let name = "weekly-rollup"
+
+    public init() {}
+
+    public func run(tick: Date, in transaction: PGConnection) throws {
+        try AnalyticsStore.rollup(week: tick.addingTimeInterval(-1), in: transaction)
+        try AnalyticsStore.rollup(week: tick, in: transaction)
+    }
+}
+
 public enum Jobs {
     /// Every scheduled job; `heartbeatLimit` is how long an agent may stay silent before it goes offline.
     public static func all(heartbeatLimit: Duration = .seconds(900), autoDispatch: Bool = false) -> [any ScheduledJob] {
         [
             HeartbeatCheckJob(limit: heartbeatLimit), AutoDispatchJob(enabled: autoDispatch), SLAMonitorJob(),
-            WeeklyDigestJob(),
+            WeeklyDigestJob(), BillingSnapshotJob(), WeeklyRollupJob(),
         ]
-            + ["events-retention", "billing-snapshot", "weekly-rollup"].map(NoOpJob.init(name:))
+            + ["events-retention"].map(NoOpJob.init(name:))
     }
 }

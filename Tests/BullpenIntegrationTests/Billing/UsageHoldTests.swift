@@ -30,18 +30,7 @@ final class UsageHoldTests: @unchecked Sendable {
         return (try row.decode("project"), try row.decode("subscription"))
     }
 
-    func apply(_ bodies: [[UInt8]]) throws {
-        for body in bodies {
-            let event = try StripeEvent.parse(body)
-            guard event.isHandled else { continue }
-            _ = try stack.db.transaction { tx in
-                try BillingStore.apply(
-                    try BillingEvent.parse(type: event.type, object: event.object, previous: event.previousAttributes),
-                    version: BillingVersion(created: event.created, eventID: event.id), messageID: "stripe:\(event.id)",
-                    now: Date(), in: tx)
-            }
-        }
-    }
+    func apply(_ bodies: [[UInt8]]) throws { try stack.applyStripe(bodies) }
 
     func agent(_ api: APIClient, _ name: String) async throws -> Int64 {
         let id = try await api.create("/v1/agents", #"{"name": "\#(name)", "specialization": "writer"}"#, "agentId")

@@ -3,6 +3,7 @@ import BullpenDomain
 import BullpenFixtures
 import BullpenIngest
 import BullpenMessaging
+import BullpenStore
 import BullpenWorkers
 import Foundation
 import Logging
@@ -102,5 +103,22 @@ final class StackFixture: @unchecked Sendable {
         broker.remove()
         database.drop()
         try? FileManager.default.removeItem(atPath: filesDirectory)
+    }
+}
+
+extension StackFixture {
+    /// Applies Stripe events in the order given, straight to the billing store (one transaction each, as the
+    /// billing worker does), skipping the types Bullpen ignores.
+    func applyStripe(_ bodies: [[UInt8]]) throws {
+        for body in bodies {
+            let event = try StripeEvent.parse(body)
+            guard event.isHandled else { continue }
+            _ = try db.transaction { tx in
+                try BillingStore.apply(
+                    try BillingEvent.parse(type: event.type, object: event.object, previous: event.previousAttributes),
+                    version: BillingVersion(created: event.created, eventID: event.id), messageID: "stripe:\(event.id)",
+                    now: Date(), in: tx)
+            }
+        }
     }
 }
