@@ -138,7 +138,7 @@ let package = Package(
             name: "BullpenBench",
             dependencies: [
                 "AMQP", "PostgreSQL", "HTTPClient", "BullpenAPIClient", "BullpenDomain", "BullpenMessaging",
-                "BullpenStore", "BullpenFixtures",
+                "BullpenStore", "BullpenFixtures", "BullpenSandbox",
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings),

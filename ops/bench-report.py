@@ -62,6 +62,12 @@ for setting in sorted({(r["consumers"], r["batch"]) for r in pick("dispatch")}):
     figure(f"dispatch, {c} consumers, batch {b}", [r["dispatched_per_s"] for r in got], "dispatches/s")
     figure(f"dispatch, {c} consumers, batch {b}: Bullpen's own time (mean)", [r.get("own_time_mean_ms") for r in got], "ms")
     figure(f"dispatch, {c} consumers, batch {b}: gateway wait (mean)", [r.get("gateway_wait_mean_ms") for r in got], "ms")
+for c in (16, 64):
+    figure(f"task-result webhook, {c} connections (paired with Stripe's)", [r["accepted_per_s"] for r in pick("ingest-paired", connections=c)], "req/s")
+    figure(f"Stripe webhooks, {c} connections: accepted", [r["accepted_per_s"] for r in pick("stripe-ingest", connections=c)], "req/s",
+           baseline=f"task-result webhook, {c} connections (paired with Stripe's)")
+    figure(f"Stripe webhooks, {c} connections: p99", [r["p99_ms"] for r in pick("stripe-ingest", connections=c)], "ms")
+figure("billing events applied, 2 consumers", [r["applied_per_s"] for r in pick("billing")], "events/s")
 figure("raw emails to the stand-in (2 threads)", [r["sent_per_s"] for r in pick("raw-emails")], "emails/s")
 for storm in sorted({r["rate_limited"] for r in pick("notify")}):
     got = pick("notify", rate_limited=storm)
@@ -95,6 +101,10 @@ for c in (16, 64):
     ratio = figures.get(f"commands, {c} connections: accepted", {}).get("ratio")
     if ratio is not None:
         target(f"commands accepted >= 0.8 of the task-result webhook's rate at {c} connections: {ratio}", ratio >= 0.8)
+for c in (16, 64):
+    ratio = figures.get(f"Stripe webhooks, {c} connections: accepted", {}).get("ratio")
+    if ratio is not None:
+        target(f"Stripe webhooks accepted >= 0.8 of the task-result webhook's rate at {c} connections: {ratio}", ratio >= 0.8)
 wait_p99 = figures.get("--wait round trip at 100/s: p99", {}).get("median")
 if wait_p99 is not None:
     target(f"--wait p99 < 50 ms at 100 commands/s: {wait_p99}", wait_p99 < 50)

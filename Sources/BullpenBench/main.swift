@@ -51,6 +51,7 @@ do {
         try admin.purgeQueue(topology.workQueue(.command))
         try admin.purgeQueue(topology.workQueue(.dispatch))
         try admin.purgeQueue(topology.workQueue(.notify))
+        try admin.purgeQueue(topology.workQueue(.billing))
         admin.close()
         emit(["scenario": "reset"])
     case "dispatch-seed":
@@ -79,10 +80,19 @@ do {
     case "drain":
         let label = try JSONSerialization.jsonObject(with: Data(argument(2).utf8)) as? [String: Any] ?? [:]
         try scenarios.awaitDrain(tasks: Int(argument(1))!, label: label, db: db)
+    case "stripe-ingest":
+        scenarios.stripeIngest(
+            url: argument(1), secret: argument(2), connections: Int(argument(3))!, seconds: Double(argument(4))!)
+    case "billing-publish":
+        try scenarios.publishBilling(customers: Int(argument(1))!)
+    case "billing-await":
+        let label = try JSONSerialization.jsonObject(with: Data(argument(2).utf8)) as? [String: Any] ?? [:]
+        try scenarios.awaitBilling(events: Int(argument(1))!, label: label, db: db)
     case "ingest":
         scenarios.ingest(
             url: argument(1), connections: Int(argument(2))!, seconds: Double(argument(3))!,
-            tasks: Int(argument(4))!, firstTask: try firstTask())
+            tasks: Int(argument(4))!, firstTask: try firstTask(),
+            name: arguments.count > 5 ? argument(5) : "ingest")
     case "e2e":
         try scenarios.endToEnd(
             url: argument(1), rate: Int(argument(2))!, seconds: Int(argument(3))!,

@@ -55,6 +55,7 @@ struct CheckoutRoutes {
 
     func post(_ request: Request, context: APIContext) async throws -> Response {
         try JSONContentType<APIContext>.require(request)
+        let given = try OperatorAPI.idempotencyKey(request)
         let body = try await RequestBody.read(request, upTo: 16 << 10)
         let asked: Asked
         do { asked = try Asked(body) } catch {
@@ -81,7 +82,7 @@ struct CheckoutRoutes {
         let checkout = CheckoutRequest(
             mode: plan.mode.rawValue, priceID: plan.stripePriceId, email: asked.email, successURL: settings.successURL,
             cancelURL: settings.cancelURL, metadata: metadata)
-        let key = "bullpen-checkout-" + (request.headers[.init("Idempotency-Key")!] ?? UUID().uuidString)
+        let key = "bullpen-checkout-" + (given ?? UUID().uuidString)
         let stripe = settings.stripe
         let session: CheckoutSession
         do {
