@@ -110,7 +110,8 @@ public enum BillingStore {
                 projectID: projectID, invoice: nil))
     }
 
-    /// By Stripe customer id, then by email (and the customer id is recorded); else a new client.
+    /// By Stripe customer id, then by email (a returning client: Stripe Checkout makes a new customer for each
+    /// session given only an email; the first customer id is kept); else a new client.
     private static func findOrCreateClient(
         _ checkout: CheckoutCompleted, plan: PlanDefinition, messageID: String, in tx: PGConnection
     ) throws -> Int64 {
@@ -118,14 +119,14 @@ public enum BillingStore {
             """
             SELECT id FROM clients WHERE stripe_customer_id = $1
             UNION ALL
-            SELECT id FROM (SELECT id FROM clients WHERE lower(email) = lower($2) AND stripe_customer_id IS NULL) e
+            SELECT id FROM clients WHERE lower(email) = lower($2)
             LIMIT 1
             """, [checkout.customer, checkout.email]
         ).first {
             let id: Int64 = try row.decode("id")
             try tx.query(
                 """
-                UPDATE clients SET stripe_customer_id = $2, plan = $3, status = 'active',
+                UPDATE clients SET stripe_customer_id = coalesce(stripe_customer_id, $2), plan = $3, status = 'active',
                                    onboarded_at = coalesce(onboarded_at, now())
                  WHERE id = $1
                 """, [id, checkout.customer, plan.id.rawValue])

@@ -140,6 +140,22 @@ final class BillingWorkerTests: @unchecked Sendable {
             ], "\(events)")
     }
 
+    @Test("a returning client (a new Stripe customer, the same email) is the same client with a second subscription")
+    func returningClient() throws {
+        let plans = TestEnvironment.plans
+        var first = StripeAccount(email: "Back@Again.test", name: "Back", plan: plans[.sprint], at: 1_764_000_000)
+        var second = StripeAccount(email: "back@again.test", name: "Back", plan: plans[.pro], at: 1_765_000_000)
+        try stack.applyStripe(first.checkout(sessionID: "cs_test_back_1").map(StripeIDs.body))
+        try stack.applyStripe(second.checkout(sessionID: "cs_test_back_2").map(StripeIDs.body))
+        #expect(try stack.count("SELECT count(*) FROM clients WHERE lower(email) = 'back@again.test'") == 1)
+        #expect(
+            try stack.count(
+                """
+                SELECT count(*) FROM subscriptions s JOIN clients c ON c.id = s.client_id
+                 WHERE lower(c.email) = 'back@again.test' AND c.plan = 'pro' AND c.stripe_customer_id = $1
+                """, [first.customer]) == 2)
+    }
+
     @Test("through ingest and the billing worker: shuffled, duplicated signed webhooks; welcome and receipts once")
     func endToEnd() async throws {
         let server = try stack.ingest(stripeWebhookSecrets: [Self.secret])
