@@ -43,14 +43,20 @@ public enum BillingEvent: Sendable, Equatable {
         }
     }
 
-    /// `previous`: the event's `data.previous_attributes`, when it has them.
+    /// A Stripe event's body: its `data.object`, and `data.previous_attributes` when it has them.
+    public static func parse(type: String, body: String) throws(ValidationError) -> BillingEvent {
+        let event = try JSONBody.object(Array(body.utf8))
+        guard let data = event["data"] as? [String: Any], let object = data["object"] as? [String: Any] else {
+            throw ValidationError(field: "data.object", message: "must be an object")
+        }
+        return try parse(type: type, object: object, previous: data["previous_attributes"] as? [String: Any] ?? [:])
+    }
+
     public static func parse(
-        type: String, object text: String, previous: String? = nil
+        type: String, object: [String: Any], previous: [String: Any]
     ) throws(ValidationError)
         -> BillingEvent
     {
-        let object = try JSONBody.object(Array(text.utf8))
-        let previousObject = try previous.map { text throws(ValidationError) in try JSONBody.object(Array(text.utf8)) }
         switch type {
         case "checkout.session.completed": return .checkoutCompleted(try CheckoutCompleted(object))
         case "invoice.paid", "invoice.payment_failed":
@@ -58,7 +64,7 @@ public enum BillingEvent: Sendable, Equatable {
         case "customer.subscription.updated", "customer.subscription.deleted":
             return .subscription(
                 try SubscriptionChange(
-                    object, previous: previousObject ?? [:], deleted: type == "customer.subscription.deleted"))
+                    object, previous: previous, deleted: type == "customer.subscription.deleted"))
         default: throw ValidationError(field: "type", message: "\(type) is not a type Bullpen applies")
         }
     }

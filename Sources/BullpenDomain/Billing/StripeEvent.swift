@@ -1,16 +1,14 @@
 import Foundation
 
-/// A Stripe webhook event as Bullpen reads it: `{id: "evt_...", object: "event", type, created, data: {object}}`.
-/// The event's object stays as Stripe sent it (JSON text) for the billing worker.
+/// A Stripe webhook event as ingest reads it: `{id: "evt_...", object: "event", type, created, data: {object}}`,
+/// checked, and kept as Stripe sent it (the billing worker reads `data`); nothing is re-encoded on the way in.
 public struct StripeEvent: Sendable, Equatable {
     public var id: String
     public var type: String
     /// When Stripe created the event (unix seconds): how the billing worker orders changes to one object.
     public var created: Int64
-    /// `data.object`, as JSON text.
-    public var object: String
-    /// `data.previous_attributes` (an update's old values), as JSON text.
-    public var previousAttributes: String?
+    /// The event's JSON text, as received.
+    public var body: String
 
     /// The event types the billing worker applies; any other is acknowledged and dropped.
     public static let handledTypes: Set<String> = [
@@ -37,38 +35,33 @@ public struct StripeEvent: Sendable, Equatable {
         guard let created = object["created"] as? Int, created > 0 else {
             throw ValidationError(field: "created", message: "must be unix seconds")
         }
-        guard let data = object["data"] as? [String: Any], let inner = data["object"] as? [String: Any],
-            let text = try? JSONSerialization.data(withJSONObject: inner, options: [.sortedKeys])
-        else { throw ValidationError(field: "data.object", message: "must be an object") }
-        let previous = (data["previous_attributes"] as? [String: Any]).flatMap {
-            try? JSONSerialization.data(withJSONObject: $0, options: [.sortedKeys])
+        guard let data = object["data"] as? [String: Any], data["object"] is [String: Any] else {
+            throw ValidationError(field: "data.object", message: "must be an object")
         }
-        return StripeEvent(
-            id: id, type: type, created: Int64(created), object: String(decoding: text, as: UTF8.self),
-            previousAttributes: previous.map { String(decoding: $0, as: UTF8.self) })
+        return StripeEvent(id: id, type: type, created: Int64(created), body: String(decoding: body, as: UTF8.self))
     }
 }
 
-/// A Stripe event on the billing queue. Its id is Stripe's, so an event Stripe delivers twice is applied once.
+/// A Stripe event on the billing queue: the event as Stripe sent it. Its id is Stripe's, so an event Stripe
+/// delivers twice is applied once. Schema 2: schema 1 carried `data.object` re-encoded (ingest's time went to
+/// encoding it again).
 public struct StripeEventMessage: BullpenMessage, Equatable {
     public static let name = "stripe.event"
     public static let queue = WorkQueue.billing
-    public static let schemaVersion = 1
+    public static let schemaVersion = 2
 
     public var schema: Int
     public var eventId: String
     public var type: String
     public var created: Int64
-    public var object: String
-    public var previousAttributes: String?
+    public var body: String
 
     public init(event: StripeEvent) {
         schema = Self.schemaVersion
         eventId = event.id
         type = event.type
         created = event.created
-        object = event.object
-        previousAttributes = event.previousAttributes
+        body = event.body
     }
 
     public var messageID: String { "stripe:\(eventId)" }

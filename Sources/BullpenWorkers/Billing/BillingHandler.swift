@@ -24,8 +24,7 @@ public struct BillingHandler: MessageHandler {
     {
         let event: BillingEvent
         do {
-            event = try BillingEvent.parse(
-                type: message.type, object: message.object, previous: message.previousAttributes)
+            event = try BillingEvent.parse(type: message.type, body: message.body)
         } catch {
             throw HandlerError.park(reason: "Stripe event \(message.eventId) (\(message.type)): \(error.description)")
         }

@@ -48,8 +48,7 @@ final class BillingWorkerTests: @unchecked Sendable {
             guard rounds < 1_000 else { throw TestFailure("events keep waiting") }
             let event = try StripeEvent.parse(body)
             guard event.isHandled, !seen.contains(event.id) else { continue }
-            let billing = try BillingEvent.parse(
-                type: event.type, object: event.object, previous: event.previousAttributes)
+            let billing = try BillingEvent.parse(type: event.type, body: event.body)
             let outcome = try stack.db.transaction { tx in
                 try BillingStore.apply(
                     billing, version: BillingVersion(created: event.created, eventID: event.id),

@@ -115,7 +115,7 @@ extension StackFixture {
             guard event.isHandled else { continue }
             _ = try db.transaction { tx in
                 try BillingStore.apply(
-                    try BillingEvent.parse(type: event.type, object: event.object, previous: event.previousAttributes),
+                    try BillingEvent.parse(type: event.type, body: event.body),
                     version: BillingVersion(created: event.created, eventID: event.id), messageID: "stripe:\(event.id)",
                     now: Date(), in: tx)
             }
