@@ -1,12 +1,35 @@
 import ArgumentParser
+import BullpenStore
 import Foundation
+import PostgreSQL
 
 /// `bullpen analytics billing|weekly [--from --to] [--png FILE]` and `bullpen invoice list`.
 struct AnalyticsCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "analytics",
         abstract: "The agency's figures: daily billing snapshots and weekly rollups; --png charts them (gnuplot).",
-        subcommands: [Billing.self, Weekly.self])
+        subcommands: [Billing.self, Weekly.self, Refresh.self])
+
+    /// The jobs write the day and the week at their ticks; this writes them now (direct database access, like
+    /// `migrate`).
+    struct Refresh: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Write today's billing snapshot and this week's rollup now (direct database access).")
+        @OptionGroup var connection: ConnectionOptions
+
+        func run() throws {
+            let db = try PGConnection(try connection.postgres())
+            defer { db.close() }
+            let now = Date()
+            try db.transaction { tx in
+                try AnalyticsStore.snapshot(day: now, in: tx)
+                try AnalyticsStore.rollup(week: now, in: tx)
+            }
+            print(
+                "wrote the billing snapshot of \(String(ISO8601DateFormatter().string(from: now).prefix(10))) and its week's rollup"
+            )
+        }
+    }
 
     struct Range: ParsableArguments {
         @Option(help: "The first day, YYYY-MM-DD.") var from: String?
@@ -97,6 +120,8 @@ enum Chart {
             set format x '%Y-%m-%d'
             set xtics rotate by -30
             set grid
+            set yrange [0:*]
+            set format y '%g'
             set key off
             plot '-' using 1:2 with linespoints lw 2 pt 7
             \(data)
