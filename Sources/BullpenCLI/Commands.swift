@@ -288,8 +288,14 @@ struct WorkerCommand: AsyncParsableCommand {
     @Option(help: "Seconds a graceful stop waits for in-flight work.")
     var shutdownSeconds: Int = Int(ConsumerSettings().shutdownDeadline.components.seconds)
 
-    @Option(help: "Port of /metrics (env BULLPEN_METRICS_PORT); 0 turns it off.")
+    @Option(help: "Port of /metrics and /healthz (env BULLPEN_METRICS_PORT); 0 turns it off.")
     var metricsPort: Int = Int(Environment.value("BULLPEN_METRICS_PORT", default: "9090")) ?? 9090
+
+    @Option(
+        help:
+            "Address /metrics and /healthz listen on (env BULLPEN_METRICS_HOST; 0.0.0.0 for a scraper or a probe from outside the host)."
+    )
+    var metricsHost: String = Environment.value("BULLPEN_METRICS_HOST", default: "127.0.0.1")
 
     @Option(help: "Scheduled jobs (env BULLPEN_SCHEDULE); 'none' turns the scheduler off.")
     var schedule: String = Environment.value("BULLPEN_SCHEDULE", default: "Config/schedule.json")
@@ -351,7 +357,9 @@ struct WorkerCommand: AsyncParsableCommand {
         let metrics = WorkerMetrics()
         // The group shuts services down in reverse order: consumers first, the publisher after the relay.
         var services: [any Service] = []
-        if metricsPort > 0 { services.append(MetricsServer(metrics: metrics, port: metricsPort, logger: logger)) }
+        if metricsPort > 0 {
+            services.append(MetricsServer(metrics: metrics, host: metricsHost, port: metricsPort, logger: logger))
+        }
         if !noRelay {
             let publisher = ConfirmingPublisher(configuration: amqp, logger: logger)
             services.append(publisher)

@@ -24,6 +24,12 @@ public struct PostgresConfiguration: Sendable, Equatable {
     public var statementTimeout: Duration
     /// Time after which unacknowledged TCP data means the server is gone. Default 10 s.
     public var tcpUserTimeout: Duration
+    /// TLS, as libpq takes it: `sslmode` (disable, require, verify-ca, verify-full; libpq's default, prefer,
+    /// when nil) and the files `sslrootcert`, `sslcert`, `sslkey`.
+    public var tls: [String: String] = [:]
+
+    /// The URL's TLS parameters, passed to libpq as they are.
+    public static let tlsParameters = ["sslmode", "sslrootcert", "sslcert", "sslkey"]
 
     public init(
         host: String = "127.0.0.1", port: Int = 5432, user: String = "postgres", password: String = "",
@@ -61,6 +67,12 @@ public struct PostgresConfiguration: Sendable, Equatable {
         if let v = parsed.queryValue("search_path") { searchPath = v }
         if let v = parsed.queryValue("application_name") { applicationName = v }
         if let v = parsed.queryValue("connect_timeout").flatMap(Int.init) { connectTimeout = .seconds(v) }
+        for key in Self.tlsParameters { if let v = parsed.queryValue(key) { tls[key] = v } }
+        if let mode = tls["sslmode"],
+            !["disable", "allow", "prefer", "require", "verify-ca", "verify-full"].contains(mode)
+        {
+            throw PGError(.invalidConfiguration, "invalid database URL: sslmode \(mode) is not one of libpq's")
+        }
     }
 
     /// The libpq connection string, with every value quoted.
@@ -68,14 +80,15 @@ public struct PostgresConfiguration: Sendable, Equatable {
         var options =
             "-c TimeZone=UTC -c client_min_messages=warning -c statement_timeout=\(statementTimeout.wholeMilliseconds)"
         if let searchPath { options += " -c search_path=\(searchPath)" }
-        let pairs: [(String, String)] = [
-            ("host", host), ("port", String(port)), ("user", user), ("password", password), ("dbname", database),
-            ("application_name", applicationName),
-            ("connect_timeout", String(max(1, Int(connectTimeout.components.seconds)))),
-            ("keepalives", "1"), ("keepalives_idle", "5"), ("keepalives_interval", "2"), ("keepalives_count", "3"),
-            ("tcp_user_timeout", String(tcpUserTimeout.wholeMilliseconds)),
-            ("options", options),
-        ]
+        let pairs: [(String, String)] =
+            [
+                ("host", host), ("port", String(port)), ("user", user), ("password", password), ("dbname", database),
+                ("application_name", applicationName),
+                ("connect_timeout", String(max(1, Int(connectTimeout.components.seconds)))),
+                ("keepalives", "1"), ("keepalives_idle", "5"), ("keepalives_interval", "2"), ("keepalives_count", "3"),
+                ("tcp_user_timeout", String(tcpUserTimeout.wholeMilliseconds)),
+                ("options", options),
+            ] + Self.tlsParameters.compactMap { key in tls[key].map { (key, $0) } }
         return pairs.map { key, value in
             let escaped = value.replacingAll("\\", with: "\\\\").replacingAll("'", with: "\\'")
             return "\(key)='\(escaped)'"
@@ -87,6 +100,7 @@ extension PostgresConfiguration: CustomStringConvertible {
     /// The URL with the password masked, safe for logs.
     public var description: String {
         "postgresql://\(user):***@\(host):\(port)/\(database)" + (searchPath.map { "?search_path=\($0)" } ?? "")
+            + (tls["sslmode"].map { (searchPath == nil ? "?" : "&") + "sslmode=\($0)" } ?? "")
     }
 }
 

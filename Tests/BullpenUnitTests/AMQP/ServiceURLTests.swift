@@ -1,6 +1,7 @@
 import AMQP
-import PostgreSQL
 import Testing
+
+@testable import PostgreSQL
 
 @Suite("Service URLs")
 struct ServiceURLTests {
@@ -47,5 +48,17 @@ struct ServiceURLTests {
         #expect(config.searchPath == "s1")
         #expect(config.applicationName == "w")
         #expect(!config.description.contains("pw@"))
+    }
+
+    @Test("a PostgreSQL URL's TLS parameters reach libpq; an unknown sslmode is refused")
+    func postgresTLS() throws {
+        let config = try PostgresConfiguration(
+            url: "postgresql://app:pw@db:5432/main?sslmode=verify-full&sslrootcert=/etc/ssl/pg-ca.pem")
+        #expect(config.tls == ["sslmode": "verify-full", "sslrootcert": "/etc/ssl/pg-ca.pem"])
+        #expect(config.connectionString.contains("sslmode='verify-full'"))
+        #expect(config.connectionString.contains("sslrootcert='/etc/ssl/pg-ca.pem'"))
+        #expect(config.description == "postgresql://app:***@db:5432/main?sslmode=verify-full")
+        #expect(!(try PostgresConfiguration(url: "postgresql://a:b@db/main")).connectionString.contains("sslmode"))
+        #expect(throws: PGError.self) { try PostgresConfiguration(url: "postgresql://a:b@db/main?sslmode=maybe") }
     }
 }
