@@ -24,6 +24,27 @@ public struct AMQPConfiguration: Sendable, Equatable {
     public var rpcTimeout: Duration
     /// Largest frame size offered to the broker. Default 131072.
     public var frameMax: Int
+    /// TLS (an `amqps://` URL), or nil for plain TCP.
+    public var tls: TLS?
+
+    /// TLS toward the broker, as RabbitMQ's URI spec names its query items: `cacertfile` (the authority the
+    /// broker's certificate must chain to; else the system's), `certfile` and `keyfile` (a client
+    /// certificate), `verify` (`verify_peer`, the default: the chain and the host name are checked;
+    /// `verify_none` checks neither, for tests only).
+    public struct TLS: Sendable, Equatable {
+        public var caCertFile: String?
+        public var certFile: String?
+        public var keyFile: String?
+        public var verifyPeer: Bool
+
+        public init(caCertFile: String? = nil, certFile: String? = nil, keyFile: String? = nil, verifyPeer: Bool = true)
+        {
+            self.caCertFile = caCertFile
+            self.certFile = certFile
+            self.keyFile = keyFile
+            self.verifyPeer = verifyPeer
+        }
+    }
 
     public init(
         host: String = "127.0.0.1", port: Int = 5672, user: String = "guest", password: String = "guest",
@@ -41,15 +62,29 @@ public struct AMQPConfiguration: Sendable, Equatable {
         self.frameMax = frameMax
     }
 
-    /// Parses `amqp://user:pass@host:port/vhost`. The vhost is percent-decoded (`%2F` is `/`); an empty
-    /// path means the default vhost `/`. Query items `heartbeat` and `connection_timeout` (seconds) are read.
+    /// Parses `amqp://user:pass@host:port/vhost` or `amqps://...` (TLS, port 5671 by default). The vhost is
+    /// percent-decoded (`%2F` is `/`); an empty path means the default vhost `/`. Query items `heartbeat` and
+    /// `connection_timeout` (seconds) are read, and for TLS `cacertfile`, `certfile`, `keyfile`, `verify`.
     public init(url: String) throws {
         self.init()
         let parsed: ServiceURL
         do {
-            parsed = try ServiceURL(url, schemes: ["amqp"])
+            parsed = try ServiceURL(url, schemes: ["amqps", "amqp"])
         } catch {
             throw AMQPError(.invalidConfiguration, "invalid AMQP URL: \(error)")
+        }
+        if url.hasPrefix("amqps://") {
+            port = 5671
+            let verify = parsed.queryValue("verify") ?? "verify_peer"
+            guard verify == "verify_peer" || verify == "verify_none" else {
+                throw AMQPError(.invalidConfiguration, "invalid AMQP URL: verify must be verify_peer or verify_none")
+            }
+            tls = TLS(
+                caCertFile: parsed.queryValue("cacertfile"), certFile: parsed.queryValue("certfile"),
+                keyFile: parsed.queryValue("keyfile"), verifyPeer: verify == "verify_peer")
+            guard (tls?.certFile == nil) == (tls?.keyFile == nil) else {
+                throw AMQPError(.invalidConfiguration, "invalid AMQP URL: certfile and keyfile go together")
+            }
         }
         if let v = parsed.user { user = v }
         if let v = parsed.password { password = v }
@@ -65,6 +100,6 @@ extension AMQPConfiguration: CustomStringConvertible {
     /// The URL with the password masked, safe for logs.
     public var description: String {
         let v = vhost == "/" ? "%2F" : vhost
-        return "amqp://\(user):***@\(host):\(port)/\(v)"
+        return "\(tls == nil ? "amqp" : "amqps")://\(user):***@\(host):\(port)/\(v)"
     }
 }

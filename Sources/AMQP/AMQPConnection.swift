@@ -55,9 +55,16 @@ public final class AMQPConnection {
         guard let newState = amqp_new_connection() else {
             throw AMQPError(.connectFailed, "cannot allocate a connection")
         }
-        guard let socket = amqp_tcp_socket_new(newState) else {
+        guard let socket = configuration.tls == nil ? amqp_tcp_socket_new(newState) : amqp_ssl_socket_new(newState)
+        else {
             amqp_destroy_connection(newState)
-            throw AMQPError(.connectFailed, "cannot create a TCP socket")
+            throw AMQPError(.connectFailed, "cannot create a \(configuration.tls == nil ? "TCP" : "TLS") socket")
+        }
+        if let tls = configuration.tls {
+            do { try Self.configure(socket, tls) } catch {
+                amqp_destroy_connection(newState)
+                throw error
+            }
         }
         var connectTimeout = bp_timeval_ms(configuration.connectTimeout.milliseconds)
         let status = amqp_socket_open_noblock(socket, configuration.host, Int32(configuration.port), &connectTimeout)
@@ -81,6 +88,26 @@ public final class AMQPConnection {
                 .connectFailed, "login to vhost '\(configuration.vhost)' as '\(configuration.user)' failed: \(reason)")
         }
         state = newState
+    }
+
+    /// The TLS socket's trust and identity: the CA file (else the system's store), a client certificate, and
+    /// whether the broker's chain and host name are checked.
+    private static func configure(_ socket: OpaquePointer, _ tls: AMQPConfiguration.TLS) throws {
+        if let ca = tls.caCertFile {
+            let status = amqp_ssl_socket_set_cacert(socket, ca)
+            guard status == AMQPStatus.ok else {
+                throw AMQPError(.connectFailed, "cannot read the CA file \(ca): \(AMQPStatus.text(status))")
+            }
+        }
+        if let cert = tls.certFile, let key = tls.keyFile {
+            let status = amqp_ssl_socket_set_key(socket, cert, key)
+            guard status == AMQPStatus.ok else {
+                throw AMQPError(
+                    .connectFailed, "cannot read the client certificate \(cert): \(AMQPStatus.text(status))")
+            }
+        }
+        amqp_ssl_socket_set_verify_peer(socket, tls.verifyPeer ? 1 : 0)
+        amqp_ssl_socket_set_verify_hostname(socket, tls.verifyPeer ? 1 : 0)
     }
 
     /// Drops the current connection (if any) and connects again. Every channel must be reopened.

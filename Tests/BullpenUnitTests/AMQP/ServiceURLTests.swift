@@ -61,4 +61,15 @@ struct ServiceURLTests {
         #expect(!(try PostgresConfiguration(url: "postgresql://a:b@db/main")).connectionString.contains("sslmode"))
         #expect(throws: PGError.self) { try PostgresConfiguration(url: "postgresql://a:b@db/main?sslmode=maybe") }
     }
+
+    @Test("amqps://: port 5671 unless given, the TLS items read, a certificate without its key refused")
+    func amqps() throws {
+        let config = try AMQPConfiguration(url: "amqps://u:p@rabbit.internal/bullpen?cacertfile=/etc/ca.pem")
+        #expect(config.port == 5671 && config.host == "rabbit.internal" && config.vhost == "bullpen")
+        #expect(config.tls == AMQPConfiguration.TLS(caCertFile: "/etc/ca.pem", verifyPeer: true))
+        #expect(config.description == "amqps://u:***@rabbit.internal:5671/bullpen")
+        #expect(try AMQPConfiguration(url: "amqps://u:p@h:6000/v?verify=verify_none").tls?.verifyPeer == false)
+        #expect(try AMQPConfiguration(url: "amqp://u:p@h/v").tls == nil)
+        #expect(throws: AMQPError.self) { try AMQPConfiguration(url: "amqps://u:p@h/v?certfile=/c.pem") }
+    }
 }
