@@ -26,6 +26,22 @@ public struct AMQPConfiguration: Sendable, Equatable {
     public var frameMax: Int
     /// TLS (an `amqps://` URL), or nil for plain TCP.
     public var tls: TLS?
+    /// More nodes of the same cluster, tried in order after `host:port` when it cannot be reached (a URL's
+    /// `host1:port1,host2:port2,...`).
+    public var alternates: [Endpoint] = []
+
+    public struct Endpoint: Sendable, Equatable {
+        public var host: String
+        public var port: Int
+
+        public init(host: String, port: Int) {
+            self.host = host
+            self.port = port
+        }
+    }
+
+    /// Every node to try, `host:port` first.
+    public var endpoints: [Endpoint] { [Endpoint(host: host, port: port)] + alternates }
 
     /// TLS toward the broker, as RabbitMQ's URI spec names its query items: `cacertfile` (the authority the
     /// broker's certificate must chain to; else the system's), `certfile` and `keyfile` (a client
@@ -65,11 +81,29 @@ public struct AMQPConfiguration: Sendable, Equatable {
     /// Parses `amqp://user:pass@host:port/vhost` or `amqps://...` (TLS, port 5671 by default). The vhost is
     /// percent-decoded (`%2F` is `/`); an empty path means the default vhost `/`. Query items `heartbeat` and
     /// `connection_timeout` (seconds) are read, and for TLS `cacertfile`, `certfile`, `keyfile`, `verify`.
+    ///
+    /// A cluster's nodes go in the host part, comma-separated (`amqp://u:p@r1:5672,r2,r3/bullpen`): the
+    /// connection tries them in order, and a reconnection starts with the next one.
     public init(url: String) throws {
         self.init()
+        var text = url
+        var others: [Substring] = []
+        if let schemeEnd = url.firstIndex(of: ":"), url[schemeEnd...].hasPrefix("://") {
+            let start = url.index(schemeEnd, offsetBy: 3)
+            let authority = url[start...].prefix { $0 != "/" && $0 != "?" }
+            let hostStart = authority.lastIndex(of: "@").map { authority.index(after: $0) } ?? authority.startIndex
+            let hosts = authority[hostStart...].split(separator: ",", omittingEmptySubsequences: false)
+            if hosts.count > 1 {
+                guard hosts.allSatisfy({ !$0.isEmpty }) else {
+                    throw AMQPError(.invalidConfiguration, "invalid AMQP URL: an empty host in the list")
+                }
+                others = Array(hosts.dropFirst())
+                text = String(url[..<hostStart]) + hosts[0] + String(url[authority.endIndex...])
+            }
+        }
         let parsed: ServiceURL
         do {
-            parsed = try ServiceURL(url, schemes: ["amqps", "amqp"])
+            parsed = try ServiceURL(text, schemes: ["amqps", "amqp"])
         } catch {
             throw AMQPError(.invalidConfiguration, "invalid AMQP URL: \(error)")
         }
@@ -91,6 +125,14 @@ public struct AMQPConfiguration: Sendable, Equatable {
         if let v = parsed.host { host = v }
         if let v = parsed.port { port = v }
         if let v = parsed.path, !v.isEmpty { vhost = v }
+        let defaultPort = tls == nil ? 5672 : 5671
+        alternates = try others.map { node in
+            guard let colon = node.lastIndex(of: ":") else { return Endpoint(host: String(node), port: defaultPort) }
+            guard let port = Int(node[node.index(after: colon)...]), (1...65535).contains(port) else {
+                throw AMQPError(.invalidConfiguration, "invalid AMQP URL: an invalid port in the host list")
+            }
+            return Endpoint(host: String(node[..<colon]), port: port)
+        }
         if let v = parsed.queryValue("heartbeat").flatMap(Int.init) { heartbeatSeconds = v }
         if let v = parsed.queryValue("connection_timeout").flatMap(Int.init) { connectTimeout = .seconds(v) }
     }
@@ -100,6 +142,7 @@ extension AMQPConfiguration: CustomStringConvertible {
     /// The URL with the password masked, safe for logs.
     public var description: String {
         let v = vhost == "/" ? "%2F" : vhost
-        return "\(tls == nil ? "amqp" : "amqps")://\(user):***@\(host):\(port)/\(v)"
+        let hosts = endpoints.map { "\($0.host):\($0.port)" }.joined(separator: ",")
+        return "\(tls == nil ? "amqp" : "amqps")://\(user):***@\(hosts)/\(v)"
     }
 }

@@ -23,6 +23,8 @@ public final class AMQPConnection {
     }
     /// Channels in publisher-confirm mode.
     var confirmChannels: Set<UInt16> = []
+    /// The node of `configuration.endpoints` connected to (or tried first next time).
+    public private(set) var endpoint = 0
 
     /// Connects and logs in; throws ``AMQPError`` with kind `.connectFailed` when the broker cannot be reached
     /// within `configuration.connectTimeout` or refuses the login.
@@ -51,7 +53,25 @@ public final class AMQPConnection {
         return Int(amqp_get_heartbeat(state))
     }
 
+    /// Tries the configured nodes in order, starting with the current one; a reconnection starts with the
+    /// next, so that a process that lost a node tries the others first.
     private func connect() throws {
+        let endpoints = configuration.endpoints
+        var failures: [String] = []
+        for offset in 0..<endpoints.count {
+            let index = (endpoint + offset) % endpoints.count
+            do {
+                try connect(to: endpoints[index])
+                endpoint = index
+                return
+            } catch let error as AMQPError where error.kind == .connectFailed && endpoints.count > 1 {
+                failures.append(error.message)
+            }
+        }
+        throw AMQPError(.connectFailed, failures.joined(separator: "; "))
+    }
+
+    private func connect(to node: AMQPConfiguration.Endpoint) throws {
         guard let newState = amqp_new_connection() else {
             throw AMQPError(.connectFailed, "cannot allocate a connection")
         }
@@ -67,12 +87,12 @@ public final class AMQPConnection {
             }
         }
         var connectTimeout = bp_timeval_ms(configuration.connectTimeout.milliseconds)
-        let status = amqp_socket_open_noblock(socket, configuration.host, Int32(configuration.port), &connectTimeout)
+        let status = amqp_socket_open_noblock(socket, node.host, Int32(node.port), &connectTimeout)
         guard status == AMQPStatus.ok else {
             amqp_destroy_connection(newState)
             throw AMQPError(
                 .connectFailed,
-                "cannot reach \(configuration.host):\(configuration.port): \(AMQPStatus.text(status))")
+                "cannot reach \(node.host):\(node.port): \(AMQPStatus.text(status))")
         }
         var handshakeTimeout = bp_timeval_ms(configuration.connectTimeout.milliseconds)
         amqp_set_handshake_timeout(newState, &handshakeTimeout)
@@ -113,6 +133,7 @@ public final class AMQPConnection {
     /// Drops the current connection (if any) and connects again. Every channel must be reopened.
     public func reconnect() throws {
         abandon()
+        endpoint = (endpoint + 1) % configuration.endpoints.count
         try connect()
     }
 

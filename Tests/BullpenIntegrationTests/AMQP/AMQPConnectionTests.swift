@@ -36,6 +36,23 @@ struct AMQPConnectionTests {
         return outcomes
     }
 
+    @Test("a list of nodes: a node that refuses is skipped, a reconnection tries the next first, all down names each")
+    func nodeList() throws {
+        let live = try TestEnvironment.amqp()
+        var config = live
+        config.host = "127.0.0.1"
+        config.port = 1  // nothing listens there
+        config.alternates = [.init(host: live.host, port: live.port)]
+        let connection = try AMQPConnection(config)
+        defer { connection.close() }
+        #expect(connection.isOpen && connection.endpoint == 1)
+        try connection.reconnect()
+        #expect(connection.isOpen && connection.endpoint == 1, "the dead node tried first, then the live one")
+        config.alternates = [.init(host: "127.0.0.1", port: 2)]
+        let error = #expect(throws: AMQPError.self) { try AMQPConnection(config) }
+        #expect(error?.message.contains("127.0.0.1:1") == true && error?.message.contains("127.0.0.1:2") == true)
+    }
+
     @Test("persistent publishes with properties are confirmed and arrive intact")
     func confirmsAndProperties() throws {
         let connection = try connect()

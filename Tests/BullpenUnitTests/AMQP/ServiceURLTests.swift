@@ -72,4 +72,16 @@ struct ServiceURLTests {
         #expect(try AMQPConfiguration(url: "amqp://u:p@h/v").tls == nil)
         #expect(throws: AMQPError.self) { try AMQPConfiguration(url: "amqps://u:p@h/v?certfile=/c.pem") }
     }
+
+    @Test("a cluster's nodes in the host part: tried in order, each with its port or the scheme's")
+    func nodes() throws {
+        let config = try AMQPConfiguration(url: "amqp://u:p@r1:5672,r2,r3:5673/bullpen?heartbeat=5")
+        #expect(config.host == "r1" && config.port == 5672 && config.heartbeatSeconds == 5)
+        #expect(config.alternates == [.init(host: "r2", port: 5672), .init(host: "r3", port: 5673)])
+        #expect(config.description == "amqp://u:***@r1:5672,r2:5672,r3:5673/bullpen")
+        #expect(try AMQPConfiguration(url: "amqps://u:p@a,b/v").alternates == [.init(host: "b", port: 5671)])
+        #expect(try AMQPConfiguration(url: "amqp://u:p@only/v").endpoints == [.init(host: "only", port: 5672)])
+        #expect(throws: AMQPError.self) { try AMQPConfiguration(url: "amqp://u:p@r1,,r2/v") }
+        #expect(throws: AMQPError.self) { try AMQPConfiguration(url: "amqp://u:p@r1,r2:99999/v") }
+    }
 }
