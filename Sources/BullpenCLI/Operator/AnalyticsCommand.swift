@@ -1,4 +1,5 @@
 import ArgumentParser
+import BullpenDomain
 import BullpenStore
 import Foundation
 import PostgreSQL
@@ -105,7 +106,7 @@ struct AnalyticsCommand: ParsableCommand {
 enum Chart {
     static func dollars(_ cents: Any?) -> String {
         guard let cents = (cents as? NSNumber)?.int64Value else { return "-" }
-        return String(format: "$%.2f", Double(cents) / 100)
+        return Money.format(cents, "usd")
     }
 
     static func draw(_ path: String, title: String, points: [(String, Double?)]) throws {
