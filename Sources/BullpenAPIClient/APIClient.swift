@@ -26,12 +26,31 @@ public struct APIClientError: Error, CustomStringConvertible, Sendable {
 }
 
 /// The operator API over HTTP (libcurl): JSON in, JSON out, errors as ``CLIFailure``.
+///
+/// `baseURL` may list several ingests, comma-separated (`http://ingest-1:8080,http://ingest-2:8080`): a request
+/// that cannot reach one, or is answered 503 (nothing was taken), goes to the next at once, and the client
+/// stays with the one that answered. A command keeps its idempotency key across them, so it is taken once.
 public struct APIClient: Sendable {
-    public let baseURL: String
+    /// The ingest answering now (the first of the list until one fails).
+    public var baseURL: String { baseURLs[current.value] }
+    public let baseURLs: [String]
     public let token: String
+    private let current = Current()
+
+    private final class Current: @unchecked Sendable {
+        private let lock = NSLock()
+        private var index = 0
+        var value: Int {
+            get { lock.withLock { index } }
+            set { lock.withLock { index = newValue } }
+        }
+    }
 
     public init(baseURL: String, token: String) {
-        self.baseURL = baseURL.hasSuffix("/") ? String(baseURL.dropLast()) : baseURL
+        baseURLs = baseURL.split(separator: ",").map { url in
+            let trimmed = url.trimmingCharacters(in: .whitespaces)
+            return trimmed.hasSuffix("/") ? String(trimmed.dropLast()) : trimmed
+        }
         self.token = token
     }
 
@@ -171,18 +190,31 @@ public struct APIClient: Sendable {
         if !token.isEmpty { headers.append(("Authorization", "Bearer \(token)")) }
         if let contentType { headers.append(("Content-Type", contentType)) }
         if let idempotencyKey { headers.append(("Idempotency-Key", idempotencyKey)) }
-        let response: HTTPClientResponse
-        do {
-            response = try CurlClient.perform(
-                HTTPClientRequest(
-                    method: method, url: baseURL + path, headers: headers, body: body, timeout: .seconds(15)))
-        } catch {
-            throw APIClientError(.unreachable, "cannot reach \(baseURL): \(error)")
+        let start = current.value
+        var failures: [String] = []
+        for offset in 0..<baseURLs.count {
+            let index = (start + offset) % baseURLs.count
+            let url = baseURLs[index]
+            let response: HTTPClientResponse
+            do {
+                response = try CurlClient.perform(
+                    HTTPClientRequest(
+                        method: method, url: url + path, headers: headers, body: body, timeout: .seconds(15)))
+            } catch {
+                failures.append("cannot reach \(url): \(error)")
+                continue
+            }
+            if response.status == 503, offset < baseURLs.count - 1 {
+                failures.append("\(url): \(Self.errorMessage(response))")
+                continue
+            }
+            current.value = index
+            guard (200..<300).contains(response.status) else {
+                throw Self.failure(status: response.status, message: Self.errorMessage(response))
+            }
+            return response
         }
-        guard (200..<300).contains(response.status) else {
-            throw Self.failure(status: response.status, message: Self.errorMessage(response))
-        }
-        return response
+        throw APIClientError(.unreachable, failures.joined(separator: "; "))
     }
 
     private func object(_ response: HTTPClientResponse) throws -> [String: Any] {

@@ -20,7 +20,8 @@ final class CLITests: @unchecked Sendable {
     }
 
     /// Runs `bullpen ARGS` with BULLPEN_URL and BULLPEN_TOKEN set, on a thread of its own.
-    static func bullpen(_ arguments: [String], port: Int, token: String?) async throws -> Run {
+    /// `url`: BULLPEN_URL instead of this ingest's.
+    static func bullpen(_ arguments: [String], port: Int, token: String?, url: String? = nil) async throws -> Run {
         try await withCheckedThrowingContinuation { continuation in
             Thread.detachNewThread {
                 do {
@@ -28,7 +29,7 @@ final class CLITests: @unchecked Sendable {
                     process.executableURL = URL(fileURLWithPath: WorkerProcess.binary)
                     process.arguments = arguments
                     var environment = ProcessInfo.processInfo.environment
-                    environment["BULLPEN_URL"] = "http://127.0.0.1:\(port)"
+                    environment["BULLPEN_URL"] = url ?? "http://127.0.0.1:\(port)"
                     environment["BULLPEN_TOKEN"] = token
                     environment["BULLPEN_CONFIG"] = "/nonexistent"
                     process.environment = environment
@@ -47,6 +48,24 @@ final class CLITests: @unchecked Sendable {
                     continuation.resume(throwing: error)
                 }
             }
+        }
+    }
+
+    @Test("a list of ingests: one that cannot be reached is passed over, the command taken once by the next")
+    func ingestList() async throws {
+        let token = fixture.operatorToken
+        try await fixture.run(.live) { api in
+            let port = try #require(api.client.port)
+            let list = "http://127.0.0.1:1,http://127.0.0.1:\(port)"
+            let created = try await Self.bullpen(
+                ["client", "create", "--name", "Listed", "--email", "listed@acme.test", "--wait", "--json"], port: port,
+                token: token, url: list)
+            #expect(created.status == 0, "\(created.errors)")
+            #expect(created.json["status"] as? String == "applied")
+            #expect(try self.fixture.stack.count("SELECT count(*) FROM clients WHERE email = 'listed@acme.test'") == 1)
+            let down = try await Self.bullpen(
+                ["client", "list"], port: port, token: token, url: "http://127.0.0.1:1,http://127.0.0.1:2")
+            #expect(down.status == 5 && down.errors.contains("127.0.0.1:1") && down.errors.contains("127.0.0.1:2"))
         }
     }
 
