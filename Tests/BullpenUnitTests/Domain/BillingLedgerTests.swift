@@ -191,4 +191,33 @@ struct BillingLedgerTests {
         #expect(BillingVersion("0000000000020:evt_20") == v(20) && v(20).description == "0000000000020:evt_20")
         #expect(Money.format(450_000, "usd") == "$4,500.00" && Money.format(5, "eur") == "EUR 0.05")
     }
+
+    @Test("usage holds: past due and canceled hold all work; the allowance holds new work only; unlimited never")
+    func usageHold() {
+        func standing(_ status: SubscriptionStatus, included: Int?, used: Int, inProgress: Int) -> UsageHold.Standing {
+            UsageHold.Standing(
+                subscriptionID: 7, planName: "Sprint", status: status, included: included, used: used,
+                inProgress: inProgress)
+        }
+        #expect(
+            UsageHold.reason(standing(.active, included: 1, used: 0, inProgress: 0), producesDeliverable: true) == nil)
+        #expect(
+            UsageHold.reason(standing(.active, included: 1, used: 0, inProgress: 1), producesDeliverable: true)
+                == "subscription 7 (Sprint) includes 1 deliverable a period: 0 delivered and 1 in progress")
+        #expect(
+            UsageHold.reason(standing(.active, included: 4, used: 4, inProgress: 0), producesDeliverable: false) == nil,
+            "a revision makes no new deliverable")
+        #expect(
+            UsageHold.reason(standing(.trialing, included: nil, used: 90, inProgress: 9), producesDeliverable: true)
+                == nil)
+        #expect(
+            UsageHold.reason(standing(.pastDue, included: nil, used: 0, inProgress: 0), producesDeliverable: false)
+                == "subscription 7 (Sprint) is past due: a payment failed and the client was asked to update it")
+        #expect(
+            UsageHold.reason(standing(.canceled, included: 4, used: 0, inProgress: 0), producesDeliverable: true)
+                == "subscription 7 (Sprint) is canceled")
+        #expect(
+            SubscriptionStatus(stripe: "unpaid") == .pastDue
+                && SubscriptionStatus(stripe: "incomplete_expired") == .canceled)
+    }
 }
