@@ -21,6 +21,12 @@ struct ConnectionOptions: ParsableArguments {
     @Option(help: "Prefix of every exchange and queue name (env BULLPEN_TOPOLOGY_PREFIX).")
     var topologyPrefix: String = Environment.value("BULLPEN_TOPOLOGY_PREFIX", default: "bullpen")
 
+    @Option(
+        help:
+            "classic (one broker: classic priority queues) or quorum (a RabbitMQ cluster: quorum queues, priorities in two bands) (env BULLPEN_TOPOLOGY_MODE); every process of a deployment the same."
+    )
+    var topologyMode: String = Environment.value("BULLPEN_TOPOLOGY_MODE", default: "classic")
+
     func amqp() throws -> AMQPConfiguration {
         do { return try AMQPConfiguration(url: amqpURL) } catch { throw ValidationError("\(error)") }
     }
@@ -30,7 +36,10 @@ struct ConnectionOptions: ParsableArguments {
     }
 
     func topology() throws -> Topology {
-        do { return try Topology.load(from: queuesDir, prefix: topologyPrefix) } catch {
+        guard let mode = Topology.Mode(rawValue: topologyMode) else {
+            throw ValidationError("--topology-mode must be classic or quorum")
+        }
+        do { return try Topology.load(from: queuesDir, prefix: topologyPrefix, mode: mode) } catch {
             throw ValidationError("\(error)")
         }
     }

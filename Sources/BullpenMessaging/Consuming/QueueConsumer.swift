@@ -64,6 +64,7 @@ public final class QueueConsumer: @unchecked Sendable {
     private let settings: ConsumerSettings
     private let topology: Topology
     private let spec: QueueSpec
+    private let band: Topology.Band
     private let amqp: AMQPConfiguration
     private let postgres: PostgresConfiguration
     private let handlers: [String: ErasedHandler]
@@ -84,8 +85,10 @@ public final class QueueConsumer: @unchecked Sendable {
     private let consumeChannel: UInt16 = 1
     private let publishChannel: UInt16 = 2
 
+    /// `band`: which of the queue's priority bands it consumes (quorum mode; classic has the normal one).
     public init(
-        queue: WorkQueue, settings: ConsumerSettings = .init(), name: String? = nil, topology: Topology,
+        queue: WorkQueue, band: Topology.Band = .normal, settings: ConsumerSettings = .init(), name: String? = nil,
+        topology: Topology,
         amqp: AMQPConfiguration, postgres: PostgresConfiguration, handlers: HandlerRegistry,
         metrics: WorkerMetrics = WorkerMetrics(), logger: Logger
     ) {
@@ -93,6 +96,7 @@ public final class QueueConsumer: @unchecked Sendable {
         self.settings = settings
         self.topology = topology
         spec = topology.spec(queue)
+        self.band = band
         self.amqp = amqp
         self.postgres = postgres
         self.handlers = handlers.handlers(for: queue)
@@ -145,7 +149,8 @@ public final class QueueConsumer: @unchecked Sendable {
                 try connection.openChannel(publishChannel)
                 try connection.confirmSelect(channel: publishChannel)
                 try connection.setPrefetch(settings.effectivePrefetch, channel: consumeChannel)
-                consumerTag = try connection.consume(queue: topology.workQueue(spec.queue), channel: consumeChannel)
+                consumerTag = try connection.consume(
+                    queue: topology.workQueue(spec.queue, band: band), channel: consumeChannel)
                 backoff.reset()
                 if !firstConnect { lock.withLock { stats.reconnects += 1 } }
                 firstConnect = false
@@ -267,7 +272,8 @@ public final class QueueConsumer: @unchecked Sendable {
         switch target {
         case .retry(let tier, let nextAttempt, let reason):
             try connection.publish(
-                exchange: topology.retryExchange, routingKey: topology.retryRoutingKey(spec.queue, tier: tier),
+                exchange: topology.retryExchange,
+                routingKey: topology.retryRoutingKey(spec.queue, tier: tier, band: band),
                 body: delivery.body,
                 properties: Envelope.retryCopy(of: delivery.properties, nextAttempt: nextAttempt, reason: reason),
                 mandatory: true, channel: publishChannel)

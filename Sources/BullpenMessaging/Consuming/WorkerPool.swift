@@ -32,11 +32,13 @@ public final class WorkerPool: Service, Sendable {
         handlers: HandlerRegistry, metrics: WorkerMetrics, logger: Logger
     ) {
         consumers = configuration.queues.flatMap { queue in
-            (1...max(1, configuration.consumersPerQueue)).map { index in
-                QueueConsumer(
-                    queue: queue, settings: configuration.consumer, name: "\(queue.rawValue)-\(index)",
-                    topology: topology,
-                    amqp: amqp, postgres: postgres, handlers: handlers, metrics: metrics, logger: logger)
+            topology.bands(queue).flatMap { band in
+                (1...max(1, configuration.consumersPerQueue)).map { index in
+                    QueueConsumer(
+                        queue: queue, band: band, settings: configuration.consumer,
+                        name: "\(queue.rawValue)\(band == .high ? ".high" : "")-\(index)", topology: topology,
+                        amqp: amqp, postgres: postgres, handlers: handlers, metrics: metrics, logger: logger)
+                }
             }
         }
         self.logger = logger

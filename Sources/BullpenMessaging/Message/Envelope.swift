@@ -24,7 +24,8 @@ public enum Envelope {
         _ message: Message, topology: Topology, correlationID: String? = nil, appID: String
     ) throws -> OutgoingMessage {
         OutgoingMessage(
-            exchange: topology.workExchange, routingKey: Message.queue.rawValue, body: try body(message),
+            exchange: topology.workExchange, routingKey: topology.routingKey(Message.queue, priority: message.priority),
+            body: try body(message),
             properties: properties(
                 messageID: message.messageID, type: Message.name, priority: message.priority,
                 correlationID: correlationID, appID: appID))
@@ -35,7 +36,10 @@ public enum Envelope {
         _ entry: Outbox.Entry, topology: Topology, appID: String = "bullpen-outbox"
     ) -> OutgoingMessage {
         OutgoingMessage(
-            exchange: topology.workExchange, routingKey: entry.queue, body: entry.body,
+            exchange: topology.workExchange,
+            routingKey: WorkQueue(rawValue: entry.queue).map { topology.routingKey($0, priority: entry.priority) }
+                ?? entry.queue,
+            body: entry.body,
             properties: properties(
                 messageID: entry.messageID, type: entry.type, priority: entry.priority,
                 correlationID: entry.correlationID,

@@ -15,9 +15,9 @@ final class StackFixture: @unchecked Sendable {
     let broker: TestTopology
     let logger = Logger(label: "test")
 
-    init(_ stem: String, adjust: (QueueSpec) -> QueueSpec = { $0 }) throws {
+    init(_ stem: String, mode: Topology.Mode = .classic, adjust: (QueueSpec) -> QueueSpec = { $0 }) throws {
         database = try TestDatabase(stem)
-        broker = try TestTopology(stem, adjust: adjust)
+        broker = try TestTopology(stem, mode: mode, adjust: adjust)
     }
 
     /// The billing queue with one-second delays and attempts enough for a long wait: events that arrive before

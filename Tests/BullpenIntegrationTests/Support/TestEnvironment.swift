@@ -99,10 +99,10 @@ final class TestTopology: @unchecked Sendable {
 
     /// `adjust` changes the queue files' settings before anything is declared (the broker refuses to
     /// redeclare a queue with other arguments).
-    init(_ stem: String, adjust: (QueueSpec) -> QueueSpec = { $0 }) throws {
+    init(_ stem: String, mode: Topology.Mode = .classic, adjust: (QueueSpec) -> QueueSpec = { $0 }) throws {
         let loaded = try Topology.load(
             from: TestEnvironment.repositoryRoot + "/Queues", prefix: TestEnvironment.uniqueName(stem))
-        topology = Topology(prefix: loaded.prefix, queues: loaded.queues.map(adjust))
+        topology = Topology(prefix: loaded.prefix, queues: loaded.queues.map(adjust), mode: mode)
         admin = try AMQPConnection(try TestEnvironment.amqp())
         try admin.openChannel(1)
         try topology.apply(on: admin)

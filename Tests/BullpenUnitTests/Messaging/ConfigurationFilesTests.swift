@@ -98,6 +98,29 @@ struct ScheduleFilesTests {
     }
 }
 
+@Suite("Topology modes")
+struct TopologyModeTests {
+    @Test("quorum mode: queues with priorities in two bands, picked by priority; classic unchanged")
+    func bands() throws {
+        let classic = try Topology.load(from: Repository.root + "/Queues", prefix: "x")
+        let quorum = try Topology.load(from: Repository.root + "/Queues", prefix: "x", mode: .quorum)
+        #expect(classic.bands(.dispatch) == [.normal] && classic.routingKey(.dispatch, priority: 5) == "dispatch")
+        #expect(classic.workQueueArguments(classic.spec(.dispatch))["x-max-priority"] == .int32(5))
+        #expect(quorum.bands(.dispatch) == [.normal, .high] && quorum.bands(.billing) == [.normal])
+        #expect(quorum.routingKey(.dispatch, priority: 5) == "dispatch.high")
+        #expect(quorum.routingKey(.dispatch, priority: 4) == "dispatch.high")
+        #expect(
+            quorum.routingKey(.dispatch, priority: 3) == "dispatch"
+                && quorum.routingKey(.dispatch, priority: nil) == "dispatch")
+        #expect(quorum.routingKey(.billing, priority: 5) == "billing")
+        #expect(quorum.workQueue(.review, band: .high) == "x.review.high")
+        #expect(quorum.retryRoutingKey(.review, tier: 2, band: .high) == "review.high.retry.2")
+        let arguments = quorum.workQueueArguments(quorum.spec(.dispatch))
+        #expect(arguments["x-queue-type"] == .string("quorum") && arguments["x-max-priority"] == nil)
+        #expect(arguments["x-dead-letter-strategy"] == .string("at-least-once"))
+    }
+}
+
 @Suite("Headers stored as JSON")
 struct HeadersJSONTests {
     @Test("a header table survives the round trip through jsonb text")
