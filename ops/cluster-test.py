@@ -1,0 +1,115 @@
+#!/usr/bin/env python3
+"""The namespace cluster's fault tests (ops/test --cluster runs them on `ops/cluster up`): commands flow through
+the ingests while a broker node, a worker's link or an ingest fails; every 2xx must be applied exactly once.
+Prints each scenario's figures and exits 1 if one fails."""
+import json, os, subprocess, sys, threading, time, urllib.error, urllib.request
+
+root, bullpen, token = sys.argv[1], sys.argv[2], sys.argv[3]
+data = os.environ.get("BULLPEN_DATA", root + "/.data")
+failures = []
+
+def post(url, name):
+    request = urllib.request.Request(
+        url + "/v1/clients", method="POST",
+        data=json.dumps({"name": name, "email": f"{name}@cluster.test"}).encode(),
+        headers={"Authorization": "Bearer " + token, "Content-Type": "application/json", "Idempotency-Key": name})
+    started = time.time()
+    try:
+        with urllib.request.urlopen(request, timeout=10) as answer:
+            status = answer.status
+    except urllib.error.HTTPError as error:
+        status = error.code
+    except Exception:
+        status = 0
+    return status, time.time() - started
+
+def psql(sql):
+    return subprocess.run(
+        ["psql", "-h", "198.18.0.20", "-U", "bullpen", "-d", "bullpen", "-qAt", "-c", sql],
+        env=dict(os.environ, PGPASSWORD="bullpen"), capture_output=True, text=True, check=True).stdout.strip()
+
+def applied(prefix):
+    count, distinct = psql(f"SELECT count(*), count(DISTINCT name) FROM clients WHERE name LIKE '{prefix}-%'").split("|")
+    return int(count), int(distinct)
+
+def flow(prefix, urls, count, rate, fault_at, fault, heal_after=None, heal=None):
+    """Sends `count` commands at `rate`/s, round-robin over `urls`, running `fault` at `fault_at` s."""
+    results = []
+    def faults():
+        time.sleep(fault_at); fault()
+        if heal: time.sleep(heal_after); heal()
+    thread = threading.Thread(target=faults); thread.start()
+    start = time.time()
+    for i in range(count):
+        status, seconds = post(urls[i % len(urls)], f"{prefix}-{i}")
+        results.append((round(time.time() - start, 2), status, seconds))
+        time.sleep(max(0, start + (i + 1) / rate - time.time()))
+    thread.join()
+    return results
+
+def settle(prefix, accepted, timeout):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        count, distinct = applied(prefix)
+        if distinct >= accepted: return count, distinct, time.time()
+        time.sleep(0.5)
+    count, distinct = applied(prefix)
+    return count, distinct, None
+
+def check(name, results, prefix, timeout=120):
+    accepted = sum(1 for _, status, _ in results if 200 <= status < 300)
+    refused = len(results) - accepted
+    done = time.time()
+    count, distinct, at = settle(prefix, accepted, timeout)
+    slowest = max(seconds for _, _, seconds in results)
+    line = (f"{name}: {len(results)} sent, {accepted} answered 2xx, {refused} not; {distinct} applied "
+            f"({count} rows); slowest answer {slowest:.2f} s; all applied {((at or done) - done):.1f} s after the last send")
+    print("[cluster-test]", line, file=sys.stderr)
+    if count != distinct: failures.append(f"{name}: a command applied twice")
+    if distinct < accepted: failures.append(f"{name}: {accepted - distinct} answered 2xx but never applied")
+    return accepted, refused
+
+ingests = ["http://198.18.0.31:8080", "http://198.18.0.32:8080"]
+rabbitmq = "/usr/lib/rabbitmq/bin/rabbitmqctl"
+def rabbit(n, *arguments):
+    environment = dict(os.environ, HOME=f"{data}/cluster/rabbit{n}")
+    subprocess.run(["ip", "netns", "exec", f"bpc-rabbit{n}", rabbitmq, "-n", f"rabbit@r{n}", *arguments],
+                   env=environment, capture_output=True)
+run = str(int(time.time()))
+
+# 1. The queues' leader node stops for 10 s while commands flow through both ingests.
+results = flow(f"leader{run}", ingests, 200, 10, 3, lambda: rabbit(1, "stop_app"), 10, lambda: rabbit(1, "start_app"))
+accepted, refused = check("broker node r1 (the queues' leader) stopped for 10 s", results, f"leader{run}")
+if refused: failures.append(f"leader stop: {refused} requests refused (quorum queues should take them)")
+
+# 2. A worker's host is cut off the network for 15 s (its veth on the bridge down), then comes back.
+# ops/cluster numbers the veths in namespace order: pg, rabbit1-3, ingest1-2, worker1-3.
+link = "bpv7"
+results = flow(f"link{run}", ingests, 200, 10, 3, lambda: subprocess.run(["ip", "link", "set", link, "down"]), 15,
+               lambda: subprocess.run(["ip", "link", "set", link, "up"]))
+check("worker1's link cut for 15 s", results, f"link{run}")
+
+# 3. An ingest is killed while the CLI, given both, keeps sending.
+def kill_ingest1():
+    with open(f"{data}/cluster/ingest1.pid") as f: pid = int(f.read())
+    try: os.killpg(pid, 9)
+    except ProcessLookupError: pass
+times, statuses = [], []
+def cli_flow():
+    environment = dict(os.environ, BULLPEN_URL=",".join(ingests), BULLPEN_TOKEN=token, BULLPEN_CONFIG="/nonexistent")
+    for i in range(100):
+        started = time.time()
+        done = subprocess.run([bullpen, "client", "create", "--name", f"ingest{run}-{i}", "--email",
+                               f"ingest{run}-{i}@cluster.test"], env=environment, capture_output=True)
+        times.append(time.time() - started); statuses.append(done.returncode)
+killer = threading.Timer(2, kill_ingest1); killer.start()
+cli_flow(); killer.join()
+accepted = statuses.count(0)
+count, distinct, _ = settle(f"ingest{run}", accepted, 60)
+print(f"[cluster-test] ingest1 killed under the CLI: {len(statuses)} runs, {accepted} accepted, {distinct} applied "
+      f"({count} rows); slowest run {max(times):.2f} s", file=sys.stderr)
+if accepted != len(statuses): failures.append(f"ingest kill: {len(statuses) - accepted} CLI runs failed")
+if count != distinct or distinct < accepted: failures.append("ingest kill: applied twice or not at all")
+
+for failure in failures: print("[cluster-test] FAILED:", failure, file=sys.stderr)
+sys.exit(1 if failures else 0)
