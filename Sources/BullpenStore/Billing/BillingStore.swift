@@ -162,9 +162,9 @@ public enum BillingStore {
         }
         let stored = try tx.query(
             "SELECT * FROM invoices WHERE stripe_invoice_id = $1 FOR UPDATE", [change.invoiceID]
-        ).first.map(invoiceState)
+        ).first.flatMap(invoiceState)
         let (next, invoice, notices) = SubscriptionLedger.apply(
-            change, version: version, to: loaded.state, invoice: stored ?? nil)
+            change, version: version, to: loaded.state, invoice: stored)
         try write(next, over: loaded, catalog: catalog, created: version.created, in: tx)
         try tx.query(
             """
