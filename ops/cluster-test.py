@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """The namespace cluster's fault tests (ops/test --cluster runs them on `ops/cluster up`): commands flow through
-the ingests while a broker node, a worker's link or an ingest fails; every 2xx must be applied exactly once.
+the ingests while a broker node, a worker's link or an ingest (behind HAProxy, then under the CLI's list) fails;
+every 2xx must be applied exactly once.
 Prints each scenario's figures and exits 1 if one fails."""
 import json, os, subprocess, sys, threading, time, urllib.error, urllib.request
 
@@ -65,6 +66,9 @@ def check(name, results, prefix, timeout=120):
     line = (f"{name}: {len(results)} sent, {accepted} answered 2xx, {refused} not; {distinct} applied "
             f"({count} rows); slowest answer {slowest:.2f} s; all applied {((at or done) - done):.1f} s after the last send")
     print("[cluster-test]", line, file=sys.stderr)
+    for at, status, seconds in results:
+        if not 200 <= status < 300:
+            print(f"[cluster-test]   at {at} s: {status or 'no answer'} after {seconds:.2f} s", file=sys.stderr)
     if count != distinct: failures.append(f"{name}: a command applied twice")
     if distinct < accepted: failures.append(f"{name}: {accepted - distinct} answered 2xx but never applied")
     return accepted, refused
@@ -76,40 +80,81 @@ def rabbit(n, *arguments):
     subprocess.run(["ip", "netns", "exec", f"bpc-rabbit{n}", rabbitmq, "-n", f"rabbit@r{n}", *arguments],
                    env=environment, capture_output=True)
 run = str(int(time.time()))
+# BULLPEN_CLUSTER_SCENARIOS=3,4 runs only those (by number below); all by default.
+chosen = os.environ.get("BULLPEN_CLUSTER_SCENARIOS", "1,2,3,4").split(",")
 
-# 1. The queues' leader node stops for 10 s while commands flow through both ingests.
-results = flow(f"leader{run}", ingests, 200, 10, 3, lambda: rabbit(1, "stop_app"), 10, lambda: rabbit(1, "start_app"))
-accepted, refused = check("broker node r1 (the queues' leader) stopped for 10 s", results, f"leader{run}")
-if refused: failures.append(f"leader stop: {refused} requests refused (quorum queues should take them)")
+def leader_stop():
+    """1. The queues' leader node stops for 10 s while commands flow through both ingests."""
+    results = flow(f"leader{run}", ingests, 200, 10, 3, lambda: rabbit(1, "stop_app"), 10, lambda: rabbit(1, "start_app"))
+    accepted, refused = check("broker node r1 (the queues' leader) stopped for 10 s", results, f"leader{run}")
+    if refused: failures.append(f"leader stop: {refused} requests refused (quorum queues should take them)")
 
-# 2. A worker's host is cut off the network for 15 s (its veth on the bridge down), then comes back.
-# ops/cluster numbers the veths in namespace order: pg, rabbit1-3, ingest1-2, worker1-3.
-link = "bpv7"
-results = flow(f"link{run}", ingests, 200, 10, 3, lambda: subprocess.run(["ip", "link", "set", link, "down"]), 15,
-               lambda: subprocess.run(["ip", "link", "set", link, "up"]))
-check("worker1's link cut for 15 s", results, f"link{run}")
+def link_cut():
+    """2. A worker's host is cut off the network for 15 s (its veth on the bridge down), then comes back.
+    ops/cluster names the bridge's end of each namespace's link after it: bp-worker1 for bpc-worker1."""
+    link = "bp-worker1"
+    results = flow(f"link{run}", ingests, 200, 10, 3, lambda: subprocess.run(["ip", "link", "set", link, "down"]), 15,
+                   lambda: subprocess.run(["ip", "link", "set", link, "up"]))
+    check("worker1's link cut for 15 s", results, f"link{run}")
 
-# 3. An ingest is killed while the CLI, given both, keeps sending.
-def kill_ingest1():
-    with open(f"{data}/cluster/ingest1.pid") as f: pid = int(f.read())
+def kill_ingest(n):
+    with open(f"{data}/cluster/ingest{n}.pid") as f: pid = int(f.read())
     try: os.killpg(pid, 9)
     except ProcessLookupError: pass
-times, statuses = [], []
-def cli_flow():
+
+def ingest_state(name):
+    with urllib.request.urlopen("http://198.18.0.30:8404/stats;csv", timeout=2) as answer:
+        for line in answer.read().decode().splitlines():
+            fields = line.split(",")
+            if fields[:2] == ["ingests", name]: return fields[17]
+
+def balancer_kill():
+    """3. An ingest behind the load balancer is killed while commands flow through the balancer's one address (as
+    the agents', the gateway's and Stripe's webhooks do), then started again (`ops/cluster restart`, as systemd
+    would). HAProxy's view of it is polled every 0.1 s until it is back up."""
+    transitions = []  # (seconds after the kill, HAProxy's state of ingest2)
+    def watch(killed_at):
+        last = None
+        while time.time() < killed_at + 60:
+            try: state = ingest_state("ingest2")
+            except Exception: state = None
+            if state != last: transitions.append((round(time.time() - killed_at, 1), state)); last = state
+            if state == "UP" and len(transitions) > 1: return
+            time.sleep(0.1)
+    watcher = threading.Thread(target=watch, args=(0,))
+    def kill():
+        nonlocal watcher
+        kill_ingest(2)
+        watcher = threading.Thread(target=watch, args=(time.time(),)); watcher.start()
+    restart = lambda: subprocess.run([root + "/ops/cluster", "restart", "ingest2"], capture_output=True)
+    results = flow(f"lb{run}", ["http://198.18.0.30:8080"], 200, 10, 3, kill, 8, restart)
+    watcher.join()
+    accepted, refused = check("ingest2 killed behind HAProxy, restarted 8 s later", results, f"lb{run}")
+    print(f"[cluster-test]   HAProxy's view of ingest2 (s after the kill): {transitions}", file=sys.stderr)
+    if refused: failures.append(f"ingest kill behind HAProxy: {refused} requests not answered 2xx (HAProxy should retry)")
+    if not transitions or transitions[-1][1] != "UP": failures.append("ingest kill behind HAProxy: ingest2 not back UP")
+
+def cli_kill():
+    """4. An ingest is killed while the CLI, given both, keeps sending; it is started again after."""
+    times, statuses = [], []
     environment = dict(os.environ, BULLPEN_URL=",".join(ingests), BULLPEN_TOKEN=token, BULLPEN_CONFIG="/nonexistent")
+    killer = threading.Timer(2, kill_ingest, args=(1,)); killer.start()
     for i in range(100):
         started = time.time()
         done = subprocess.run([bullpen, "client", "create", "--name", f"ingest{run}-{i}", "--email",
                                f"ingest{run}-{i}@cluster.test"], env=environment, capture_output=True)
         times.append(time.time() - started); statuses.append(done.returncode)
-killer = threading.Timer(2, kill_ingest1); killer.start()
-cli_flow(); killer.join()
-accepted = statuses.count(0)
-count, distinct, _ = settle(f"ingest{run}", accepted, 60)
-print(f"[cluster-test] ingest1 killed under the CLI: {len(statuses)} runs, {accepted} accepted, {distinct} applied "
-      f"({count} rows); slowest run {max(times):.2f} s", file=sys.stderr)
-if accepted != len(statuses): failures.append(f"ingest kill: {len(statuses) - accepted} CLI runs failed")
-if count != distinct or distinct < accepted: failures.append("ingest kill: applied twice or not at all")
+    killer.join()
+    accepted = statuses.count(0)
+    count, distinct, _ = settle(f"ingest{run}", accepted, 60)
+    print(f"[cluster-test] ingest1 killed under the CLI: {len(statuses)} runs, {accepted} accepted, {distinct} applied "
+          f"({count} rows); slowest run {max(times):.2f} s", file=sys.stderr)
+    if accepted != len(statuses): failures.append(f"ingest kill: {len(statuses) - accepted} CLI runs failed")
+    if count != distinct or distinct < accepted: failures.append("ingest kill: applied twice or not at all")
+    subprocess.run([root + "/ops/cluster", "restart", "ingest1"], capture_output=True)
+
+for number, scenario in enumerate([leader_stop, link_cut, balancer_kill, cli_kill], start=1):
+    if str(number) in chosen: scenario()
 
 for failure in failures: print("[cluster-test] FAILED:", failure, file=sys.stderr)
 sys.exit(1 if failures else 0)

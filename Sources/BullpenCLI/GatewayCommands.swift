@@ -82,6 +82,7 @@ struct SandboxCommand: AsyncParsableCommand {
             abstract:
                 "Stripe's Checkout Sessions API (POST /v1/checkout/sessions) and its signed webhooks: POST /sandbox/checkout/sessions/<id>/pay, then /sandbox/customers/<id>/renew|fail|change|cancel; {\"order\": \"shuffled\", \"duplicates\": n}."
         )
+        @Option(help: "Listen address.") var host: String = "127.0.0.1"
         @Option(help: "Listen port.") var port: Int = 12111
         @Option(help: "Where the webhooks go (ingest's /webhooks/stripe).") var webhookURL: String?
         @Option(help: "The webhook signing secret (env BULLPEN_STRIPE_WEBHOOK_SECRET; the first of a list).")
@@ -98,7 +99,7 @@ struct SandboxCommand: AsyncParsableCommand {
             Logs.bootstrap()
             let stripe = SandboxStripe(
                 configuration: .init(
-                    port: port, webhookURL: webhookURL,
+                    host: host, port: port, webhookURL: webhookURL,
                     webhookSecret: String(webhookSecret.split(separator: ",").first ?? ""), catalog: catalog),
                 logger: Logger(label: "bullpen.sandbox.stripe"))
             try await stripe.application().runService()
@@ -110,12 +111,13 @@ struct SandboxCommand: AsyncParsableCommand {
             abstract:
                 "Resend (POST /emails), Slack (POST /slack/<hook>) and Discord (POST /discord/<id>/<token>) stand-ins that record what they receive; faults via POST /sandbox/faults, what came in at GET /sandbox/state."
         )
+        @Option(help: "Listen address.") var host: String = "127.0.0.1"
         @Option(help: "Listen port.") var port: Int = 18790
 
         func run() async throws {
             Logs.bootstrap()
             let outbound = SandboxOutbound(
-                configuration: .init(port: port), logger: Logger(label: "bullpen.sandbox.outbound"))
+                configuration: .init(host: host, port: port), logger: Logger(label: "bullpen.sandbox.outbound"))
             try await outbound.application().runService()
         }
     }
@@ -123,6 +125,7 @@ struct SandboxCommand: AsyncParsableCommand {
     struct Gateway: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "A protocol-true OpenClaw gateway with a simulated agent; faults via POST /sandbox/faults.")
+        @Option(help: "Listen address.") var host: String = "127.0.0.1"
         @Option(help: "Listen port.") var port: Int = 18789
         @Option(help: "The gateway token clients must send (env BULLPEN_GATEWAY_TOKEN).")
         var token: String = Environment.value("BULLPEN_GATEWAY_TOKEN", default: "")
@@ -139,7 +142,8 @@ struct SandboxCommand: AsyncParsableCommand {
             Logs.bootstrap()
             let gateway = SandboxGateway(
                 configuration: .init(
-                    port: port, token: token, tickInterval: .milliseconds(tickMs), runDuration: .milliseconds(runMs),
+                    host: host, port: port, token: token, tickInterval: .milliseconds(tickMs),
+                    runDuration: .milliseconds(runMs),
                     agents: agents.map { Set($0.split(separator: ",").map(String.init)) }, hookURL: hookURL,
                     hookSecret: hookSecret.isEmpty ? nil : hookSecret),
                 logger: Logger(label: "bullpen.sandbox.gateway"))

@@ -67,9 +67,10 @@ struct ClientCommand: ParsableCommand {
         @OptionGroup var api: APIOptions
         @OptionGroup var page: PageOptions
         @Option var status: String?
+        @Option(help: "The client with this email address.") var email: String?
 
         func run() throws {
-            let path = Output.path("/v1/clients", page.query + [("status", status)])
+            let path = Output.path("/v1/clients", page.query + [("status", status), ("email", email)])
             Output.list(try api.client().get(path), api: api, columns: ClientCommand.columns)
         }
     }

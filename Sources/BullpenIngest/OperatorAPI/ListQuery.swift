@@ -56,6 +56,16 @@ struct ListQuery {
         return day
     }
 
+    /// A free-text filter: 1 to `maxLength` bytes.
+    func text(_ name: String, maxLength: Int = 320) throws -> String? {
+        guard let text = parameters[name] else { return nil }
+        guard !text.isEmpty, text.utf8.count <= maxLength else {
+            throw APIError(
+                .badRequest, "\(name) must be 1 to \(maxLength) bytes", code: "invalid_query", field: name)
+        }
+        return text
+    }
+
     func choice<C: Choice>(_ name: String, _ type: C.Type) throws -> String? {
         guard let text = parameters[name] else { return nil }
         guard C(rawValue: text) != nil else {

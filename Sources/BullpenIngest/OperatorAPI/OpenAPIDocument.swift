@@ -404,6 +404,16 @@ enum OpenAPIDocument {
                         "churned"
                       ]
                     }
+                  },
+                  {
+                    "name": "email",
+                    "in": "query",
+                    "schema": {
+                      "type": "string",
+                      "minLength": 1,
+                      "maxLength": 320
+                    },
+                    "description": "the client with this email address, whatever its case"
                   }
                 ],
                 "responses": {

@@ -8,12 +8,13 @@ struct ClientRoutes {
 
     func add(to routes: RouterGroup<APIContext>) {
         routes.get { request, context in
-            let query = try ListQuery(request, filters: ["status"])
-            let (page, status, viewer) = (
-                try query.page, try query.choice("status", ClientStatus.self), try context.requireCaller().viewer
+            let query = try ListQuery(request, filters: ["status", "email"])
+            let (page, status, email, viewer) = (
+                try query.page, try query.choice("status", ClientStatus.self), try query.text("email"),
+                try context.requireCaller().viewer
             )
             return try await api.read("page") { db in
-                try ReadModel.clients(page, status: status, viewer: viewer, on: db).json
+                try ReadModel.clients(page, status: status, email: email, viewer: viewer, on: db).json
             }
         }
         api.show("client", on: routes, ReadModel.client)

@@ -6,14 +6,17 @@ import PostgreSQL
 public enum ReadModel {
     // MARK: clients
 
-    public static func clients(_ page: PageRequest, status: String?, viewer: Viewer, on db: PGConnection) throws -> Page
-    {
+    /// `email`: the client with that address, whatever its case (the addresses are unique so).
+    public static func clients(
+        _ page: PageRequest, status: String?, email: String? = nil, viewer: Viewer, on db: PGConnection
+    ) throws -> Page {
         try page.page(
             """
             SELECT id, \(clientJSON) AS item FROM clients c
              WHERE ($1::bigint IS NULL OR c.id = $1) AND c.id > $2 AND ($4::text IS NULL OR c.status = $4)
+               AND ($5::text IS NULL OR lower(c.email) = lower($5))
              ORDER BY c.id LIMIT $3
-            """, name: "read.clients", viewer: viewer, filters: [status], on: db)
+            """, name: "read.clients", viewer: viewer, filters: [status, email], on: db)
     }
 
     public static func client(_ id: Int64, viewer: Viewer, on db: PGConnection) throws -> String? {

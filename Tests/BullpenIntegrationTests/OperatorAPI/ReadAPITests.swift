@@ -61,7 +61,9 @@ final class ReadAPITests: @unchecked Sendable {
         }
     }
 
-    @Test("keyset pages: every row once, in id order, across pages; bad limits, cursors and filters are 400")
+    @Test(
+        "keyset pages: every row once, in id order, across pages; a client by email; bad limits, cursors and filters are 400"
+    )
     func pagination() async throws {
         try await fixture.run { api in
             for index in 0..<5 {
@@ -82,10 +84,17 @@ final class ReadAPITests: @unchecked Sendable {
             #expect(seen == ["c0", "c1", "c2", "c3", "c4"])
             #expect(pages == 3)
             #expect(try await api.get("/v1/clients?status=churned").data.isEmpty)
+            // One client by its address, whatever the case it is asked in.
+            #expect(
+                try await api.get("/v1/clients?email=C3%40Example.TEST").data.compactMap { $0["name"] as? String } == [
+                    "c3"
+                ])
+            #expect(try await api.get("/v1/clients?email=nobody%40example.test").data.isEmpty)
             for (uri, field) in [
                 ("/v1/clients?limit=0", "limit"), ("/v1/clients?limit=201", "limit"),
                 ("/v1/clients?cursor=x", "cursor"),
-                ("/v1/clients?status=gone", "status"), ("/v1/tasks?project=-1", "project"),
+                ("/v1/clients?status=gone", "status"), ("/v1/clients?email=", "email"),
+                ("/v1/tasks?project=-1", "project"),
                 ("/v1/clients?sort=name", "sort"),
                 ("/v1/queues?limit=5", "limit"),
             ] {
