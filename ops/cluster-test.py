@@ -26,11 +26,14 @@ def post(url, name):
 
 def psql(sql):
     return subprocess.run(
-        ["psql", "-h", "198.18.0.20", "-U", "bullpen", "-d", "bullpen", "-qAt", "-c", sql],
-        env=dict(os.environ, PGPASSWORD="bullpen"), capture_output=True, text=True, check=True).stdout.strip()
+        ["psql", "postgresql://bullpen:bullpen@198.18.0.21,198.18.0.22/bullpen?target_session_attrs=read-write",
+         "-qAt", "-c", sql],
+        env=os.environ, capture_output=True, text=True, check=True).stdout.strip()
 
 def applied(prefix):
-    count, distinct = psql(f"SELECT count(*), count(DISTINCT name) FROM clients WHERE name LIKE '{prefix}-%'").split("|")
+    try: answer = psql(f"SELECT count(*), count(DISTINCT name) FROM clients WHERE name LIKE '{prefix}-%'")
+    except subprocess.CalledProcessError: return 0, 0  # no primary yet (a fail-over)
+    count, distinct = answer.split("|")
     return int(count), int(distinct)
 
 def flow(prefix, urls, count, rate, fault_at, fault, heal_after=None, heal=None):
@@ -81,7 +84,7 @@ def rabbit(n, *arguments):
                    env=environment, capture_output=True)
 run = str(int(time.time()))
 # BULLPEN_CLUSTER_SCENARIOS=3,4 runs only those (by number below); all by default.
-chosen = os.environ.get("BULLPEN_CLUSTER_SCENARIOS", "1,2,3,4").split(",")
+chosen = os.environ.get("BULLPEN_CLUSTER_SCENARIOS", "1,2,3,4,5").split(",")
 
 def leader_stop():
     """1. The queues' leader node stops for 10 s while commands flow through both ingests."""
@@ -153,7 +156,27 @@ def cli_kill():
     if count != distinct or distinct < accepted: failures.append("ingest kill: applied twice or not at all")
     subprocess.run([root + "/ops/cluster", "restart", "ingest1"], capture_output=True)
 
-for number, scenario in enumerate([leader_stop, link_cut, balancer_kill, cli_kill], start=1):
+def database_failover():
+    """5. PostgreSQL's primary host dies (every process in its namespace killed) while commands flow through the
+    balancer; 3 s later the standby is promoted (`ops/cluster failover`, what Patroni or an operator does).
+    Synchronous replication: what a worker acknowledged was on both servers."""
+    def kill_primary():
+        primary = psql("SELECT inet_server_addr()").split("/")[0]
+        namespace = {"198.18.0.21": "bpc-pg1", "198.18.0.22": "bpc-pg2"}[primary]
+        pids = subprocess.run(["ip", "netns", "pids", namespace], capture_output=True, text=True).stdout.split()
+        for pid in pids:
+            try: os.kill(int(pid), 9)
+            except ProcessLookupError: pass
+        print(f"[cluster-test]   killed {namespace}'s {len(pids)} processes (the primary)", file=sys.stderr)
+    def promote():
+        done = subprocess.run([root + "/ops/cluster", "failover"], capture_output=True, text=True)
+        print("[cluster-test]  ", " / ".join(l.removeprefix("[ops] ") for l in done.stderr.splitlines()), file=sys.stderr)
+    results = flow(f"pg{run}", ["http://198.18.0.30:8080"], 200, 10, 3, kill_primary, 3, promote)
+    accepted, refused = check("PostgreSQL's primary killed, the standby promoted 3 s later", results, f"pg{run}")
+    others = {status for _, status, _ in results if not 200 <= status < 300 and status != 503}
+    if others: failures.append(f"database fail-over: answers other than 2xx and 503 (no database): {sorted(others)}")
+
+for number, scenario in enumerate([leader_stop, link_cut, balancer_kill, cli_kill, database_failover], start=1):
     if str(number) in chosen: scenario()
 
 for failure in failures: print("[cluster-test] FAILED:", failure, file=sys.stderr)

@@ -30,15 +30,7 @@ public struct AMQPConfiguration: Sendable, Equatable {
     /// `host1:port1,host2:port2,...`).
     public var alternates: [Endpoint] = []
 
-    public struct Endpoint: Sendable, Equatable {
-        public var host: String
-        public var port: Int
-
-        public init(host: String, port: Int) {
-            self.host = host
-            self.port = port
-        }
-    }
+    public typealias Endpoint = ServiceEndpoint
 
     /// Every node to try, `host:port` first.
     public var endpoints: [Endpoint] { [Endpoint(host: host, port: port)] + alternates }
@@ -86,24 +78,9 @@ public struct AMQPConfiguration: Sendable, Equatable {
     /// connection tries them in order, and a reconnection starts with the next one.
     public init(url: String) throws {
         self.init()
-        var text = url
-        var others: [Substring] = []
-        if let schemeEnd = url.firstIndex(of: ":"), url[schemeEnd...].hasPrefix("://") {
-            let start = url.index(schemeEnd, offsetBy: 3)
-            let authority = url[start...].prefix { $0 != "/" && $0 != "?" }
-            let hostStart = authority.lastIndex(of: "@").map { authority.index(after: $0) } ?? authority.startIndex
-            let hosts = authority[hostStart...].split(separator: ",", omittingEmptySubsequences: false)
-            if hosts.count > 1 {
-                guard hosts.allSatisfy({ !$0.isEmpty }) else {
-                    throw AMQPError(.invalidConfiguration, "invalid AMQP URL: an empty host in the list")
-                }
-                others = Array(hosts.dropFirst())
-                text = String(url[..<hostStart]) + hosts[0] + String(url[authority.endIndex...])
-            }
-        }
         let parsed: ServiceURL
         do {
-            parsed = try ServiceURL(text, schemes: ["amqps", "amqp"])
+            parsed = try ServiceURL(url, schemes: ["amqps", "amqp"])
         } catch {
             throw AMQPError(.invalidConfiguration, "invalid AMQP URL: \(error)")
         }
@@ -126,13 +103,7 @@ public struct AMQPConfiguration: Sendable, Equatable {
         if let v = parsed.port { port = v }
         if let v = parsed.path, !v.isEmpty { vhost = v }
         let defaultPort = tls == nil ? 5672 : 5671
-        alternates = try others.map { node in
-            guard let colon = node.lastIndex(of: ":") else { return Endpoint(host: String(node), port: defaultPort) }
-            guard let port = Int(node[node.index(after: colon)...]), (1...65535).contains(port) else {
-                throw AMQPError(.invalidConfiguration, "invalid AMQP URL: an invalid port in the host list")
-            }
-            return Endpoint(host: String(node[..<colon]), port: port)
-        }
+        alternates = parsed.alternates.map { Endpoint(host: $0.host, port: $0.port ?? defaultPort) }
         if let v = parsed.queryValue("heartbeat").flatMap(Int.init) { heartbeatSeconds = v }
         if let v = parsed.queryValue("connection_timeout").flatMap(Int.init) { connectTimeout = .seconds(v) }
     }

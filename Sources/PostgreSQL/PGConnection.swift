@@ -48,7 +48,7 @@ public final class PGConnection {
             if let conn { PQfinish(conn) }
             throw PGError(
                 .connectFailed,
-                "cannot connect to \(configuration.host):\(configuration.port)/"
+                "cannot connect to \(configuration.serverList)/"
                     + "\(configuration.database): \(Self.trimmed(text))")
         }
         handle = conn

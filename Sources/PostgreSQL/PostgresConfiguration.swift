@@ -30,6 +30,17 @@ public struct PostgresConfiguration: Sendable, Equatable {
 
     /// The URL's TLS parameters, passed to libpq as they are.
     public static let tlsParameters = ["sslmode", "sslrootcert", "sslcert", "sslkey"]
+    /// More servers after `host:port` (a URL's `host1:port1,host2:port2`: a primary and its standbys), tried in
+    /// order by libpq at each connection until one has `targetSessionAttributes`.
+    public var alternates: [Server] = []
+    /// libpq's `target_session_attrs`: which of the servers will do. Default, with alternates,
+    /// `read-write` (the primary, wherever a fail-over put it); nil otherwise (libpq's `any`).
+    public var targetSessionAttributes: String?
+
+    public typealias Server = ServiceEndpoint
+
+    /// Every server to try, `host:port` first.
+    public var servers: [Server] { [Server(host: host, port: port)] + alternates }
 
     public init(
         host: String = "127.0.0.1", port: Int = 5432, user: String = "postgres", password: String = "",
@@ -50,7 +61,8 @@ public struct PostgresConfiguration: Sendable, Equatable {
     }
 
     /// Parses `postgresql://user:pass@host:port/database?search_path=s&application_name=a&connect_timeout=5`
-    /// (`postgres://` is accepted too).
+    /// (`postgres://` is accepted too). A primary and its standbys go in the host part, comma-separated
+    /// (`postgresql://u:p@pg1:5432,pg2:5432/db`); `target_session_attrs` says which will do.
     public init(url: String) throws {
         self.init()
         let parsed: ServiceURL
@@ -68,6 +80,14 @@ public struct PostgresConfiguration: Sendable, Equatable {
         if let v = parsed.queryValue("application_name") { applicationName = v }
         if let v = parsed.queryValue("connect_timeout").flatMap(Int.init) { connectTimeout = .seconds(v) }
         for key in Self.tlsParameters { if let v = parsed.queryValue(key) { tls[key] = v } }
+        alternates = parsed.alternates.map { Server(host: $0.host, port: $0.port ?? 5432) }
+        targetSessionAttributes = parsed.queryValue("target_session_attrs") ?? (alternates.isEmpty ? nil : "read-write")
+        if let attributes = targetSessionAttributes,
+            !["any", "read-write", "read-only", "primary", "standby", "prefer-standby"].contains(attributes)
+        {
+            throw PGError(
+                .invalidConfiguration, "invalid database URL: target_session_attrs \(attributes) is not one of libpq's")
+        }
         if let mode = tls["sslmode"],
             !["disable", "allow", "prefer", "require", "verify-ca", "verify-full"].contains(mode)
         {
@@ -82,13 +102,16 @@ public struct PostgresConfiguration: Sendable, Equatable {
         if let searchPath { options += " -c search_path=\(searchPath)" }
         let pairs: [(String, String)] =
             [
-                ("host", host), ("port", String(port)), ("user", user), ("password", password), ("dbname", database),
+                ("host", servers.map(\.host).joined(separator: ",")),
+                ("port", servers.map { String($0.port) }.joined(separator: ",")), ("user", user),
+                ("password", password), ("dbname", database),
                 ("application_name", applicationName),
                 ("connect_timeout", String(max(1, Int(connectTimeout.components.seconds)))),
                 ("keepalives", "1"), ("keepalives_idle", "5"), ("keepalives_interval", "2"), ("keepalives_count", "3"),
                 ("tcp_user_timeout", String(tcpUserTimeout.wholeMilliseconds)),
                 ("options", options),
             ] + Self.tlsParameters.compactMap { key in tls[key].map { (key, $0) } }
+            + (targetSessionAttributes.map { [("target_session_attrs", $0)] } ?? [])
         return pairs.map { key, value in
             let escaped = value.replacingAll("\\", with: "\\\\").replacingAll("'", with: "\\'")
             return "\(key)='\(escaped)'"
@@ -99,9 +122,12 @@ public struct PostgresConfiguration: Sendable, Equatable {
 extension PostgresConfiguration: CustomStringConvertible {
     /// The URL with the password masked, safe for logs.
     public var description: String {
-        "postgresql://\(user):***@\(host):\(port)/\(database)" + (searchPath.map { "?search_path=\($0)" } ?? "")
+        "postgresql://\(user):***@\(serverList)/\(database)" + (searchPath.map { "?search_path=\($0)" } ?? "")
             + (tls["sslmode"].map { (searchPath == nil ? "?" : "&") + "sslmode=\($0)" } ?? "")
     }
+
+    /// `host:port`, or each server's comma-separated.
+    public var serverList: String { servers.map { "\($0.host):\($0.port)" }.joined(separator: ",") }
 }
 
 extension String {

@@ -11,10 +11,19 @@ public struct ServiceURL: Sendable, Equatable {
     /// The path without its leading slash; nil when there is none, "" when it is just "/".
     public var path: String?
     public var query: [(key: String, value: String)]
+    /// More hosts after the first, from a host part `host1:port1,host2:port2,...` (a cluster's nodes, a
+    /// primary and its standbys); each port nil when not given.
+    public var alternates: [Node] = []
+
+    /// One host of a list, with its port if the URL gave one.
+    public struct Node: Sendable, Equatable {
+        public var host: String
+        public var port: Int?
+    }
 
     public static func == (lhs: ServiceURL, rhs: ServiceURL) -> Bool {
         lhs.scheme == rhs.scheme && lhs.user == rhs.user && lhs.password == rhs.password && lhs.host == rhs.host
-            && lhs.port == rhs.port && lhs.path == rhs.path
+            && lhs.port == rhs.port && lhs.path == rhs.path && lhs.alternates == rhs.alternates
             && lhs.query.map { "\($0.key)=\($0.value)" } == rhs.query.map { "\($0.key)=\($0.value)" }
     }
 
@@ -54,14 +63,29 @@ public struct ServiceURL: Sendable, Equatable {
                 user = Self.percentDecoded(credentials)
             }
         }
-        if let colon = rest.lastIndex(of: ":") {
-            guard let p = Int(rest[rest.index(after: colon)...]), (1...65535).contains(p) else {
-                throw ParseError(description: "URL has an invalid port (\(Self.redacted(text)))")
+        let nodes = rest.split(separator: ",", omittingEmptySubsequences: false)
+        if nodes.count > 1 {
+            guard nodes.allSatisfy({ !$0.isEmpty }) else {
+                throw ParseError(description: "URL has an empty host in its list (\(Self.redacted(text)))")
             }
-            port = p
-            rest = rest[..<colon]
+            alternates = try nodes.dropFirst().map { node in
+                let (host, port) = try Self.hostAndPort(node, text)
+                return Node(host: String(host), port: port)
+            }
+            rest = nodes[0]
         }
-        if !rest.isEmpty { host = String(rest) }
+        let (first, firstPort) = try Self.hostAndPort(rest, text)
+        port = firstPort
+        if !first.isEmpty { host = String(first) }
+    }
+
+    /// `host:port` or `host`; the port checked.
+    private static func hostAndPort(_ node: Substring, _ text: String) throws -> (Substring, Int?) {
+        guard let colon = node.lastIndex(of: ":") else { return (node, nil) }
+        guard let port = Int(node[node.index(after: colon)...]), (1...65535).contains(port) else {
+            throw ParseError(description: "URL has an invalid port (\(Self.redacted(text)))")
+        }
+        return (node[..<colon], port)
     }
 
     /// The value of the first query item named `key`.
@@ -99,5 +123,16 @@ public struct ServiceURL: Sendable, Equatable {
             let colon = chars[start..<at].firstIndex(of: ":")
         else { return text }
         return String(chars[..<colon]) + ":***" + String(chars[at...])
+    }
+}
+
+/// A host and its port: one node of a broker cluster, one server of a primary and its standbys.
+public struct ServiceEndpoint: Sendable, Equatable {
+    public var host: String
+    public var port: Int
+
+    public init(host: String, port: Int) {
+        self.host = host
+        self.port = port
     }
 }

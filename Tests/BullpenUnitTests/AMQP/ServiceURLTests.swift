@@ -62,6 +62,24 @@ struct ServiceURLTests {
         #expect(throws: PGError.self) { try PostgresConfiguration(url: "postgresql://a:b@db/main?sslmode=maybe") }
     }
 
+    @Test("a primary and its standby in a PostgreSQL URL: libpq gets both, and takes the one that accepts writes")
+    func postgresServers() throws {
+        let config = try PostgresConfiguration(url: "postgresql://app:pw@pg1:5432,pg2/main")
+        #expect(config.servers == [.init(host: "pg1", port: 5432), .init(host: "pg2", port: 5432)])
+        #expect(config.connectionString.contains("host='pg1,pg2' port='5432,5432'"))
+        #expect(config.connectionString.contains("target_session_attrs='read-write'"))
+        #expect(config.description == "postgresql://app:***@pg1:5432,pg2:5432/main")
+        let any = try PostgresConfiguration(url: "postgresql://a:b@pg1,pg2:6432/main?target_session_attrs=any")
+        #expect(any.targetSessionAttributes == "any" && any.alternates == [.init(host: "pg2", port: 6432)])
+        let one = try PostgresConfiguration(url: "postgresql://a:b@db/main")
+        #expect(one.targetSessionAttributes == nil && !one.connectionString.contains("target_session_attrs"))
+        #expect(throws: PGError.self) {
+            try PostgresConfiguration(url: "postgresql://a:b@pg1,pg2/m?target_session_attrs=x")
+        }
+        #expect(throws: PGError.self) { try PostgresConfiguration(url: "postgresql://a:b@pg1,,pg2/main") }
+        #expect(throws: PGError.self) { try PostgresConfiguration(url: "postgresql://a:b@pg1,pg2:0/main") }
+    }
+
     @Test("amqps://: port 5671 unless given, the TLS items read, a certificate without its key refused")
     func amqps() throws {
         let config = try AMQPConfiguration(url: "amqps://u:p@rabbit.internal/bullpen?cacertfile=/etc/ca.pem")
