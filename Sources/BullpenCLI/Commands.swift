@@ -26,7 +26,7 @@ public struct BullpenCommand: AsyncParsableCommand {
             """,
         subcommands: [
             ClientCommand.self, ProjectCommand.self, TaskCommand.self, DeliverableCommand.self,
-            NotificationCommand.self, AnalyticsCommand.self, InvoiceCommand.self,
+            NotificationCommand.self, AnalyticsCommand.self, InvoiceCommand.self, LeadCommand.self,
             AgentCommand.self,
             CommandCommand.self,
             EventsCommand.self, StatusCommand.self,

@@ -100,6 +100,7 @@ public struct IngestServer: Sendable {
         router.addRoutes(stripe.collection(), atPath: "/webhooks")
         router.addRoutes(FileDownloadRoutes(files: files, database: database).collection())
         router.addRoutes(CheckoutRoutes(settings: configuration.checkout).collection(), atPath: "/v1")
+        router.addRoutes(IntakeRoutes(publisher: publisher, topology: topology).collection(), atPath: "/v1")
         let api = OperatorAPI(
             publisher: publisher, topology: topology, database: database, commands: commands,
             maxBodyBytes: configuration.maxBodyBytes, rateLimit: configuration.rateLimit, files: files)
@@ -115,6 +116,7 @@ public struct IngestServer: Sendable {
             ("/webhooks/agents/files", [.post]), ("/webhooks/stripe", [.post]), ("/healthz", [.get]),
             ("/readyz", [.get]),
             ("/openapi.json", [.get]), ("/files/:id", [.get]), ("/v1/checkout", [.post]),
+            ("/v1/intake", [.post]),
         ] + OperatorAPI.paths)
 
     /// The Hummingbird application, with the publisher and the look-ups as its services (not started).

@@ -42,14 +42,19 @@ public enum NotificationKind: String, Choice {
     case paymentFailed = "payment-failed"
     /// The operators: a client's payment failed or its subscription was canceled.
     case billingAlert = "billing-alert"
+    /// The operators: a brief came in through the intake form.
+    case newLead = "new-lead"
+    /// Whoever sent a brief through the intake form: it was received.
+    case intakeReceived = "intake-received"
 
     /// Who reads it.
     public var audience: Audience {
         switch self {
-        case .dispatchFailed, .taskFailed, .reviewWaiting, .slaAtRisk, .slaBreached, .clientMessage, .billingAlert:
+        case .dispatchFailed, .taskFailed, .reviewWaiting, .slaAtRisk, .slaBreached, .clientMessage, .billingAlert,
+            .newLead:
             return .operators
         case .deliverableReady, .revisionInProgress, .newMessage, .projectUnderway, .weeklyDigest, .welcome, .receipt,
-            .paymentFailed:
+            .paymentFailed, .intakeReceived:
             return .client
         }
     }

@@ -84,6 +84,14 @@ extension APIError {
             headers: [.retryAfter: "5"])
     }
 
+    /// 400 for a body or field refused by the domain's checks: `invalid_field` naming the field, or
+    /// `invalid_body` when the body as a whole is wrong.
+    static func invalid(_ error: ValidationError) -> APIError {
+        APIError(
+            .badRequest, error.description, code: error.field.isEmpty ? "invalid_body" : "invalid_field",
+            field: error.field.isEmpty ? nil : error.field)
+    }
+
     /// 503: the publish was not confirmed. What was sent may or may not have reached the queue, so a retry of
     /// the same request must be (and is) safe.
     static func brokerUnavailable(_ what: String) -> APIError {

@@ -3477,7 +3477,9 @@ enum OpenAPIDocument {
                         "welcome",
                         "receipt",
                         "payment-failed",
-                        "billing-alert"
+                        "billing-alert",
+                        "new-lead",
+                        "intake-received"
                       ]
                     }
                   },
@@ -3631,6 +3633,50 @@ enum OpenAPIDocument {
                         }
                       }
                     }
+                  },
+                  "503": {
+                    "$ref": "#/components/responses/Error503"
+                  }
+                }
+              }
+            },
+            "/v1/intake": {
+              "post": {
+                "summary": "A brief from the agency's public intake form: a lead, or a project in intake when the address is an active client's; public (no token), three per address, then one every ten minutes",
+                "operationId": "submitIntake",
+                "security": [],
+                "requestBody": {
+                  "required": true,
+                  "content": {
+                    "application/json": {
+                      "schema": {
+                        "$ref": "#/components/schemas/IntakeForm"
+                      }
+                    }
+                  }
+                },
+                "responses": {
+                  "202": {
+                    "description": "the broker confirmed the brief",
+                    "content": {
+                      "application/json": {
+                        "schema": {
+                          "$ref": "#/components/schemas/IntakeAccepted"
+                        }
+                      }
+                    }
+                  },
+                  "400": {
+                    "$ref": "#/components/responses/Error400"
+                  },
+                  "413": {
+                    "$ref": "#/components/responses/Error413"
+                  },
+                  "415": {
+                    "$ref": "#/components/responses/Error415"
+                  },
+                  "429": {
+                    "$ref": "#/components/responses/Error429"
                   },
                   "503": {
                     "$ref": "#/components/responses/Error503"
@@ -3809,6 +3855,88 @@ enum OpenAPIDocument {
                   },
                   "401": {
                     "$ref": "#/components/responses/Error401"
+                  },
+                  "429": {
+                    "$ref": "#/components/responses/Error429"
+                  },
+                  "503": {
+                    "$ref": "#/components/responses/Error503"
+                  }
+                }
+              }
+            },
+            "/v1/leads": {
+              "get": {
+                "summary": "briefs from the intake form, oldest first (operators only)",
+                "operationId": "listLeads",
+                "security": [
+                  {
+                    "apiToken": []
+                  }
+                ],
+                "parameters": [
+                  {
+                    "name": "limit",
+                    "in": "query",
+                    "schema": {
+                      "type": "integer",
+                      "minimum": 1,
+                      "maximum": 200,
+                      "default": 50
+                    }
+                  },
+                  {
+                    "name": "cursor",
+                    "in": "query",
+                    "schema": {
+                      "type": "string",
+                      "pattern": "^[0-9]{1,18}$"
+                    },
+                    "description": "the nextCursor of the previous page"
+                  },
+                  {
+                    "name": "status",
+                    "in": "query",
+                    "schema": {
+                      "type": "string",
+                      "enum": [
+                        "new",
+                        "contacted",
+                        "converted",
+                        "discarded"
+                      ]
+                    }
+                  },
+                  {
+                    "name": "email",
+                    "in": "query",
+                    "schema": {
+                      "type": "string",
+                      "minLength": 1,
+                      "maxLength": 320
+                    },
+                    "description": "the leads of this address, whatever its case"
+                  }
+                ],
+                "responses": {
+                  "200": {
+                    "description": "OK",
+                    "content": {
+                      "application/json": {
+                        "schema": {
+                          "$ref": "#/components/schemas/LeadPage"
+                        }
+                      }
+                    }
+                  },
+                  "400": {
+                    "$ref": "#/components/responses/Error400"
+                  },
+                  "401": {
+                    "$ref": "#/components/responses/Error401"
+                  },
+                  "403": {
+                    "$ref": "#/components/responses/Error403"
                   },
                   "429": {
                     "$ref": "#/components/responses/Error429"
@@ -6460,7 +6588,13 @@ enum OpenAPIDocument {
                       "client-message",
                       "new-message",
                       "project-underway",
-                      "weekly-digest"
+                      "weekly-digest",
+                      "welcome",
+                      "receipt",
+                      "payment-failed",
+                      "billing-alert",
+                      "new-lead",
+                      "intake-received"
                     ]
                   },
                   "channel": {
@@ -7104,6 +7238,167 @@ enum OpenAPIDocument {
                     ]
                   }
                 }
+              },
+              "IntakeForm": {
+                "type": "object",
+                "required": [
+                  "name",
+                  "email",
+                  "brief"
+                ],
+                "properties": {
+                  "name": {
+                    "type": "string",
+                    "minLength": 1,
+                    "maxLength": 200
+                  },
+                  "email": {
+                    "type": "string",
+                    "minLength": 3,
+                    "maxLength": 254
+                  },
+                  "company": {
+                    "type": "string",
+                    "minLength": 1,
+                    "maxLength": 200
+                  },
+                  "brief": {
+                    "type": "string",
+                    "minLength": 1,
+                    "maxLength": 20000,
+                    "description": "what the person wants done"
+                  },
+                  "plan": {
+                    "type": "string",
+                    "enum": [
+                      "sprint",
+                      "pro",
+                      "scale"
+                    ],
+                    "description": "the plan they are interested in"
+                  },
+                  "source": {
+                    "type": "string",
+                    "minLength": 1,
+                    "maxLength": 200,
+                    "description": "where the form was (a page, a campaign)"
+                  },
+                  "website": {
+                    "type": "string",
+                    "maxLength": 0,
+                    "description": "hidden from people on the page: only bots fill it, and a value is refused"
+                  }
+                },
+                "additionalProperties": false
+              },
+              "IntakeAccepted": {
+                "type": "object",
+                "required": [
+                  "accepted",
+                  "messageId"
+                ],
+                "properties": {
+                  "accepted": {
+                    "type": "boolean"
+                  },
+                  "messageId": {
+                    "type": "string",
+                    "description": "intake:<digest of the address and the brief>: the same brief again is the same message"
+                  }
+                },
+                "additionalProperties": false
+              },
+              "Lead": {
+                "type": "object",
+                "required": [
+                  "id",
+                  "name",
+                  "email",
+                  "brief",
+                  "status",
+                  "createdAt"
+                ],
+                "properties": {
+                  "id": {
+                    "type": "integer"
+                  },
+                  "name": {
+                    "type": "string"
+                  },
+                  "email": {
+                    "type": "string"
+                  },
+                  "company": {
+                    "type": [
+                      "string",
+                      "null"
+                    ]
+                  },
+                  "brief": {
+                    "type": "string"
+                  },
+                  "plan": {
+                    "type": [
+                      "string",
+                      "null"
+                    ],
+                    "enum": [
+                      "sprint",
+                      "pro",
+                      "scale",
+                      null
+                    ]
+                  },
+                  "source": {
+                    "type": [
+                      "string",
+                      "null"
+                    ]
+                  },
+                  "status": {
+                    "type": "string",
+                    "enum": [
+                      "new",
+                      "contacted",
+                      "converted",
+                      "discarded"
+                    ]
+                  },
+                  "clientId": {
+                    "type": [
+                      "integer",
+                      "null"
+                    ],
+                    "description": "the client whose project the brief opened, when converted"
+                  },
+                  "createdAt": {
+                    "type": "string"
+                  }
+                },
+                "additionalProperties": false
+              },
+              "LeadPage": {
+                "type": "object",
+                "properties": {
+                  "data": {
+                    "type": "array",
+                    "items": {
+                      "$ref": "#/components/schemas/Lead"
+                    }
+                  },
+                  "nextCursor": {
+                    "type": [
+                      "string",
+                      "null"
+                    ],
+                    "description": "pass as cursor for the next page; null on the last"
+                  }
+                },
+                "required": [
+                  "data",
+                  "nextCursor"
+                ],
+                "additionalProperties": false
               }
             },
             "responses": {

@@ -37,6 +37,7 @@ struct OperatorAPI: Sendable {
         AnalyticsRoutes(api: self).add(to: routes.group("analytics"))
         InvoiceRoutes(api: self).add(to: routes.group("invoices"))
         AgentRoutes(api: self).add(to: routes.group("agents"))
+        LeadRoutes(api: self).add(to: routes.group("leads"))
         CommandRoutes(api: self).add(to: routes.group("commands"))
         EventRoutes(api: self).add(to: routes.group("events"))
         EventStreamRoute(api: self, feed: feed).add(to: routes.group("events"))
@@ -60,7 +61,7 @@ struct OperatorAPI: Sendable {
         ("/v1/deliverables/:id/feedback", [.post]),
         ("/v1/deliverables/:id/files", [.get, .post]),
         ("/v1/agents", [.get, .post]), ("/v1/agents/:id", [.patch]), ("/v1/agents/:id/offline", [.post]),
-        ("/v1/agents/:id/config", [.put]),
+        ("/v1/agents/:id/config", [.put]), ("/v1/leads", [.get]),
         ("/v1/commands/:id", [.get]), ("/v1/events", [.get]), ("/v1/events/stream", [.get]),
         ("/v1/queues", [.get]), ("/v1/dead-letters", [.get]), ("/v1/dead-letters/:id", [.get]),
         ("/v1/dead-letters/replay", [.post]), ("/v1/dead-letters/purge", [.post]),
@@ -87,9 +88,7 @@ struct OperatorAPI: Sendable {
             command = try OperatorCommand.parse(
                 kind, body.isEmpty && pathID != nil ? Array("{}".utf8) : body, pathID: pathID)
         } catch {
-            throw APIError(
-                .badRequest, error.description, code: error.field.isEmpty ? "invalid_body" : "invalid_field",
-                field: error.field.isEmpty ? nil : error.field)
+            throw APIError.invalid(error)
         }
 
         return try await submit(command, key: try Self.idempotencyKey(request), caller: caller, context: context)

@@ -124,6 +124,24 @@ struct AgentRoutes {
     }
 }
 
+/// `GET /v1/leads` (operators only): the briefs that came through the public intake form, by status and email.
+struct LeadRoutes {
+    let api: OperatorAPI
+
+    func add(to routes: RouterGroup<APIContext>) {
+        routes.get { request, context in
+            try context.requireCaller().requireOperator("read leads")
+            let query = try ListQuery(request, filters: ["status", "email"])
+            let (page, status, email) = (
+                try query.page, try query.choice("status", LeadStatus.self), try query.text("email")
+            )
+            return try await api.read("page") { db in
+                try ReadModel.leads(page, status: status, email: email, on: db).json
+            }
+        }
+    }
+}
+
 /// `GET /v1/notifications` (operators only): every notification's state (pending, sent with the provider's
 /// id, skipped, parked with the reason), by status, kind and task.
 struct NotificationRoutes {

@@ -38,19 +38,11 @@ struct AgentEventRoutes {
             request, header: "X-Bullpen-Signature", body: body, secrets: secrets)
         let event: AgentLifecycleEvent
         do { event = try AgentLifecycleEvent.parse(body) } catch {
-            throw APIError(
-                .badRequest, error.description, code: error.field.isEmpty ? "invalid_body" : "invalid_field",
-                field: error.field.isEmpty ? nil : error.field)
+            throw APIError.invalid(error)
         }
         let eventID = SHA256.hash(data: body).prefix(16).map { String(format: "%02x", $0) }.joined()
         let message = AgentLifecycleMessage(eventId: eventID, event: event, signedAt: signedAt)
-        do {
-            try await publisher.publish(try Envelope.outgoing(message, topology: topology, appID: "bullpen-ingest"))
-        } catch {
-            context.logger.warning(
-                "publish failed", metadata: ["error": "\(error)", "message.id": "\(message.messageID)"])
-            throw APIError.brokerUnavailable("the event")
-        }
+        try await publisher.publishConfirmed(message, topology: topology, what: "the event", logger: context.logger)
         return .json(.accepted, Accepted(accepted: true, eventId: eventID))
     }
 

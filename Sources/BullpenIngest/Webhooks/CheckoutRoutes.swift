@@ -59,9 +59,7 @@ struct CheckoutRoutes {
         let body = try await RequestBody.read(request, upTo: 16 << 10)
         let asked: Asked
         do { asked = try Asked(body) } catch {
-            throw APIError(
-                .badRequest, error.description, code: error.field.isEmpty ? "invalid_body" : "invalid_field",
-                field: error.field.isEmpty ? nil : error.field)
+            throw APIError.invalid(error)
         }
         guard let settings else {
             throw APIError(

@@ -44,9 +44,7 @@ struct StripeWebhookRoutes {
         _ = try SignedWebhook.verify(request, header: "Stripe-Signature", body: body, secrets: secrets)
         let event: StripeEvent
         do { event = try StripeEvent.parse(body) } catch {
-            throw APIError(
-                .badRequest, error.description, code: error.field.isEmpty ? "invalid_body" : "invalid_field",
-                field: error.field.isEmpty ? nil : error.field)
+            throw APIError.invalid(error)
         }
         guard event.isHandled else {
             context.logger.info(
@@ -55,13 +53,7 @@ struct StripeWebhookRoutes {
             return .json(.ok, Received(received: true, eventId: event.id, ignored: true))
         }
         let message = StripeEventMessage(event: event)
-        do {
-            try await publisher.publish(try Envelope.outgoing(message, topology: topology, appID: "bullpen-ingest"))
-        } catch {
-            context.logger.warning(
-                "publish failed", metadata: ["error": "\(error)", "message.id": "\(message.messageID)"])
-            throw APIError.brokerUnavailable("the event")
-        }
+        try await publisher.publishConfirmed(message, topology: topology, what: "the event", logger: context.logger)
         return .json(.ok, Received(received: true, eventId: event.id, ignored: false))
     }
 }

@@ -51,9 +51,7 @@ struct TaskResultRoutes {
         do {
             report = try TaskResultReport.parse(body)
         } catch {
-            throw APIError(
-                .badRequest, error.description, code: error.field.isEmpty ? "invalid_body" : "invalid_field",
-                field: error.field.isEmpty ? nil : error.field)
+            throw APIError.invalid(error)
         }
         guard report.taskId == attempt.taskID else {
             throw APIError(.forbidden, "this callback token is not for task \(report.taskId)")

@@ -195,6 +195,23 @@ public enum ReadModel {
             """, name: "read.agents", viewer: .operator, filters: [status], on: db)
     }
 
+    // MARK: leads
+
+    /// Briefs from the intake form, newest last, by status and address (operators only).
+    public static func leads(_ page: PageRequest, status: String?, email: String?, on db: PGConnection) throws -> Page {
+        try page.page(
+            """
+            SELECT id, jsonb_build_object(
+                       'id', l.id, 'name', l.name, 'email', l.email, 'company', l.company, 'brief', l.brief,
+                       'plan', l.plan_interest, 'source', l.source, 'status', l.status, 'clientId', l.client_id,
+                       'createdAt', l.created_at)::text AS item
+              FROM leads l
+             WHERE $1::bigint IS NULL AND l.id > $2 AND ($4::text IS NULL OR l.status = $4)
+               AND ($5::text IS NULL OR lower(l.email) = lower($5))
+             ORDER BY l.id LIMIT $3
+            """, name: "read.leads", viewer: .operator, filters: [status, email], on: db)
+    }
+
     // MARK: events
 
     /// Events after the cursor, oldest first: what a client may see is what concerns its client, its projects

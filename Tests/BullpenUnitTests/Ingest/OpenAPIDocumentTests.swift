@@ -1,3 +1,4 @@
+import BullpenDomain
 import Foundation
 import HTTPTypes
 import Testing
@@ -35,6 +36,22 @@ struct OpenAPIDocumentTests {
         let paths = try #require(document["paths"] as? [String: [String: Any]])
         let documented = paths.mapValues { Set($0.keys.filter { $0 != "parameters" }) }
         #expect(documented == Self.served)
+    }
+
+    @Test("every list of notification kinds in the document is NotificationKind's, in its order")
+    func notificationKinds() throws {
+        var lists: [[String]] = []
+        func walk(_ value: Any) {
+            if let object = value as? [String: Any] {
+                if let list = object["enum"] as? [String], list.contains("dispatch-failed") { lists.append(list) }
+                object.values.forEach(walk)
+            } else if let array = value as? [Any] {
+                array.forEach(walk)
+            }
+        }
+        walk(document)
+        #expect(!lists.isEmpty)
+        for list in lists { #expect(list == NotificationKind.allCases.map(\.rawValue)) }
     }
 
     @Test("every operation answers JSON errors in the one shape and every $ref resolves")

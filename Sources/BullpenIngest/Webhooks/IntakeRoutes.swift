@@ -1,0 +1,62 @@
+import BullpenDomain
+import BullpenMessaging
+import Crypto
+import Foundation
+import HTTPTypes
+import Hummingbird
+
+/// `POST /v1/intake {name, email, company?, brief, plan?, source?, website?}`: the agency's public intake form
+/// (no token). Each field is checked (400 naming it); `website` is hidden from people on the page, so a value
+/// there is a bot's and is refused. An address may send three briefs, then one every ten minutes (429 with
+/// `Retry-After`); the same brief from the same address is one lead however often it comes (its message id is
+/// a digest of both). 202 after the broker's confirm; the command worker makes the lead, or a project when the
+/// address is an active client's, and the emails.
+struct IntakeRoutes {
+    let publisher: ConfirmingPublisher
+    let topology: Topology
+    private let buckets = KeyedBuckets<String>()
+    static let maxBodyBytes = 64 << 10
+    static let perAddressBurst = 3
+    static let refillSeconds = 600.0
+
+    init(publisher: ConfirmingPublisher, topology: Topology) {
+        self.publisher = publisher
+        self.topology = topology
+    }
+
+    func collection() -> RouteCollection<APIContext> {
+        let routes = RouteCollection(context: APIContext.self)
+        routes.add(middleware: JSONContentType())
+        routes.post("intake") { request, context in try await post(request, context: context) }
+        return routes
+    }
+
+    struct Accepted: Codable, Equatable {
+        let accepted: Bool
+        let messageId: String
+    }
+
+    static func digest(_ email: String, _ brief: String) -> String {
+        String(
+            SHA256.hash(data: Array((email + "\n" + brief).utf8)).map { String(format: "%02x", $0) }.joined().prefix(32)
+        )
+    }
+
+    func post(_ request: Request, context: APIContext) async throws -> Response {
+        try JSONContentType<APIContext>.require(request)
+        let body = try await RequestBody.read(request, upTo: Self.maxBodyBytes)
+        let submission: IntakeSubmission
+        do { submission = try IntakeSubmission(form: body, dedupe: Self.digest) } catch {
+            throw APIError.invalid(error)
+        }
+        if let seconds = buckets.take(
+            submission.email.lowercased(), perSecond: 1 / Self.refillSeconds, burst: Self.perAddressBurst)
+        {
+            throw APIError(
+                .tooManyRequests, "this address sent \(Self.perAddressBurst) briefs lately; retry in \(seconds) s",
+                headers: [.retryAfter: String(seconds)])
+        }
+        try await publisher.publishConfirmed(submission, topology: topology, what: "the brief", logger: context.logger)
+        return .json(.accepted, Accepted(accepted: true, messageId: submission.messageID))
+    }
+}

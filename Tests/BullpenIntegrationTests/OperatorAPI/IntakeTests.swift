@@ -1,0 +1,126 @@
+import BullpenDomain
+import BullpenSandbox
+import BullpenStore
+import Foundation
+import PostgreSQL
+import Testing
+
+/// The public intake form through ingest and the command worker, on the real services: a stranger's brief
+/// becomes one lead (however often it is sent) with an email to the sender and one to the operators; an
+/// active client's brief opens a project in intake under its subscription; bad input, a bot's and too many
+/// briefs are refused with the field or the wait, and publish nothing.
+@Suite("Intake form", .serialized)
+final class IntakeTests: @unchecked Sendable {
+    let fixture: OperatorAPIFixture
+    var stack: StackFixture { fixture.stack }
+
+    init() throws { fixture = try OperatorAPIFixture("intake") }
+    deinit { fixture.tearDown() }
+
+    func submit(_ api: APIClient, _ body: String) async throws -> APIClient.Answer {
+        try await api.with(token: nil).request(.post, "/v1/intake", json: body)
+    }
+
+    /// Waits until the command queue is empty (every message taken and settled).
+    func drained() throws -> Bool {
+        try eventually(timeout: .seconds(10)) { try fixture.commandQueueDepth() == 0 }
+    }
+
+    @Test("a stranger's brief: one lead however often sent, the sender and the operators told once; operators list it")
+    func stranger() async throws {
+        try await fixture.run { api in
+            let form = #"""
+                {"name": "Ada Founder", "email": "Ada@NewCo.test", "company": "NewCo", "plan": "pro",
+                 "brief": "A landing page for our launch.\nThree sections.", "source": "pricing page", "website": ""}
+                """#
+            let first = try await self.submit(api, form)
+            #expect(first.status == .accepted, "\(first.json)")
+            let messageID = try #require(first.json["messageId"] as? String)
+            #expect(messageID.hasPrefix("intake:"))
+            #expect(
+                try eventually {
+                    try self.stack.count(
+                        "SELECT count(*) FROM leads WHERE email = 'Ada@NewCo.test' AND status = 'new' AND plan_interest = 'pro'"
+                    ) == 1
+                })
+            let again = try await self.submit(
+                api, form.replacingOccurrences(of: "Ada@NewCo.test", with: "ada@newco.test"))
+            #expect(again.status == .accepted && again.json["messageId"] as? String == messageID, "\(again.json)")
+            #expect(try self.drained())
+            #expect(try self.stack.count("SELECT count(*) FROM leads WHERE lower(email) = 'ada@newco.test'") == 1)
+            #expect(
+                try self.stack.count(
+                    "SELECT count(*) FROM notifications WHERE kind = 'intake-received' AND recipient = 'Ada@NewCo.test'"
+                )
+                    == 1)
+            #expect(try self.stack.count("SELECT count(*) FROM notifications WHERE kind = 'new-lead'") == 1)
+            #expect(try self.stack.count("SELECT count(*) FROM events WHERE type = 'lead.received'") == 1)
+
+            let listed = try await api.get("/v1/leads?status=new&email=ADA%40newco.test")
+            #expect(listed.status == .ok)
+            #expect(listed.data.compactMap { $0["name"] as? String } == ["Ada Founder"])
+            #expect(listed.data.first?["clientId"] is NSNull)
+            #expect(try await api.with(token: nil).get("/v1/leads").status == .unauthorized)
+        }
+    }
+
+    @Test("an active client's brief opens a project in intake under its subscription, with the first-response SLA")
+    func client() async throws {
+        let events = StripeHistories.make(
+            "sprint-once", catalog: TestEnvironment.plans, email: "known@client.test", at: 1_764_000_000)!
+        try stack.applyStripe(events.map(StripeIDs.body))
+        try await fixture.run { api in
+            let answer = try await self.submit(
+                api, #"{"name": "Known", "email": "known@client.test", "brief": "Second site: the careers page"}"#)
+            #expect(answer.status == .accepted, "\(answer.json)")
+            #expect(
+                try eventually {
+                    try self.stack.count(
+                        """
+                        SELECT count(*) FROM projects p JOIN clients c ON c.id = p.client_id
+                          JOIN leads l ON l.client_id = c.id AND l.status = 'converted'
+                          JOIN sla_records r ON r.project_id = p.id AND r.type = 'first_response'
+                         WHERE c.email = 'known@client.test' AND p.status = 'intake' AND p.subscription_id IS NOT NULL
+                           AND p.brief = 'Second site: the careers page' AND p.name = 'Second site: the careers page'
+                        """) == 1
+                })
+            #expect(try self.stack.count("SELECT count(*) FROM events WHERE type = 'lead.converted'") == 1)
+            #expect(
+                try self.stack.count(
+                    "SELECT count(*) FROM notifications WHERE kind = 'intake-received' AND client_id IS NOT NULL") == 1)
+        }
+    }
+
+    @Test("bad input, a bot's hidden field and a fourth brief within ten minutes are refused, and publish nothing")
+    func refusals() async throws {
+        try await fixture.run { api in
+            for (body, field) in [
+                (
+                    #"{"name": "Bot", "email": "bot@spam.test", "brief": "Buy now", "website": "http://spam.test"}"#,
+                    "website"
+                ),
+                (#"{"name": "A", "email": "a@b.test", "brief": "x", "phone": "123"}"#, "phone"),
+                (#"{"name": "A", "email": "a@b.test"}"#, "brief"),
+                (#"{"name": "A", "email": "not an address", "brief": "x"}"#, "email"),
+                (#"{"name": "A", "email": "a@b.test", "brief": "x", "plan": "gold"}"#, "plan"),
+                (#"{"name": "   ", "email": "a@b.test", "brief": "x"}"#, "name"),
+            ] {
+                let answer = try await self.submit(api, body)
+                #expect(answer.status == .badRequest, "\(body)")
+                #expect(answer.code == "invalid_field" && answer.error["field"] as? String == field, "\(answer.json)")
+            }
+            #expect(try await self.submit(api, "[1]").code == "invalid_body")
+            for index in 0..<3 {
+                let answer = try await self.submit(
+                    api, #"{"name": "Eager", "email": "eager@co.test", "brief": "Brief \#(index)"}"#)
+                #expect(answer.status == .accepted)
+            }
+            let limited = try await self.submit(
+                api, #"{"name": "Eager", "email": "EAGER@co.test", "brief": "Brief 4"}"#)
+            #expect(limited.status == .tooManyRequests, "\(limited.json)")
+            #expect(Int(limited.headers[.retryAfter] ?? "") ?? 0 > 0)
+            #expect(try self.drained())
+            #expect(try self.stack.count("SELECT count(*) FROM leads") == 3, "only the three accepted briefs")
+        }
+    }
+}
