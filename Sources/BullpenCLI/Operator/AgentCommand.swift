@@ -1,11 +1,68 @@
 import ArgumentParser
+import BullpenDomain
 import Foundation
 
-/// `bullpen agent register|update|offline|list`.
+/// `bullpen agent register|update|offline|configure|list|apply`.
 struct AgentCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "agent", abstract: "Agents that run tasks.",
-        subcommands: [Register.self, Update.self, Offline.self, Configure.self, List.self])
+        subcommands: [Register.self, Update.self, Offline.self, Configure.self, List.self, Apply.self])
+
+    /// `bullpen agent apply --file Config/agents.example.json`: the roster's new agents registered and the
+    /// changed ones updated, through the same commands as by hand; agents it does not name are left alone.
+    struct Apply: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Register and update agents from a roster file (see Config/agents.example.json).")
+        @OptionGroup var api: APIOptions
+        @OptionGroup var wait: WaitOptions
+        @Option(help: "The roster: {\"agents\": [{name, specialization, capabilities, model, ...}]}.") var file: String
+        @Flag(help: "Print what would be done, and do nothing.") var dryRun = false
+
+        func run() throws {
+            guard let bytes = FileManager.default.contents(atPath: file) else {
+                throw CLIFailure(.usage, "cannot read \(file)")
+            }
+            let roster: AgentRoster
+            do { roster = try AgentRoster(json: Array(bytes)) } catch {
+                throw CLIFailure(.usage, "\(file): \(error)")
+            }
+            let client = try api.client()
+            var known: [String: AgentRoster.Known] = [:]
+            var cursor: String?
+            repeat {
+                let page = try client.get("/v1/agents?limit=200" + (cursor.map { "&cursor=\($0)" } ?? ""))
+                for row in page["data"] as? [[String: Any]] ?? [] {
+                    guard let name = row["name"] as? String, let id = (row["id"] as? NSNumber)?.int64Value else {
+                        continue
+                    }
+                    known[name] = AgentRoster.Known(
+                        id: id, specialization: (row["specialization"] as? String).flatMap(Specialization.init),
+                        capabilities: (row["capabilities"] as? [String] ?? []).compactMap(Capability.init),
+                        model: row["model"] as? String,
+                        maxConcurrentTasks: (row["maxConcurrentTasks"] as? NSNumber)?.intValue ?? 0)
+                }
+                cursor = page["nextCursor"] as? String
+            } while cursor != nil
+            for step in roster.steps(known: known) {
+                switch step {
+                case .unchanged(let name, let id):
+                    print("\(name): unchanged (agent \(id))")
+                case .register(let agent):
+                    print("\(agent.name): register")
+                    if !dryRun { try Output.issue("POST", "/v1/agents", try Self.fields(agent), api: api, wait: wait) }
+                case .update(let changes):
+                    var body = try Self.fields(changes)
+                    body["id"] = nil
+                    print("agent \(changes.id): update \(body.keys.sorted().joined(separator: ", "))")
+                    if !dryRun { try Output.issue("PATCH", "/v1/agents/\(changes.id)", body, api: api, wait: wait) }
+                }
+            }
+        }
+
+        static func fields(_ payload: some Encodable) throws -> [String: Any] {
+            try JSONSerialization.jsonObject(with: JSONEncoder().encode(payload)) as? [String: Any] ?? [:]
+        }
+    }
 
     struct Fields: ParsableArguments {
         @Option(help: "researcher, writer, coder, designer, reviewer or general.") var specialization: String?

@@ -69,6 +69,47 @@ final class CLITests: @unchecked Sendable {
         }
     }
 
+    @Test("agent apply: a roster's agents registered, then only what changed updated; --dry-run does nothing")
+    func roster() async throws {
+        let token = fixture.operatorToken
+        try await fixture.run(.live) { api in
+            let port = try #require(api.client.port)
+            func bullpen(_ arguments: String...) async throws -> Run {
+                try await Self.bullpen(arguments, port: port, token: token)
+            }
+            let file = FileManager.default.temporaryDirectory.appendingPathComponent("roster-\(UUID()).json")
+            defer { try? FileManager.default.removeItem(at: file) }
+            func roster(_ writerSlots: Int) throws {
+                try """
+                {"agents": [
+                  {"name": "roster-writer", "specialization": "writer", "capabilities": ["web_search"], "maxConcurrentTasks": \(writerSlots)},
+                  {"name": "roster-coder", "specialization": "coder", "capabilities": ["code_execution"]}
+                ]}
+                """.write(to: file, atomically: true, encoding: .utf8)
+            }
+            func count(_ sql: String) throws -> Int { try self.fixture.stack.count(sql) }
+            try roster(2)
+            let first = try await bullpen("agent", "apply", "--file", file.path, "--wait")
+            #expect(first.status == 0, "\(first.errors)")
+            #expect(first.output.components(separatedBy: ": register").count == 3, "\(first.output)")
+            #expect(try count("SELECT count(*) FROM agents WHERE name LIKE 'roster-%'") == 2)
+
+            try roster(5)
+            let dry = try await bullpen("agent", "apply", "--file", file.path, "--dry-run")
+            #expect(dry.output.contains("update maxConcurrentTasks") && dry.output.contains("roster-coder: unchanged"))
+            #expect(try count("SELECT max_concurrent_tasks FROM agents WHERE name = 'roster-writer'") == 2)
+            let second = try await bullpen("agent", "apply", "--file", file.path, "--wait")
+            #expect(second.status == 0, "\(second.errors)")
+            #expect(try count("SELECT max_concurrent_tasks FROM agents WHERE name = 'roster-writer'") == 5)
+            #expect(try count("SELECT count(*) FROM agents WHERE name LIKE 'roster-%'") == 2)
+
+            try #"{"agents": [{"name": "x", "maxConcurrentTasks": 0}]}"#.write(
+                to: file, atomically: true, encoding: .utf8)
+            let bad = try await bullpen("agent", "apply", "--file", file.path)
+            #expect(bad.status == 2 && bad.errors.contains("agents[0].maxConcurrentTasks"), "\(bad.errors)")
+        }
+    }
+
     @Test("nouns and verbs with --wait and --json; the exit codes scripts branch on")
     func planning() async throws {
         let token = fixture.operatorToken
