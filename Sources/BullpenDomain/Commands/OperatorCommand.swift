@@ -25,6 +25,7 @@ public enum CommandKind: String, Choice {
     case deliverableFeedback = "deliverable.feedback"
     case projectMessage = "project.message"
     case deliverableAttachFile = "deliverable.attach_file"
+    case leadUpdate = "lead.update"
 }
 
 /// The body of one kind of command: decoded from the request (its `CodingKeys` are the fields a request may
@@ -57,7 +58,7 @@ extension CommandPayload {
 /// A row a command refers to by id.
 public struct Reference: Sendable, Equatable, Hashable {
     public enum Noun: String, Sendable, CaseIterable {
-        case client, project, task, agent, subscription, deliverable
+        case client, project, task, agent, subscription, deliverable, lead
         case deadLetter = "dead letter"
     }
 
@@ -98,6 +99,7 @@ public enum OperatorCommand: Sendable, Equatable {
     case deliverableFeedback(DeliverableFeedback)
     case projectMessage(ProjectMessage)
     case deliverableAttachFile(DeliverableFile)
+    case leadUpdate(LeadChanges)
 
     public var payload: any CommandPayload {
         switch self {
@@ -114,6 +116,7 @@ public enum OperatorCommand: Sendable, Equatable {
         case .agentRegister(let p): return p
         case .agentUpdate(let p): return p
         case .agentSetOffline(let p): return p
+        case .leadUpdate(let p): return p
         case .agentConfigure(let p): return p
         case .deadLetterReplay(let p): return p
         case .deadLetterPurge(let p): return p
@@ -149,6 +152,7 @@ public enum OperatorCommand: Sendable, Equatable {
         case .agentRegister: return .agentRegister(try .parse(body, pathID: pathID))
         case .agentUpdate: return .agentUpdate(try .parse(body, pathID: pathID))
         case .agentSetOffline: return .agentSetOffline(try .parse(body, pathID: pathID))
+        case .leadUpdate: return .leadUpdate(try .parse(body, pathID: pathID))
         case .agentConfigure: return .agentConfigure(try .parse(body, pathID: pathID))
         case .deadLetterReplay: return .deadLetterReplay(try .parse(body, pathID: pathID))
         case .deadLetterPurge: return .deadLetterPurge(try .parse(body, pathID: pathID))
@@ -214,6 +218,7 @@ public struct CommandMessage: BullpenMessage, Equatable {
         case .agentRegister: command = .agentRegister(try container.decode(NewAgent.self, forKey: .payload))
         case .agentUpdate: command = .agentUpdate(try container.decode(AgentChanges.self, forKey: .payload))
         case .agentSetOffline: command = .agentSetOffline(try container.decode(AgentOffline.self, forKey: .payload))
+        case .leadUpdate: command = .leadUpdate(try container.decode(LeadChanges.self, forKey: .payload))
         case .agentConfigure:
             command = .agentConfigure(try container.decode(AgentConfiguration.self, forKey: .payload))
         case .deadLetterReplay:

@@ -68,3 +68,23 @@ public struct IntakeSubmission: BullpenMessage, Equatable {
 public enum LeadStatus: String, Choice {
     case new, contacted, converted, discarded
 }
+
+/// `lead.update`: an operator moves a lead on: contacted, discarded, or back to new. A lead becomes converted
+/// only by the intake of an active client's brief.
+public struct LeadChanges: CommandPayload {
+    public static let kind = CommandKind.leadUpdate
+    public var id: Int64
+    public var status: LeadStatus
+
+    public enum CodingKeys: String, CodingKey, CaseIterable { case id, status }
+
+    public func validate() throws(ValidationError) {
+        try Check.positive(id, "id")
+        guard status != .converted else {
+            throw ValidationError(
+                field: "status", message: "must be new, contacted or discarded (converted is the intake's to set)")
+        }
+    }
+
+    public var references: [Reference] { [Reference(.lead, id, field: "id")] }
+}

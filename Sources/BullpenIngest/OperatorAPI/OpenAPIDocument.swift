@@ -3946,6 +3946,94 @@ enum OpenAPIDocument {
                   }
                 }
               }
+            },
+            "/v1/leads/{id}": {
+              "patch": {
+                "summary": "move a lead on: contacted, discarded, or new again (operators only)",
+                "operationId": "updateLead",
+                "security": [
+                  {
+                    "apiToken": []
+                  }
+                ],
+                "parameters": [
+                  {
+                    "name": "id",
+                    "in": "path",
+                    "required": true,
+                    "schema": {
+                      "type": "integer",
+                      "format": "int64",
+                      "minimum": 1
+                    }
+                  },
+                  {
+                    "name": "Idempotency-Key",
+                    "in": "header",
+                    "schema": {
+                      "type": "string",
+                      "pattern": "^[!-~]{1,200}$"
+                    },
+                    "description": "the same key with the same body is the same command; the CLI sends one per invocation"
+                  }
+                ],
+                "requestBody": {
+                  "required": true,
+                  "content": {
+                    "application/json": {
+                      "schema": {
+                        "$ref": "#/components/schemas/LeadChanges"
+                      }
+                    }
+                  }
+                },
+                "responses": {
+                  "202": {
+                    "description": "accepted after the broker's confirm (or the command's current status, for a repeated Idempotency-Key)",
+                    "headers": {
+                      "Location": {
+                        "schema": {
+                          "type": "string"
+                        }
+                      }
+                    },
+                    "content": {
+                      "application/json": {
+                        "schema": {
+                          "$ref": "#/components/schemas/CommandAccepted"
+                        }
+                      }
+                    }
+                  },
+                  "400": {
+                    "$ref": "#/components/responses/Error400"
+                  },
+                  "401": {
+                    "$ref": "#/components/responses/Error401"
+                  },
+                  "403": {
+                    "$ref": "#/components/responses/Error403"
+                  },
+                  "413": {
+                    "$ref": "#/components/responses/Error413"
+                  },
+                  "415": {
+                    "$ref": "#/components/responses/Error415"
+                  },
+                  "422": {
+                    "$ref": "#/components/responses/Error422"
+                  },
+                  "429": {
+                    "$ref": "#/components/responses/Error429"
+                  },
+                  "503": {
+                    "$ref": "#/components/responses/Error503"
+                  },
+                  "404": {
+                    "$ref": "#/components/responses/Error404"
+                  }
+                }
+              }
             }
           },
           "components": {
@@ -4096,7 +4184,8 @@ enum OpenAPIDocument {
                       "agent.set_offline",
                       "agent.configure",
                       "dead_letter.replay",
-                      "dead_letter.purge"
+                      "dead_letter.purge",
+                      "lead.update"
                     ]
                   },
                   "status": {
@@ -7398,6 +7487,24 @@ enum OpenAPIDocument {
                   "data",
                   "nextCursor"
                 ],
+                "additionalProperties": false
+              },
+              "LeadChanges": {
+                "type": "object",
+                "required": [
+                  "status"
+                ],
+                "properties": {
+                  "status": {
+                    "type": "string",
+                    "enum": [
+                      "new",
+                      "contacted",
+                      "discarded"
+                    ],
+                    "description": "converted is the intake's to set"
+                  }
+                },
                 "additionalProperties": false
               }
             },

@@ -124,7 +124,8 @@ struct AgentRoutes {
     }
 }
 
-/// `GET /v1/leads` (operators only): the briefs that came through the public intake form, by status and email.
+/// `/v1/leads` (operators only): the briefs that came through the public intake form, by status and email;
+/// `PATCH /v1/leads/:id {status}` moves one on.
 struct LeadRoutes {
     let api: OperatorAPI
 
@@ -139,6 +140,7 @@ struct LeadRoutes {
                 try ReadModel.leads(page, status: status, email: email, on: db).json
             }
         }
+        api.command(.leadUpdate, .patch, ":id", on: routes)
     }
 }
 

@@ -131,6 +131,7 @@ public enum CommandStore {
         case .subscription: return "subscriptions"
         case .deliverable: return "deliverables"
         case .deadLetter: return "dead_letters"
+        case .lead: return "leads"
         }
     }
 

@@ -59,4 +59,20 @@ public enum LeadStore {
             about: .init(clientID: clientID, projectID: projectID), messageID: messageID, in: tx)
         return Recorded(leadID: leadID, clientID: clientID, projectID: projectID)
     }
+
+    /// An operator's move of a lead; a converted lead stays converted.
+    public static func update(_ changes: LeadChanges, messageID: String, in tx: PGConnection) throws {
+        guard
+            let row = try tx.query("SELECT status FROM leads WHERE id = $1 FOR UPDATE", [changes.id]).first
+        else { throw CommandRejection("there is no lead \(changes.id)") }
+        let status: String = try row.decode("status")
+        guard status != LeadStatus.converted.rawValue else {
+            throw CommandRejection("lead \(changes.id) is converted (its brief is a client's project); it stays so")
+        }
+        guard status != changes.status.rawValue else { return }
+        try tx.query("UPDATE leads SET status = $2 WHERE id = $1", [changes.id, changes.status.rawValue])
+        try EventLog.record(
+            "lead.updated", "Lead \(changes.id) is \(changes.status.rawValue) (was \(status))", about: .init(),
+            messageID: messageID, in: tx)
+    }
 }

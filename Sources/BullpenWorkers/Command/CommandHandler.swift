@@ -107,6 +107,9 @@ public struct CommandHandler: MessageHandler {
         case .agentSetOffline(let offline):
             try AgentStore.setOffline(offline, messageID: messageID, in: tx)
             return result("agentId", offline.id)
+        case .leadUpdate(let changes):
+            try LeadStore.update(changes, messageID: messageID, in: tx)
+            return result("leadId", changes.id)
         case .deadLetterReplay(let replay):
             let resolution = try DeadLetters.replay(ids: replay.ids, now: now, in: tx)
             return try result(["replayed": resolution.resolved, "notParked": resolution.notParked])

@@ -61,6 +61,17 @@ final class IntakeTests: @unchecked Sendable {
             #expect(listed.data.compactMap { $0["name"] as? String } == ["Ada Founder"])
             #expect(listed.data.first?["clientId"] is NSNull)
             #expect(try await api.with(token: nil).get("/v1/leads").status == .unauthorized)
+
+            // The operators move it on; converted is not theirs to set; a lead that does not exist is named.
+            let lead = try #require(jsonID(listed.data.first?["id"]))
+            let moved = try await api.command(.patch, "/v1/leads/\(lead)", #"{"status": "contacted"}"#)
+            #expect(moved["status"] as? String == "applied", "\(moved)")
+            #expect(
+                try self.stack.count("SELECT count(*) FROM leads WHERE id = $1 AND status = 'contacted'", [lead]) == 1)
+            let converted = try await api.request(.patch, "/v1/leads/\(lead)", json: #"{"status": "converted"}"#)
+            #expect(converted.status == .badRequest && converted.error["field"] as? String == "status")
+            let missing = try await api.request(.patch, "/v1/leads/999999", json: #"{"status": "new"}"#)
+            #expect(missing.status == .unprocessableContent && missing.code == "unknown_reference", "\(missing.json)")
         }
     }
 
@@ -85,6 +96,9 @@ final class IntakeTests: @unchecked Sendable {
                         """) == 1
                 })
             #expect(try self.stack.count("SELECT count(*) FROM events WHERE type = 'lead.converted'") == 1)
+            let lead = try #require(jsonID(try await api.get("/v1/leads?status=converted").data.first?["id"]))
+            let refused = try await api.command(.patch, "/v1/leads/\(lead)", #"{"status": "discarded"}"#)
+            #expect(refused["status"] as? String == "rejected", "a converted lead stays converted: \(refused)")
             #expect(
                 try self.stack.count(
                     "SELECT count(*) FROM notifications WHERE kind = 'intake-received' AND client_id IS NOT NULL") == 1)
