@@ -124,14 +124,13 @@ def balancer_kill():
             if state != last: transitions.append((round(time.time() - killed_at, 1), state)); last = state
             if state == "UP" and len(transitions) > 1: return
             time.sleep(0.1)
-    watcher = threading.Thread(target=watch, args=(0,))
+    watchers = []
     def kill():
-        nonlocal watcher
         kill_ingest(2)
-        watcher = threading.Thread(target=watch, args=(time.time(),)); watcher.start()
+        watchers.append(threading.Thread(target=watch, args=(time.time(),))); watchers[-1].start()
     restart = lambda: subprocess.run([root + "/ops/cluster", "restart", "ingest2"], capture_output=True)
     results = flow(f"lb{run}", ["http://198.18.0.30:8080"], 200, 10, 3, kill, 8, restart)
-    watcher.join()
+    for watcher in watchers: watcher.join()
     accepted, refused = check("ingest2 killed behind HAProxy, restarted 8 s later", results, f"lb{run}")
     print(f"[cluster-test]   HAProxy's view of ingest2 (s after the kill): {transitions}", file=sys.stderr)
     if refused: failures.append(f"ingest kill behind HAProxy: {refused} requests not answered 2xx (HAProxy should retry)")

@@ -24,7 +24,12 @@ def check_args(where, args):
 def shutdown_seconds(args):
     return int(args[args.index("--shutdown-seconds") + 1]) if "--shutdown-seconds" in args else 10
 
-queues = {json.load(open(f))["name"] for f in glob.glob(os.path.join(root, "Queues", "*.json"))}
+specs = [json.load(open(f)) for f in glob.glob(os.path.join(root, "Queues", "*.json"))]
+queues = {spec["name"] for spec in specs}
+def bands(mode):
+    """Each work queue's broker queues: in quorum mode a queue with priorities has a `.high` band too."""
+    return {spec["name"]: {spec["name"]} | ({spec["name"] + ".high"} if mode == "quorum" and spec.get("maxPriority") else set())
+            for spec in specs}
 
 # Kubernetes.
 docs = []
@@ -79,6 +84,10 @@ secret_keys = {k for _, d in kinds("Secret") for k in d.get("stringData", {})}
 for where, auth in kinds("TriggerAuthentication"):
     for ref in auth["spec"].get("secretTargetRef", []):
         if ref["key"] not in secret_keys: problem(where, f"TriggerAuthentication reads {ref['key']}, which no Secret has")
+# The mode the manifests run the topology in (the ConfigMap's BULLPEN_TOPOLOGY_MODE): what the workers consume.
+mode = next((d.get("data", {}).get("BULLPEN_TOPOLOGY_MODE") for _, d in kinds("ConfigMap")
+             if "BULLPEN_TOPOLOGY_MODE" in d.get("data", {})), "classic")
+banded = bands(mode)
 for where, so in kinds("ScaledObject"):
     if so["apiVersion"] != "keda.sh/v1alpha1": problem(where, "ScaledObject is not keda.sh/v1alpha1")
     target = so["spec"]["scaleTargetRef"]["name"]
@@ -91,8 +100,8 @@ for where, so in kinds("ScaledObject"):
         if t["type"] != "rabbitmq": problem(where, f"a trigger of type {t['type']}")
         if t.get("authenticationRef", {}).get("name") not in auths: problem(where, "a trigger without its TriggerAuthentication")
         name = m.get("queueName", "")
-        if not name.startswith("bullpen.") or name[len("bullpen."):] not in queues:
-            problem(where, f"trigger on {name}: not a work queue of the topology (bullpen.<{', '.join(sorted(queues))}>)")
+        if not name.startswith("bullpen.") or name[len("bullpen."):] not in set().union(*banded.values()):
+            problem(where, f"trigger on {name}: not a work queue of the {mode} topology (bullpen.<{', '.join(sorted(set().union(*banded.values())))}>)")
         seen.add(name[len("bullpen."):])
         if m.get("mode") != "QueueLength" or not str(m.get("value", "")).isdigit():
             problem(where, f"trigger on {name}: mode QueueLength with a whole value")
@@ -101,8 +110,9 @@ for where, so in kinds("ScaledObject"):
         for c in d["spec"]["template"]["spec"]["containers"]:
             a = c.get("args", [])
             if "--queues" in a: consumed |= set(a[a.index("--queues") + 1].split(","))
-    if seen != consumed:
-        problem(where, f"the triggers watch {sorted(seen)} but the workers consume {sorted(consumed)}")
+    expected = set().union(*(banded.get(q, {q}) for q in consumed)) if consumed else set()
+    if seen != expected:
+        problem(where, f"the triggers watch {sorted(seen)} but the workers consume {sorted(expected)} ({mode} mode)")
 
 # Compose.
 compose_path = os.path.join(root, "deploy/compose/compose.yaml")

@@ -112,7 +112,9 @@ struct TopologyCommand: ParsableCommand {
             try topology.apply(on: amqp)
             for spec in topology.queues {
                 print(
-                    "\(topology.workQueue(spec.queue)): priority \(spec.maxPriority.map(String.init) ?? "none"), "
+                    topology.bands(spec.queue).map { topology.workQueue(spec.queue, band: $0) }.joined(
+                        separator: " and ")
+                        + ": priority \(spec.maxPriority.map(String.init) ?? "none"), "
                         + "retry delays \(spec.retryDelaysSeconds.map { "\($0)s" }.joined(separator: " ")), "
                         + "max attempts \(spec.maxAttempts), dead letters \(topology.deadQueue(spec.queue))")
             }

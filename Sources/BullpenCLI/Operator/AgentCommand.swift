@@ -50,17 +50,17 @@ struct AgentCommand: ParsableCommand {
                 case .register(let agent):
                     print("\(agent.name): register")
                     if !dryRun { try Output.issue("POST", "/v1/agents", try Self.fields(agent), api: api, wait: wait) }
-                case .update(let changes):
+                case .update(let name, let changes):
                     var body = try Self.fields(changes)
                     body["id"] = nil
-                    print("agent \(changes.id): update \(body.keys.sorted().joined(separator: ", "))")
+                    print("\(name): update \(body.keys.sorted().joined(separator: ", ")) (agent \(changes.id))")
                     if !dryRun { try Output.issue("PATCH", "/v1/agents/\(changes.id)", body, api: api, wait: wait) }
                 }
             }
         }
 
         static func fields(_ payload: some Encodable) throws -> [String: Any] {
-            try JSONSerialization.jsonObject(with: JSONEncoder().encode(payload)) as? [String: Any] ?? [:]
+            try JSONSerialization.jsonObject(with: Data(JSONBody.encode(payload))) as? [String: Any] ?? [:]
         }
     }
 

@@ -61,7 +61,7 @@ public struct AgentRoster: Sendable, Equatable {
 
     public enum Step: Sendable, Equatable {
         case register(NewAgent)
-        case update(AgentChanges)
+        case update(name: String, AgentChanges)
         case unchanged(name: String, id: Int64)
     }
 
@@ -80,7 +80,7 @@ public struct AgentRoster: Sendable, Equatable {
             }
             changes.soul = agent.soul
             return changes == AgentChanges(id: current.id)
-                ? .unchanged(name: agent.name, id: current.id) : .update(changes)
+                ? .unchanged(name: agent.name, id: current.id) : .update(name: agent.name, changes)
         }
     }
 }

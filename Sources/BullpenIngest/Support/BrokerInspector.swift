@@ -71,11 +71,14 @@ public final class BrokerInspector: Service, Sendable {
         let order = WorkQueue.allCases
         return try topology.queues.sorted { order.firstIndex(of: $0.queue)! < order.firstIndex(of: $1.queue)! }.map {
             spec in
-            let work = try connection.declareQueue(topology.workQueue(spec.queue), passive: true)
+            // Every band of the queue (quorum mode has two): what waits, and who takes it, across them.
+            let bands = try topology.bands(spec.queue).map {
+                try connection.declareQueue(topology.workQueue(spec.queue, band: $0), passive: true)
+            }
             let dead = try connection.declareQueue(topology.deadQueue(spec.queue), passive: true)
             return QueueState(
-                queue: spec.queue, ready: work.messageCount, consumers: work.consumerCount,
-                deadLettered: dead.messageCount)
+                queue: spec.queue, ready: bands.reduce(0) { $0 + $1.messageCount },
+                consumers: bands.reduce(0) { $0 + $1.consumerCount }, deadLettered: dead.messageCount)
         }
     }
 }

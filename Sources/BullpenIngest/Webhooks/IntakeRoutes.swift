@@ -36,10 +36,9 @@ struct IntakeRoutes {
         let messageId: String
     }
 
+    /// The first 16 bytes of SHA-256 of the address and the brief, in hex (as the lifecycle hook's event ids).
     static func digest(_ email: String, _ brief: String) -> String {
-        String(
-            SHA256.hash(data: Array((email + "\n" + brief).utf8)).map { String(format: "%02x", $0) }.joined().prefix(32)
-        )
+        SHA256.hash(data: Array((email + "\n" + brief).utf8)).prefix(16).map { String(format: "%02x", $0) }.joined()
     }
 
     func post(_ request: Request, context: APIContext) async throws -> Response {

@@ -36,9 +36,8 @@ public struct IntakeHandler: MessageHandler {
         let cause = "lead-\(recorded.leadID)"
         try Notify.enqueue(
             [
-                .init(
-                    key: "\(NotificationKind.intakeReceived.rawValue):\(cause):email", kind: .intakeReceived,
-                    channel: .email, recipient: message.email, clientID: recorded.clientID,
+                Notify.email(
+                    .intakeReceived, cause: cause, to: message.email, clientID: recorded.clientID,
                     projectID: recorded.projectID, data: data.filter { $0.key != "brief" }),
                 Notify.operatorAlert(.newLead, cause: cause, taskID: nil, projectID: recorded.projectID, data: data),
             ], priority: 2, in: tx)

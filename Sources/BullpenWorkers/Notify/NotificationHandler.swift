@@ -127,9 +127,18 @@ public enum Notify {
     public static func operatorAlert(
         _ kind: NotificationKind, cause: String, taskID: Int64?, projectID: Int64?, data: [String: String]
     ) -> NotificationStore.New {
+        email(kind, cause: cause, to: nil, projectID: projectID, taskID: taskID, data: data)
+    }
+
+    /// An email keyed by `cause` (the same cause twice is one email), to `recipient`, or to the operators when
+    /// nil; values cut at 500 characters.
+    public static func email(
+        _ kind: NotificationKind, cause: String, to recipient: String?, clientID: Int64? = nil, projectID: Int64?,
+        taskID: Int64? = nil, data: [String: String]
+    ) -> NotificationStore.New {
         .init(
-            key: "\(kind.rawValue):\(cause):email", kind: kind, channel: .email, projectID: projectID, taskID: taskID,
-            data: data.mapValues { String($0.prefix(500)) })
+            key: "\(kind.rawValue):\(cause):email", kind: kind, channel: .email, recipient: recipient,
+            clientID: clientID, projectID: projectID, taskID: taskID, data: data.mapValues { String($0.prefix(500)) })
     }
 
     /// A chat notification's recipient for a client: resolved to its webhook when sent.

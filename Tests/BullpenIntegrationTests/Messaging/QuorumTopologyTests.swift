@@ -1,5 +1,6 @@
 import AMQP
 import BullpenDomain
+import BullpenIngest
 import BullpenMessaging
 import Foundation
 import Logging
@@ -44,7 +45,7 @@ final class QuorumTopologyTests: @unchecked Sendable {
     deinit { fixture.tearDown() }
 
     @Test("quorum queues; priorities 4 and 5 to the high band; a retry comes back to its band")
-    func bands() throws {
+    func bands() async throws {
         #expect(topology.bands(.notify) == [.normal, .high] && topology.bands(.billing) == [.normal])
         let types = try TestEnvironment.rabbitmqctl(["list_queues", "-p", "bullpen", "name", "type"])
         let ours = types.split(separator: "\n").filter { $0.hasPrefix(topology.prefix + ".") }
@@ -56,6 +57,13 @@ final class QuorumTopologyTests: @unchecked Sendable {
         }
         #expect(try eventually { try self.fixture.broker.depth(self.topology.workQueue(.notify)) == 2 })
         #expect(try eventually { try self.fixture.broker.depth(self.topology.workQueue(.notify, band: .high)) == 2 })
+        // What `bullpen status` and GET /v1/queues report counts both bands.
+        let inspector = BrokerInspector(
+            configuration: try TestEnvironment.amqp(), topology: topology, logger: fixture.logger)
+        let inspecting = Task { await inspector.run() }
+        let notify = try await inspector.queues().first { $0.queue == .notify }
+        inspecting.cancel()
+        #expect(notify?.ready == 4, "\(String(describing: notify))")
 
         let admin = fixture.broker.admin
         try admin.publish(

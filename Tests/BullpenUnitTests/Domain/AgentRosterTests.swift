@@ -61,14 +61,14 @@ struct AgentRosterTests {
             return
         }
         #expect(added.name == "new")
-        guard case .update(let moved) = steps[1] else {
+        guard case .update("moved", let moved) = steps[1] else {
             Issue.record("\(steps[1])")
             return
         }
         #expect(moved.id == 2 && moved.maxConcurrentTasks == 4)
         #expect(moved.capabilities == nil && moved.specialization == nil, "capabilities in another order are the same")
         #expect(steps[2] == .unchanged(name: "same", id: 3))
-        guard case .update(let souled) = steps[3] else {
+        guard case .update("souled", let souled) = steps[3] else {
             Issue.record("\(steps[3])")
             return
         }
