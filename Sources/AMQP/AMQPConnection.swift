@@ -189,11 +189,12 @@ public final class AMQPConnection {
         }
         if method.id == BP_AMQP_CONNECTION_CLOSE_METHOD, let decoded = method.decoded {
             let close = decoded.assumingMemoryBound(to: amqp_connection_close_t.self).pointee
+            // The text lives in the connection's frame memory, which abandoning the connection frees: read it first.
+            let text = CDecode.string(close.reply_text)
             if let state { _ = bp_amqp_send_connection_close_ok(state) }
             abandon()
             return AMQPError(
-                .connectionLost, "\(operation): broker closed the connection: \(CDecode.string(close.reply_text))",
-                replyCode: close.reply_code)
+                .connectionLost, "\(operation): broker closed the connection: \(text)", replyCode: close.reply_code)
         }
         return AMQPError(.library, "\(operation): unexpected method \(method.id) from the broker")
     }

@@ -125,12 +125,8 @@ struct OperatorAPI: Sendable {
         case .new, .existing, .none:
             let message = CommandMessage(
                 commandId: record.id, tokenId: caller.tokenID, command: command, clientId: record.clientID)
-            do {
-                try await publisher.publish(try Envelope.outgoing(message, topology: topology, appID: "bullpen-ingest"))
-            } catch {
-                context.logger.warning("publish failed", metadata: ["error": "\(error)", "command.id": "\(record.id)"])
-                throw APIError.brokerUnavailable("the command")
-            }
+            try await publisher.publishConfirmed(
+                message, topology: topology, what: "the command", logger: context.logger)
             return Self.accepted(record.id, .accepted)
         }
     }

@@ -72,12 +72,7 @@ struct TaskResultRoutes {
         let message = TaskResultMessage(
             report: report, attempt: attempt.attempt, receivedAt: Int64(Date().timeIntervalSince1970 * 1000),
             priority: attempt.priority)
-        do {
-            try await publisher.publish(try Envelope.outgoing(message, topology: topology, appID: "bullpen-ingest"))
-        } catch {
-            context.logger.warning("publish failed", metadata: ["error": "\(error)", "message.id": "\(messageID)"])
-            throw APIError.brokerUnavailable("the result")
-        }
+        try await publisher.publishConfirmed(message, topology: topology, what: "the result", logger: context.logger)
         return Self.accepted(messageID)
     }
 

@@ -104,6 +104,24 @@ public final class ConfirmingPublisher: Service, @unchecked Sendable {
         }
     }
 
+    /// Publishes and returns once the broker has confirmed the message, trying again within `window` when the
+    /// publish is lost with its connection (see ``PublishRetry``): a broker node that stops costs the caller a
+    /// pause, not a refusal. Throws the last error when the window closes.
+    public func publish(_ message: OutgoingMessage, retryingFor window: Duration) async throws {
+        var retry = PublishRetry(window: window, startedAt: .now)
+        while true {
+            do {
+                return try await publish(message)
+            } catch let error as PublishError {
+                guard let pause = retry.pause(after: error, now: .now) else { throw error }
+                logger.info(
+                    "publish failed; trying again",
+                    metadata: ["error": "\(error)", "message.id": "\(message.properties.messageID ?? "")"])
+                try await Task.sleep(for: pause)
+            }
+        }
+    }
+
     /// Publishes many messages at once from a blocking thread and waits for every answer: nil for a confirmed
     /// message, else why not, in order.
     public func publishAll(_ messages: [OutgoingMessage]) -> [PublishError?] {

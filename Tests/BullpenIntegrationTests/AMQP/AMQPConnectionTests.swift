@@ -198,23 +198,28 @@ struct AMQPConnectionTests {
         #expect(connection.openChannels == [1, 2])
     }
 
-    @Test("a lost connection is reported, and reconnecting restores it")
+    @Test("a lost connection is reported with the broker's reason, and reconnecting restores it")
     func reconnect() throws {
         let connection = try connect()
         defer { connection.close() }
         let port = try #require(connection.localPort)
         try TestEnvironment.closeBrokerConnection(clientPort: port)
+        var lost: AMQPError?
         let noticed = eventually(timeout: .seconds(10)) {
             do {
                 _ = try connection.nextEvent(timeout: .milliseconds(100))
                 return false
             } catch let error as AMQPError {
+                lost = error
                 return error.kind == .connectionLost
             } catch {
                 return false
             }
         }
         #expect(noticed)
+        // The broker's text, whole: it lives in the connection's frame memory, freed when the connection is abandoned.
+        #expect(lost?.message.hasSuffix("broker closed the connection: CONNECTION_FORCED - closed by test") == true)
+        #expect(lost?.replyCode == 320)
         #expect(!connection.isOpen)
         try connection.reconnect()
         try connection.openChannel(1)

@@ -5,7 +5,7 @@ import Logging
 import ServiceLifecycle
 import Testing
 
-@Suite("Confirming publisher")
+@Suite("Confirming publisher", .serialized)  // two tests raise a broker-wide memory alarm
 final class ConfirmingPublisherTests: @unchecked Sendable {
     let queue = TestEnvironment.uniqueName("pub")
     /// Declares the test's queue, and deletes it when the test ends.
@@ -114,5 +114,69 @@ final class ConfirmingPublisherTests: @unchecked Sendable {
         }
         #expect(delivered)
         #expect(try admin.declareQueue(queue, passive: true).messageCount == 2)
+    }
+
+    @Test("publishes awaiting their confirms when the connection drops are published again on the next one")
+    func retriesWithinWindow() async throws {
+        let outcomes = try await publishWhileDropped(window: .seconds(10))
+        #expect(outcomes.allSatisfy { $0 == nil })
+        #expect(try queuedIDs() == Set(["before"] + (0..<5).map { "held-\($0)" }))
+    }
+
+    @Test("without a window, publishes awaiting their confirms when the connection drops fail as unavailable")
+    func failsWithoutWindow() async throws {
+        let outcomes = try await publishWhileDropped(window: .zero)
+        #expect(outcomes.allSatisfy { $0 == .unavailable })
+    }
+
+    /// Five publishes held unconfirmed by the broker (a memory alarm blocks publishers), their connection
+    /// dropped, then the alarm lifted, as when a broker node stops under its publishers: each one's error
+    /// kind, nil for confirmed.
+    func publishWhileDropped(window: Duration) async throws -> [PublishError.Kind?] {
+        let publisher = try startedPublisher()
+        defer { publisher.shutdown() }
+        try await publisher.publish(message("before"))
+        let port = try #require(publisher.localPort)
+
+        _ = try TestEnvironment.rabbitmqctl(["set_vm_memory_high_watermark", "absolute", "1"])
+        var alarmOn = true
+        defer { if alarmOn { _ = try? TestEnvironment.rabbitmqctl(["set_vm_memory_high_watermark", "0.4"]) } }
+        let held = (0..<5).map { i in
+            Task { [self] () -> PublishError.Kind? in
+                do {
+                    try await publisher.publish(message("held-\(i)"), retryingFor: window)
+                    return nil
+                } catch let error as PublishError { return error.kind }
+            }
+        }
+        try await Task.sleep(for: .milliseconds(500))
+        try TestEnvironment.closeBrokerConnection(clientPort: port)
+        try await Task.sleep(for: .milliseconds(300))
+        _ = try TestEnvironment.rabbitmqctl(["set_vm_memory_high_watermark", "0.4"])
+        alarmOn = false
+        var outcomes: [PublishError.Kind?] = []
+        for task in held { outcomes.append(try await task.value) }
+        return outcomes
+    }
+
+    /// The message ids in the test's queue, taken off it.
+    func queuedIDs() throws -> Set<String> {
+        var ids: Set<String> = []
+        while let delivery = try admin.get(queue: queue) {
+            ids.insert(String(decoding: delivery.body, as: UTF8.self))
+            try admin.ack(deliveryTag: delivery.deliveryTag, channel: 1)
+        }
+        return ids
+    }
+
+    @Test("with no broker, a retried publish gives up as unavailable once its window closes")
+    func retryGivesUp() async throws {
+        var config = try TestEnvironment.amqp()
+        config.port = 1
+        let publisher = try startedPublisher(config)
+        defer { publisher.shutdown() }
+        let started = ContinuousClock.now
+        await #expect(throws: PublishError.self) { try await publisher.publish(message("x"), retryingFor: .seconds(1)) }
+        #expect(ContinuousClock.now - started < .seconds(3))
     }
 }
