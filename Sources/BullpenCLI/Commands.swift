@@ -164,6 +164,10 @@ struct IngestCommand: AsyncParsableCommand {
     )
     var stripeWebhookSecret: String = Environment.value("BULLPEN_STRIPE_WEBHOOK_SECRET", default: "")
 
+    @Option(
+        help: "The Slack app's signing secrets, comma-separated during a rotation (env BULLPEN_SLACK_SIGNING_SECRET).")
+    var slackSigningSecret: String = Environment.value("BULLPEN_SLACK_SIGNING_SECRET", default: "")
+
     @Option(help: "Stripe's API (env BULLPEN_STRIPE_URL; the sandbox's stand-in in the demo).")
     var stripeURL: String = Environment.value("BULLPEN_STRIPE_URL", default: "https://api.stripe.com")
 
@@ -235,7 +239,7 @@ struct IngestCommand: AsyncParsableCommand {
                 rateLimit: RateLimitSettings(perSecond: rateLimit, burst: rateBurst),
                 timeouts: ConnectionTimeouts(idle: .seconds(idleTimeout), requestRead: .seconds(readTimeout)),
                 tokenCacheLifetime: .milliseconds(tokenCacheMs),
-                hookSecrets: hookSecret.split(separator: ",").map(String.init).filter { !$0.isEmpty },
+                hookSecrets: Environment.list(hookSecret),
                 filesDirectory: filesDir,
                 linkSecret: linkSecret.isEmpty ? UUID().uuidString + UUID().uuidString : linkSecret,
                 linkLifetime: .seconds(linkSeconds), maxFileBytes: maxFileBytes,
@@ -245,7 +249,8 @@ struct IngestCommand: AsyncParsableCommand {
                         endpoint: s3URL, bucket: s3Bucket,
                         accessKey: Environment.value("BULLPEN_S3_ACCESS_KEY", default: ""),
                         secretKey: Environment.value("BULLPEN_S3_SECRET_KEY", default: ""), region: s3Region),
-                stripeWebhookSecrets: stripeWebhookSecret.split(separator: ",").map(String.init).filter { !$0.isEmpty },
+                stripeWebhookSecrets: Environment.list(stripeWebhookSecret),
+                slackSigningSecrets: Environment.list(slackSigningSecret),
                 checkout: stripeKey.isEmpty
                     ? nil
                     : .init(

@@ -100,7 +100,7 @@ struct SandboxCommand: AsyncParsableCommand {
             let stripe = SandboxStripe(
                 configuration: .init(
                     host: host, port: port, webhookURL: webhookURL,
-                    webhookSecret: String(webhookSecret.split(separator: ",").first ?? ""), catalog: catalog),
+                    webhookSecret: Environment.list(webhookSecret).first ?? "", catalog: catalog),
                 logger: Logger(label: "bullpen.sandbox.stripe"))
             try await stripe.application().runService()
         }
@@ -109,15 +109,21 @@ struct SandboxCommand: AsyncParsableCommand {
     struct Outbound: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract:
-                "Resend (POST /emails), Slack (POST /slack/<hook>) and Discord (POST /discord/<id>/<token>) stand-ins that record what they receive; faults via POST /sandbox/faults, what came in at GET /sandbox/state."
+                "Resend (POST /emails), Slack (POST /slack/<hook>) and Discord (POST /discord/<id>/<token>) stand-ins that record what they receive; faults via POST /sandbox/faults, what came in at GET /sandbox/state; POST /sandbox/slack/messages {channel, text} sends Slack's signed event to --slack-events-url."
         )
         @Option(help: "Listen address.") var host: String = "127.0.0.1"
         @Option(help: "Listen port.") var port: Int = 18790
+        @Option(help: "Where Slack's events go (ingest's /webhooks/slack).") var slackEventsURL: String?
+        @Option(help: "The Slack app's signing secret (env BULLPEN_SLACK_SIGNING_SECRET; the first of a list).")
+        var slackSigningSecret: String = Environment.value("BULLPEN_SLACK_SIGNING_SECRET", default: "")
 
         func run() async throws {
             Logs.bootstrap()
             let outbound = SandboxOutbound(
-                configuration: .init(host: host, port: port), logger: Logger(label: "bullpen.sandbox.outbound"))
+                configuration: .init(
+                    host: host, port: port, slackEventsURL: slackEventsURL,
+                    slackSigningSecret: Environment.list(slackSigningSecret).first ?? ""),
+                logger: Logger(label: "bullpen.sandbox.outbound"))
             try await outbound.application().runService()
         }
     }

@@ -49,6 +49,11 @@ enum Environment {
     static func value(_ name: String, default fallback: String) -> String {
         ProcessInfo.processInfo.environment[name].flatMap { $0.isEmpty ? nil : $0 } ?? fallback
     }
+
+    /// A comma-separated list (secrets during a rotation), without empty entries.
+    static func list(_ text: String) -> [String] {
+        text.split(separator: ",").map(String.init).filter { !$0.isEmpty }
+    }
 }
 
 enum Logs {

@@ -33,6 +33,8 @@ public struct IngestConfiguration: Sendable {
     /// Stripe's webhook signing secrets (`whsec_...`; more than one during a rotation); none: the Stripe
     /// endpoint answers 503.
     public var stripeWebhookSecrets: [String]
+    /// The Slack app's signing secrets (more than one during a rotation); none: the Slack endpoint answers 503.
+    public var slackSigningSecrets: [String]
     /// Deliverables' files: the folder of the local store, the secret that signs download links, how long a
     /// link lasts and the largest upload.
     public var filesDirectory: String
@@ -94,7 +96,7 @@ public struct IngestConfiguration: Sendable {
         timeouts: ConnectionTimeouts = .init(), tokenCacheLifetime: Duration = .seconds(1), hookSecrets: [String] = [],
         filesDirectory: String = ".data/files", linkSecret: String = UUID().uuidString + UUID().uuidString,
         linkLifetime: Duration = .seconds(900), maxFileBytes: Int = 10 << 20, s3: S3Settings? = nil,
-        stripeWebhookSecrets: [String] = [], checkout: CheckoutSettings? = nil
+        stripeWebhookSecrets: [String] = [], slackSigningSecrets: [String] = [], checkout: CheckoutSettings? = nil
     ) {
         self.host = host
         self.port = port
@@ -114,6 +116,7 @@ public struct IngestConfiguration: Sendable {
         self.maxFileBytes = maxFileBytes
         self.s3 = s3
         self.stripeWebhookSecrets = stripeWebhookSecrets
+        self.slackSigningSecrets = slackSigningSecrets
         self.checkout = checkout
     }
 }

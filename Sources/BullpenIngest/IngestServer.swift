@@ -98,6 +98,9 @@ public struct IngestServer: Sendable {
         let stripe = StripeWebhookRoutes(
             publisher: publisher, topology: topology, secrets: configuration.stripeWebhookSecrets)
         router.addRoutes(stripe.collection(), atPath: "/webhooks")
+        let slack = SlackEventRoutes(
+            publisher: publisher, topology: topology, secrets: configuration.slackSigningSecrets)
+        router.addRoutes(slack.collection(), atPath: "/webhooks")
         router.addRoutes(FileDownloadRoutes(files: files, database: database).collection())
         router.addRoutes(CheckoutRoutes(settings: configuration.checkout).collection(), atPath: "/v1")
         router.addRoutes(IntakeRoutes(publisher: publisher, topology: topology).collection(), atPath: "/v1")
@@ -113,7 +116,8 @@ public struct IngestServer: Sendable {
     static let routes = RouteTable(
         routes: [
             ("/webhooks/agents/task-result", [.post]), ("/webhooks/agents/event", [.post]),
-            ("/webhooks/agents/files", [.post]), ("/webhooks/stripe", [.post]), ("/healthz", [.get]),
+            ("/webhooks/agents/files", [.post]), ("/webhooks/stripe", [.post]), ("/webhooks/slack", [.post]),
+            ("/healthz", [.get]),
             ("/readyz", [.get]),
             ("/openapi.json", [.get]), ("/files/:id", [.get]), ("/v1/checkout", [.post]),
             ("/v1/intake", [.post]),

@@ -37,7 +37,7 @@ public enum Handlers {
         [
             TaskResultHandler(autoDispatch: dispatch.autoDispatch), CommandHandler(),
             DispatchRequestHandler(tokens: dispatch.tokens),
-            AgentLifecycleHandler(), BillingHandler(), IntakeHandler(),
+            AgentLifecycleHandler(), BillingHandler(), IntakeHandler(), SlackMessageHandler(),
             RunStartHandler(
                 gateway: dispatch.gateway, tokens: dispatch.tokens, callbackURL: dispatch.callbackURL,
                 acceptTimeout: dispatch.acceptTimeout),

@@ -16,6 +16,8 @@ struct ClientCommand: ParsableCommand {
         @Option(help: "IANA time zone, e.g. Europe/Berlin.") var timezone: String?
         @Option(help: "The client's Slack incoming webhook URL, for chat notifications.") var slackWebhook: String?
         @Option(help: "The client's Discord webhook URL, for chat notifications.") var discordWebhook: String?
+        @Option(help: "The client's Slack channel id (C0123ABCD): its people's messages there come onto the thread.")
+        var slackChannel: String?
 
         func add(to body: inout [String: Any]) {
             body["company"] = company
@@ -24,6 +26,7 @@ struct ClientCommand: ParsableCommand {
             body["timezone"] = timezone
             body["slackWebhookUrl"] = slackWebhook
             body["discordWebhookUrl"] = discordWebhook
+            body["slackChannelId"] = slackChannel
         }
     }
 

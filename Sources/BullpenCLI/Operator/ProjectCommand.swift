@@ -111,7 +111,7 @@ struct ProjectCommand: ParsableCommand {
         func run() throws {
             Output.list(
                 try api.client().get(Output.path("/v1/projects/\(id)/messages", page.query)), api: api,
-                columns: ["id", "createdAt", "sender", "senderName", "content"])
+                columns: ["id", "createdAt", "sender", "senderName", "channel", "content"])
         }
     }
 

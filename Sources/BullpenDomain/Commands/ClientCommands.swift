@@ -10,9 +10,11 @@ public struct NewClient: CommandPayload {
     /// The client's Slack incoming webhook and Discord webhook, for its chat notifications.
     public var slackWebhookUrl: String?
     public var discordWebhookUrl: String?
+    /// The client's Slack channel (`C0123ABCD`): its people's messages there come onto its project's thread.
+    public var slackChannelId: String?
 
     public enum CodingKeys: String, CodingKey, CaseIterable {
-        case name, email, company, plan, channel, timezone, slackWebhookUrl, discordWebhookUrl
+        case name, email, company, plan, channel, timezone, slackWebhookUrl, discordWebhookUrl, slackChannelId
     }
 
     public func validate() throws(ValidationError) {
@@ -22,6 +24,7 @@ public struct NewClient: CommandPayload {
         try Check.text(timezone, "timezone", length: 1...64)
         try Check.webURL(slackWebhookUrl, "slackWebhookUrl")
         try Check.webURL(discordWebhookUrl, "discordWebhookUrl")
+        try Check.slackChannel(slackChannelId, "slackChannelId")
     }
 }
 
@@ -38,18 +41,21 @@ public struct ClientChanges: CommandPayload {
     public var status: ClientStatus?
     public var slackWebhookUrl: String?
     public var discordWebhookUrl: String?
+    public var slackChannelId: String?
 
     public enum CodingKeys: String, CodingKey, CaseIterable {
-        case id, name, email, company, plan, channel, timezone, status, slackWebhookUrl, discordWebhookUrl
+        case id, name, email, company, plan, channel, timezone, status, slackWebhookUrl, discordWebhookUrl,
+            slackChannelId
     }
 
     public func validate() throws(ValidationError) {
         try Check.positive(id, "id")
         try Check.someChange([
-            name, email, company, plan, channel, timezone, status, slackWebhookUrl, discordWebhookUrl,
+            name, email, company, plan, channel, timezone, status, slackWebhookUrl, discordWebhookUrl, slackChannelId,
         ])
         try Check.webURL(slackWebhookUrl, "slackWebhookUrl")
         try Check.webURL(discordWebhookUrl, "discordWebhookUrl")
+        try Check.slackChannel(slackChannelId, "slackChannelId")
         try Check.text(name, "name", length: 1...200)
         try Check.email(email, "email")
         try Check.text(company, "company", length: 1...200)

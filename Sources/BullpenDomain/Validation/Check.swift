@@ -59,6 +59,17 @@ public enum Check {
         else { throw ValidationError(field: field, message: "must be an http or https URL") }
     }
 
+    /// A Slack conversation id: C (a channel) or G (a private one), then 8 to 20 upper-case letters and digits.
+    public static func slackChannel(_ value: String?, _ field: String) throws(ValidationError) {
+        guard let value else { return }
+        guard (9...21).contains(value.count), value.first == "C" || value.first == "G",
+            value.allSatisfy({ ("A"..."Z").contains($0) || ("0"..."9").contains($0) })
+        else {
+            throw ValidationError(
+                field: field, message: "must be a Slack channel id (C or G, then 8 to 20 capitals and digits)")
+        }
+    }
+
     /// At least one of the fields of a change is set.
     public static func someChange(_ values: [Any?]) throws(ValidationError) {
         guard values.contains(where: { $0 != nil }) else {

@@ -4,7 +4,8 @@ import Foundation
 /// a header `t=<unix seconds>,v1=<hex>[,v1=<hex>...]`, each v1 an HMAC-SHA256 of `"<t>.<raw body>"` keyed
 /// with the whole secret string. Any v1 matching any of the secrets (more than one during a rotation)
 /// passes, if `t` is within the tolerance of now. The rules, with no clock and no crypto of their own: the
-/// caller passes the time and the HMAC function.
+/// caller passes the time and the HMAC function. Slack signs its own way (``verifySlack(timestamp:signature:body:secrets:now:tolerance:hmac:)``)
+/// under the same rules.
 public enum WebhookSignature {
     /// Why a signature is refused, each with the code the answer carries.
     public enum Refusal: Error, Equatable, Sendable, CustomStringConvertible {
@@ -68,18 +69,48 @@ public enum WebhookSignature {
         header: String?, body: [UInt8], secrets: [String], now: Date, tolerance: Int = defaultTolerance,
         hmac: (_ key: [UInt8], _ message: [UInt8]) -> [UInt8]
     ) -> Result<Int, Refusal> {
-        let parsed: (timestamp: Int, signatures: [[UInt8]])
         switch parse(header) {
-        case .failure(let refusal): return .failure(refusal)
-        case .success(let value): parsed = value
+        case .failure(let refusal):
+            return .failure(refusal)
+        case .success(let parsed):
+            return check(
+                timestamp: parsed.timestamp, signatures: parsed.signatures,
+                signed: Array("\(parsed.timestamp).".utf8) + body, secrets: secrets, now: now, tolerance: tolerance,
+                hmac: hmac)
         }
-        let age = Int(now.timeIntervalSince1970) - parsed.timestamp
+    }
+
+    /// Checks Slack's scheme: `X-Slack-Request-Timestamp: <unix seconds>` and `X-Slack-Signature: v0=<hex>`,
+    /// an HMAC-SHA256 of `"v0:<timestamp>:<raw body>"` keyed with the app's signing secret (more than one
+    /// during a rotation); the same tolerance and refusals as ``verify(header:body:secrets:now:tolerance:hmac:)``.
+    public static func verifySlack(
+        timestamp: String?, signature: String?, body: [UInt8], secrets: [String], now: Date,
+        tolerance: Int = defaultTolerance, hmac: (_ key: [UInt8], _ message: [UInt8]) -> [UInt8]
+    ) -> Result<Int, Refusal> {
+        guard let timestamp, !timestamp.isEmpty, let signature, !signature.isEmpty else { return .failure(.missing) }
+        guard let seconds = Int(timestamp) else {
+            return .failure(.malformed("X-Slack-Request-Timestamp is not a number of seconds"))
+        }
+        guard signature.hasPrefix("v0="), let bytes = hex(String(signature.dropFirst(3))), bytes.count == 32 else {
+            return .failure(.malformed("X-Slack-Signature is not v0= and 64 hex digits"))
+        }
+        return check(
+            timestamp: seconds, signatures: [bytes], signed: slackSigned(timestamp: seconds, body: body),
+            secrets: secrets,
+            now: now, tolerance: tolerance, hmac: hmac)
+    }
+
+    /// Fresh, and one signature equal (in constant time) to the HMAC of `signed` under one of the secrets.
+    static func check(
+        timestamp: Int, signatures: [[UInt8]], signed: [UInt8], secrets: [String], now: Date, tolerance: Int,
+        hmac: (_ key: [UInt8], _ message: [UInt8]) -> [UInt8]
+    ) -> Result<Int, Refusal> {
+        let age = Int(now.timeIntervalSince1970) - timestamp
         guard abs(age) <= tolerance else { return .failure(.stale(ageSeconds: age)) }
-        let signed = Array("\(parsed.timestamp).".utf8) + body
         for secret in secrets {
             let expected = hmac(Array(secret.utf8), signed)
-            for candidate in parsed.signatures where constantTimeEqual(candidate, expected) {
-                return .success(parsed.timestamp)
+            for candidate in signatures where constantTimeEqual(candidate, expected) {
+                return .success(timestamp)
             }
         }
         return .failure(.mismatch)
@@ -87,8 +118,17 @@ public enum WebhookSignature {
 
     /// The header a producer sends (for the sandbox and the tests).
     public static func header(timestamp: Int, signature: [UInt8]) -> String {
-        "t=\(timestamp),v1=" + signature.map { String(format: "%02x", $0) }.joined()
+        "t=\(timestamp),v1=" + hexString(signature)
     }
+
+    /// Slack's `X-Slack-Signature` for a body signed at `timestamp` (for the sandbox and the tests); the bytes
+    /// are the HMAC of ``slackSigned(timestamp:body:)``.
+    public static func slackHeader(signature: [UInt8]) -> String { "v0=" + hexString(signature) }
+
+    /// What Slack signs.
+    public static func slackSigned(timestamp: Int, body: [UInt8]) -> [UInt8] { Array("v0:\(timestamp):".utf8) + body }
+
+    static func hexString(_ bytes: [UInt8]) -> String { bytes.map { String(format: "%02x", $0) }.joined() }
 
     static func constantTimeEqual(_ a: [UInt8], _ b: [UInt8]) -> Bool {
         guard a.count == b.count else { return false }

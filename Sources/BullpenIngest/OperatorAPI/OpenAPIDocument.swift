@@ -364,6 +364,73 @@ enum OpenAPIDocument {
                 }
               }
             },
+            "/webhooks/slack": {
+              "post": {
+                "summary": "Slack's Events API, signed with X-Slack-Signature (v0=, over v0:<timestamp>:<body>; several secrets during a rotation; 300 s tolerance): a person's message in a client's channel is published to the command queue after the broker's confirm",
+                "operationId": "postSlackEvent",
+                "parameters": [
+                  {
+                    "name": "X-Slack-Request-Timestamp",
+                    "in": "header",
+                    "required": true,
+                    "schema": {
+                      "type": "string"
+                    },
+                    "description": "unix seconds; 300 s tolerance"
+                  },
+                  {
+                    "name": "X-Slack-Signature",
+                    "in": "header",
+                    "required": true,
+                    "schema": {
+                      "type": "string"
+                    },
+                    "description": "v0=<hex HMAC-SHA256 of \"v0:<timestamp>:<raw body>\" keyed with the app's signing secret>"
+                  }
+                ],
+                "requestBody": {
+                  "required": true,
+                  "content": {
+                    "application/json": {
+                      "schema": {
+                        "$ref": "#/components/schemas/SlackEvent"
+                      }
+                    }
+                  }
+                },
+                "responses": {
+                  "200": {
+                    "description": "url_verification's challenge; or received (published, or dropped with the reason)",
+                    "content": {
+                      "application/json": {
+                        "schema": {
+                          "anyOf": [
+                            {
+                              "$ref": "#/components/schemas/SlackChallenge"
+                            },
+                            {
+                              "$ref": "#/components/schemas/SlackReceived"
+                            }
+                          ]
+                        }
+                      }
+                    }
+                  },
+                  "400": {
+                    "$ref": "#/components/responses/Error400"
+                  },
+                  "413": {
+                    "$ref": "#/components/responses/Error413"
+                  },
+                  "415": {
+                    "$ref": "#/components/responses/Error415"
+                  },
+                  "503": {
+                    "$ref": "#/components/responses/Error503"
+                  }
+                }
+              }
+            },
             "/v1/clients": {
               "get": {
                 "summary": "list clients",
@@ -4288,6 +4355,11 @@ enum OpenAPIDocument {
                     "minLength": 10,
                     "maxLength": 500,
                     "description": "the client's Discord webhook, for its chat notifications (an http or https URL; a credential: never shown again)"
+                  },
+                  "slackChannelId": {
+                    "type": "string",
+                    "pattern": "^[CG][A-Z0-9]{8,20}$",
+                    "description": "the client's Slack channel id: its people's messages there (through the Slack app's events, POST /webhooks/slack) come onto its current project's thread"
                   }
                 },
                 "required": [
@@ -4355,6 +4427,11 @@ enum OpenAPIDocument {
                     "minLength": 10,
                     "maxLength": 500,
                     "description": "the client's Discord webhook, for its chat notifications (an http or https URL; a credential: never shown again)"
+                  },
+                  "slackChannelId": {
+                    "type": "string",
+                    "pattern": "^[CG][A-Z0-9]{8,20}$",
+                    "description": "the client's Slack channel id: its people's messages there (through the Slack app's events, POST /webhooks/slack) come onto its current project's thread"
                   }
                 },
                 "required": [],
@@ -4859,6 +4936,13 @@ enum OpenAPIDocument {
                   },
                   "discordConnected": {
                     "type": "boolean"
+                  },
+                  "slackChannelId": {
+                    "type": [
+                      "string",
+                      "null"
+                    ],
+                    "description": "the client's Slack channel, where its people write to the agency"
                   }
                 },
                 "required": [
@@ -4872,7 +4956,8 @@ enum OpenAPIDocument {
                   "timezone",
                   "createdAt",
                   "slackConnected",
-                  "discordConnected"
+                  "discordConnected",
+                  "slackChannelId"
                 ],
                 "additionalProperties": false
               },
@@ -5638,6 +5723,13 @@ enum OpenAPIDocument {
                   },
                   "discordConnected": {
                     "type": "boolean"
+                  },
+                  "slackChannelId": {
+                    "type": [
+                      "string",
+                      "null"
+                    ],
+                    "description": "the client's Slack channel, where its people write to the agency"
                   }
                 },
                 "required": [
@@ -5652,7 +5744,8 @@ enum OpenAPIDocument {
                   "createdAt",
                   "projects",
                   "slackConnected",
-                  "discordConnected"
+                  "discordConnected",
+                  "slackChannelId"
                 ],
                 "additionalProperties": false
               },
@@ -7505,6 +7598,93 @@ enum OpenAPIDocument {
                     "description": "converted is the intake's to set"
                   }
                 },
+                "additionalProperties": false
+              },
+              "SlackEvent": {
+                "type": "object",
+                "properties": {
+                  "type": {
+                    "type": "string",
+                    "description": "url_verification (answered with the challenge) or event_callback"
+                  },
+                  "challenge": {
+                    "type": "string",
+                    "description": "url_verification's"
+                  },
+                  "event_id": {
+                    "type": "string"
+                  },
+                  "team_id": {
+                    "type": "string"
+                  },
+                  "event": {
+                    "type": "object",
+                    "properties": {
+                      "type": {
+                        "type": "string",
+                        "description": "message is taken; others are acknowledged and dropped"
+                      },
+                      "subtype": {
+                        "type": "string",
+                        "description": "a message with a subtype (an edit, a join ...) is dropped"
+                      },
+                      "bot_id": {
+                        "type": "string",
+                        "description": "a bot's message is dropped"
+                      },
+                      "channel": {
+                        "type": "string"
+                      },
+                      "user": {
+                        "type": "string"
+                      },
+                      "text": {
+                        "type": "string"
+                      },
+                      "ts": {
+                        "type": "string"
+                      }
+                    },
+                    "required": [
+                      "type"
+                    ]
+                  }
+                },
+                "required": [
+                  "type"
+                ],
+                "description": "Slack's Events API envelope; other fields are allowed and ignored"
+              },
+              "SlackReceived": {
+                "type": "object",
+                "properties": {
+                  "received": {
+                    "type": "boolean",
+                    "const": true
+                  },
+                  "eventId": {
+                    "type": "string"
+                  },
+                  "ignored": {
+                    "type": "string",
+                    "description": "why the event was dropped (an edit, a bot's message, another type); absent when the message was published"
+                  }
+                },
+                "required": [
+                  "received"
+                ],
+                "additionalProperties": false
+              },
+              "SlackChallenge": {
+                "type": "object",
+                "properties": {
+                  "challenge": {
+                    "type": "string"
+                  }
+                },
+                "required": [
+                  "challenge"
+                ],
                 "additionalProperties": false
               }
             },

@@ -28,12 +28,9 @@ struct AgentEventRoutes {
     }
 
     func post(_ request: Request, context: APIContext) async throws -> Response {
-        guard !secrets.isEmpty else {
-            throw APIError(
-                .serviceUnavailable, "the lifecycle hook is not configured on this ingest (BULLPEN_HOOK_SECRET)",
-                code: "hook_not_configured")
-        }
-        let body = try await RequestBody.read(request, upTo: Self.maxBodyBytes)
+        let body = try await SignedWebhook.body(
+            request, secrets: secrets, upTo: Self.maxBodyBytes, endpoint: "the lifecycle hook is",
+            variable: "BULLPEN_HOOK_SECRET", code: "hook_not_configured")
         let signedAt = try SignedWebhook.verify(
             request, header: "X-Bullpen-Signature", body: body, secrets: secrets)
         let event: AgentLifecycleEvent

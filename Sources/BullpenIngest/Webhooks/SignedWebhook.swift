@@ -9,13 +9,27 @@ import Hummingbird
 enum SignedWebhook {
     static func verify(_ request: Request, header: String, body: [UInt8], secrets: [String]) throws -> Int {
         let verified = WebhookSignature.verify(
-            header: request.headers[HTTPField.Name(header)!], body: body, secrets: secrets, now: Date()
-        ) { key, message in
-            Array(HMAC<SHA256>.authenticationCode(for: message, using: SymmetricKey(data: key)))
-        }
+            header: request.headers[HTTPField.Name(header)!], body: body, secrets: secrets, now: Date(),
+            hmac: hmacSHA256)
         switch verified {
         case .failure(let refusal): throw APIError(.badRequest, refusal.description, code: refusal.code)
         case .success(let timestamp): return timestamp
         }
+    }
+
+    /// The HMAC both schemes sign with (Stripe's and Slack's).
+    static func hmacSHA256(key: [UInt8], message: [UInt8]) -> [UInt8] {
+        Array(HMAC<SHA256>.authenticationCode(for: message, using: SymmetricKey(data: key)))
+    }
+
+    /// The raw body of a signed webhook, read once its endpoint is known to be configured: without a secret
+    /// the answer is 503 with `code`, naming what is missing (`endpoint`, the environment `variable`).
+    static func body(
+        _ request: Request, secrets: [String], upTo limit: Int, endpoint: String, variable: String, code: String
+    ) async throws -> [UInt8] {
+        guard !secrets.isEmpty else {
+            throw APIError(.serviceUnavailable, "\(endpoint) not configured on this ingest (\(variable))", code: code)
+        }
+        return try await RequestBody.read(request, upTo: limit)
     }
 }

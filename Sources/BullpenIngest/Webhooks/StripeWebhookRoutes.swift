@@ -34,13 +34,9 @@ struct StripeWebhookRoutes {
     }
 
     func post(_ request: Request, context: APIContext) async throws -> Response {
-        guard !secrets.isEmpty else {
-            throw APIError(
-                .serviceUnavailable,
-                "Stripe webhooks are not configured on this ingest (BULLPEN_STRIPE_WEBHOOK_SECRET)",
-                code: "stripe_not_configured")
-        }
-        let body = try await RequestBody.read(request, upTo: Self.maxBodyBytes)
+        let body = try await SignedWebhook.body(
+            request, secrets: secrets, upTo: Self.maxBodyBytes, endpoint: "Stripe webhooks are",
+            variable: "BULLPEN_STRIPE_WEBHOOK_SECRET", code: "stripe_not_configured")
         _ = try SignedWebhook.verify(request, header: "Stripe-Signature", body: body, secrets: secrets)
         let event: StripeEvent
         do { event = try StripeEvent.parse(body) } catch {

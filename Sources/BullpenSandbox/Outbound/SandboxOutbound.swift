@@ -1,4 +1,5 @@
 import Foundation
+import HTTPClient
 import Hummingbird
 import Logging
 import Synchronization
@@ -9,7 +10,9 @@ import Synchronization
 ///   html or text); 200 `{"id"}`; its errors as `{statusCode, name, message}`; the `Idempotency-Key` (same key
 ///   and payload: the first answer again, nothing sent; same key, other payload: 409
 ///   invalid_idempotent_request).
-/// - Slack, `POST /slack/<hook>`: `{"text"}`; 200 `ok`; errors as plain text.
+/// - Slack, `POST /slack/<hook>`: `{"text"}`; 200 `ok`; errors as plain text. And Slack's side of the Events
+///   API: `POST /sandbox/slack/messages {channel, text, user?}` is a person writing in a channel; the stand-in
+///   sends the signed `event_callback` to the events URL (ingest's `/webhooks/slack`), as Slack does.
 /// - Discord, `POST /discord/<id>/<token>?wait=true`: `{content <= 2000, allowed_mentions?}`; 200 with the
 ///   message.
 ///
@@ -67,10 +70,18 @@ public final class SandboxOutbound: Sendable {
     public struct Configuration: Sendable {
         public var host: String
         public var port: Int
+        /// Where Slack's events go (ingest's `/webhooks/slack`), and the app's signing secret.
+        public var slackEventsURL: String?
+        public var slackSigningSecret: String
 
-        public init(host: String = "127.0.0.1", port: Int = 18790) {
+        public init(
+            host: String = "127.0.0.1", port: Int = 18790, slackEventsURL: String? = nil,
+            slackSigningSecret: String = ""
+        ) {
             self.host = host
             self.port = port
+            self.slackEventsURL = slackEventsURL
+            self.slackSigningSecret = slackSigningSecret
         }
     }
 
@@ -230,6 +241,43 @@ public final class SandboxOutbound: Sendable {
         return Self.json(200, ["id": UUID().uuidString, "content": message.content])
     }
 
+    /// A person writes in a Slack channel: the signed `event_callback` goes to the events URL; the answer says
+    /// which event it was and what ingest answered.
+    func slackEvent(body: [UInt8]) async -> Response {
+        struct Written: Decodable {
+            let channel: String
+            let text: String
+            let user: String?
+        }
+        guard let url = configuration.slackEventsURL, !configuration.slackSigningSecret.isEmpty else {
+            return Self.json(
+                503, ["error": "no events URL or signing secret (--slack-events-url, BULLPEN_SLACK_SIGNING_SECRET)"])
+        }
+        guard let written = try? JSONDecoder().decode(Written.self, from: Data(body)) else {
+            return Self.json(400, ["error": "send {channel, text, user?}"])
+        }
+        let now = Date().timeIntervalSince1970
+        let eventID = "Ev" + UUID().uuidString.replacingOccurrences(of: "-", with: "").prefix(12)
+        let envelope: [String: Any] = [
+            "token": "sandbox", "team_id": "T0SANDBOX", "api_app_id": "A0SANDBOX", "type": "event_callback",
+            "event_id": eventID, "event_time": Int(now),
+            "event": [
+                "type": "message", "channel": written.channel, "user": written.user ?? "U0SANDBOX",
+                "text": written.text, "ts": String(format: "%.6f", now), "channel_type": "channel",
+            ],
+        ]
+        let payload = Array((try? JSONSerialization.data(withJSONObject: envelope)) ?? Data())
+        let request = HTTPClientRequest(
+            method: "POST", url: url,
+            headers: [
+                ("Content-Type", "application/json"), ("User-Agent", "Slackbot 1.0 (+https://api.slack.com/robots)"),
+            ]
+                + SandboxSigning.slackHeaders(body: payload, secret: configuration.slackSigningSecret),
+            body: payload, timeout: .seconds(10))
+        let response = try? await Blocking.run { try CurlClient.perform(request) }
+        return Self.json(200, ["eventId": eventID, "status": String(response?.status ?? 0)])
+    }
+
     // MARK: the application
 
     public func application() -> some ApplicationProtocol {
@@ -240,6 +288,9 @@ public final class SandboxOutbound: Sendable {
         }
         router.post("/slack/:hook") { request, _ in
             await self.slack(body: Array(buffer: try await request.body.collect(upTo: 1 << 20)))
+        }
+        router.post("/sandbox/slack/messages") { request, _ in
+            await self.slackEvent(body: Array(buffer: try await request.body.collect(upTo: 1 << 16)))
         }
         router.post("/discord/:id/:token") { request, _ in
             await self.discord(request, body: Array(buffer: try await request.body.collect(upTo: 1 << 20)))

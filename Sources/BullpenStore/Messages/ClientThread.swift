@@ -2,9 +2,9 @@ import BullpenDomain
 import Foundation
 import PostgreSQL
 
-/// A project's message thread with its client (`client_messages`): the portal today; Slack and Discord carry
-/// the same thread when configured (not built). A client's message waits for an answer (a message-response
-/// SLA); an operator's answers every message waiting.
+/// A project's message thread with its client (`client_messages`): written in the portal (the API and the CLI),
+/// and by the client's people in its Slack channel (``postFromSlack(_:messageID:now:in:)``). A client's message
+/// waits for an answer (a message-response SLA); an operator's answers every message waiting.
 public enum ClientThread {
     /// Who posts.
     public enum Sender: Sendable, Equatable {
@@ -23,8 +23,18 @@ public enum ClientThread {
 
     public static func threadID(project: Int64) -> String { "project-\(project)" }
 
+    /// Where a message was written: `channel` (`portal`, `slack`), and the channel's own id of it, which makes a
+    /// message delivered twice one row.
+    public struct Origin: Sendable, Equatable {
+        public var channel: String
+        public var externalID: String?
+        public var senderName: String?
+        public static let portal = Origin(channel: "portal", externalID: nil, senderName: nil)
+    }
+
     public static func post(
-        _ message: ProjectMessage, from sender: Sender, messageID: String, now: Date, in tx: PGConnection
+        _ message: ProjectMessage, from sender: Sender, origin: Origin = .portal, messageID: String, now: Date,
+        in tx: PGConnection
     ) throws -> Posted {
         guard
             let project = try tx.query(
@@ -40,16 +50,19 @@ public enum ClientThread {
         }
         let (senderKind, senderName): (String, String)
         switch sender {
-        case .client: (senderKind, senderName) = ("client", try project.decode("client_name"))
+        case .client: (senderKind, senderName) = ("client", try origin.senderName ?? project.decode("client_name"))
         case .operator: (senderKind, senderName) = ("operator", "Bullpen")
         }
         let id: Int64 = try tx.query(
             """
             INSERT INTO client_messages (client_id, project_id, thread_id, sender, sender_name, content, channel,
-                                         created_at)
-            VALUES ($1, $2, $3, $4, $5, $6, 'portal', $7) RETURNING id
+                                         external_message_id, created_at)
+            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id
             """,
-            [clientID, message.id, threadID(project: message.id), senderKind, senderName, message.body, now]
+            [
+                clientID, message.id, threadID(project: message.id), senderKind, senderName, message.body,
+                origin.channel, origin.externalID, now,
+            ]
         ).first!.decode("id")
         switch sender {
         case .client: try SLAStore.open(.messageResponse, projectID: message.id, taskID: nil, now: now, in: tx)
@@ -63,4 +76,50 @@ public enum ClientThread {
             id: id, projectID: message.id, projectName: try project.decode("name"), clientID: clientID,
             clientEmail: try project.decode("email", as: String?.self))
     }
+
+    /// What became of a Slack message.
+    public enum SlackOutcome: Sendable, Equatable {
+        case posted(Posted)
+        /// Slack's message is already on the thread (its event came twice under different ids).
+        case alreadyPosted
+        /// No client has the channel.
+        case unknownChannel
+        /// The channel's client has no project that is not archived.
+        case noProject(clientID: Int64)
+    }
+
+    /// A person's message in a client's Slack channel, posted as the client's on the thread of its current
+    /// project (the newest not archived).
+    public static func postFromSlack(
+        _ message: SlackMessageReceived, messageID: String, now: Date, in tx: PGConnection
+    ) throws -> SlackOutcome {
+        guard
+            let found = try tx.query(
+                """
+                SELECT c.id AS client_id, c.name AS client_name,
+                       (SELECT p.id FROM projects p WHERE p.client_id = c.id AND p.status <> 'archived'
+                         ORDER BY p.id DESC LIMIT 1) AS project_id,
+                       EXISTS (SELECT 1 FROM client_messages m
+                                WHERE m.channel = 'slack' AND m.external_message_id = $2) AS posted
+                  FROM clients c WHERE c.slack_channel_id = $1
+                """, [message.channel, externalID(message)]
+            ).first
+        else { return .unknownChannel }
+        let clientID: Int64 = try found.decode("client_id")
+        guard try !found.decode("posted", as: Bool.self) else { return .alreadyPosted }
+        guard let projectID = try found.decode("project_id", as: Int64?.self) else {
+            return .noProject(clientID: clientID)
+        }
+        let name: String = try found.decode("client_name")
+        return .posted(
+            try post(
+                ProjectMessage(id: projectID, body: message.text), from: .client(clientID),
+                origin: Origin(
+                    channel: "slack", externalID: externalID(message),
+                    senderName: message.user.map { "\(name) (Slack \($0))" } ?? "\(name) (Slack)"),
+                messageID: messageID, now: now, in: tx))
+    }
+
+    /// Slack's message identity: its channel and its ts.
+    static func externalID(_ message: SlackMessageReceived) -> String { "\(message.channel):\(message.ts)" }
 }

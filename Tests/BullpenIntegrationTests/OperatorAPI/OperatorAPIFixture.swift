@@ -17,12 +17,13 @@ final class OperatorAPIFixture: @unchecked Sendable {
 
     init(
         _ stem: String, rateLimit: RateLimitSettings = .init(), eventHeartbeat: Duration = .seconds(15),
-        hookSecrets: [String] = [], s3: IngestConfiguration.S3Settings? = nil
+        hookSecrets: [String] = [], s3: IngestConfiguration.S3Settings? = nil, slackSigningSecrets: [String] = []
     ) throws {
         stack = try StackFixture(stem)
         operatorToken = try ApiTokens.create(name: "test operator", role: .operator, on: stack.db).secret
         server = try stack.ingest(
-            rateLimit: rateLimit, eventHeartbeat: eventHeartbeat, hookSecrets: hookSecrets, s3: s3)
+            rateLimit: rateLimit, eventHeartbeat: eventHeartbeat, hookSecrets: hookSecrets, s3: s3,
+            slackSigningSecrets: slackSigningSecrets)
         commands = try stack.consumer(queue: .command)
         commands.start()
     }
@@ -63,9 +64,10 @@ struct APIClient: Sendable {
 
     func request(
         _ method: HTTPRequest.Method, _ uri: String, json body: String? = nil, key: String? = nil,
-        contentType: String? = "application/json", signature: String? = nil
+        contentType: String? = "application/json", signature: String? = nil, headers extra: [String: String] = [:]
     ) async throws -> Answer {
         var headers: HTTPFields = [:]
+        for (name, value) in extra { headers[HTTPField.Name(name)!] = value }
         if let signature { headers[HTTPField.Name("X-Bullpen-Signature")!] = signature }
         if let token { headers[.authorization] = "Bearer \(token)" }
         if body != nil, let contentType { headers[.contentType] = contentType }

@@ -38,7 +38,7 @@ final class StackFixture: @unchecked Sendable {
         amqp: AMQPConfiguration? = nil, timeouts: ConnectionTimeouts = .init(),
         rateLimit: RateLimitSettings = .init(), eventHeartbeat: Duration = .seconds(15), hookSecrets: [String] = [],
         s3: IngestConfiguration.S3Settings? = nil, stripeWebhookSecrets: [String] = [],
-        checkout: IngestConfiguration.CheckoutSettings? = nil
+        slackSigningSecrets: [String] = [], checkout: IngestConfiguration.CheckoutSettings? = nil
     ) throws -> IngestServer {
         IngestServer(
             configuration: IngestConfiguration(
@@ -46,7 +46,7 @@ final class StackFixture: @unchecked Sendable {
                 databaseConnections: 2, rateLimit: rateLimit, eventHeartbeat: eventHeartbeat, timeouts: timeouts,
                 hookSecrets: hookSecrets, filesDirectory: filesDirectory, linkSecret: Self.linkSecret,
                 maxFileBytes: 64 << 10, s3: s3, stripeWebhookSecrets: stripeWebhookSecrets,
-                checkout: checkout),
+                slackSigningSecrets: slackSigningSecrets, checkout: checkout),
             topology: topology, logger: logger)
     }
 
