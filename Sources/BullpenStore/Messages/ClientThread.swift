@@ -26,10 +26,10 @@ public enum ClientThread {
     /// Where a message was written: `channel` (`portal`, `slack`), and the channel's own id of it, which makes a
     /// message delivered twice one row.
     public struct Origin: Sendable, Equatable {
-        public var channel: String
+        public var channel: ClientChannel
         public var externalID: String?
         public var senderName: String?
-        public static let portal = Origin(channel: "portal", externalID: nil, senderName: nil)
+        public static let portal = Origin(channel: .portal, externalID: nil, senderName: nil)
     }
 
     public static func post(
@@ -61,7 +61,7 @@ public enum ClientThread {
             """,
             [
                 clientID, message.id, threadID(project: message.id), senderKind, senderName, message.body,
-                origin.channel, origin.externalID, now,
+                origin.channel.rawValue, origin.externalID, now,
             ]
         ).first!.decode("id")
         switch sender {
@@ -115,7 +115,7 @@ public enum ClientThread {
             try post(
                 ProjectMessage(id: projectID, body: message.text), from: .client(clientID),
                 origin: Origin(
-                    channel: "slack", externalID: externalID(message),
+                    channel: .slack, externalID: externalID(message),
                     senderName: message.user.map { "\(name) (Slack \($0))" } ?? "\(name) (Slack)"),
                 messageID: messageID, now: now, in: tx))
     }
