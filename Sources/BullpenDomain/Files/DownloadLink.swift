@@ -24,7 +24,7 @@ public enum DownloadLink {
 
     /// The query of a link to `fileID` valid until `expires`.
     public static func query(fileID: String, expires: Int, key: [UInt8], hmac: HMAC) -> String {
-        let signature = hmac(key, message(fileID, expires)).map { String(format: "%02x", $0) }.joined()
+        let signature = Hex.string(hmac(key, message(fileID, expires)))
         return "expires=\(expires)&signature=\(signature)"
     }
 
@@ -33,7 +33,7 @@ public enum DownloadLink {
     public static func verify(
         fileID: String, expires: String?, signature: String?, key: [UInt8], now: Date, hmac: HMAC
     ) -> Result<Void, Refusal> {
-        guard let expires, let seconds = Int(expires), let signature, let given = WebhookSignature.hex(signature),
+        guard let expires, let seconds = Int(expires), let signature, let given = Hex.bytes(signature),
             given.count == 32
         else { return .failure(.malformed) }
         let expected = hmac(key, message(fileID, seconds))

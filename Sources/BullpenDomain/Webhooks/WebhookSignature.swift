@@ -50,7 +50,7 @@ public enum WebhookSignature {
                 guard let t = Int(pair[1]) else { return .failure(.malformed("t is not a number of seconds")) }
                 timestamp = t
             case "v1":
-                guard let bytes = hex(pair[1]), bytes.count == 32 else {
+                guard let bytes = Hex.bytes(pair[1]), bytes.count == 32 else {
                     return .failure(.malformed("v1 is not 64 hex digits"))
                 }
                 signatures.append(bytes)
@@ -91,7 +91,8 @@ public enum WebhookSignature {
         guard let seconds = Int(timestamp) else {
             return .failure(.malformed("X-Slack-Request-Timestamp is not a number of seconds"))
         }
-        guard signature.hasPrefix("v0="), let bytes = hex(String(signature.dropFirst(3))), bytes.count == 32 else {
+        guard signature.hasPrefix("v0="), let bytes = Hex.bytes(String(signature.dropFirst(3))), bytes.count == 32
+        else {
             return .failure(.malformed("X-Slack-Signature is not v0= and 64 hex digits"))
         }
         return check(
@@ -118,35 +119,20 @@ public enum WebhookSignature {
 
     /// The header a producer sends (for the sandbox and the tests).
     public static func header(timestamp: Int, signature: [UInt8]) -> String {
-        "t=\(timestamp),v1=" + hexString(signature)
+        "t=\(timestamp),v1=" + Hex.string(signature)
     }
 
     /// Slack's `X-Slack-Signature` for a body signed at `timestamp` (for the sandbox and the tests); the bytes
     /// are the HMAC of ``slackSigned(timestamp:body:)``.
-    public static func slackHeader(signature: [UInt8]) -> String { "v0=" + hexString(signature) }
+    public static func slackHeader(signature: [UInt8]) -> String { "v0=" + Hex.string(signature) }
 
     /// What Slack signs.
     public static func slackSigned(timestamp: Int, body: [UInt8]) -> [UInt8] { Array("v0:\(timestamp):".utf8) + body }
-
-    static func hexString(_ bytes: [UInt8]) -> String { bytes.map { String(format: "%02x", $0) }.joined() }
 
     static func constantTimeEqual(_ a: [UInt8], _ b: [UInt8]) -> Bool {
         guard a.count == b.count else { return false }
         var difference: UInt8 = 0
         for (x, y) in zip(a, b) { difference |= x ^ y }
         return difference == 0
-    }
-
-    static func hex(_ text: String) -> [UInt8]? {
-        guard text.count % 2 == 0 else { return nil }
-        var bytes: [UInt8] = []
-        var index = text.startIndex
-        while index < text.endIndex {
-            let next = text.index(index, offsetBy: 2)
-            guard let byte = UInt8(text[index..<next], radix: 16) else { return nil }
-            bytes.append(byte)
-            index = next
-        }
-        return bytes
     }
 }

@@ -1,7 +1,6 @@
 import BullpenDomain
 import BullpenMessaging
 import BullpenStore
-import Crypto
 import Foundation
 import HTTPTypes
 import Hummingbird
@@ -157,7 +156,7 @@ struct OperatorAPI: Sendable {
     /// command (and the same message id); random without a key.
     static func commandID(tokenID: Int64, idempotencyKey: String?) -> String {
         let seed = idempotencyKey.map { "\(tokenID):\($0)" } ?? "\(tokenID):\(UUID().uuidString)"
-        return "cmd_" + SHA256.hash(data: Array(seed.utf8)).prefix(12).map { String(format: "%02x", $0) }.joined()
+        return "cmd_" + ContentID.of(seed, bytes: 12)
     }
 
     /// A command's route: on the collection (`path` ""), or on one row (`:id...`, whose id joins the payload).

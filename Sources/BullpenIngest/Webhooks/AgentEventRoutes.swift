@@ -1,6 +1,5 @@
 import BullpenDomain
 import BullpenMessaging
-import Crypto
 import Foundation
 import HTTPTypes
 import Hummingbird
@@ -37,7 +36,7 @@ struct AgentEventRoutes {
         do { event = try AgentLifecycleEvent.parse(body) } catch {
             throw APIError.invalid(error)
         }
-        let eventID = SHA256.hash(data: body).prefix(16).map { String(format: "%02x", $0) }.joined()
+        let eventID = ContentID.of(body)
         let message = AgentLifecycleMessage(eventId: eventID, event: event, signedAt: signedAt)
         try await publisher.publishConfirmed(message, topology: topology, what: "the event", logger: context.logger)
         return .json(.accepted, Accepted(accepted: true, eventId: eventID))

@@ -1,6 +1,5 @@
 import BullpenDomain
 import BullpenMessaging
-import Crypto
 import Foundation
 import HTTPTypes
 import Hummingbird
@@ -36,13 +35,12 @@ struct IntakeRoutes {
         let messageId: String
     }
 
-    /// The first 16 bytes of SHA-256 of the address and the brief, in hex (as the lifecycle hook's event ids).
+    /// The address and the brief's content id (as the lifecycle hook's event ids).
     static func digest(_ email: String, _ brief: String) -> String {
-        SHA256.hash(data: Array((email + "\n" + brief).utf8)).prefix(16).map { String(format: "%02x", $0) }.joined()
+        ContentID.of(email + "\n" + brief)
     }
 
     func post(_ request: Request, context: APIContext) async throws -> Response {
-        try JSONContentType<APIContext>.require(request)
         let body = try await RequestBody.read(request, upTo: Self.maxBodyBytes)
         let submission: IntakeSubmission
         do { submission = try IntakeSubmission(form: body, dedupe: Self.digest) } catch {

@@ -4,13 +4,27 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 
-/// The check both signed webhooks share (Stripe's scheme, which Bullpen's own producers use too): the header
-/// `header` over the raw body, against every secret; 400 with the refusal's code. Returns the signing time.
+/// The checks the signed webhooks share: Stripe's scheme (which Bullpen's own producers use too) or Slack's over
+/// the raw body, against every secret; 400 with the refusal's code. Each returns the signing time.
 enum SignedWebhook {
     static func verify(_ request: Request, header: String, body: [UInt8], secrets: [String]) throws -> Int {
-        let verified = WebhookSignature.verify(
-            header: request.headers[HTTPField.Name(header)!], body: body, secrets: secrets, now: Date(),
-            hmac: hmacSHA256)
+        try signedAt(
+            WebhookSignature.verify(
+                header: request.headers[HTTPField.Name(header)!], body: body, secrets: secrets, now: Date(),
+                hmac: hmacSHA256))
+    }
+
+    /// The same check in Slack's scheme (`X-Slack-Request-Timestamp`, `X-Slack-Signature: v0=`).
+    static func verifySlack(_ request: Request, body: [UInt8], secrets: [String]) throws -> Int {
+        try signedAt(
+            WebhookSignature.verifySlack(
+                timestamp: request.headers[HTTPField.Name("X-Slack-Request-Timestamp")!],
+                signature: request.headers[HTTPField.Name("X-Slack-Signature")!], body: body, secrets: secrets,
+                now: Date(), hmac: hmacSHA256))
+    }
+
+    /// The signing time, or 400 with the refusal's code.
+    private static func signedAt(_ verified: Result<Int, WebhookSignature.Refusal>) throws -> Int {
         switch verified {
         case .failure(let refusal): throw APIError(.badRequest, refusal.description, code: refusal.code)
         case .success(let timestamp): return timestamp

@@ -6,12 +6,10 @@
 /// safe: a message id makes a second copy harmless. With the broker away for good, the caller still gets its
 /// answer within the window.
 public struct PublishRetry: Sendable {
-    public let window: Duration
     private let deadline: ContinuousClock.Instant
     private var backoff: Backoff
 
     public init(window: Duration, startedAt: ContinuousClock.Instant) {
-        self.window = window
         deadline = startedAt + window
         backoff = Backoff(initial: .milliseconds(50), maximum: .milliseconds(500))
     }

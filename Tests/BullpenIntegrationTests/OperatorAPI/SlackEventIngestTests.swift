@@ -63,6 +63,15 @@ final class SlackEventIngestTests: @unchecked Sendable {
                         "SELECT count(*) FROM client_messages WHERE project_id = $1 AND channel = 'slack'", [project])
                         == 1
                 })
+            // The same Slack message under another event id (Slack's message id, channel and ts, is kept): one row.
+            let again = self.message(
+                "Ev1-again", channel: "C0ACME0001", text: "Can we move the launch to Friday?", ts: "1.1")
+            #expect(try await self.send(api, again).status == .ok)
+            // Taken as a duplicate (settled, not failed on the unique index and retried or parked).
+            #expect(
+                try eventually {
+                    try self.stack.count("SELECT count(*) FROM inbox WHERE message_id = 'slack:Ev1-again'") == 1
+                })
             #expect(try self.drained())
             #expect(
                 try self.stack.count(
