@@ -124,16 +124,18 @@ public struct APIClient: Sendable {
 
     /// One Server-Sent Event of `/v1/events/stream`.
     public struct StreamedEvent {
-        public let id: Int64
+        /// The event's cursor (opaque): where to resume after it.
+        public let id: String
         public let type: String
         /// The event's JSON object.
         public let data: [String: Any]
     }
 
-    /// Follows `/v1/events/stream` from the event after `after` (nil: from now on), calling `onEvent` for each
-    /// event until it returns false. A dropped connection is reopened (after 1 s) with `Last-Event-ID` set to
-    /// the last event seen, so no event is missed or repeated. Auth and refusals end it with an error.
-    public func followEvents(after: Int64?, onEvent: @escaping (StreamedEvent) -> Bool) throws {
+    /// Follows `/v1/events/stream` from the event after the cursor `after` ("0": the beginning; nil: from now
+    /// on), calling `onEvent` for each event until it returns false. A dropped connection is reopened (after
+    /// 1 s) with `Last-Event-ID` set to the last event's cursor, so no event is missed or repeated. Auth and
+    /// refusals (a revoked token's stream ends, and its reconnect is refused) end it with an error.
+    public func followEvents(after: String?, onEvent: @escaping (StreamedEvent) -> Bool) throws {
         var lastID = after
         var parser = EventStreamParser()
         var more = true
@@ -141,7 +143,7 @@ public struct APIClient: Sendable {
             var headers: [(name: String, value: String)] = [
                 ("Authorization", "Bearer \(token)"), ("Accept", "text/event-stream"),
             ]
-            if let lastID { headers.append(("Last-Event-ID", String(lastID))) }
+            if let lastID { headers.append(("Last-Event-ID", lastID)) }
             parser = EventStreamParser()
             do {
                 let response = try CurlClient.stream(
@@ -149,7 +151,7 @@ public struct APIClient: Sendable {
                     idleTimeout: .seconds(60)
                 ) { chunk in
                     for event in parser.feed(chunk) {
-                        guard let id = Int64(event.id ?? ""),
+                        guard let id = event.id, !id.isEmpty,
                             let data = try? JSONSerialization.jsonObject(with: Data(event.data.utf8)) as? [String: Any]
                         else { continue }
                         lastID = id

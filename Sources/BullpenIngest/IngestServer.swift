@@ -106,7 +106,8 @@ public struct IngestServer: Sendable {
         router.addRoutes(IntakeRoutes(publisher: publisher, topology: topology).collection(), atPath: "/v1")
         let api = OperatorAPI(
             publisher: publisher, topology: topology, database: database, commands: commands,
-            maxBodyBytes: configuration.maxBodyBytes, rateLimit: configuration.rateLimit, files: files)
+            maxBodyBytes: configuration.maxBodyBytes, rateLimit: configuration.rateLimit, files: files,
+            cursors: EventCursors(secret: configuration.linkSecret))
         router.addRoutes(
             api.collection(tokens: apiTokens, cache: apiTokenCache, feed: feed, broker: broker), atPath: "/v1")
         return router

@@ -188,7 +188,8 @@ struct CommandCommand: ParsableCommand {
     }
 }
 
-/// `bullpen events list [--after ID]`, `bullpen events tail [--after ID]`.
+/// `bullpen events list [--after CURSOR]`, `bullpen events tail [--after CURSOR]`. Events come in feed order
+/// (by committing transaction, then id), each with an opaque cursor to resume after it.
 struct EventsCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "events", abstract: "The audit log.", subcommands: [List.self, Tail.self])
@@ -197,7 +198,8 @@ struct EventsCommand: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Follow events as they happen (Server-Sent Events); reconnects without missing any.")
         @OptionGroup var api: APIOptions
-        @Option(help: "Start after this event id (default: from now on).") var after: Int64?
+        @Option(help: "Start after this event's cursor, or 0 for the beginning (default: from now on).")
+        var after: String?
         @Option(help: "Stop after this many events (default: never).") var count: Int?
 
         func run() throws {
@@ -207,8 +209,7 @@ struct EventsCommand: ParsableCommand {
                 let line =
                     api.json
                     ? Output.jsonText(event.data, pretty: false)
-                    : "\(event.id)  \(Output.text(event.data["occurredAt"]))  \(event.type)  "
-                        + Output.text(event.data["message"])
+                    : "\(Output.text(event.data["occurredAt"]))  \(event.type)  " + Output.text(event.data["message"])
                 FileHandle.standardOutput.write(Data((line + "\n").utf8))
                 seen += 1
                 return count.map { seen < $0 } ?? true
@@ -217,16 +218,26 @@ struct EventsCommand: ParsableCommand {
     }
 
     struct List: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Events after an id, oldest first.")
+        static let configuration = CommandConfiguration(
+            abstract: "Events after a cursor, in feed order; the last line says how to get the next page.")
         @OptionGroup var api: APIOptions
-        @Option var after: Int64 = 0
-        @Option var limit: Int = 50
+        @Option(
+            help:
+                "Start after this event's cursor (an event's cursor, or the --cursor a page printed); 0: the beginning."
+        )
+        var after: String?
+        @OptionGroup var page: PageOptions
+
+        func validate() throws {
+            if after != nil && page.cursor != nil { throw ValidationError("give --after or --cursor, not both") }
+        }
 
         func run() throws {
-            let path = Output.path("/v1/events", [("after", String(after)), ("limit", String(limit))])
+            let path = Output.path(
+                "/v1/events", [("after", after ?? page.cursor ?? "0"), ("limit", String(page.limit))])
             Output.list(
                 try api.client().get(path), api: api,
-                columns: ["id", "occurredAt", "type", "message", "projectId", "taskId"])
+                columns: ["occurredAt", "type", "message", "projectId", "taskId", "cursor"])
         }
     }
 }

@@ -28,13 +28,13 @@ public struct FileService: Sendable {
         Array(HMAC<SHA256>.authenticationCode(for: message, using: SymmetricKey(data: key)))
     }
 
-    /// A path to download the file, valid for the link lifetime from `now`.
-    func link(_ fileID: String, now: Date = Date()) -> (url: String, expires: Int) {
+    /// A path to download the file as attached to deliverable `deliverableID`, valid for the link lifetime
+    /// from `now`.
+    func link(_ fileID: String, of deliverableID: Int64, now: Date = Date()) -> (url: String, expires: Int) {
         let expires = Int(now.timeIntervalSince1970) + Int(linkLifetime.components.seconds)
-        return (
-            "/files/\(fileID)?" + DownloadLink.query(fileID: fileID, expires: expires, key: key, hmac: Self.hmac),
-            expires
-        )
+        let query = DownloadLink.query(
+            fileID: fileID, deliverableID: deliverableID, expires: expires, key: key, hmac: Self.hmac)
+        return ("/files/\(fileID)?" + query, expires)
     }
 
     /// An upload's body and type: the type one of the allowed (415), the body at most the limit (413).
@@ -57,9 +57,13 @@ public struct FileService: Sendable {
         }
     }
 
-    func verify(_ fileID: String, expires: String?, signature: String?) -> Result<Void, DownloadLink.Refusal> {
+    /// The deliverable a link names, if its signature holds and it has not expired.
+    func verify(
+        _ fileID: String, deliverable: String?, expires: String?, signature: String?
+    ) -> Result<Int64, DownloadLink.Refusal> {
         DownloadLink.verify(
-            fileID: fileID, expires: expires, signature: signature, key: key, now: Date(), hmac: Self.hmac)
+            fileID: fileID, deliverable: deliverable, expires: expires, signature: signature, key: key, now: Date(),
+            hmac: Self.hmac)
     }
 }
 
@@ -113,7 +117,7 @@ struct DeliverableFileRoutes {
                 .ok,
                 [
                     "data": files.map { file in
-                        let link = api.files.link(file.fileID)
+                        let link = api.files.link(file.fileID, of: id)
                         return Listed(
                             fileId: file.fileID, name: file.name, contentType: file.contentType,
                             sizeBytes: file.sizeBytes, url: link.url, expiresAt: link.expires)
@@ -123,8 +127,10 @@ struct DeliverableFileRoutes {
     }
 }
 
-/// `GET /files/{id}?expires=&signature=`: a file, to whoever holds a link that is signed and not expired (no
-/// token: the link is the permission). An altered or expired link is 403 with the reason.
+/// `GET /files/{id}?deliverable=&expires=&signature=`: a file as attached to a version, to whoever holds a link
+/// that is signed and not expired (no token: the link is the permission). The name and type served are that
+/// attachment's, never another version's that holds the same bytes. An altered or expired link is 403 with
+/// the reason.
 struct FileDownloadRoutes {
     let files: FileService
     let database: DatabasePool
@@ -135,13 +141,18 @@ struct FileDownloadRoutes {
             let id = context.parameters.get("id") ?? ""
             guard FileID.isValid(id) else { throw APIError(.notFound, "there is no file \(id.prefix(80))") }
             let query = request.uri.queryParameters
-            if case .failure(let refusal) = files.verify(
-                id, expires: query["expires"].map(String.init), signature: query["signature"].map(String.init))
+            let deliverableID: Int64
+            switch files.verify(
+                id, deliverable: query["deliverable"].map(String.init), expires: query["expires"].map(String.init),
+                signature: query["signature"].map(String.init))
             {
-                throw APIError(.forbidden, refusal.description, code: "link_refused")
+            case .success(let deliverable): deliverableID = deliverable
+            case .failure(let refusal): throw APIError(.forbidden, refusal.description, code: "link_refused")
             }
             let served: (contentType: String, name: String)?
-            do { served = try await database.run { db in try DeliverableStore.served(id, on: db) } } catch {
+            do {
+                served = try await database.run { db in try DeliverableStore.served(id, of: deliverableID, on: db) }
+            } catch {
                 throw APIError.database(error)
             }
             let store = files.store

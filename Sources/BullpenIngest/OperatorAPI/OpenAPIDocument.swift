@@ -2269,7 +2269,7 @@ enum OpenAPIDocument {
             },
             "/v1/events": {
               "get": {
-                "summary": "the audit log, oldest first",
+                "summary": "the audit log in feed order (by committing transaction, then id), as the caller may see it",
                 "operationId": "listEvents",
                 "security": [
                   {
@@ -2292,7 +2292,7 @@ enum OpenAPIDocument {
                     "in": "query",
                     "schema": {
                       "type": "string",
-                      "pattern": "^[0-9]{1,18}$"
+                      "maxLength": 128
                     },
                     "description": "the nextCursor of the previous page"
                   },
@@ -2300,10 +2300,10 @@ enum OpenAPIDocument {
                     "name": "after",
                     "in": "query",
                     "schema": {
-                      "type": "integer",
-                      "minimum": 0
+                      "type": "string",
+                      "maxLength": 128
                     },
-                    "description": "an event id: the events after it"
+                    "description": "an event's cursor: the events after it; 0 (the default): from the beginning"
                   }
                 ],
                 "responses": {
@@ -2660,22 +2660,24 @@ enum OpenAPIDocument {
                     "name": "after",
                     "in": "query",
                     "schema": {
-                      "type": "integer",
-                      "minimum": 0
-                    }
+                      "type": "string",
+                      "maxLength": 128
+                    },
+                    "description": "an event's cursor (0: the beginning); without it, the stream starts with the events that come next"
                   },
                   {
                     "name": "Last-Event-ID",
                     "in": "header",
                     "schema": {
                       "type": "string",
-                      "pattern": "^[0-9]{1,18}$"
-                    }
+                      "maxLength": 128
+                    },
+                    "description": "an event's cursor (0: the beginning); without it, the stream starts with the events that come next"
                   }
                 ],
                 "responses": {
                   "200": {
-                    "description": "`id: <event id>`, `event: <type>`, `data: <Event JSON>` per event; a comment line as heartbeat",
+                    "description": "`id: <cursor>`, `event: <type>`, `data: <Event JSON>` per event, in feed order; a comment line as heartbeat; the stream ends within seconds of the token being revoked or expiring",
                     "content": {
                       "text/event-stream": {
                         "schema": {
@@ -5215,17 +5217,13 @@ enum OpenAPIDocument {
                   "status",
                   "priority",
                   "taskType",
-                  "requiredSpecialization",
-                  "assignedAgentId",
-                  "estimatedDurationMs",
-                  "attempt",
-                  "error",
                   "createdAt",
                   "startedAt",
                   "completedAt",
                   "dependsOn"
                 ],
-                "additionalProperties": false
+                "additionalProperties": false,
+                "description": "A task as the caller may see it: a client does not get the agent, attempts, error, estimate, required specialization or raw result (the output is the client's once delivered, as a deliverable)."
               },
               "Agent": {
                 "type": "object",
@@ -5310,6 +5308,10 @@ enum OpenAPIDocument {
               "Event": {
                 "type": "object",
                 "properties": {
+                  "cursor": {
+                    "type": "string",
+                    "description": "opaque: where to resume after this event (after=, Last-Event-ID)"
+                  },
                   "id": {
                     "type": "integer",
                     "format": "int64",
@@ -5365,18 +5367,16 @@ enum OpenAPIDocument {
                   }
                 },
                 "required": [
-                  "id",
+                  "cursor",
                   "type",
                   "message",
-                  "data",
                   "occurredAt",
-                  "clientId",
                   "projectId",
                   "taskId",
-                  "agentId",
                   "deliverableId"
                 ],
-                "additionalProperties": false
+                "additionalProperties": false,
+                "description": "An event as the caller may see it: an operator the whole row; a client only cursor, type, message (the client's words for the type), occurredAt, projectId, taskId and deliverableId, and only of the types a client may see."
               },
               "Attempt": {
                 "type": "object",
@@ -6042,20 +6042,14 @@ enum OpenAPIDocument {
                   "status",
                   "priority",
                   "taskType",
-                  "requiredSpecialization",
-                  "assignedAgentId",
-                  "estimatedDurationMs",
-                  "attempt",
-                  "error",
                   "createdAt",
                   "startedAt",
                   "completedAt",
                   "dependsOn",
-                  "result",
-                  "attempts",
                   "events"
                 ],
-                "additionalProperties": false
+                "additionalProperties": false,
+                "description": "A task as the caller may see it: a client does not get the agent, attempts, error, estimate, required specialization or raw result (the output is the client's once delivered, as a deliverable)."
               },
               "DeadLetterDetail": {
                 "type": "object",
@@ -6256,7 +6250,7 @@ enum OpenAPIDocument {
                       "string",
                       "null"
                     ],
-                    "description": "pass as cursor for the next page; null on the last"
+                    "description": "the last event's cursor when the page is full (pass as after or cursor); null on the last page"
                   }
                 },
                 "required": [

@@ -18,6 +18,8 @@ struct OperatorAPI: Sendable {
     let rateLimit: RateLimitSettings
     /// Deliverables' files: where uploads are kept, and the signer of their download links.
     let files: FileService
+    /// The event feed's opaque cursors.
+    let cursors: EventCursors
 
     /// Every `/v1` route, behind token authentication and the per-token rate limit.
     func collection(
@@ -39,7 +41,7 @@ struct OperatorAPI: Sendable {
         LeadRoutes(api: self).add(to: routes.group("leads"))
         CommandRoutes(api: self).add(to: routes.group("commands"))
         EventRoutes(api: self).add(to: routes.group("events"))
-        EventStreamRoute(api: self, feed: feed).add(to: routes.group("events"))
+        EventStreamRoute(api: self, feed: feed, tokens: tokens).add(to: routes.group("events"))
         QueueRoutes(api: self, broker: broker).add(
             queues: routes.group("queues"), deadLetters: routes.group("dead-letters"))
         return routes

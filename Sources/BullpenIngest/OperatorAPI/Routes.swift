@@ -182,7 +182,9 @@ struct CommandRoutes {
     }
 }
 
-/// `GET /v1/events?after=` (an event id; or `cursor=`): the audit log, oldest first, what the caller may see.
+/// `GET /v1/events?after=` (a cursor: an event's `cursor`, or a page's `nextCursor`; `0` or none: the
+/// beginning): the audit log in feed order (``EventPosition``), what the caller may see, as it may see it.
+/// Each event carries its cursor; `nextCursor` is the last one's when the page is full.
 struct EventRoutes {
     let api: OperatorAPI
 
@@ -190,10 +192,21 @@ struct EventRoutes {
         routes.get { request, context in
             let query = try ListQuery(request, filters: ["after"])
             let viewer = try context.requireCaller().viewer
-            let limited = try query.page
-            let after = try query.integer("after", 0...Int64.max)
-            let page = after.map { PageRequest(after: $0, limit: limited.limit) } ?? limited
-            return try await api.read("page") { db in try ReadModel.events(page, viewer: viewer, on: db).json }
+            let limit = try query.integer("limit", 1...Int64(PageRequest.maxLimit)).map(Int.init) ?? 50
+            let field = query.parameters["after"] == nil ? "cursor" : "after"
+            let cursors = api.cursors
+            guard let after = cursors.position(query.parameters[field] ?? "0", for: viewer) else {
+                throw APIError(
+                    .badRequest, "\(field) must be a cursor this API gave (an event's cursor), or 0 for the beginning",
+                    code: "invalid_query", field: field)
+            }
+            return try await api.read("events") { db in
+                let read = try ReadModel.events(after: after, limit: limit, viewer: viewer, on: db)
+                let marked = read.events.map { ($0, cursors.cursor($0.position, for: viewer)) }
+                let next = read.events.count == limit ? marked.last.map { "\"\($0.1)\"" } ?? "null" : "null"
+                return "{\"data\":[" + marked.map { EventStreamRoute.withCursor($0.json, $1) }.joined(separator: ",")
+                    + "],\"nextCursor\":" + next + "}"
+            }
         }
     }
 }

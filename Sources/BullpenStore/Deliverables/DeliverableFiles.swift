@@ -58,12 +58,15 @@ extension DeliverableStore {
         }
     }
 
-    /// How a stored file is served: the type and name it was uploaded with; nil for a file no version has.
-    public static func served(_ fileID: String, on db: PGConnection) throws -> (contentType: String, name: String)? {
+    /// How a stored file is served as attached to deliverable `deliverableID`: that attachment's type and name
+    /// (the same bytes attached elsewhere under another name say nothing here); nil if it is not attached there.
+    public static func served(
+        _ fileID: String, of deliverableID: Int64, on db: PGConnection
+    ) throws -> (contentType: String, name: String)? {
         guard
             let row = try db.query(
-                "SELECT content_type, name FROM deliverable_files WHERE file_id = $1 ORDER BY created_at LIMIT 1",
-                [fileID]
+                "SELECT content_type, name FROM deliverable_files WHERE file_id = $1 AND deliverable_id = $2",
+                [fileID, deliverableID]
             ).first
         else { return nil }
         return (try row.decode("content_type"), try row.decode("name"))

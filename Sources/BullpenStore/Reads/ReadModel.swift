@@ -1,3 +1,4 @@
+import BullpenDomain
 import PostgreSQL
 
 /// The read API's queries: every list and every single row as JSON rendered by PostgreSQL, each restricted to
@@ -51,7 +52,7 @@ public enum ReadModel {
                        'deliverables', coalesce((SELECT jsonb_agg(jsonb_build_object(
                            'id', d.id, 'taskId', d.task_id, 'title', d.title, 'format', d.format, 'status', d.status,
                            'version', d.version, 'createdAt', d.created_at, 'deliveredAt', d.delivered_at) ORDER BY d.id)
-                         FROM deliverables d WHERE d.project_id = p.id), '[]'),
+                         FROM deliverables d WHERE d.project_id = p.id AND (\(deliverableVisible))), '[]'),
                        'slaRecords', coalesce((SELECT jsonb_agg(jsonb_build_object(
                            'id', s.id, 'type', s.type, 'status', s.status, 'deadlineAt', s.deadline_at,
                            'startedAt', s.started_at, 'completedAt', s.completed_at, 'targetHours', s.target_hours,
@@ -68,7 +69,7 @@ public enum ReadModel {
     ) throws -> Page {
         try page.page(
             """
-            SELECT id, \(taskJSON) AS item FROM tasks t
+            SELECT id, \(taskJSON)::text AS item FROM tasks t
              WHERE ($1::bigint IS NULL OR EXISTS (SELECT 1 FROM projects p WHERE p.id = t.project_id AND p.client_id = $1))
                AND t.id > $2 AND ($4::text IS NULL OR t.status = $4) AND ($5::bigint IS NULL OR t.project_id = $5)
                AND ($6::bigint IS NULL OR t.assigned_agent_id = $6)
@@ -79,14 +80,15 @@ public enum ReadModel {
     public static func task(_ id: Int64, viewer: Viewer, on db: PGConnection) throws -> String? {
         try one(
             """
-            SELECT \(taskJSON)::jsonb || jsonb_build_object(
+            SELECT \(taskJSON) || jsonb_build_object(
+                       'events', coalesce((SELECT jsonb_agg(\(eventJSON) ORDER BY e.txid, e.id)
+                         FROM events e WHERE e.task_id = t.id AND (\(eventVisible))), '[]'))
+                   || CASE WHEN $1::bigint IS NULL THEN jsonb_build_object(
                        'result', t.result,
                        'attempts', coalesce((SELECT jsonb_agg(jsonb_build_object(
                            'attempt', a.attempt, 'agentId', a.agent_id, 'openedAt', a.opened_at,
                            'closedAt', a.closed_at, 'outcome', a.outcome) ORDER BY a.attempt)
-                         FROM task_attempts a WHERE a.task_id = t.id), '[]'),
-                       'events', coalesce((SELECT jsonb_agg(\(eventJSON) ORDER BY e.id)
-                         FROM events e WHERE e.task_id = t.id), '[]')) AS item
+                         FROM task_attempts a WHERE a.task_id = t.id), '[]')) ELSE '{}' END AS item
               FROM tasks t
              WHERE t.id = $2
                AND ($1::bigint IS NULL OR EXISTS (SELECT 1 FROM projects p WHERE p.id = t.project_id AND p.client_id = $1))
@@ -214,51 +216,101 @@ public enum ReadModel {
 
     // MARK: events
 
-    /// Events after the cursor, oldest first: what a client may see is what concerns its client, its projects
-    /// or their tasks.
-    public static func events(_ page: PageRequest, viewer: Viewer, on db: PGConnection) throws -> Page {
-        try page.page(
-            """
-            SELECT id, \(eventJSON)::text AS item FROM events e
-             WHERE e.id > $2 AND (\(eventVisible))
-             ORDER BY e.id LIMIT $3
-            """, name: "read.events", viewer: viewer, filters: [], on: db)
-    }
-
-    /// One event as the live stream sends it.
-    public struct StreamedEvent: Sendable, Equatable {
-        public let id: Int64
+    /// An event in the feed, and its position there.
+    public struct FeedEvent: Sendable, Equatable {
+        public let position: EventPosition
         public let type: String
+        /// The event's JSON object as the viewer may see it (without its position: the caller adds the cursor).
         public let json: String
     }
 
-    /// Events after `id` for the live stream, oldest first, at most `limit`.
+    /// A read of the feed: the events after a position, and whether later events are already written by
+    /// transactions still in flight (so the reader should look again soon, whether or not a wake comes).
+    public struct FeedRead: Sendable, Equatable {
+        public let events: [FeedEvent]
+        public let heldBack: Bool
+    }
+
+    /// Events after `position`, in feed order (``EventPosition``), at most `limit`, of those the viewer may
+    /// see; only those below the oldest transaction still in flight, so the reader's next position never
+    /// passes an event that is yet to commit.
     public static func events(
-        after id: Int64, limit: Int, viewer: Viewer, on db: PGConnection
-    ) throws -> [StreamedEvent] {
+        after position: EventPosition, limit: Int, viewer: Viewer, on db: PGConnection
+    ) throws -> FeedRead {
         db.prepare(
-            "read.event_stream",
+            "read.event_feed",
             """
-            SELECT e.id, e.type, \(eventJSON)::text AS item FROM events e
-             WHERE e.id > $2 AND (\(eventVisible))
-             ORDER BY e.id LIMIT $3
+            WITH horizon AS (SELECT pg_snapshot_xmin(pg_current_snapshot()) AS xmin),
+            page AS (
+                SELECT e.id, e.txid::text AS txid, e.type, \(eventJSON)::text AS item FROM events e, horizon h
+                 WHERE (e.txid, e.id) > ($2::text::xid8, $3::bigint) AND e.txid < h.xmin AND (\(eventVisible))
+                 ORDER BY e.txid, e.id LIMIT $4
+            )
+            SELECT id, txid, type, item, false AS held FROM page
+            UNION ALL
+            SELECT NULL, NULL, NULL, NULL, EXISTS (SELECT 1 FROM events e, horizon h WHERE e.txid >= h.xmin) AS held
             """)
-        return try db.executePrepared("read.event_stream", [viewer.clientID, id, limit]).rows.map {
-            StreamedEvent(id: try $0.decode("id"), type: try $0.decode("type"), json: try $0.decode("item"))
+        let rows = try db.executePrepared(
+            "read.event_feed", [viewer.clientID, String(position.transaction), position.id, limit]
+        ).rows
+        var events: [FeedEvent] = []
+        var held = false
+        for row in rows {
+            guard let id = try row.decode("id", as: Int64?.self) else {
+                held = try row.decode("held")
+                continue
+            }
+            let txid: String = try row.decode("txid")
+            events.append(
+                FeedEvent(
+                    position: EventPosition(transaction: UInt64(txid) ?? 0, id: id), type: try row.decode("type"),
+                    json: try row.decode("item")))
         }
+        return FeedRead(events: events, heldBack: held)
     }
 
-    /// The newest event's id (0 with none): where a stream without a cursor starts.
-    public static func latestEventID(on db: PGConnection) throws -> Int64 {
-        try db.query("SELECT coalesce(max(id), 0) AS id FROM events").first?.decode("id") ?? 0
+    /// Where the feed stands now: every event of a transaction older than the oldest still in flight is before
+    /// it, every event yet to commit after it. A stream without a cursor starts here.
+    public static func feedHorizon(on db: PGConnection) throws -> EventPosition {
+        let xmin: String =
+            try db.query("SELECT pg_snapshot_xmin(pg_current_snapshot())::text AS xmin").first?.decode("xmin") ?? "0"
+        // Just before the horizon: (xmin - 1, the largest id) sorts after every finished transaction's events.
+        return EventPosition(transaction: max(UInt64(xmin) ?? 1, 1) - 1, id: Int64.max)
     }
 
-    /// Whether the viewer may see event `e` (SQL, `$1` the viewer's client id).
+    /// Whether the viewer may see event `e` (SQL, `$1` the viewer's client id): an operator every one; a
+    /// client one of the types ``ClientProjection`` lets it see that concerns its client, its projects or
+    /// their tasks.
     public static let eventVisible = """
-        $1::bigint IS NULL OR e.client_id = $1
-        OR EXISTS (SELECT 1 FROM projects p WHERE p.client_id = $1
-                    AND (p.id = e.project_id OR p.id = (SELECT t.project_id FROM tasks t WHERE t.id = e.task_id)))
+        $1::bigint IS NULL
+        OR ('\(clientEventWords)'::jsonb ? e.type
+            AND (e.client_id = $1
+                 OR EXISTS (SELECT 1 FROM projects p WHERE p.client_id = $1
+                             AND (p.id = e.project_id OR p.id = (SELECT t.project_id FROM tasks t WHERE t.id = e.task_id)))))
         """
+
+    /// ``ClientProjection/events`` as a JSON object literal for SQL (type to the words a client reads).
+    static let clientEventWords: String = {
+        let pairs = ClientProjection.events.sorted { $0.key < $1.key }.map {
+            "\(jsonString($0.key)): \(jsonString($0.value))"
+        }
+        return "{" + pairs.joined(separator: ", ") + "}"
+    }()
+
+    /// A JSON string literal that is also safe inside an SQL string literal (quotes doubled).
+    static func jsonString(_ text: String) -> String {
+        var escaped = ""
+        for scalar in text.unicodeScalars {
+            switch scalar {
+            case "\"": escaped += "\\\""
+            case "\\": escaped += "\\\\"
+            case "'": escaped += "''"
+            case _ where scalar.value < 0x20: escaped += String(format: "\\u%04x", scalar.value)
+            default: escaped.unicodeScalars.append(scalar)
+            }
+        }
+        return "\"" + escaped + "\""
+    }
 
     // MARK: dead letters (operators only)
 
@@ -332,21 +384,47 @@ public enum ReadModel {
             'tags', p.tags, 'createdAt', p.created_at, 'deliveredAt', p.delivered_at)
         """
 
-    static let taskJSON = """
-        jsonb_build_object('id', t.id, 'projectId', t.project_id, 'title', t.title, 'description', t.description,
-            'status', t.status, 'priority', t.priority, 'taskType', t.task_type,
-            'requiredSpecialization', t.required_specialization, 'assignedAgentId', t.assigned_agent_id,
-            'estimatedDurationMs', t.estimated_duration_ms, 'attempt', t.attempt, 'error', t.error,
-            'createdAt', t.created_at, 'startedAt', t.started_at, 'completedAt', t.completed_at,
-            'dependsOn', coalesce((SELECT jsonb_agg(d.depends_on_task_id ORDER BY d.depends_on_task_id)
-                                    FROM task_dependencies d WHERE d.task_id = t.id), '[]'))
+    /// A task as the viewer may see it (``ClientProjection/taskFields`` for a client).
+    static let taskJSON = projected(
+        [
+            ("id", "t.id"), ("projectId", "t.project_id"), ("title", "t.title"), ("description", "t.description"),
+            ("status", "t.status"), ("priority", "t.priority"), ("taskType", "t.task_type"),
+            ("requiredSpecialization", "t.required_specialization"), ("assignedAgentId", "t.assigned_agent_id"),
+            ("estimatedDurationMs", "t.estimated_duration_ms"), ("attempt", "t.attempt"), ("error", "t.error"),
+            ("createdAt", "t.created_at"), ("startedAt", "t.started_at"), ("completedAt", "t.completed_at"),
+            (
+                "dependsOn",
+                """
+                coalesce((SELECT jsonb_agg(d.depends_on_task_id ORDER BY d.depends_on_task_id)
+                            FROM task_dependencies d WHERE d.task_id = t.id), '[]')
+                """
+            ),
+        ], client: ClientProjection.taskFields)
+
+    /// An event as the viewer may see it: an operator the whole row; a client the fields
+    /// ``ClientProjection/eventFields`` names (the cursor added by the caller), with the client's words for
+    /// its type.
+    static let eventJSON = """
+        CASE WHEN $1::bigint IS NULL THEN
+            jsonb_build_object('id', e.id, 'type', e.type, 'message', e.message, 'data', e.data,
+                'occurredAt', e.occurred_at, 'clientId', e.client_id, 'projectId', e.project_id, 'taskId', e.task_id,
+                'agentId', e.agent_id, 'deliverableId', e.deliverable_id)
+        ELSE
+            jsonb_build_object('type', e.type, 'message', '\(clientEventWords)'::jsonb ->> e.type,
+                'occurredAt', e.occurred_at, 'projectId', e.project_id, 'taskId', e.task_id,
+                'deliverableId', e.deliverable_id)
+        END
         """
 
-    static let eventJSON = """
-        jsonb_build_object('id', e.id, 'type', e.type, 'message', e.message, 'data', e.data,
-            'occurredAt', e.occurred_at, 'clientId', e.client_id, 'projectId', e.project_id, 'taskId', e.task_id,
-            'agentId', e.agent_id, 'deliverableId', e.deliverable_id)
-        """
+    /// A JSON object of `fields` (name and SQL expression) for an operator, and of those named in `client` for
+    /// a client (`$1` the viewer's client id).
+    static func projected(_ fields: [(name: String, sql: String)], client: [String]) -> String {
+        func object(_ fields: [(name: String, sql: String)]) -> String {
+            "jsonb_build_object(" + fields.map { "'\($0.name)', \($0.sql)" }.joined(separator: ", ") + ")"
+        }
+        return
+            "(CASE WHEN $1::bigint IS NULL THEN \(object(fields)) ELSE \(object(fields.filter { client.contains($0.name) })) END)"
+    }
 
     private static func one(
         _ sql: String, name: String, id: Int64, viewer: Viewer, on db: PGConnection

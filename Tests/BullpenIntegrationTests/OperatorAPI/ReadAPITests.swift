@@ -41,11 +41,12 @@ final class ReadAPITests: @unchecked Sendable {
             #expect(try await client.get("/v1/projects?client=\(theirs.client)").data.isEmpty)
             let events = try await client.get("/v1/events").data
             #expect(!events.isEmpty)
+            // A client's events name no client (they are all its own) and only its own projects and tasks.
             #expect(
                 events.allSatisfy {
-                    $0["clientId"] as? Int == Int(mine.client) || $0["projectId"] as? Int == Int(mine.project)
-                        || $0["taskId"] as? Int == Int(mine.task)
-                })
+                    $0["clientId"] == nil && (($0["projectId"] as? Int).map { $0 == Int(mine.project) } ?? true)
+                        && (($0["taskId"] as? Int).map { $0 == Int(mine.task) } ?? true)
+                }, "\(events)")
             #expect(try await client.get("/v1/clients/\(mine.client)").status == .ok)
             #expect(try await client.get("/v1/projects/\(mine.project)").status == .ok)
             #expect(try await client.get("/v1/tasks/\(mine.task)").status == .ok)

@@ -149,12 +149,53 @@ final class ClientActionsTests: @unchecked Sendable {
         }
     }
 
+    @Test(
+        "a client sees delivered work only: no version in review on its project, no task's raw result, agent, attempts or error, no review or quality events"
+    )
+    func deliveredOnly() async throws {
+        try await fixture.run { api in
+            let (project, delivered, inReview, mine, _) = try await self.setUp(api, tier: "pro")
+            let reviewTask: Int64 = try #require(
+                try self.stack.db.query("SELECT task_id FROM deliverables WHERE id = $1", [inReview]).first?.decode(
+                    "task_id"))
+            _ = try self.stack.db.query(
+                "UPDATE tasks SET error = 'agent crashed: OOM in tool call' WHERE id = $1", [reviewTask])
+            let shown = try await mine.get("/v1/projects/\(project)")
+            let versions = (shown.json["deliverables"] as? [[String: Any]] ?? []).compactMap { jsonID($0["id"]) }
+            #expect(versions == [delivered], "the version in review is the operators'")
+            #expect(
+                try await mine.get("/v1/deliverables?project=\(project)").data.compactMap { jsonID($0["id"]) } == [
+                    delivered
+                ])
+            #expect(try await mine.get("/v1/deliverables/\(inReview)").status == .notFound)
+            let hidden: Set<String> = [
+                "result", "assignedAgentId", "attempts", "attempt", "error", "estimatedDurationMs",
+            ]
+            for task in try await mine.get("/v1/tasks?project=\(project)").data {
+                #expect(Set(task.keys).isDisjoint(with: hidden), "\(task)")
+            }
+            let one = try await mine.get("/v1/tasks/\(reviewTask)")
+            #expect(one.status == .ok)
+            #expect(Set(one.json.keys).isDisjoint(with: hidden), "\(one.json)")
+            let types = try await mine.get("/v1/events?after=0&limit=200").data.compactMap { $0["type"] as? String }
+            #expect(!types.contains("deliverable.review") && types.contains("deliverable.delivered"), "\(types)")
+            // The operator sees all of it.
+            let operatorView = try await api.get("/v1/tasks/\(reviewTask)")
+            #expect(operatorView.json["result"] as? String == "the copy")
+            #expect(operatorView.json["error"] as? String == "agent crashed: OOM in tool call")
+            #expect((try await api.get("/v1/projects/\(project)").json["deliverables"] as? [Any])?.count == 2)
+        }
+    }
+
     /// A GET without a token (a download link is its own permission): the status, type and body.
     func download(
         _ api: APIClient, _ uri: String
-    ) async throws -> (status: HTTPResponse.Status, type: String?, body: String) {
+    ) async throws -> (status: HTTPResponse.Status, type: String?, body: String, disposition: String?) {
         let response = try await api.client.executeRequest(uri: uri, method: .get, headers: [:], body: nil)
-        return (response.status, response.headers[.contentType], String(buffer: response.body))
+        return (
+            response.status, response.headers[.contentType], String(buffer: response.body),
+            response.headers[.contentDisposition]
+        )
     }
 
     @Test(
@@ -220,13 +261,59 @@ final class ClientActionsTests: @unchecked Sendable {
             let past = Int(Date().timeIntervalSince1970) - 10
             let expired =
                 "/files/\(fileID)?"
-                + DownloadLink.query(fileID: fileID, expires: past, key: Array(StackFixture.linkSecret.utf8)) {
+                + DownloadLink.query(
+                    fileID: fileID, deliverableID: delivered, expires: past, key: Array(StackFixture.linkSecret.utf8)
+                ) {
                     key, message in
                     Array(HMAC<SHA256>.authenticationCode(for: message, using: SymmetricKey(data: key)))
                 }
             let late = try await self.download(api.with(token: nil), expired)
             #expect(late.status == .forbidden && late.body.contains("expired"), "\(late.body)")
             #expect(try await self.download(api.with(token: nil), "/files/\(fileID)").status == .forbidden)
+        }
+    }
+
+    @Test(
+        "a file belongs to its attachment: two clients attaching the same bytes under their own names and types each see and download only their own"
+    )
+    func sameBytesTwoClients() async throws {
+        try await fixture.run { api in
+            let (_, delivered, _, mine, theirs) = try await self.setUp(api, tier: "pro")
+            let other: Int64 = try #require(
+                try self.stack.db.query("SELECT id FROM clients WHERE email = 'o@other.test'").first?.decode("id"))
+            let theirProject = try await api.create(
+                "/v1/projects", #"{"clientId": \#(other), "name": "Theirs", "type": "content", "tier": "pro"}"#,
+                "projectId")
+            let agent: Int64 = try #require(try self.stack.db.query("SELECT id FROM agents").first?.decode("id"))
+            let theirVersion = try await self.version(
+                api, project: theirProject, agent: agent, title: "Their copy", deliver: true)
+            let bytes = "the same bytes, attached twice"
+            for (id, name, type) in [
+                (delivered, "acme-plan.md", "text/markdown"), (theirVersion, "other-secret-merger.txt", "text/plain"),
+            ] {
+                let uploaded = try await api.request(
+                    .post, "/v1/deliverables/\(id)/files?name=\(name)", json: bytes, contentType: type)
+                let settled = try await api.settled(try #require(uploaded.json["commandId"] as? String))
+                #expect(settled["status"] as? String == "applied", "\(settled)")
+            }
+            for (client, id, name, type) in [
+                (mine, delivered, "acme-plan.md", "text/markdown"),
+                (theirs, theirVersion, "other-secret-merger.txt", "text/plain"),
+            ] {
+                let listed = try await client.get("/v1/deliverables/\(id)/files")
+                #expect(listed.data.map { $0["name"] as? String } == [name])
+                #expect(listed.data.map { $0["contentType"] as? String } == [type])
+                let got = try await self.download(
+                    api.with(token: nil), try #require(listed.data.first?["url"] as? String))
+                #expect(got.status == .ok && got.body == bytes)
+                #expect(got.disposition == "attachment; filename=\"\(name)\"", "\(String(describing: got.disposition))")
+                #expect(got.type == type)
+            }
+            // Acme's link cannot be turned into Other's attachment: the version is part of the signature.
+            let url = try #require(
+                try await mine.get("/v1/deliverables/\(delivered)/files").data.first?["url"] as? String)
+            let moved = url.replacingOccurrences(of: "deliverable=\(delivered)", with: "deliverable=\(theirVersion)")
+            #expect(try await self.download(api.with(token: nil), moved).status == .forbidden)
         }
     }
 }

@@ -14,44 +14,54 @@ struct DownloadLinkTests {
         Array(HMAC<SHA256>.authenticationCode(for: message, using: SymmetricKey(data: key)))
     }
 
-    func parts(_ query: String) -> (expires: String, signature: String) {
+    func parts(_ query: String) -> (deliverable: String, expires: String, signature: String) {
         let items = Dictionary(
             uniqueKeysWithValues: query.split(separator: "&").map {
                 let pair = $0.split(separator: "=", maxSplits: 1)
                 return (String(pair[0]), String(pair[1]))
             })
-        return (items["expires"]!, items["signature"]!)
+        return (items["deliverable"]!, items["expires"]!, items["signature"]!)
     }
 
     /// Why the link is refused; nil when it is good.
-    func verify(_ id: String, _ expires: String?, _ signature: String?, at time: Date) -> DownloadLink.Refusal? {
-        refusal(
-            DownloadLink.verify(fileID: id, expires: expires, signature: signature, key: key, now: time, hmac: hmac))
-    }
-
-    func refusal(_ result: Result<Void, DownloadLink.Refusal>) -> DownloadLink.Refusal? {
+    func verify(
+        _ id: String, _ deliverable: String?, _ expires: String?, _ signature: String?, at time: Date,
+        key: [UInt8]? = nil
+    ) -> DownloadLink.Refusal? {
+        let result = DownloadLink.verify(
+            fileID: id, deliverable: deliverable, expires: expires, signature: signature, key: key ?? self.key,
+            now: time, hmac: hmac)
         if case .failure(let refusal) = result { return refusal }
         return nil
     }
 
-    @Test("a link is good until it expires; an altered id, expiry or signature, or another key, is refused")
+    @Test(
+        "a link names one attachment (file and version) and is good until it expires; an altered id, version, expiry or signature, or another key, is refused"
+    )
     func links() {
         let expires = Int(now.timeIntervalSince1970) + 900
-        let (e, s) = parts(DownloadLink.query(fileID: file, expires: expires, key: key, hmac: hmac))
-        #expect(e == String(expires))
-        #expect(verify(file, e, s, at: now) == nil)
-        #expect(verify(file, e, s, at: now.addingTimeInterval(900)) == nil, "good to the second")
-        #expect(verify(file, e, s, at: now.addingTimeInterval(901)) == .expired)
-        #expect(verify(FileID.of(Array("other".utf8)), e, s, at: now) == .mismatch)
-        #expect(verify(file, String(expires + 3600), s, at: now) == .mismatch, "a longer life forged")
+        let (d, e, s) = parts(
+            DownloadLink.query(fileID: file, deliverableID: 7, expires: expires, key: key, hmac: hmac))
+        #expect(e == String(expires) && d == "7")
+        #expect(verify(file, d, e, s, at: now) == nil)
+        #expect(
+            DownloadLink.verify(
+                fileID: file, deliverable: d, expires: e, signature: s, key: key, now: now, hmac: hmac)
+                == .success(7), "the version it names")
+        #expect(verify(file, d, e, s, at: now.addingTimeInterval(900)) == nil, "good to the second")
+        #expect(verify(file, d, e, s, at: now.addingTimeInterval(901)) == .expired)
+        #expect(verify(FileID.of(Array("other".utf8)), d, e, s, at: now) == .mismatch)
+        #expect(verify(file, "8", e, s, at: now) == .mismatch, "the same bytes under another version's name")
+        #expect(verify(file, String(expires + 3600), e, s, at: now) == .mismatch)
+        #expect(verify(file, d, String(expires + 3600), s, at: now) == .mismatch, "a longer life forged")
         var flipped = Array(s)
         flipped[0] = flipped[0] == "a" ? "b" : "a"
-        #expect(verify(file, e, String(flipped), at: now) == .mismatch)
-        #expect(verify(file, nil, s, at: now) == .malformed)
-        #expect(verify(file, e, "zz", at: now) == .malformed)
-        let other = DownloadLink.verify(
-            fileID: file, expires: e, signature: s, key: Array("another key".utf8), now: now, hmac: hmac)
-        #expect(refusal(other) == .mismatch)
+        #expect(verify(file, d, e, String(flipped), at: now) == .mismatch)
+        #expect(verify(file, d, nil, s, at: now) == .malformed)
+        #expect(verify(file, nil, e, s, at: now) == .malformed)
+        #expect(verify(file, "x", e, s, at: now) == .malformed)
+        #expect(verify(file, d, e, "zz", at: now) == .malformed)
+        #expect(verify(file, d, e, s, at: now, key: Array("another key".utf8)) == .mismatch)
     }
 
     @Test("the local store keeps a file by its content, once; an id that is not one is never a path")
