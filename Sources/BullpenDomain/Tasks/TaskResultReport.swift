@@ -51,6 +51,13 @@ public struct TaskResultReport: Sendable, Equatable, Codable {
         self.artifacts = artifacts
     }
 
+    /// The bytes a report's digest is taken of: its status, output and error, each followed by U+001F (the
+    /// store takes the same digest in SQL as it settles the attempt). Two reports with equal digests say the
+    /// same thing; a repeat of the same report is a replay, another one a conflict.
+    public var digestInput: [UInt8] {
+        Array((status.rawValue + "\u{1F}" + (output ?? "") + "\u{1F}" + (error ?? "")).utf8)
+    }
+
     /// Most artifacts a result may carry.
     public static let maxArtifacts = 20
 
@@ -62,8 +69,7 @@ public struct TaskResultReport: Sendable, Equatable, Codable {
     /// Decodes and validates a request body; the error names the field at fault.
     public static func parse(_ body: [UInt8]) throws(ValidationError) -> TaskResultReport {
         let object = try JSONBody.object(body)
-        let taskId = try JSONBody.requiredInt64(object, "taskId")
-        guard taskId > 0 else { throw ValidationError(field: "taskId", message: "must be a positive integer") }
+        let taskId = try JSONBody.requiredID(object, "taskId")
         let statusText = try JSONBody.requiredString(object, "status")
         guard let status = Outcome(rawValue: statusText) else {
             throw ValidationError(field: "status", message: "must be \"completed\" or \"failed\"")

@@ -28,6 +28,23 @@ public enum JSONBody {
         return exact
     }
 
+    /// A row's id: a positive integer, or the same written as a decimal string (`"5"`: agents are language
+    /// models following a prompt, and some quote every value). Nothing looser: no sign, space, fraction or
+    /// leading zero, at most 18 digits.
+    public static func requiredID(_ object: [String: Any], _ field: String) throws(ValidationError) -> Int64 {
+        if let text = object[field] as? String {
+            guard let first = text.utf8.first, first != UInt8(ascii: "0"), text.utf8.count <= 18,
+                text.utf8.allSatisfy({ (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0) }), let id = Int64(text)
+            else {
+                throw ValidationError(field: field, message: "must be a positive integer (or one written as a string)")
+            }
+            return id
+        }
+        let id = try requiredInt64(object, field)
+        guard id > 0 else { throw ValidationError(field: field, message: "must be a positive integer") }
+        return id
+    }
+
     public static func requiredString(_ object: [String: Any], _ field: String) throws(ValidationError) -> String {
         guard let value = object[field], !(value is NSNull) else {
             throw ValidationError(field: field, message: "is required")

@@ -4157,9 +4157,18 @@ enum OpenAPIDocument {
                 "type": "object",
                 "properties": {
                   "taskId": {
-                    "type": "integer",
-                    "format": "int64",
-                    "minimum": 1
+                    "oneOf": [
+                      {
+                        "type": "integer",
+                        "format": "int64",
+                        "minimum": 1
+                      },
+                      {
+                        "type": "string",
+                        "pattern": "^[1-9][0-9]{0,17}$"
+                      }
+                    ],
+                    "description": "the task's id; a decimal string is taken too (agents quote values)"
                   },
                   "status": {
                     "type": "string",

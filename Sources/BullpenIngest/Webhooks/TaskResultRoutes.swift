@@ -11,11 +11,11 @@ import Logging
 ///
 /// The per-dispatch callback token (`Authorization: Bearer <token>`) identifies the task attempt; the body
 /// is validated; the result is published to the review queue with a confirm, and only then is 202 returned.
-/// - 202 again, publishing nothing, when the attempt already settled with this same outcome: the agent's
-///   retry of a result that was applied (after a 503 or a lost answer) is an idempotent replay.
+/// - 202 again, publishing nothing, when the attempt already settled with this same report (its digest): the
+///   agent's retry of a result that was applied (after a 503 or a lost answer) is an idempotent replay.
 /// - 400: the body is wrong (the message names the field). 401: missing or unknown token, or an attempt
 ///   closed without a result (timed out, superseded). 403: the token is for another task. 409: the attempt
-///   already settled with the other outcome. 413: the body is too large. 415: not declared as JSON.
+///   already settled with another report (the other outcome, or another output or error). 413: the body is too large. 415: not declared as JSON.
 /// - 503: broker or database unavailable. The outcome is then unknown (the message may have reached the
 ///   queue before the connection broke): retrying the same request is always safe.
 struct TaskResultRoutes {
@@ -62,6 +62,12 @@ struct TaskResultRoutes {
                 throw APIError(
                     .conflict,
                     "task \(attempt.taskID) attempt \(attempt.attempt) already reported \(settled.rawValue); it cannot become \(report.status.rawValue)"
+                )
+            }
+            if let applied = attempt.reportDigest, applied != Array(SHA256.hash(data: report.digestInput)) {
+                throw APIError(
+                    .conflict,
+                    "task \(attempt.taskID) attempt \(attempt.attempt) already reported \(settled.rawValue) with another \(settled == .completed ? "output" : "error"); only the same report is a replay"
                 )
             }
             context.logger.info(

@@ -10,12 +10,16 @@ public enum CallbackTokens {
         public let priority: Int
         /// Why the attempt closed (`completed`, `failed`, `timeout` ...), or nil while it is open.
         public let outcome: String?
+        /// The SHA-256 of the result that closed it (``TaskResultReport/digestInput``); nil while open, or for an
+        /// attempt closed before digests were kept.
+        public let reportDigest: [UInt8]?
 
-        public init(taskID: Int64, attempt: Int, priority: Int, outcome: String?) {
+        public init(taskID: Int64, attempt: Int, priority: Int, outcome: String?, reportDigest: [UInt8]? = nil) {
             self.taskID = taskID
             self.attempt = attempt
             self.priority = priority
             self.outcome = outcome
+            self.reportDigest = reportDigest
         }
     }
 
@@ -25,7 +29,7 @@ public enum CallbackTokens {
         db.prepare(
             "tokens.attempts",
             """
-            SELECT a.callback_token_hash, a.task_id, a.attempt, t.priority, a.outcome
+            SELECT a.callback_token_hash, a.task_id, a.attempt, t.priority, a.outcome, a.report_digest
               FROM task_attempts a JOIN tasks t ON t.id = a.task_id
              WHERE a.callback_token_hash = ANY($1::bytea[])
             """)
@@ -34,7 +38,8 @@ public enum CallbackTokens {
         for row in rows {
             found[try row.decode("callback_token_hash", as: PGBytes.self).bytes] = Attempt(
                 taskID: try row.decode("task_id"), attempt: try row.decode("attempt"),
-                priority: try row.decode("priority"), outcome: try row.decode("outcome", as: String?.self))
+                priority: try row.decode("priority"), outcome: try row.decode("outcome", as: String?.self),
+                reportDigest: try row.decode("report_digest", as: PGBytes?.self)?.bytes)
         }
         return found
     }

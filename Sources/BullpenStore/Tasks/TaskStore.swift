@@ -147,6 +147,12 @@ public enum TaskStore {
                $9::text AS message_id
         """
 
+    /// SHA-256 of what the settled result said (SQL over `s`, the settled row): the same bytes as
+    /// ``TaskResultReport/digestInput``, which ingest hashes to tell a replay from another report.
+    static let reportDigest = """
+        sha256(convert_to(s.status || chr(31) || coalesce(s.output, '') || chr(31) || coalesce(s.error, ''), 'UTF8'))
+        """
+
     /// The input of many settlements as parallel arrays.
     private static let manyInput = """
         SELECT * FROM unnest($1::bigint[], $2::int[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[],
@@ -167,11 +173,12 @@ public enum TaskStore {
               FROM input i
              WHERE t.id = i.task_id AND t.status = i.from_status AND t.attempt = i.attempt
             RETURNING t.id, t.assigned_agent_id, t.project_id, i.attempt, i.status, i.event_type, i.event_message,
+                      i.output, i.error,
                       jsonb_build_object('attempt', i.attempt, 'outputBytes', coalesce(octet_length(i.output), 0))
                           AS event_data,
                       i.message_id
         ), closed AS (
-            UPDATE task_attempts a SET closed_at = now(), outcome = s.status
+            UPDATE task_attempts a SET closed_at = now(), outcome = s.status, report_digest = \(reportDigest)
               FROM settled s
              WHERE a.task_id = s.id AND a.attempt = s.attempt AND a.closed_at IS NULL
             RETURNING a.task_id, a.attempt, a.agent_id, a.outcome, a.opened_at, a.closed_at, s.project_id,

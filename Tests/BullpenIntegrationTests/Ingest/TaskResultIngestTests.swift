@@ -201,6 +201,16 @@ final class TaskResultIngestTests: @unchecked Sendable {
         #expect(conflict.status == .conflict)
         #expect((conflict.body["message"] as? String)?.contains("already reported completed") == true)
         #expect(conflict.body["code"] as? String == "conflict")
+        // Nor is the same outcome with another output a replay: it is refused, not dropped in silence.
+        let other = try await refusal(
+            token: token, body: #"{"taskId": "\#(task)", "status": "completed", "output": "Done, but differently."}"#)
+        #expect(other.status == .conflict, "\(other.body)")
+        #expect((other.body["message"] as? String)?.contains("another output") == true, "\(other.body)")
+        #expect(try fixture.reviewDepth() == 0)
+        // The same report, its id written as a string, is still the replay.
+        let quoted = try await refusal(
+            token: token, body: #"{"taskId": "\#(task)", "status": "completed", "output": "Done."}"#)
+        #expect(quoted.status == .accepted)
         #expect(
             try fixture.count("SELECT count(*) FROM events WHERE task_id = $1 AND type = 'task.completed'", [task]) == 1
         )

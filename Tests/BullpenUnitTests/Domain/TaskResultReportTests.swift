@@ -13,6 +13,15 @@ struct TaskResultReportTests {
         #expect(report == TaskResultReport(taskId: 7, status: .completed, output: "done"))
     }
 
+    @Test("an id written as a decimal string is taken (agents quote values); nothing looser")
+    func idAsString() throws {
+        let report = try parse(#"{"taskId": "5", "status": "completed", "output": "done"}"#).get()
+        #expect(report.taskId == 5)
+        #expect(
+            try parse(#"{"taskId": "123456789012345678", "status": "failed", "error": "x"}"#).get().taskId
+                == 123_456_789_012_345_678)
+    }
+
     @Test(
         "each malformed body names the field at fault",
         arguments: [
@@ -20,7 +29,14 @@ struct TaskResultReportTests {
             ("not json", ""),
             ("[1, 2]", ""),
             (#"{"status": "completed", "output": "x"}"#, "taskId"),
-            (#"{"taskId": "7", "status": "completed", "output": "x"}"#, "taskId"),
+            (#"{"taskId": "07", "status": "completed", "output": "x"}"#, "taskId"),
+            (#"{"taskId": "0", "status": "completed", "output": "x"}"#, "taskId"),
+            (#"{"taskId": "-7", "status": "completed", "output": "x"}"#, "taskId"),
+            (#"{"taskId": " 7", "status": "completed", "output": "x"}"#, "taskId"),
+            (#"{"taskId": "7.0", "status": "completed", "output": "x"}"#, "taskId"),
+            (#"{"taskId": "seven", "status": "completed", "output": "x"}"#, "taskId"),
+            (#"{"taskId": "", "status": "completed", "output": "x"}"#, "taskId"),
+            (#"{"taskId": "1234567890123456789", "status": "completed", "output": "x"}"#, "taskId"),
             (#"{"taskId": 7.5, "status": "completed", "output": "x"}"#, "taskId"),
             (#"{"taskId": true, "status": "completed", "output": "x"}"#, "taskId"),
             (#"{"taskId": -1, "status": "completed", "output": "x"}"#, "taskId"),
