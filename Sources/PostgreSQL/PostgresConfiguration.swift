@@ -24,6 +24,11 @@ public struct PostgresConfiguration: Sendable, Equatable {
     public var statementTimeout: Duration
     /// Time after which unacknowledged TCP data means the server is gone. Default 10 s.
     public var tcpUserTimeout: Duration
+    /// Longest a session may sit idle inside a transaction before the server ends it (and rolls it back):
+    /// a session whose client lost its link mid-transaction would otherwise hold its locks, and the event
+    /// feed's horizon, until someone terminated it by hand. Longer than any pause Bullpen makes inside a
+    /// transaction. Default 60 s.
+    public var idleInTransactionTimeout: Duration = .seconds(60)
     /// TLS, as libpq takes it: `sslmode` (disable, require, verify-ca, verify-full; libpq's default, prefer,
     /// when nil) and the files `sslrootcert`, `sslcert`, `sslkey`.
     public var tls: [String: String] = [:]
@@ -99,6 +104,7 @@ public struct PostgresConfiguration: Sendable, Equatable {
     var connectionString: String {
         var options =
             "-c TimeZone=UTC -c client_min_messages=warning -c statement_timeout=\(statementTimeout.wholeMilliseconds)"
+            + " -c idle_in_transaction_session_timeout=\(idleInTransactionTimeout.wholeMilliseconds)"
         if let searchPath { options += " -c search_path=\(searchPath)" }
         let pairs: [(String, String)] =
             [

@@ -141,6 +141,25 @@ final class PGConnectionTests {
         #expect(try db.query("SELECT count(*) AS n FROM items").first?.decode("n", as: Int.self) == 0)
     }
 
+    @Test(
+        "a session left idle inside its transaction (a client that lost its link) is ended by the server, its locks released and its writes rolled back"
+    )
+    func idleInTransactionEnds() throws {
+        var configuration = try TestEnvironment.postgres(schema: schema)
+        #expect(configuration.idleInTransactionTimeout == .seconds(60), "the default every session asks for")
+        configuration.idleInTransactionTimeout = .milliseconds(500)
+        let orphan = try PGConnection(configuration)
+        defer { orphan.close() }
+        try orphan.execute("BEGIN")
+        try orphan.query("INSERT INTO items (name) VALUES ('held')")
+        // Another session waits on the orphan's lock (the same unique name) until the server ends the orphan.
+        let started = ContinuousClock.now
+        try db.query("INSERT INTO items (name) VALUES ('held')")
+        #expect(ContinuousClock.now - started < .seconds(5))
+        #expect(try db.query("SELECT count(*) AS n FROM items").first?.decode("n", as: Int.self) == 1)
+        #expect(throws: PGError.self) { try orphan.query("COMMIT") }
+    }
+
     @Test("LISTEN receives what another session NOTIFYs, after commit")
     func listenNotify() throws {
         let channel = "chan_\(schema)"
