@@ -123,6 +123,7 @@ let package = Package(
                 "AMQP", "PostgreSQL", "HTTPClient", "BullpenAPIClient", "OpenClaw", "BullpenSandbox",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Yams", package: "Yams"),
+                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],

@@ -18,10 +18,13 @@ public struct APIClientError: Error, CustomStringConvertible, Sendable {
 
     public let kind: Kind
     public let description: String
+    /// The API's error object (`code`, `message`, `field`), when the API answered with one.
+    public let apiError: [String: String]?
 
-    public init(_ kind: Kind, _ description: String) {
+    public init(_ kind: Kind, _ description: String, apiError: [String: String]? = nil) {
         self.kind = kind
         self.description = description
+        self.apiError = apiError
     }
 }
 
@@ -174,12 +177,12 @@ public struct APIClient: Sendable {
         }
     }
 
-    private static func failure(status: Int, message: String) -> APIClientError {
+    private static func failure(status: Int, message: String, apiError: [String: String]? = nil) -> APIClientError {
         switch status {
-        case 401, 403: return APIClientError(.auth, message)
-        case 503: return APIClientError(.unreachable, message)
-        case 500...: return APIClientError(.serverError, message)
-        default: return APIClientError(.refused, message)
+        case 401, 403: return APIClientError(.auth, message, apiError: apiError)
+        case 503: return APIClientError(.unreachable, message, apiError: apiError)
+        case 500...: return APIClientError(.serverError, message, apiError: apiError)
+        default: return APIClientError(.refused, message, apiError: apiError)
         }
     }
 
@@ -212,7 +215,8 @@ public struct APIClient: Sendable {
             }
             current.value = index
             guard (200..<300).contains(response.status) else {
-                throw Self.failure(status: response.status, message: Self.errorMessage(response))
+                throw Self.failure(
+                    status: response.status, message: Self.errorMessage(response), apiError: Self.errorObject(response))
             }
             return response
         }
@@ -224,6 +228,14 @@ public struct APIClient: Sendable {
             throw APIClientError(.serverError, "the API answered with something that is not a JSON object")
         }
         return object
+    }
+
+    /// The answer's `error` object, its values as text.
+    static func errorObject(_ response: HTTPClientResponse) -> [String: String]? {
+        guard let object = try? JSONSerialization.jsonObject(with: Data(response.body)) as? [String: Any],
+            let error = object["error"] as? [String: Any]
+        else { return nil }
+        return error.compactMapValues { $0 as? String }
     }
 
     /// "HTTP 422 unknown_reference (clientId): there is no client 9".

@@ -15,6 +15,9 @@ import ServiceLifecycle
 
 /// The `bullpen` command: one executable, one subcommand per process or operator task.
 public struct BullpenCommand: AsyncParsableCommand {
+    /// The version `bullpen --version` prints: the executable's, and the operator API's it speaks.
+    public static let version = "1.0.0 (API 1.0.0)"
+
     public static let configuration = CommandConfiguration(
         commandName: "bullpen",
         abstract: "Back office of an agency whose work is done by AI agents.",
@@ -24,6 +27,7 @@ public struct BullpenCommand: AsyncParsableCommand {
             3 --wait timed out, 4 token refused, 5 ingest unreachable or unavailable, 6 request refused,
             7 server error.
             """,
+        version: version,
         subcommands: [
             ClientCommand.self, ProjectCommand.self, TaskCommand.self, DeliverableCommand.self,
             NotificationCommand.self, AnalyticsCommand.self, InvoiceCommand.self, LeadCommand.self,
@@ -37,11 +41,29 @@ public struct BullpenCommand: AsyncParsableCommand {
 
     public init() {}
 
-    /// Parses the arguments, runs the command and exits with the code the README documents.
+    /// Parses the arguments, runs the command and exits with the code the README documents. Under `--json`,
+    /// a failure is the API's error object on standard error (`{"error": {"code", "message", "field"}}`), with
+    /// the same exit code.
     public static func runMain() async -> Never {
+        let arguments = Array(CommandLine.arguments.dropFirst())
+        let json = arguments.contains("--json")
+        var command: any ParsableCommand
+        do {
+            command = try parseAsRoot()
+        } catch {
+            if exitCode(for: error) == .success { exit(withError: error) }  // --help, --version
+            if let suggestion = Self.suggestion(for: arguments) {
+                fail(CLIFailure(.usage, suggestion), json: json)
+            }
+            if exitCode(for: error) == .validationFailure {
+                // The usage of the subcommand at fault, with the reason, and the documented exit code.
+                FileHandle.standardError.write(Data((fullMessage(for: error) + "\n").utf8))
+                Foundation.exit(CLIExit.usage.rawValue)
+            }
+            exit(withError: error)
+        }
         do {
             // Parsing by hand runs async subcommands on the async path whatever the platform annotations say.
-            var command = try parseAsRoot()
             if var asyncCommand = command as? any AsyncParsableCommandRunner {
                 try await asyncCommand.runAsync()
             } else {
@@ -49,19 +71,62 @@ public struct BullpenCommand: AsyncParsableCommand {
             }
             Foundation.exit(CLIExit.ok.rawValue)
         } catch let error as APIClientError {
-            let failure = CLIFailure(error)
-            FileHandle.standardError.write(Data("bullpen: \(failure.description)\n".utf8))
-            Foundation.exit(failure.exit.rawValue)
+            fail(CLIFailure(error), apiError: error.apiError, json: json)
         } catch let failure as CLIFailure {
-            FileHandle.standardError.write(Data("bullpen: \(failure.description)\n".utf8))
-            Foundation.exit(failure.exit.rawValue)
+            fail(failure, json: json)
+        } catch let error as PGError where error.isConnectionFailure {
+            fail(CLIFailure(.unreachable, "the database cannot be reached: \(error)"), json: json)
+        } catch let error as ArgumentParser.ValidationError {
+            // Thrown while running (a file that cannot be read, a refused value): the reason, not the usage.
+            fail(CLIFailure(.usage, error.message), json: json)
         } catch {
             if exitCode(for: error) == .validationFailure {
-                FileHandle.standardError.write(Data((fullMessage(for: error) + "\n").utf8))
-                Foundation.exit(CLIExit.usage.rawValue)
+                fail(CLIFailure(.usage, fullMessage(for: error)), json: json)
             }
             exit(withError: error)
         }
+    }
+
+    /// Writes a failure to standard error (as the API's error object under `--json`) and exits with its code.
+    static func fail(_ failure: CLIFailure, apiError: [String: String]? = nil, json: Bool) -> Never {
+        if json {
+            var error = apiError ?? ["code": failure.code, "message": failure.description]
+            error["message"] = error["message"] ?? failure.description
+            let object = ["error": error]
+            let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])) ?? Data()
+            FileHandle.standardError.write(data + Data("\n".utf8))
+        } else {
+            FileHandle.standardError.write(Data("bullpen: \(failure.description)\n".utf8))
+        }
+        Foundation.exit(failure.exit.rawValue)
+    }
+
+    /// For a first word that is no command, the nearest command's name (`tasks`: `task`), as a sentence.
+    static func suggestion(for arguments: [String]) -> String? {
+        guard let first = arguments.first, !first.hasPrefix("-") else { return nil }
+        let names = configuration.subcommands.compactMap { $0.configuration.commandName ?? nil }
+        guard !names.contains(first) else { return nil }
+        let nearest = names.map { ($0, Self.distance($0, first)) }.min { $0.1 < $1.1 }
+        guard let nearest, nearest.1 <= max(2, first.count / 3) else {
+            return "'\(first)' is not a bullpen command; see bullpen --help"
+        }
+        let rest = arguments.dropFirst().joined(separator: " ")
+        return
+            "'\(first)' is not a bullpen command; did you mean 'bullpen \(nearest.0)\(rest.isEmpty ? "" : " " + rest)'?"
+    }
+
+    /// Levenshtein distance between two words.
+    static func distance(_ a: String, _ b: String) -> Int {
+        let (a, b) = (Array(a), Array(b))
+        var previous = Array(0...b.count)
+        for (i, x) in a.enumerated() {
+            var current = [i + 1]
+            for (j, y) in b.enumerated() {
+                current.append(min(previous[j + 1] + 1, current[j] + 1, previous[j] + (x == y ? 0 : 1)))
+            }
+            previous = current
+        }
+        return previous[b.count]
     }
 }
 

@@ -28,6 +28,8 @@ struct TokenCommand: ParsableCommand {
         @Option(help: "Days until the token expires (default: never).")
         var expiresInDays: Int?
 
+        @Flag(help: "Print {id, role, name, clientId, secret} as JSON.") var json = false
+
         func validate() throws {
             guard ApiTokens.Role(rawValue: role) != nil else {
                 throw ValidationError(
@@ -43,6 +45,10 @@ struct TokenCommand: ParsableCommand {
             do {
                 let (token, secret) = try ApiTokens.create(
                     name: name, role: ApiTokens.Role(rawValue: role)!, clientID: client, expiresAt: expiresAt, on: db)
+                if json {
+                    TokenCommand.printJSON(TokenCommand.fields(token).merging(["secret": secret]) { $1 })
+                    return
+                }
                 print(secret)
                 FileHandle.standardError.write(
                     Data(
@@ -59,10 +65,16 @@ struct TokenCommand: ParsableCommand {
 
         @OptionGroup var connection: ConnectionOptions
 
+        @Flag(help: "Print the tokens as JSON ({\"data\": [...]}).") var json = false
+
         func run() throws {
             let db = try PGConnection(try connection.postgres())
             defer { db.close() }
             let now = Date()
+            if json {
+                TokenCommand.printJSON(["data": try ApiTokens.list(on: db).map { TokenCommand.fields($0, now: now) }])
+                return
+            }
             print("id\trole\tclient\tstate\tname")
             for token in try ApiTokens.list(on: db) {
                 let state = token.revokedAt != nil ? "revoked" : token.isActive(at: now) ? "active" : "expired"
@@ -81,11 +93,29 @@ struct TokenCommand: ParsableCommand {
         @Argument(help: "The token's id (from list).")
         var id: Int64
 
+        @Flag(help: "Print {id, state} as JSON.") var json = false
+
         func run() throws {
             let db = try PGConnection(try connection.postgres())
             defer { db.close() }
-            guard try ApiTokens.revoke(id: id, on: db) else { throw ValidationError("no active token \(id)") }
+            guard try ApiTokens.revoke(id: id, on: db) else { throw CLIFailure(.refused, "no active token \(id)") }
+            if json { return TokenCommand.printJSON(["id": id, "state": "revoked"]) }
             print("token \(id) revoked")
         }
+    }
+
+    /// A token as `--json` shows it (never its secret or hash).
+    static func fields(_ token: ApiTokens.Token, now: Date = Date()) -> [String: Any] {
+        var fields: [String: Any] = [
+            "id": token.id, "role": token.role.rawValue, "name": token.name,
+            "state": token.revokedAt != nil ? "revoked" : token.isActive(at: now) ? "active" : "expired",
+        ]
+        fields["clientId"] = token.clientID
+        return fields
+    }
+
+    static func printJSON(_ object: [String: Any]) {
+        let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])) ?? Data()
+        print(String(decoding: data, as: UTF8.self))
     }
 }

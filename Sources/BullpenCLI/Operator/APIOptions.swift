@@ -35,28 +35,57 @@ struct APIOptions: ParsableArguments {
     var json = false
 
     func client() throws -> APIClient {
-        let file = Self.configFile()
         let environment = ProcessInfo.processInfo.environment
-        let url =
-            url ?? environment["BULLPEN_URL"].flatMap { $0.isEmpty ? nil : $0 } ?? file["url"]
-            ?? "http://127.0.0.1:\(environment["BULLPEN_HTTP_PORT"] ?? "8080")"
-        guard let token = token ?? environment["BULLPEN_TOKEN"].flatMap({ $0.isEmpty ? nil : $0 }) ?? file["token"]
-        else {
+        let givenURL = url ?? environment["BULLPEN_URL"].flatMap { $0.isEmpty ? nil : $0 }
+        let givenToken = token ?? environment["BULLPEN_TOKEN"].flatMap { $0.isEmpty ? nil : $0 }
+        // The file is read only for what flags and the environment leave out; when read, it must be right.
+        let file = givenURL == nil || givenToken == nil ? try Self.configFile() : ConfigFile(path: "", values: [:])
+        let url = givenURL ?? file.values["url"] ?? "http://127.0.0.1:\(environment["BULLPEN_HTTP_PORT"] ?? "8080")"
+        guard let token = givenToken ?? file.values["token"] else {
             throw CLIFailure(
-                .auth, "no API token: set BULLPEN_TOKEN, pass --token, or create one with 'bullpen token create'")
+                .auth,
+                "no API token: set BULLPEN_TOKEN, pass --token, or put {\"token\": ...} in \(file.path) "
+                    + "(create one with 'bullpen token create')")
         }
         return APIClient(baseURL: url, token: token)
     }
 
-    static func configFile() -> [String: String] {
+    /// The config file's path and its values (none when the default file does not exist).
+    struct ConfigFile {
+        let path: String
+        let values: [String: String]
+    }
+
+    /// Reads the config file: `BULLPEN_CONFIG`, or `~/.config/bullpen/config.json`. A file that is missing
+    /// where `BULLPEN_CONFIG` points, unreadable, not JSON, or with fields other than `url` and `token` (both
+    /// strings) is an error that names the file and says why; a missing default file is no file.
+    static func configFile() throws -> ConfigFile {
         let environment = ProcessInfo.processInfo.environment
-        let path =
-            environment["BULLPEN_CONFIG"]
-            ?? (environment["HOME"].map { "\($0)/.config/bullpen/config.json" } ?? "")
-        guard let data = FileManager.default.contents(atPath: path),
-            let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any]
-        else { return [:] }
-        return object.compactMapValues { $0 as? String }
+        let named = environment["BULLPEN_CONFIG"].flatMap { $0.isEmpty ? nil : $0 }
+        let path = named ?? (environment["HOME"].map { "\($0)/.config/bullpen/config.json" } ?? "")
+        guard !path.isEmpty, FileManager.default.fileExists(atPath: path) else {
+            if let named { throw CLIFailure(.usage, "the config file \(named) (BULLPEN_CONFIG) does not exist") }
+            return ConfigFile(path: path.isEmpty ? "~/.config/bullpen/config.json" : path, values: [:])
+        }
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw CLIFailure(.usage, "the config file \(path) cannot be read (permission denied?)")
+        }
+        guard let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else {
+            throw CLIFailure(
+                .usage,
+                "the config file \(path) is not a JSON object; it should be {\"url\": \"...\", \"token\": \"...\"}")
+        }
+        var values: [String: String] = [:]
+        for (key, value) in object.sorted(by: { $0.key < $1.key }) {
+            guard key == "url" || key == "token" else {
+                throw CLIFailure(.usage, "the config file \(path) has \"\(key)\", which is not url or token")
+            }
+            guard let text = value as? String, !text.isEmpty else {
+                throw CLIFailure(.usage, "the config file \(path): \(key) must be a non-empty string")
+            }
+            values[key] = text
+        }
+        return ConfigFile(path: path, values: values)
     }
 }
 
@@ -72,6 +101,20 @@ struct CLIFailure: Error, CustomStringConvertible {
 }
 
 extension CLIFailure {
+    /// A stable code for the failure, as the API's error codes are (for `--json`'s error object).
+    var code: String {
+        switch exit {
+        case .ok: return "ok"
+        case .rejected: return "rejected"
+        case .usage: return "usage"
+        case .timeout: return "timeout"
+        case .auth: return "unauthorized"
+        case .unreachable: return "unreachable"
+        case .refused: return "refused"
+        case .serverError: return "server_error"
+        }
+    }
+
     /// The exit code of an API client error.
     init(_ error: APIClientError) {
         switch error.kind {

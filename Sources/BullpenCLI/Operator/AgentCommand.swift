@@ -39,7 +39,8 @@ struct AgentCommand: ParsableCommand {
                         id: id, specialization: (row["specialization"] as? String).flatMap(Specialization.init),
                         capabilities: (row["capabilities"] as? [String] ?? []).compactMap(Capability.init),
                         model: row["model"] as? String,
-                        maxConcurrentTasks: (row["maxConcurrentTasks"] as? NSNumber)?.intValue ?? 0)
+                        maxConcurrentTasks: (row["maxConcurrentTasks"] as? NSNumber)?.intValue ?? 0,
+                        soul: row["soul"] as? String)
                 }
                 cursor = page["nextCursor"] as? String
             } while cursor != nil

@@ -24,7 +24,10 @@ struct ProjectCommand: ParsableCommand {
         @Option(help: "The brief's text.") var brief: String?
         @Option(help: "A Markdown file with the brief.") var from: String?
         @Option(help: "ISO 8601, e.g. 2026-12-15T17:00:00Z.") var deadline: String?
-        @Option(help: "sprint, pro or scale (or --subscription).") var tier: String?
+        @Option(
+            help: "sprint, pro or scale (default: the plan of --subscription, or of the client's current subscription)."
+        )
+        var tier: String?
         @Option var subscription: Int64?
         @Option(help: "Comma-separated.") var tags: String?
 
@@ -38,7 +41,9 @@ struct ProjectCommand: ParsableCommand {
             var brief = self.brief
             if let from {
                 guard let data = FileManager.default.contents(atPath: from) else {
-                    throw ValidationError("cannot read \(from)")
+                    throw ValidationError(
+                        FileManager.default.fileExists(atPath: from)
+                            ? "cannot read \(from): permission denied" : "cannot read \(from): no such file")
                 }
                 let text = String(decoding: data, as: UTF8.self)
                 brief = text

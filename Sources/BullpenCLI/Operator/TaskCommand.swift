@@ -1,4 +1,6 @@
 import ArgumentParser
+import BullpenAPIClient
+import Crypto
 import Foundation
 import Yams
 
@@ -6,7 +8,9 @@ import Yams
 struct TaskCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "task", abstract: "Tasks: the units of work agents run.",
-        subcommands: [Create.self, Split.self, Assign.self, Dispatch.self, Cancel.self, List.self, Show.self])
+        subcommands: [
+            Create.self, Split.self, Assign.self, Dispatch.self, Cancel.self, List.self, Show.self, Wait.self,
+        ])
 
     static let columns = ["id", "projectId", "title", "status", "priority", "taskType", "assignedAgentId", "dependsOn"]
 
@@ -56,6 +60,7 @@ struct TaskCommand: ParsableCommand {
         @OptionGroup var wait: WaitOptions
         @Option var project: Int64
         @Option(help: "The plan: .json, or else YAML.") var file: String
+        @Flag(help: "Send the plan even though the project already has tasks of the same titles.") var force = false
 
         func run() throws {
             guard let data = FileManager.default.contents(atPath: file) else {
@@ -73,8 +78,50 @@ struct TaskCommand: ParsableCommand {
             guard let tasks = (plan as? [String: Any])?["tasks"] as? [Any] else {
                 throw ValidationError("\(file) needs a list 'tasks'")
             }
+            let body: [String: Any] = ["projectId": project, "tasks": tasks]
+            let client = try api.client()
+            // Planning twice is planning once: the project's tasks already named by the plan are not made again.
+            let titles = tasks.compactMap { ($0 as? [String: Any])?["title"] as? String }
+            let existing = try Self.taskTitles(of: project, client: client)
+            let (present, new) = (titles.filter(existing.contains), titles.filter { !existing.contains($0) })
+            if !present.isEmpty && !force {
+                if new.isEmpty {
+                    print("project \(project) already has every task of \(file) (\(present.count)); nothing to add")
+                    return
+                }
+                throw CLIFailure(
+                    .refused,
+                    "project \(project) already has \(present.count) of this plan's tasks (\(present.joined(separator: ", "))); "
+                        + "it would add \(new.count): \(new.joined(separator: ", ")). Send it with --force to make the whole "
+                        + "plan again, or remove the tasks it has from the file")
+            }
             FileHandle.standardError.write(Data("splitting project \(project) into \(tasks.count) tasks\n".utf8))
-            try Output.issue("POST", "/v1/tasks/split", ["projectId": project, "tasks": tasks], api: api, wait: wait)
+            // The key is the plan's: the same file sent twice (a retry, two operators) is one command.
+            let key = try Self.planKey(body)
+            try Output.follow(
+                try client.command("POST", "/v1/tasks/split", body, idempotencyKey: key), client: client, api: api,
+                wait: wait)
+        }
+
+        /// An idempotency key derived from the project and the plan's content.
+        static func planKey(_ body: [String: Any]) throws -> String {
+            let canonical = try JSONSerialization.data(withJSONObject: body, options: [.sortedKeys])
+            return "plan-" + SHA256.hash(data: canonical).map { String(format: "%02x", $0) }.joined()
+        }
+
+        /// The titles of the project's tasks (every page).
+        static func taskTitles(of project: Int64, client: APIClient) throws -> Set<String> {
+            var titles: Set<String> = []
+            var cursor: String?
+            repeat {
+                let page = try client.get(
+                    Output.path("/v1/tasks", [("project", String(project)), ("limit", "200"), ("cursor", cursor)]))
+                for task in page["data"] as? [[String: Any]] ?? [] {
+                    if let title = task["title"] as? String { titles.insert(title) }
+                }
+                cursor = page["nextCursor"] as? String
+            } while cursor != nil
+            return titles
         }
     }
 
@@ -156,6 +203,37 @@ struct TaskCommand: ParsableCommand {
                 ["data": task["attempts"] ?? []], api: api, columns: ["attempt", "agentId", "openedAt", "outcome"])
             print("\nevents")
             Output.list(["data": task["events"] ?? []], api: api, columns: ["id", "occurredAt", "type", "message"])
+        }
+    }
+
+    /// `bullpen task wait ID`: until the task's work ends, not just the command that started it.
+    struct Wait: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Wait for a task to complete (exit 0) or fail (exit 1); exit 3 if it is still open at --timeout.")
+        @OptionGroup var api: APIOptions
+        @Argument var id: Int64
+        @Option(help: "Seconds to wait.") var timeout: Double = 600
+
+        func run() throws {
+            let client = try api.client()
+            let deadline = Date().addingTimeInterval(timeout)
+            while true {
+                let task = try client.get("/v1/tasks/\(id)")
+                let status = task["status"] as? String ?? ""
+                if status == "completed" || status == "failed" {
+                    if api.json {
+                        Output.printJSON(task)
+                    } else {
+                        print("task \(id) \(status)" + ((task["error"] as? String).map { ": \($0)" } ?? ""))
+                    }
+                    if status == "failed" { throw CLIFailure(.rejected, "task \(id) failed") }
+                    return
+                }
+                guard Date() < deadline else {
+                    throw CLIFailure(.timeout, "task \(id) was still \(status) after \(Int(timeout)) s")
+                }
+                Thread.sleep(forTimeInterval: 0.5)
+            }
         }
     }
 }

@@ -46,16 +46,18 @@ public struct AgentRoster: Sendable, Equatable {
         public var capabilities: [Capability]
         public var model: String?
         public var maxConcurrentTasks: Int
+        public var soul: String?
 
         public init(
             id: Int64, specialization: Specialization?, capabilities: [Capability], model: String?,
-            maxConcurrentTasks: Int
+            maxConcurrentTasks: Int, soul: String? = nil
         ) {
             self.id = id
             self.specialization = specialization
             self.capabilities = capabilities
             self.model = model
             self.maxConcurrentTasks = maxConcurrentTasks
+            self.soul = soul
         }
     }
 
@@ -66,8 +68,8 @@ public struct AgentRoster: Sendable, Equatable {
     }
 
     /// What applying the roster to `known` (by name) takes, in the roster's order. An update carries only the
-    /// fields the roster gives that differ from the list's, and the soul whenever the roster gives one (the
-    /// list does not show souls). Agents the roster does not name are left as they are.
+    /// fields the roster gives that differ from the list's, so a roster applied twice changes nothing the second
+    /// time. Agents the roster does not name are left as they are.
     public func steps(known: [String: Known]) -> [Step] {
         agents.map { agent in
             guard let current = known[agent.name] else { return .register(agent) }
@@ -78,7 +80,7 @@ public struct AgentRoster: Sendable, Equatable {
             if let value = agent.maxConcurrentTasks, value != current.maxConcurrentTasks {
                 changes.maxConcurrentTasks = value
             }
-            changes.soul = agent.soul
+            if let value = agent.soul, value != current.soul { changes.soul = value }
             return changes == AgentChanges(id: current.id)
                 ? .unchanged(name: agent.name, id: current.id) : .update(name: agent.name, changes)
         }

@@ -1,7 +1,8 @@
 import Foundation
 
 /// `project.create`: a project from a client's brief. Its SLA hours, revision limit and default priority come
-/// from the plan's terms: the tier given, or else the plan of the subscription given.
+/// from the plan's terms: the tier given, or else the plan of the subscription given, or else (neither given)
+/// the plan of the client's current subscription; a client with none needs a tier.
 public struct NewProject: CommandPayload {
     public static let kind = CommandKind.projectCreate
     public var clientId: Int64
@@ -36,10 +37,6 @@ public struct NewProject: CommandPayload {
         try Check.text(name, "name", length: 1...200)
         try Check.text(type, "type", length: 1...60)
         try Check.text(brief, "brief", length: 1...50_000)
-        guard tier != nil || subscriptionId != nil else {
-            throw ValidationError(
-                field: "tier", message: "is required unless subscriptionId is given (\(Plan.choices))")
-        }
         try Self.checkTags(tags)
     }
 

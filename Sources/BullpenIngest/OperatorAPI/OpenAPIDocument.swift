@@ -5298,6 +5298,13 @@ enum OpenAPIDocument {
                   "lastSeen": {
                     "type": "string",
                     "format": "date-time"
+                  },
+                  "soul": {
+                    "type": [
+                      "string",
+                      "null"
+                    ],
+                    "description": "the agent's standing instructions"
                   }
                 },
                 "required": [
@@ -5310,7 +5317,8 @@ enum OpenAPIDocument {
                   "maxConcurrentTasks",
                   "totalTasksCompleted",
                   "totalTasksFailed",
-                  "lastSeen"
+                  "lastSeen",
+                  "soul"
                 ],
                 "additionalProperties": false
               },

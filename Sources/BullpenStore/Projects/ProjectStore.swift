@@ -7,6 +7,22 @@ import PostgreSQL
 /// opens its first-response SLA record.
 public enum ProjectStore {
     public static func create(_ new: NewProject, messageID: String, now: Date, in tx: PGConnection) throws -> Int64 {
+        var new = new
+        if new.tier == nil && new.subscriptionId == nil {
+            // Neither given: the client's current subscription (its newest active or trialing one).
+            guard
+                let current = try tx.query(
+                    """
+                    SELECT id FROM subscriptions WHERE client_id = $1 AND status IN ('active', 'trialing')
+                     ORDER BY id DESC LIMIT 1
+                    """, [new.clientId]
+                ).first
+            else {
+                throw CommandRejection(
+                    "client \(new.clientId) has no active subscription; give the project a tier (\(Plan.choices))")
+            }
+            new.subscriptionId = try current.decode("id")
+        }
         var plan = new.tier
         if let subscriptionID = new.subscriptionId {
             guard

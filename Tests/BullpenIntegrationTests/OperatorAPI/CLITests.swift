@@ -19,9 +19,18 @@ final class CLITests: @unchecked Sendable {
         }
     }
 
+    /// A config file with nothing in it, so that none of the machine's is read.
+    static let emptyConfig: String = {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("bullpen-empty-config.json").path
+        FileManager.default.createFile(atPath: path, contents: Data("{}".utf8))
+        return path
+    }()
+
     /// Runs `bullpen ARGS` with BULLPEN_URL and BULLPEN_TOKEN set, on a thread of its own.
     /// `url`: BULLPEN_URL instead of this ingest's.
-    static func bullpen(_ arguments: [String], port: Int, token: String?, url: String? = nil) async throws -> Run {
+    static func bullpen(
+        _ arguments: [String], port: Int, token: String?, url: String? = nil, environment extra: [String: String] = [:]
+    ) async throws -> Run {
         try await withCheckedThrowingContinuation { continuation in
             Thread.detachNewThread {
                 do {
@@ -31,7 +40,8 @@ final class CLITests: @unchecked Sendable {
                     var environment = ProcessInfo.processInfo.environment
                     environment["BULLPEN_URL"] = url ?? "http://127.0.0.1:\(port)"
                     environment["BULLPEN_TOKEN"] = token
-                    environment["BULLPEN_CONFIG"] = "/nonexistent"
+                    environment["BULLPEN_CONFIG"] = Self.emptyConfig
+                    environment.merge(extra) { $1 }
                     process.environment = environment
                     let (out, err) = (Pipe(), Pipe())
                     process.standardOutput = out
@@ -102,11 +112,148 @@ final class CLITests: @unchecked Sendable {
             #expect(second.status == 0, "\(second.errors)")
             #expect(try count("SELECT max_concurrent_tasks FROM agents WHERE name = 'roster-writer'") == 5)
             #expect(try count("SELECT count(*) FROM agents WHERE name LIKE 'roster-%'") == 2)
+            // Applied again, a roster with a soul converges: nothing to update the second time.
+            try """
+            {"agents": [{"name": "roster-writer", "soul": "Be brief.", "maxConcurrentTasks": 5}]}
+            """.write(to: file, atomically: true, encoding: .utf8)
+            _ = try await bullpen("agent", "apply", "--file", file.path, "--wait")
+            let again = try await bullpen("agent", "apply", "--file", file.path, "--wait")
+            #expect(
+                again.output.trimmingCharacters(in: .whitespacesAndNewlines).hasSuffix(
+                    "unchanged (agent \(try count("SELECT id FROM agents WHERE name = 'roster-writer'")))"),
+                "\(again.output)")
 
             try #"{"agents": [{"name": "x", "maxConcurrentTasks": 0}]}"#.write(
                 to: file, atomically: true, encoding: .utf8)
             let bad = try await bullpen("agent", "apply", "--file", file.path)
             #expect(bad.status == 2 && bad.errors.contains("agents[0].maxConcurrentTasks"), "\(bad.errors)")
+        }
+    }
+
+    @Test(
+        "a new operator's first hour: paging events by the printed cursor, --json everywhere (errors too), a config file that is wrong says so, the reason for a file that cannot be read, the client's own plan, the nearest noun, --version, the database unreachable is exit 5, task wait, a plan split twice is split once"
+    )
+    func firstHour() async throws {
+        let token = fixture.operatorToken
+        try await fixture.run(.live) { api in
+            let port = try #require(api.client.port)
+            func bullpen(_ arguments: String..., environment: [String: String] = [:]) async throws -> Run {
+                try await Self.bullpen(arguments, port: port, token: token, environment: environment)
+            }
+            let client = try await api.create(
+                "/v1/clients", #"{"name": "Hour", "email": "hour@acme.test"}"#, "clientId")
+            for name in ["A", "B", "C"] {
+                _ = try await api.create(
+                    "/v1/projects", #"{"clientId": \#(client), "name": "\#(name)", "type": "content", "tier": "pro"}"#,
+                    "projectId")
+            }
+            // events list: the line it prints for more is a command that works.
+            let page = try await bullpen("events", "list", "--limit", "2")
+            #expect(page.status == 0, "\(page.errors)")
+            let more = try #require(page.output.split(separator: "\n").last { $0.hasPrefix("(more: --cursor ") })
+            let cursor = String(more.dropFirst("(more: --cursor ".count).dropLast())
+            let next = try await bullpen("events", "list", "--cursor", cursor, "--limit", "2")
+            #expect(next.status == 0 && next.output.contains("project.created"), "\(next.output) \(next.errors)")
+
+            // --json: token list answers JSON; an error under --json is the API's error object, same exit code.
+            let database =
+                (ProcessInfo.processInfo.environment["BULLPEN_DATABASE_URL"]
+                    ?? "postgresql://bullpen:bullpen@127.0.0.1:5432/bullpen")
+                + "?search_path=\(self.fixture.stack.database.schema)"
+            let tokens = try await bullpen("token", "list", "--json", "--database-url", database)
+            #expect(tokens.status == 0, "\(tokens.errors)")
+            #expect(
+                (tokens.json["data"] as? [[String: Any]])?.contains { $0["name"] as? String == "test operator" } == true
+            )
+            let missing = try await bullpen("task", "show", "987654", "--json")
+            #expect(missing.status == 6)
+            let error = (try? JSONSerialization.jsonObject(with: Data(missing.errors.utf8))) as? [String: Any]
+            #expect((error?["error"] as? [String: Any])?["code"] as? String == "not_found", "\(missing.errors)")
+
+            // A config file that is wrong says which and why.
+            let config = FileManager.default.temporaryDirectory.appendingPathComponent("bullpen-config-\(UUID()).json")
+            defer { try? FileManager.default.removeItem(at: config) }
+            try "{url: nope".write(to: config, atomically: true, encoding: .utf8)
+            let malformed = try await Self.bullpen(
+                ["client", "list"], port: port, token: nil, environment: ["BULLPEN_CONFIG": config.path])
+            #expect(malformed.status == 2 && malformed.errors.contains(config.path), "\(malformed.errors)")
+            #expect(malformed.errors.contains("not a JSON object"))
+            let absent = try await Self.bullpen(
+                ["client", "list"], port: port, token: nil, environment: ["BULLPEN_CONFIG": config.path + ".gone"])
+            #expect(absent.status == 2 && absent.errors.contains("does not exist"), "\(absent.errors)")
+
+            // project create: the reason a brief cannot be read; the client's own plan without --tier.
+            let nosuch = try await bullpen(
+                "project", "create", "--client", String(client), "--type", "web", "--from", "nosuch.md")
+            #expect(
+                nosuch.status == 2 && nosuch.errors.contains("cannot read nosuch.md: no such file"), "\(nosuch.errors)")
+            #expect(!nosuch.errors.contains("USAGE"))
+            let noPlan = try await bullpen(
+                "project", "create", "--client", String(client), "--type", "web", "--name", "N", "--wait")
+            #expect(noPlan.status == 1 && noPlan.errors.contains("rejected"), "\(noPlan.output) \(noPlan.errors)")
+            _ = try self.fixture.stack.db.query(
+                """
+                INSERT INTO subscriptions (client_id, plan, status, price_amount_cents, period_start, response_time_hours)
+                VALUES ($1, 'scale', 'active', 100, now(), 8)
+                """, [client])
+            let planned = try await bullpen(
+                "project", "create", "--client", String(client), "--type", "web", "--name", "Planned", "--wait",
+                "--json")
+            #expect(planned.status == 0, "\(planned.errors)")
+            #expect(
+                try self.fixture.stack.db.query("SELECT tier FROM projects WHERE name = 'Planned'").first?.decode(
+                    "tier", as: String.self) == "scale")
+
+            // The nearest noun; --version.
+            let typo = try await bullpen("tasks", "list")
+            #expect(typo.status == 2 && typo.errors.contains("did you mean 'bullpen task list'"), "\(typo.errors)")
+            let version = try await bullpen("--version")
+            #expect(version.status == 0 && version.output.contains("1.0.0"))
+
+            // token create with the database away: exit 5, as any unreachable service.
+            let away = try await bullpen(
+                "token", "create", "--role", "operator", "--name", "x", "--database-url",
+                "postgresql://bullpen:bullpen@127.0.0.1:1/bullpen")
+            #expect(away.status == 5, "\(away.status) \(away.errors)")
+
+            // task wait: the task's outcome, not the command's.
+            let project: Int64 = try #require(
+                try self.fixture.stack.db.query("SELECT id FROM projects WHERE name = 'A'").first?.decode("id"))
+            var ids: [String: Int64] = [:]
+            for status in ["completed", "failed", "pending"] {
+                ids[status] = try #require(
+                    try self.fixture.stack.db.query(
+                        """
+                        INSERT INTO tasks (title, status, project_id, completed_at, error)
+                        VALUES ($1, $1, $2, CASE WHEN $1 <> 'pending' THEN now() END,
+                                CASE WHEN $1 = 'failed' THEN 'it broke' END) RETURNING id
+                        """, [status, project]
+                    ).first?.decode("id"))
+            }
+            #expect(try await bullpen("task", "wait", String(ids["completed"]!)).status == 0)
+            #expect(try await bullpen("task", "wait", String(ids["failed"]!)).status == 1)
+            #expect(try await bullpen("task", "wait", String(ids["pending"]!), "--timeout", "1").status == 3)
+
+            // A plan split twice is split once; a changed plan says what it would add.
+            let plan = FileManager.default.temporaryDirectory.appendingPathComponent("plan-\(UUID()).yaml")
+            defer { try? FileManager.default.removeItem(at: plan) }
+            try "tasks:\n  - {key: r, title: Research}\n  - {key: d, title: Draft, dependsOn: [r]}\n".write(
+                to: plan, atomically: true, encoding: .utf8)
+            func split() async throws -> Run {
+                try await bullpen("task", "split", "--project", String(project), "--file", plan.path, "--wait")
+            }
+            let once = try await split()
+            #expect(once.status == 0, "\(once.errors)")
+            let twice = try await split()
+            #expect(twice.status == 0 && twice.output.contains("nothing to add"), "\(twice.output) \(twice.errors)")
+            try "tasks:\n  - {key: r, title: Research}\n  - {key: p, title: Publish}\n".write(
+                to: plan, atomically: true, encoding: .utf8)
+            let changed = try await split()
+            #expect(changed.status == 6 && changed.errors.contains("it would add 1: Publish"), "\(changed.errors)")
+            #expect(
+                try self.fixture.stack.count(
+                    "SELECT count(*) FROM tasks WHERE project_id = $1 AND title IN ('Research', 'Draft', 'Publish')",
+                    [project]) == 2)
         }
     }
 

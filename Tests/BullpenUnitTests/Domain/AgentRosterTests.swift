@@ -73,5 +73,15 @@ struct AgentRosterTests {
             return
         }
         #expect(souled.soul == "Be brief." && souled.id == 4)
+        // Applied, the roster converges: the same roster against what it made is all unchanged.
+        var after = known
+        after["new"] = .init(id: 6, specialization: .writer, capabilities: [], model: nil, maxConcurrentTasks: 1)
+        after["moved"]?.maxConcurrentTasks = 4
+        after["souled"]?.soul = "Be brief."
+        #expect(
+            roster.steps(known: after).allSatisfy {
+                if case .unchanged = $0 { return true }
+                return false
+            }, "\(roster.steps(known: after))")
     }
 }

@@ -58,10 +58,6 @@ struct OperatorCommandTests {
                 "is not a field of this request"
             ),
             (
-                .projectCreate, #"{"clientId": 1, "name": "P", "type": "web"}"#, "tier",
-                "is required unless subscriptionId is given (sprint, pro, scale)"
-            ),
-            (
                 .projectCreate, #"{"clientId": 1, "name": "P", "type": "web", "tier": "pro", "deadline": "tomorrow"}"#,
                 "deadline", "must be a time in ISO 8601 (2026-12-01T17:00:00Z)"
             ),
