@@ -29,6 +29,8 @@ export BULLPEN_RESEND_API_KEY=${BULLPEN_RESEND_API_KEY:-re_sandbox_key}
 export BULLPEN_OPERATOR_EMAIL=${BULLPEN_OPERATOR_EMAIL:-operators@bullpen.test}
 export BULLPEN_TEMPLATES_DIR=${BULLPEN_TEMPLATES_DIR:-$BULLPEN_ROOT/Config/templates}
 export BULLPEN_PLANS=${BULLPEN_PLANS:-$BULLPEN_ROOT/Config/plans.json}
+# Links in clients' emails (an intake confirmation's page is ingest's own).
+export BULLPEN_PORTAL_URL=${BULLPEN_PORTAL_URL:-http://127.0.0.1:$BULLPEN_HTTP_PORT}
 # Stripe: the sandbox's stand-in on loopback (a real deployment sets the URL and its own secret key).
 : "${BULLPEN_STRIPE_PORT:=12111}"
 export BULLPEN_STRIPE_PORT

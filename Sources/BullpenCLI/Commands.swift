@@ -277,6 +277,12 @@ struct IngestCommand: AsyncParsableCommand {
     @Option(help: "The largest file upload, in bytes (413 beyond).")
     var maxFileBytes: Int = 10 << 20
 
+    @Option(
+        help:
+            "Load balancers in front of ingest whose X-Forwarded-For names the sender of a public form, for its rate limit; comma-separated IP addresses (env BULLPEN_TRUSTED_PROXIES)."
+    )
+    var trustedProxies: String = Environment.value("BULLPEN_TRUSTED_PROXIES", default: "")
+
     func validate() throws {
         guard linkSecret.isEmpty || linkSecret.utf8.count >= 32 else {
             throw ValidationError("--link-secret must be 32 characters or more")
@@ -298,30 +304,30 @@ struct IngestCommand: AsyncParsableCommand {
         do { catalog = try PlanCatalog.load(from: plans) } catch { throw ValidationError("\(error)") }
         // The secret key only from the environment: an option would show it in the process list.
         let stripeKey = Environment.value("BULLPEN_STRIPE_SECRET_KEY", default: "")
-        let server = IngestServer(
-            configuration: IngestConfiguration(
-                host: host, port: port, amqp: try connection.amqp(), postgres: try connection.postgres(),
-                rateLimit: RateLimitSettings(perSecond: rateLimit, burst: rateBurst),
-                timeouts: ConnectionTimeouts(idle: .seconds(idleTimeout), requestRead: .seconds(readTimeout)),
-                tokenCacheLifetime: .milliseconds(tokenCacheMs),
-                hookSecrets: Environment.list(hookSecret),
-                filesDirectory: filesDir,
-                linkSecret: linkSecret.isEmpty ? UUID().uuidString + UUID().uuidString : linkSecret,
-                linkLifetime: .seconds(linkSeconds), maxFileBytes: maxFileBytes,
-                s3: s3URL.isEmpty
-                    ? nil
-                    : .init(
-                        endpoint: s3URL, bucket: s3Bucket,
-                        accessKey: Environment.value("BULLPEN_S3_ACCESS_KEY", default: ""),
-                        secretKey: Environment.value("BULLPEN_S3_SECRET_KEY", default: ""), region: s3Region),
-                stripeWebhookSecrets: Environment.list(stripeWebhookSecret),
-                slackSigningSecrets: Environment.list(slackSigningSecret),
-                checkout: stripeKey.isEmpty
-                    ? nil
-                    : .init(
-                        stripe: StripeClient(baseURL: stripeURL, secretKey: stripeKey), catalog: catalog,
-                        successURL: checkoutSuccessURL, cancelURL: checkoutCancelURL)),
-            topology: try connection.topology(), logger: logger)
+        var configuration = IngestConfiguration(
+            host: host, port: port, amqp: try connection.amqp(), postgres: try connection.postgres(),
+            rateLimit: RateLimitSettings(perSecond: rateLimit, burst: rateBurst),
+            timeouts: ConnectionTimeouts(idle: .seconds(idleTimeout), requestRead: .seconds(readTimeout)),
+            tokenCacheLifetime: .milliseconds(tokenCacheMs),
+            hookSecrets: Environment.list(hookSecret),
+            filesDirectory: filesDir,
+            linkSecret: linkSecret.isEmpty ? UUID().uuidString + UUID().uuidString : linkSecret,
+            linkLifetime: .seconds(linkSeconds), maxFileBytes: maxFileBytes,
+            s3: s3URL.isEmpty
+                ? nil
+                : .init(
+                    endpoint: s3URL, bucket: s3Bucket,
+                    accessKey: Environment.value("BULLPEN_S3_ACCESS_KEY", default: ""),
+                    secretKey: Environment.value("BULLPEN_S3_SECRET_KEY", default: ""), region: s3Region),
+            stripeWebhookSecrets: Environment.list(stripeWebhookSecret),
+            slackSigningSecrets: Environment.list(slackSigningSecret),
+            checkout: stripeKey.isEmpty
+                ? nil
+                : .init(
+                    stripe: StripeClient(baseURL: stripeURL, secretKey: stripeKey), catalog: catalog,
+                    successURL: checkoutSuccessURL, cancelURL: checkoutCancelURL))
+        configuration.trustedProxies = Set(Environment.list(trustedProxies))
+        let server = IngestServer(configuration: configuration, topology: try connection.topology(), logger: logger)
         try await server.application().runService()
     }
 }

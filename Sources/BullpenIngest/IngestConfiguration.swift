@@ -45,6 +45,9 @@ public struct IngestConfiguration: Sendable {
     public var s3: S3Settings?
     /// `POST /v1/checkout`: Stripe's API and the plans; nil answers 503 (no Stripe secret key).
     public var checkout: CheckoutSettings?
+    /// Load balancers whose `X-Forwarded-For` names the sender of a public form (for its rate limits). Default
+    /// none: the peer is the sender.
+    public var trustedProxies: Set<String> = []
 
     public struct CheckoutSettings: Sendable {
         public var stripe: StripeClient
@@ -53,7 +56,7 @@ public struct IngestConfiguration: Sendable {
         /// after giving up.
         public var successURL: String
         public var cancelURL: String
-        /// Sessions one email address may start: a burst, then one per `refillSeconds`.
+        /// Sessions one sender may start: a burst, then one per `refillSeconds`.
         public var perAddressBurst: Int
         public var refillSeconds: Double
 

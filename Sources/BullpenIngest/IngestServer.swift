@@ -102,8 +102,13 @@ public struct IngestServer: Sendable {
             publisher: publisher, topology: topology, secrets: configuration.slackSigningSecrets)
         router.addRoutes(slack.collection(), atPath: "/webhooks")
         router.addRoutes(FileDownloadRoutes(files: files, database: database).collection())
-        router.addRoutes(CheckoutRoutes(settings: configuration.checkout).collection(), atPath: "/v1")
-        router.addRoutes(IntakeRoutes(publisher: publisher, topology: topology).collection(), atPath: "/v1")
+        let proxies = configuration.trustedProxies
+        router.addRoutes(
+            CheckoutRoutes(settings: configuration.checkout, trustedProxies: proxies).collection(), atPath: "/v1")
+        router.addRoutes(
+            IntakeRoutes(publisher: publisher, topology: topology, trustedProxies: proxies).collection(), atPath: "/v1")
+        router.addRoutes(
+            IntakeConfirmRoutes(publisher: publisher, topology: topology, database: database).collection())
         let api = OperatorAPI(
             publisher: publisher, topology: topology, database: database, commands: commands,
             maxBodyBytes: configuration.maxBodyBytes, rateLimit: configuration.rateLimit, files: files,
@@ -121,7 +126,7 @@ public struct IngestServer: Sendable {
             ("/healthz", [.get]),
             ("/readyz", [.get]),
             ("/openapi.json", [.get]), ("/files/:id", [.get]), ("/v1/checkout", [.post]),
-            ("/v1/intake", [.post]),
+            ("/v1/intake", [.post]), ("/intake/confirm", [.get, .post]),
         ] + OperatorAPI.paths)
 
     /// The Hummingbird application, with the publisher and the look-ups as its services (not started).

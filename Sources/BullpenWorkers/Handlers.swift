@@ -37,7 +37,8 @@ public enum Handlers {
         [
             TaskResultHandler(autoDispatch: dispatch.autoDispatch), CommandHandler(),
             DispatchRequestHandler(tokens: dispatch.tokens),
-            AgentLifecycleHandler(), BillingHandler(), IntakeHandler(), SlackMessageHandler(),
+            AgentLifecycleHandler(), BillingHandler(), IntakeHandler(), IntakeConfirmationHandler(),
+            SlackMessageHandler(),
             RunStartHandler(
                 gateway: dispatch.gateway, tokens: dispatch.tokens, callbackURL: dispatch.callbackURL,
                 acceptTimeout: dispatch.acceptTimeout),

@@ -33,6 +33,20 @@ public struct IntakeSubmission: BullpenMessage, Equatable {
     /// The form's fields: `name`, `email`, `company`, `brief`, `plan`, `source`, and `website`, a field the
     /// page hides from people: bots fill it, so a value there is refused.
     /// `dedupe` digests the address (lower-cased) and the brief (ingest gives SHA-256).
+    /// A brief as it was stored.
+    public init(
+        name: String, email: String, company: String?, brief: String, plan: Plan?, source: String?, dedupeKey: String
+    ) {
+        schema = Self.schemaVersion
+        self.name = name
+        self.email = email
+        self.company = company
+        self.brief = brief
+        self.plan = plan
+        self.source = source
+        self.dedupeKey = dedupeKey
+    }
+
     public init(form body: [UInt8], dedupe: (String, String) -> String) throws(ValidationError) {
         let object = try JSONBody.object(body)
         let fields = ["name", "email", "company", "brief", "plan", "source", "website"]

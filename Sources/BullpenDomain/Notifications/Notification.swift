@@ -46,6 +46,9 @@ public enum NotificationKind: String, Choice {
     case newLead = "new-lead"
     /// Whoever sent a brief through the intake form: it was received.
     case intakeReceived = "intake-received"
+    /// The owner of an active client's address named by a brief through the form: confirm it was you, and the
+    /// brief opens a project (the link is single-use and expires).
+    case intakeConfirm = "intake-confirm"
 
     /// Who reads it.
     public var audience: Audience {
@@ -54,7 +57,7 @@ public enum NotificationKind: String, Choice {
             .newLead:
             return .operators
         case .deliverableReady, .revisionInProgress, .newMessage, .projectUnderway, .weeklyDigest, .welcome, .receipt,
-            .paymentFailed, .intakeReceived:
+            .paymentFailed, .intakeReceived, .intakeConfirm:
             return .client
         }
     }

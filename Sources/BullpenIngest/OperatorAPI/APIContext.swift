@@ -8,9 +8,12 @@ public struct APIContext: RequestContext {
     public var coreContext: CoreRequestContextStorage
     /// Who is calling the operator API (nil on routes without token authentication).
     public var caller: Caller?
+    /// The IP address of the connection's peer (a client, or the load balancer in front of ingest).
+    public let peerAddress: String?
 
     public init(source: Source) {
         coreContext = .init(source: source)
+        peerAddress = source.channel.remoteAddress?.ipAddress
     }
 
     /// The authenticated caller (the authentication middleware guarantees one on `/v1`).

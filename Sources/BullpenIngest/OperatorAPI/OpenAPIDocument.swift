@@ -3548,7 +3548,8 @@ enum OpenAPIDocument {
                         "payment-failed",
                         "billing-alert",
                         "new-lead",
-                        "intake-received"
+                        "intake-received",
+                        "intake-confirm"
                       ]
                     }
                   },
@@ -3711,7 +3712,7 @@ enum OpenAPIDocument {
             },
             "/v1/intake": {
               "post": {
-                "summary": "A brief from the agency's public intake form: a lead, or a project in intake when the address is an active client's; public (no token), three per address, then one every ten minutes",
+                "summary": "A brief from the agency's public intake form: a lead (a brief naming an active client's address opens a project only once the address's owner confirms it by the emailed link); public (no token), three per sender, then one every ten minutes",
                 "operationId": "submitIntake",
                 "security": [],
                 "requestBody": {
@@ -4100,6 +4101,109 @@ enum OpenAPIDocument {
                   },
                   "404": {
                     "$ref": "#/components/responses/Error404"
+                  }
+                }
+              }
+            },
+            "/intake/confirm": {
+              "get": {
+                "summary": "The page of a brief's confirmation link (emailed to the address it named): one button that posts the confirmation; changes nothing",
+                "operationId": "showIntakeConfirmation",
+                "security": [],
+                "parameters": [
+                  {
+                    "name": "lead",
+                    "in": "query",
+                    "schema": {
+                      "type": "string",
+                      "maxLength": 20
+                    },
+                    "description": "the lead the link confirms"
+                  },
+                  {
+                    "name": "token",
+                    "in": "query",
+                    "schema": {
+                      "type": "string",
+                      "maxLength": 128
+                    },
+                    "description": "the link's single-use token"
+                  }
+                ],
+                "responses": {
+                  "200": {
+                    "description": "the link holds: a page with the button",
+                    "content": {
+                      "text/html": {
+                        "schema": {
+                          "type": "string"
+                        }
+                      }
+                    }
+                  },
+                  "403": {
+                    "description": "the link is unknown, used or expired",
+                    "content": {
+                      "text/html": {
+                        "schema": {
+                          "type": "string"
+                        }
+                      }
+                    }
+                  },
+                  "503": {
+                    "$ref": "#/components/responses/Error503"
+                  }
+                }
+              },
+              "post": {
+                "summary": "Confirms a brief: its lead opens as a project of the client whose address it named (the command worker does it after the broker's confirm)",
+                "operationId": "confirmIntake",
+                "security": [],
+                "requestBody": {
+                  "required": true,
+                  "content": {
+                    "application/x-www-form-urlencoded": {
+                      "schema": {
+                        "type": "object",
+                        "properties": {
+                          "lead": {
+                            "type": "string"
+                          },
+                          "token": {
+                            "type": "string"
+                          }
+                        }
+                      }
+                    }
+                  }
+                },
+                "responses": {
+                  "200": {
+                    "description": "confirmed; the broker took it",
+                    "content": {
+                      "text/html": {
+                        "schema": {
+                          "type": "string"
+                        }
+                      }
+                    }
+                  },
+                  "403": {
+                    "description": "the link is unknown, used or expired",
+                    "content": {
+                      "text/html": {
+                        "schema": {
+                          "type": "string"
+                        }
+                      }
+                    }
+                  },
+                  "413": {
+                    "$ref": "#/components/responses/Error413"
+                  },
+                  "503": {
+                    "$ref": "#/components/responses/Error503"
                   }
                 }
               }
@@ -6787,7 +6891,8 @@ enum OpenAPIDocument {
                       "payment-failed",
                       "billing-alert",
                       "new-lead",
-                      "intake-received"
+                      "intake-received",
+                      "intake-confirm"
                     ]
                   },
                   "channel": {

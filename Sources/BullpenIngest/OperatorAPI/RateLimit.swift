@@ -34,11 +34,14 @@ struct TokenBucket: Sendable, Equatable {
 /// A token bucket per key (an API token, an email address), in this process: `take` answers the whole seconds
 /// to wait (at least 1), or nil when the request may go.
 final class KeyedBuckets<Key: Hashable & Sendable>: Sendable {
+    static var capacity: Int { 100_000 }
     private let buckets = Mutex<[Key: TokenBucket]>([:])
 
     func take(_ key: Key, perSecond: Double, burst: Int) -> Int? {
         let now = ContinuousClock.now
         let wait = buckets.withLock { buckets -> Duration? in
+            // Bounded: past `capacity` keys (senders, say) the buckets start over rather than grow without end.
+            if buckets.count >= Self.capacity && buckets[key] == nil { buckets.removeAll(keepingCapacity: true) }
             var bucket = buckets[key] ?? TokenBucket(perSecond: perSecond, burst: burst, now: now)
             let wait = bucket.take(now: now)
             buckets[key] = bucket

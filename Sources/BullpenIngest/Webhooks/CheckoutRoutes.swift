@@ -6,7 +6,8 @@ import Hummingbird
 import Providers
 
 /// `POST /v1/checkout {plan, email, brief?}`: public (the agency's pricing page calls it), so no token; each
-/// email address may start a few sessions, then one every ten minutes (429 with `Retry-After`). Creates a
+/// sender (``Sender``; never the email address it names, which a stranger could use to lock its owner out)
+/// may start a few sessions, then one every ten minutes (429 with `Retry-After`). Creates a
 /// Stripe Checkout Session for the plan's price (`Config/plans.json`) through Stripe's API, with the plan and
 /// brief in its metadata (the billing worker reads them back from `checkout.session.completed`), and answers
 /// 200 `{sessionId, url}`. The request's `Idempotency-Key`, if any, is Stripe's (a retried request gets the
@@ -14,9 +15,13 @@ import Providers
 /// message, never the key); 503 when no Stripe secret key is configured.
 struct CheckoutRoutes {
     let settings: IngestConfiguration.CheckoutSettings?
+    let trustedProxies: Set<String>
     private let buckets = KeyedBuckets<String>()
 
-    init(settings: IngestConfiguration.CheckoutSettings?) { self.settings = settings }
+    init(settings: IngestConfiguration.CheckoutSettings?, trustedProxies: Set<String> = []) {
+        self.settings = settings
+        self.trustedProxies = trustedProxies
+    }
 
     func collection() -> RouteCollection<APIContext> {
         let routes = RouteCollection(context: APIContext.self)
@@ -67,11 +72,12 @@ struct CheckoutRoutes {
                 code: "stripe_not_configured")
         }
         if let seconds = buckets.take(
-            asked.email.lowercased(), perSecond: 1 / settings.refillSeconds, burst: settings.perAddressBurst)
+            Sender.of(request, context, trustedProxies: trustedProxies), perSecond: 1 / settings.refillSeconds,
+            burst: settings.perAddressBurst)
         {
             throw APIError(
                 .tooManyRequests,
-                "this address started \(settings.perAddressBurst) checkouts lately; retry in \(seconds) s",
+                "you started \(settings.perAddressBurst) checkouts lately; retry in \(seconds) s",
                 headers: [.retryAfter: String(seconds)])
         }
         let plan = settings.catalog[asked.plan]

@@ -6,21 +6,25 @@ import Hummingbird
 
 /// `POST /v1/intake {name, email, company?, brief, plan?, source?, website?}`: the agency's public intake form
 /// (no token). Each field is checked (400 naming it); `website` is hidden from people on the page, so a value
-/// there is a bot's and is refused. An address may send three briefs, then one every ten minutes (429 with
+/// there is a bot's and is refused. A sender (``Sender``: never the address a brief names, which a stranger
+/// could use to lock its owner out) may send three briefs, then one every ten minutes (429 with
 /// `Retry-After`); the same brief from the same address is one lead however often it comes (its message id is
-/// a digest of both). 202 after the broker's confirm; the command worker makes the lead, or a project when the
-/// address is an active client's, and the emails.
+/// a digest of both). 202 after the broker's confirm; the command worker makes the lead and the emails. An
+/// address is not an identity: a brief naming an active client's address stays a lead until the address's
+/// owner confirms it by the link emailed there (``IntakeConfirmRoutes``).
 struct IntakeRoutes {
     let publisher: ConfirmingPublisher
     let topology: Topology
+    let trustedProxies: Set<String>
     private let buckets = KeyedBuckets<String>()
     static let maxBodyBytes = 64 << 10
-    static let perAddressBurst = 3
+    static let perSenderBurst = 3
     static let refillSeconds = 600.0
 
-    init(publisher: ConfirmingPublisher, topology: Topology) {
+    init(publisher: ConfirmingPublisher, topology: Topology, trustedProxies: Set<String> = []) {
         self.publisher = publisher
         self.topology = topology
+        self.trustedProxies = trustedProxies
     }
 
     func collection() -> RouteCollection<APIContext> {
@@ -47,10 +51,11 @@ struct IntakeRoutes {
             throw APIError.invalid(error)
         }
         if let seconds = buckets.take(
-            submission.email.lowercased(), perSecond: 1 / Self.refillSeconds, burst: Self.perAddressBurst)
+            Sender.of(request, context, trustedProxies: trustedProxies), perSecond: 1 / Self.refillSeconds,
+            burst: Self.perSenderBurst)
         {
             throw APIError(
-                .tooManyRequests, "this address sent \(Self.perAddressBurst) briefs lately; retry in \(seconds) s",
+                .tooManyRequests, "you sent \(Self.perSenderBurst) briefs lately; retry in \(seconds) s",
                 headers: [.retryAfter: String(seconds)])
         }
         try await publisher.publishConfirmed(submission, topology: topology, what: "the brief", logger: context.logger)

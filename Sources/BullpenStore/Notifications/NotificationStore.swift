@@ -100,12 +100,16 @@ public enum NotificationStore {
         try tx.query("SELECT \(columns) FROM notifications WHERE id = $1 FOR UPDATE", [id]).first.map(row)
     }
 
-    /// Sent: the provider's id, the time; once.
+    /// The template value that carries a single-use link's token (an intake confirmation's): kept only until
+    /// the email is sent.
+    public static let confirmPathKey = "confirmPath"
+
+    /// Sent: the provider's id, the time; once. A link's token in the values is dropped (``confirmPathKey``).
     public static func markSent(_ id: Int64, providerID: String?, in tx: PGConnection) throws {
         try tx.query(
             """
             UPDATE notifications SET status = 'sent', provider_id = $2, sent_at = now(), attempts = attempts + 1,
-                                     last_error = NULL
+                                     last_error = NULL, data = data - '\(confirmPathKey)'
              WHERE id = $1 AND status = 'pending'
             """, [id, providerID])
     }

@@ -17,13 +17,14 @@ final class OperatorAPIFixture: @unchecked Sendable {
 
     init(
         _ stem: String, rateLimit: RateLimitSettings = .init(), eventHeartbeat: Duration = .seconds(15),
-        hookSecrets: [String] = [], s3: IngestConfiguration.S3Settings? = nil, slackSigningSecrets: [String] = []
+        hookSecrets: [String] = [], s3: IngestConfiguration.S3Settings? = nil, slackSigningSecrets: [String] = [],
+        trustedProxies: Set<String> = []
     ) throws {
         stack = try StackFixture(stem)
         operatorToken = try ApiTokens.create(name: "test operator", role: .operator, on: stack.db).secret
         server = try stack.ingest(
             rateLimit: rateLimit, eventHeartbeat: eventHeartbeat, hookSecrets: hookSecrets, s3: s3,
-            slackSigningSecrets: slackSigningSecrets)
+            slackSigningSecrets: slackSigningSecrets, trustedProxies: trustedProxies)
         commands = try stack.consumer(queue: .command)
         commands.start()
     }

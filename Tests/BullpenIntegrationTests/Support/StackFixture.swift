@@ -38,16 +38,17 @@ final class StackFixture: @unchecked Sendable {
         amqp: AMQPConfiguration? = nil, timeouts: ConnectionTimeouts = .init(),
         rateLimit: RateLimitSettings = .init(), eventHeartbeat: Duration = .seconds(15), hookSecrets: [String] = [],
         s3: IngestConfiguration.S3Settings? = nil, stripeWebhookSecrets: [String] = [],
-        slackSigningSecrets: [String] = [], checkout: IngestConfiguration.CheckoutSettings? = nil
+        slackSigningSecrets: [String] = [], checkout: IngestConfiguration.CheckoutSettings? = nil,
+        trustedProxies: Set<String> = []
     ) throws -> IngestServer {
-        IngestServer(
-            configuration: IngestConfiguration(
-                port: 0, amqp: try amqp ?? TestEnvironment.amqp(), postgres: database.configuration,
-                databaseConnections: 2, rateLimit: rateLimit, eventHeartbeat: eventHeartbeat, timeouts: timeouts,
-                hookSecrets: hookSecrets, filesDirectory: filesDirectory, linkSecret: Self.linkSecret,
-                maxFileBytes: 64 << 10, s3: s3, stripeWebhookSecrets: stripeWebhookSecrets,
-                slackSigningSecrets: slackSigningSecrets, checkout: checkout),
-            topology: topology, logger: logger)
+        var configuration = IngestConfiguration(
+            port: 0, amqp: try amqp ?? TestEnvironment.amqp(), postgres: database.configuration,
+            databaseConnections: 2, rateLimit: rateLimit, eventHeartbeat: eventHeartbeat, timeouts: timeouts,
+            hookSecrets: hookSecrets, filesDirectory: filesDirectory, linkSecret: Self.linkSecret,
+            maxFileBytes: 64 << 10, s3: s3, stripeWebhookSecrets: stripeWebhookSecrets,
+            slackSigningSecrets: slackSigningSecrets, checkout: checkout)
+        configuration.trustedProxies = trustedProxies
+        return IngestServer(configuration: configuration, topology: topology, logger: logger)
     }
 
     func consumer(

@@ -60,15 +60,18 @@ struct OpenAPIDocumentTests {
         let components = try #require(document["components"] as? [String: Any])
         let schemas = try #require(components["schemas"] as? [String: Any])
         let shared = try #require(components["responses"] as? [String: [String: Any]])
+        func response(_ declared: [String: Any]) -> [String: Any] {
+            (declared["$ref"] as? String).flatMap { shared[String($0.dropFirst("#/components/responses/".count))] }
+                ?? declared
+        }
         for (path, operations) in paths {
             for (method, operation) in operations {
                 let responses = try #require(operation["responses"] as? [String: [String: Any]], "\(method) \(path)")
                 for (status, declared) in responses where status.hasPrefix("4") || status.hasPrefix("5") {
-                    guard path != "/readyz" else { continue }
-                    let response =
-                        (declared["$ref"] as? String).flatMap {
-                            shared[String($0.dropFirst("#/components/responses/".count))]
-                        } ?? declared
+                    // Pages for people in a browser answer HTML (the intake confirmation's refusal is a page).
+                    guard path != "/readyz", (response(declared)["content"] as? [String: Any])?["text/html"] == nil
+                    else { continue }
+                    let response = response(declared)
                     let schema = (response["content"] as? [String: [String: [String: String]]])?["application/json"]?[
                         "schema"]
                     #expect(schema?["$ref"] == "#/components/schemas/Error", "\(method) \(path) \(status)")
