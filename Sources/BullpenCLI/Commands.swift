@@ -513,8 +513,11 @@ extension WorkerCommand {
         let outcomes = RunOutcomes(logger: logger) { message in
             try await publisher.publish(try Envelope.outgoing(message, topology: topology, appID: "bullpen-dispatch"))
         }
+        let roster = GatewayRoster(
+            client: client, postgres: try connection.postgres(), silenceLimit: .seconds(heartbeatLimit),
+            logger: logger)
         return (
-            [publisher, client],
+            [publisher, client, roster],
             Handlers.Dispatch(
                 gateway: GatewayRuns(
                     client: client, onFinal: outcomes.handle, onAnswer: metrics.gatewayAnswer.record),

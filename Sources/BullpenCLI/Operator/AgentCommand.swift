@@ -6,7 +6,9 @@ import Foundation
 struct AgentCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "agent", abstract: "Agents that run tasks.",
-        subcommands: [Register.self, Update.self, Offline.self, Configure.self, List.self, Apply.self])
+        subcommands: [
+            Register.self, Update.self, Offline.self, SetStatus.self, Configure.self, List.self, Apply.self,
+        ])
 
     /// `bullpen agent apply --file Config/agents.example.json`: the roster's new agents registered and the
     /// changed ones updated, through the same commands as by hand; agents it does not name are left alone.
@@ -121,6 +123,28 @@ struct AgentCommand: ParsableCommand {
         func run() throws { try Output.issue("POST", "/v1/agents/\(id)/offline", [:], api: api, wait: wait) }
     }
 
+    /// `bullpen agent set-status ID --status online|offline|paused [--reason TEXT]`.
+    struct SetStatus: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "set-status",
+            abstract: "Set an agent online, offline or paused, with the reason (required for offline and paused).",
+            discussion: """
+                An operator's offline or paused stands: liveness (the gateway's agent list, hooks, runs) does not
+                bring the agent back until an operator sets it online.
+                """)
+        @OptionGroup var api: APIOptions
+        @OptionGroup var wait: WaitOptions
+        @Argument var id: Int64
+        @Option(help: "online, offline or paused.") var status: String
+        @Option(help: "Why (shown with the agent).") var reason: String?
+
+        func run() throws {
+            var body: [String: Any] = ["status": status]
+            body["reason"] = reason
+            try Output.issue("POST", "/v1/agents/\(id)/status", body, api: api, wait: wait)
+        }
+    }
+
     struct Configure: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Configure an agent for a Scale client: system prompt, brand guidelines, model, tools.")
@@ -161,7 +185,8 @@ struct AgentCommand: ParsableCommand {
             Output.list(
                 try api.client().get(Output.path("/v1/agents", page.query + [("status", status)])), api: api,
                 columns: [
-                    "id", "name", "status", "specialization", "model", "maxConcurrentTasks", "totalTasksCompleted",
+                    "id", "name", "status", "statusReason", "specialization", "model", "maxConcurrentTasks",
+                    "totalTasksCompleted", "lastSeen",
                 ])
         }
     }

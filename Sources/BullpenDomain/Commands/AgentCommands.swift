@@ -58,6 +58,37 @@ public struct AgentOffline: CommandPayload {
     public var references: [Reference] { [Reference(.agent, id, field: "id")] }
 }
 
+/// `agent.set_status`: an operator sets an agent online, offline or paused, with the reason (shown with the
+/// agent). An operator's offline or paused stands against liveness until the operator sets the agent online.
+public struct AgentStatusChange: CommandPayload {
+    public static let kind = CommandKind.agentSetStatus
+    public var id: Int64
+    public var status: AgentStatus
+    public var reason: String?
+
+    public enum CodingKeys: String, CodingKey, CaseIterable { case id, status, reason }
+
+    public init(id: Int64, status: AgentStatus, reason: String? = nil) {
+        self.id = id
+        self.status = status
+        self.reason = reason
+    }
+
+    public func validate() throws(ValidationError) {
+        try Check.positive(id, "id")
+        guard status != .busy else {
+            throw ValidationError(
+                field: "status", message: "must be online, offline or paused (busy is the agent's own)")
+        }
+        try Check.text(reason, "reason", length: 1...500)
+        if status != .online && reason == nil {
+            throw ValidationError(field: "reason", message: "is required to set an agent \(status.rawValue)")
+        }
+    }
+
+    public var references: [Reference] { [Reference(.agent, id, field: "id")] }
+}
+
 /// `agent.configure`: how an agent works for one Scale client (its custom agent): the system prompt, brand
 /// guidelines, model and tools. Setting it again replaces it.
 public struct AgentConfiguration: CommandPayload {

@@ -15,6 +15,7 @@ public enum CommandKind: String, Choice {
     case agentRegister = "agent.register"
     case agentUpdate = "agent.update"
     case agentSetOffline = "agent.set_offline"
+    case agentSetStatus = "agent.set_status"
     case agentConfigure = "agent.configure"
     case deadLetterReplay = "dead_letter.replay"
     case deadLetterPurge = "dead_letter.purge"
@@ -89,6 +90,7 @@ public enum OperatorCommand: Sendable, Equatable {
     case agentRegister(NewAgent)
     case agentUpdate(AgentChanges)
     case agentSetOffline(AgentOffline)
+    case agentSetStatus(AgentStatusChange)
     case agentConfigure(AgentConfiguration)
     case deadLetterReplay(DeadLetterReplay)
     case deadLetterPurge(DeadLetterPurge)
@@ -116,6 +118,7 @@ public enum OperatorCommand: Sendable, Equatable {
         case .agentRegister(let p): return p
         case .agentUpdate(let p): return p
         case .agentSetOffline(let p): return p
+        case .agentSetStatus(let p): return p
         case .leadUpdate(let p): return p
         case .agentConfigure(let p): return p
         case .deadLetterReplay(let p): return p
@@ -152,6 +155,7 @@ public enum OperatorCommand: Sendable, Equatable {
         case .agentRegister: return .agentRegister(try .parse(body, pathID: pathID))
         case .agentUpdate: return .agentUpdate(try .parse(body, pathID: pathID))
         case .agentSetOffline: return .agentSetOffline(try .parse(body, pathID: pathID))
+        case .agentSetStatus: return .agentSetStatus(try .parse(body, pathID: pathID))
         case .leadUpdate: return .leadUpdate(try .parse(body, pathID: pathID))
         case .agentConfigure: return .agentConfigure(try .parse(body, pathID: pathID))
         case .deadLetterReplay: return .deadLetterReplay(try .parse(body, pathID: pathID))
@@ -218,6 +222,8 @@ public struct CommandMessage: BullpenMessage, Equatable {
         case .agentRegister: command = .agentRegister(try container.decode(NewAgent.self, forKey: .payload))
         case .agentUpdate: command = .agentUpdate(try container.decode(AgentChanges.self, forKey: .payload))
         case .agentSetOffline: command = .agentSetOffline(try container.decode(AgentOffline.self, forKey: .payload))
+        case .agentSetStatus:
+            command = .agentSetStatus(try container.decode(AgentStatusChange.self, forKey: .payload))
         case .leadUpdate: command = .leadUpdate(try container.decode(LeadChanges.self, forKey: .payload))
         case .agentConfigure:
             command = .agentConfigure(try container.decode(AgentConfiguration.self, forKey: .payload))

@@ -43,7 +43,7 @@ public enum AgentRouting {
         }
     }
 
-    /// Agents that are not offline, of the specialization (or general, when none is needed), and not another
+    /// Agents that take work (not offline or paused), of the specialization (or general, when none is needed), and not another
     /// client's custom agent. Among them: the client's own custom agent first, then agents with room before
     /// agents at capacity (a task for a full agent waits queued for it), then the lowest failure rate, then
     /// the fastest average completion (unknown last), then the oldest agent. Nil when none qualifies.
@@ -51,7 +51,7 @@ public enum AgentRouting {
         _ candidates: [AgentCandidate], specialization: Specialization?, clientID: Int64?
     ) -> AgentCandidate? {
         candidates.filter { agent in
-            agent.status != .offline
+            agent.status.takesWork
                 && (specialization == nil || agent.specialization == specialization)
                 && (agent.customForClientID == nil || agent.customForClientID == clientID)
         }.min { a, b in

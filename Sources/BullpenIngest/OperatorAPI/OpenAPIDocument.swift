@@ -1848,7 +1848,8 @@ enum OpenAPIDocument {
                       "enum": [
                         "online",
                         "offline",
-                        "busy"
+                        "busy",
+                        "paused"
                       ]
                     }
                   }
@@ -4207,6 +4208,94 @@ enum OpenAPIDocument {
                   }
                 }
               }
+            },
+            "/v1/agents/{id}/status": {
+              "post": {
+                "summary": "set an agent online, offline or paused, with the reason; an operator's offline or paused stands until the operator sets it online",
+                "operationId": "setAgentStatus",
+                "security": [
+                  {
+                    "apiToken": []
+                  }
+                ],
+                "parameters": [
+                  {
+                    "name": "id",
+                    "in": "path",
+                    "required": true,
+                    "schema": {
+                      "type": "integer",
+                      "format": "int64",
+                      "minimum": 1
+                    }
+                  },
+                  {
+                    "name": "Idempotency-Key",
+                    "in": "header",
+                    "schema": {
+                      "type": "string",
+                      "pattern": "^[!-~]{1,200}$"
+                    },
+                    "description": "the same key with the same body is the same command; the CLI sends one per invocation"
+                  }
+                ],
+                "requestBody": {
+                  "required": true,
+                  "content": {
+                    "application/json": {
+                      "schema": {
+                        "$ref": "#/components/schemas/AgentStatusChange"
+                      }
+                    }
+                  }
+                },
+                "responses": {
+                  "202": {
+                    "description": "accepted after the broker's confirm (or the command's current status, for a repeated Idempotency-Key)",
+                    "headers": {
+                      "Location": {
+                        "schema": {
+                          "type": "string"
+                        }
+                      }
+                    },
+                    "content": {
+                      "application/json": {
+                        "schema": {
+                          "$ref": "#/components/schemas/CommandAccepted"
+                        }
+                      }
+                    }
+                  },
+                  "400": {
+                    "$ref": "#/components/responses/Error400"
+                  },
+                  "401": {
+                    "$ref": "#/components/responses/Error401"
+                  },
+                  "403": {
+                    "$ref": "#/components/responses/Error403"
+                  },
+                  "413": {
+                    "$ref": "#/components/responses/Error413"
+                  },
+                  "415": {
+                    "$ref": "#/components/responses/Error415"
+                  },
+                  "422": {
+                    "$ref": "#/components/responses/Error422"
+                  },
+                  "429": {
+                    "$ref": "#/components/responses/Error429"
+                  },
+                  "503": {
+                    "$ref": "#/components/responses/Error503"
+                  },
+                  "404": {
+                    "$ref": "#/components/responses/Error404"
+                  }
+                }
+              }
             }
           },
           "components": {
@@ -4364,6 +4453,7 @@ enum OpenAPIDocument {
                       "agent.register",
                       "agent.update",
                       "agent.set_offline",
+                      "agent.set_status",
                       "agent.configure",
                       "dead_letter.replay",
                       "dead_letter.purge",
@@ -5354,7 +5444,8 @@ enum OpenAPIDocument {
                     "enum": [
                       "online",
                       "offline",
-                      "busy"
+                      "busy",
+                      "paused"
                     ]
                   },
                   "specialization": {
@@ -5409,6 +5500,20 @@ enum OpenAPIDocument {
                       "null"
                     ],
                     "description": "the agent's standing instructions"
+                  },
+                  "statusReason": {
+                    "type": [
+                      "string",
+                      "null"
+                    ],
+                    "description": "why the status is what it is (an operator's reason, or liveness's)"
+                  },
+                  "statusSetBy": {
+                    "type": "string",
+                    "enum": [
+                      "liveness",
+                      "operator"
+                    ]
                   }
                 },
                 "required": [
@@ -5422,7 +5527,9 @@ enum OpenAPIDocument {
                   "totalTasksCompleted",
                   "totalTasksFailed",
                   "lastSeen",
-                  "soul"
+                  "soul",
+                  "statusReason",
+                  "statusSetBy"
                 ],
                 "additionalProperties": false
               },
@@ -7802,6 +7909,29 @@ enum OpenAPIDocument {
                   "challenge"
                 ],
                 "additionalProperties": false
+              },
+              "AgentStatusChange": {
+                "type": "object",
+                "properties": {
+                  "status": {
+                    "type": "string",
+                    "enum": [
+                      "online",
+                      "offline",
+                      "paused"
+                    ]
+                  },
+                  "reason": {
+                    "type": "string",
+                    "minLength": 1,
+                    "maxLength": 500
+                  }
+                },
+                "required": [
+                  "status"
+                ],
+                "additionalProperties": false,
+                "description": "reason is required for offline and paused"
               }
             },
             "responses": {

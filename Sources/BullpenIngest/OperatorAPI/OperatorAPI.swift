@@ -62,6 +62,7 @@ struct OperatorAPI: Sendable {
         ("/v1/deliverables/:id/feedback", [.post]),
         ("/v1/deliverables/:id/files", [.get, .post]),
         ("/v1/agents", [.get, .post]), ("/v1/agents/:id", [.patch]), ("/v1/agents/:id/offline", [.post]),
+        ("/v1/agents/:id/status", [.post]),
         ("/v1/agents/:id/config", [.put]), ("/v1/leads", [.get]), ("/v1/leads/:id", [.patch]),
         ("/v1/commands/:id", [.get]), ("/v1/events", [.get]), ("/v1/events/stream", [.get]),
         ("/v1/queues", [.get]), ("/v1/dead-letters", [.get]), ("/v1/dead-letters/:id", [.get]),

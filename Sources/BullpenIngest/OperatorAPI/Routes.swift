@@ -120,6 +120,7 @@ struct AgentRoutes {
         api.command(.agentRegister, .post, on: routes)
         api.command(.agentUpdate, .patch, ":id", on: routes)
         api.command(.agentSetOffline, .post, ":id/offline", on: routes)
+        api.command(.agentSetStatus, .post, ":id/status", on: routes)
         api.command(.agentConfigure, .put, ":id/config", on: routes)
     }
 }

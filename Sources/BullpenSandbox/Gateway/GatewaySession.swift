@@ -68,7 +68,9 @@ struct GatewaySession: Sendable {
                 result: .success([
                     "type": "hello-ok", "protocol": 4,
                     "server": ["version": "sandbox", "connId": .string("c\(connection)")],
-                    "features": ["methods": ["agent", "agent.wait", "status", "sessions.list", "chat.history"]],
+                    "features": [
+                        "methods": ["agent", "agent.wait", "status", "sessions.list", "chat.history", "agents.list"]
+                    ],
                     "snapshot": ["uptimeMs": 0, "stateVersion": 1],
                     "auth": ["role": "operator", "scopes": .array(accepted.scopes.map { .string($0) })],
                     "policy": [
@@ -108,7 +110,7 @@ struct GatewaySession: Sendable {
     func handle(_ id: String, _ method: String, _ params: JSONValue, scopes: [String]) async {
         let needs: [String: String] = [
             "agent": "operator.write", "agent.wait": "operator.write", "status": "operator.read",
-            "sessions.list": "operator.read", "chat.history": "operator.read",
+            "sessions.list": "operator.read", "chat.history": "operator.read", "agents.list": "operator.read",
         ]
         guard let scope = needs[method] else {
             if scopes.contains("operator.admin") {
@@ -128,6 +130,15 @@ struct GatewaySession: Sendable {
         case "status":
             let runs = gateway.state.withLock { $0.runs.count }
             await send(.response(id: id, result: .success(["ok": true, "runs": .number(Double(runs))])))
+        case "agents.list":
+            let agents = gateway.roster.map { id -> JSONValue in ["id": .string(id)] }
+            await send(
+                .response(
+                    id: id,
+                    result: .success([
+                        "defaultId": .string(gateway.roster.first ?? "main"), "mainKey": "main", "scope": "per-sender",
+                        "agents": .array(agents),
+                    ])))
         case "sessions.list":
             let sessions = gateway.state.withLock { state in
                 state.sessions.sorted { $0.key < $1.key }.map { key, session -> JSONValue in

@@ -115,6 +115,8 @@ public final class SandboxGateway: Sendable {
 
     struct State {
         var faults = Faults()
+        /// What `agents.list` answers when set (`POST /sandbox/agents`); else the configured agents, or `main`.
+        var roster: [String]?
         var runs: [String: Run] = [:]
         var sessions: [String: Session] = [:]
         var connections: [Int: WebSocketOutboundWriter] = [:]
@@ -168,6 +170,11 @@ public final class SandboxGateway: Sendable {
         for outbound in connections { try? await outbound.close(.unexpectedServerError, reason: "dropped") }
     }
 
+    /// The agent ids `agents.list` reports.
+    var roster: [String] {
+        state.withLock { $0.roster } ?? configuration.agents.map { $0.sorted() } ?? ["main"]
+    }
+
     func nextSeq() -> Int {
         state.withLock { state in
             state.seq += 1
@@ -181,6 +188,16 @@ public final class SandboxGateway: Sendable {
     public func application() -> some ApplicationProtocol {
         let router = Router()
         router.addSandboxControls(state: { self.snapshot }, setFaults: self.setFaults)
+        router.post("/sandbox/agents") { request, _ in
+            // {"agents": ["writer-1", ...]}: the gateway's configured agents as agents.list reports them.
+            let body = try await request.body.collect(upTo: 1 << 16)
+            guard
+                let object = try? JSONSerialization.jsonObject(with: Data(buffer: body)) as? [String: Any],
+                let agents = object["agents"] as? [String]
+            else { return HTTPResponse.Status.badRequest }
+            self.state.withLock { $0.roster = agents }
+            return HTTPResponse.Status.noContent
+        }
         router.post("/sandbox/forget") { _, _ in
             self.forgetRuns()
             return HTTPResponse.Status.noContent

@@ -11,7 +11,8 @@ public enum AgentLifecycleStore {
             agentID = try tx.query(
                 """
                 UPDATE agents SET last_seen = now(),
-                       status = CASE WHEN $2 AND status = 'offline' THEN 'online' ELSE status END
+                       status = CASE WHEN $2 AND status = 'offline' AND status_set_by = 'liveness' THEN 'online'
+                                     ELSE status END
                  WHERE name = $1 RETURNING id
                 """, [name, event.marksOnline]
             ).first?.decode("id")
@@ -41,21 +42,58 @@ public enum AgentLifecycleStore {
         }
     }
 
-    /// Online agents not seen for `limit` go offline (the heartbeat check); returns their ids.
-    public static func markSilentOffline(limit: Duration, messageID: String, in tx: PGConnection) throws -> [Int64] {
-        let seconds = Double(limit.components.seconds) + Double(limit.components.attoseconds) / 1e18
-        let silent: [Int64] = try tx.query(
-            """
-            UPDATE agents SET status = 'offline'
-             WHERE status <> 'offline' AND last_seen < now() - $1 * interval '1 second'
-            RETURNING id
-            """, [seconds]
-        ).rows.map { try $0.decode("id") }
-        for id in silent {
-            try EventLog.record(
-                "agent.offline", "Agent \(id) went offline: silent for more than \(Int(seconds)) s",
-                about: .init(agentID: id), messageID: "\(messageID):\(id)", in: tx)
+    /// Applies ``AgentLiveness`` to every agent at `now`: `listed` is what the gateway's `agents.list` said (nil
+    /// when it was not asked), `limit` how long an agent may stay unheard. Each status change is a conditional
+    /// update with an events row, so two workers deciding the same change write it once. Returns the changes
+    /// written.
+    @discardableResult
+    public static func checkLiveness(
+        listed: Set<String>?, now: Date, limit: Duration, messageID: String, in tx: PGConnection
+    ) throws -> [AgentLiveness.Change] {
+        let agents = try tx.query(
+            "SELECT id, name, status, status_set_by, last_seen, listed_at FROM agents ORDER BY id"
+        ).rows.map { row in
+            AgentLiveness.Agent(
+                id: try row.decode("id"), name: try row.decode("name"),
+                status: AgentStatus(rawValue: try row.decode("status")) ?? .offline,
+                setByOperator: try row.decode("status_set_by", as: String.self) == "operator",
+                lastSeen: try row.decode("last_seen"), listedAt: try row.decode("listed_at", as: Date?.self))
         }
-        return silent
+        let seconds = Double(limit.components.seconds) + Double(limit.components.attoseconds) / 1e18
+        var written: [AgentLiveness.Change] = []
+        let changes = AgentLiveness.decide(agents, listed: listed, now: now, silenceLimit: seconds)
+        let seen = changes.compactMap { change -> Int64? in
+            if case .listed(let id) = change { return id }
+            return nil
+        }
+        if !seen.isEmpty {
+            try tx.query(
+                "UPDATE agents SET last_seen = greatest(last_seen, $2), listed_at = $2 WHERE id = ANY($1::bigint[])",
+                [PGArray(seen.map(String.init)), now])
+        }
+        for change in changes {
+            let (id, status, reason): (Int64, AgentStatus, String)
+            switch change {
+            case .listed: continue
+            case .online(let agent, let why): (id, status, reason) = (agent, .online, why)
+            case .offline(let agent, let why): (id, status, reason) = (agent, .offline, why)
+            }
+            let changed =
+                try tx.query(
+                    """
+                    UPDATE agents SET status = $2, status_reason = $3
+                     WHERE id = $1 AND status <> $2 AND status_set_by = 'liveness' RETURNING id
+                    """, [id, status.rawValue, reason]
+                ).first != nil
+            guard changed else { continue }
+            try EventLog.record(
+                "agent.\(status.rawValue)", "Agent \(id) went \(status.rawValue): \(reason)",
+                data: String(
+                    decoding: try JSONSerialization.data(withJSONObject: ["reason": reason]), as: UTF8.self),
+                about: .init(agentID: id),
+                messageID: "\(messageID):\(id)", in: tx)
+            written.append(change)
+        }
+        return written
     }
 }

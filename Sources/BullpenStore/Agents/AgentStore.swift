@@ -1,4 +1,5 @@
 import BullpenDomain
+import Foundation
 import PostgreSQL
 
 /// Agent rows, as operators register and change them.
@@ -46,11 +47,39 @@ public enum AgentStore {
             in: tx)
     }
 
+    /// `agent.set_status`: the operator's status and reason. Offline and paused are the operator's (liveness
+    /// leaves them); online hands the agent back to liveness, seen now.
+    public static func setStatus(_ change: AgentStatusChange, messageID: String, in tx: PGConnection) throws {
+        guard
+            let row = try tx.query(
+                """
+                UPDATE agents a SET status = $2, status_reason = $3,
+                       status_set_by = CASE WHEN $2 = 'online' THEN 'liveness' ELSE 'operator' END,
+                       last_seen = CASE WHEN $2 = 'online' THEN greatest(a.last_seen, now()) ELSE a.last_seen END
+                  FROM agents b
+                 WHERE a.id = $1 AND b.id = a.id RETURNING b.status AS previous
+                """, [change.id, change.status.rawValue, change.reason]
+            ).first
+        else { throw CommandRejection("there is no agent \(change.id)") }
+        let previous: String = try row.decode("previous")
+        try EventLog.record(
+            "agent.status_set",
+            "Agent \(change.id) set \(change.status.rawValue) by an operator (was \(previous))"
+                + (change.reason.map { ": \($0)" } ?? ""),
+            data: String(
+                decoding: try JSONSerialization.data(
+                    withJSONObject: ["status": change.status.rawValue, "reason": change.reason as Any? ?? NSNull()],
+                    options: [.sortedKeys]), as: UTF8.self),
+            about: .init(agentID: change.id), messageID: messageID, in: tx)
+    }
+
     public static func setOffline(_ offline: AgentOffline, messageID: String, in tx: PGConnection) throws {
         guard
             let row = try tx.query(
                 """
-                UPDATE agents a SET status = 'offline' FROM agents b
+                UPDATE agents a SET status = 'offline', status_set_by = 'operator',
+                       status_reason = 'set offline by an operator'
+                  FROM agents b
                  WHERE a.id = $1 AND b.id = a.id RETURNING b.status AS previous
                 """, [offline.id]
             ).first

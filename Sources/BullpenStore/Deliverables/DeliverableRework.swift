@@ -150,7 +150,7 @@ extension DeliverableStore {
             messageID: messageID, in: tx)
         var agent = version.agentID
         if let id = agent,
-            try tx.query("SELECT 1 FROM agents WHERE id = $1 AND status <> 'offline'", [id]).first == nil
+            try tx.query("SELECT 1 FROM agents WHERE id = $1 AND status IN ('online', 'busy')", [id]).first == nil
         {
             agent = nil
         }

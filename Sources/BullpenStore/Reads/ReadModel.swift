@@ -190,7 +190,8 @@ public enum ReadModel {
                        'id', a.id, 'name', a.name, 'status', a.status, 'specialization', a.specialization,
                        'capabilities', a.capabilities, 'model', a.model, 'maxConcurrentTasks', a.max_concurrent_tasks,
                        'totalTasksCompleted', a.total_tasks_completed, 'totalTasksFailed', a.total_tasks_failed,
-                       'lastSeen', a.last_seen, 'soul', a.soul)::text AS item
+                       'lastSeen', a.last_seen, 'soul', a.soul, 'statusReason', a.status_reason,
+                       'statusSetBy', a.status_set_by)::text AS item
               FROM agents a
              WHERE $1::bigint IS NULL AND a.id > $2 AND ($4::text IS NULL OR a.status = $4)
              ORDER BY a.id LIMIT $3

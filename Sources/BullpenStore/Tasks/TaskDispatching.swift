@@ -99,9 +99,8 @@ public enum TaskDispatching {
         guard let agent = try tx.query("SELECT name, status FROM agents WHERE id = $1", [agentID]).first else {
             throw CommandRejection("there is no agent \(agentID)")
         }
-        guard try agent.decode("status", as: String.self) != AgentStatus.offline.rawValue else {
-            throw CommandRejection("agent \(agentID) is offline")
-        }
+        let agentStatus = AgentStatus(rawValue: try agent.decode("status", as: String.self)) ?? .offline
+        guard agentStatus.takesWork else { throw CommandRejection("agent \(agentID) is \(agentStatus.rawValue)") }
         let priority = TaskPriority.atDispatch(
             planPriority: try row.decode("plan_priority", as: Int?.self), taskType: taskType,
             deadline: try row.decode("deadline", as: Date?.self), taskPriority: try row.decode("priority"),
@@ -239,7 +238,7 @@ public enum TaskDispatching {
             """, [PGArray(Set(tasks.values.map(\.agentID)).map(String.init))], in: tx
         ).rows {
             slots[try row.decode("id")] = SlotAllocation.Slots(
-                offline: try row.decode("status", as: String.self) == AgentStatus.offline.rawValue,
+                offline: !(AgentStatus(rawValue: try row.decode("status", as: String.self)) ?? .offline).takesWork,
                 openRuns: try row.decode("open_runs"), maxConcurrentTasks: try row.decode("max_concurrent_tasks"))
         }
         // A task asked for twice in one batch is claimed once: the first request decides.

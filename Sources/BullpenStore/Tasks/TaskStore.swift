@@ -118,7 +118,8 @@ public enum TaskStore {
                 SELECT g.id FROM agents g WHERE g.id = ANY($1::bigint[]) ORDER BY g.id FOR NO KEY UPDATE
             )
             UPDATE agents g
-               SET total_tasks_completed = g.total_tasks_completed + p.done,
+               SET last_seen = greatest(g.last_seen, now()),
+                   total_tasks_completed = g.total_tasks_completed + p.done,
                    total_tasks_failed = g.total_tasks_failed + p.failed,
                    avg_completion_time_ms = CASE WHEN p.done = 0 THEN g.avg_completion_time_ms
                        ELSE ((coalesce(g.avg_completion_time_ms, 0) * g.total_tasks_completed + p.done_ms)

@@ -107,6 +107,9 @@ public struct CommandHandler: MessageHandler {
         case .agentSetOffline(let offline):
             try AgentStore.setOffline(offline, messageID: messageID, in: tx)
             return result("agentId", offline.id)
+        case .agentSetStatus(let change):
+            try AgentStore.setStatus(change, messageID: messageID, in: tx)
+            return result("agentId", change.id)
         case .leadUpdate(let changes):
             try LeadStore.update(changes, messageID: messageID, in: tx)
             return result("leadId", changes.id)

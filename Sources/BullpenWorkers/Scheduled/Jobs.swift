@@ -15,8 +15,9 @@ public struct NoOpJob: ScheduledJob {
     public func run(tick: Date, in transaction: PGConnection) throws {}
 }
 
-/// `heartbeat-check`: agents not heard from (a lifecycle hook, a run) for longer than `limit` go offline,
-/// with an events row each, so routing stops sending them work.
+/// `heartbeat-check`: agents not heard from (listed by the gateway, a lifecycle hook, a run) for longer than
+/// `limit` go offline, with an events row each, so routing stops sending them work (``AgentLiveness``; an
+/// operator's status stands).
 public struct HeartbeatCheckJob: ScheduledJob {
     public let name = "heartbeat-check"
     public let limit: Duration
@@ -31,7 +32,8 @@ public struct HeartbeatCheckJob: ScheduledJob {
 
     public func run(tick: Date, in transaction: PGConnection) throws {
         let messageID = "heartbeat-check:\(Int(tick.timeIntervalSince1970))"
-        _ = try AgentLifecycleStore.markSilentOffline(limit: limit, messageID: messageID, in: transaction)
+        try AgentLifecycleStore.checkLiveness(
+            listed: nil, now: tick, limit: limit, messageID: messageID, in: transaction)
         // Stuck attempts fail as a run that timed out: the same message as the callback's, so a result that
         // still comes is a no-op, and the review worker retries the task or fails it as for any failed run.
         for (task, attempt) in try TaskDispatching.stuckAttempts(grace: stuckGrace, limit: 500, in: transaction) {

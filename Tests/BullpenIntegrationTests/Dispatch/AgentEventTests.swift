@@ -1,7 +1,12 @@
 import BullpenDomain
+import BullpenSandbox
+import BullpenStore
 import BullpenWorkers
 import Crypto
 import Foundation
+import Hummingbird
+import HummingbirdTesting
+import OpenClaw
 import Testing
 
 /// The gateway's lifecycle hook through ingest (signed, or refused with the reason and nothing published)
@@ -96,5 +101,79 @@ final class AgentEventTests: @unchecked Sendable {
         #expect(
             try stack.count("SELECT count(*) FROM events WHERE type = 'agent.offline' AND agent_id = $1", [silent]) == 1
         )
+    }
+
+    @Test(
+        "liveness from the gateway (an injected clock): an idle agent the gateway lists stays online through the heartbeat check; unlisted it goes offline; listed again it comes back; an operator's pause stands, with its reason"
+    )
+    func rosterFromGateway() async throws {
+        let gateway = SandboxGateway(
+            configuration: .init(port: 0, token: "sandbox", tickInterval: .milliseconds(200)), logger: stack.logger)
+        try await gateway.application().test(.live) { client in
+            let port = try #require(client.port)
+            let gatewayClient = GatewayClient(
+                configuration: .init(
+                    url: "ws://127.0.0.1:\(port)", token: "sandbox",
+                    identity: DeviceIdentity(privateKey: Curve25519.Signing.PrivateKey()), instanceID: "test"),
+                logger: self.stack.logger)
+            let running = Task { try await gatewayClient.run() }
+            defer { running.cancel() }
+            func setRoster(_ agents: [String]) async throws {
+                let response = try await client.executeRequest(
+                    uri: "/sandbox/agents", method: .post, headers: [:],
+                    body: ByteBuffer(bytes: try JSONSerialization.data(withJSONObject: ["agents": agents])))
+                #expect(response.status == .noContent)
+            }
+            func status(_ name: String) throws -> String? {
+                try self.stack.db.query("SELECT status FROM agents WHERE name = $1", [name]).first?.decode("status")
+            }
+            let start = Date()
+            for name in ["idle-writer", "paused-coder"] {
+                try self.stack.db.query(
+                    "INSERT INTO agents (name, status, last_seen) VALUES ($1, 'online', $2)",
+                    [name, start.addingTimeInterval(-3_600)])
+            }
+            try await setRoster(["idle-writer", "paused-coder"])
+            let roster = GatewayRoster(
+                client: gatewayClient, postgres: self.stack.database.configuration, silenceLimit: .seconds(900),
+                logger: self.stack.logger)
+            // An hour idle, but listed: seen now, and the heartbeat check 20 minutes on leaves it online.
+            let seen = try await roster.runOnce(now: start)
+            #expect(seen.isEmpty, "no status changes: \(seen)")
+            #expect(try self.stack.count("SELECT count(*) FROM agents WHERE listed_at IS NOT NULL") == 2)
+            try self.stack.db.transaction { tx in
+                try HeartbeatCheckJob(limit: .seconds(900)).run(tick: start.addingTimeInterval(600), in: tx)
+            }
+            #expect(try status("idle-writer") == "online")
+            // The operator pauses one, with a reason.
+            let paused: Int64 = try #require(
+                try self.stack.db.query("SELECT id FROM agents WHERE name = 'paused-coder'").first?.decode("id"))
+            try self.stack.db.transaction { tx in
+                try AgentStore.setStatus(
+                    AgentStatusChange(id: paused, status: .paused, reason: "model upgrade"), messageID: "op-1", in: tx)
+            }
+            // The gateway lists neither any more: the writer goes offline with the reason; the pause stands.
+            try await setRoster([])
+            let gone = try await roster.runOnce(now: start.addingTimeInterval(60))
+            #expect(gone.contains { if case .offline = $0 { return true } else { return false } })
+            #expect(try status("idle-writer") == "offline")
+            #expect(try status("paused-coder") == "paused")
+            #expect(
+                try self.stack.count(
+                    "SELECT count(*) FROM agents WHERE name = 'idle-writer' AND status_reason = 'the gateway no longer lists it'"
+                ) == 1)
+            // Listed again: back online; the paused agent stays paused until the operator says otherwise.
+            try await setRoster(["idle-writer", "paused-coder"])
+            _ = try await roster.runOnce(now: start.addingTimeInterval(120))
+            #expect(try status("idle-writer") == "online")
+            #expect(try status("paused-coder") == "paused")
+            #expect(
+                try self.stack.count(
+                    "SELECT count(*) FROM events WHERE type IN ('agent.offline', 'agent.online') AND agent_id = (SELECT id FROM agents WHERE name = 'idle-writer')"
+                ) == 2)
+            // Routing takes no paused agent.
+            let candidate = AgentCandidate(id: paused, status: .paused, specialization: nil)
+            #expect(AgentRouting.choose([candidate], specialization: nil, clientID: nil) == nil)
+        }
     }
 }

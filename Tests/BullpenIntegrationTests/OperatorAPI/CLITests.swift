@@ -123,6 +123,17 @@ final class CLITests: @unchecked Sendable {
                     "unchanged (agent \(try count("SELECT id FROM agents WHERE name = 'roster-writer'")))"),
                 "\(again.output)")
 
+            // An operator pauses an agent with a reason, and the list shows it; no reason for a pause is refused.
+            let writer = String(try count("SELECT id FROM agents WHERE name = 'roster-writer'"))
+            let paused = try await bullpen(
+                "agent", "set-status", writer, "--status", "paused", "--reason", "model upgrade", "--wait")
+            #expect(paused.status == 0, "\(paused.errors)")
+            let listed = try await bullpen("agent", "list", "--status", "paused")
+            #expect(
+                listed.output.contains("roster-writer") && listed.output.contains("model upgrade"), "\(listed.output)")
+            let noReason = try await bullpen("agent", "set-status", writer, "--status", "offline")
+            #expect(noReason.status == 6 && noReason.errors.contains("reason"), "\(noReason.errors)")
+
             try #"{"agents": [{"name": "x", "maxConcurrentTasks": 0}]}"#.write(
                 to: file, atomically: true, encoding: .utf8)
             let bad = try await bullpen("agent", "apply", "--file", file.path)
