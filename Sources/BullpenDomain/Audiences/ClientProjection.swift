@@ -13,6 +13,8 @@ public enum ClientProjection {
         "client.created": "Your account was opened",
         "project.created": "A project was opened",
         "project.updated": "A project was updated",
+        "project.active": "Work on a project is under way",
+        "project.review": "A project's work is being reviewed",
         "project.delivered": "A project was delivered",
         "project.archived": "A project was archived",
         "task.created": "A task was planned",

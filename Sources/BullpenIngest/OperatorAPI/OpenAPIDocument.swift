@@ -5538,7 +5538,7 @@ enum OpenAPIDocument {
                 "properties": {
                   "cursor": {
                     "type": "string",
-                    "description": "opaque: where to resume after this event (after=, Last-Event-ID)"
+                    "description": "opaque: where to resume after this event (after=, Last-Event-ID); in the feed, not in a task's events"
                   },
                   "id": {
                     "type": "integer",
@@ -5595,7 +5595,6 @@ enum OpenAPIDocument {
                   }
                 },
                 "required": [
-                  "cursor",
                   "type",
                   "message",
                   "occurredAt",

@@ -119,21 +119,17 @@ extension DeliverableStore {
         case .success(let granted): grant = granted
         case .failure(let refusal): throw CommandRejection("project \(version.projectID): \(refusal)")
         }
-        var projectStatus = version.projectStatus
-        if projectStatus == .delivered,
-            case .success(let reopened) = ProjectLifecycle.next(from: .delivered, on: .reopen)
-        {
-            projectStatus = reopened
+        // Delivered work asked again reopens the project (through the one writer of its status).
+        if version.projectStatus == .delivered {
+            try ProjectStatusWriter.move(version.projectID, on: .reopen, messageID: messageID, in: tx)
         }
         try tx.query(
             """
             WITH marked AS (
                 UPDATE deliverables SET status = $2, revision_requested_at = now(), revision_notes = $3 WHERE id = $1
             )
-            UPDATE projects SET revision_count = revision_count + 1, status = $5,
-                                delivered_at = CASE WHEN $5 = 'delivered' THEN delivered_at END
-             WHERE id = $4
-            """, [request.id, status.rawValue, request.notes, version.projectID, projectStatus.rawValue])
+            UPDATE projects SET revision_count = revision_count + 1 WHERE id = $4
+            """, [request.id, status.rawValue, request.notes, version.projectID])
         let round = version.revisionCount + 1
         let terms: String
         switch grant {
@@ -163,6 +159,7 @@ extension DeliverableStore {
             agent: agent, priority: TaskPriority.range.upperBound, deliverableID: request.id, status: status,
             messageID: messageID, now: now, in: tx)
         try SLAStore.open(.revisionDue, projectID: version.projectID, taskID: reworked.taskID, now: now, in: tx)
+        try ProjectStatusWriter.settle(projects: [version.projectID], messageID: messageID, in: tx)
         reworked.revisionRound = round
         reworked.wasDelivered = version.status == .delivered
         return reworked

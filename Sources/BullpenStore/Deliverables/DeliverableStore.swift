@@ -132,27 +132,16 @@ public enum DeliverableStore {
             ), usage AS (
                 UPDATE subscriptions s SET deliverables_used = deliverables_used + 1
                   FROM counted WHERE s.id = counted.subscription_id
-            ), project AS (
-                UPDATE projects p SET status = 'delivered', delivered_at = now()
-                 WHERE p.id = $1 AND p.status <> 'delivered'
-                   AND NOT EXISTS (SELECT 1 FROM deliverables d WHERE d.project_id = p.id AND d.id <> $2
-                                     AND d.status NOT IN ('delivered', 'rejected'))
-                   AND NOT EXISTS (SELECT 1 FROM tasks t WHERE t.project_id = p.id
-                                     AND t.status IN ('pending', 'assigned', 'running'))
-                RETURNING p.id
             )
-            SELECT c.id AS client_id, c.email, EXISTS (SELECT 1 FROM project) AS project_delivered
+            SELECT c.id AS client_id, c.email
               FROM projects p JOIN clients c ON c.id = p.client_id WHERE p.id = $1
             """, [decided.projectID, id, decided.taskID]
         ).first
         decided.clientID = try delivered?.decode("client_id", as: Int64?.self)
         decided.clientEmail = try delivered?.decode("email", as: String?.self)
-        decided.projectDelivered = try delivered?.decode("project_delivered", as: Bool?.self) ?? false
-        if decided.projectDelivered {
-            try EventLog.record(
-                "project.delivered", "Project \(decided.projectID) delivered",
-                about: .init(clientID: decided.clientID, projectID: decided.projectID), messageID: messageID, in: tx)
-        }
+        // The project is delivered when all its work is (the one place that moves it decides).
+        let moved = try ProjectStatusWriter.settle(projects: [decided.projectID], messageID: messageID, in: tx)
+        decided.projectDelivered = moved[decided.projectID] == .delivered
         return decided
     }
 

@@ -86,14 +86,10 @@ public enum ProjectStore {
     }
 
     public static func archive(_ archival: ProjectArchival, messageID: String, in tx: PGConnection) throws {
-        let (status, clientID) = try lock(archival.id, in: tx)
-        guard case .success(let next) = ProjectLifecycle.next(from: status, on: .archive) else {
+        let (status, _) = try lock(archival.id, in: tx)
+        guard try ProjectStatusWriter.move(archival.id, on: .archive, messageID: messageID, in: tx) != nil else {
             throw CommandRejection("project \(archival.id) is \(status.rawValue) already")
         }
-        _ = try tx.query("UPDATE projects SET status = $2 WHERE id = $1", [archival.id, next.rawValue])
-        try EventLog.record(
-            "project.archived", "Project \(archival.id) archived",
-            about: .init(clientID: clientID, projectID: archival.id), messageID: messageID, in: tx)
     }
 
     /// The project's status and client, its row locked until the transaction ends.

@@ -127,6 +127,7 @@ public enum TaskDispatching {
                 clientID: clientID, projectID: try row.decode("project_id", as: Int64?.self), taskID: dispatch.id,
                 agentID: agentID),
             messageID: messageID, in: tx)
+        try ProjectStatusWriter.settle(ofTasks: [dispatch.id], messageID: messageID, in: tx)
         return Requested(taskID: dispatch.id, agentID: agentID, priority: priority)
     }
 
@@ -503,6 +504,9 @@ public enum TaskDispatching {
                 PGArray(runs.map(\.sessionKey)), PGArray(runs.map(\.messageID)),
                 PGArray(runs.map { String($0.timeoutSeconds) }),
             ], in: tx)
+        if let first = runs.first {
+            try ProjectStatusWriter.settle(ofTasks: runs.map(\.context.taskID), messageID: first.messageID, in: tx)
+        }
     }
 
     /// Open attempts whose run is past its deadline by more than `grace`, oldest first, up to `limit`: the

@@ -130,6 +130,7 @@ public enum TaskPlanning {
             "task.assigned", "Task \(assignment.id) assigned to \(try agent.decode("name", as: String.self))",
             about: .init(projectID: task.projectID, taskID: assignment.id, agentID: assignment.agentId),
             messageID: messageID, in: tx)
+        try ProjectStatusWriter.settle(projects: task.projectID.map { [$0] } ?? [], messageID: messageID, in: tx)
     }
 
     public static func cancel(_ cancellation: TaskCancellation, messageID: String, in tx: PGConnection) throws {
@@ -142,6 +143,7 @@ public enum TaskPlanning {
         try EventLog.record(
             "task.cancelled", "Task \(cancellation.id) \(reason)",
             about: .init(projectID: task.projectID, taskID: cancellation.id), messageID: messageID, in: tx)
+        try ProjectStatusWriter.settle(projects: task.projectID.map { [$0] } ?? [], messageID: messageID, in: tx)
     }
 
     struct Locked {

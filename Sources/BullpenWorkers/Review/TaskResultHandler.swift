@@ -32,6 +32,7 @@ public struct TaskResultHandler: BatchMessageHandler {
         try SlotRelease.release(
             closedTasks: settled.tasks, failed: result.status == .failed ? [result.taskId] : [],
             autoDispatch: autoDispatch, messageID: inbound.messageID, in: tx)
+        try ProjectStatusWriter.settle(ofTasks: settled.tasks, messageID: inbound.messageID, in: tx)
         try TaskStore.countRuns(settled.runs, in: tx)
         return .applied
     }
@@ -79,6 +80,7 @@ public struct TaskResultHandler: BatchMessageHandler {
         try SlotRelease.release(
             closedTasks: settled.tasks, failed: failed, autoDispatch: autoDispatch,
             messageID: messages[0].inbound.messageID, in: tx)
+        try ProjectStatusWriter.settle(ofTasks: settled.tasks, messageID: messages[0].inbound.messageID, in: tx)
         // Last: the agents' rows are held from here to the commit only.
         try TaskStore.countRuns(settled.runs, in: tx)
     }

@@ -57,8 +57,8 @@ final class OperatorCommandTests: @unchecked Sendable {
             #expect(
                 events.data.map { $0["type"] as? String } == [
                     "client.created", "project.created", "task.created", "task.created", "agent.registered",
-                    "task.assigned",
-                ])
+                    "task.assigned", "project.active",
+                ], "work assigned: the project is active")
         }
     }
 

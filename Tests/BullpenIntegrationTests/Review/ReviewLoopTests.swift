@@ -169,6 +169,23 @@ final class ReviewLoopTests: @unchecked Sendable {
                 "SELECT message FROM events WHERE type = 'deliverable.revision_requested' ORDER BY id DESC LIMIT 1"
             ).first?.decode("message", as: String.self).contains("past the plan's 2: Our error in version 3") == true)
 
+        // The project moved with its work, through its lifecycle only: intake, active when work started, review
+        // when all open work waited for review, delivered when all was, active again for the revision.
+        let moves = try stack.db.query(
+            "SELECT type FROM events WHERE project_id = $1 AND type LIKE 'project.%' ORDER BY txid, id", [project]
+        ).rows.map { try $0.decode("type", as: String.self) }
+        #expect(
+            moves == [
+                "project.created", "project.active", "project.review",  // dispatched; version 1 in review
+                "project.active", "project.review",  // a revision; version 2
+                "project.active", "project.review",  // rejected and redone by another agent; version 3
+                "project.delivered", "project.active",  // delivered; the client's revision reopens it
+                "project.review", "project.active",  // version 4; the overridden round
+            ], "\(moves)")
+        #expect(
+            moves.firstIndex(of: "project.delivered").map { moves[($0 + 1)...].first == "project.active" } == true,
+            "delivered, then reopened by the revision: \(moves)")
+
         // The operator's review time: one entry per decision on a version in review (versions 1 to 4; the
         // refused round wrote none, the revision of delivered work was not a review).
         #expect(
