@@ -9,7 +9,8 @@ struct TaskCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "task", abstract: "Tasks: the units of work agents run.",
         subcommands: [
-            Create.self, Split.self, Assign.self, Dispatch.self, Cancel.self, List.self, Show.self, Wait.self,
+            Create.self, Split.self, Assign.self, Dispatch.self, Cancel.self, Retry.self, List.self, Show.self,
+            Wait.self,
         ])
 
     static let columns = ["id", "projectId", "title", "status", "priority", "taskType", "assignedAgentId", "dependsOn"]
@@ -158,7 +159,9 @@ struct TaskCommand: ParsableCommand {
     }
 
     struct Cancel: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Cancel a task that has not started.")
+        static let configuration = CommandConfiguration(
+            abstract:
+                "Cancel a task that has not started, and the tasks that depend on it (task retry brings them back).")
         @OptionGroup var api: APIOptions
         @OptionGroup var wait: WaitOptions
         @Argument var id: Int64
@@ -169,6 +172,17 @@ struct TaskCommand: ParsableCommand {
             body["reason"] = reason
             try Output.issue("POST", "/v1/tasks/\(id)/cancel", body, api: api, wait: wait)
         }
+    }
+
+    struct Retry: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract:
+                "Make a failed or cancelled task pending again (a new attempt), with the tasks its cancellation took.")
+        @OptionGroup var api: APIOptions
+        @OptionGroup var wait: WaitOptions
+        @Argument var id: Int64
+
+        func run() throws { try Output.issue("POST", "/v1/tasks/\(id)/retry", [:], api: api, wait: wait) }
     }
 
     struct List: ParsableCommand {

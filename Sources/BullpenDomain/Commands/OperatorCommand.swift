@@ -11,6 +11,7 @@ public enum CommandKind: String, Choice {
     case taskSplit = "task.split"
     case taskAssign = "task.assign"
     case taskCancel = "task.cancel"
+    case taskRetry = "task.retry"
     case taskDispatch = "task.dispatch"
     case agentRegister = "agent.register"
     case agentUpdate = "agent.update"
@@ -86,6 +87,7 @@ public enum OperatorCommand: Sendable, Equatable {
     case taskSplit(TaskSplit)
     case taskAssign(TaskAssignment)
     case taskCancel(TaskCancellation)
+    case taskRetry(TaskRetry)
     case taskDispatch(TaskDispatch)
     case agentRegister(NewAgent)
     case agentUpdate(AgentChanges)
@@ -114,6 +116,7 @@ public enum OperatorCommand: Sendable, Equatable {
         case .taskSplit(let p): return p
         case .taskAssign(let p): return p
         case .taskCancel(let p): return p
+        case .taskRetry(let p): return p
         case .taskDispatch(let p): return p
         case .agentRegister(let p): return p
         case .agentUpdate(let p): return p
@@ -151,6 +154,7 @@ public enum OperatorCommand: Sendable, Equatable {
         case .taskSplit: return .taskSplit(try .parse(body, pathID: pathID))
         case .taskAssign: return .taskAssign(try .parse(body, pathID: pathID))
         case .taskCancel: return .taskCancel(try .parse(body, pathID: pathID))
+        case .taskRetry: return .taskRetry(try .parse(body, pathID: pathID))
         case .taskDispatch: return .taskDispatch(try .parse(body, pathID: pathID))
         case .agentRegister: return .agentRegister(try .parse(body, pathID: pathID))
         case .agentUpdate: return .agentUpdate(try .parse(body, pathID: pathID))
@@ -218,6 +222,7 @@ public struct CommandMessage: BullpenMessage, Equatable {
         case .taskSplit: command = .taskSplit(try container.decode(TaskSplit.self, forKey: .payload))
         case .taskAssign: command = .taskAssign(try container.decode(TaskAssignment.self, forKey: .payload))
         case .taskCancel: command = .taskCancel(try container.decode(TaskCancellation.self, forKey: .payload))
+        case .taskRetry: command = .taskRetry(try container.decode(TaskRetry.self, forKey: .payload))
         case .taskDispatch: command = .taskDispatch(try container.decode(TaskDispatch.self, forKey: .payload))
         case .agentRegister: command = .agentRegister(try container.decode(NewAgent.self, forKey: .payload))
         case .agentUpdate: command = .agentUpdate(try container.decode(AgentChanges.self, forKey: .payload))

@@ -70,6 +70,20 @@ public struct TaskCancellation: CommandPayload {
     public var references: [Reference] { [Reference(.task, id, field: "id")] }
 }
 
+/// `task.retry`: a failed or cancelled task is pending again, a new attempt when dispatched; the tasks its
+/// cancellation took with it come back too.
+public struct TaskRetry: CommandPayload {
+    public static let kind = CommandKind.taskRetry
+    public var id: Int64
+
+    public enum CodingKeys: String, CodingKey, CaseIterable { case id }
+
+    public init(id: Int64) { self.id = id }
+
+    public func validate() throws(ValidationError) { try Check.positive(id, "id") }
+    public var references: [Reference] { [Reference(.task, id, field: "id")] }
+}
+
 /// `task.split`: many tasks of a project in one command, from a plan whose tasks name each other by local
 /// keys (`dependsOn: ["research"]`). Created in dependency order, in one transaction: all or none.
 public struct TaskSplit: CommandPayload {

@@ -1637,7 +1637,7 @@ enum OpenAPIDocument {
             },
             "/v1/tasks/{id}/cancel": {
               "post": {
-                "summary": "cancel a task that has not started",
+                "summary": "cancel a task that has not started, and the tasks that depend on it and have not started (task retry brings them back)",
                 "operationId": "cancelTask",
                 "security": [
                   {
@@ -4296,6 +4296,94 @@ enum OpenAPIDocument {
                   }
                 }
               }
+            },
+            "/v1/tasks/{id}/retry": {
+              "post": {
+                "summary": "make a failed or cancelled task pending again (a new attempt when dispatched), with the tasks its cancellation took",
+                "operationId": "retryTask",
+                "security": [
+                  {
+                    "apiToken": []
+                  }
+                ],
+                "parameters": [
+                  {
+                    "name": "id",
+                    "in": "path",
+                    "required": true,
+                    "schema": {
+                      "type": "integer",
+                      "format": "int64",
+                      "minimum": 1
+                    }
+                  },
+                  {
+                    "name": "Idempotency-Key",
+                    "in": "header",
+                    "schema": {
+                      "type": "string",
+                      "pattern": "^[!-~]{1,200}$"
+                    },
+                    "description": "the same key with the same body is the same command; the CLI sends one per invocation"
+                  }
+                ],
+                "requestBody": {
+                  "required": false,
+                  "content": {
+                    "application/json": {
+                      "schema": {
+                        "$ref": "#/components/schemas/Empty"
+                      }
+                    }
+                  }
+                },
+                "responses": {
+                  "202": {
+                    "description": "accepted after the broker's confirm (or the command's current status, for a repeated Idempotency-Key)",
+                    "headers": {
+                      "Location": {
+                        "schema": {
+                          "type": "string"
+                        }
+                      }
+                    },
+                    "content": {
+                      "application/json": {
+                        "schema": {
+                          "$ref": "#/components/schemas/CommandAccepted"
+                        }
+                      }
+                    }
+                  },
+                  "400": {
+                    "$ref": "#/components/responses/Error400"
+                  },
+                  "401": {
+                    "$ref": "#/components/responses/Error401"
+                  },
+                  "403": {
+                    "$ref": "#/components/responses/Error403"
+                  },
+                  "413": {
+                    "$ref": "#/components/responses/Error413"
+                  },
+                  "415": {
+                    "$ref": "#/components/responses/Error415"
+                  },
+                  "422": {
+                    "$ref": "#/components/responses/Error422"
+                  },
+                  "429": {
+                    "$ref": "#/components/responses/Error429"
+                  },
+                  "503": {
+                    "$ref": "#/components/responses/Error503"
+                  },
+                  "404": {
+                    "$ref": "#/components/responses/Error404"
+                  }
+                }
+              }
             }
           },
           "components": {
@@ -4449,6 +4537,7 @@ enum OpenAPIDocument {
                       "task.split",
                       "task.assign",
                       "task.cancel",
+                      "task.retry",
                       "task.dispatch",
                       "agent.register",
                       "agent.update",

@@ -54,7 +54,7 @@ struct OperatorAPI: Sendable {
         ("/v1/projects/:id/messages", [.get, .post]),
         ("/v1/tasks", [.get, .post]), ("/v1/tasks/split", [.post]), ("/v1/tasks/:id", [.get]),
         ("/v1/tasks/:id/assign", [.post]),
-        ("/v1/tasks/:id/cancel", [.post]), ("/v1/tasks/:id/dispatch", [.post]),
+        ("/v1/tasks/:id/cancel", [.post]), ("/v1/tasks/:id/retry", [.post]), ("/v1/tasks/:id/dispatch", [.post]),
         ("/v1/deliverables", [.get]), ("/v1/deliverables/:id", [.get]), ("/v1/notifications", [.get]),
         ("/v1/analytics/billing", [.get]), ("/v1/analytics/weekly", [.get]), ("/v1/invoices", [.get]),
         ("/v1/deliverables/:id/approve", [.post]), ("/v1/deliverables/:id/deliver", [.post]),

@@ -75,6 +75,7 @@ struct TaskRoutes {
         api.command(.taskSplit, .post, "split", on: routes)
         api.command(.taskAssign, .post, ":id/assign", on: routes)
         api.command(.taskCancel, .post, ":id/cancel", on: routes)
+        api.command(.taskRetry, .post, ":id/retry", on: routes)
         api.command(.taskDispatch, .post, ":id/dispatch", on: routes)
     }
 }

@@ -133,7 +133,14 @@ public enum TaskPlanning {
         try ProjectStatusWriter.settle(projects: task.projectID.map { [$0] } ?? [], messageID: messageID, in: tx)
     }
 
-    public static func cancel(_ cancellation: TaskCancellation, messageID: String, in tx: PGConnection) throws {
+    /// `task.cancel`: a task that has not started fails with the operator's reason, and so does every task that
+    /// depends on it, directly or not, that has not started either (each names the cancelled task in
+    /// `cancelled_with`; `task.retry` of it brings them back). A dependent already running is left to finish.
+    /// Returns the dependents cancelled with it.
+    @discardableResult
+    public static func cancel(
+        _ cancellation: TaskCancellation, messageID: String, in tx: PGConnection
+    ) throws -> [Int64] {
         let task = try lock(cancellation.id, in: tx)
         let target = try transition(task, .cancel)
         let reason = "cancelled by an operator" + (cancellation.reason.map { ": \($0)" } ?? "")
@@ -143,7 +150,60 @@ public enum TaskPlanning {
         try EventLog.record(
             "task.cancelled", "Task \(cancellation.id) \(reason)",
             about: .init(projectID: task.projectID, taskID: cancellation.id), messageID: messageID, in: tx)
+        let dependents: [Int64] = try tx.query(
+            """
+            WITH RECURSIVE below (id) AS (
+                SELECT d.task_id FROM task_dependencies d WHERE d.depends_on_task_id = $1
+                UNION
+                SELECT d.task_id FROM task_dependencies d JOIN below b ON d.depends_on_task_id = b.id
+            )
+            UPDATE tasks t SET status = 'failed', completed_at = now(), updated_at = now(), cancelled_with = $1,
+                   error = 'cancelled with task ' || $1 || ', which it depends on'
+              FROM below b WHERE t.id = b.id AND t.status IN ('pending', 'assigned')
+            RETURNING t.id
+            """, [cancellation.id]
+        ).rows.map { try $0.decode("id") }
+        for dependent in dependents.sorted() {
+            try EventLog.record(
+                "task.cancelled", "Task \(dependent) cancelled with task \(cancellation.id), which it depends on",
+                about: .init(projectID: task.projectID, taskID: dependent), messageID: "\(messageID):\(dependent)",
+                in: tx)
+        }
         try ProjectStatusWriter.settle(projects: task.projectID.map { [$0] } ?? [], messageID: messageID, in: tx)
+        return dependents
+    }
+
+    /// `task.retry`: a failed (or cancelled) task is pending again, for a new attempt when it is dispatched;
+    /// the tasks its cancellation took with it (``cancel(_:messageID:in:)``) are pending again too. A task
+    /// with retries of its own left is retried by the review worker already; this is the operator's re-plan.
+    /// Returns the tasks made pending.
+    @discardableResult
+    public static func retry(_ retry: TaskRetry, messageID: String, in tx: PGConnection) throws -> [Int64] {
+        let task = try lock(retry.id, in: tx)
+        _ = try transition(task, .retry)
+        let restored: [Int64] = try tx.query(
+            """
+            WITH RECURSIVE taken (id) AS (
+                SELECT $1::bigint
+                UNION
+                SELECT t.id FROM tasks t JOIN taken k ON t.cancelled_with = k.id
+            )
+            UPDATE tasks t SET status = 'pending', error = NULL, completed_at = NULL, cancelled_with = NULL,
+                   assigned_agent_id = CASE WHEN t.id = $1 THEN t.assigned_agent_id END, updated_at = now()
+              FROM taken k WHERE t.id = k.id AND t.status = 'failed'
+            RETURNING t.id
+            """, [retry.id]
+        ).rows.map { try $0.decode("id") }
+        for id in restored.sorted() {
+            try EventLog.record(
+                "task.retried",
+                id == retry.id
+                    ? "Task \(id) is pending again (an operator's retry)"
+                    : "Task \(id) is pending again with task \(retry.id), whose cancellation took it",
+                about: .init(projectID: task.projectID, taskID: id), messageID: "\(messageID):\(id)", in: tx)
+        }
+        try ProjectStatusWriter.settle(projects: task.projectID.map { [$0] } ?? [], messageID: messageID, in: tx)
+        return restored.sorted()
     }
 
     struct Locked {

@@ -89,8 +89,11 @@ public struct CommandHandler: MessageHandler {
             try TaskPlanning.assign(assignment, messageID: messageID, in: tx)
             return result("taskId", assignment.id)
         case .taskCancel(let cancellation):
-            try TaskPlanning.cancel(cancellation, messageID: messageID, in: tx)
-            return result("taskId", cancellation.id)
+            let dependents = try TaskPlanning.cancel(cancellation, messageID: messageID, in: tx)
+            return "{\"taskId\": \(cancellation.id), \"cancelledWith\": \(dependents.sorted())}"
+        case .taskRetry(let retry):
+            let restored = try TaskPlanning.retry(retry, messageID: messageID, in: tx)
+            return "{\"taskId\": \(retry.id), \"pending\": \(restored)}"
         case .taskDispatch(let dispatch):
             let requested = try TaskDispatching.request(dispatch, messageID: messageID, now: now, in: tx)
             try Outbox.enqueue(

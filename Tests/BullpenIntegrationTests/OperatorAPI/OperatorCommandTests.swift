@@ -113,6 +113,54 @@ final class OperatorCommandTests: @unchecked Sendable {
         }
     }
 
+    @Test(
+        "cancelling a task cancels what depends on it (not what runs); task retry brings them all back as pending work that can be dispatched"
+    )
+    func cancelDependents() async throws {
+        try await fixture.run { api in
+            let client = try await api.create("/v1/clients", #"{"name": "C", "email": "c@example.test"}"#, "clientId")
+            let project = try await api.create(
+                "/v1/projects", #"{"clientId": \#(client), "name": "P", "type": "research", "tier": "pro"}"#,
+                "projectId")
+            let research = try await api.create(
+                "/v1/tasks", #"{"projectId": \#(project), "title": "Research"}"#, "taskId")
+            let draft = try await api.create(
+                "/v1/tasks", #"{"projectId": \#(project), "title": "Draft", "dependsOn": [\#(research)]}"#, "taskId")
+            let review = try await api.create(
+                "/v1/tasks", #"{"projectId": \#(project), "title": "Review", "dependsOn": [\#(draft)]}"#, "taskId")
+            let aside = try await api.create("/v1/tasks", #"{"projectId": \#(project), "title": "Aside"}"#, "taskId")
+            let cancelled = try await api.command(.post, "/v1/tasks/\(research)/cancel", #"{"reason": "rethink"}"#)
+            #expect(cancelled["status"] as? String == "applied", "\(cancelled)")
+            #expect(
+                (cancelled["result"] as? [String: Any])?["cancelledWith"] as? [Int] == [Int(draft), Int(review)],
+                "\(cancelled)")
+            for id in [research, draft, review] { #expect(try self.fixture.stack.taskStatus(id) == "failed") }
+            #expect(try self.fixture.stack.taskStatus(aside) == "pending", "what does not depend on it stays")
+            #expect(
+                try self.fixture.stack.db.query("SELECT error FROM tasks WHERE id = $1", [review]).first?.decode(
+                    "error", as: String.self) == "cancelled with task \(research), which it depends on")
+
+            // Re-planned: retried, the three are pending again; nothing waits forever.
+            let retried = try await api.command(.post, "/v1/tasks/\(research)/retry", "{}")
+            #expect(retried["status"] as? String == "applied", "\(retried)")
+            #expect(
+                (retried["result"] as? [String: Any])?["pending"] as? [Int] == [Int(research), Int(draft), Int(review)])
+            for id in [research, draft, review] { #expect(try self.fixture.stack.taskStatus(id) == "pending") }
+            // Only a failed task is retried.
+            let again = try await api.command(.post, "/v1/tasks/\(aside)/retry", "{}")
+            #expect(
+                again["status"] as? String == "rejected" && (again["error"] as? String)?.contains("pending") == true)
+            // A dependent that started is not cancelled with it.
+            let agent = try await api.create("/v1/agents", #"{"name": "busy-one"}"#, "agentId")
+            _ = try self.fixture.stack.db.query(
+                "UPDATE tasks SET status = 'running', assigned_agent_id = $2, started_at = now() WHERE id = $1",
+                [draft, agent])
+            let second = try await api.command(.post, "/v1/tasks/\(research)/cancel", "{}")
+            #expect((second["result"] as? [String: Any])?["cancelledWith"] as? [Int] == [Int(review)], "\(second)")
+            #expect(try self.fixture.stack.taskStatus(draft) == "running")
+        }
+    }
+
     @Test("an agent configuration is for a Scale client: applied for one, rejected with the reason for another")
     func agentConfiguration() async throws {
         try await fixture.run { api in
