@@ -67,6 +67,8 @@ public final class GatewayClient: Service, Sendable {
         var lastFrame: ContinuousClock.Instant = .now
         var nextID = 0
         var restartAfter: Duration?
+        /// The current connection attempt's number; an older attempt that connects late is closed.
+        var attempt = 0
     }
 
     public init(configuration: Configuration, logger: Logger, onEvent: EventHandler? = nil) {
@@ -89,7 +91,7 @@ public final class GatewayClient: Service, Sendable {
         while !Task.isCancelled && !Task.isShuttingDownGracefully {
             let outcome: GatewayError
             do {
-                try await cancelWhenGracefulShutdown { try await self.connectOnce() }
+                try await cancelWhenGracefulShutdown { try await self.attempt() }
                 outcome = .connectionLost("the gateway closed the connection")
             } catch let error as GatewayError {
                 outcome = error
@@ -114,19 +116,62 @@ public final class GatewayClient: Service, Sendable {
                 logger.warning(
                     "gateway connection down; reconnecting", metadata: ["error": "\(outcome)", "pause": "\(wait)"])
             }
-            try? await Task.sleep(for: wait)
+            // The pause ends at once on a graceful shutdown: stopping never waits on a gateway that is away.
+            let sleep = wait
+            try? await cancelWhenGracefulShutdown { try await Task.sleep(for: sleep) }
             pause = min(pause * 2, configuration.maximumBackoff)
         }
         _ = dropConnection(.connectionLost("the client is stopping"))
     }
 
-    private func connectOnce() async throws {
+    /// One connection, from the TCP connect to its end. Until it is connected (the upgrade answered and the
+    /// handshake done) it has ``Configuration/handshakeTimeout``: a gateway that takes the TCP connection but
+    /// never answers the upgrade, or a connect into a partition, is given up on then (the attempt is cancelled
+    /// and not waited for; if it connects later anyway, it sees it is stale and closes).
+    private func attempt() async throws {
+        let number = state.withLock { state in
+            state.attempt += 1
+            return state.attempt
+        }
+        let connection = Task { try await self.connectOnce(attempt: number) }
+        let done = OnceBox()
+        let deadline = Task {
+            try await Task.sleep(for: self.configuration.handshakeTimeout)
+            let connected = self.state.withLock { $0.status.connected && $0.attempt == number }
+            if !connected {
+                connection.cancel()
+                done.resume(
+                    .failure(GatewayError.timeout("no connection within \(self.configuration.handshakeTimeout)")))
+            }
+        }
+        defer { deadline.cancel() }
+        try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
+                done.set(continuation)
+                Task {
+                    let result = await connection.result
+                    done.resume(result)
+                }
+            }
+        } onCancel: {
+            connection.cancel()
+            done.resume(.failure(CancellationError()))
+        }
+    }
+
+    private func connectOnce(attempt number: Int) async throws {
         var wsConfiguration = WebSocketClientConfiguration()
         wsConfiguration.maxFrameSize = 1 << 22
+        // A close we start (no tick, a stale attempt) waits this long for the gateway's answer, not 15 s.
+        wsConfiguration.closeTimeout = .seconds(2)
         try await WebSocketClient.connect(url: configuration.url, configuration: wsConfiguration, logger: logger) {
             inbound, outbound, _ in
             var messages = inbound.messages(maxSize: 26_214_400).makeAsyncIterator()
             let hello = try await self.handshake(&messages, outbound)
+            guard self.state.withLock({ $0.attempt == number }) else {
+                try? await outbound.close(.goingAway, reason: "stale connection attempt")
+                return
+            }
             self.connected(hello, outbound)
             // The watchdog closes a silent connection, which ends the reading loop.
             try await withThrowingTaskGroup(of: Void.self) { group in
@@ -332,5 +377,43 @@ public final class GatewayClient: Service, Sendable {
         while ContinuousClock.now < deadline, state.withLock({ $0.outbound == nil }) {
             try? await Task.sleep(for: .milliseconds(50))
         }
+    }
+}
+
+/// Resumes a continuation once, whichever of several racers comes first (a result may come before the
+/// continuation is set).
+private final class OnceBox: Sendable {
+    private struct State {
+        var continuation: CheckedContinuation<Void, any Error>?
+        var result: Result<Void, any Error>?
+        var resumed = false
+    }
+    private let state = Mutex(State())
+
+    func set(_ continuation: CheckedContinuation<Void, any Error>) {
+        let ready = state.withLock { state -> Result<Void, any Error>? in
+            guard !state.resumed else { return nil }
+            if let result = state.result {
+                state.resumed = true
+                return result
+            }
+            state.continuation = continuation
+            return nil
+        }
+        if let ready { continuation.resume(with: ready) }
+    }
+
+    func resume(_ result: Result<Void, any Error>) {
+        let continuation = state.withLock { state -> CheckedContinuation<Void, any Error>? in
+            guard !state.resumed else { return nil }
+            guard let continuation = state.continuation else {
+                if state.result == nil { state.result = result }
+                return nil
+            }
+            state.resumed = true
+            state.continuation = nil
+            return continuation
+        }
+        continuation?.resume(with: result)
     }
 }

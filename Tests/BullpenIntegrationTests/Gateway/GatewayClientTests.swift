@@ -1,8 +1,11 @@
+import BullpenMessaging
 import BullpenSandbox
 import Crypto
 import Foundation
 import HummingbirdTesting
 import Logging
+import NIOCore
+import NIOPosix
 import OpenClaw
 import Testing
 
@@ -114,6 +117,76 @@ struct GatewayClientTests {
         }
     }
 
+    @Test("refused upgrades for a while: the client keeps trying with its backoff and connects once they stop")
+    func refusedUpgrades() async throws {
+        try await withGateway { gateway, client in
+            var faults = SandboxGateway.Faults()
+            faults.refuseConnections = true
+            gateway.setFaults(faults)
+            await gateway.dropConnections()
+            try await Task.sleep(for: .milliseconds(900))
+            #expect(!client.status.connected)
+            let refused = gateway.snapshot.connectionsAccepted
+            gateway.setFaults(SandboxGateway.Faults())
+            let healed = ContinuousClock.now
+            _ = try await client.request("status", [:], timeout: .seconds(5))
+            #expect(
+                ContinuousClock.now - healed < .seconds(1), "within the largest pause (400 ms here) of the window's end"
+            )
+            #expect(gateway.snapshot.connectionsAccepted == refused + 1)
+        }
+    }
+
+    @Test(
+        "a gateway that takes the TCP connection and never answers the upgrade: the attempt is given up at the handshake timeout and tried again"
+    )
+    func upgradeNeverAnswered() async throws {
+        let accepted = ManagedCounter()
+        let server = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .childChannelInitializer { channel in
+                accepted.increment()
+                return channel.eventLoop.makeSucceededVoidFuture()  // reads nothing, answers nothing
+            }
+            .bind(host: "127.0.0.1", port: 0).get()
+        defer { server.close(promise: nil) }
+        let port = try #require(server.localAddress?.port)
+        let client = GatewayClient(
+            configuration: .init(
+                url: "ws://127.0.0.1:\(port)", token: "sandbox",
+                identity: DeviceIdentity(privateKey: Curve25519.Signing.PrivateKey()), instanceID: "test",
+                handshakeTimeout: .milliseconds(500), minimumBackoff: .milliseconds(100),
+                maximumBackoff: .milliseconds(200)),
+            logger: logger)
+        let running = Task { try await client.run() }
+        defer { running.cancel() }
+        try await Task.sleep(for: .seconds(2))
+        #expect(accepted.value >= 3, "attempts: \(accepted.value)")
+        #expect(client.status.lastError?.contains("did not answer in time") == true, "\(client.status)")
+    }
+
+    @Test(
+        "a real worker whose gateway is away (its reconnect pause grown to 8 s) stops on SIGTERM at once: shutdown never waits on the gateway"
+    )
+    func workerStopsWhileGatewayAway() async throws {
+        let stack = try StackFixture("gw-stop")
+        defer { stack.tearDown() }
+        let worker = try WorkerProcess(
+            arguments: ["--queues", "dispatch", "--consumers", "1", "--metrics-port", "0", "--schedule", "none"],
+            schema: stack.database.schema, prefix: stack.topology.prefix, name: "gateway-away",
+            extraEnvironment: [
+                "BULLPEN_GATEWAY_URL": "ws://127.0.0.1:1", "BULLPEN_GATEWAY_TOKEN": "sandbox",
+                "BULLPEN_CALLBACK_SECRET": String(repeating: "s", count: 40),
+                "BULLPEN_DEVICE_KEY": FileManager.default.temporaryDirectory.path + "/gw-stop-\(UUID()).key",
+            ])
+        try worker.start()
+        // Refused at once each time: pauses of 1, 2, 4 and then 8 s.
+        try await Task.sleep(for: .seconds(9))
+        #expect(worker.isRunning)
+        let (status, took) = worker.terminate()
+        #expect(status == 0, "exit status")
+        #expect(took < .seconds(4), "stopped in \(took)")
+    }
+
     @Test("two tick intervals of silence mean a dead connection: the client closes it and connects again")
     func silence() async throws {
         try await withGateway { gateway, client in
@@ -145,4 +218,12 @@ struct GatewayClientTests {
             #expect(gateway.snapshot.runsStarted == 1)
         }
     }
+}
+
+/// A counter shared with NIO's threads.
+final class ManagedCounter: @unchecked Sendable {
+    private let lock = NSLock()
+    private var count = 0
+    func increment() { lock.withLock { count += 1 } }
+    var value: Int { lock.withLock { count } }
 }
