@@ -136,9 +136,14 @@ public struct InvoiceChange: Sendable, Equatable {
     public var currency: String
     public var attemptCount: Int
     public var hostedInvoiceURL: String?
-    /// The subscription period the invoice pays for (its first line's, else the invoice's own).
+    /// The subscription period the invoice pays for: its first line that is not a proration (else its first
+    /// line's, else the invoice's own).
     public var periodStart: Int64
     public var periodEnd: Int64
+    /// Whether the invoice pays for a billing period of the subscription (a line that is not a proration, and
+    /// not an update's invoice): only such an invoice moves the subscription's period. An upgrade's immediate
+    /// prorated invoice pays for the rest of the current period and moves nothing.
+    public var coversPeriod: Bool
 
     init(_ object: [String: Any], paid: Bool) throws(ValidationError) {
         invoiceID = try StripeFields.id(object, "id", prefix: "in_")
@@ -151,8 +156,12 @@ public struct InvoiceChange: Sendable, Equatable {
         currency = (object["currency"] as? String) ?? "usd"
         attemptCount = (object["attempt_count"] as? NSNumber)?.intValue ?? 0
         hostedInvoiceURL = object["hosted_invoice_url"] as? String
-        let line = ((object["lines"] as? [String: Any])?["data"] as? [[String: Any]])?.first
+        let lines = (object["lines"] as? [String: Any])?["data"] as? [[String: Any]] ?? []
+        let periodLine = lines.first { !Self.isProration($0) }
+        let line = periodLine ?? lines.first
         let period = line?["period"] as? [String: Any]
+        coversPeriod =
+            (object["billing_reason"] as? String) != "subscription_update" && (periodLine != nil || lines.isEmpty)
         guard
             let start = (period?["start"] as? NSNumber)?.int64Value
                 ?? (object["period_start"] as? NSNumber)?.int64Value,
@@ -161,6 +170,15 @@ public struct InvoiceChange: Sendable, Equatable {
         else { throw ValidationError(field: "data.object.period_start", message: "and period_end are required") }
         periodStart = start
         periodEnd = end
+    }
+
+    /// A proration line: `proration: true` (older API versions), or its parent's
+    /// `subscription_item_details.proration` (2025 and later).
+    static func isProration(_ line: [String: Any]) -> Bool {
+        if line["proration"] as? Bool == true { return true }
+        let parent = line["parent"] as? [String: Any]
+        return ((parent?["subscription_item_details"] as? [String: Any])?["proration"] as? Bool) == true
+            || ((parent?["invoice_item_details"] as? [String: Any])?["proration"] as? Bool) == true
     }
 }
 
@@ -177,7 +195,9 @@ public struct SubscriptionChange: Sendable, Equatable {
     public var priceID: String?
     /// The price it replaced, when this update changed it (`previous_attributes.items`).
     public var previousPriceID: String?
-    /// The end of the current period: when a downgrade takes effect.
+    /// The current period (the subscription's own, or its first item's): when a downgrade takes effect, and
+    /// the period the subscription is in.
+    public var currentPeriodStart: Int64?
     public var currentPeriodEnd: Int64?
 
     init(_ object: [String: Any], previous: [String: Any], deleted: Bool) throws(ValidationError) {
@@ -191,6 +211,9 @@ public struct SubscriptionChange: Sendable, Equatable {
         let item = StripeFields.firstItem(of: object)
         priceID = StripeFields.price(of: object)
         previousPriceID = StripeFields.price(of: previous)
+        currentPeriodStart =
+            (object["current_period_start"] as? NSNumber)?.int64Value
+            ?? (item?["current_period_start"] as? NSNumber)?.int64Value
         currentPeriodEnd =
             (object["current_period_end"] as? NSNumber)?.int64Value
             ?? (item?["current_period_end"] as? NSNumber)?.int64Value

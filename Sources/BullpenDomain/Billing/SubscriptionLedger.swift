@@ -24,7 +24,9 @@ public enum SubscriptionStatus: String, Choice {
 /// - status: the newest of every event that sets it (checkout, invoices, subscription updates); canceled is
 ///   final, whichever event said so;
 /// - plan and cancel-at-period-end: the newest subscription update;
-/// - the period: the latest one a paid invoice opened (a new one resets the usage count).
+/// - the period: the latest one Stripe says the subscription is in (a paid invoice for a billing period, or
+///   the subscription's own current period; never a proration's), a new one resetting the usage count; the
+///   checkout's provisional period gives way to Stripe's first.
 public struct SubscriptionState: Sendable, Equatable {
     public var plan: Plan
     public var status: SubscriptionStatus
@@ -137,13 +139,8 @@ public enum SubscriptionLedger {
         invoice.attemptCount = max(invoice.attemptCount, change.attemptCount)
 
         var next = setStatus(change.paid ? .active : .pastDue, version: version, on: subscription, notices: &notices)
-        if change.paid, change.periodStart > next.periodStart {
-            next.periodStart = change.periodStart
-            next.periodEnd = change.periodEnd
-            next.deliverablesUsed = 0
-            applyPendingPlan(&next)
-        } else if change.paid, change.periodStart == next.periodStart, next.periodEnd == nil {
-            next.periodEnd = change.periodEnd
+        if change.paid, change.coversPeriod {
+            movePeriod(&next, start: change.periodStart, end: change.periodEnd)
         }
         return (next, invoice, notices)
     }
@@ -164,6 +161,9 @@ public enum SubscriptionLedger {
         if status == .canceled {
             let at = change.canceledAt ?? version.created
             next.canceledAt = min(next.canceledAt ?? at, at)
+        }
+        if !change.deleted, let start = change.currentPeriodStart, let end = change.currentPeriodEnd, end >= start {
+            movePeriod(&next, start: start, end: end)
         }
         guard version > next.detailsVersion else { return (next, notices) }
         next.detailsVersion = version
@@ -200,6 +200,23 @@ public enum SubscriptionLedger {
             next.status = status
         }
         return next
+    }
+
+    /// The subscription is in the period `start...end`, as Stripe says (a paid invoice for a billing period, or
+    /// the subscription's own current period). A later period than the one held moves it and resets the usage
+    /// count; the period held until Stripe said one (a checkout's provisional start, no end) is replaced by
+    /// Stripe's first, usage kept (it is the same period). An earlier one changes nothing, so any order agrees.
+    static func movePeriod(_ state: inout SubscriptionState, start: Int64, end: Int64) {
+        if state.periodEnd == nil {
+            state.periodStart = start
+            state.periodEnd = end
+            applyPendingPlan(&state)
+        } else if start > state.periodStart {
+            state.periodStart = start
+            state.periodEnd = end
+            state.deliverablesUsed = 0
+            applyPendingPlan(&state)
+        }
     }
 
     private static func applyPendingPlan(_ state: inout SubscriptionState) {

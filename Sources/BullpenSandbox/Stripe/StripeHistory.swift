@@ -45,6 +45,8 @@ public struct StripeAccount: Sendable {
             "payment_intent": subscriptionMode ? NSNull() : "pi_" + StripeIDs.random(24) as Any,
             "subscription": subscription ?? NSNull() as Any,
         ]
+        // As with Stripe, the session completes a few seconds after the subscription's period began.
+        clock += 5
         var events = [event("checkout.session.completed", session)]
         if subscriptionMode {
             events.append(event("customer.subscription.created", subscriptionObject(status: "active")))
@@ -87,16 +89,46 @@ public struct StripeAccount: Sendable {
         return events
     }
 
-    /// The subscription moves to another price.
-    public mutating func changePrice(to price: String) -> [[String: Any]] {
+    /// The subscription moves to another price. `prorateNow`: Stripe invoices the difference at once (an upgrade
+    /// with `proration_behavior: always_invoice`): an invoice for the rest of the current period, of proration
+    /// lines only (`billing_reason: subscription_update`), paid.
+    public mutating func changePrice(to price: String, prorateNow: Bool = false) -> [[String: Any]] {
         let previous = priceID
         priceID = price
         tick()
-        return [
+        var events = [
             event(
                 "customer.subscription.updated", subscriptionObject(status: "active"),
                 previous: ["items": ["object": "list", "data": [item(price: previous)]]])
         ]
+        if prorateNow {
+            invoiceNumber += 1
+            let prorated = plan.amountCents / 3
+            let line: [String: Any] = [
+                "object": "line_item", "period": ["start": clock, "end": periodEnd],
+                "parent": [
+                    "type": "subscription_item_details", "subscription_item_details": ["proration": true],
+                ],
+            ]
+            tick()
+            events.append(
+                event(
+                    "invoice.paid",
+                    [
+                        "id": "in_" + StripeIDs.random(24), "object": "invoice", "customer": customer,
+                        "parent": [
+                            "type": "subscription_details",
+                            "subscription_details": ["subscription": subscription ?? ""],
+                        ],
+                        "billing_reason": "subscription_update", "amount_due": prorated, "amount_paid": prorated,
+                        "currency": "usd", "attempt_count": 1, "status": "paid",
+                        "hosted_invoice_url":
+                            "https://invoice.stripe.com/i/acct_sandbox/\(customer)_\(invoiceNumber)",
+                        "period_start": clock, "period_end": clock,
+                        "lines": ["object": "list", "data": [line]],
+                    ]))
+        }
+        return events
     }
 
     /// Cancels at the period's end (an update), then the deletion when it ends.
@@ -133,6 +165,7 @@ public struct StripeAccount: Sendable {
             "amount_due": amount, "amount_paid": paid ? amount : 0, "currency": "usd", "attempt_count": attempt,
             "status": paid ? "paid" : "open",
             "hosted_invoice_url": "https://invoice.stripe.com/i/acct_sandbox/\(customer)_\(invoiceNumber)",
+            "billing_reason": invoiceNumber == 1 ? "subscription_create" : "subscription_cycle",
             "period_start": periodStart, "period_end": periodEnd,
             "lines": [
                 "object": "list",
@@ -184,7 +217,9 @@ public enum StripeIDs {
 /// Realistic histories of one customer, each in the order Stripe emits them: what the sandbox plays and the
 /// billing tests shuffle.
 public enum StripeHistories {
-    public static let names = ["pro-lifecycle", "scale-downgrade", "sprint-once", "upgrade-then-back"]
+    public static let names = [
+        "pro-lifecycle", "scale-downgrade", "sprint-once", "upgrade-then-back", "upgrade-prorated",
+    ]
 
     public static func make(_ name: String, catalog: PlanCatalog, email: String, at start: Int64) -> [[String: Any]]? {
         func account(_ plan: Plan) -> StripeAccount {
@@ -211,6 +246,12 @@ public enum StripeHistories {
             var pro = account(.pro)
             return pro.checkout(sessionID: session) + pro.changePrice(to: catalog[.scale].stripePriceId)
                 + pro.changePrice(to: catalog[.pro].stripePriceId) + pro.renew()
+        case "upgrade-prorated":
+            // Pro, renewed, then upgraded to Scale mid-period with the difference invoiced at once (a proration,
+            // not a new period), then the renewal.
+            var pro = account(.pro)
+            return pro.checkout(sessionID: session) + pro.renew()
+                + pro.changePrice(to: catalog[.scale].stripePriceId, prorateNow: true) + pro.renew()
         default: return nil
         }
     }

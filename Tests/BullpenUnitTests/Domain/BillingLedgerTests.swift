@@ -155,6 +155,47 @@ struct BillingLedgerTests {
         #expect(back.subscriptions.values.first?.plan == .pro && back.subscriptions.values.first?.pendingPlan == nil)
     }
 
+    @Test(
+        "a proration invoice is not a new period: usage is kept and the period stays the renewal's, in every order; the first period is Stripe's, not the checkout's arrival"
+    )
+    func periods() throws {
+        let events = StripeHistories.make(
+            "upgrade-prorated", catalog: Self.catalog, email: "p@example.com", at: 1_764_000_000)!
+        let bodies = try events.map { try Ledger.Delivery(StripeIDs.body($0)) }
+        // Up to the renewal (checkout, subscription created, first invoice, renewal): the period is the renewal's.
+        let beforeUpgrade = try Ledger.play(Array(bodies.prefix(4)))
+        var state = try #require(beforeUpgrade.subscriptions.values.first)
+        let renewal = state.periodStart
+        #expect(state.periodEnd == renewal + 30 * 86_400)
+        state.deliverablesUsed = 3  // three deliveries this period
+        // The upgrade and its prorated invoice, in either order: the period and the count stay.
+        let upgrade = Array(bodies[4..<6])
+        for order in [upgrade, upgrade.reversed()] {
+            var ledger = beforeUpgrade
+            ledger.subscriptions[ledger.subscriptions.keys.first!] = state
+            for delivery in order { _ = try ledger.apply(delivery) }
+            let after = try #require(ledger.subscriptions.values.first)
+            #expect(after.periodStart == renewal && after.deliverablesUsed == 3, "\(after)")
+            #expect(after.plan == .scale)
+            #expect(ledger.invoices.count == 3 && ledger.invoices.values.allSatisfy(\.paid))
+        }
+        let prorated = try #require(
+            upgrade.compactMap { delivery -> InvoiceChange? in
+                if case .invoice(let change) = delivery.event { return change }
+                return nil
+            }.first)
+        #expect(!prorated.coversPeriod)
+
+        // The checkout applied before anything else: its start is provisional, with no end; Stripe's first
+        // period replaces it whichever event says it first (the invoice, or the subscription's update).
+        let checkoutFirst = try Ledger.play([bodies[0], bodies[2]])
+        let first = try #require(checkoutFirst.subscriptions.values.first)
+        #expect(first.periodEnd != nil, "the first invoice's period: \(first)")
+        let opened = try #require(try Ledger.play([bodies[0]]).subscriptions.values.first)
+        #expect(opened.periodEnd == nil)
+        #expect(first.periodStart < opened.periodStart, "Stripe's start, not the checkout event's arrival")
+    }
+
     @Test("a downgrade waits for its period; a stale event changes nothing; canceled is final")
     func rules() throws {
         let v = { (t: Int64) in BillingVersion(created: t, eventID: "evt_\(t)") }
