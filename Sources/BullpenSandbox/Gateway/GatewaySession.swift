@@ -149,8 +149,16 @@ struct GatewaySession: Sendable {
                 }
             }
             await send(.response(id: id, result: .success(["sessions": .array(sessions)])))
-        default:
-            await send(.response(id: id, result: .success(["messages": []])))
+        default:  // chat.history {sessionKey, limit}
+            let key = params["sessionKey"]?.string ?? ""
+            let limit = params["limit"]?.int ?? 200
+            let messages = gateway.state.withLock { $0.sessions[key]?.messages ?? [] }
+            await send(
+                .response(
+                    id: id,
+                    result: .success([
+                        "sessionKey": .string(key), "messages": .array(Array(messages.suffix(max(0, limit)))),
+                    ])))
         }
     }
 
@@ -200,7 +208,11 @@ struct GatewaySession: Sendable {
             guard state.runs[key] == nil else { return false }
             state.runs[key] = SandboxGateway.Run(
                 runID: key, sessionKey: sessionKey, label: object["label"]?.string, acceptedAt: acceptedAt)
-            state.sessions[sessionKey] = SandboxGateway.Session(label: object["label"]?.string, updatedAt: acceptedAt)
+            var session = state.sessions[sessionKey] ?? SandboxGateway.Session(label: nil, updatedAt: acceptedAt)
+            session.label = object["label"]?.string ?? session.label
+            session.updatedAt = acceptedAt
+            session.messages.append(["role": "user", "content": [["type": "text", "text": .string(message)]]])
+            state.sessions[sessionKey] = session
             state.snapshot.runsStarted += 1
             state.snapshot.runsByKey[key, default: 0] += 1
             state.snapshot.lastRunMessage = message
@@ -230,6 +242,11 @@ struct GatewaySession: Sendable {
             state.runs[key]?.endedAt = Int64(Date().timeIntervalSince1970 * 1000)
             state.runs[key]?.endedInstant = .now
             state.sessions[sessionKey]?.updatedAt = Int64(Date().timeIntervalSince1970 * 1000)
+            if faults.finalStatus == "ok" {
+                state.sessions[sessionKey]?.messages.append([
+                    "role": "assistant", "content": [["type": "text", "text": .string(output)]],
+                ])
+            }
         }
         await broadcast(agentEvent(key, sessionKey, phase: faults.finalStatus == "ok" ? "end" : "error"))
         await LifecycleHook.send("stop", sessionKey: sessionKey, runID: key, gateway: gateway)

@@ -111,6 +111,8 @@ public final class SandboxGateway: Sendable {
     struct Session {
         var label: String?
         var updatedAt: Int64
+        /// The session's transcript as `chat.history` gives it: the prompt, then the agent's final reply.
+        var messages: [JSONValue] = []
     }
 
     struct State {

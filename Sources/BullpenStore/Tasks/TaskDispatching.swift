@@ -523,6 +523,29 @@ public enum TaskDispatching {
         ).rows.map { (try $0.decode("task_id"), try $0.decode("attempt")) }
     }
 
+    /// An open attempt whose run is past its deadline, with what the gateway knows it by.
+    public struct StuckRun: Sendable, Equatable {
+        public let taskID: Int64
+        public let attempt: Int
+        public let runID: String
+        public let sessionKey: String?
+    }
+
+    /// ``stuckAttempts(grace:limit:in:)`` with their run ids and session keys, for asking the gateway.
+    public static func stuckRuns(grace: Duration, limit: Int, on db: PGConnection) throws -> [StuckRun] {
+        try db.query(
+            """
+            SELECT task_id, attempt, run_id, session_key FROM task_attempts
+             WHERE closed_at IS NULL AND deadline_at < now() - $1 * interval '1 second'
+             ORDER BY deadline_at LIMIT $2
+            """, [Double(grace.components.seconds), limit]
+        ).rows.map {
+            StuckRun(
+                taskID: try $0.decode("task_id"), attempt: try $0.decode("attempt"), runID: try $0.decode("run_id"),
+                sessionKey: try $0.decode("session_key", as: String?.self))
+        }
+    }
+
     /// A run start replayed from the dead-letter queue, for the task's latest attempt, closed because its run
     /// could not be started, of a task that failed for it: the attempt opens again (same run id: its run never
     /// started, or the gateway's idempotency or session check says so) and the task waits for the start again,

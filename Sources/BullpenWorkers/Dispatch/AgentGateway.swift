@@ -127,7 +127,8 @@ public struct GatewayRuns: AgentGateway {
         Task {
             defer { answers.cancel() }
             if let final = await Self.final(
-                of: answers, runID: request.idempotencyKey, timeout: runTimeout, client: client)
+                of: answers, runID: request.idempotencyKey, sessionKey: request.sessionKey, timeout: runTimeout,
+                client: client)
             {
                 await onFinal(final)
             }
@@ -161,7 +162,7 @@ public struct GatewayRuns: AgentGateway {
     /// The second answer as a RunFinal; nil when none came (the connection was lost: the stuck-attempt
     /// check finds such runs).
     static func final(
-        of answers: GatewayClient.Answers, runID: String, timeout: Duration, client: GatewayClient
+        of answers: GatewayClient.Answers, runID: String, sessionKey: String, timeout: Duration, client: GatewayClient
     ) async -> RunFinal? {
         do {
             let reply = try await answers.next(timeout: timeout, what: "the final reply")
@@ -173,28 +174,26 @@ public struct GatewayRuns: AgentGateway {
             return RunFinal(
                 runID: runID, status: "error", text: nil, summary: error.payload?["summary"]?.string ?? error.message)
         } catch .connectionLost {
-            return await waited(runID: runID, until: ContinuousClock.now + timeout, client: client)
+            return await waited(
+                runID: runID, sessionKey: sessionKey, until: ContinuousClock.now + timeout, client: client)
         } catch {
             return nil
         }
     }
 
-    /// The final reply was lost with its connection (the gateway does not resend it): `agent.wait` on the next
-    /// connection says how the run ended. A run that ended in error or timeout is reported so; one that
-    /// ended ok is not (its output went with the lost reply: the agent's callback carries it).
-    static func waited(runID: String, until deadline: ContinuousClock.Instant, client: GatewayClient) async -> RunFinal?
-    {
+    /// The final reply was lost with its connection (the gateway does not resend it): ``RunWitness`` asks on
+    /// the next connection how the run ended (`agent.wait`), and a run that ended ok gives its reply from its
+    /// session's transcript (`chat.history`), so the work is kept even when the callback never comes.
+    static func waited(
+        runID: String, sessionKey: String, until deadline: ContinuousClock.Instant, client: GatewayClient
+    ) async -> RunFinal? {
+        let witness = RunWitness(client: client)
         while ContinuousClock.now < deadline {
-            do {
-                let answer = try await client.request(
-                    "agent.wait", ["runId": .string(runID), "timeoutMs": 30_000], timeout: .seconds(40))
-                guard answer["endedAt"] != nil, let status = answer["status"]?.string else { continue }
-                return status == "ok"
-                    ? nil : RunFinal(runID: runID, status: status, text: nil, summary: answer["error"]?.string)
-            } catch .refused {
-                return nil  // the gateway no longer knows the run
-            } catch {
-                try? await Task.sleep(for: .seconds(1))
+            switch await witness.verdict(runID: runID, sessionKey: sessionKey) {
+            case .ended(let final): return final
+            case .lost: return nil  // the stuck-attempt check settles it
+            case .running: continue
+            case .unreachable: try? await Task.sleep(for: .seconds(1))
             }
         }
         return nil

@@ -29,6 +29,7 @@ enum RunPrompt {
             Callback URL: \(callbackURL)
             Callback token: \(token)
             Task id: \(run.taskID)
+            Run id: \(run.runID)
             """
     }
 

@@ -21,11 +21,12 @@ public struct NoOpJob: ScheduledJob {
 public struct HeartbeatCheckJob: ScheduledJob {
     public let name = "heartbeat-check"
     public let limit: Duration
-    /// How long past its deadline an open attempt may stay before it is failed as stuck: the final reply may
-    /// come up to a minute after the timeout, and a run that ended ok waits 30 s for its callback.
+    /// How long past its deadline an open attempt may stay before it is failed as lost without asking the
+    /// gateway: a fallback for deployments where no worker holds a gateway connection. Workers that hold one
+    /// ask the gateway first, 120 s past the deadline (``GatewayRoster/recoverStuck(now:)``). Default 30 min.
     public let stuckGrace: Duration
 
-    public init(limit: Duration, stuckGrace: Duration = .seconds(120)) {
+    public init(limit: Duration, stuckGrace: Duration = .seconds(1800)) {
         self.limit = limit
         self.stuckGrace = stuckGrace
     }

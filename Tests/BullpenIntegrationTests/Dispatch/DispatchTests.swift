@@ -27,11 +27,12 @@ final class DispatchTests: @unchecked Sendable {
 
     func withStack(
         runDuration: Duration = .milliseconds(100), agents: Set<String>? = nil, autoDispatch: Bool = false,
-        batchSize: Int = 1, _ body: @escaping @Sendable (APIClient, SandboxGateway) async throws -> Void
+        batchSize: Int = 1, clientBox: GatewayClientBox? = nil,
+        _ body: @escaping @Sendable (APIClient, SandboxGateway) async throws -> Void
     ) async throws {
         try await fixture.withGateway(
             hookSecret: Self.hookSecret, tokens: tokens, runDuration: runDuration, agents: agents,
-            autoDispatch: autoDispatch, batchSize: batchSize, body)
+            autoDispatch: autoDispatch, batchSize: batchSize, clientBox: clientBox, body)
     }
 
     func plan(_ api: APIClient, agents: [(String, Int)]) async throws -> (project: Int64, agents: [Int64]) {
@@ -347,7 +348,7 @@ final class DispatchTests: @unchecked Sendable {
     )
     func stuckAttempts() async throws {
         let seeded = try stack.seedRunningTask()
-        let job = HeartbeatCheckJob(limit: .seconds(900))
+        let job = HeartbeatCheckJob(limit: .seconds(900), stuckGrace: .seconds(120))
         let resultID = "task-result:\(seeded.task):1"
         let queued = { try self.stack.count("SELECT count(*) FROM outbox WHERE message_id = $1", [resultID]) }
         try stack.db.transaction { tx in try job.run(tick: Date(), in: tx) }
@@ -400,6 +401,66 @@ final class DispatchTests: @unchecked Sendable {
                 "error", as: String?.self)
             #expect(error?.hasPrefix("the run ended with status error") == true, "\(error ?? "nil")")
             #expect(gateway.snapshot.runsStarted == 1)
+        }
+    }
+
+    @Test(
+        "a run that ended well is never thrown away (callbacks off, the gateway the only witness): its final reply lost with the connection, or the run forgotten by the gateway past its deadline, the task completes with the reply its session holds; a run the gateway does not know, with no reply, is lost"
+    )
+    func endedWellKept() async throws {
+        let box = GatewayClientBox()
+        try await withStack(runDuration: .seconds(3), clientBox: box) { api, gateway in
+            let (project, _) = try await self.plan(api, agents: [("writer-w", 3)])
+            var faults = SandboxGateway.Faults()
+            faults.neverCallBack = true
+            gateway.setFaults(faults)
+            func result(_ task: Int64) throws -> String? {
+                try self.stack.db.query("SELECT result FROM tasks WHERE id = $1", [task]).first?.decode(
+                    "result", as: String?.self)
+            }
+            // The final reply lost with its connection: agent.wait, then the session's transcript.
+            let dropped = try await self.task(api, project: project, title: "Reply lost")
+            _ = try await api.command(.post, "/v1/tasks/\(dropped)/dispatch", "{}")
+            #expect(try eventually(timeout: .seconds(10)) { try self.status(dropped) == "running" })
+            await gateway.dropConnections()
+            #expect(try eventually(timeout: .seconds(20)) { try self.status(dropped) == "completed" })
+            #expect(try result(dropped) == "Simulated agent output for run bullpen-\(dropped)-1.")
+
+            // Forgotten: the connection dropped as the run began and the gateway lost its run memory (a restart)
+            // while it ran, so the reconnected worker's agent.wait finds nothing and the session no reply yet;
+            // the run then ends on the gateway. Past its deadline, the check asks the gateway again.
+            faults.dropMidRun = true
+            gateway.setFaults(faults)
+            let forgotten = try await self.task(api, project: project, title: "Run forgotten")
+            _ = try await api.command(.post, "/v1/tasks/\(forgotten)/dispatch", "{}")
+            #expect(try eventually(timeout: .seconds(10)) { try self.status(forgotten) == "running" })
+            gateway.forgetRuns()
+            var quiet = SandboxGateway.Faults()
+            quiet.neverCallBack = true
+            gateway.setFaults(quiet)
+            try await Task.sleep(for: .seconds(4))  // the run ends on the gateway, its reply in the session
+            #expect(try self.status(forgotten) == "running", "no final reply, no callback: still open")
+            // Past its deadline, and a run the gateway never had (its session holds no reply).
+            try self.stack.db.query(
+                "UPDATE task_attempts SET deadline_at = now() - interval '5 minutes' WHERE task_id = $1", [forgotten])
+            let ghost = try self.stack.seedRunningTask()
+            try self.stack.db.query(
+                "UPDATE task_attempts SET deadline_at = now() - interval '5 minutes', session_key = 'agent:ghost:x' WHERE task_id = $1",
+                [ghost.task])
+            try self.stack.db.query("UPDATE tasks SET max_retries = 0 WHERE id = $1", [ghost.task])
+            let roster = GatewayRoster(
+                client: try #require(box.client), postgres: self.stack.database.configuration,
+                logger: self.stack.logger)
+            let settled = try await roster.recoverStuck(now: Date())
+            #expect(Set(settled.map(\.taskId)) == [forgotten, ghost.task], "\(settled)")
+            #expect(try eventually(timeout: .seconds(10)) { try self.status(forgotten) == "completed" })
+            #expect(try result(forgotten) == "Simulated agent output for run bullpen-\(forgotten)-1.")
+            #expect(try eventually(timeout: .seconds(10)) { try self.status(ghost.task) == "failed" })
+            #expect(
+                try self.stack.db.query("SELECT error FROM tasks WHERE id = $1", [ghost.task]).first?.decode(
+                    "error", as: String?.self)
+                    == "the run was lost: the gateway does not know it, and it never reported")
+            #expect(gateway.snapshot.runsByKey["bullpen-\(forgotten)-1"] == 1, "the work ran once")
         }
     }
 

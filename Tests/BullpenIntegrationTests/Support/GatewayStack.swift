@@ -13,6 +13,7 @@ extension OperatorAPIFixture {
     func withGateway(
         hookSecret: String, tokens: CallbackTokenIssuer, runDuration: Duration = .milliseconds(100),
         agents: Set<String>? = nil, autoDispatch: Bool = false, batchSize: Int = 1, notify: NotificationHandler? = nil,
+        clientBox: GatewayClientBox? = nil,
         _ body: @escaping @Sendable (APIClient, SandboxGateway) async throws -> Void
     ) async throws {
         try await run(.live) { api in
@@ -28,6 +29,7 @@ extension OperatorAPIFixture {
                         url: "ws://127.0.0.1:\(try #require(gatewayApp.port))", token: "gw",
                         identity: DeviceIdentity(privateKey: Curve25519.Signing.PrivateKey()), instanceID: "test"),
                     logger: self.stack.logger)
+                clientBox?.client = client
                 let connection = Task { try await client.run() }
                 defer { connection.cancel() }
                 let publisher = ConfirmingPublisher(
@@ -61,4 +63,9 @@ extension OperatorAPIFixture {
             }
         }
     }
+}
+
+/// Hands a test the gateway client ``OperatorAPIFixture/withGateway`` made.
+final class GatewayClientBox: @unchecked Sendable {
+    var client: GatewayClient?
 }

@@ -127,4 +127,18 @@ struct DispatchRulesTests {
         #expect(RunPrompt.extraSystemPrompt(run) == "Be brief.\n\nHouse style.")
         #expect(RunPrompt.timeoutSeconds(run) == 300)
     }
+
+    @Test("the reply to a run in a session's transcript: after the prompt naming it, before the next prompt")
+    func transcriptReply() {
+        let messages: [(role: String, text: String)] = [
+            ("user", "Do it.\nTask id: 5\nRun id: bullpen-5-1"), ("assistant", "first try"),
+            ("user", "Do it again.\nTask id: 5\nRun id: bullpen-5-2"), ("tool", "…"), ("assistant", "second try"),
+            ("user", "Do it.\nTask id: 5\nRun id: bullpen-5-3"),
+        ]
+        #expect(RunWitness.reply(toRun: "bullpen-5-1", in: messages) == "first try")
+        #expect(RunWitness.reply(toRun: "bullpen-5-2", in: messages) == "second try")
+        #expect(RunWitness.reply(toRun: "bullpen-5-3", in: messages) == nil, "no reply yet")
+        #expect(RunWitness.reply(toRun: "bullpen-5-4", in: messages) == nil, "not this session's")
+        #expect(RunWitness.reply(toRun: "bullpen-5-1", in: []) == nil)
+    }
 }
