@@ -133,7 +133,9 @@ public enum SubscriptionLedger {
             invoice.paid = true
             invoice.paidAt = version.created
             if !wasPaid { notices.append(.receipt) }
-        } else if !wasPaid, change.attemptCount > (stored?.attemptCount ?? 0) {
+        } else if !wasPaid {
+            // Each failed attempt is told once (its notification is keyed by the invoice and the attempt),
+            // whatever order the attempts arrive in; none once the invoice is paid.
             notices.append(.paymentFailed(attempt: change.attemptCount))
         }
         invoice.attemptCount = max(invoice.attemptCount, change.attemptCount)

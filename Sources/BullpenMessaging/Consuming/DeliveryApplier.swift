@@ -46,10 +46,14 @@ final class DeliveryApplier {
                 if !careful {
                     // Fast path: the whole batch's inbox rows in one statement, no savepoints. Any failure
                     // rolls it all back, and the batch runs again message by message in savepoints.
-                    return try db.transaction { tx in try applyOptimistically(messages, tx) }
+                    return try db.transaction { tx in
+                        try lockKeys(of: messages, tx)
+                        return try applyOptimistically(messages, tx)
+                    }
                 }
                 return try db.transaction { tx in
-                    try messages.indices.map { try applyInSavepoint(messages[$0], verdict: verdicts[$0], tx) }
+                    try lockKeys(of: messages, tx)
+                    return try messages.indices.map { try applyInSavepoint(messages[$0], verdict: verdicts[$0], tx) }
                 }
             } catch let aborted as FastPathAborted {
                 // A handler's own verdict (park, retry) stands: it is not asked again, so that a handler with
@@ -71,6 +75,20 @@ final class DeliveryApplier {
                 Thread.sleep(forTimeInterval: Double(backoff.next().milliseconds) / 1000)
             }
         }
+    }
+
+    /// The batch's lock keys (``SerializedMessageHandler/lockKeys(_:)``), each held for the transaction, taken
+    /// in one sorted order before any work: every consumer takes shared keys in the same order, so none
+    /// deadlocks.
+    private func lockKeys(of messages: [InboundMessage], _ tx: PGConnection) throws {
+        let keys = Set(
+            messages.flatMap { message in message.type.flatMap { handlers[$0] }?.lockKeys?(message) ?? [] })
+        guard !keys.isEmpty else { return }
+        tx.prepare(
+            "runtime.lock_keys",
+            "SELECT pg_advisory_xact_lock(hashtextextended(k, 0)) FROM unnest($1::text[]) WITH ORDINALITY AS u(k, n) ORDER BY n"
+        )
+        try tx.executePrepared("runtime.lock_keys", [PGArray(keys.sorted())])
     }
 
     /// From here on, each handler may have run once already (its effect rolled back).

@@ -34,6 +34,9 @@ struct ErasedHandler: Sendable {
     let parked: @Sendable (InboundMessage, String, PGConnection) throws -> Void
     /// Set when the handler can apply a whole batch in one go.
     let handleBatch: (@Sendable ([InboundMessage], PGConnection) throws -> Void)?
+    /// The keys the message's handling holds alone (``SerializedMessageHandler/lockKeys(_:)``), for handlers
+    /// that have any; none for a body that does not decode.
+    let lockKeys: (@Sendable (InboundMessage) -> [String])?
 
     init<Handler: MessageHandler>(_ handler: Handler) {
         name = Handler.Message.name
@@ -44,6 +47,16 @@ struct ErasedHandler: Sendable {
             try handler.parked(message, reason: reason, in: tx)
         }
         handleBatch = (handler as? any BatchMessageHandler).map { Self.batch($0) }
+        lockKeys = (handler as? any SerializedMessageHandler).map { Self.keys($0) }
+    }
+
+    private static func keys<Handler: SerializedMessageHandler>(
+        _ handler: Handler
+    ) -> @Sendable (InboundMessage) -> [String] {
+        { inbound in
+            guard let message = try? decode(Handler.Message.self, inbound) else { return [] }
+            return handler.lockKeys(message)
+        }
     }
 
     private static func batch<Handler: BatchMessageHandler>(

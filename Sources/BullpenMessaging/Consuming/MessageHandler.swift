@@ -30,6 +30,14 @@ extension MessageHandler {
     public func parked(_ message: Message, reason: String, in transaction: PGConnection) throws {}
 }
 
+/// A handler whose messages' handling must hold something alone (a Stripe customer, say): the runtime takes a
+/// transaction-scoped advisory lock on every key of a batch, in one sorted order, before any of the batch's
+/// work, so two consumers whose batches share keys wait for each other instead of deadlocking, and one key's
+/// messages are applied one transaction at a time. (Only these handlers' messages are decoded for it.)
+public protocol SerializedMessageHandler: MessageHandler {
+    func lockKeys(_ message: Message) -> [String]
+}
+
 /// A handler that can also apply many messages of its type in one go (set-based SQL), for batched
 /// consumers. The runtime calls it on the fast path with the batch's new messages; if it throws, the batch
 /// is rolled back and applied again one message at a time with ``MessageHandler/handle(_:_:in:)``, so the

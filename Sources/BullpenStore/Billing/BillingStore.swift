@@ -38,10 +38,13 @@ public enum BillingStore {
         public let description: String
     }
 
+    /// The advisory lock key of a Stripe customer's events (the runtime takes it for a whole batch first).
+    public static func lockKey(customer: String) -> String { "stripe:" + customer }
+
     public static func apply(
         _ event: BillingEvent, version: BillingVersion, messageID: String, now: Date, in tx: PGConnection
     ) throws -> Outcome {
-        try tx.query("SELECT pg_advisory_xact_lock(hashtextextended('stripe:' || $1, 0))", [event.customer])
+        try tx.query("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", [lockKey(customer: event.customer)])
         let catalog = try PlanStore.catalog(in: tx)
         switch event {
         case .checkoutCompleted(let checkout):

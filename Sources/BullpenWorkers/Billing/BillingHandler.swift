@@ -8,7 +8,7 @@ import PostgreSQL
 /// (``BillingStore``), with its emails and alerts in the same transaction. An event about an object whose
 /// parent is not known yet goes back through the billing queue's delay tiers; one that can never apply is
 /// parked with the reason.
-public struct BillingHandler: MessageHandler {
+public struct BillingHandler: SerializedMessageHandler {
     public typealias Message = StripeEventMessage
 
     let clock: @Sendable () -> Date
@@ -45,6 +45,14 @@ public struct BillingHandler: MessageHandler {
             try notify(applied, eventID: message.eventId, in: tx)
             return .applied
         }
+    }
+
+    /// One Stripe customer's events are applied one transaction at a time, across consumers, in the order the
+    /// runtime takes them (the same key ``BillingStore`` locks; taken before any of a batch's work, in one
+    /// order, so two consumers never deadlock on two customers).
+    public func lockKeys(_ message: StripeEventMessage) -> [String] {
+        guard let event = try? BillingEvent.parse(type: message.type, body: message.body) else { return [] }
+        return [BillingStore.lockKey(customer: event.customer)]
     }
 
     /// Each notice once: keyed by the Stripe object and what happened to it, so a replayed event or a second

@@ -196,6 +196,25 @@ struct BillingLedgerTests {
         #expect(first.periodStart < opened.periodStart, "Stripe's start, not the checkout event's arrival")
     }
 
+    @Test("each failed attempt of an unpaid invoice is told once, whatever order the attempts arrive in")
+    func failedAttemptsInAnyOrder() throws {
+        let events = StripeHistories.make(
+            "pro-lifecycle", catalog: Self.catalog, email: "f@example.com", at: 1_764_000_000)!
+        let bodies = try events.map { try Ledger.Delivery(StripeIDs.body($0)) }
+        let failures = bodies.indices.filter {
+            if case .invoice(let change) = bodies[$0].event { return !change.paid }
+            return false
+        }
+        #expect(failures.count == 2)
+        // Everything before the failures in order; then the second attempt before the first.
+        var ledger = try Ledger.play(Array(bodies[..<failures[0]]))
+        for index in failures.reversed() { _ = try ledger.apply(bodies[index]) }
+        #expect(
+            ledger.notices.filter { if case .paymentFailed = $0 { return true } else { return false } } == [
+                .paymentFailed(attempt: 2), .paymentFailed(attempt: 1),
+            ])
+    }
+
     @Test("a downgrade waits for its period; a stale event changes nothing; canceled is final")
     func rules() throws {
         let v = { (t: Int64) in BillingVersion(created: t, eventID: "evt_\(t)") }
