@@ -84,7 +84,7 @@ def rabbit(n, *arguments):
                    env=environment, capture_output=True)
 run = str(int(time.time()))
 # BULLPEN_CLUSTER_SCENARIOS=3,4 runs only those (by number below); all by default.
-chosen = os.environ.get("BULLPEN_CLUSTER_SCENARIOS", "1,2,3,4,5").split(",")
+chosen = os.environ.get("BULLPEN_CLUSTER_SCENARIOS", "1,2,3,4,5,6").split(",")
 
 def leader_stop():
     """1. The queues' leader node stops for 10 s while commands flow through both ingests."""
@@ -175,7 +175,34 @@ def database_failover():
     others = {status for _, status, _ in results if not 200 <= status < 300 and status != 503}
     if others: failures.append(f"database fail-over: answers other than 2xx and 503 (no database): {sorted(others)}")
 
-for number, scenario in enumerate([leader_stop, link_cut, balancer_kill, cli_kill, database_failover], start=1):
+def partition():
+    """6. The queues' leader node partitioned for 60 s: its link dropped (frames lost, no reset, not a stop) while
+    commands flow through HAProxy. Every 2xx is applied once, every request is answered within 10 s, and the
+    cluster is whole again after the heal without a hand (cluster_partition_handling = pause_minority)."""
+    link = "bp-rabbit1"
+    results = flow(f"part{run}", ["http://198.18.0.30:8080"], 300, 4, 5,
+                   lambda: subprocess.run(["ip", "link", "set", link, "down"]), 60,
+                   lambda: subprocess.run(["ip", "link", "set", link, "up"]))
+    check("broker node r1 partitioned for 60 s", results, f"part{run}", timeout=180)
+    hung = [at for at, status, _ in results if status == 0]
+    if hung: failures.append(f"partition: {len(hung)} requests got no answer within 10 s")
+    healed_at = None
+    deadline = time.time() + 180
+    while time.time() < deadline:
+        status = subprocess.run(
+            ["ip", "netns", "exec", "bpc-rabbit2", rabbitmq, "-n", "rabbit@r2", "cluster_status", "--formatter", "json"],
+            env=dict(os.environ, HOME=f"{data}/cluster/rabbit2"), capture_output=True, text=True)
+        try:
+            state = json.loads(status.stdout)
+            if len(state.get("running_nodes", [])) == 3 and not state.get("partitions"):
+                healed_at = time.time(); break
+        except json.JSONDecodeError: pass
+        time.sleep(2)
+    print(f"[cluster-test]   the cluster whole again: {'yes' if healed_at else 'NO'}", file=sys.stderr)
+    if not healed_at: failures.append("partition: the cluster was not whole again within 180 s of the heal")
+
+for number, scenario in enumerate(
+        [leader_stop, link_cut, balancer_kill, cli_kill, database_failover, partition], start=1):
     if str(number) in chosen: scenario()
 
 for failure in failures: print("[cluster-test] FAILED:", failure, file=sys.stderr)
