@@ -4,7 +4,8 @@ import PostgreSQL
 
 /// The one place that writes `projects.status` as work moves (``ProjectProgress`` decides; archiving is its
 /// own command): after a run starts, a result settles, a version is delivered, a revision or a cancellation,
-/// the projects touched are counted, each moves through the lifecycle to where its work says it is, and each
+/// the projects touched are looked at (whether any work is in each state: index look-ups, whatever the
+/// project's size), each moves through the lifecycle to where its work says it is, and each
 /// move writes a `project.<status>` event. Conditional on the status read, so a concurrent move wins cleanly.
 public enum ProjectStatusWriter {
     /// Moves the projects (given, and those of the tasks given) to where their work says; returns the projects
@@ -20,12 +21,12 @@ public enum ProjectStatusWriter {
             "projects.work",
             """
             SELECT p.id, p.client_id, p.status,
-                   (SELECT count(*) FROM tasks t WHERE t.project_id = p.id AND t.status = 'pending') AS pending,
-                   (SELECT count(*) FROM tasks t WHERE t.project_id = p.id AND t.status IN ('assigned', 'running'))
+                   EXISTS (SELECT 1 FROM tasks t WHERE t.project_id = p.id AND t.status = 'pending')::int AS pending,
+                   EXISTS (SELECT 1 FROM tasks t WHERE t.project_id = p.id AND t.status IN ('assigned', 'running'))::int
                        AS started,
-                   (SELECT count(*) FROM deliverables d WHERE d.project_id = p.id
-                       AND d.status IN ('draft', 'review', 'approved')) AS awaiting,
-                   (SELECT count(*) FROM deliverables d WHERE d.project_id = p.id AND d.status = 'delivered')
+                   EXISTS (SELECT 1 FROM deliverables d WHERE d.project_id = p.id
+                       AND d.status IN ('draft', 'review', 'approved'))::int AS awaiting,
+                   EXISTS (SELECT 1 FROM deliverables d WHERE d.project_id = p.id AND d.status = 'delivered')::int
                        AS delivered
               FROM projects p
              WHERE p.id = ANY($1::bigint[]) OR p.id IN (SELECT t.project_id FROM tasks t WHERE t.id = ANY($2::bigint[]))
