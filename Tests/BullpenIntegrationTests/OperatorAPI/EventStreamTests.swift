@@ -121,7 +121,6 @@ final class EventStreamTests: @unchecked Sendable {
             // Cursors are the audience's own: a client's cursor means nothing to an operator, or to another client.
             let cursor = try #require(listed.data.last?["cursor"] as? String)
             #expect(try await api.get("/v1/events?after=\(cursor)").code == "invalid_query")
-            #expect(!cursor.contains(String(mine)) || cursor.count > 20, "opaque")
             let theirToken = try ApiTokens.create(name: "b", role: .client, clientID: theirs, on: self.fixture.stack.db)
             #expect(
                 try await api.with(token: theirToken.secret).get("/v1/events?after=\(cursor)").code == "invalid_query")
