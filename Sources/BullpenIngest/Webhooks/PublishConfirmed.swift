@@ -21,9 +21,8 @@ extension ConfirmingPublisher {
     ) async throws {
         let outgoing = try Envelope.outgoing(message, topology: topology, appID: "bullpen-ingest")
         do {
-            try await Deadline.run(within: Self.ingestAnswerDeadline) {
-                try await self.publish(outgoing, retryingFor: Self.ingestRetryWindow)
-            }
+            try await publish(
+                outgoing, retryingFor: Self.ingestRetryWindow, answeringWithin: Self.ingestAnswerDeadline)
         } catch {
             logger.warning("publish failed", metadata: ["error": "\(error)", "message.id": "\(message.messageID)"])
             throw APIError.brokerUnavailable(what)

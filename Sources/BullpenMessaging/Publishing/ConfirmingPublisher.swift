@@ -108,16 +108,53 @@ public final class ConfirmingPublisher: Service, @unchecked Sendable {
     /// publish is lost with its connection (see ``PublishRetry``): a broker node that stops costs the caller a
     /// pause, not a refusal. Throws the last error when the window closes.
     public func publish(_ message: OutgoingMessage, retryingFor window: Duration) async throws {
+        try await retrying(message, for: window) { try await self.publish(message) }
+    }
+
+    /// As ``publish(_:retryingFor:)``, and answered within `limit` whatever the broker's sockets do (a
+    /// partitioned node answers nothing, and the I/O thread may wait on it): past it, ``Deadline/Expired``,
+    /// the publish left to settle on its own (its late answer dropped). One timer per call on a dispatch
+    /// queue, no task: this is every ingest request's path.
+    public func publish(
+        _ message: OutgoingMessage, retryingFor window: Duration, answeringWithin limit: Duration
+    ) async throws {
+        let deadline =
+            DispatchTime.now()
+            + .nanoseconds(
+                Int(
+                    limit.components.seconds * 1_000_000_000
+                        + limit.components.attoseconds / 1_000_000_000))
+        try await retrying(message, for: window) {
+            try await self.publish(message, answeringBy: deadline, limit: limit)
+        }
+    }
+
+    /// Tries `attempt` again after a publish lost with its connection, as ``PublishRetry`` says.
+    private func retrying(
+        _ message: OutgoingMessage, for window: Duration, _ attempt: () async throws -> Void
+    ) async throws {
         var retry = PublishRetry(window: window, startedAt: .now)
         while true {
             do {
-                return try await publish(message)
+                return try await attempt()
             } catch let error as PublishError {
                 guard let pause = retry.pause(after: error, now: .now) else { throw error }
                 logger.info(
                     "publish failed; trying again",
                     metadata: ["error": "\(error)", "message.id": "\(message.properties.messageID ?? "")"])
                 try await Task.sleep(for: pause)
+            }
+        }
+    }
+
+    private func publish(_ message: OutgoingMessage, answeringBy deadline: DispatchTime, limit: Duration) async throws {
+        let answered = Deadline.Once()
+        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
+            DispatchQueue.global().asyncAfter(deadline: deadline) {
+                if answered.first() { continuation.resume(throwing: Deadline.Expired(limit: limit)) }
+            }
+            enqueue(message) { result in
+                if answered.first() { continuation.resume(with: result.mapError { $0 as any Error }) }
             }
         }
     }

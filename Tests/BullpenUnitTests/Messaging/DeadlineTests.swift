@@ -1,21 +1,58 @@
+import AMQP
 import BullpenMessaging
+import Foundation
+import Logging
 import Testing
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 @Suite("Deadline")
 struct DeadlineTests {
-    struct Boom: Error {}
+    /// A loopback port whose listener never accepts: the kernel completes the handshake, and then nothing
+    /// answers (as a partitioned broker node looks to a client).
+    final class SilentListener {
+        let socket: Int32
+        let port: Int
 
-    @Test("the work's answer in time; past the deadline, Expired at the deadline while the work goes on")
-    func deadline() async throws {
-        #expect(try await Deadline.run(within: .seconds(1)) { 42 } == 42)
-        await #expect(throws: Boom.self) { try await Deadline.run(within: .seconds(1)) { throw Boom() } }
+        init() throws {
+            let socket = Glibc.socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+            self.socket = socket
+            var address = sockaddr_in()
+            address.sin_family = sa_family_t(AF_INET)
+            address.sin_addr.s_addr = inet_addr("127.0.0.1")
+            address.sin_port = 0
+            var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+            let bound = withUnsafeMutablePointer(to: &address) { pointer in
+                pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { generic in
+                    bind(socket, generic, length) == 0 && listen(socket, 16) == 0
+                        && getsockname(socket, generic, &length) == 0
+                }
+            }
+            guard bound else { throw POSIXError(.EADDRNOTAVAIL) }
+            port = Int(UInt16(bigEndian: address.sin_port))
+        }
+
+        deinit { close(socket) }
+    }
+
+    @Test(
+        "a publish to a broker that never answers is answered by its deadline (Expired), not when the socket gives up")
+    func publishDeadline() async throws {
+        let silent = try SilentListener()
+        let publisher = ConfirmingPublisher(
+            configuration: try AMQPConfiguration(url: "amqp://u:p@127.0.0.1:\(silent.port)/v"),
+            logger: Logger(label: "deadline-test"), shutdownDeadline: .milliseconds(100))
+        publisher.start()
+        defer { publisher.shutdown() }
+        let message = OutgoingMessage(
+            exchange: "bullpen.work", routingKey: "review", body: Array("{}".utf8), properties: AMQPProperties())
         let started = ContinuousClock.now
         await #expect(throws: Deadline.Expired.self) {
-            try await Deadline.run(within: .milliseconds(100)) {
-                try await Task.sleep(for: .seconds(2))
-                return 1
-            }
+            try await publisher.publish(message, retryingFor: .milliseconds(100), answeringWithin: .milliseconds(300))
         }
-        #expect(ContinuousClock.now - started < .seconds(1), "answered at the deadline, not when the work ended")
+        let waited = ContinuousClock.now - started
+        #expect(waited >= .milliseconds(300) && waited < .seconds(1), "answered at the deadline: \(waited)")
     }
 }
