@@ -139,7 +139,7 @@ let package = Package(
             name: "BullpenBench",
             dependencies: [
                 "AMQP", "PostgreSQL", "HTTPClient", "BullpenAPIClient", "BullpenDomain", "BullpenMessaging",
-                "BullpenStore", "BullpenFixtures", "BullpenSandbox",
+                "BullpenStore", "BullpenFixtures", "BullpenSandbox", "BullpenWorkers",
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings),

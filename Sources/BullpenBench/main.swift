@@ -77,6 +77,9 @@ do {
         scenarios.rawEmails(url: argument(1), count: Int(argument(2))!)
     case "publish":
         try scenarios.publishResults(tasks: Int(argument(1))!, firstTask: try firstTask())
+    case "store":
+        try scenarios.storeDrain(
+            tasks: Int(argument(1))!, firstTask: try firstTask(), batch: Int(argument(2))!, clients: Int(argument(3))!)
     case "drain":
         let label = try JSONSerialization.jsonObject(with: Data(argument(2).utf8)) as? [String: Any] ?? [:]
         try scenarios.awaitDrain(tasks: Int(argument(1))!, label: label, db: db)

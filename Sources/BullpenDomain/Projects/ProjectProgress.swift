@@ -7,7 +7,7 @@
 /// - archived stays archived, and nothing moves a project back to intake.
 public enum ProjectProgress {
     /// A project's work, counted.
-    public struct Work: Sendable, Equatable {
+    public struct Work: Sendable, Equatable, Codable {
         /// Tasks planned and not started (pending).
         public var pending: Int
         /// Tasks assigned or running.

@@ -41,17 +41,7 @@ public enum DeliverableStore {
                                           previous_version_id)
                 SELECT d.project_id, d.id, d.title, d.content, 'markdown', $2, coalesce(p.version, 0) + 1, p.id
                   FROM done d
-                  LEFT JOIN LATERAL (
-                      -- The work's tasks (the original and its revisions), by their indexes: an expression over
-                      -- every task's parent scanned all deliverables for each result.
-                      SELECT w.id, w.version FROM (
-                          SELECT x.id, x.version FROM deliverables x WHERE x.task_id = d.work
-                          UNION ALL
-                          SELECT x.id, x.version FROM tasks c JOIN deliverables x ON x.task_id = c.id
-                           WHERE c.parent_task_id = d.work
-                      ) w
-                       ORDER BY w.version DESC LIMIT 1
-                  ) p ON true
+                  LEFT JOIN LATERAL (\(latestVersion(ofWork: "d.work"))) p ON true
                 RETURNING id, task_id, project_id, title, version
             ), logged AS (
                 INSERT INTO events (type, message, data, project_id, task_id, deliverable_id, message_id)
@@ -68,6 +58,20 @@ public enum DeliverableStore {
                 id: try $0.decode("id"), taskID: try $0.decode("task_id"), projectID: try $0.decode("project_id"),
                 title: try $0.decode("title"), version: try $0.decode("version"))
         }
+    }
+
+    /// SQL: the latest version (`id`, `version`) of a work (`work`, an expression for its task's id): the
+    /// versions of the work's tasks (the original and its revisions), by their indexes (an expression over every
+    /// task's parent scanned all deliverables for each result).
+    static func latestVersion(ofWork work: String) -> String {
+        """
+        SELECT w.id, w.version FROM (
+            SELECT x.id, x.version FROM deliverables x WHERE x.task_id = \(work)
+            UNION ALL
+            SELECT x.id, x.version FROM tasks c JOIN deliverables x ON x.task_id = c.id WHERE c.parent_task_id = \(work)
+        ) w
+         ORDER BY w.version DESC LIMIT 1
+        """
     }
 
     /// What a review decision did.

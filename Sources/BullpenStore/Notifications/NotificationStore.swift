@@ -5,34 +5,8 @@ import PostgreSQL
 /// The `notifications` table: written with the change that causes a notification, read and settled by the
 /// notify worker, listed for operators.
 public enum NotificationStore {
-    /// A notification to write.
-    public struct New: Sendable, Equatable {
-        /// Deterministic: what caused it, to whom, on which channel (`task-failed:42:3:email`).
-        public var key: String
-        public var kind: NotificationKind
-        public var channel: NotificationChannel
-        /// An address or webhook URL; nil for the operators' (resolved when sent).
-        public var recipient: String?
-        public var clientID: Int64?
-        public var projectID: Int64?
-        public var taskID: Int64?
-        /// The template's values.
-        public var data: [String: String]
-
-        public init(
-            key: String, kind: NotificationKind, channel: NotificationChannel, recipient: String? = nil,
-            clientID: Int64? = nil, projectID: Int64? = nil, taskID: Int64? = nil, data: [String: String]
-        ) {
-            self.key = key
-            self.kind = kind
-            self.channel = channel
-            self.recipient = recipient
-            self.clientID = clientID
-            self.projectID = projectID
-            self.taskID = taskID
-            self.data = data
-        }
-    }
+    /// A notification to write (decided in the domain).
+    public typealias New = NotificationDraft
 
     /// Writes the notifications in one statement; returns the ids of those written (a key written before is
     /// skipped: the same cause twice is one notification).

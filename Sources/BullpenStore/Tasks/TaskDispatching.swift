@@ -297,98 +297,6 @@ public enum TaskDispatching {
         return claims
     }
 
-    /// What closing attempts frees, in one statement for a whole batch of results: for each agent of a
-    /// closed attempt, its highest-priority waiting task (then the oldest request); and the tasks that
-    /// depended on `completed` tasks and now depend on nothing unfinished (released), each with a
-    /// `task.released` event.
-    public struct FollowUps: Sendable {
-        public var nextWaiting: [(taskID: Int64, priority: Int)] = []
-        /// Released tasks still pending (what auto-dispatch sends).
-        public var releasedPending: [Int64] = []
-    }
-
-    public static func followUps(
-        closed: Set<Int64>, completed: Set<Int64>, messageID: String, in tx: PGConnection
-    ) throws -> FollowUps {
-        guard !closed.isEmpty else { return FollowUps() }
-        // Planning this statement (its CTEs) took about four times as long as running it, for every result:
-        // generic plans are kept for the rest of the transaction (a review transaction runs only the
-        // settling statements, whose accesses are index probes whatever the parameters).
-        try tx.execute("SET LOCAL plan_cache_mode = force_generic_plan")
-        tx.prepare(
-            "dispatch.follow_ups",
-            """
-            WITH released AS (
-                SELECT DISTINCT d.task_id AS id FROM task_dependencies d
-                 WHERE d.depends_on_task_id = ANY($2::bigint[])
-                   AND NOT EXISTS (SELECT 1 FROM task_dependencies o JOIN tasks u ON u.id = o.depends_on_task_id
-                                    WHERE o.task_id = d.task_id AND u.status <> 'completed')
-            ), logged AS (
-                INSERT INTO events (type, message, data, project_id, task_id, message_id)
-                SELECT 'task.released', 'Task ' || t.id || ' depends on nothing unfinished any more', '{}',
-                       t.project_id, t.id, $3
-                  FROM released r JOIN tasks t ON t.id = r.id
-            )
-            SELECT 'next' AS kind, w.id, w.dispatch_priority AS priority FROM (
-                SELECT DISTINCT ON (w.assigned_agent_id) w.id, w.dispatch_priority
-                  FROM tasks w
-                 WHERE w.assigned_agent_id IN (SELECT assigned_agent_id FROM tasks WHERE id = ANY($1::bigint[]))
-                   AND w.dispatch_requested_at IS NOT NULL AND w.status = 'assigned'
-                 ORDER BY w.assigned_agent_id, w.dispatch_priority DESC, w.dispatch_requested_at, w.id
-            ) w
-            UNION ALL
-            SELECT 'released', t.id, NULL FROM released r JOIN tasks t ON t.id = r.id WHERE t.status = 'pending'
-            """)
-        var followUps = FollowUps()
-        for row in try tx.executePrepared(
-            "dispatch.follow_ups",
-            [PGArray(closed.map(String.init)), PGArray(completed.map(String.init)), messageID]
-        ).rows {
-            let id: Int64 = try row.decode("id")
-            if try row.decode("kind", as: String.self) == "next" {
-                followUps.nextWaiting.append((id, try row.decode("priority")))
-            } else {
-                followUps.releasedPending.append(id)
-            }
-        }
-        return followUps
-    }
-
-    // MARK: retries
-
-    /// Failed tasks with retries left go back to their agent for a new attempt (the lifecycle's retry, then
-    /// assign), waiting for their dispatch at their task priority; returns what to dispatch. Tasks without
-    /// retries left stay failed.
-    public static func retryFailed(
-        taskIDs: [Int64], messageID: String, in tx: PGConnection
-    ) throws -> [(taskID: Int64, priority: Int)] {
-        guard !taskIDs.isEmpty,
-            case .success(let pending) = TaskLifecycle.next(from: .failed, on: .retry),
-            case .success(let assigned) = TaskLifecycle.next(from: pending, on: .assign)
-        else { return [] }
-        let retried = try tx.query(
-            """
-            UPDATE tasks SET status = $2, retry_count = retry_count + 1, completed_at = NULL,
-                             dispatch_requested_at = now(), dispatch_priority = priority, updated_at = now()
-             WHERE id = ANY($1::bigint[]) AND status = 'failed' AND retry_count < max_retries
-               AND assigned_agent_id IS NOT NULL
-            RETURNING id, priority, retry_count, max_retries, project_id, assigned_agent_id
-            """, [PGArray(taskIDs.map(String.init)), assigned.rawValue]
-        ).rows
-        return try retried.map { row in
-            let id: Int64 = try row.decode("id")
-            let count: Int = try row.decode("retry_count")
-            try EventLog.record(
-                "task.retrying",
-                "Task \(id) failed; retry \(count) of \(try row.decode("max_retries", as: Int.self)) with a new attempt",
-                about: .init(
-                    projectID: try row.decode("project_id", as: Int64?.self), taskID: id,
-                    agentID: try row.decode("assigned_agent_id", as: Int64?.self)),
-                messageID: messageID, in: tx)
-            return (id, try row.decode("priority"))
-        }
-    }
-
     // MARK: the run
 
     /// What the gateway needs to start an attempt's run.
@@ -600,25 +508,5 @@ public enum TaskDispatching {
                 agentID: try closed.decode("agent_id", as: Int64?.self)),
             messageID: messageID, in: tx)
         return (try closed.decode("project_id", as: Int64?.self), try closed.decode("title"))
-    }
-
-    /// Tasks that failed (their id, project, title, attempt and error), for the operators' alert.
-    public static func failures(
-        _ taskIDs: [Int64], in tx: PGConnection
-    ) throws -> [(
-        taskID: Int64, projectID: Int64?, title: String, attempt: Int, error: String?
-    )] {
-        guard !taskIDs.isEmpty else { return [] }
-        return try tx.query(
-            """
-            SELECT id, project_id, title, attempt, error FROM tasks
-             WHERE id = ANY($1::bigint[]) AND status = 'failed' ORDER BY id
-            """, [PGArray(taskIDs.map(String.init))]
-        ).rows.map {
-            (
-                try $0.decode("id"), try $0.decode("project_id", as: Int64?.self), try $0.decode("title"),
-                try $0.decode("attempt"), try $0.decode("error", as: String?.self)
-            )
-        }
     }
 }

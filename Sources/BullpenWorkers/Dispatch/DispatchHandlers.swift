@@ -8,7 +8,7 @@ import PostgreSQL
 
 /// `task.dispatch`: claims the task if its agent has room (opening the next attempt, its run id and the hash
 /// of its callback token committed with the claim) and sends the run start through the outbox; a task whose
-/// agent is full waits, and is dispatched when a slot frees (``SlotRelease``). A batch of requests is claimed
+/// agent is full waits, and is dispatched when a slot frees (``ResultDecider``). A batch of requests is claimed
 /// in three statements.
 public struct DispatchRequestHandler: BatchMessageHandler {
     public typealias Message = DispatchRequest
@@ -172,41 +172,6 @@ public struct RunStartHandler: BatchMessageHandler {
     struct BatchDeclined: Error, CustomStringConvertible {
         let reason: String
         var description: String { reason }
-    }
-}
-
-/// When attempts close, each agent that got a slot back takes its next waiting task (highest priority first):
-/// a dispatch request goes out in the same transaction. No polling: a completion releases the next one.
-/// What closing attempts frees: a failed attempt of a task with retries left sends the task back to its
-/// agent; each agent that got a slot back takes its next waiting task; tasks whose dependencies are now all
-/// complete are released (and, with auto-dispatch, dispatched).
-enum SlotRelease {
-    static func release(
-        closedTasks: Set<Int64>, failed: [Int64] = [], autoDispatch: Bool = false, messageID: String,
-        in tx: PGConnection
-    ) throws {
-        let retried = try TaskDispatching.retryFailed(taskIDs: failed, messageID: messageID, in: tx)
-        for retry in retried {
-            try Outbox.enqueue(
-                DispatchRequest(taskId: retry.taskID, cause: "retry:\(messageID)", priority: retry.priority), in: tx)
-        }
-        // Failed for good (no retries left): the operators are told.
-        let retriedIDs = Set(retried.map(\.taskID))
-        for task in try TaskDispatching.failures(failed.filter { !retriedIDs.contains($0) }, in: tx) {
-            try Notify.operators(
-                .taskFailed, cause: "\(task.taskID):\(task.attempt)", taskID: task.taskID, projectID: task.projectID,
-                data: [
-                    "taskId": String(task.taskID), "title": task.title, "attempt": String(task.attempt),
-                    "error": task.error ?? "",
-                ], priority: 4, in: tx)
-        }
-        let followUps = try TaskDispatching.followUps(
-            closed: closedTasks, completed: closedTasks.subtracting(failed), messageID: messageID, in: tx)
-        for next in followUps.nextWaiting {
-            try Outbox.enqueue(
-                DispatchRequest(taskId: next.taskID, cause: "release:\(messageID)", priority: next.priority), in: tx)
-        }
-        if autoDispatch { try AutoDispatch.dispatch(followUps.releasedPending, messageID: messageID, in: tx) }
     }
 }
 

@@ -122,23 +122,19 @@ public enum Notify {
         try enqueue([new], priority: priority, in: tx)
     }
 
-    /// An alert to the operators about a task, by email (to the configured operators' address), keyed by
-    /// `cause`: the same cause twice is one alert.
+    /// An alert to the operators about a task (``NotificationDraft/operatorAlert(_:cause:taskID:projectID:data:)``).
     public static func operatorAlert(
         _ kind: NotificationKind, cause: String, taskID: Int64?, projectID: Int64?, data: [String: String]
     ) -> NotificationStore.New {
-        email(kind, cause: cause, to: nil, projectID: projectID, taskID: taskID, data: data)
+        .operatorAlert(kind, cause: cause, taskID: taskID, projectID: projectID, data: data)
     }
 
-    /// An email keyed by `cause` (the same cause twice is one email), to `recipient`, or to the operators when
-    /// nil; values cut at 500 characters.
+    /// An email keyed by `cause` (``NotificationDraft/email(_:cause:to:clientID:projectID:taskID:data:)``).
     public static func email(
         _ kind: NotificationKind, cause: String, to recipient: String?, clientID: Int64? = nil, projectID: Int64?,
         taskID: Int64? = nil, data: [String: String]
     ) -> NotificationStore.New {
-        .init(
-            key: "\(kind.rawValue):\(cause):email", kind: kind, channel: .email, recipient: recipient,
-            clientID: clientID, projectID: projectID, taskID: taskID, data: data.mapValues { String($0.prefix(500)) })
+        .email(kind, cause: cause, to: recipient, clientID: clientID, projectID: projectID, taskID: taskID, data: data)
     }
 
     /// A chat notification's recipient for a client: resolved to its webhook when sent.
