@@ -39,7 +39,9 @@ final class DeliveryApplier {
     func applyBatch(_ deliveries: [AMQPDelivery], shouldStop: () -> Bool) -> [Decision] {
         var messages = deliveries.map { InboundMessage(delivery: $0, queue: queue) }
         var backoff = Backoff(initial: .milliseconds(100), maximum: .seconds(2))
-        var careful = false
+        // A batch with a message whose handler calls outside goes one by one in savepoints from the start: a
+        // fast path rolled back would call out again for the messages it had already handled.
+        var careful = messages.contains { message in message.type.flatMap { handlers[$0] }?.callsOutside ?? false }
         var verdicts = [HandlerError?](repeating: nil, count: messages.count)
         while true {
             do {

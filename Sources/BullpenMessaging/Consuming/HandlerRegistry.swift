@@ -37,6 +37,8 @@ struct ErasedHandler: Sendable {
     /// The keys the message's handling holds alone (``SerializedMessageHandler/lockKeys(_:)``), for handlers
     /// that have any; none for a body that does not decode.
     let lockKeys: (@Sendable (InboundMessage) -> [String])?
+    /// Its handling calls outside Bullpen (``OutsideCallingHandler``): never on the batch fast path.
+    let callsOutside: Bool
 
     init<Handler: MessageHandler>(_ handler: Handler) {
         name = Handler.Message.name
@@ -48,6 +50,7 @@ struct ErasedHandler: Sendable {
         }
         handleBatch = (handler as? any BatchMessageHandler).map { Self.batch($0) }
         lockKeys = (handler as? any SerializedMessageHandler).map { Self.keys($0) }
+        callsOutside = handler is any OutsideCallingHandler
     }
 
     private static func keys<Handler: SerializedMessageHandler>(

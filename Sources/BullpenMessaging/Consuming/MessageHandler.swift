@@ -38,6 +38,12 @@ public protocol SerializedMessageHandler: MessageHandler {
     func lockKeys(_ message: Message) -> [String]
 }
 
+/// A handler whose handling calls outside Bullpen (a provider, the gateway), which a rollback does not undo. The
+/// runtime applies such messages one by one, each in a savepoint of its own, from the start (no batch fast
+/// path to fall back from): one message that fails or is parked rolls back only itself, and never makes
+/// another message of its batch call out a second time (a Slack or Discord message has no idempotency key).
+public protocol OutsideCallingHandler: MessageHandler {}
+
 /// A handler that can also apply many messages of its type in one go (set-based SQL), for batched
 /// consumers. The runtime calls it on the fast path with the batch's new messages; if it throws, the batch
 /// is rolled back and applied again one message at a time with ``MessageHandler/handle(_:_:in:)``, so the

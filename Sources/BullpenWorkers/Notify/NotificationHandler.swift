@@ -35,7 +35,7 @@ public struct NotificationChannels: Sendable {
 /// commit sends nothing more. A rate limit or a provider failure is retried through the notify queue's
 /// tiers (a `Retry-After` honoured); a refusal retrying cannot fix is parked at once with the provider's
 /// reason; parking marks the notification parked, and a replay of its message sends it again.
-public struct NotificationHandler: MessageHandler {
+public struct NotificationHandler: OutsideCallingHandler {
     public typealias Message = NotificationMessage
     let channels: NotificationChannels
     let templates: NotificationTemplates

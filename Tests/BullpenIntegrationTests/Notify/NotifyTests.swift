@@ -93,6 +93,40 @@ final class NotifyTests: @unchecked Sendable {
         }
     }
 
+    @Test(
+        "in a batch, a message that is parked does not make the others call out again: each Slack message posted once (Slack has no idempotency key)"
+    )
+    func batchWithOneParked() async throws {
+        try await SandboxNotify.withOutbound(logger: stack.logger) { outbound, handler, port in
+            var faults = SandboxOutbound.Faults()
+            faults.rejectEmails = true
+            outbound.setFaults(faults)
+            let task = try self.stack.seedRunningTask().task
+            let data = ["taskId": String(task), "title": "Launch copy", "attempt": "1", "error": "boom"]
+            // Two Slack messages, the email the provider refuses (parked), two more Slack messages: one batch.
+            let drafts: [NotificationStore.New] =
+                (1...2).map { i in
+                    .init(
+                        key: "batch-slack-\(i)", kind: .taskFailed, channel: .slack,
+                        recipient: "http://127.0.0.1:\(port)/slack/hook", taskID: task, data: data)
+                } + [.init(key: "batch-email", kind: .taskFailed, channel: .email, taskID: task, data: data)]
+                + (3...4).map { i in
+                    .init(
+                        key: "batch-slack-\(i)", kind: .taskFailed, channel: .slack,
+                        recipient: "http://127.0.0.1:\(port)/slack/hook", taskID: task, data: data)
+                }
+            let ids = try self.stack.db.transaction { tx in try NotificationStore.insert(drafts, in: tx) }
+            for id in ids { try self.stack.broker.publish(NotificationMessage(notificationId: id, priority: 3)) }
+            let consumer = try self.stack.consumer(
+                queue: .notify, batchSize: 10, prefetch: 10, handlers: try Handlers.registry(notify: handler))
+            consumer.start()
+            defer { consumer.stop() }
+            #expect(try eventually { try self.row("batch-email")?.status == "parked" })
+            #expect(try eventually { try (1...4).allSatisfy { try self.row("batch-slack-\($0)")?.status == "sent" } })
+            #expect(outbound.snapshot.slack.count == 4, "\(outbound.snapshot.slack.count) Slack posts for 4 messages")
+        }
+    }
+
     @Test("429 with Retry-After, then 500, then 200: retried through the tiers and sent exactly once")
     func rateLimitedThenFailing() async throws {
         try await withNotify { outbound, _ in
