@@ -39,6 +39,7 @@ final class Tally: @unchecked Sendable {
     private var next = 0
     private var merged = Latencies()
     private var failures: [String: Int] = [:]
+    private var seconds: [String: Double] = [:]
 
     func take() -> Int {
         lock.withLock {
@@ -50,4 +51,7 @@ final class Tally: @unchecked Sendable {
     func fail(_ reason: String) { lock.withLock { failures[reason, default: 0] += 1 } }
     var latencies: Latencies { lock.withLock { merged } }
     var errors: [String: Int] { lock.withLock { failures } }
+    /// Time spent in each named phase, summed over threads (seconds).
+    func time(_ phase: String, _ elapsed: Double) { lock.withLock { seconds[phase, default: 0] += elapsed } }
+    var phases: [String: Double] { lock.withLock { seconds } }
 }

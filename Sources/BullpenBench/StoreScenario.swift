@@ -1,4 +1,5 @@
 import BullpenDomain
+import BullpenStore
 import BullpenWorkers
 import Foundation
 import PostgreSQL
@@ -12,6 +13,7 @@ extension Scenarios {
     /// costs on top.
     func storeDrain(tasks: Int, firstTask: Int64, batch: Int, clients: Int) throws {
         let handler = TaskResultHandler(autoDispatch: false)
+        let phases = ProcessInfo.processInfo.environment["BULLPEN_BENCH_PHASES"] == "1"
         let tally = Tally()
         let group = DispatchGroup()
         let perClient = tasks / clients
@@ -31,7 +33,28 @@ extension Scenarios {
                                     taskId: task, status: .completed, output: "Benchmark output for task \(task)."),
                                 attempt: 1, receivedAt: 0, priority: 3)
                         }
-                        try db.transaction { tx in try handler.apply(results, in: tx) }
+                        if phases {
+                            // The handler's steps, timed one by one (BULLPEN_BENCH_PHASES=1).
+                            var t = wallClock()
+                            func lap(_ name: String) {
+                                let now = wallClock()
+                                tally.time(name, now - t)
+                                t = now
+                            }
+                            try db.execute("BEGIN")
+                            lap("begin")
+                            let snapshot = try ResultEffects.load(results, in: db)
+                            lap("load")
+                            let plan = ResultDecider.decide(results, snapshot)
+                            let outbox = try TaskResultHandler.outbox(plan)
+                            lap("decide")
+                            try ResultEffects.perform(plan, outbox: outbox, in: db)
+                            lap("perform")
+                            try db.execute("COMMIT")
+                            lap("commit")
+                        } else {
+                            try db.transaction { tx in try handler.apply(results, in: tx) }
+                        }
                     }
                 } catch {
                     tally.fail("\(error)")
@@ -43,6 +66,7 @@ extension Scenarios {
         emit([
             "scenario": "store", "batch": batch, "clients": clients, "results": perClient * clients,
             "applied_per_s": round3(Double(perClient * clients) / seconds), "errors": tally.errors,
+            "ms_per_batch": tally.phases.mapValues { round3($0 * 1000 / Double(perClient * clients / batch)) },
         ])
     }
 }

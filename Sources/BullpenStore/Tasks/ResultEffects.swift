@@ -4,10 +4,12 @@ import PostgreSQL
 
 /// The result path's store: loads what ``ResultDecider`` reads (one statement, the tasks locked) and performs
 /// the plan it returns (one statement for the whole batch: tasks, attempts, time entries, versions, events,
-/// notifications, outbox rows, project moves, agents' statistics).
+/// notifications, outbox rows, project moves; then the agents' statistics in a short one of their own).
 public enum ResultEffects {
     /// Loads the snapshot of a batch's tasks, their projects, what their runs' end may free, and ids for the
-    /// rows the plan may write; the tasks' rows locked in id order until the commit.
+    /// rows the plan may write. Nothing is locked: ``perform(_:outbox:in:)`` settles each task only if it is still
+    /// where the snapshot saw it, and says how many it settled (locking the rows first cost a second write of
+    /// every task row).
     public static func load(_ results: [TaskResultMessage], in tx: PGConnection) throws -> ResultDecider.Snapshot {
         let needed = ResultDecider.idsNeeded(results)
         // Prepared with its generic plan: its accesses are index probes whatever the parameters, and planning
@@ -46,8 +48,9 @@ public enum ResultEffects {
         }
     }
 
-    /// Performs a plan (with no refusals) in one statement; returns how many tasks it settled (each only if
-    /// still running that attempt, as the snapshot found it under its lock).
+    /// Performs a plan (with no refusals) in one statement, and the agents' statistics in a second; returns how many tasks it settled (each only if
+    /// still running that attempt, as the snapshot found it). Fewer than the plan's settlements means another
+    /// transaction moved a task meanwhile: the caller rolls the plan back.
     @discardableResult
     public static func perform(
         _ plan: ResultDecider.Plan, outbox: [OutboxRow], in tx: PGConnection
@@ -61,7 +64,8 @@ public enum ResultEffects {
         let n = plan.notifications
         let m = plan.projectMoves
         let events = plan.events
-        let data = try n.map { String(decoding: try JSONEncoder().encode($0.draft.data), as: UTF8.self) }
+        let encoder = JSONEncoder()
+        let data = try n.map { String(decoding: try encoder.encode($0.draft.data), as: UTF8.self) }
         tx.prepare("results.perform", performSQL)
         let rows = try tx.executePrepared(
             "results.perform",
@@ -85,11 +89,27 @@ public enum ResultEffects {
                 ids(m.map(\.projectID)), PGArray(m.map(\.from.rawValue)), PGArray(m.map(\.to.rawValue)),
                 PGArray(m.map(\.event.message)), ids(m.map(\.event.clientID)), PGArray(m.map(\.event.messageID)),
             ])
-        guard let row = rows.first else { return 0 }
-        return try row.decode(at: 0, as: Int?.self) ?? 0
+        let settled = try rows.first?.decode("settled", as: Int?.self) ?? 0
+        var agents: [String] = []
+        var done: [String] = []
+        var failed: [String] = []
+        var doneMs: [String] = []
+        for row in rows.rows {
+            guard let agent = try row.decode("agent_id", as: Int64?.self) else { continue }
+            agents.append(String(agent))
+            done.append(String(try row.decode("done", as: Int64.self)))
+            failed.append(String(try row.decode("failed", as: Int64.self)))
+            doneMs.append(String(try row.decode("done_ms", as: Int64.self)))
+        }
+        if !agents.isEmpty {
+            tx.prepare("results.count_runs", countRunsSQL)
+            try tx.executePrepared(
+                "results.count_runs", [PGArray(agents), PGArray(done), PGArray(failed), PGArray(doneMs)])
+        }
+        return settled
     }
 
-    /// One JSON document: the tasks (locked), their projects' other work, each agent's next waiting task,
+    /// One JSON document: the tasks, their projects' other work, each agent's next waiting task,
     /// the tasks that depend on the batch's with their unfinished dependencies, and ids taken from the
     /// deliverables' and notifications' sequences.
     static let loadSQL = """
@@ -97,8 +117,6 @@ public enum ResultEffects {
             SELECT t.id, t.status, t.attempt, t.assigned_agent_id, t.project_id, t.title, t.priority, t.retry_count,
                    t.max_retries, coalesce(t.parent_task_id, t.id) AS work_id
               FROM tasks t WHERE t.id = ANY($1::bigint[])
-             ORDER BY t.id
-               FOR UPDATE
         ), task_rows AS (
             SELECT b.*, w.title AS work_title, v.id AS latest_id, v.version AS latest_version
               FROM batch b JOIN tasks w ON w.id = b.work_id
@@ -148,9 +166,8 @@ public enum ResultEffects {
     /// The plan, as parallel arrays, in one statement: the tasks settled (conditional on the state the
     /// snapshot saw), their attempts closed with the report's digest, time entries, versions, events,
     /// notifications and their outbox rows (only those written), the other outbox rows, the projects'
-    /// moves with their events (only those still where the snapshot saw them), and last the agents'
-    /// statistics, their rows locked in id order `FOR NO KEY UPDATE` (the statement's own inserts hold the
-    /// key-share locks that their foreign keys take on the same rows).
+    /// moves with their events (only those still where the snapshot saw them); it returns how many tasks it
+    /// settled and the runs it closed per agent, for ``countRunsSQL``.
     static let performSQL = """
         WITH input AS (
             SELECT * FROM unnest($1::bigint[], $2::int[], $3::text[], $4::text[], $5::text[], $6::text[], $7::bool[])
@@ -236,21 +253,33 @@ public enum ResultEffects {
                    count(*) FILTER (WHERE outcome <> 'completed') AS failed,
                    coalesce(sum(ms) FILTER (WHERE outcome = 'completed'), 0) AS done_ms
               FROM closed WHERE agent_id IS NOT NULL GROUP BY agent_id
-        ), locked AS (
-            SELECT g.id FROM agents g WHERE g.id IN (SELECT agent_id FROM runs) ORDER BY g.id FOR NO KEY UPDATE
-        ), counted AS (
-            UPDATE agents g
-               SET last_seen = greatest(g.last_seen, now()),
-                   total_tasks_completed = g.total_tasks_completed + r.done,
-                   total_tasks_failed = g.total_tasks_failed + r.failed,
-                   avg_completion_time_ms = CASE WHEN r.done = 0 THEN g.avg_completion_time_ms
-                       ELSE ((coalesce(g.avg_completion_time_ms, 0) * g.total_tasks_completed + r.done_ms)
-                             / (g.total_tasks_completed + r.done))::bigint END,
-                   failure_rate = coalesce((g.total_tasks_failed + r.failed)::float8
-                       / nullif(g.total_tasks_completed + r.done + g.total_tasks_failed + r.failed, 0), 0)
-              FROM runs r
-             WHERE g.id = r.agent_id AND g.id IN (SELECT id FROM locked)
         )
-        SELECT count(*)::int FROM settled
+        SELECT s.n AS settled, r.agent_id, r.done, r.failed, r.done_ms
+          FROM (SELECT count(*)::int AS n FROM settled) s LEFT JOIN runs r ON true
         """
+
+    /// The agents' statistics for the runs a plan closed, in their own statement after the plan's: the agents'
+    /// rows locked in id order, `FOR NO KEY UPDATE` (the plan's inserts hold the key-share locks their foreign
+    /// keys take on the same rows). Last in the transaction, so that a busy agent's row is held only for the
+    /// commit: inside the plan's statement it was held through every foreign-key check at the statement's end,
+    /// and consumers whose tasks share an agent waited on each other.
+    static let countRunsSQL = """
+        WITH runs AS (
+            SELECT * FROM unnest($1::bigint[], $2::int[], $3::int[], $4::bigint[]) AS r(agent_id, done, failed, done_ms)
+        ), locked AS (
+            SELECT g.id FROM agents g WHERE g.id = ANY($1::bigint[]) ORDER BY g.id FOR NO KEY UPDATE
+        )
+        UPDATE agents g
+           SET last_seen = greatest(g.last_seen, now()),
+               total_tasks_completed = g.total_tasks_completed + r.done,
+               total_tasks_failed = g.total_tasks_failed + r.failed,
+               avg_completion_time_ms = CASE WHEN r.done = 0 THEN g.avg_completion_time_ms
+                   ELSE ((coalesce(g.avg_completion_time_ms, 0) * g.total_tasks_completed + r.done_ms)
+                         / (g.total_tasks_completed + r.done))::bigint END,
+               failure_rate = coalesce((g.total_tasks_failed + r.failed)::float8
+                   / nullif(g.total_tasks_completed + r.done + g.total_tasks_failed + r.failed, 0), 0)
+          FROM runs r
+         WHERE g.id = r.agent_id AND g.id IN (SELECT id FROM locked)
+        """
+
 }

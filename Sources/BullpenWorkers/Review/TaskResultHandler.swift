@@ -4,7 +4,7 @@ import BullpenStore
 import PostgreSQL
 
 /// Applies agents' task results (review queue), a batch at a time, in three steps: the store loads what the
-/// decision reads (``ResultEffects/load(_:in:)``, the tasks locked), ``ResultDecider`` decides (pure), and the
+/// decision reads (``ResultEffects/load(_:in:)``), ``ResultDecider`` decides (pure), and the
 /// store performs the plan in one statement (``ResultEffects/perform(_:outbox:in:)``). A result for a task
 /// that is not running that attempt (already settled, never started, superseded) can never apply: it is
 /// parked with the decider's reason, for an operator to look at.
@@ -39,7 +39,12 @@ public struct TaskResultHandler: BatchMessageHandler {
                 reason: results.count == 1
                     ? refusal.reason : "\(plan.refusals.count) result(s) of the batch cannot apply")
         }
-        try ResultEffects.perform(plan, outbox: try Self.outbox(plan), in: tx)
+        let settled = try ResultEffects.perform(plan, outbox: try Self.outbox(plan), in: tx)
+        guard settled == plan.settlements.count else {
+            // A task moved between the snapshot and the write (a cancel, a timeout): the plan no longer holds.
+            throw HandlerError.retryLater(
+                reason: "\(plan.settlements.count - settled) task(s) changed while their results were applied")
+        }
         // The files the agents made, attached to the versions the plan opened (ids known before the write).
         let artifacts = Dictionary(
             results.compactMap { result in result.artifacts.map { (result.taskId, ($0, result.messageID)) } },
@@ -57,7 +62,7 @@ public struct TaskResultHandler: BatchMessageHandler {
 
     /// The plan's messages as outbox rows: each notification's send (only if the notification is written), and
     /// the dispatches it asks for.
-    static func outbox(_ plan: ResultDecider.Plan) throws -> [ResultEffects.OutboxRow] {
+    public static func outbox(_ plan: ResultDecider.Plan) throws -> [ResultEffects.OutboxRow] {
         try plan.notifications.map { planned in
             let message = NotificationMessage(notificationId: planned.id, priority: planned.priority)
             return try row(message, notificationID: planned.id)
