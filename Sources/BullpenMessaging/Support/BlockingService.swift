@@ -26,11 +26,18 @@ public final class StopSignal: @unchecked Sendable {
     /// Sleeps up to `duration`; returns early, with true, as soon as a stop is requested.
     @discardableResult
     public func sleep(for duration: Duration) -> Bool {
-        let deadline = Date().addingTimeInterval(Double(duration.milliseconds) / 1000)
+        // The end by the monotonic clock: a condition's wait takes a wall-clock date and may wake a little early
+        // (a test saw 99.6 ms of a 100 ms sleep), so it waits again for what is left.
+        let end = ContinuousClock.now + duration
         condition.lock()
         defer { condition.unlock() }
         while !requested {
-            if !condition.wait(until: deadline) { break }
+            let left = end - ContinuousClock.now
+            guard left > .zero else { break }
+            condition.wait(
+                until: Date().addingTimeInterval(
+                    Double(left.components.seconds)
+                        + Double(left.components.attoseconds) / 1e18))
         }
         return requested
     }
