@@ -63,4 +63,15 @@ public enum ProjectProgress {
         }
         return []
     }
+
+    /// Where the lifecycle takes a project from `current` along ``moves(_:_:)``: `current` when it is there
+    /// already or has no way there.
+    public static func reached(_ current: ProjectStatus, _ work: Work) -> ProjectStatus {
+        var status = current
+        for event in moves(current, work) {
+            guard case .success(let next) = ProjectLifecycle.next(from: status, on: event) else { break }
+            status = next
+        }
+        return status
+    }
 }

@@ -387,11 +387,7 @@ public enum ResultDecider {
             var work = project.work
             work.started += retriedPerProject[project.id] ?? 0
             work.awaiting += openedPerProject[project.id] ?? 0
-            var status = project.status
-            for move in ProjectProgress.moves(project.status, work) {
-                guard case .success(let next) = ProjectLifecycle.next(from: status, on: move) else { break }
-                status = next
-            }
+            let status = ProjectProgress.reached(project.status, work)
             guard status != project.status else { continue }
             plan.projectMoves.append(
                 ProjectMove(

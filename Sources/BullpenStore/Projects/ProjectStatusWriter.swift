@@ -40,11 +40,7 @@ public enum ProjectStatusWriter {
             let work = ProjectProgress.Work(
                 pending: try row.decode("pending"), started: try row.decode("started"),
                 awaiting: try row.decode("awaiting"), delivered: try row.decode("delivered"))
-            var status = current
-            for event in ProjectProgress.moves(current, work) {
-                guard case .success(let next) = ProjectLifecycle.next(from: status, on: event) else { break }
-                status = next
-            }
+            let status = ProjectProgress.reached(current, work)
             guard status != current else { continue }
             let updated =
                 try tx.query(

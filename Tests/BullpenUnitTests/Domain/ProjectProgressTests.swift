@@ -36,4 +36,11 @@ struct ProjectProgressTests {
         #expect(ProjectProgress.moves(.archived, Work(started: 1)).isEmpty)
         #expect(ProjectProgress.moves(.active, Work(started: 1)).isEmpty)
     }
+
+    @Test("reached: the lifecycle walked along the moves, or where it stands when there is no way")
+    func reached() {
+        #expect(ProjectProgress.reached(.intake, Work(delivered: 1)) == .delivered)
+        #expect(ProjectProgress.reached(.delivered, Work(awaiting: 1, delivered: 1)) == .review)
+        #expect(ProjectProgress.reached(.archived, Work(started: 1)) == .archived)
+    }
 }
