@@ -42,8 +42,9 @@ let package = Package(
         .target(
             name: "Files", dependencies: ["HTTPClient", .product(name: "Crypto", package: "swift-crypto")],
             swiftSettings: swiftSettings),
-        // The operator API's client (libcurl), for the CLI and the benchmarks.
-        .target(name: "BullpenAPIClient", dependencies: ["HTTPClient"], swiftSettings: swiftSettings),
+        // The operator API's client (libcurl), for the CLI and the benchmarks: typed commands from the domain.
+        .target(
+            name: "BullpenAPIClient", dependencies: ["HTTPClient", "BullpenDomain"], swiftSettings: swiftSettings),
 
         // Bullpen itself, from the bottom up. The domain is pure Swift (rules, message types); messaging is
         // the worker runtime over AMQP and PostgreSQL; the store holds the domain's SQL; workers, ingest and

@@ -1,3 +1,4 @@
+import BullpenDomain
 import Foundation
 import HTTPClient
 
@@ -80,6 +81,21 @@ public struct APIClient: Sendable {
         let bytes = try JSONSerialization.data(withJSONObject: body, options: [.sortedKeys])
         return try submit(
             method, path, body: Array(bytes), contentType: "application/json", idempotencyKey: idempotencyKey)
+    }
+
+    /// Sends a typed command to the route its type names, the path's id taken from the payload; checked
+    /// first as the API would check it. Retried as ``command(_:_:_:idempotencyKey:)``.
+    public func send(
+        _ payload: some CommandPayload, idempotencyKey: String? = nil
+    ) throws -> (id: String, status: String) {
+        do { try payload.validate() } catch {
+            throw APIClientError(
+                .refused, "\(error)", apiError: ["code": "invalid", "field": error.field, "message": error.message])
+        }
+        let route = type(of: payload).route
+        return try submit(
+            route.method.rawValue, route.path(id: payload.pathID), body: try payload.requestBody(),
+            contentType: "application/json", idempotencyKey: idempotencyKey)
     }
 
     /// Uploads a file as a command (`POST` with the file as the body), retried as ``command(_:_:_:idempotencyKey:)``.

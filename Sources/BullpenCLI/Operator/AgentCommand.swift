@@ -52,12 +52,12 @@ struct AgentCommand: ParsableCommand {
                     print("\(name): unchanged (agent \(id))")
                 case .register(let agent):
                     print("\(agent.name): register")
-                    if !dryRun { try Output.issue("POST", "/v1/agents", try Self.fields(agent), api: api, wait: wait) }
+                    if !dryRun { try Output.issue(agent, api: api, wait: wait) }
                 case .update(let name, let changes):
                     var body = try Self.fields(changes)
                     body["id"] = nil
                     print("\(name): update \(body.keys.sorted().joined(separator: ", ")) (agent \(changes.id))")
-                    if !dryRun { try Output.issue("PATCH", "/v1/agents/\(changes.id)", body, api: api, wait: wait) }
+                    if !dryRun { try Output.issue(changes, api: api, wait: wait) }
                 }
             }
         }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import BullpenAPIClient
+import BullpenDomain
 import Foundation
 
 /// `bullpen dlq list|show|replay|purge`: parked messages, through the operator API like every other command.
@@ -98,7 +99,7 @@ struct DeadLetterCommand: ParsableCommand {
         var commands: [String] = []
         for start in stride(from: 0, to: ids.count, by: 1000) {
             let batch = Array(ids[start..<min(start + 1000, ids.count)])
-            let (id, _) = try client.command("POST", "/v1/dead-letters/replay", ["ids": batch])
+            let (id, _) = try client.send(DeadLetterReplay(ids: batch))
             commands.append(id)
             let command = try client.wait(for: id, timeout: timeout)
             guard command["status"] as? String == "applied", let result = command["result"] as? [String: Any] else {

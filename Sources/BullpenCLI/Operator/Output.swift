@@ -1,5 +1,6 @@
 import ArgumentParser
 import BullpenAPIClient
+import BullpenDomain
 import Foundation
 
 /// `--wait` and its timeout, for every command that changes something.
@@ -19,6 +20,12 @@ enum Output {
     ) throws {
         let client = try api.client()
         try follow(try client.command(method, path, body), client: client, api: api, wait: wait)
+    }
+
+    /// Sends a typed command to its route (``CommandPayload/route``) and reports it as ``issue(_:_:_:api:wait:)``.
+    static func issue(_ payload: some CommandPayload, api: APIOptions, wait: WaitOptions) throws {
+        let client = try api.client()
+        try follow(try client.send(payload), client: client, api: api, wait: wait)
     }
 
     /// Prints a submitted command's status, or with --wait follows it to its outcome.

@@ -1,6 +1,7 @@
 /// `agent.register`: a new agent, online and ready for work.
 public struct NewAgent: CommandPayload {
     public static let kind = CommandKind.agentRegister
+    public static let route = CommandRoute(.post, "/v1/agents")
     public var name: String
     public var specialization: Specialization?
     public var capabilities: [Capability]?
@@ -23,6 +24,8 @@ public struct NewAgent: CommandPayload {
 /// `agent.update`: changes to an agent; fields left out stay as they are.
 public struct AgentChanges: CommandPayload {
     public static let kind = CommandKind.agentUpdate
+    public static let route = CommandRoute(.patch, "/v1/agents/:id")
+    public var pathID: Int64? { id }
     public var id: Int64
     public var name: String?
     public var specialization: Specialization?
@@ -50,6 +53,8 @@ public struct AgentChanges: CommandPayload {
 /// `agent.set_offline`: the agent takes no new work (a run in progress finishes).
 public struct AgentOffline: CommandPayload {
     public static let kind = CommandKind.agentSetOffline
+    public static let route = CommandRoute(.post, "/v1/agents/:id/offline")
+    public var pathID: Int64? { id }
     public var id: Int64
 
     public enum CodingKeys: String, CodingKey, CaseIterable { case id }
@@ -62,6 +67,8 @@ public struct AgentOffline: CommandPayload {
 /// agent). An operator's offline or paused stands against liveness until the operator sets the agent online.
 public struct AgentStatusChange: CommandPayload {
     public static let kind = CommandKind.agentSetStatus
+    public static let route = CommandRoute(.post, "/v1/agents/:id/status")
+    public var pathID: Int64? { id }
     public var id: Int64
     public var status: AgentStatus
     public var reason: String?
@@ -93,6 +100,8 @@ public struct AgentStatusChange: CommandPayload {
 /// guidelines, model and tools. Setting it again replaces it.
 public struct AgentConfiguration: CommandPayload {
     public static let kind = CommandKind.agentConfigure
+    public static let route = CommandRoute(.put, "/v1/agents/:id/config")
+    public var pathID: Int64? { id }
     public var id: Int64
     public var clientId: Int64
     public var name: String

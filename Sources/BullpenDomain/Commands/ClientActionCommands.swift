@@ -1,6 +1,9 @@
 /// `deliverable.feedback` (a client, on a version delivered to it): its words and a 1-5 rating.
 public struct DeliverableFeedback: CommandPayload {
     public static let kind = CommandKind.deliverableFeedback
+    public static let route = CommandRoute(.post, "/v1/deliverables/:id/feedback")
+    public var pathID: Int64? { id }
+    public static let issuers = CommandIssuers.clients
     public var id: Int64
     public var feedback: String?
     public var rating: Int?
@@ -27,6 +30,9 @@ public struct DeliverableFeedback: CommandPayload {
 /// response SLA, the operators told) or from an operator (the answer: the client told).
 public struct ProjectMessage: CommandPayload {
     public static let kind = CommandKind.projectMessage
+    public static let route = CommandRoute(.post, "/v1/projects/:id/messages")
+    public var pathID: Int64? { id }
+    public static let issuers = CommandIssuers.both
     public var id: Int64
     public var body: String
 
@@ -55,11 +61,5 @@ public enum CommandIssuers: Sendable, Equatable {
 }
 
 extension CommandKind {
-    public var issuers: CommandIssuers {
-        switch self {
-        case .deliverableFeedback: return .clients
-        case .deliverableRequestRevision, .projectMessage: return .both
-        default: return .operators
-        }
-    }
+    public var issuers: CommandIssuers { CommandCatalog.payload(self).issuers }
 }

@@ -1,6 +1,7 @@
 /// `client.create`: a new client.
 public struct NewClient: CommandPayload {
     public static let kind = CommandKind.clientCreate
+    public static let route = CommandRoute(.post, "/v1/clients")
     public var name: String
     public var email: String
     public var company: String?
@@ -31,6 +32,8 @@ public struct NewClient: CommandPayload {
 /// `client.update`: changes to a client's details; fields left out stay as they are.
 public struct ClientChanges: CommandPayload {
     public static let kind = CommandKind.clientUpdate
+    public static let route = CommandRoute(.patch, "/v1/clients/:id")
+    public var pathID: Int64? { id }
     public var id: Int64
     public var name: String?
     public var email: String?

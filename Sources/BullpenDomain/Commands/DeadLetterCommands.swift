@@ -3,6 +3,7 @@
 /// longer parked are reported in the result, not refused.
 public struct DeadLetterReplay: CommandPayload {
     public static let kind = CommandKind.deadLetterReplay
+    public static let route = CommandRoute(.post, "/v1/dead-letters/replay")
     public static let maxIDs = 1000
     public var ids: [Int64]
 
@@ -19,6 +20,7 @@ public struct DeadLetterReplay: CommandPayload {
 /// marked purged, for the record.
 public struct DeadLetterPurge: CommandPayload {
     public static let kind = CommandKind.deadLetterPurge
+    public static let route = CommandRoute(.post, "/v1/dead-letters/purge")
     public var ids: [Int64]?
     public var queue: WorkQueue?
 

@@ -19,6 +19,8 @@ extension DeliverableDecision {
 /// `deliverable.approve`: a deliverable in review is approved (not yet delivered).
 public struct DeliverableApproval: DeliverableDecision {
     public static let kind = CommandKind.deliverableApprove
+    public static let route = CommandRoute(.post, "/v1/deliverables/:id/approve")
+    public var pathID: Int64? { id }
     public typealias CodingKeys = DeliverableDecisionKeys
     public var id: Int64
     public var notes: String?
@@ -28,6 +30,8 @@ public struct DeliverableApproval: DeliverableDecision {
 /// delivered: the client sees it and is told.
 public struct DeliverableDelivery: DeliverableDecision {
     public static let kind = CommandKind.deliverableDeliver
+    public static let route = CommandRoute(.post, "/v1/deliverables/:id/deliver")
+    public var pathID: Int64? { id }
     public typealias CodingKeys = DeliverableDecisionKeys
     public var id: Int64
     public var notes: String?
@@ -38,6 +42,9 @@ public struct DeliverableDelivery: DeliverableDecision {
 /// rises. Past the plan's revision rounds it is refused unless `overrideReason` says why.
 public struct DeliverableRevisionRequest: CommandPayload {
     public static let kind = CommandKind.deliverableRequestRevision
+    public static let route = CommandRoute(.post, "/v1/deliverables/:id/revision")
+    public var pathID: Int64? { id }
+    public static let issuers = CommandIssuers.both
     public var id: Int64
     /// What to change: the revision task's brief.
     public var notes: String
@@ -64,6 +71,8 @@ public struct DeliverableRevisionRequest: CommandPayload {
 /// event), and the work goes again to a different agent of the same specialization, dispatched.
 public struct DeliverableRejection: CommandPayload {
     public static let kind = CommandKind.deliverableReject
+    public static let route = CommandRoute(.post, "/v1/deliverables/:id/reject")
+    public var pathID: Int64? { id }
     public var id: Int64
     /// Why it failed: recorded, and the new task's brief.
     public var notes: String
@@ -87,6 +96,8 @@ public struct DeliverableRejection: CommandPayload {
 /// version. Ingest sends it after it stored an upload.
 public struct DeliverableFile: CommandPayload {
     public static let kind = CommandKind.deliverableAttachFile
+    public static let route = CommandRoute(.post, "/v1/deliverables/:id/files", upload: true)
+    public var pathID: Int64? { id }
     public var id: Int64
     public var fileId: String
     public var name: String

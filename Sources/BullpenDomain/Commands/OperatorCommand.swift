@@ -39,10 +39,29 @@ public protocol CommandPayload: Codable, Sendable, Equatable {
     func validate() throws(ValidationError)
     /// The rows the command names, which must exist (and be visible to the caller) when it is accepted.
     var references: [Reference] { get }
+    /// Who may issue it; operators only unless the type says otherwise.
+    static var issuers: CommandIssuers { get }
+    /// Where the operator API takes it.
+    static var route: CommandRoute { get }
+    /// The id the route's path names (`:id`), for a command on one row; nil for a command on a collection.
+    var pathID: Int64? { get }
 }
 
 extension CommandPayload {
     public var references: [Reference] { [] }
+    public static var issuers: CommandIssuers { .operators }
+    public var pathID: Int64? { nil }
+
+    /// The request body the operator API takes for it: its fields, without the path's id.
+    public func requestBody() throws -> [UInt8] {
+        guard pathID != nil else { return try JSONBody.encode(self) }
+        var object = try JSONSerialization.jsonObject(with: Data(try JSONBody.encode(self))) as? [String: Any] ?? [:]
+        object["id"] = nil
+        return Array(try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]))
+    }
+
+    /// Equal to another command's payload: of this type, and the same.
+    func isEqual(to other: any CommandPayload) -> Bool { (other as? Self) == self }
 
     /// The request body's fields.
     public static var fields: Set<String> { Set(CodingKeys.allCases.map(\.rawValue)) }
@@ -76,67 +95,72 @@ public struct Reference: Sendable, Equatable, Hashable {
     }
 }
 
-/// One operator command, typed: what a command message carries and a worker applies.
-public enum OperatorCommand: Sendable, Equatable {
-    case clientCreate(NewClient)
-    case clientUpdate(ClientChanges)
-    case projectCreate(NewProject)
-    case projectUpdate(ProjectChanges)
-    case projectArchive(ProjectArchival)
-    case taskCreate(NewTask)
-    case taskSplit(TaskSplit)
-    case taskAssign(TaskAssignment)
-    case taskCancel(TaskCancellation)
-    case taskRetry(TaskRetry)
-    case taskDispatch(TaskDispatch)
-    case agentRegister(NewAgent)
-    case agentUpdate(AgentChanges)
-    case agentSetOffline(AgentOffline)
-    case agentSetStatus(AgentStatusChange)
-    case agentConfigure(AgentConfiguration)
-    case deadLetterReplay(DeadLetterReplay)
-    case deadLetterPurge(DeadLetterPurge)
-    case deliverableApprove(DeliverableApproval)
-    case deliverableDeliver(DeliverableDelivery)
-    case deliverableRequestRevision(DeliverableRevisionRequest)
-    case deliverableReject(DeliverableRejection)
-    case deliverableFeedback(DeliverableFeedback)
-    case projectMessage(ProjectMessage)
-    case deliverableAttachFile(DeliverableFile)
-    case leadUpdate(LeadChanges)
+/// A command's place in the operator API: its method and its path under `/v1` (`:id` for the row's id).
+public struct CommandRoute: Sendable, Equatable {
+    public enum Method: String, Sendable {
+        case post = "POST"
+        case patch = "PATCH"
+        case put = "PUT"
+    }
+    public let method: Method
+    /// "/v1/tasks/:id/dispatch".
+    public let path: String
+    /// The body is a file, not JSON (a deliverable's attachment): taken by a route of its own.
+    public let upload: Bool
 
-    public var payload: any CommandPayload {
-        switch self {
-        case .clientCreate(let p): return p
-        case .clientUpdate(let p): return p
-        case .projectCreate(let p): return p
-        case .projectUpdate(let p): return p
-        case .projectArchive(let p): return p
-        case .taskCreate(let p): return p
-        case .taskSplit(let p): return p
-        case .taskAssign(let p): return p
-        case .taskCancel(let p): return p
-        case .taskRetry(let p): return p
-        case .taskDispatch(let p): return p
-        case .agentRegister(let p): return p
-        case .agentUpdate(let p): return p
-        case .agentSetOffline(let p): return p
-        case .agentSetStatus(let p): return p
-        case .leadUpdate(let p): return p
-        case .agentConfigure(let p): return p
-        case .deadLetterReplay(let p): return p
-        case .deadLetterPurge(let p): return p
-        case .deliverableApprove(let p): return p
-        case .deliverableDeliver(let p): return p
-        case .deliverableRequestRevision(let p): return p
-        case .deliverableReject(let p): return p
-        case .deliverableFeedback(let p): return p
-        case .projectMessage(let p): return p
-        case .deliverableAttachFile(let p): return p
-        }
+    public init(_ method: Method, _ path: String, upload: Bool = false) {
+        self.method = method
+        self.path = path
+        self.upload = upload
     }
 
+    /// The collection it belongs to ("/v1/tasks") and the rest of the path (":id/dispatch"; "" for the
+    /// collection itself).
+    public var collection: String { path.split(separator: "/").prefix(2).map { "/" + $0 }.joined() }
+    public var rest: String {
+        path.split(separator: "/", omittingEmptySubsequences: false).dropFirst(3).joined(separator: "/")
+    }
+
+    /// The path with a row's id put in.
+    public func path(id: Int64?) -> String {
+        guard let id else { return path }
+        return path.replacingOccurrences(of: ":id", with: String(id))
+    }
+}
+
+/// Every kind of command, each once: the one list a new command type joins. Parsing a request, decoding a
+/// command message and finding who may issue a command all look a kind up here.
+public enum CommandCatalog {
+    public static let payloads: [any CommandPayload.Type] = [
+        NewClient.self, ClientChanges.self,
+        NewProject.self, ProjectChanges.self, ProjectArchival.self, ProjectMessage.self,
+        NewTask.self, TaskSplit.self, TaskAssignment.self, TaskCancellation.self, TaskRetry.self, TaskDispatch.self,
+        NewAgent.self, AgentChanges.self, AgentOffline.self, AgentStatusChange.self, AgentConfiguration.self,
+        DeadLetterReplay.self, DeadLetterPurge.self,
+        DeliverableApproval.self, DeliverableDelivery.self, DeliverableRevisionRequest.self,
+        DeliverableRejection.self, DeliverableFeedback.self, DeliverableFile.self,
+        LeadChanges.self,
+    ]
+
+    private static let byKind = Dictionary(payloads.map { ($0.kind, $0) }) { first, _ in first }
+
+    /// The payload type of a kind (every kind has one: a unit test checks the catalog against ``CommandKind``).
+    public static func payload(_ kind: CommandKind) -> any CommandPayload.Type {
+        guard let type = byKind[kind] else { preconditionFailure("no payload type for \(kind.rawValue)") }
+        return type
+    }
+}
+
+/// One operator or client command, typed by its payload: what a command message carries and a worker applies.
+public struct OperatorCommand: Sendable, Equatable {
+    public let payload: any CommandPayload
+
+    public init(_ payload: some CommandPayload) { self.payload = payload }
+    init(erased payload: any CommandPayload) { self.payload = payload }
+
     public var kind: CommandKind { type(of: payload).kind }
+
+    public static func == (lhs: OperatorCommand, rhs: OperatorCommand) -> Bool { lhs.payload.isEqual(to: rhs.payload) }
 
     /// Reads the payload of `kind` from a request body (see ``CommandPayload/parse(_:pathID:)``).
     public static func parse(
@@ -144,34 +168,7 @@ public enum OperatorCommand: Sendable, Equatable {
     ) throws(ValidationError)
         -> OperatorCommand
     {
-        switch kind {
-        case .clientCreate: return .clientCreate(try .parse(body, pathID: pathID))
-        case .clientUpdate: return .clientUpdate(try .parse(body, pathID: pathID))
-        case .projectCreate: return .projectCreate(try .parse(body, pathID: pathID))
-        case .projectUpdate: return .projectUpdate(try .parse(body, pathID: pathID))
-        case .projectArchive: return .projectArchive(try .parse(body, pathID: pathID))
-        case .taskCreate: return .taskCreate(try .parse(body, pathID: pathID))
-        case .taskSplit: return .taskSplit(try .parse(body, pathID: pathID))
-        case .taskAssign: return .taskAssign(try .parse(body, pathID: pathID))
-        case .taskCancel: return .taskCancel(try .parse(body, pathID: pathID))
-        case .taskRetry: return .taskRetry(try .parse(body, pathID: pathID))
-        case .taskDispatch: return .taskDispatch(try .parse(body, pathID: pathID))
-        case .agentRegister: return .agentRegister(try .parse(body, pathID: pathID))
-        case .agentUpdate: return .agentUpdate(try .parse(body, pathID: pathID))
-        case .agentSetOffline: return .agentSetOffline(try .parse(body, pathID: pathID))
-        case .agentSetStatus: return .agentSetStatus(try .parse(body, pathID: pathID))
-        case .leadUpdate: return .leadUpdate(try .parse(body, pathID: pathID))
-        case .agentConfigure: return .agentConfigure(try .parse(body, pathID: pathID))
-        case .deadLetterReplay: return .deadLetterReplay(try .parse(body, pathID: pathID))
-        case .deadLetterPurge: return .deadLetterPurge(try .parse(body, pathID: pathID))
-        case .deliverableApprove: return .deliverableApprove(try .parse(body, pathID: pathID))
-        case .deliverableDeliver: return .deliverableDeliver(try .parse(body, pathID: pathID))
-        case .deliverableRequestRevision: return .deliverableRequestRevision(try .parse(body, pathID: pathID))
-        case .deliverableReject: return .deliverableReject(try .parse(body, pathID: pathID))
-        case .deliverableFeedback: return .deliverableFeedback(try .parse(body, pathID: pathID))
-        case .projectMessage: return .projectMessage(try .parse(body, pathID: pathID))
-        case .deliverableAttachFile: return .deliverableAttachFile(try .parse(body, pathID: pathID))
-        }
+        OperatorCommand(erased: try CommandCatalog.payload(kind).parse(body, pathID: pathID))
     }
 
     /// The payload as JSON (stored in `commands.payload`, compared when an idempotency key comes again).
@@ -212,46 +209,8 @@ public struct CommandMessage: BullpenMessage, Equatable {
         schema = try container.decode(Int.self, forKey: .schema)
         commandId = try container.decode(String.self, forKey: .commandId)
         tokenId = try container.decode(Int64.self, forKey: .tokenId)
-        switch try container.decode(CommandKind.self, forKey: .kind) {
-        case .clientCreate: command = .clientCreate(try container.decode(NewClient.self, forKey: .payload))
-        case .clientUpdate: command = .clientUpdate(try container.decode(ClientChanges.self, forKey: .payload))
-        case .projectCreate: command = .projectCreate(try container.decode(NewProject.self, forKey: .payload))
-        case .projectUpdate: command = .projectUpdate(try container.decode(ProjectChanges.self, forKey: .payload))
-        case .projectArchive: command = .projectArchive(try container.decode(ProjectArchival.self, forKey: .payload))
-        case .taskCreate: command = .taskCreate(try container.decode(NewTask.self, forKey: .payload))
-        case .taskSplit: command = .taskSplit(try container.decode(TaskSplit.self, forKey: .payload))
-        case .taskAssign: command = .taskAssign(try container.decode(TaskAssignment.self, forKey: .payload))
-        case .taskCancel: command = .taskCancel(try container.decode(TaskCancellation.self, forKey: .payload))
-        case .taskRetry: command = .taskRetry(try container.decode(TaskRetry.self, forKey: .payload))
-        case .taskDispatch: command = .taskDispatch(try container.decode(TaskDispatch.self, forKey: .payload))
-        case .agentRegister: command = .agentRegister(try container.decode(NewAgent.self, forKey: .payload))
-        case .agentUpdate: command = .agentUpdate(try container.decode(AgentChanges.self, forKey: .payload))
-        case .agentSetOffline: command = .agentSetOffline(try container.decode(AgentOffline.self, forKey: .payload))
-        case .agentSetStatus:
-            command = .agentSetStatus(try container.decode(AgentStatusChange.self, forKey: .payload))
-        case .leadUpdate: command = .leadUpdate(try container.decode(LeadChanges.self, forKey: .payload))
-        case .agentConfigure:
-            command = .agentConfigure(try container.decode(AgentConfiguration.self, forKey: .payload))
-        case .deadLetterReplay:
-            command = .deadLetterReplay(try container.decode(DeadLetterReplay.self, forKey: .payload))
-        case .deadLetterPurge:
-            command = .deadLetterPurge(try container.decode(DeadLetterPurge.self, forKey: .payload))
-        case .deliverableApprove:
-            command = .deliverableApprove(try container.decode(DeliverableApproval.self, forKey: .payload))
-        case .deliverableDeliver:
-            command = .deliverableDeliver(try container.decode(DeliverableDelivery.self, forKey: .payload))
-        case .deliverableRequestRevision:
-            command = .deliverableRequestRevision(
-                try container.decode(DeliverableRevisionRequest.self, forKey: .payload))
-        case .deliverableReject:
-            command = .deliverableReject(try container.decode(DeliverableRejection.self, forKey: .payload))
-        case .deliverableFeedback:
-            command = .deliverableFeedback(try container.decode(DeliverableFeedback.self, forKey: .payload))
-        case .projectMessage:
-            command = .projectMessage(try container.decode(ProjectMessage.self, forKey: .payload))
-        case .deliverableAttachFile:
-            command = .deliverableAttachFile(try container.decode(DeliverableFile.self, forKey: .payload))
-        }
+        let type = CommandCatalog.payload(try container.decode(CommandKind.self, forKey: .kind))
+        command = OperatorCommand(erased: try type.init(from: try container.superDecoder(forKey: .payload)))
         clientId = try container.decodeIfPresent(Int64.self, forKey: .clientId)
     }
 

@@ -5,6 +5,7 @@ import Foundation
 /// the plan of the client's current subscription; a client with none needs a tier.
 public struct NewProject: CommandPayload {
     public static let kind = CommandKind.projectCreate
+    public static let route = CommandRoute(.post, "/v1/projects")
     public var clientId: Int64
     public var name: String
     public var type: String
@@ -55,6 +56,8 @@ public struct NewProject: CommandPayload {
 /// `project.update`: renames, re-briefs or re-dates a project.
 public struct ProjectChanges: CommandPayload {
     public static let kind = CommandKind.projectUpdate
+    public static let route = CommandRoute(.patch, "/v1/projects/:id")
+    public var pathID: Int64? { id }
     public var id: Int64
     public var name: String?
     public var brief: String?
@@ -77,6 +80,8 @@ public struct ProjectChanges: CommandPayload {
 /// `project.archive`: closes a project; it takes no new tasks.
 public struct ProjectArchival: CommandPayload {
     public static let kind = CommandKind.projectArchive
+    public static let route = CommandRoute(.post, "/v1/projects/:id/archive")
+    public var pathID: Int64? { id }
     public var id: Int64
 
     public enum CodingKeys: String, CodingKey, CaseIterable { case id }

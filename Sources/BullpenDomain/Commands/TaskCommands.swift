@@ -3,6 +3,7 @@
 /// complete first.
 public struct NewTask: CommandPayload {
     public static let kind = CommandKind.taskCreate
+    public static let route = CommandRoute(.post, "/v1/tasks")
     public var projectId: Int64
     public var title: String
     public var description: String?
@@ -39,6 +40,8 @@ public struct NewTask: CommandPayload {
 /// `task.assign`: gives a pending task to an agent.
 public struct TaskAssignment: CommandPayload {
     public static let kind = CommandKind.taskAssign
+    public static let route = CommandRoute(.post, "/v1/tasks/:id/assign")
+    public var pathID: Int64? { id }
     public var id: Int64
     public var agentId: Int64
 
@@ -57,6 +60,8 @@ public struct TaskAssignment: CommandPayload {
 /// `task.cancel`: a task that has not started yet will not run (it fails with the reason).
 public struct TaskCancellation: CommandPayload {
     public static let kind = CommandKind.taskCancel
+    public static let route = CommandRoute(.post, "/v1/tasks/:id/cancel")
+    public var pathID: Int64? { id }
     public var id: Int64
     public var reason: String?
 
@@ -74,6 +79,8 @@ public struct TaskCancellation: CommandPayload {
 /// cancellation took with it come back too.
 public struct TaskRetry: CommandPayload {
     public static let kind = CommandKind.taskRetry
+    public static let route = CommandRoute(.post, "/v1/tasks/:id/retry")
+    public var pathID: Int64? { id }
     public var id: Int64
 
     public enum CodingKeys: String, CodingKey, CaseIterable { case id }
@@ -88,6 +95,7 @@ public struct TaskRetry: CommandPayload {
 /// keys (`dependsOn: ["research"]`). Created in dependency order, in one transaction: all or none.
 public struct TaskSplit: CommandPayload {
     public static let kind = CommandKind.taskSplit
+    public static let route = CommandRoute(.post, "/v1/tasks/split")
     public var projectId: Int64
     public var tasks: [PlannedTask]
 
@@ -163,6 +171,8 @@ public struct TaskSplit: CommandPayload {
 /// rules give. If the agent is at capacity the task waits, queued, until a slot frees.
 public struct TaskDispatch: CommandPayload {
     public static let kind = CommandKind.taskDispatch
+    public static let route = CommandRoute(.post, "/v1/tasks/:id/dispatch")
+    public var pathID: Int64? { id }
     public var id: Int64
     public var agentId: Int64?
     public var priority: Int?

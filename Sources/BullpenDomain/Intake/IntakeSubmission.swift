@@ -87,6 +87,8 @@ public enum LeadStatus: String, Choice {
 /// only by the intake of an active client's brief.
 public struct LeadChanges: CommandPayload {
     public static let kind = CommandKind.leadUpdate
+    public static let route = CommandRoute(.patch, "/v1/leads/:id")
+    public var pathID: Int64? { id }
     public var id: Int64
     public var status: LeadStatus
 

@@ -102,7 +102,7 @@ struct DeliverableFileRoutes {
             // Stored before the command is published: a command never names a file the store lacks.
             try await api.files.keep(bytes, context: context)
             return try await api.submit(
-                .deliverableAttachFile(command), key: try OperatorAPI.idempotencyKey(request), caller: caller,
+                OperatorCommand(command), key: try OperatorAPI.idempotencyKey(request), caller: caller,
                 context: context)
         }
         routes.get(":id/files") { request, context in

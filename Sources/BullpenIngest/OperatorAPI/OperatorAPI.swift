@@ -162,6 +162,14 @@ struct OperatorAPI: Sendable {
         return "cmd_" + ContentID.of(seed, bytes: 12)
     }
 
+    /// The catalog's commands on a collection ("/v1/tasks"), each at the route its type names
+    /// (``CommandPayload/route``); a file upload has a route of its own.
+    func commands(of collection: String, on routes: RouterGroup<APIContext>) {
+        for type in CommandCatalog.payloads where type.route.collection == collection && !type.route.upload {
+            command(type.kind, HTTPRequest.Method(rawValue: type.route.method.rawValue)!, type.route.rest, on: routes)
+        }
+    }
+
     /// A command's route: on the collection (`path` ""), or on one row (`:id...`, whose id joins the payload).
     func command(
         _ kind: CommandKind, _ method: HTTPRequest.Method, _ path: String = "", on routes: RouterGroup<APIContext>

@@ -18,8 +18,7 @@ struct ClientRoutes {
             }
         }
         api.show("client", on: routes, ReadModel.client)
-        api.command(.clientCreate, .post, on: routes)
-        api.command(.clientUpdate, .patch, ":id", on: routes)
+        api.commands(of: "/v1/clients", on: routes)
     }
 }
 
@@ -40,10 +39,7 @@ struct ProjectRoutes {
             }
         }
         api.show("project", on: routes, ReadModel.project)
-        api.command(.projectCreate, .post, on: routes)
-        api.command(.projectUpdate, .patch, ":id", on: routes)
-        api.command(.projectArchive, .post, ":id/archive", on: routes)
-        api.command(.projectMessage, .post, ":id/messages", on: routes)
+        api.commands(of: "/v1/projects", on: routes)
         routes.get(":id/messages") { request, context in
             let query = try ListQuery(request, filters: [])
             let (id, page, viewer) = (try request.pathID(context), try query.page, try context.requireCaller().viewer)
@@ -71,12 +67,7 @@ struct TaskRoutes {
             }
         }
         api.show("task", on: routes, ReadModel.task)
-        api.command(.taskCreate, .post, on: routes)
-        api.command(.taskSplit, .post, "split", on: routes)
-        api.command(.taskAssign, .post, ":id/assign", on: routes)
-        api.command(.taskCancel, .post, ":id/cancel", on: routes)
-        api.command(.taskRetry, .post, ":id/retry", on: routes)
-        api.command(.taskDispatch, .post, ":id/dispatch", on: routes)
+        api.commands(of: "/v1/tasks", on: routes)
     }
 }
 
@@ -98,11 +89,7 @@ struct DeliverableRoutes {
             }
         }
         api.show("deliverable", on: routes, ReadModel.deliverable)
-        api.command(.deliverableApprove, .post, ":id/approve", on: routes)
-        api.command(.deliverableDeliver, .post, ":id/deliver", on: routes)
-        api.command(.deliverableRequestRevision, .post, ":id/revision", on: routes)
-        api.command(.deliverableReject, .post, ":id/reject", on: routes)
-        api.command(.deliverableFeedback, .post, ":id/feedback", on: routes)
+        api.commands(of: "/v1/deliverables", on: routes)
         DeliverableFileRoutes(api: api).add(to: routes)
     }
 }
@@ -118,11 +105,7 @@ struct AgentRoutes {
             let (page, status) = (try query.page, try query.choice("status", AgentStatus.self))
             return try await api.read("page") { db in try ReadModel.agents(page, status: status, on: db).json }
         }
-        api.command(.agentRegister, .post, on: routes)
-        api.command(.agentUpdate, .patch, ":id", on: routes)
-        api.command(.agentSetOffline, .post, ":id/offline", on: routes)
-        api.command(.agentSetStatus, .post, ":id/status", on: routes)
-        api.command(.agentConfigure, .put, ":id/config", on: routes)
+        api.commands(of: "/v1/agents", on: routes)
     }
 }
 
@@ -142,7 +125,7 @@ struct LeadRoutes {
                 try ReadModel.leads(page, status: status, email: email, on: db).json
             }
         }
-        api.command(.leadUpdate, .patch, ":id", on: routes)
+        api.commands(of: "/v1/leads", on: routes)
     }
 }
 
@@ -259,7 +242,6 @@ struct QueueRoutes {
             let id = try request.pathID(context)
             return try await api.read("dead letter \(id)") { db in try ReadModel.deadLetter(id, on: db) }
         }
-        api.command(.deadLetterReplay, .post, "replay", on: deadLetters)
-        api.command(.deadLetterPurge, .post, "purge", on: deadLetters)
+        api.commands(of: "/v1/dead-letters", on: deadLetters)
     }
 }

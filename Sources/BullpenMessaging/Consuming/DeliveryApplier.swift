@@ -35,49 +35,151 @@ final class DeliveryApplier {
 
     /// Applies a batch in one transaction and returns a decision per delivery, in order. Database
     /// connection failures are retried here (the session is reset between tries) until `shouldStop` says
-    /// to give up, so a PostgreSQL restart costs time, not messages.
+    /// to give up, so a PostgreSQL restart costs time, not messages. A batch with a message whose handler
+    /// calls outside goes in three steps (``applyCallingOut(_:shouldStop:)``).
     func applyBatch(_ deliveries: [AMQPDelivery], shouldStop: () -> Bool) -> [Decision] {
         var messages = deliveries.map { InboundMessage(delivery: $0, queue: queue) }
-        var backoff = Backoff(initial: .milliseconds(100), maximum: .seconds(2))
-        // A batch with a message whose handler calls outside goes one by one in savepoints from the start: a
-        // fast path rolled back would call out again for the messages it had already handled.
-        var careful = messages.contains { message in message.type.flatMap { handlers[$0] }?.callsOutside ?? false }
+        if messages.contains(where: { handler(of: $0)?.outside != nil }) {
+            return applyCallingOut(&messages, shouldStop: shouldStop)
+        }
         var verdicts = [HandlerError?](repeating: nil, count: messages.count)
-        while true {
-            do {
-                if !careful {
-                    // Fast path: the whole batch's inbox rows in one statement, no savepoints. Any failure
-                    // rolls it all back, and the batch runs again message by message in savepoints.
-                    return try db.transaction { tx in
-                        try lockKeys(of: messages, tx)
-                        return try applyOptimistically(messages, tx)
-                    }
+        // Fast path: the whole batch's inbox rows in one statement, no savepoints. Any failure rolls it all
+        // back, and the batch runs again message by message in savepoints.
+        do {
+            if let decisions = try transaction(
+                &messages, shouldStop: shouldStop,
+                { tx, messages in
+                    try applyOptimistically(messages, tx)
+                })
+            {
+                return decisions
+            }
+            return Array(repeating: .abandon, count: messages.count)
+        } catch let aborted as FastPathAborted {
+            // A handler's own verdict (park, retry) stands: it is not asked again.
+            if let index = aborted.index, let verdict = aborted.verdict { verdicts[index] = verdict }
+            markReapplied(&messages)
+        } catch {
+            preconditionFailure("only a fast path throws past its transaction: \(error)")
+        }
+        let careful = try? transaction(&messages, shouldStop: shouldStop) { tx, messages in
+            try messages.indices.map { index in
+                try inSavepoint(messages[index], tx) {
+                    if let verdict = verdicts[index] { throw verdict }
+                    return try applyOne(messages[index], tx)
                 }
-                return try db.transaction { tx in
-                    try lockKeys(of: messages, tx)
-                    return try messages.indices.map { try applyInSavepoint(messages[$0], verdict: verdicts[$0], tx) }
-                }
-            } catch let aborted as FastPathAborted {
-                // A handler's own verdict (park, retry) stands: it is not asked again, so that a handler with
-                // an effect outside PostgreSQL (a provider called) does not make it twice.
-                if let index = aborted.index, let verdict = aborted.verdict { verdicts[index] = verdict }
-                markReapplied(&messages)
-                careful = true
-            } catch let error as PGError where error.isConnectionFailure || error.isRetryableTransaction {
-                markReapplied(&messages)
-                logger.warning(
-                    "database unavailable; retrying", metadata: ["error": "\(error)", "batch": "\(messages.count)"])
-                if shouldStop() { return Array(repeating: .abandon, count: messages.count) }
-                Thread.sleep(forTimeInterval: Double(backoff.next().milliseconds) / 1000)
-            } catch {
-                // Outside any one message (BEGIN or COMMIT failed on a live session): try again.
-                markReapplied(&messages)
-                logger.error("batch transaction failed; retrying", metadata: ["error": "\(error)"])
-                if shouldStop() { return Array(repeating: .abandon, count: messages.count) }
-                Thread.sleep(forTimeInterval: Double(backoff.next().milliseconds) / 1000)
             }
         }
+        return (careful ?? nil) ?? Array(repeating: .abandon, count: messages.count)
     }
+
+    /// A batch with messages whose handlers call outside (``OutsideCallingHandler``). The first transaction
+    /// applies the batch's other messages and prepares these; their calls are made with no transaction open;
+    /// the second transaction settles them with their inbox rows. A call is made once per delivery: a
+    /// database failure retries a transaction, never a call.
+    ///
+    /// A message is held by its consumer from its first step to the end of its second (a session-level advisory
+    /// lock on its id), so that two copies delivered at once (an outbox relay that published twice) never both
+    /// call: the second is tried again later, and then finds the first's inbox row.
+    private func applyCallingOut(_ messages: inout [InboundMessage], shouldStop: () -> Bool) -> [Decision] {
+        defer { try? db.execute("SELECT pg_advisory_unlock_all()") }
+        var calls = [OutsideSteps.Erased?](repeating: nil, count: messages.count)
+        let prepared = try? transaction(&messages, shouldStop: shouldStop) { tx, messages in
+            calls = Array(repeating: nil, count: messages.count)
+            return try messages.indices.map { index in
+                let message = messages[index]
+                guard let outside = handler(of: message)?.outside else {
+                    return try inSavepoint(message, tx) { try applyOne(message, tx) }
+                }
+                return try inSavepoint(message, tx) {
+                    try checkApplicable(message)
+                    guard try holdCall(of: message, tx) else {
+                        throw HandlerError.retryLater(reason: "another consumer is handling this message now")
+                    }
+                    guard try !Inbox.contains(messageID: message.messageID, in: tx) else { return .duplicate }
+                    switch try outside.prepare(message, tx) {
+                    case .done(let result):
+                        guard
+                            try Inbox.recordApplied(
+                                messageID: message.messageID, queue: queue, type: message.type, in: tx)
+                        else { return .duplicate }
+                        return result
+                    case .call(let call):
+                        calls[index] = call
+                        return .applied
+                    }
+                }
+            }
+        }
+        guard var decisions = prepared ?? nil else { return Array(repeating: .abandon, count: messages.count) }
+        for index in calls.indices where decisions[index] != .ack(.applied) { calls[index] = nil }
+        let calling = calls.indices.filter { calls[$0] != nil }
+        guard !calling.isEmpty else { return decisions }
+
+        // The calls, grouped by handler, with no transaction open.
+        var answers = [Result<OutsideSteps.Erased, HandlerError>?](repeating: nil, count: messages.count)
+        for (_, indices) in Dictionary(grouping: calling, by: { messages[$0].type ?? "" }) {
+            guard let outside = handler(of: messages[indices[0]])?.outside else { continue }
+            for (index, answer) in zip(indices, outside.call(indices.map { calls[$0]! })) { answers[index] = answer }
+        }
+
+        let settled = try? transaction(&messages, shouldStop: shouldStop) { tx, messages in
+            try calling.map { index in
+                let message = messages[index]
+                return try inSavepoint(message, tx) {
+                    guard let outside = handler(of: message)?.outside, let call = calls[index],
+                        let answer = answers[index]
+                    else { throw HandlerError.park(reason: "the message's call was not made") }
+                    guard
+                        try Inbox.recordApplied(messageID: message.messageID, queue: queue, type: message.type, in: tx)
+                    else { return .duplicate }
+                    return try outside.settle(message, call, try answer.get(), tx)
+                }
+            }
+        }
+        for (position, index) in calling.enumerated() { decisions[index] = (settled ?? nil)?[position] ?? .abandon }
+        return decisions
+    }
+
+    /// Runs `body` in a transaction (the batch's lock keys taken first), again after a database failure until
+    /// `shouldStop` says to give up (nil then): a PostgreSQL restart costs time, not messages. A fast path
+    /// that aborts (``FastPathAborted``) is thrown to the caller.
+    private func transaction<T>(
+        _ messages: inout [InboundMessage], shouldStop: () -> Bool,
+        _ body: (PGConnection, [InboundMessage]) throws -> T
+    ) throws -> T? {
+        var backoff = Backoff(initial: .milliseconds(100), maximum: .seconds(2))
+        while true {
+            do {
+                let current = messages
+                return try db.transaction { tx in
+                    try lockKeys(of: current, tx)
+                    return try body(tx, current)
+                }
+            } catch let aborted as FastPathAborted {
+                throw aborted
+            } catch let error as PGError where error.isConnectionFailure || error.isRetryableTransaction {
+                logger.warning(
+                    "database unavailable; retrying", metadata: ["error": "\(error)", "batch": "\(messages.count)"])
+            } catch {
+                // Outside any one message (BEGIN or COMMIT failed on a live session): try again.
+                logger.error("batch transaction failed; retrying", metadata: ["error": "\(error)"])
+            }
+            markReapplied(&messages)
+            if shouldStop() { return nil }
+            Thread.sleep(forTimeInterval: Double(backoff.next().milliseconds) / 1000)
+        }
+    }
+
+    /// Holds a message that calls outside for this consumer's session (released after its second step, or
+    /// when the session ends); false when another session holds it.
+    private func holdCall(of message: InboundMessage, _ tx: PGConnection) throws -> Bool {
+        tx.prepare("runtime.hold_call", "SELECT pg_try_advisory_lock(hashtextextended('bullpen.call.' || $1, 0))")
+        return try tx.executePrepared("runtime.hold_call", [message.messageID]).rows.first?.decode(at: 0, as: Bool.self)
+            ?? false
+    }
+
+    private func handler(of message: InboundMessage) -> ErasedHandler? { message.type.flatMap { handlers[$0] } }
 
     /// The batch's lock keys (``SerializedMessageHandler/lockKeys(_:)``), each held for the transaction, taken
     /// in one sorted order before any work: every consumer takes shared keys in the same order, so none
@@ -150,16 +252,14 @@ final class DeliveryApplier {
         return decisions
     }
 
-    /// `verdict`: what the handler said of this message on the fast path; it is not asked again.
-    private func applyInSavepoint(
-        _ message: InboundMessage, verdict: HandlerError?, _ tx: PGConnection
-    ) throws
-        -> Decision
-    {
+    /// `body` for one message in a savepoint of its own: an error rolls back only this message, and decides
+    /// its fate (a park recorded in dead_letters with the handler's ``MessageHandler/parked(_:reason:in:)``).
+    private func inSavepoint(
+        _ message: InboundMessage, _ tx: PGConnection, _ body: () throws -> HandlerResult
+    ) throws -> Decision {
         try tx.execute("SAVEPOINT delivery")
         do {
-            if let verdict { throw verdict }
-            let result = try applyOne(message, tx)
+            let result = try body()
             try tx.execute("RELEASE SAVEPOINT delivery")
             return .ack(result)
         } catch let error as PGError where error.isConnectionFailure || error.isRetryableTransaction {
@@ -205,15 +305,20 @@ final class DeliveryApplier {
         }
     }
 
-    private func applyOne(_ message: InboundMessage, _ tx: PGConnection) throws -> HandlerResult {
+    /// A message with an id and a handler on this queue; parked otherwise.
+    private func checkApplicable(_ message: InboundMessage) throws {
         guard !message.messageID.isEmpty else { throw HandlerError.park(reason: "the message has no message id") }
-        guard let type = message.type, let handler = handlers[type] else {
+        guard handler(of: message) != nil else {
             throw HandlerError.park(reason: "no handler for message type '\(message.type ?? "")' on queue \(queue)")
         }
-        guard try Inbox.recordApplied(messageID: message.messageID, queue: queue, type: type, in: tx) else {
+    }
+
+    private func applyOne(_ message: InboundMessage, _ tx: PGConnection) throws -> HandlerResult {
+        try checkApplicable(message)
+        guard try Inbox.recordApplied(messageID: message.messageID, queue: queue, type: message.type, in: tx) else {
             return .duplicate
         }
-        return try handler.handle(message, tx)
+        return try handler(of: message)!.handle(message, tx)
     }
 
     private func retry(attempt: Int, reason: String, notBefore: Int) -> Decision {

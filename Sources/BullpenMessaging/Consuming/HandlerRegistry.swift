@@ -37,8 +37,10 @@ struct ErasedHandler: Sendable {
     /// The keys the message's handling holds alone (``SerializedMessageHandler/lockKeys(_:)``), for handlers
     /// that have any; none for a body that does not decode.
     let lockKeys: (@Sendable (InboundMessage) -> [String])?
-    /// Its handling calls outside Bullpen (``OutsideCallingHandler``): never on the batch fast path.
-    let callsOutside: Bool
+    /// Set when its handling calls outside Bullpen (``OutsideCallingHandler``): never on the batch fast path,
+    /// and in three steps.
+    let outside: OutsideSteps?
+    var callsOutside: Bool { outside != nil }
 
     init<Handler: MessageHandler>(_ handler: Handler) {
         name = Handler.Message.name
@@ -50,7 +52,7 @@ struct ErasedHandler: Sendable {
         }
         handleBatch = (handler as? any BatchMessageHandler).map { Self.batch($0) }
         lockKeys = (handler as? any SerializedMessageHandler).map { Self.keys($0) }
-        callsOutside = handler is any OutsideCallingHandler
+        outside = (handler as? any OutsideCallingHandler).map { OutsideSteps($0) }
     }
 
     private static func keys<Handler: SerializedMessageHandler>(
@@ -81,5 +83,34 @@ struct ErasedHandler: Sendable {
             )
         }
         return message
+    }
+}
+
+/// An ``OutsideCallingHandler``'s three steps with its types erased.
+struct OutsideSteps: Sendable {
+    let prepare: @Sendable (InboundMessage, PGConnection) throws -> Preparation<Erased>
+    let call: @Sendable ([Erased]) -> [Result<Erased, HandlerError>]
+    let settle: @Sendable (InboundMessage, Erased, Erased, PGConnection) throws -> HandlerResult
+
+    /// A call or an answer of the handler's own type.
+    struct Erased: @unchecked Sendable {
+        let value: any Sendable
+    }
+
+    init<Handler: OutsideCallingHandler>(_ handler: Handler) {
+        prepare = { inbound, tx in
+            switch try handler.prepare(try ErasedHandler.decode(Handler.Message.self, inbound), inbound, in: tx) {
+            case .done(let result): return .done(result)
+            case .call(let call): return .call(Erased(value: call))
+            }
+        }
+        call = { calls in
+            handler.call(calls.map { $0.value as! Handler.Call }).map { $0.map { Erased(value: $0) } }
+        }
+        settle = { inbound, call, answer, tx in
+            try handler.settle(
+                try ErasedHandler.decode(Handler.Message.self, inbound), inbound, call.value as! Handler.Call,
+                answer.value as! Handler.Answer, in: tx)
+        }
     }
 }

@@ -38,11 +38,59 @@ public protocol SerializedMessageHandler: MessageHandler {
     func lockKeys(_ message: Message) -> [String]
 }
 
-/// A handler whose handling calls outside Bullpen (a provider, the gateway), which a rollback does not undo. The
-/// runtime applies such messages one by one, each in a savepoint of its own, from the start (no batch fast
-/// path to fall back from): one message that fails or is parked rolls back only itself, and never makes
-/// another message of its batch call out a second time (a Slack or Discord message has no idempotency key).
-public protocol OutsideCallingHandler: MessageHandler {}
+/// A handler whose handling calls outside Bullpen (a provider, the gateway): a call that a rollback does not undo
+/// and that may take seconds. The runtime handles its messages in three steps, so that no transaction is open
+/// while the other side answers, and one message's failure never makes another message call out again:
+/// 1. ``prepare(_:_:in:)``, in a first short transaction that commits (the batch's other messages beside it,
+///    each in a savepoint): reads what the call needs and may record the intent; or answers the message
+///    without a call (``Preparation/done(_:)``: a duplicate, nothing to send), its inbox row then committing
+///    with that transaction;
+/// 2. ``call(_:)``, with no transaction open: the batch's calls of this handler, made at once if it likes;
+/// 3. ``settle(_:_:_:_:in:)``, in a second transaction with the message's inbox row: records the answer.
+/// A verdict thrown in any step (park, retry) decides the message's fate as for any handler, and a call is
+/// made once per delivery. A worker that dies between its call and the settle leaves the delivery unacked;
+/// the redelivery is prepared again with `inbound.redelivered` set, so the call must be safe to repeat (an
+/// idempotency key), or the handler asks the other side first whether it was made.
+public protocol OutsideCallingHandler: MessageHandler {
+    associatedtype Call: Sendable
+    associatedtype Answer: Sendable
+    func prepare(
+        _ message: Message, _ inbound: InboundMessage, in transaction: PGConnection
+    ) throws
+        -> Preparation<Call>
+    /// One answer per call, in order; a failure is the verdict for its message.
+    func call(_ calls: [Call]) -> [Result<Answer, HandlerError>]
+    func settle(
+        _ message: Message, _ inbound: InboundMessage, _ call: Call, _ answer: Answer, in transaction: PGConnection
+    )
+        throws -> HandlerResult
+}
+
+/// What the first step of an ``OutsideCallingHandler`` decided.
+public enum Preparation<Call: Sendable>: Sendable {
+    /// Make this call, then settle it.
+    case call(Call)
+    /// Nothing to call: the message is answered with this.
+    case done(HandlerResult)
+}
+
+extension OutsideCallingHandler {
+    /// The three steps in the caller's one transaction, for a caller with no runtime around it; the runtime
+    /// itself never calls this.
+    public func handle(
+        _ message: Message, _ inbound: InboundMessage, in transaction: PGConnection
+    ) throws
+        -> HandlerResult
+    {
+        switch try prepare(message, inbound, in: transaction) {
+        case .done(let result): return result
+        case .call(let request): return try settle(message, inbound, request, try call(request), in: transaction)
+        }
+    }
+
+    /// One call on its own.
+    public func call(_ one: Call) throws -> Answer { try call([one])[0].get() }
+}
 
 /// A handler that can also apply many messages of its type in one go (set-based SQL), for batched
 /// consumers. The runtime calls it on the fast path with the batch's new messages; if it throws, the batch

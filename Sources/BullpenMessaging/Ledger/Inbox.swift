@@ -18,6 +18,12 @@ public enum Inbox {
         return try tx.executePrepared("inbox.insert", [messageID, queue, type]).rowsAffected == 1
     }
 
+    /// Whether a message id was applied already (read only: the first step of a message that calls outside).
+    public static func contains(messageID: String, in tx: PGConnection) throws -> Bool {
+        tx.prepare("inbox.contains", "SELECT 1 FROM inbox WHERE message_id = $1")
+        return try !tx.executePrepared("inbox.contains", [messageID]).rows.isEmpty
+    }
+
     /// Records a batch of message ids in one statement, inside the caller's transaction; returns, per
     /// position, whether that message is new (a repeat later in the same batch counts as applied already).
     public static func recordApplied(

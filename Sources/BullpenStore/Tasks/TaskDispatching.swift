@@ -26,109 +26,89 @@ public enum TaskDispatching {
         public let priority: Int
     }
 
-    /// `task.dispatch`: assigns a pending task (to the named agent, or the one routing picks), marks it as
-    /// waiting for its dispatch at its dispatch priority, and returns what the dispatch request carries.
+    /// `task.dispatch`: loads what ``DispatchDecider`` reads (the task's row locked), and writes what it
+    /// decides: the task assigned and waiting for its dispatch at its dispatch priority, the project's SLA
+    /// clocks started, a `task.dispatch_requested` event with the decision's reasons. Returns what the
+    /// dispatch request carries; a rule that refuses throws its ``CommandRejection``.
     public static func request(
         _ dispatch: TaskDispatch, messageID: String, now: Date, in tx: PGConnection
     ) throws -> Requested {
+        guard let snapshot = try dispatchSnapshot(dispatch.id, naming: dispatch.agentId, in: tx) else {
+            throw CommandRejection("there is no task \(dispatch.id)")
+        }
+        let decision = try DispatchDecider.request(dispatch, snapshot, now: now)
+        let about = EventLog.Subject(
+            clientID: snapshot.clientID, projectID: snapshot.projectID, taskID: dispatch.id, agentID: decision.agentID)
+        if let overridden = decision.overridden {
+            try EventLog.record(
+                "billing.hold_overridden",
+                "Task \(dispatch.id) dispatched past a hold (\(overridden.hold)): \(overridden.reason)",
+                about: .init(clientID: snapshot.clientID, projectID: snapshot.projectID, taskID: dispatch.id),
+                messageID: messageID, in: tx)
+        }
+        let agentName =
+            try tx.query("SELECT name FROM agents WHERE id = $1", [decision.agentID]).first?.decode(
+                "name", as: String.self) ?? "agent \(decision.agentID)"
+        try tx.query(
+            """
+            UPDATE tasks SET status = $4, assigned_agent_id = $2, dispatch_requested_at = now(),
+                             dispatch_priority = $3, updated_at = now()
+             WHERE id = $1
+            """, [dispatch.id, decision.agentID, decision.priority, TaskStatus.assigned.rawValue])
+        if let projectID = snapshot.projectID {
+            // The agency's first response to the project; the work's delivery clock (a revision's runs from
+            // its request).
+            try SLAStore.firstResponse(projectID: projectID, now: now, in: tx)
+            if snapshot.taskType != .revision {
+                try SLAStore.open(.deliverableDue, projectID: projectID, taskID: snapshot.work, now: now, in: tx)
+            }
+        }
+        try EventLog.record(
+            "task.dispatch_requested",
+            "Task \(dispatch.id) to be dispatched to \(agentName) at priority \(decision.priority)",
+            data: String(decoding: try JSONBody.encode(["reasons": decision.reasons]), as: UTF8.self),
+            about: about, messageID: messageID, in: tx)
+        try ProjectStatusWriter.settle(ofTasks: [dispatch.id], messageID: messageID, in: tx)
+        return Requested(taskID: dispatch.id, agentID: decision.agentID, priority: decision.priority)
+    }
+
+    /// What the dispatch rules read of a task, its row locked; nil when there is no such task. The agents are
+    /// the ones the rules may look at: every agent when routing will choose (a pending task, no agent named),
+    /// otherwise the named or assigned one.
+    static func dispatchSnapshot(
+        _ taskID: Int64, naming named: Int64?, in tx: PGConnection
+    ) throws -> DispatchDecider.Snapshot? {
         guard
             let row = try tx.query(
                 """
                 SELECT t.status, t.project_id, t.assigned_agent_id, t.priority, t.task_type, t.required_specialization,
                        coalesce(t.parent_task_id, t.id) AS work,
-                       t.dispatch_requested_at IS NOT NULL AS waiting,
                        EXISTS (SELECT 1 FROM task_attempts a WHERE a.task_id = t.id AND a.closed_at IS NULL) AS open_attempt,
                        p.priority AS plan_priority, p.deadline, p.client_id
                   FROM tasks t LEFT JOIN projects p ON p.id = t.project_id
                  WHERE t.id = $1 FOR UPDATE OF t
-                """, [dispatch.id]
+                """, [taskID]
             ).first
-        else { throw CommandRejection("there is no task \(dispatch.id)") }
-        let status = TaskStatus(rawValue: try row.decode("status")) ?? .failed
-        let waitingFor = try unfinishedDependencies(of: dispatch.id, in: tx)
-        guard waitingFor.isEmpty else {
-            throw CommandRejection(
-                "task \(dispatch.id) waits for task\(waitingFor.count == 1 ? "" : "s") "
-                    + waitingFor.map(String.init).joined(separator: ", ") + " to complete")
-        }
-        let taskType = try row.decode("task_type", as: String?.self).flatMap(TaskType.init(rawValue:))
-        let clientID = try row.decode("client_id", as: Int64?.self)
+        else { return nil }
+        let projectID = try row.decode("project_id", as: Int64?.self)
         let work: Int64 = try row.decode("work")
-        if let projectID = try row.decode("project_id", as: Int64?.self),
-            let standing = try UsageStore.standing(projectID: projectID, excludingWork: work, in: tx),
-            let held = UsageHold.reason(standing, producesDeliverable: taskType != .revision && work == dispatch.id)
-        {
-            guard let reason = dispatch.overrideReason else {
-                throw CommandRejection(
-                    "task \(dispatch.id) is held: \(held); an operator may dispatch it with an override reason")
-            }
-            try EventLog.record(
-                "billing.hold_overridden", "Task \(dispatch.id) dispatched past a hold (\(held)): \(reason)",
-                about: .init(clientID: clientID, projectID: projectID, taskID: dispatch.id), messageID: messageID,
-                in: tx)
-        }
-        var agentID = try row.decode("assigned_agent_id", as: Int64?.self)
-        switch status {
-        case .pending:
-            if let chosen = dispatch.agentId {
-                agentID = chosen
-            } else {
-                let needed = AgentRouting.specialization(
-                    required: try row.decode("required_specialization", as: String?.self).flatMap(
-                        Specialization.init(rawValue:)),
-                    taskType: taskType)
-                guard
-                    let chosen = AgentRouting.choose(try candidates(in: tx), specialization: needed, clientID: clientID)
-                else {
-                    throw CommandRejection(
-                        "no agent can take task \(dispatch.id): none is online"
-                            + (needed.map { " with specialization \($0.rawValue)" } ?? ""))
-                }
-                agentID = chosen.id
-            }
-        case .assigned:
-            guard !(try row.decode("open_attempt", as: Bool.self)) else {
-                throw CommandRejection("task \(dispatch.id) is being dispatched already")
-            }
-            if let chosen = dispatch.agentId { agentID = chosen }
-        default:
-            throw CommandRejection(
-                "task \(dispatch.id) is \(status.rawValue); only a pending or assigned task can be dispatched")
-        }
-        guard let agentID else { throw CommandRejection("task \(dispatch.id) has no agent") }
-        guard let agent = try tx.query("SELECT name, status FROM agents WHERE id = $1", [agentID]).first else {
-            throw CommandRejection("there is no agent \(agentID)")
-        }
-        let agentStatus = AgentStatus(rawValue: try agent.decode("status", as: String.self)) ?? .offline
-        guard agentStatus.takesWork else { throw CommandRejection("agent \(agentID) is \(agentStatus.rawValue)") }
-        let priority = TaskPriority.atDispatch(
-            planPriority: try row.decode("plan_priority", as: Int?.self), taskType: taskType,
-            deadline: try row.decode("deadline", as: Date?.self), taskPriority: try row.decode("priority"),
-            override: dispatch.priority, now: now)
-        try tx.query(
-            """
-            UPDATE tasks SET status = 'assigned', assigned_agent_id = $2, dispatch_requested_at = now(),
-                             dispatch_priority = $3, updated_at = now()
-             WHERE id = $1
-            """, [dispatch.id, agentID, priority])
-        if let projectID = try row.decode("project_id", as: Int64?.self) {
-            // The agency's first response to the project; the work's delivery clock (a revision's runs from
-            // its request).
-            try SLAStore.firstResponse(projectID: projectID, now: now, in: tx)
-            if taskType != .revision {
-                try SLAStore.open(
-                    .deliverableDue, projectID: projectID, taskID: try row.decode("work"), now: now, in: tx)
-            }
-        }
-        try EventLog.record(
-            "task.dispatch_requested",
-            "Task \(dispatch.id) to be dispatched to \(try agent.decode("name", as: String.self)) at priority \(priority)",
-            about: .init(
-                clientID: clientID, projectID: try row.decode("project_id", as: Int64?.self), taskID: dispatch.id,
-                agentID: agentID),
-            messageID: messageID, in: tx)
-        try ProjectStatusWriter.settle(ofTasks: [dispatch.id], messageID: messageID, in: tx)
-        return Requested(taskID: dispatch.id, agentID: agentID, priority: priority)
+        let status = TaskStatus(rawValue: try row.decode("status")) ?? .failed
+        let assigned = try row.decode("assigned_agent_id", as: Int64?.self)
+        let routing = status == .pending && named == nil
+        return DispatchDecider.Snapshot(
+            taskID: taskID, status: status, projectID: projectID,
+            clientID: try row.decode("client_id", as: Int64?.self),
+            assignedAgentID: assigned,
+            taskPriority: try row.decode("priority"),
+            taskType: try row.decode("task_type", as: String?.self).flatMap(TaskType.init(rawValue:)),
+            requiredSpecialization: try row.decode("required_specialization", as: String?.self).flatMap(
+                Specialization.init(rawValue:)),
+            work: work, openAttempt: try row.decode("open_attempt"),
+            planPriority: try row.decode("plan_priority", as: Int?.self),
+            deadline: try row.decode("deadline", as: Date?.self),
+            unfinishedDependencies: try unfinishedDependencies(of: taskID, in: tx),
+            standing: try projectID.flatMap { try UsageStore.standing(projectID: $0, excludingWork: work, in: tx) },
+            agents: try candidates(routing ? nil : [named ?? assigned].compactMap { $0 }, in: tx))
     }
 
     /// The tasks `taskID` depends on that have not completed.
@@ -156,15 +136,15 @@ public enum TaskDispatching {
         ).rows.map { try $0.decode("id") }
     }
 
-    /// Every agent as routing sees it, with its open attempts.
-    static func candidates(in tx: PGConnection) throws -> [AgentCandidate] {
+    /// Agents as routing sees them, with their open attempts: these (`ids`), or every one.
+    static func candidates(_ ids: [Int64]? = nil, in tx: PGConnection) throws -> [AgentCandidate] {
         try tx.query(
             """
             SELECT a.id, a.status, a.specialization, a.custom_for_client_id, a.failure_rate, a.avg_completion_time_ms,
                    a.max_concurrent_tasks,
                    (SELECT count(*) FROM task_attempts o WHERE o.agent_id = a.id AND o.closed_at IS NULL) AS open_runs
-              FROM agents a
-            """
+              FROM agents a WHERE $1::bigint[] IS NULL OR a.id = ANY($1::bigint[])
+            """, [ids.map { PGArray($0.map(String.init)) }]
         ).rows.map { row in
             AgentCandidate(
                 id: try row.decode("id"), status: AgentStatus(rawValue: try row.decode("status")) ?? .offline,

@@ -27,8 +27,7 @@ public struct SlackMessageHandler: MessageHandler {
         let unmatched: (String, Int64?)
         switch try ClientThread.postFromSlack(message, messageID: inbound.messageID, now: clock(), in: tx) {
         case .posted(let posted):
-            try CommandHandler.told(
-                posted, ProjectMessage(id: posted.projectID, body: message.text), fromClient: true, in: tx)
+            try ProjectMessage.told(posted, body: message.text, fromClient: true, in: tx)
             return .applied
         case .alreadyPosted:
             return .duplicate

@@ -43,12 +43,12 @@ public struct DispatchRequestHandler: BatchMessageHandler {
 }
 
 /// `task.run-start`: starts the attempt's run on the gateway with `agent` (the run id as idempotency key), and
-/// records the acceptance. A gateway that is down or slow is retried through the dispatch queue's tiers with
-/// the same attempt and run id, so a run that did start is never started twice; a refusal, or the last tier,
-/// parks the message and fails the task as "dispatch failed". A batch of first deliveries sends its `agent`
-/// requests at once and records them in one statement; anything else (a redelivery, a failure) sends the
-/// batch down the one-by-one path, where the same run ids make the second `agent` harmless.
-public struct RunStartHandler: BatchMessageHandler {
+/// records the acceptance, in the runtime's three steps (``OutsideCallingHandler``): the attempt read (and a
+/// replayed one reopened) in a short transaction, the gateway asked with none open, the task marked running in
+/// a second. A gateway that is down or slow is retried through the dispatch queue's tiers with the same attempt
+/// and run id, so a run that did start is never started twice; a refusal, or the last tier, parks the message
+/// and fails the task as "dispatch failed". A batch's first deliveries send their `agent` requests at once.
+public struct RunStartHandler: OutsideCallingHandler {
     public typealias Message = RunStart
     let gateway: any AgentGateway
     let tokens: CallbackTokenIssuer?
@@ -65,7 +65,19 @@ public struct RunStartHandler: BatchMessageHandler {
         self.acceptTimeout = acceptTimeout
     }
 
-    public func handle(_ message: RunStart, _ inbound: InboundMessage, in tx: PGConnection) throws -> HandlerResult {
+    /// One attempt's `agent` request.
+    public struct Call: Sendable {
+        let request: RunRequest
+        let openedAt: Date
+        /// A delivery before this one may have reached the gateway: its session is asked first.
+        let askFirst: Bool
+    }
+
+    public func prepare(
+        _ message: RunStart, _ inbound: InboundMessage, in tx: PGConnection
+    ) throws
+        -> Preparation<Call>
+    {
         guard var run = try TaskDispatching.runContexts([(message.taskId, message.attempt)], in: tx).first else {
             throw HandlerError.park(reason: "task \(message.taskId) has no attempt \(message.attempt)")
         }
@@ -78,61 +90,66 @@ public struct RunStartHandler: BatchMessageHandler {
             run = reopened
         }
         // Closed (cancelled, failed) or started already: a replay of this message starts nothing.
-        guard run.open, run.taskStatus == .assigned else { return .duplicate }
-        let request = try runRequest(run)
-        let answer: RunAnswer
-        do {
-            // A delivery before this one (or this one, in a batch rolled back) may have reached the gateway,
-            // which may since have forgotten the key (a restart, or more than 5 minutes): if the task's session
-            // was touched after this attempt opened, its run started, and is not started again.
-            if replayed || inbound.redelivered || inbound.attempt > 1 || inbound.reapplied,
-                let updated = try gateway.sessionUpdatedAt(request.sessionKey, timeout: acceptTimeout),
-                updated >= Int64(run.openedAt.timeIntervalSince1970 * 1000)
-            {
-                answer = RunAnswer(status: "in_flight", runID: run.runID)
-            } else {
-                answer = try gateway.startRun(request, timeout: acceptTimeout)
-            }
-        } catch {
-            if error.isTransient { throw HandlerError.retryLater(reason: error.description) }
-            throw HandlerError.park(reason: error.description)
-        }
-        try Self.check(answer)
-        try TaskDispatching.started(
-            [.init(run, sessionKey: request.sessionKey, timeoutSeconds: request.timeout, messageID: inbound.messageID)],
-            in: tx)
-        return .applied
+        guard run.open, run.taskStatus == .assigned else { return .done(.duplicate) }
+        return .call(
+            Call(
+                request: try runRequest(run), openedAt: run.openedAt,
+                askFirst: replayed || inbound.redelivered || inbound.attempt > 1 || inbound.reapplied))
     }
 
-    public func handleBatch(
-        _ messages: [(message: RunStart, inbound: InboundMessage)], in tx: PGConnection
-    ) throws {
-        guard messages.allSatisfy({ !$0.inbound.redelivered && $0.inbound.attempt == 1 && !$0.inbound.reapplied })
-        else {
-            throw BatchDeclined(reason: "a redelivered run start is checked on its own")
+    public func call(_ calls: [Call]) -> [Result<RunAnswer, HandlerError>] {
+        // First deliveries at once; the others ask the task's session first, one by one.
+        let fresh = calls.indices.filter { !calls[$0].askFirst }
+        var answers = [Result<RunAnswer, HandlerError>](
+            repeating: .failure(.park(reason: "no answer")), count: calls.count)
+        for (index, answer) in zip(fresh, gateway.startRuns(fresh.map { calls[$0].request }, timeout: acceptTimeout)) {
+            answers[index] = Self.verdict(answer)
         }
-        let runs = try TaskDispatching.runContexts(messages.map { ($0.message.taskId, $0.message.attempt) }, in: tx)
-        let byAttempt = Dictionary(runs.map { ("\($0.taskID)/\($0.attempt)", $0) }) { first, _ in first }
-        var starting: [(run: TaskDispatching.RunContext, request: RunRequest, messageID: String)] = []
-        for (message, inbound) in messages {
-            guard let run = byAttempt["\(message.taskId)/\(message.attempt)"] else {
-                throw BatchDeclined(reason: "task \(message.taskId) has no attempt \(message.attempt)")
-            }
-            guard run.open, run.taskStatus == .assigned else {
-                // Started already: a no-op here too. A dead-letter replay: on its own (it may reopen the attempt).
-                if run.spawnFailed { throw BatchDeclined(reason: "a replayed run start is checked on its own") }
-                continue
-            }
-            starting.append((run, try runRequest(run), inbound.messageID))
+        for index in calls.indices where calls[index].askFirst {
+            answers[index] = Self.verdict(Result { () throws(GatewayError) in try askThenStart(calls[index]) })
         }
-        let answers = gateway.startRuns(starting.map(\.request), timeout: acceptTimeout)
-        for answer in answers { try Self.check(try answer.get()) }
+        return answers
+    }
+
+    /// A delivery before this one (or this one, in a transaction rolled back) may have reached the gateway,
+    /// which may since have forgotten the key (a restart, or more than 5 minutes): if the task's session was
+    /// touched after this attempt opened, its run started, and is not started again.
+    private func askThenStart(_ call: Call) throws(GatewayError) -> RunAnswer {
+        if let updated = try gateway.sessionUpdatedAt(call.request.sessionKey, timeout: acceptTimeout),
+            updated >= Int64(call.openedAt.timeIntervalSince1970 * 1000)
+        {
+            return RunAnswer(status: "in_flight", runID: call.request.idempotencyKey)
+        }
+        return try gateway.startRun(call.request, timeout: acceptTimeout)
+    }
+
+    /// Accepted, in flight, or the final status of a run that already ended: the run exists. A gateway down or
+    /// slow is tried again later; anything else it says is final.
+    private static func verdict(_ answer: Result<RunAnswer, GatewayError>) -> Result<RunAnswer, HandlerError> {
+        switch answer {
+        case .failure(let error) where error.isTransient: return .failure(.retryLater(reason: error.description))
+        case .failure(let error): return .failure(.park(reason: error.description))
+        case .success(let answer) where ["accepted", "in_flight", "ok", "error", "timeout"].contains(answer.status):
+            return .success(answer)
+        case .success(let answer):
+            return .failure(.park(reason: "the gateway answered agent with status \(answer.status)"))
+        }
+    }
+
+    /// The task runs, unless its attempt was settled or cancelled while the gateway answered.
+    public func settle(
+        _ message: RunStart, _ inbound: InboundMessage, _ call: Call, _ answer: RunAnswer, in tx: PGConnection
+    ) throws -> HandlerResult {
+        guard let run = try TaskDispatching.runContexts([(message.taskId, message.attempt)], in: tx).first,
+            run.open, run.taskStatus == .assigned
+        else { return .applied }
         try TaskDispatching.started(
-            starting.map {
+            [
                 .init(
-                    $0.run, sessionKey: $0.request.sessionKey, timeoutSeconds: $0.request.timeout,
-                    messageID: $0.messageID)
-            }, in: tx)
+                    run, sessionKey: call.request.sessionKey, timeoutSeconds: call.request.timeout,
+                    messageID: inbound.messageID)
+            ], in: tx)
+        return .applied
     }
 
     public func parked(_ message: RunStart, reason: String, in tx: PGConnection) throws {
@@ -159,19 +176,6 @@ public struct RunStartHandler: BatchMessageHandler {
             agentId: run.agentName, sessionKey: RunID.sessionKey(gatewayAgentID: run.agentName, taskId: run.taskID),
             label: "Bullpen task \(run.taskID)", timeout: RunPrompt.timeoutSeconds(run), deliver: false,
             idempotencyKey: run.runID, extraSystemPrompt: RunPrompt.extraSystemPrompt(run))
-    }
-
-    /// accepted, in flight, or the final status of a run that already ended: the run exists.
-    private static func check(_ answer: RunAnswer) throws {
-        guard ["accepted", "in_flight", "ok", "error", "timeout"].contains(answer.status) else {
-            throw HandlerError.park(reason: "the gateway answered agent with status \(answer.status)")
-        }
-    }
-
-    /// The batch is applied one message at a time instead.
-    struct BatchDeclined: Error, CustomStringConvertible {
-        let reason: String
-        var description: String { reason }
     }
 }
 

@@ -29,12 +29,13 @@ public struct NotificationChannels: Sendable {
         resend: nil, from: "Bullpen <bullpen@localhost>", operatorEmail: nil)
 }
 
-/// `notification.send` (notify queue): renders the notification its row holds and sends it, the row locked so
-/// that no other worker sends it meanwhile; records the provider's id. An email carries the notification's
-/// key as Resend's `Idempotency-Key`, so a send repeated after a crash between the provider's answer and the
-/// commit sends nothing more. A rate limit or a provider failure is retried through the notify queue's
-/// tiers (a `Retry-After` honoured); a refusal retrying cannot fix is parked at once with the provider's
-/// reason; parking marks the notification parked, and a replay of its message sends it again.
+/// `notification.send` (notify queue), in the runtime's three steps (``OutsideCallingHandler``): the row read
+/// and rendered in a short transaction, the provider called with none open, the provider's id recorded in a
+/// second. An email carries the notification's key as Resend's `Idempotency-Key`, so a send repeated after a
+/// crash between the provider's answer and the commit sends nothing more. A rate limit or a provider failure
+/// is retried through the notify queue's tiers (a `Retry-After` honoured); a refusal retrying cannot fix is
+/// parked at once with the provider's reason; parking marks the notification parked, and a replay of its
+/// message sends it again.
 public struct NotificationHandler: OutsideCallingHandler {
     public typealias Message = NotificationMessage
     let channels: NotificationChannels
@@ -45,17 +46,27 @@ public struct NotificationHandler: OutsideCallingHandler {
         self.templates = templates
     }
 
-    public func handle(
+    /// One rendered notification and where it goes.
+    public struct Send: Sendable {
+        let id: Int64
+        let key: String
+        let kind: NotificationKind
+        let channel: NotificationChannel
+        let recipient: String
+        let rendered: NotificationTemplates.Rendered
+    }
+
+    public func prepare(
         _ message: NotificationMessage, _ inbound: InboundMessage, in tx: PGConnection
     ) throws
-        -> HandlerResult
+        -> Preparation<Send>
     {
         guard let row = try NotificationStore.forSending(message.notificationId, in: tx) else {
             throw HandlerError.park(reason: "there is no notification \(message.notificationId)")
         }
         // Parked, and back: only a replay from the dead-letter queue sends its message again.
         if row.status == "parked" { try NotificationStore.reopen(row.id, in: tx) }
-        guard row.status == "pending" || row.status == "parked" else { return .duplicate }
+        guard row.status == "pending" || row.status == "parked" else { return .done(.duplicate) }
         guard let kind = NotificationKind(rawValue: row.kind), let channel = NotificationChannel(rawValue: row.channel)
         else { throw HandlerError.park(reason: "notification \(row.id) has an unknown kind or channel") }
         guard let recipient = try recipient(row.recipient, channel, in: tx) else {
@@ -63,35 +74,54 @@ public struct NotificationHandler: OutsideCallingHandler {
                 row.id, status: "skipped",
                 reason: row.recipient.map { "\($0) has no \(channel.rawValue) webhook" }
                     ?? "no operator address is configured for \(channel.rawValue)", in: tx)
-            return .applied
+            return .done(.applied)
+        }
+        if channel == .email, channels.resend == nil {
+            throw HandlerError.retryLater(reason: "no email provider is configured (BULLPEN_RESEND_API_KEY)")
         }
         let rendered = templates.render(kind, row.data.merging(["portalURL": channels.portalURL]) { given, _ in given })
-        let outcome: SendOutcome
-        switch channel {
+        return .call(
+            Send(id: row.id, key: row.key, kind: kind, channel: channel, recipient: recipient, rendered: rendered))
+    }
+
+    /// One by one, each with the provider's timeout.
+    public func call(_ sends: [Send]) -> [Result<String?, HandlerError>] {
+        sends.map { send in
+            switch outcome(of: send) {
+            case .sent(let providerID): return .success(providerID)
+            case .retry(let reason, nil): return .failure(.retryLater(reason: reason))
+            case .retry(let reason, let after?):
+                return .failure(.retryAfter(reason: reason, seconds: Int(after.components.seconds) + 1))
+            case .rejected(let reason): return .failure(.park(reason: reason))
+            }
+        }
+    }
+
+    private func outcome(of send: Send) -> SendOutcome {
+        let rendered = send.rendered
+        switch send.channel {
         case .email:
             guard let resend = channels.resend else {
-                throw HandlerError.retryLater(reason: "no email provider is configured (BULLPEN_RESEND_API_KEY)")
+                return .retry(reason: "no email provider is configured (BULLPEN_RESEND_API_KEY)", after: nil)
             }
-            outcome = resend.send(
+            return resend.send(
                 Email(
-                    from: channels.from, to: [recipient], subject: rendered.subject, html: rendered.html,
-                    text: rendered.text, tags: [.init(name: "kind", value: kind.rawValue)]),
-                idempotencyKey: "bullpen-" + row.key)
+                    from: channels.from, to: [send.recipient], subject: rendered.subject, html: rendered.html,
+                    text: rendered.text, tags: [.init(name: "kind", value: send.kind.rawValue)]),
+                idempotencyKey: "bullpen-" + send.key)
         case .slack:
-            outcome = channels.slack.send(url: recipient, text: rendered.subject + "\n" + rendered.text)
+            return channels.slack.send(url: send.recipient, text: rendered.subject + "\n" + rendered.text)
         case .discord:
-            outcome = channels.discord.send(url: recipient, content: rendered.subject + "\n" + rendered.text)
+            return channels.discord.send(url: send.recipient, content: rendered.subject + "\n" + rendered.text)
         }
-        switch outcome {
-        case .sent(let providerID):
-            try NotificationStore.markSent(row.id, providerID: providerID, in: tx)
-            return .applied
-        case .retry(let reason, let after):
-            guard let after else { throw HandlerError.retryLater(reason: reason) }
-            throw HandlerError.retryAfter(reason: reason, seconds: Int(after.components.seconds) + 1)
-        case .rejected(let reason):
-            throw HandlerError.park(reason: reason)
-        }
+    }
+
+    public func settle(
+        _ message: NotificationMessage, _ inbound: InboundMessage, _ send: Send, _ providerID: String?,
+        in tx: PGConnection
+    ) throws -> HandlerResult {
+        try NotificationStore.markSent(send.id, providerID: providerID, in: tx)
+        return .applied
     }
 
     /// Where to send: the row's address; the operators' address for an email to the operators; a client's

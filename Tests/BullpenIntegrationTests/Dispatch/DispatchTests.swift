@@ -464,6 +464,43 @@ final class DispatchTests: @unchecked Sendable {
         }
     }
 
+    @Test("while the gateway is slow to accept a run, no transaction is open: the task's row is free, no session idles")
+    func noTransactionDuringTheCall() async throws {
+        try await withStack { api, gateway in
+            let (project, _) = try await self.plan(api, agents: [("writer-8", 1)])
+            var faults = SandboxGateway.Faults()
+            faults.slowAcceptMs = 3000
+            gateway.setFaults(faults)
+            let task = try await self.task(api, project: project, title: "Slow gateway")
+            _ = try await api.command(.post, "/v1/tasks/\(task)/dispatch", "{}")
+            #expect(
+                try eventually(timeout: .seconds(10)) {
+                    try self.stack.count("SELECT count(*) FROM task_attempts WHERE task_id = $1", [task]) == 1
+                })
+            // The run start is waiting for `accepted` now, for most of 3 s.
+            let until = ContinuousClock.now + .seconds(2)
+            var samples = 0
+            while ContinuousClock.now < until {
+                let idle = try self.stack.count(
+                    """
+                    SELECT count(*) FROM pg_stat_activity
+                     WHERE datname = current_database() AND pid <> pg_backend_pid()
+                       AND state LIKE 'idle in transaction%' AND now() - state_change > interval '500 milliseconds'
+                    """)
+                #expect(idle == 0, "a session sat in its transaction while the gateway answered")
+                try self.stack.db.transaction { tx in
+                    try tx.query("SELECT 1 FROM tasks WHERE id = $1 FOR UPDATE NOWAIT", [task])
+                }
+                samples += 1
+                try await Task.sleep(for: .milliseconds(100))
+            }
+            #expect(samples > 5)
+            #expect(try self.status(task) == "assigned")
+            #expect(try eventually(timeout: .seconds(15)) { try self.status(task) == "completed" })
+            #expect(gateway.snapshot.runsStarted == 1)
+        }
+    }
+
     @Test("a run the gateway refuses is parked with the gateway's reason, and the task shows dispatch failed")
     func refused() async throws {
         try await withStack(agents: ["main"]) { api, gateway in

@@ -127,6 +127,36 @@ final class NotifyTests: @unchecked Sendable {
         }
     }
 
+    @Test(
+        "two copies of one message at two consumers at once (an outbox relay that published twice): one Slack post, the copy tried later and found applied"
+    )
+    func twoCopiesAtOnce() async throws {
+        try await SandboxNotify.withOutbound(logger: stack.logger) { outbound, handler, port in
+            var faults = SandboxOutbound.Faults()
+            faults.slowMs = 1500
+            outbound.setFaults(faults)
+            let task = try self.stack.seedRunningTask().task
+            let draft = NotificationStore.New(
+                key: "twice-slack", kind: .taskFailed, channel: .slack,
+                recipient: "http://127.0.0.1:\(port)/slack/hook", taskID: task,
+                data: ["taskId": String(task), "title": "Launch copy", "attempt": "1", "error": "boom"])
+            let id = try self.stack.db.transaction { tx in try NotificationStore.insert([draft], in: tx) }[0]
+            let consumers = try (1...2).map { _ in
+                try self.stack.consumer(
+                    queue: .notify, batchSize: 1, prefetch: 1, handlers: try Handlers.registry(notify: handler))
+            }
+            for consumer in consumers { consumer.start() }
+            defer { for consumer in consumers { consumer.stop() } }
+            for _ in 1...2 { try self.stack.broker.publish(NotificationMessage(notificationId: id, priority: 3)) }
+            #expect(try eventually { try self.row("twice-slack")?.status == "sent" })
+            // The copy was tried again later (not parked), and came back to find the inbox row.
+            try await Task.sleep(for: .seconds(4))
+            #expect(try self.stack.count("SELECT count(*) FROM dead_letters WHERE queue = 'notify'") == 0)
+            #expect(try self.stack.broker.depth(self.stack.topology.workQueue(.notify)) == 0)
+            #expect(outbound.snapshot.slack.count == 1, "\(outbound.snapshot.slack.count) Slack posts for one message")
+        }
+    }
+
     @Test("429 with Retry-After, then 500, then 200: retried through the tiers and sent exactly once")
     func rateLimitedThenFailing() async throws {
         try await withNotify { outbound, _ in

@@ -15,7 +15,7 @@ struct OperatorCommandTests {
             .taskCreate,
             #"{"projectId": 3, "title": "Draft", "taskType": "draft", "requiredSpecialization": "writer", "priority": 4, "dependsOn": [1, 2]}"#
         ).get()
-        guard case .taskCreate(let task) = command else {
+        guard let task = command.payload as? NewTask else {
             Issue.record("\(command)")
             return
         }
@@ -30,7 +30,8 @@ struct OperatorCommandTests {
 
     @Test("the path's id joins the body, and may not come in the body as well")
     func pathID() throws {
-        guard case .taskAssign(let assignment) = try parse(.taskAssign, #"{"agentId": 9}"#, pathID: 4).get() else {
+        guard let assignment = try parse(.taskAssign, #"{"agentId": 9}"#, pathID: 4).get().payload as? TaskAssignment
+        else {
             Issue.record("not an assignment")
             return
         }
@@ -138,7 +139,7 @@ struct OperatorCommandTests {
         #expect(decoded == message)
         #expect(decoded.messageID == "command:cmd_1")
         #expect(CommandMessage.queue == .command)
-        guard case .projectCreate(let project) = decoded.command else {
+        guard let project = decoded.command.payload as? NewProject else {
             Issue.record("\(decoded)")
             return
         }
@@ -324,13 +325,60 @@ struct TaskPlanTests {
     }
 }
 
+@Suite("The command catalog")
+struct CommandCatalogTests {
+    @Test("every kind has exactly one payload type, and each type names its own kind")
+    func everyKindOnce() {
+        let kinds = CommandCatalog.payloads.map { $0.kind }
+        #expect(Set(kinds) == Set(CommandKind.allCases))
+        #expect(kinds.count == CommandKind.allCases.count, "a kind listed twice")
+        for kind in CommandKind.allCases { #expect(CommandCatalog.payload(kind).kind == kind) }
+    }
+
+    @Test("every route is under /v1, on a row exactly when its type has a path id, and no two share a route")
+    func routes() throws {
+        var seen = Set<String>()
+        for type in CommandCatalog.payloads {
+            let route = type.route
+            #expect(route.path.hasPrefix("/v1/"), "\(type.kind)")
+            #expect(seen.insert("\(route.method.rawValue) \(route.path)").inserted, "\(route.path) twice")
+            #expect(route.path.contains(":id") == (route.rest.hasPrefix(":id")), "\(route.path)")
+        }
+        let dispatch = TaskDispatch.route
+        #expect(dispatch.collection == "/v1/tasks" && dispatch.rest == ":id/dispatch")
+        #expect(dispatch.path(id: 42) == "/v1/tasks/42/dispatch")
+        #expect(NewTask.route.rest == "" && NewTask.route.collection == "/v1/tasks")
+        #expect(DeadLetterPurge.route.collection == "/v1/dead-letters" && DeadLetterPurge.route.rest == "purge")
+    }
+
+    @Test("a typed payload's request body is what the route parses back to the same command, the id in the path")
+    func requestBodyRoundTrip() throws {
+        let assignment = TaskAssignment(id: 4, agentId: 9)
+        let body = try assignment.requestBody()
+        #expect(try JSONSerialization.jsonObject(with: Data(body)) as? [String: Int] == ["agentId": 9])
+        let parsed = try OperatorCommand.parse(.taskAssign, body, pathID: assignment.pathID)
+        #expect(parsed == OperatorCommand(assignment))
+        let replay = DeadLetterReplay(ids: [3])
+        #expect(replay.pathID == nil)
+        #expect(try OperatorCommand.parse(.deadLetterReplay, try replay.requestBody()) == OperatorCommand(replay))
+    }
+
+    @Test("who may issue each kind comes from its type: feedback is the client's, a revision and a message either's")
+    func issuers() {
+        #expect(CommandKind.deliverableFeedback.issuers == .clients)
+        #expect(CommandKind.deliverableRequestRevision.issuers == .both)
+        #expect(CommandKind.projectMessage.issuers == .both)
+        #expect(CommandKind.allCases.filter { $0.issuers == .operators }.count == CommandKind.allCases.count - 3)
+    }
+}
+
 @Suite("Dead-letter commands")
 struct DeadLetterCommandPayloadTests {
     @Test("a replay names its dead letters as references, so unknown ids are refused at the door")
     func references() throws {
         guard
-            case .deadLetterReplay(let replay) = try OperatorCommand.parse(
-                .deadLetterReplay, Array(#"{"ids": [4, 9]}"#.utf8))
+            let replay = try OperatorCommand.parse(.deadLetterReplay, Array(#"{"ids": [4, 9]}"#.utf8)).payload
+                as? DeadLetterReplay
         else {
             Issue.record("not a replay")
             return
@@ -338,7 +386,8 @@ struct DeadLetterCommandPayloadTests {
         #expect(
             replay.references == [Reference(.deadLetter, 4, field: "ids"), Reference(.deadLetter, 9, field: "ids")])
         let purge = try OperatorCommand.parse(.deadLetterPurge, Array(#"{"queue": "notify"}"#.utf8))
-        #expect(purge == .deadLetterPurge(DeadLetterPurge(queue: .notify)))
+        #expect(purge == OperatorCommand(DeadLetterPurge(queue: .notify)))
+        #expect(purge != OperatorCommand(DeadLetterPurge(queue: .dispatch)))
         #expect(purge.payload.references.isEmpty)
     }
 }
