@@ -83,8 +83,12 @@ let package = Package(
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "NIOHTTPTypes", package: "swift-nio-extras"),
             ],
-            swiftSettings: swiftSettings
+            swiftSettings: swiftSettings,
+            plugins: ["OpenAPIEmbed"]
         ),
+        // openapi.json embedded in ingest at build time.
+        .plugin(name: "OpenAPIEmbed", capability: .buildTool(), dependencies: ["OpenAPIEmbedTool"]),
+        .executableTarget(name: "OpenAPIEmbedTool", swiftSettings: swiftSettings),
         // The OpenClaw gateway's protocol: the client every worker shares, and the frames and handshake rules
         // that the sandbox's fake gateway checks too.
         .target(

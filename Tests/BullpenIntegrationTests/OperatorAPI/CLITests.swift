@@ -22,7 +22,7 @@ final class CLITests: @unchecked Sendable {
     /// A config file with nothing in it, so that none of the machine's is read.
     static let emptyConfig: String = {
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("bullpen-empty-config.json").path
-        FileManager.default.createFile(atPath: path, contents: Data("{}".utf8))
+        _ = FileManager.default.createFile(atPath: path, contents: Data("{}".utf8))
         return path
     }()
 

@@ -14,7 +14,7 @@ struct OpenAPIDocumentTests {
             try JSONSerialization.jsonObject(with: Data(OpenAPIDocument.json.utf8)) as? [String: Any])
     }
 
-    @Test("the served copy is openapi.json at the repository root (ops/openapi-embed copies it)")
+    @Test("the served copy is openapi.json at the repository root (embedded at build time)")
     func embedded() throws {
         let file = try String(contentsOfFile: Repository.root + "/openapi.json", encoding: .utf8)
         #expect(OpenAPIDocument.json + "\n" == file || OpenAPIDocument.json == file)
