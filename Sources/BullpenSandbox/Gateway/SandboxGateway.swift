@@ -215,7 +215,7 @@ public final class SandboxGateway: Sendable {
         }
         return Application(
             router: router,
-            server: .http1WebSocketUpgrade(configuration: .init(maxFrameSize: 1 << 22)) { request, _, _ in
+            server: .http1WebSocketUpgrade(configuration: .init(ws: .init(maxFrameSize: 1 << 22))) { request, _, _ in
                 guard request.path == "/" else { return .dontUpgrade }
                 guard !self.state.withLock({ $0.faults.refuseConnections }) else { return .dontUpgrade }
                 return .upgrade([:]) { inbound, outbound, _ in

@@ -101,19 +101,12 @@ public enum DeliverableStore {
                 "SELECT status, project_id, task_id, title FROM deliverables WHERE id = $1 FOR UPDATE", [id]
             ).first
         else { throw CommandRejection("deliverable \(id) does not exist") }
-        var status = DeliverableStatus(rawValue: try row.decode("status")) ?? .rejected
-        var steps: [DeliverableEvent] = status == .approved && deliver ? [.deliver] : [.approve]
-        if deliver && status != .approved { steps.append(.deliver) }
-        for step in steps {
-            switch DeliverableLifecycle.next(from: status, on: step) {
-            case .success(let next): status = next
-            case .failure(let refusal): throw CommandRejection("deliverable \(id): \(refusal)")
-            }
-        }
+        let was = DeliverableStatus(rawValue: try row.decode("status")) ?? .rejected
+        let status = try ReviewDecider.decide(id, from: was, deliver: deliver)
         var decided = Decided(
             id: id, status: status, projectID: try row.decode("project_id"),
             taskID: try row.decode("task_id", as: Int64?.self), title: try row.decode("title"))
-        if DeliverableStatus(rawValue: try row.decode("status")) == .review {
+        if was == .review {
             try reviewTime(id, by: reviewer ?? "operator", now: now, in: tx)
         }
         try tx.query(
