@@ -28,6 +28,7 @@ export BULLPEN_RESEND_URL=${BULLPEN_RESEND_URL:-http://127.0.0.1:$BULLPEN_OUTBOU
 export BULLPEN_RESEND_API_KEY=${BULLPEN_RESEND_API_KEY:-re_sandbox_key}
 export BULLPEN_OPERATOR_EMAIL=${BULLPEN_OPERATOR_EMAIL:-operators@bullpen.test}
 export BULLPEN_TEMPLATES_DIR=${BULLPEN_TEMPLATES_DIR:-$BULLPEN_ROOT/Config/templates}
+export BULLPEN_WEB_DIR=${BULLPEN_WEB_DIR:-$BULLPEN_ROOT/Web}
 export BULLPEN_PLANS=${BULLPEN_PLANS:-$BULLPEN_ROOT/Config/plans.json}
 # Links in clients' emails (an intake confirmation's page is ingest's own).
 export BULLPEN_PORTAL_URL=${BULLPEN_PORTAL_URL:-http://127.0.0.1:$BULLPEN_HTTP_PORT}

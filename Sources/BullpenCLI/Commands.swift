@@ -283,6 +283,22 @@ struct IngestCommand: AsyncParsableCommand {
     )
     var trustedProxies: String = Environment.value("BULLPEN_TRUSTED_PROXIES", default: "")
 
+    @Option(help: "The web's templates and assets: templates/ and static/ (env BULLPEN_WEB_DIR).")
+    var webDir: String = Environment.value("BULLPEN_WEB_DIR", default: "Web")
+
+    @Option(
+        help:
+            "Addresses that sign in to the web as operators, comma-separated (env BULLPEN_OPERATOR_EMAILS; unset: BULLPEN_OPERATOR_EMAIL)."
+    )
+    var operatorEmails: String = Environment.value(
+        "BULLPEN_OPERATOR_EMAILS", default: Environment.value("BULLPEN_OPERATOR_EMAIL", default: ""))
+
+    @Flag(help: "Mark the session cookie Secure: ingest is reached over TLS (a load balancer in front).")
+    var secureCookies = false
+
+    @Flag(help: "Serve no web pages (the client portal and the operator console): the API and webhooks only.")
+    var noWeb = false
+
     func validate() throws {
         guard linkSecret.isEmpty || linkSecret.utf8.count >= 32 else {
             throw ValidationError("--link-secret must be 32 characters or more")
@@ -327,6 +343,12 @@ struct IngestCommand: AsyncParsableCommand {
                     stripe: StripeClient(baseURL: stripeURL, secretKey: stripeKey), catalog: catalog,
                     successURL: checkoutSuccessURL, cancelURL: checkoutCancelURL))
         configuration.trustedProxies = Set(Environment.list(trustedProxies))
+        if !noWeb {
+            do {
+                configuration.web = try WebSettings(
+                    folder: webDir, operators: Set(Environment.list(operatorEmails)), secureCookies: secureCookies)
+            } catch { throw ValidationError("\(error)") }
+        }
         let server = IngestServer(configuration: configuration, topology: try connection.topology(), logger: logger)
         try await server.application().runService()
     }

@@ -48,6 +48,8 @@ public struct IngestConfiguration: Sendable {
     /// Load balancers whose `X-Forwarded-For` names the sender of a public form (for its rate limits). Default
     /// none: the peer is the sender.
     public var trustedProxies: Set<String> = []
+    /// The client portal and the operator console (nil: no web pages).
+    public var web: WebSettings?
 
     public struct CheckoutSettings: Sendable {
         public var stripe: StripeClient

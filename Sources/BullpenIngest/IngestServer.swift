@@ -115,6 +115,12 @@ public struct IngestServer: Sendable {
             cursors: EventCursors(secret: configuration.linkSecret))
         router.addRoutes(
             api.collection(tokens: apiTokens, cache: apiTokenCache, feed: feed, broker: broker), atPath: "/v1")
+        if let web = configuration.web {
+            let routes = WebRoutes(
+                api: api, database: database,
+                authenticator: WebAuthenticator(tokens: apiTokens, cache: apiTokenCache), settings: web, feed: feed)
+            router.addRoutes(routes.collection())
+        }
         return router
     }
 

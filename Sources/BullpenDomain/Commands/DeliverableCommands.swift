@@ -24,6 +24,11 @@ public struct DeliverableApproval: DeliverableDecision {
     public typealias CodingKeys = DeliverableDecisionKeys
     public var id: Int64
     public var notes: String?
+
+    public init(id: Int64, notes: String? = nil) {
+        self.id = id
+        self.notes = notes
+    }
 }
 
 /// `deliverable.deliver`: a deliverable in review is approved and delivered in one, or an approved one
@@ -35,6 +40,11 @@ public struct DeliverableDelivery: DeliverableDecision {
     public typealias CodingKeys = DeliverableDecisionKeys
     public var id: Int64
     public var notes: String?
+
+    public init(id: Int64, notes: String? = nil) {
+        self.id = id
+        self.notes = notes
+    }
 }
 
 /// `deliverable.request_revision`: the reviewer asks for another version. A revision task (priority 5, its

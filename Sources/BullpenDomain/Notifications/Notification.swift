@@ -49,6 +49,9 @@ public enum NotificationKind: String, Choice {
     /// The owner of an active client's address named by a brief through the form: confirm it was you, and the
     /// brief opens a project (the link is single-use and expires).
     case intakeConfirm = "intake-confirm"
+    /// Whoever asked to sign in to the web (a client's contact or an operator), at that address: a single-use,
+    /// expiring link.
+    case signInLink = "sign-in-link"
 
     /// Who reads it.
     public var audience: Audience {
@@ -57,7 +60,7 @@ public enum NotificationKind: String, Choice {
             .newLead:
             return .operators
         case .deliverableReady, .revisionInProgress, .newMessage, .projectUnderway, .weeklyDigest, .welcome, .receipt,
-            .paymentFailed, .intakeReceived, .intakeConfirm:
+            .paymentFailed, .intakeReceived, .intakeConfirm, .signInLink:
             return .client
         }
     }

@@ -47,52 +47,60 @@ struct EventStreamRoute {
             let tokenHash = Array(
                 SHA256.hash(
                     data: Array((try BearerToken.parse(request.headers[.authorization], naming: "API token")).utf8)))
-            let (signals, cancel) = feed.subscribe()
-            let (cursors, tokens) = (api.cursors, tokens)
-            return Response(
-                status: .ok,
-                headers: [.contentType: "text/event-stream", .cacheControl: "no-cache"],
-                body: ResponseBody { writer in
-                    defer { cancel() }
-                    var position = start
-                    try await writer.write(ByteBuffer(string: ": events\n\n"))
-                    var pending = true  // read once at the start: events may have come before the subscription
-                    var heldBack = false
-                    var checked = ContinuousClock.now
-                    var iterator = signals.cancelOnGracefulShutdown().makeAsyncIterator()
-                    streaming: while true {
-                        while pending {
-                            let after = position
-                            let read = try await database.run { db in
-                                try ReadModel.events(after: after, limit: Self.batch, viewer: viewer, on: db)
-                            }
-                            if let last = read.events.last {
-                                let frames = read.events.map {
-                                    Self.frame($0, cursor: cursors.cursor($0.position, for: viewer))
-                                }
-                                try await writer.write(ByteBuffer(string: frames.joined()))
-                                position = last.position
-                            }
-                            pending = read.events.count == Self.batch
-                            heldBack = read.heldBack
+            return stream(from: start, viewer: viewer, tokenHash: tokenHash, named: true)
+        }
+    }
+
+    /// The stream from `start` as `viewer` sees it, until the token of `tokenHash` no longer holds or ingest
+    /// stops. `named`: each frame carries its `event:` type (the API's); unnamed frames reach a browser's
+    /// `EventSource.onmessage` (the web's).
+    func stream(from start: EventPosition, viewer: Viewer, tokenHash: [UInt8], named: Bool) -> Response {
+        let database = api.database
+        let (signals, cancel) = feed.subscribe()
+        let (cursors, tokens) = (api.cursors, tokens)
+        return Response(
+            status: .ok,
+            headers: [.contentType: "text/event-stream", .cacheControl: "no-cache"],
+            body: ResponseBody { writer in
+                defer { cancel() }
+                var position = start
+                try await writer.write(ByteBuffer(string: ": events\n\n"))
+                var pending = true  // read once at the start: events may have come before the subscription
+                var heldBack = false
+                var checked = ContinuousClock.now
+                var iterator = signals.cancelOnGracefulShutdown().makeAsyncIterator()
+                streaming: while true {
+                    while pending {
+                        let after = position
+                        let read = try await database.run { db in
+                            try ReadModel.events(after: after, limit: Self.batch, viewer: viewer, on: db)
                         }
-                        guard let signal = await iterator.next() else { break }
-                        switch signal {
-                        case .events: pending = true
-                        case .heartbeat: try await writer.write(ByteBuffer(string: ": heartbeat\n\n"))
-                        case .tick:
-                            pending = heldBack
-                            guard ContinuousClock.now - checked >= Self.tokenRecheck else { continue }
-                            checked = .now
-                            if let refusal = await Self.refusal(tokenHash, tokens: tokens) {
-                                try await writer.write(ByteBuffer(string: ": \(refusal)\n\n"))
-                                break streaming
+                        if let last = read.events.last {
+                            let frames = read.events.map {
+                                Self.frame($0, cursor: cursors.cursor($0.position, for: viewer), named: named)
                             }
+                            try await writer.write(ByteBuffer(string: frames.joined()))
+                            position = last.position
+                        }
+                        pending = read.events.count == Self.batch
+                        heldBack = read.heldBack
+                    }
+                    guard let signal = await iterator.next() else { break }
+                    switch signal {
+                    case .events: pending = true
+                    case .heartbeat: try await writer.write(ByteBuffer(string: ": heartbeat\n\n"))
+                    case .tick:
+                        pending = heldBack
+                        guard ContinuousClock.now - checked >= Self.tokenRecheck else { continue }
+                        checked = .now
+                        if let refusal = await Self.refusal(tokenHash, tokens: tokens) {
+                            try await writer.write(ByteBuffer(string: ": \(refusal)\n\n"))
+                            break streaming
                         }
                     }
-                    try await writer.finish(nil)
-                })
-        }
+                }
+                try await writer.finish(nil)
+            })
     }
 
     /// Why the stream's token no longer holds (revoked, expired, gone), or nil while it does. Asked of the
@@ -107,8 +115,8 @@ struct EventStreamRoute {
     }
 
     /// One event in the SSE wire format, its cursor as its id, and in its JSON.
-    static func frame(_ event: ReadModel.FeedEvent, cursor: String) -> String {
-        "id: \(cursor)\nevent: \(event.type)\ndata: \(withCursor(event.json, cursor))\n\n"
+    static func frame(_ event: ReadModel.FeedEvent, cursor: String, named: Bool = true) -> String {
+        "id: \(cursor)\n" + (named ? "event: \(event.type)\n" : "") + "data: \(withCursor(event.json, cursor))\n\n"
     }
 
     /// An event's JSON object with its cursor as the first field.

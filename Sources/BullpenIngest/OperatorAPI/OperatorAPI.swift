@@ -4,6 +4,7 @@ import BullpenStore
 import Foundation
 import HTTPTypes
 import Hummingbird
+import Logging
 import PostgreSQL
 
 /// The operator API under `/v1`: commands (POST, PATCH) become command messages on the command queue, answered
@@ -99,6 +100,16 @@ struct OperatorAPI: Sendable {
     /// Records a command (once per idempotency key, its references checked) and publishes it with a confirm.
     func submit(_ command: OperatorCommand, key: String?, caller: Caller, context: APIContext) async throws -> Response
     {
+        let (id, status) = try await issue(command, key: key, caller: caller, logger: context.logger)
+        return Self.accepted(id, status)
+    }
+
+    /// The one way a command comes in, from the API or the web: recorded once per idempotency key (its
+    /// references checked), then published with a confirm. Returns its id and status; a final status when the
+    /// key's command was applied or rejected already.
+    func issue(
+        _ command: OperatorCommand, key: String?, caller: Caller, logger: Logger
+    ) async throws -> (id: String, status: CommandStatus) {
         let kind = command.kind
         let record = CommandStore.Record(
             id: Self.commandID(tokenID: caller.tokenID, idempotencyKey: key), kind: kind, tokenID: caller.tokenID,
@@ -108,7 +119,7 @@ struct OperatorAPI: Sendable {
         do {
             recorded = try await commands.value(for: record)
         } catch {
-            context.logger.error("recording a command failed", metadata: ["error": "\(error)"])
+            logger.error("recording a command failed", metadata: ["error": "\(error)"])
             throw APIError.database(error)
         }
         switch recorded {
@@ -123,13 +134,12 @@ struct OperatorAPI: Sendable {
                 "the Idempotency-Key was used before with another request; send a new key for a new command",
                 code: "idempotency_key_reused")
         case .existing(let status) where status.isFinal:
-            return Self.accepted(record.id, status)
+            return (record.id, status)
         case .new, .existing, .none:
             let message = CommandMessage(
                 commandId: record.id, tokenId: caller.tokenID, command: command, clientId: record.clientID)
-            try await publisher.publishConfirmed(
-                message, topology: topology, what: "the command", logger: context.logger)
-            return Self.accepted(record.id, .accepted)
+            try await publisher.publishConfirmed(message, topology: topology, what: "the command", logger: logger)
+            return (record.id, .accepted)
         }
     }
 

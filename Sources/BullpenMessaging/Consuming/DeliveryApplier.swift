@@ -84,29 +84,45 @@ final class DeliveryApplier {
     private func applyCallingOut(_ messages: inout [InboundMessage], shouldStop: () -> Bool) -> [Decision] {
         defer { try? db.execute("SELECT pg_advisory_unlock_all()") }
         var calls = [OutsideSteps.Erased?](repeating: nil, count: messages.count)
-        let prepared = try? transaction(&messages, shouldStop: shouldStop) { tx, messages in
-            calls = Array(repeating: nil, count: messages.count)
-            return try messages.indices.map { index in
-                let message = messages[index]
-                guard let outside = handler(of: message)?.outside else {
-                    return try inSavepoint(message, tx) { try applyOne(message, tx) }
-                }
-                return try inSavepoint(message, tx) {
-                    try checkApplicable(message)
-                    guard try holdCall(of: message, tx) else {
-                        throw HandlerError.retryLater(reason: "another consumer is handling this message now")
+        // Fast: a batch of new messages that all call out, prepared set-based in one transaction with no
+        // savepoints. Anything unusual (a message held elsewhere, a handler's verdict) rolls it back, and the
+        // batch is prepared message by message.
+        var prepared: [Decision]?? = .none
+        if messages.allSatisfy({ !$0.messageID.isEmpty && handler(of: $0)?.outside != nil }) {
+            do {
+                prepared = .some(
+                    try transaction(&messages, shouldStop: shouldStop) { tx, messages in
+                        try prepareOptimistically(messages, &calls, tx)
+                    })
+            } catch {
+                markReapplied(&messages)
+            }
+        }
+        if case .none = prepared {
+            prepared = try? transaction(&messages, shouldStop: shouldStop) { tx, messages in
+                calls = Array(repeating: nil, count: messages.count)
+                return try messages.indices.map { index in
+                    let message = messages[index]
+                    guard let outside = handler(of: message)?.outside else {
+                        return try inSavepoint(message, tx) { try applyOne(message, tx) }
                     }
-                    guard try !Inbox.contains(messageID: message.messageID, in: tx) else { return .duplicate }
-                    switch try outside.prepare(message, tx) {
-                    case .done(let result):
-                        guard
-                            try Inbox.recordApplied(
-                                messageID: message.messageID, queue: queue, type: message.type, in: tx)
-                        else { return .duplicate }
-                        return result
-                    case .call(let call):
-                        calls[index] = call
-                        return .applied
+                    return try inSavepoint(message, tx) {
+                        try checkApplicable(message)
+                        guard try holdCall(of: message, tx) else {
+                            throw HandlerError.retryLater(reason: "another consumer is handling this message now")
+                        }
+                        guard try !Inbox.contains(messageID: message.messageID, in: tx) else { return .duplicate }
+                        switch try outside.prepare(message, tx) {
+                        case .done(let result):
+                            guard
+                                try Inbox.recordApplied(
+                                    messageID: message.messageID, queue: queue, type: message.type, in: tx)
+                            else { return .duplicate }
+                            return result
+                        case .call(let call):
+                            calls[index] = call
+                            return .applied
+                        }
                     }
                 }
             }
@@ -123,22 +139,130 @@ final class DeliveryApplier {
             for (index, answer) in zip(indices, outside.call(indices.map { calls[$0]! })) { answers[index] = answer }
         }
 
-        let settled = try? transaction(&messages, shouldStop: shouldStop) { tx, messages in
-            try calling.map { index in
-                let message = messages[index]
-                return try inSavepoint(message, tx) {
-                    guard let outside = handler(of: message)?.outside, let call = calls[index],
-                        let answer = answers[index]
-                    else { throw HandlerError.park(reason: "the message's call was not made") }
-                    guard
-                        try Inbox.recordApplied(messageID: message.messageID, queue: queue, type: message.type, in: tx)
-                    else { return .duplicate }
-                    return try outside.settle(message, call, try answer.get(), tx)
+        // Fast: every call answered, the batch settled set-based in one transaction; otherwise (or if that
+        // throws) message by message in savepoints, where a failed call's verdict decides its message.
+        var settled: [Decision]?? = .none
+        if calling.allSatisfy({ if case .success = answers[$0] { return true } else { return false } }) {
+            do {
+                settled = .some(
+                    try transaction(&messages, shouldStop: shouldStop) { tx, messages in
+                        try settleOptimistically(calling, messages, calls, answers, tx)
+                    })
+            } catch {
+                markReapplied(&messages)
+            }
+        }
+        if case .none = settled {
+            settled = try? transaction(&messages, shouldStop: shouldStop) { tx, messages in
+                try calling.map { index in
+                    let message = messages[index]
+                    return try inSavepoint(message, tx) {
+                        guard let outside = handler(of: message)?.outside, let call = calls[index],
+                            let answer = answers[index]
+                        else { throw HandlerError.park(reason: "the message's call was not made") }
+                        guard
+                            try Inbox.recordApplied(
+                                messageID: message.messageID, queue: queue, type: message.type, in: tx)
+                        else { return .duplicate }
+                        return try outside.settle(message, call, try answer.get(), tx)
+                    }
                 }
             }
         }
         for (position, index) in calling.enumerated() { decisions[index] = (settled ?? nil)?[position] ?? .abandon }
         return decisions
+    }
+
+    /// The first step of a batch of new messages that all call out: the calls held, the inbox asked and each
+    /// handler's ``OutsideCallingHandler/prepareBatch(_:in:)`` run in one go. Throws ``FastPathAborted`` for
+    /// anything but a database failure, so that the batch is prepared again message by message.
+    private func prepareOptimistically(
+        _ messages: [InboundMessage], _ calls: inout [OutsideSteps.Erased?], _ tx: PGConnection
+    ) throws -> [Decision] {
+        calls = Array(repeating: nil, count: messages.count)
+        return try optimistically {
+            tx.prepare(
+                "runtime.hold_calls",
+                """
+                SELECT pg_try_advisory_lock(hashtextextended('bullpen.call.' || id, 0))
+                  FROM unnest($1::text[]) WITH ORDINALITY AS u(id, n) ORDER BY n
+                """)
+            let held = try tx.executePrepared("runtime.hold_calls", [PGArray(messages.map(\.messageID))]).rows.map {
+                try $0.decode(at: 0, as: Bool.self)
+            }
+            guard held.allSatisfy({ $0 }) else { throw FastPathAborted() }
+            let applied = try Inbox.applied(among: messages.map(\.messageID), in: tx)
+            var decisions = [Decision](repeating: .ack(.duplicate), count: messages.count)
+            var seen = Set<String>()
+            let fresh = messages.indices.filter {
+                !applied.contains(messages[$0].messageID) && seen.insert(messages[$0].messageID).inserted
+            }
+            var done: [Int] = []
+            for (_, group) in Dictionary(grouping: fresh, by: { messages[$0].type ?? "" }) {
+                guard let outside = handler(of: messages[group[0]])?.outside else { throw FastPathAborted() }
+                for (index, preparation) in zip(group, try outside.prepareBatch(group.map { messages[$0] }, tx)) {
+                    switch preparation {
+                    case .done(let result):
+                        decisions[index] = .ack(result)
+                        done.append(index)
+                    case .call(let call):
+                        calls[index] = call
+                        decisions[index] = .ack(.applied)
+                    }
+                }
+            }
+            if !done.isEmpty {
+                let recorded = try Inbox.recordApplied(
+                    messageIDs: done.map { messages[$0].messageID }, queue: queue,
+                    types: done.map { messages[$0].type },
+                    in: tx)
+                guard recorded.allSatisfy({ $0 }) else { throw FastPathAborted() }
+            }
+            return decisions
+        }
+    }
+
+    /// The second step of a batch whose calls all succeeded: the inbox rows in one statement and each handler's
+    /// ``OutsideCallingHandler/settleBatch(_:in:)``. Throws ``FastPathAborted`` as the first step does.
+    private func settleOptimistically(
+        _ calling: [Int], _ messages: [InboundMessage], _ calls: [OutsideSteps.Erased?],
+        _ answers: [Result<OutsideSteps.Erased, HandlerError>?], _ tx: PGConnection
+    ) throws -> [Decision] {
+        try optimistically {
+            let fresh = try Inbox.recordApplied(
+                messageIDs: calling.map { messages[$0].messageID }, queue: queue,
+                types: calling.map { messages[$0].type },
+                in: tx)
+            var decisions = [Decision](repeating: .ack(.duplicate), count: calling.count)
+            let positions = calling.indices.filter { fresh[$0] }
+            for (_, group) in Dictionary(grouping: positions, by: { messages[calling[$0]].type ?? "" }) {
+                guard let outside = handler(of: messages[calling[group[0]]])?.outside else { throw FastPathAborted() }
+                let items = try group.map { position -> (InboundMessage, OutsideSteps.Erased, OutsideSteps.Erased) in
+                    let index = calling[position]
+                    guard let call = calls[index], case .success(let answer)? = answers[index] else {
+                        throw FastPathAborted()
+                    }
+                    return (messages[index], call, answer)
+                }
+                for (position, result) in zip(group, try outside.settleBatch(items, tx)) {
+                    decisions[position] = .ack(result)
+                }
+            }
+            return decisions
+        }
+    }
+
+    /// `body` on a fast path: a database failure is the batch's to retry; anything else aborts the fast path.
+    private func optimistically<T>(_ body: () throws -> T) throws -> T {
+        do {
+            return try body()
+        } catch let error as PGError where error.isConnectionFailure || error.isRetryableTransaction {
+            throw error
+        } catch let aborted as FastPathAborted {
+            throw aborted
+        } catch {
+            throw FastPathAborted()
+        }
     }
 
     /// Runs `body` in a transaction (the batch's lock keys taken first), again after a database failure until

@@ -91,6 +91,8 @@ struct OutsideSteps: Sendable {
     let prepare: @Sendable (InboundMessage, PGConnection) throws -> Preparation<Erased>
     let call: @Sendable ([Erased]) -> [Result<Erased, HandlerError>]
     let settle: @Sendable (InboundMessage, Erased, Erased, PGConnection) throws -> HandlerResult
+    let prepareBatch: @Sendable ([InboundMessage], PGConnection) throws -> [Preparation<Erased>]
+    let settleBatch: @Sendable ([(InboundMessage, Erased, Erased)], PGConnection) throws -> [HandlerResult]
 
     /// A call or an answer of the handler's own type.
     struct Erased: @unchecked Sendable {
@@ -111,6 +113,24 @@ struct OutsideSteps: Sendable {
             try handler.settle(
                 try ErasedHandler.decode(Handler.Message.self, inbound), inbound, call.value as! Handler.Call,
                 answer.value as! Handler.Answer, in: tx)
+        }
+        prepareBatch = { inbounds, tx in
+            let messages = try inbounds.map { (try ErasedHandler.decode(Handler.Message.self, $0), $0) }
+            return try handler.prepareBatch(messages, in: tx).map { preparation in
+                switch preparation {
+                case .done(let result): return .done(result)
+                case .call(let call): return .call(Erased(value: call))
+                }
+            }
+        }
+        settleBatch = { settled, tx in
+            try handler.settleBatch(
+                try settled.map { inbound, call, answer in
+                    (
+                        try ErasedHandler.decode(Handler.Message.self, inbound), inbound, call.value as! Handler.Call,
+                        answer.value as! Handler.Answer
+                    )
+                }, in: tx)
         }
     }
 }

@@ -90,6 +90,19 @@ extension OutsideCallingHandler {
 
     /// One call on its own.
     public func call(_ one: Call) throws -> Answer { try call([one])[0].get() }
+
+    public func prepareBatch(
+        _ messages: [(message: Message, inbound: InboundMessage)], in transaction: PGConnection
+    ) throws -> [Preparation<Call>] {
+        try messages.map { try prepare($0.message, $0.inbound, in: transaction) }
+    }
+
+    public func settleBatch(
+        _ settled: [(message: Message, inbound: InboundMessage, call: Call, answer: Answer)],
+        in transaction: PGConnection
+    ) throws -> [HandlerResult] {
+        try settled.map { try settle($0.message, $0.inbound, $0.call, $0.answer, in: transaction) }
+    }
 }
 
 /// A handler that can also apply many messages of its type in one go (set-based SQL), for batched

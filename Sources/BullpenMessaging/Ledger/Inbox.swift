@@ -24,6 +24,15 @@ public enum Inbox {
         return try !tx.executePrepared("inbox.contains", [messageID]).rows.isEmpty
     }
 
+    /// Which of these message ids were applied already (read only), in one statement.
+    public static func applied(among messageIDs: [String], in tx: PGConnection) throws -> Set<String> {
+        tx.prepare("inbox.applied_among", "SELECT message_id FROM inbox WHERE message_id = ANY($1::text[])")
+        return Set(
+            try tx.executePrepared("inbox.applied_among", [PGArray(messageIDs)]).rows.map {
+                try $0.decode(at: 0, as: String.self)
+            })
+    }
+
     /// Records a batch of message ids in one statement, inside the caller's transaction; returns, per
     /// position, whether that message is new (a repeat later in the same batch counts as applied already).
     public static func recordApplied(

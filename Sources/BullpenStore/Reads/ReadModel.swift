@@ -353,6 +353,33 @@ public enum ReadModel {
             'priority', d.priority, 'reason', d.reason, 'attempts', d.attempts, 'status', d.status, 'parkedAt', d.parked_at)
         """
 
+    // MARK: the command center (operators)
+
+    /// The operators' figures at a glance: tasks by state, versions waiting for review, each agent with what it
+    /// runs, SLAs at risk and breached, parked messages, active clients and the MRR of active subscriptions.
+    public static func overview(on db: PGConnection) throws -> String {
+        db.prepare(
+            "read.overview",
+            """
+            SELECT jsonb_build_object(
+                'tasksByStatus', (SELECT coalesce(jsonb_agg(jsonb_build_object('status', status, 'count', n) ORDER BY status), '[]')
+                                    FROM (SELECT status, count(*) AS n FROM tasks GROUP BY status) s),
+                'deliverablesInReview', (SELECT count(*) FROM deliverables WHERE status = 'review'),
+                'agents', (SELECT coalesce(jsonb_agg(jsonb_build_object(
+                               'id', a.id, 'name', a.name, 'status', a.status, 'maxConcurrentTasks', a.max_concurrent_tasks,
+                               'openRuns', (SELECT count(*) FROM task_attempts o WHERE o.agent_id = a.id AND o.closed_at IS NULL),
+                               'failureRate', a.failure_rate) ORDER BY a.name), '[]') FROM agents a),
+                'slasAtRisk', (SELECT count(*) FROM sla_records WHERE status = 'at_risk'),
+                'slasBreached', (SELECT count(*) FROM sla_records WHERE status = 'breached' AND completed_at IS NULL),
+                'parked', (SELECT count(*) FROM dead_letters WHERE status = 'parked'),
+                'activeClients', (SELECT count(*) FROM clients WHERE status = 'active'),
+                'mrrCents', (SELECT coalesce(sum(CASE billing_interval WHEN 'year' THEN price_amount_cents / 12
+                                                  WHEN 'month' THEN price_amount_cents ELSE 0 END), 0)
+                               FROM subscriptions WHERE status IN ('active', 'trialing', 'past_due')))::text
+            """)
+        return try db.executePrepared("read.overview", []).first!.decode(at: 0)
+    }
+
     // MARK: commands (operators; a client its own)
 
     /// One command; `issuedBy`: only if that token issued it (a client reads its own commands only).

@@ -25,6 +25,8 @@ public enum ApiTokens {
         public let lastUsedAt: Date?
         public let expiresAt: Date?
         public let revokedAt: Date?
+        /// Set for a web session: the address that signed in.
+        public let webEmail: String?
 
         /// Neither revoked nor expired at `now`.
         public func isActive(at now: Date) -> Bool {
@@ -39,7 +41,8 @@ public enum ApiTokens {
 
     /// Creates a token; returns it with its secret, which is not stored and cannot be shown again.
     public static func create(
-        name: String, role: Role, clientID: Int64? = nil, expiresAt: Date? = nil, on db: PGConnection
+        name: String, role: Role, clientID: Int64? = nil, expiresAt: Date? = nil, webEmail: String? = nil,
+        on db: PGConnection
     ) throws -> (token: Token, secret: String) {
         let name = name.trimmingCharacters(in: .whitespaces)
         guard (1...200).contains(name.count) else {
@@ -55,10 +58,10 @@ public enum ApiTokens {
         do {
             let row = try db.query(
                 """
-                INSERT INTO api_tokens (name, token_hash, role, client_id, expires_at)
-                VALUES ($1, sha256(convert_to($2, 'UTF8')), $3, $4, $5)
+                INSERT INTO api_tokens (name, token_hash, role, client_id, expires_at, web_email)
+                VALUES ($1, sha256(convert_to($2, 'UTF8')), $3, $4, $5, $6)
                 RETURNING \(columns)
-                """, [name, secret, role.rawValue, clientID, expiresAt])
+                """, [name, secret, role.rawValue, clientID, expiresAt, webEmail])
             return (try token(row.first!), secret)
         } catch let error as PGError where error.sqlState == "23503" {
             throw RefusedError(description: "there is no client \(clientID.map(String.init) ?? "")")
@@ -68,6 +71,14 @@ public enum ApiTokens {
     /// Every token, newest first.
     public static func list(on db: PGConnection) throws -> [Token] {
         try db.query("SELECT \(columns) FROM api_tokens ORDER BY id DESC").rows.map(token)
+    }
+
+    /// The web sessions of an address, newest first, at most `limit`.
+    public static func web(email: String, limit: Int, on db: PGConnection) throws -> [Token] {
+        try db.query(
+            "SELECT \(columns) FROM api_tokens WHERE lower(web_email) = lower($1) ORDER BY id DESC LIMIT $2",
+            [email, limit]
+        ).rows.map(token)
     }
 
     /// Revokes a token at once; false when there is no such token or it was revoked already.
@@ -93,7 +104,8 @@ public enum ApiTokens {
         return found
     }
 
-    private static let columns = "id, name, role, client_id, created_at, last_used_at, expires_at, revoked_at"
+    private static let columns =
+        "id, name, role, client_id, created_at, last_used_at, expires_at, revoked_at, web_email"
 
     private static func token(_ row: PGRow) throws -> Token {
         let roleText: String = try row.decode("role")
@@ -103,7 +115,8 @@ public enum ApiTokens {
             clientID: try row.decode("client_id", as: Int64?.self), createdAt: try row.decode("created_at"),
             lastUsedAt: try row.decode("last_used_at", as: Date?.self),
             expiresAt: try row.decode("expires_at", as: Date?.self),
-            revokedAt: try row.decode("revoked_at", as: Date?.self))
+            revokedAt: try row.decode("revoked_at", as: Date?.self),
+            webEmail: try row.decode("web_email", as: String?.self))
     }
 
     private static func randomHex(bytes: Int) -> String {

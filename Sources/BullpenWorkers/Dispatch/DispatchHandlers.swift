@@ -97,6 +97,50 @@ public struct RunStartHandler: OutsideCallingHandler {
                 askFirst: replayed || inbound.redelivered || inbound.attempt > 1 || inbound.reapplied))
     }
 
+    /// A batch of first deliveries: their attempts read in one statement. Anything a message must decide on
+    /// its own (no such attempt, a replay to reopen, a delivery before this one) sends the batch to
+    /// ``prepare(_:_:in:)``.
+    public func prepareBatch(
+        _ messages: [(message: RunStart, inbound: InboundMessage)], in tx: PGConnection
+    ) throws -> [Preparation<Call>] {
+        guard messages.allSatisfy({ !$0.inbound.redelivered && $0.inbound.attempt == 1 && !$0.inbound.reapplied })
+        else { throw BatchDeclined(reason: "a redelivered run start is prepared on its own") }
+        let runs = try TaskDispatching.runContexts(messages.map { ($0.message.taskId, $0.message.attempt) }, in: tx)
+        let byAttempt = Dictionary(runs.map { ("\($0.taskID)/\($0.attempt)", $0) }) { first, _ in first }
+        return try messages.map { message, _ in
+            guard let run = byAttempt["\(message.taskId)/\(message.attempt)"], !run.spawnFailed else {
+                throw BatchDeclined(reason: "run start \(message.runID) is prepared on its own")
+            }
+            guard run.open, run.taskStatus == .assigned else { return .done(.duplicate) }
+            return .call(Call(request: try runRequest(run), openedAt: run.openedAt, askFirst: false))
+        }
+    }
+
+    /// The runs the gateway accepted, recorded in one statement (those still waiting for their start).
+    public func settleBatch(
+        _ settled: [(message: RunStart, inbound: InboundMessage, call: Call, answer: RunAnswer)], in tx: PGConnection
+    ) throws -> [HandlerResult] {
+        let runs = try TaskDispatching.runContexts(settled.map { ($0.message.taskId, $0.message.attempt) }, in: tx)
+        let waiting = Dictionary(
+            runs.filter { $0.open && $0.taskStatus == .assigned }.map { ("\($0.taskID)/\($0.attempt)", $0) }
+        ) { first, _ in first }
+        try TaskDispatching.started(
+            settled.compactMap { item in
+                waiting["\(item.message.taskId)/\(item.message.attempt)"].map {
+                    .init(
+                        $0, sessionKey: item.call.request.sessionKey, timeoutSeconds: item.call.request.timeout,
+                        messageID: item.inbound.messageID)
+                }
+            }, in: tx)
+        return settled.map { _ in .applied }
+    }
+
+    /// The batch is prepared one message at a time instead.
+    struct BatchDeclined: Error, CustomStringConvertible {
+        let reason: String
+        var description: String { reason }
+    }
+
     public func call(_ calls: [Call]) -> [Result<RunAnswer, HandlerError>] {
         // First deliveries at once; the others ask the task's session first, one by one.
         let fresh = calls.indices.filter { !calls[$0].askFirst }

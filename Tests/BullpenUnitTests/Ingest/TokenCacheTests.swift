@@ -9,7 +9,7 @@ struct TokenCacheTests {
     let start = ContinuousClock.now
     let token = ApiTokens.Token(
         id: 7, name: "ops", role: .operator, clientID: nil, createdAt: Date(), lastUsedAt: nil, expiresAt: nil,
-        revokedAt: nil)
+        revokedAt: nil, webEmail: nil)
     let hash: [UInt8] = [1, 2, 3]
 
     @Test("a token found is trusted for the lifetime, then looked up again")

@@ -86,7 +86,16 @@ struct ProviderAnswersTests {
             "error": "the model provider failed", "deliverableId": "7", "version": "2", "round": "2",
             "portalURL": "https://portal.test",
         ]
-        for kind in NotificationKind.allCases {
+        // A sign-in link names no work: its values are the link and its minutes.
+        let signIn = templates.render(
+            .signInLink,
+            ["portalURL": "https://portal.test", "confirmPath": "/signin/confirm?token=t&next=%2F", "minutes": "15"])
+        #expect(signIn.subject == "Your sign-in link to Bullpen")
+        #expect(
+            signIn.text.contains("https://portal.test/signin/confirm?token=t&next=%2F")
+                && signIn.text.contains("15 minutes"))
+        #expect(signIn.html.contains("href=\"https://portal.test/signin/confirm?token=t&amp;next=%2F\""))
+        for kind in NotificationKind.allCases where kind != .signInLink {
             let rendered = templates.render(kind, sample)
             #expect(!rendered.subject.isEmpty && !rendered.subject.contains("\n"), "\(kind)")
             #expect(rendered.subject.contains("Launch <copy> & more"), "\(kind)")

@@ -1,0 +1,346 @@
+import BullpenDomain
+import BullpenMessaging
+import BullpenStore
+import Crypto
+import Foundation
+import HTTPTypes
+import Hummingbird
+import Logging
+import PostgreSQL
+
+/// The client portal and the operator console: server-rendered pages on the paths the emails link to
+/// (`/projects/{id}`, `/deliverables/{id}`). Each page reads through the API's read model, as the signed-in
+/// person's viewer (a client sees what the API shows its token, an operator everything), and each form sends
+/// the same command the API takes, through the same pipeline (``OperatorAPI/issue(_:key:caller:logger:)``):
+/// one validation, one idempotency rule (the form's key), one audit trail (the session's token). A form
+/// posts, and is answered with a redirect to the command's page, which shows its outcome. No page needs
+/// JavaScript; `app.js` only adds live updates.
+struct WebRoutes: Sendable {
+    let api: OperatorAPI
+    let database: DatabasePool
+    let authenticator: WebAuthenticator
+    let settings: WebSettings
+    let feed: EventFeed
+    var pages: WebPages { settings.pages }
+
+    func collection() -> RouteCollection<APIContext> {
+        let routes = RouteCollection(context: APIContext.self)
+        routes.get("/static/:name") { request, context in
+            guard let name = context.parameters.get("name"), let asset = pages.asset(name) else {
+                return message(.notFound, "Not found", "There is no such file.", user: nil)
+            }
+            return asset
+        }
+        SignInPages(web: self).add(to: routes)
+        routes.get("/") { request, context in
+            try await signedIn(request, context) { user in try await home(user) }
+        }
+        routes.get("/projects/:id") { request, context in
+            try await signedIn(request, context) { user in try await project(try id(context), user) }
+        }
+        routes.get("/deliverables/:id") { request, context in
+            try await signedIn(request, context) { user in try await deliverable(try id(context), user) }
+        }
+        routes.get("/review") { request, context in
+            try await signedIn(request, context) { user in
+                guard user.isOperator else { return notFound(user) }
+                return try await review(user)
+            }
+        }
+        // The signed-in person's event stream (what the API's stream shows its token), for app.js; it ends
+        // within seconds of the session ending.
+        routes.get("/web/events") { request, context in
+            guard let user = try await authenticator.user(of: request), let secret = WebSession.secret(in: request)
+            else { return message(.unauthorized, "Sign in", "Sign in to follow events.", user: nil) }
+            let start = try await read { db in try ReadModel.feedHorizon(on: db) }
+            return EventStreamRoute(api: api, feed: feed, tokens: authenticator.tokens).stream(
+                from: start, viewer: user.caller.viewer, tokenHash: Array(SHA256.hash(data: Array(secret.utf8))),
+                named: false)
+        }
+        routes.get("/commands/:id") { request, context in
+            try await signedIn(request, context) { user in
+                try await command(context.parameters.get("id") ?? "", back: request.uri.queryParameters["back"], user)
+            }
+        }
+        // Forms: each the command the API takes at the matching route.
+        routes.post("/projects/:id/messages") { request, context in
+            try await form(request, context) { user, id, form in
+                (OperatorCommand(ProjectMessage(id: id, body: form["body"] ?? "")), "/projects/\(id)")
+            }
+        }
+        for (action, kind) in [
+            ("approve", CommandKind.deliverableApprove), ("deliver", .deliverableDeliver),
+            ("revision", .deliverableRequestRevision), ("reject", .deliverableReject),
+            ("feedback", .deliverableFeedback),
+        ] {
+            routes.post("/deliverables/:id/\(action)") { request, context in
+                try await form(request, context) { user, id, form in
+                    (try Self.deliverableCommand(kind, id: id, form), "/deliverables/\(id)")
+                }
+            }
+        }
+        return routes
+    }
+
+    // MARK: pages
+
+    func home(_ user: WebUser) async throws -> Response {
+        if user.isOperator {
+            let overview = try await read { db in try ReadModel.overview(on: db) }
+            let review = try await read { db in
+                try ReadModel.deliverables(
+                    PageRequest(limit: 20), status: "review", projectID: nil, viewer: .operator, on: db)
+            }
+            var values = Self.object(overview)
+            values["review"] = review.items.map(Self.object)
+            values["reviewCount"] = (values["deliverablesInReview"] as? Int) ?? review.items.count
+            return render("home-operator", "Command center", values, user)
+        }
+        let projects = try await read { db in
+            try ReadModel.projects(
+                PageRequest(limit: 100), status: nil, clientID: nil, viewer: user.caller.viewer, on: db)
+        }
+        return render("home-client", "Your projects", ["projects": projects.items.map(Self.object)], user)
+    }
+
+    func project(_ id: Int64, _ user: WebUser) async throws -> Response {
+        let viewer = user.caller.viewer
+        guard let json = try await read({ db in try ReadModel.project(id, viewer: viewer, on: db) }) else {
+            return notFound(user)
+        }
+        var values = Self.object(json)
+        let tasks = values["tasks"] as? [[String: Any]] ?? []
+        let done = tasks.filter { $0["status"] as? String == "completed" }.count
+        values["done"] = done
+        values["total"] = tasks.count
+        values["percent"] = tasks.isEmpty ? 0 : done * 100 / tasks.count
+        values["running"] = tasks.filter { ["running", "assigned"].contains($0["status"] as? String ?? "") }
+        values["hasRunning"] = !(values["running"] as! [[String: Any]]).isEmpty
+        values["due"] = (values["slaRecords"] as? [[String: Any]] ?? []).filter {
+            ["on_track", "at_risk", "breached"].contains($0["status"] as? String ?? "")
+        }
+        let messages = try await read { db in
+            try ReadModel.messages(PageRequest(limit: 200), projectID: id, viewer: viewer, on: db)
+        }
+        values["messages"] = (messages?.items ?? []).map(Self.object)
+        values["formKey"] = Self.formKey()
+        return render("project", values["name"] as? String ?? "Project \(id)", values, user)
+    }
+
+    func deliverable(_ id: Int64, _ user: WebUser) async throws -> Response {
+        let viewer = user.caller.viewer
+        guard let json = try await read({ db in try ReadModel.deliverable(id, viewer: viewer, on: db) }) else {
+            return notFound(user)
+        }
+        var values = Self.object(json)
+        values["contentHTML"] = WebPages.markdown(values["content"] as? String ?? "")
+        if let previous = (values["previousVersionId"] as? NSNumber)?.int64Value,
+            let prior = try await read({ db in try ReadModel.deliverable(previous, viewer: viewer, on: db) })
+        {
+            var before = Self.object(prior)
+            before["contentHTML"] = WebPages.markdown(before["content"] as? String ?? "")
+            values["previous"] = before
+        }
+        let projectID = (values["projectId"] as? NSNumber)?.int64Value ?? 0
+        if let project = try await read({ db in try ReadModel.project(projectID, viewer: viewer, on: db) }) {
+            let object = Self.object(project)
+            values["projectName"] = object["name"]
+            let limit = (object["maxRevisions"] as? NSNumber)?.intValue
+            let used = (object["revisionCount"] as? NSNumber)?.intValue ?? 0
+            if let limit {
+                values["roundsLeft"] = max(0, limit - used)
+                values["roundsLimit"] = limit
+                values["noRoundsLeft"] = used >= limit
+            }
+        }
+        let status = values["status"] as? String ?? ""
+        values["inReview"] = status == "review"
+        values["approved"] = status == "approved"
+        values["delivered"] = status == "delivered"
+        let rating = (values["clientRating"] as? NSNumber)?.intValue
+        values["ratings"] = (1...5).map { value -> [String: Any] in
+            ["value": value, "checked": rating.map { $0 == value } ?? false]
+        }
+        values["formKey"] = Self.formKey()
+        return render("deliverable", values["title"] as? String ?? "Deliverable \(id)", values, user)
+    }
+
+    func review(_ user: WebUser) async throws -> Response {
+        let page = try await read { db in
+            try ReadModel.deliverables(
+                PageRequest(limit: 100), status: "review", projectID: nil, viewer: .operator, on: db)
+        }
+        return render(
+            "review", "Review queue", ["items": page.items.map(Self.object), "count": page.items.count], user)
+    }
+
+    func command(_ id: String, back: Substring?, _ user: WebUser) async throws -> Response {
+        guard id.hasPrefix("cmd_"), id.utf8.count <= 64,
+            let json = try await read({ db in try ReadModel.command(id, issuedBy: user.caller.tokenID, on: db) })
+        else { return notFound(user) }
+        var values = Self.object(json)
+        let status = values["status"] as? String ?? "accepted"
+        values["pending"] = status == "accepted"
+        values["applied"] = status == "applied"
+        values["rejected"] = status == "rejected" || status == "failed"
+        values["back"] = back.map(String.init).flatMap(Self.localPath) ?? "/"
+        return pages.response(
+            "command", page("Command \(status)", values, user),
+            headers: status == "accepted" ? [.init("Refresh")!: "1"] : [:])
+    }
+
+    // MARK: forms
+
+    /// A form on one row: signed in, the form token checked, the form read; the command issued with the form's
+    /// key (a form sent twice is one command), then a redirect to the command's page.
+    func form(
+        _ request: Request, _ context: APIContext,
+        _ build: @escaping @Sendable (WebUser, Int64, [String: String]) throws -> (OperatorCommand, String)
+    ) async throws -> Response {
+        try await signedIn(request, context) { user in
+            let body = try await RequestBody.read(request, upTo: 64 * 1024)
+            let form = IntakeConfirmRoutes.form(String(decoding: body, as: UTF8.self))
+            guard WebSession.formTokenHolds(form["csrf"], for: user) else {
+                return message(
+                    .forbidden, "This form has expired",
+                    "The form was not sent from your signed-in page (or your session changed). Go back, reload the page and send it again.",
+                    user: user)
+            }
+            let (command, back) = try build(user, try id(context), form)
+            do {
+                try command.payload.validate()
+                try user.caller.requireIssuer(of: command.kind)
+                let key = form["key"].flatMap { $0.isEmpty ? nil : "web:" + String($0.prefix(100)) }
+                let (commandID, _) = try await api.issue(command, key: key, caller: user.caller, logger: context.logger)
+                return Self.redirect("/commands/\(commandID)?back=\(back)")
+            } catch let error as ValidationError {
+                return message(
+                    .unprocessableContent, "That did not go through", "\(error.field): \(error.message)", user: user)
+            } catch let error as APIError
+                where error.status != .serviceUnavailable && error.status != .internalServerError
+            {
+                return message(error.status, "That did not go through", error.message, user: user)
+            }
+        }
+    }
+
+    static func deliverableCommand(_ kind: CommandKind, id: Int64, _ form: [String: String]) throws -> OperatorCommand {
+        let notes = form["notes"].flatMap { $0.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty ? nil : $0 }
+        switch kind {
+        case .deliverableApprove: return OperatorCommand(DeliverableApproval(id: id, notes: notes))
+        case .deliverableDeliver: return OperatorCommand(DeliverableDelivery(id: id, notes: notes))
+        case .deliverableRequestRevision: return OperatorCommand(DeliverableRevisionRequest(id: id, notes: notes ?? ""))
+        case .deliverableReject: return OperatorCommand(DeliverableRejection(id: id, notes: notes ?? ""))
+        default:
+            return OperatorCommand(
+                DeliverableFeedback(id: id, feedback: notes, rating: form["rating"].flatMap { Int($0) }))
+        }
+    }
+
+    // MARK: support
+
+    /// The page for a signed-in person; anyone else is sent to sign in, and back here after.
+    func signedIn(
+        _ request: Request, _ context: APIContext, _ body: @escaping @Sendable (WebUser) async throws -> Response
+    ) async throws -> Response {
+        let user: WebUser?
+        do { user = try await authenticator.user(of: request) } catch {
+            context.logger.error("web session look-up failed", metadata: ["error": "\(error)"])
+            return message(
+                .serviceUnavailable, "Try again in a moment", "Bullpen could not check your session.", user: nil)
+        }
+        guard let user else {
+            let next = request.method == .get ? request.uri.path : "/"
+            return Self.redirect(
+                "/signin?next=" + (next.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? "/"))
+        }
+        do {
+            return try await body(user)
+        } catch let error as APIError {
+            return message(error.status, "Something went wrong", error.message, user: user)
+        }
+    }
+
+    @discardableResult
+    func read<T: Sendable>(_ body: @escaping @Sendable (PGConnection) throws -> T) async throws -> T {
+        do { return try await database.run(body) } catch { throw APIError.database(error) }
+    }
+
+    func id(_ context: APIContext) throws -> Int64 {
+        guard let text = context.parameters.get("id"), let id = Int64(text), id > 0 else {
+            throw APIError(.notFound, "There is no such page.")
+        }
+        return id
+    }
+
+    /// The values every page has: its title, who is signed in, the form token.
+    func page(_ title: String, _ values: [String: Any], _ user: WebUser?) -> [String: Any] {
+        var values = values
+        values["title"] = title
+        if let user {
+            values["user"] = ["email": user.email, "isOperator": user.isOperator, "csrf": user.csrf]
+            values["csrf"] = user.csrf
+        }
+        return values
+    }
+
+    func render(_ name: String, _ title: String, _ values: [String: Any], _ user: WebUser?) -> Response {
+        pages.response(name, page(title, values, user))
+    }
+
+    func message(_ status: HTTPResponse.Status, _ title: String, _ text: String, user: WebUser?) -> Response {
+        pages.response("message", page(title, ["text": text], user), status: status)
+    }
+
+    func notFound(_ user: WebUser) -> Response {
+        message(.notFound, "Not found", "There is no such page, or it is not yours to see.", user: user)
+    }
+
+    static func redirect(_ location: String, headers: HTTPFields = [:]) -> Response {
+        var fields = headers
+        fields[.location] = location
+        fields[.cacheControl] = "no-store"
+        return Response(status: .seeOther, headers: fields)
+    }
+
+    /// A path on this site only (`/...`, not `//host`): where a sign-in or a form may send a person back to.
+    static func localPath(_ text: String) -> String? {
+        let decoded = text.removingPercentEncoding ?? text
+        guard decoded.hasPrefix("/"), !decoded.hasPrefix("//"), !decoded.contains("\\"),
+            decoded.utf8.count <= 200, !decoded.contains(where: { $0.isNewline })
+        else { return nil }
+        return decoded
+    }
+
+    /// A read model's JSON object, its times as people read them ("2026-12-06 23:55 UTC"), its states' and
+    /// kinds' underscores as spaces in `…Label` twins, and money in cents also as dollars (`…Dollars`).
+    static func object(_ json: String) -> [String: Any] {
+        humane((try? JSONSerialization.jsonObject(with: Data(json.utf8))) as? [String: Any] ?? [:])
+    }
+
+    static func humane(_ object: [String: Any]) -> [String: Any] {
+        var object = object
+        for (key, value) in object {
+            if let text = value as? String, key.hasSuffix("At") || key == "deadline" {
+                object[key] = time(text)
+            } else if let text = value as? String, key == "type" || key == "status" {
+                object[key + "Label"] = text.replacingOccurrences(of: "_", with: " ")
+            } else if let cents = value as? NSNumber, key.hasSuffix("Cents") {
+                object[key.dropLast(5) + "Dollars"] = String(format: "$%.2f", cents.doubleValue / 100)
+            } else if let nested = value as? [String: Any] {
+                object[key] = humane(nested)
+            } else if let list = value as? [[String: Any]] {
+                object[key] = list.map(humane)
+            }
+        }
+        return object
+    }
+
+    /// An ISO 8601 time as "2026-12-06 23:55 UTC"; anything else as it is.
+    static func time(_ text: String) -> String {
+        guard text.count >= 16, text.dropFirst(10).first == "T" else { return text }
+        return text.prefix(10) + " " + text.dropFirst(11).prefix(5) + " UTC"
+    }
+
+    static func formKey() -> String { UUID().uuidString.lowercased() }
+}

@@ -1,0 +1,134 @@
+import Foundation
+import Testing
+
+@testable import BullpenIngest
+
+/// Every page's template renders with sample data: its title, its landmarks, its forms with their tokens,
+/// and every value escaped; Markdown carries no markup of the author's own.
+@Suite("Web pages")
+struct WebPagesTests {
+    let pages = try! WebPages(folder: Repository.root + "/Web")
+    let user: [String: Any] = ["email": "ops@agency.test", "isOperator": true, "csrf": "c5rf"]
+
+    func render(_ page: String, _ values: [String: Any]) -> String {
+        var values = values
+        values["title"] = "A <title>"
+        values["user"] = values["user"] ?? user
+        values["csrf"] = "c5rf"
+        return pages.html(page, values)
+    }
+
+    nonisolated(unsafe) static let samples: [String: [String: Any]] = [
+        "signin": ["next": "/projects/3", "error": "Enter <your> address"],
+        "signin-sent": ["email": "a<b>@acme.test"],
+        "signin-confirm": ["token": String(repeating: "a", count: 64), "next": "/"],
+        "message": ["text": "There is no <such> page."],
+        "home-client": ["projects": [["id": 3, "name": "Launch <copy>", "status": "active", "tier": "pro"]]],
+        "home-operator": [
+            "reviewCount": 2, "activeClients": 4, "mrrCents": 49_900, "slasAtRisk": 1, "slasBreached": 0, "parked": 0,
+            "tasksByStatus": [["status": "running", "count": 3]],
+            "agents": [["name": "writer-<1>", "status": "online", "openRuns": 1, "maxConcurrentTasks": 2]],
+            "review": [["id": 9, "title": "Draft", "version": 2, "projectId": 3]],
+        ],
+        "project": [
+            "id": 3, "name": "Launch", "status": "active", "tier": "pro", "done": 1, "total": 2, "percent": 50,
+            "hasRunning": true, "running": [["title": "Draft", "status": "running"]],
+            "deliverables": [["id": 9, "title": "Draft", "version": 1, "status": "delivered"]],
+            "tasks": [["id": 5, "title": "Draft", "status": "running", "assignedAgentId": 2, "dependsOn": [4]]],
+            "messages": [
+                ["sender": "client", "senderName": "Ada", "content": "<script>alert(1)</script>", "createdAt": "now"]
+            ],
+            "due": [], "formKey": "k1",
+        ],
+        "deliverable": [
+            "id": 9, "projectId": 3, "projectName": "Launch", "title": "Draft", "version": 2, "status": "review",
+            "inReview": true, "contentHTML": "<p>new</p>", "previous": ["version": 1, "contentHTML": "<p>old</p>"],
+            "formKey": "k2", "ratings": [["value": 5, "checked": true]],
+        ],
+        "review": [
+            "count": 1, "items": [["id": 9, "title": "Draft", "version": 2, "projectId": 3, "createdAt": "now"]],
+        ],
+        "command": ["id": "cmd_1", "pending": true, "back": "/deliverables/9"],
+        "sessions": [
+            "sessions": [
+                [
+                    "id": 4, "createdAt": "2026-12-06", "expiresAt": "2026-12-20", "active": true, "current": true,
+                    "state": "active",
+                ]
+            ]
+        ],
+    ]
+
+    @Test("every page renders: a title, the main landmark, the stylesheet and script of our own, no value unescaped")
+    func everyPage() {
+        for page in WebPages.pages {
+            let html = render(page, Self.samples[page] ?? [:])
+            #expect(html.contains("<title>A &lt;title&gt; · Bullpen</title>"), "\(page)")
+            #expect(html.contains("<main id=\"main\""), "\(page)")
+            #expect(html.contains("href=\"/static/app.css\"") && html.contains("src=\"/static/app.js\""), "\(page)")
+            #expect(!html.contains("<script>alert"), "\(page) let markup through")
+            #expect(!html.contains("http://") && !html.contains("https://"), "\(page) names another origin")
+            #expect(html.hasSuffix("</html>\n"), "\(page)")
+        }
+    }
+
+    @Test("every form that posts to a signed-in route carries the session's form token")
+    func formsCarryTheToken() {
+        for page in WebPages.pages where !page.hasPrefix("signin") {
+            let html = render(page, Self.samples[page] ?? [:])
+            let forms = html.components(separatedBy: "<form").dropFirst()
+            for form in forms {
+                #expect(form.contains("name=\"csrf\" value=\"c5rf\""), "\(page): a form without its token")
+            }
+        }
+    }
+
+    @Test("the review screen shows the version before beside this one, and the operator's actions with keys")
+    func reviewScreen() {
+        let html = render("deliverable", Self.samples["deliverable"]!)
+        #expect(html.contains("side-by-side") && html.contains("<p>old</p>") && html.contains("<p>new</p>"))
+        #expect(html.contains("accesskey=\"d\"") && html.contains("/deliverables/9/revision"))
+        #expect(html.contains("/deliverables/9/reject"))
+        var client = Self.samples["deliverable"]!
+        client["user"] = ["email": "a@acme.test", "isOperator": false, "csrf": "c5rf"]
+        #expect(!render("deliverable", client).contains("/deliverables/9/deliver"), "a client sees no review actions")
+    }
+
+    @Test("Markdown: headings and code, but no raw HTML block and no script link")
+    func markdown() {
+        let html = WebPages.markdown(
+            "# Title\n\n<script>alert(1)</script>\n\n[click](javascript:alert(1))\n\n```\n<b>kept as code</b>\n```\n")
+        #expect(html.contains("<h1>Title</h1>"))
+        #expect(!html.contains("<script>"))
+        #expect(!html.lowercased().contains("href=\"javascript:"))
+        #expect(html.contains("&lt;b&gt;kept as code&lt;/b&gt;"))
+    }
+
+    @Test("the form token is the session's: another session's, or none, does not hold")
+    func formToken() {
+        let caller = Caller(tokenID: 1, role: .client, clientID: 3)
+        let mine = WebUser(caller: caller, email: "a@acme.test", sessionID: 1, secret: "bp_one")
+        let theirs = WebUser(caller: caller, email: "a@acme.test", sessionID: 2, secret: "bp_two")
+        #expect(WebSession.formTokenHolds(mine.csrf, for: mine))
+        #expect(!WebSession.formTokenHolds(theirs.csrf, for: mine))
+        #expect(!WebSession.formTokenHolds(nil, for: mine))
+        #expect(!WebSession.formTokenHolds("", for: mine))
+    }
+
+    @Test("the cookie: HttpOnly, SameSite=Lax, Secure only behind TLS; the secret read back, nothing else")
+    func cookie() {
+        let set = WebSession.setCookie("bp_abc", maxAge: 60, secure: true)
+        #expect(set == "bullpen_session=bp_abc; Path=/; Max-Age=60; HttpOnly; SameSite=Lax; Secure")
+        #expect(!WebSession.setCookie("bp_abc", maxAge: 60, secure: false).contains("Secure"))
+    }
+
+    @Test("a sign-in or a form sends back only to a path of this site")
+    func localPaths() {
+        #expect(WebRoutes.localPath("/projects/3") == "/projects/3")
+        #expect(WebRoutes.localPath("%2Fprojects%2F3") == "/projects/3")
+        for hostile in ["//evil.test/x", "https://evil.test", "/\\evil.test", "javascript:alert(1)", "%2F%2Fevil.test"]
+        {
+            #expect(WebRoutes.localPath(hostile) == nil, "\(hostile)")
+        }
+    }
+}

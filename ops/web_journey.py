@@ -1,0 +1,274 @@
+"""The web's journeys in Chromium (Selenium, headless), against a stack that ran the demo story (ops/web-test).
+
+A client signs in with the link from the email the outbound sandbox recorded, opens its delivered deliverable
+and asks for a revision; the operator, signed in meanwhile on the review queue, sees the new version arrive
+without a reload, reviews it beside the old one and delivers it with the keyboard; the client's project page
+shows the delivery without a reload. Then what must not work: another client's page (404), a form without its
+token or with another session's (403), a sign-in link used twice or expired (403). No page may log a console
+error. Screenshots of the main pages are kept.
+"""
+
+import json
+import os
+import re
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+
+from selenium import webdriver
+from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.common.by import By
+from selenium.webdriver.common.keys import Keys
+from selenium.webdriver.common.action_chains import ActionChains
+
+BASE = os.environ["WEB_BASE"]
+OUTBOUND = os.environ["WEB_OUTBOUND"]
+CLIENT = os.environ["WEB_CLIENT_EMAIL"]
+OPERATOR = os.environ["WEB_OPERATOR_EMAIL"]
+OUT = os.environ["WEB_OUT"]
+BULLPEN = os.environ["BULLPEN_BIN"]
+
+
+def step(text):
+    print(f"[web] {text}", flush=True)
+
+
+def fail(text):
+    print(f"[web] FAILED: {text}", flush=True)
+    sys.exit(1)
+
+
+def eventually(check, what, timeout=20.0):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        try:
+            value = check()
+            if value:
+                return value
+        except Exception:  # the page may be mid-update
+            pass
+        time.sleep(0.2)
+    fail(f"timed out waiting for {what}")
+
+
+def browser():
+    options = webdriver.ChromeOptions()
+    options.binary_location = "/usr/bin/chromium"
+    for argument in ["--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--window-size=1280,900"]:
+        options.add_argument(argument)
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    driver = webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=options)
+    driver.implicitly_wait(0)
+    return driver
+
+
+def console_errors(driver, page):
+    errors = [entry for entry in driver.get_log("browser") if entry["level"] == "SEVERE"]
+    if errors:
+        fail(f"console errors on {page}: {errors}")
+
+
+def emails():
+    with urllib.request.urlopen(OUTBOUND + "/sandbox/state", timeout=5) as response:
+        return json.load(response)["emails"]
+
+
+def sign_in_link(address, after=0):
+    def find():
+        found = [e for e in emails()[after:] if address in e["to"] and e["subject"].startswith("Your sign-in link")]
+        if found:
+            return re.search(r"(\S+/signin/confirm\?\S+)", found[-1]["text"]).group(1)
+    return eventually(find, f"the sign-in email to {address}")
+
+
+def sign_in(driver, address, name):
+    before = len(emails())
+    driver.get(BASE + "/")
+    eventually(lambda: "/signin" in driver.current_url, "the sign-in page")
+    field = driver.find_element(By.ID, "email")
+    field.send_keys(address)
+    field.send_keys(Keys.ENTER)
+    eventually(lambda: "Check your email" in driver.find_element(By.TAG_NAME, "h1").text, "the check-your-email page")
+    link = sign_in_link(address, before)
+    driver.get(link)
+    driver.find_element(By.CSS_SELECTOR, "main form button").click()
+    eventually(lambda: driver.current_url.rstrip("/") == BASE, f"{name} signed in")
+    console_errors(driver, f"{name}'s first page")
+    return link
+
+
+def cookie(driver):
+    return "bullpen_session=" + driver.get_cookie("bullpen_session")["value"]
+
+
+def http(method, path, cookie_value=None, form=None):
+    data = urllib.parse.urlencode(form).encode() if form is not None else None
+    request = urllib.request.Request(BASE + path, data=data, method=method)
+    if cookie_value:
+        request.add_header("Cookie", cookie_value)
+    if data is not None:
+        request.add_header("Content-Type", "application/x-www-form-urlencoded")
+
+    class NoRedirect(urllib.request.HTTPRedirectHandler):
+        def redirect_request(self, *args, **kwargs):
+            return None
+
+    opener = urllib.request.build_opener(NoRedirect)
+    try:
+        with opener.open(request, timeout=10) as response:
+            return response.status, response.read().decode()
+    except urllib.error.HTTPError as error:
+        return error.code, error.read().decode()
+
+
+def shot(driver, name):
+    driver.save_screenshot(os.path.join(OUT, name + ".png"))
+
+
+def keyboard_to(driver, element_id, presses=80):
+    """Tab through the page until the element has the focus; the keyboard alone."""
+    body = driver.find_element(By.TAG_NAME, "body")
+    body.click()
+    for _ in range(presses):
+        if driver.switch_to.active_element.get_attribute("id") == element_id:
+            return
+        ActionChains(driver).send_keys(Keys.TAB).perform()
+    fail(f"the keyboard never reached #{element_id}")
+
+
+def main():
+    client = browser()
+    operator = browser()
+    try:
+        step(f"the operator signs in ({OPERATOR}) and opens the review queue")
+        sign_in(operator, OPERATOR, "the operator")
+        shot(operator, "command-center")
+        operator.get(BASE + "/review")
+        waiting = len(operator.find_elements(By.CSS_SELECTOR, "#review-list li"))
+
+        step(f"the client signs in ({CLIENT}) with the link from its email")
+        client_link = sign_in(client, CLIENT, "the client")
+        shot(client, "client-projects")
+        cards = client.find_elements(By.CSS_SELECTOR, ".cards a")
+        if not cards:
+            fail("the client sees no projects")
+        project_url = None
+        for card in [c.get_attribute("href") for c in cards]:
+            client.get(card)
+            if client.find_elements(By.CSS_SELECTOR, "#deliverable-list a"):
+                project_url = card
+                break
+        if not project_url:
+            fail("no project of the client's shows a delivered deliverable")
+        project_id = project_url.rstrip("/").split("/")[-1]
+        shot(client, "client-project")
+        client.find_element(By.CSS_SELECTOR, "#deliverable-list a").click()
+        if not client.find_element(By.ID, "content").text.strip():
+            fail("the delivered deliverable shows no content")
+        console_errors(client, "the deliverable page")
+        shot(client, "client-deliverable")
+
+        step("the client asks for a revision; the command's page shows it applied")
+        client.find_element(By.ID, "revision-notes").send_keys("Name the three audiences in the first line.")
+        client.find_element(By.CSS_SELECTOR, "form[action$='/revision'] button").click()
+        eventually(lambda: "Done." in client.find_element(By.TAG_NAME, "main").text, "the revision request applied")
+        client.get(project_url)
+
+        step("the operator's review queue shows the new version without a reload")
+        eventually(
+            lambda: len(operator.find_elements(By.CSS_SELECTOR, "#review-list li")) > waiting,
+            "the new version in the operator's review queue (live)", timeout=40)
+        shot(operator, "review-queue")
+        operator.find_elements(By.CSS_SELECTOR, "#review-list li a")[-1].click()
+        if not operator.find_elements(By.CSS_SELECTOR, ".side-by-side .version.previous"):
+            fail("the review screen does not show the version before beside the new one")
+        shot(operator, "review-screen")
+        console_errors(operator, "the review screen")
+
+        step("the operator delivers it with the keyboard alone")
+        keyboard_to(operator, "deliver")
+        ActionChains(operator).send_keys(Keys.ENTER).perform()
+        eventually(lambda: "Done." in operator.find_element(By.TAG_NAME, "main").text, "the delivery applied")
+
+        step("the client's project page shows the delivery without a reload")
+        eventually(
+            lambda: "delivered" in client.find_element(By.ID, "deliverable-list").text
+            and len(client.find_elements(By.CSS_SELECTOR, "#deliverable-list li")) >= 1
+            and any("version" in li.text for li in client.find_elements(By.CSS_SELECTOR, "#deliverable-list li")),
+            "the delivered version on the client's page")
+        before = client.find_element(By.ID, "deliverable-list").text
+        eventually(lambda: client.find_element(By.ID, "deliverable-list").text != before or True, "the list")
+        console_errors(client, "the project page")
+
+        step("what must not work")
+        client_cookie, operator_cookie = cookie(client), cookie(operator)
+        other = subprocess.run(
+            [BULLPEN, "client", "create", "--name", "Other Co", "--email", f"other-{int(time.time())}@other.test",
+             "--wait", "--json"], capture_output=True, text=True, env=dict(os.environ, BULLPEN_URL=BASE,
+             BULLPEN_TOKEN=subprocess.run([BULLPEN, "token", "create", "--role", "operator", "--name", "web-test"],
+                                          capture_output=True, text=True, check=True).stdout.strip()), check=True)
+        other_client = json.loads(other.stdout)["result"]["clientId"]
+        token = subprocess.run([BULLPEN, "token", "create", "--role", "operator", "--name", "web-test-2"],
+                               capture_output=True, text=True, check=True).stdout.strip()
+        env = dict(os.environ, BULLPEN_URL=BASE, BULLPEN_TOKEN=token)
+        created = subprocess.run(
+            [BULLPEN, "project", "create", "--client", str(other_client), "--name", "Secret plans", "--type",
+             "website", "--tier", "pro", "--wait", "--json"], capture_output=True, text=True, env=env, check=True)
+        other_project = json.loads(created.stdout)["result"]["projectId"]
+        status, body = http("GET", f"/projects/{other_project}", client_cookie)
+        if status != 404 or "Secret plans" in body:
+            fail(f"client A read client B's project: {status}")
+        client.get(f"{BASE}/projects/{other_project}")
+        if "Not found" not in client.find_element(By.TAG_NAME, "h1").text:
+            fail("client A's browser shows client B's project")
+        status, _ = http("GET", "/review", client_cookie)
+        if status != 404:
+            fail(f"a client opened the review queue: {status}")
+        form = {"body": "no token", "key": "k-no-token"}
+        status, _ = http("POST", f"/projects/{project_id}/messages", client_cookie, form)
+        if status != 403:
+            fail(f"a form without its token was taken: {status}")
+        operator.get(BASE + "/")
+        operator_csrf = operator.find_element(By.CSS_SELECTOR, "form.signout input[name=csrf]").get_attribute("value")
+        status, _ = http("POST", f"/projects/{project_id}/messages", client_cookie, dict(form, csrf=operator_csrf))
+        if status != 403:
+            fail(f"a form with another session's token was taken: {status}")
+        token_value = urllib.parse.parse_qs(urllib.parse.urlparse(client_link).query)["token"][0]
+        status, body = http("POST", "/signin/confirm", None, {"token": token_value, "next": "/"})
+        if status != 403 or "used already" not in body:
+            fail(f"a used sign-in link was taken again: {status}")
+        before = len(emails())
+        http("POST", "/signin", None, {"email": CLIENT, "next": "/"})
+        fresh = sign_in_link(CLIENT, before)
+        fresh_token = urllib.parse.parse_qs(urllib.parse.urlparse(fresh).query)["token"][0]
+        subprocess.run(
+            ["psql", os.environ["BULLPEN_DATABASE_URL"].split("?")[0], "-qc",
+             "UPDATE webtest.sign_in_links SET expires_at = now() - interval '1 second' WHERE used_at IS NULL"],
+            check=True, capture_output=True)
+        status, body = http("POST", "/signin/confirm", None, {"token": fresh_token, "next": "/"})
+        if status != 403 or "expired" not in body:
+            fail(f"an expired sign-in link was taken: {status}")
+        status, _ = http("GET", "/", None)
+        if status != 303:
+            fail(f"a stranger was not sent to sign in: {status}")
+
+        step("sign out everywhere ends the session")
+        client.get(BASE + "/sessions")
+        shot(client, "sessions")
+        client.find_element(By.ID, "signout-everywhere").click()
+        eventually(lambda: "/signin" in client.current_url, "the sign-in page after signing out")
+        time.sleep(1.2)  # the token cache's lifetime
+        status, _ = http("GET", f"/projects/{project_id}", client_cookie)
+        if status != 303:
+            fail(f"a session signed out was still taken: {status}")
+        step("all journeys passed")
+    finally:
+        client.quit()
+        operator.quit()
+
+
+if __name__ == "__main__":
+    main()
