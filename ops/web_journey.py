@@ -203,6 +203,28 @@ def main():
         eventually(lambda: client.find_element(By.ID, "deliverable-list").text != before or True, "the list")
         console_errors(client, "the project page")
 
+        step("the console's other pages and the client's invoices open, each without a console error")
+        for path, heading in [("/agents", "Agents"), ("/dead-letters", "Parked messages"), ("/analytics", "Analytics")]:
+            operator.get(BASE + path)
+            if operator.find_element(By.TAG_NAME, "h1").text != heading:
+                fail(f"{path} shows {operator.find_element(By.TAG_NAME, 'h1').text}")
+            console_errors(operator, path)
+        if not operator.find_elements(By.CSS_SELECTOR, "svg.chart"):
+            fail("the analytics page has no chart")
+        shot(operator, "analytics")
+        operator.get(BASE + "/tasks/1")
+        if not operator.find_elements(By.CSS_SELECTOR, "#task-reasons li"):
+            fail("a task's page says nothing of why it is where it is")
+        console_errors(operator, "a task's page")
+        shot(operator, "task")
+        client.get(BASE + "/invoices")
+        if not client.find_elements(By.CSS_SELECTOR, "tbody tr"):
+            fail("the client sees no invoices (the demo's checkout paid one)")
+        console_errors(client, "the invoices page")
+        status, _ = http("GET", "/agents", cookie(client))
+        if status != 404:
+            fail(f"a client opened the agents page: {status}")
+
         step("what must not work")
         client_cookie, operator_cookie = cookie(client), cookie(operator)
         other = subprocess.run(

@@ -10,6 +10,7 @@ struct TaskCommand: ParsableCommand {
         commandName: "task", abstract: "Tasks: the units of work agents run.",
         subcommands: [
             Create.self, Split.self, Assign.self, Dispatch.self, Cancel.self, Retry.self, List.self, Show.self,
+            Explain.self,
             Wait.self,
         ])
 
@@ -217,6 +218,22 @@ struct TaskCommand: ParsableCommand {
                 ["data": task["attempts"] ?? []], api: api, columns: ["attempt", "agentId", "openedAt", "outcome"])
             print("\nevents")
             Output.list(["data": task["events"] ?? []], api: api, columns: ["id", "occurredAt", "type", "message"])
+        }
+    }
+
+    /// `bullpen task explain ID`: why the task is where it is (operators).
+    struct Explain: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract:
+                "Why is this task waiting? Its state's reasons now, and those recorded when its dispatch was decided.")
+        @OptionGroup var api: APIOptions
+        @Argument var id: Int64
+
+        func run() throws {
+            let explained = try api.client().get("/v1/tasks/\(id)/explain")
+            if api.json { return Output.printJSON(explained) }
+            print("task \(id): \(explained["status"] as? String ?? "?")")
+            for reason in explained["reasons"] as? [String] ?? [] { print("  - \(reason)") }
         }
     }
 

@@ -67,6 +67,11 @@ struct TaskRoutes {
             }
         }
         api.show("task", on: routes, ReadModel.task)
+        routes.get(":id/explain") { request, context in
+            try context.requireCaller().requireOperator("ask why a task is where it is")
+            let id = try request.pathID(context)
+            return try await api.read("task \(id)") { db in try TaskExplain.json(id, on: db) }
+        }
         api.commands(of: "/v1/tasks", on: routes)
     }
 }

@@ -41,6 +41,37 @@ struct WebRoutes: Sendable {
         routes.get("/deliverables/:id") { request, context in
             try await signedIn(request, context) { user in try await deliverable(try id(context), user) }
         }
+        routes.get("/tasks/:id") { request, context in
+            try await signedIn(request, context) { user in
+                guard user.isOperator else { return notFound(user) }
+                return try await task(try id(context), user)
+            }
+        }
+        routes.get("/invoices") { request, context in
+            try await signedIn(request, context) { user in try await invoices(user) }
+        }
+        for (path, page) in [("/agents", agents), ("/dead-letters", deadLetters), ("/analytics", analytics)]
+            as [(String, @Sendable (WebUser) async throws -> Response)]
+        {
+            routes.get(RouterPath(path)) { request, context in
+                try await signedIn(request, context) { user in
+                    guard user.isOperator else { return notFound(user) }
+                    return try await page(user)
+                }
+            }
+        }
+        for action in ["replay", "purge"] {
+            routes.post("/dead-letters/:id/\(action)") { request, context in
+                try await form(request, context) { user, id, form in
+                    (
+                        action == "replay"
+                            ? OperatorCommand(DeadLetterReplay(ids: [id]))
+                            : OperatorCommand(DeadLetterPurge(ids: [id])),
+                        "/dead-letters"
+                    )
+                }
+            }
+        }
         routes.get("/review") { request, context in
             try await signedIn(request, context) { user in
                 guard user.isOperator else { return notFound(user) }
@@ -163,6 +194,95 @@ struct WebRoutes: Sendable {
         }
         values["formKey"] = Self.formKey()
         return render("deliverable", values["title"] as? String ?? "Deliverable \(id)", values, user)
+    }
+
+    /// A task, for operators: why it is where it is (``TaskExplanation``), its dependencies and its events.
+    func task(_ id: Int64, _ user: WebUser) async throws -> Response {
+        let found = try await read { db -> (String, String)? in
+            guard let task = try ReadModel.task(id, viewer: .operator, on: db),
+                let explained = try TaskExplain.json(id, on: db)
+            else { return nil }
+            return (task, explained)
+        }
+        guard let (task, explained) = found else { return notFound(user) }
+        var values = Self.object(task)
+        values["reasons"] = Self.object(explained)["reasons"]
+        values["hasDependencies"] = !((values["dependsOn"] as? [Any]) ?? []).isEmpty
+        return render("task", values["title"] as? String ?? "Task \(id)", values, user)
+    }
+
+    /// Invoices: a client's own, or (operators) every client's.
+    func invoices(_ user: WebUser) async throws -> Response {
+        let viewer = user.caller.viewer
+        let page = try await read { db in
+            try AnalyticsStore.invoices(PageRequest(limit: 200), clientID: nil, viewer: viewer, on: db)
+        }
+        return render("invoices", "Invoices", ["items": page.items.map(Self.object)], user)
+    }
+
+    /// The agents: state and its reason, what each runs, its record.
+    func agents(_ user: WebUser) async throws -> Response {
+        let (overview, page) = try await read { db in
+            (try ReadModel.overview(on: db), try ReadModel.agents(PageRequest(limit: 200), status: nil, on: db))
+        }
+        let load = Dictionary(
+            (Self.object(overview)["agents"] as? [[String: Any]] ?? []).compactMap { agent -> (Int64, [String: Any])? in
+                (agent["id"] as? NSNumber).map { ($0.int64Value, agent) }
+            }
+        ) { first, _ in first }
+        let agents = page.items.map(Self.object).map { agent -> [String: Any] in
+            var agent = agent
+            let live = (agent["id"] as? NSNumber).flatMap { load[$0.int64Value] } ?? [:]
+            agent["openRuns"] = live["openRuns"] ?? 0
+            agent["failurePercent"] = Int((((live["failureRate"] as? NSNumber)?.doubleValue ?? 0) * 100).rounded())
+            return agent
+        }
+        return render("agents", "Agents", ["agents": agents], user)
+    }
+
+    /// Parked messages, each with replay and purge.
+    func deadLetters(_ user: WebUser) async throws -> Response {
+        let page = try await read { db in try ReadModel.deadLetters(PageRequest(limit: 200), queue: nil, on: db) }
+        return render(
+            "dead-letters", "Parked messages", ["items": page.items.map(Self.object), "formKey": Self.formKey()], user)
+    }
+
+    /// MRR over the last 90 days and the weeks' figures, charts drawn here as SVG.
+    func analytics(_ user: WebUser) async throws -> Response {
+        let now = Date()
+        let (billing, weekly) = try await read { db in
+            (
+                try AnalyticsStore.billing(from: now.addingTimeInterval(-90 * 86400), to: now, on: db),
+                try AnalyticsStore.weekly(from: now.addingTimeInterval(-26 * 7 * 86400), to: now, on: db)
+            )
+        }
+        let days = Self.object(billing)["data"] as? [[String: Any]] ?? []
+        let weeks = (Self.object(weekly)["data"] as? [[String: Any]] ?? []).map { week -> [String: Any] in
+            var week = week
+            week["turnaround"] =
+                (week["avgTurnaroundHours"] as? NSNumber).map { String(format: "%.1f h", $0.doubleValue) } ?? "-"
+            week["compliance"] =
+                (week["slaCompliance"] as? NSNumber).map { "\(Int(($0.doubleValue * 100).rounded())) %" } ?? "-"
+            return week
+        }
+        let agents = (weeks.last?["agents"] as? [[String: Any]] ?? []).map { agent -> [String: Any] in
+            var agent = agent
+            agent["avgMinutes"] =
+                (agent["avgDurationMs"] as? NSNumber).map { String(format: "%.1f min", $0.doubleValue / 60000) } ?? "-"
+            return agent
+        }
+        let values: [String: Any] = [
+            "mrrChart": SVGChart.line(
+                days.map { (($0["day"] as? String) ?? "", (($0["mrrCents"] as? NSNumber)?.doubleValue ?? 0) / 100) },
+                title: "MRR by day, in dollars"),
+            "deliveredChart": SVGChart.line(
+                weeks.map {
+                    (($0["weekStart"] as? String) ?? "", ($0["deliverablesDelivered"] as? NSNumber)?.doubleValue ?? 0)
+                },
+                title: "Deliverables delivered by week"),
+            "weeks": weeks, "agentsThisWeek": agents,
+        ]
+        return render("analytics", "Analytics", values, user)
     }
 
     func review(_ user: WebUser) async throws -> Response {

@@ -88,11 +88,11 @@ final class DeliveryApplier {
         // savepoints. Anything unusual (a message held elsewhere, a handler's verdict) rolls it back, and the
         // batch is prepared message by message.
         var prepared: [Decision]?? = .none
-        if messages.allSatisfy({ !$0.messageID.isEmpty && handler(of: $0)?.outside != nil }) {
+        if messages.allSatisfy({ !$0.messageID.isEmpty && handler(of: $0) != nil }) {
             do {
                 prepared = .some(
                     try transaction(&messages, shouldStop: shouldStop) { tx, messages in
-                        try prepareOptimistically(messages, &calls, tx)
+                        try prepareMixedOptimistically(messages, &calls, tx)
                     })
             } catch {
                 markReapplied(&messages)
@@ -170,6 +170,34 @@ final class DeliveryApplier {
             }
         }
         for (position, index) in calling.enumerated() { decisions[index] = (settled ?? nil)?[position] ?? .abandon }
+        return decisions
+    }
+
+    /// The first step of a batch on the fast path: its messages that call out prepared
+    /// (``prepareOptimistically(_:_:_:)``), the others applied as any batch's are (``applyOptimistically(_:_:)``:
+    /// a dispatch queue's batch mixes claims with run starts, and its claims are set-based), in one transaction.
+    private func prepareMixedOptimistically(
+        _ messages: [InboundMessage], _ calls: inout [OutsideSteps.Erased?], _ tx: PGConnection
+    ) throws -> [Decision] {
+        calls = Array(repeating: nil, count: messages.count)
+        var decisions = [Decision](repeating: .abandon, count: messages.count)
+        let (outside, plain) = (
+            messages.indices.filter { handler(of: messages[$0])?.outside != nil },
+            messages.indices.filter { handler(of: messages[$0])?.outside == nil }
+        )
+        if !plain.isEmpty {
+            for (index, decision) in zip(plain, try applyOptimistically(plain.map { messages[$0] }, tx)) {
+                decisions[index] = decision
+            }
+        }
+        if !outside.isEmpty {
+            var prepared = [OutsideSteps.Erased?]()
+            let outcome = try prepareOptimistically(outside.map { messages[$0] }, &prepared, tx)
+            for (position, index) in outside.enumerated() {
+                decisions[index] = outcome[position]
+                calls[index] = prepared[position]
+            }
+        }
         return decisions
     }
 

@@ -178,6 +178,14 @@ final class DispatchTests: @unchecked Sendable {
             try await Task.sleep(for: .milliseconds(200))
             #expect(try self.status(low) == "assigned" && self.status(high) == "assigned", "both wait for the slot")
             #expect(gateway.snapshot.runsStarted == 1)
+            // Why is the low one waiting? Its agent is full and the high one goes first; what was decided.
+            let explained = try await api.get("/v1/tasks/\(low)/explain").json
+            #expect(
+                explained["reasons"] as? [String] == [
+                    "waits for a slot on agent writer-2: it runs 1 of 1; 1 task goes first (priority 2)",
+                    "when its dispatch was asked: agent \(agents[0]): named by the operator",
+                    "when its dispatch was asked: priority 2: the operator's override",
+                ], "\(explained)")
             #expect(try eventually(timeout: .seconds(20)) { try self.status(low) == "completed" })
             let order = try self.stack.db.query(
                 "SELECT task_id FROM task_attempts WHERE task_id = ANY($1::bigint[]) ORDER BY opened_at",

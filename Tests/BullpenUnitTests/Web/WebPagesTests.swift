@@ -104,6 +104,16 @@ struct WebPagesTests {
         #expect(html.contains("&lt;b&gt;kept as code&lt;/b&gt;"))
     }
 
+    @Test("a line chart as SVG: every point, the largest value on its axis, labels escaped; an empty one says so")
+    func chart() {
+        let svg = SVGChart.line([("2026-12-01", 10), ("<b>", 40), ("2026-12-03", 20)], title: "MRR & more")
+        #expect(svg.hasPrefix("<svg viewBox=\"0 0 640 200\" role=\"img\" aria-label=\"MRR &amp; more\""))
+        #expect(svg.components(separatedBy: "<circle").count == 4)
+        #expect(svg.contains(">40</text>") && svg.contains("&lt;b&gt;: 40") && !svg.contains("<b>"))
+        #expect(svg.contains("<path d=\"M48.0 ") && svg.hasSuffix("</svg>"))
+        #expect(SVGChart.line([], title: "none").contains("No figures yet"))
+    }
+
     @Test("the form token is the session's: another session's, or none, does not hold")
     func formToken() {
         let caller = Caller(tokenID: 1, role: .client, clientID: 3)
