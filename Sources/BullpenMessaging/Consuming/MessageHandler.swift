@@ -64,6 +64,20 @@ public protocol OutsideCallingHandler: MessageHandler {
         _ message: Message, _ inbound: InboundMessage, _ call: Call, _ answer: Answer, in transaction: PGConnection
     )
         throws -> HandlerResult
+
+    /// The first step for a batch of new messages at once (set-based reads). The runtime tries it first, in
+    /// one transaction with no savepoints; if it throws, that transaction is rolled back and each message is
+    /// prepared on its own. The default prepares them one by one.
+    func prepareBatch(
+        _ messages: [(message: Message, inbound: InboundMessage)], in transaction: PGConnection
+    ) throws
+        -> [Preparation<Call>]
+
+    /// The second step for a batch whose calls all succeeded, likewise; the default settles them one by one.
+    func settleBatch(
+        _ settled: [(message: Message, inbound: InboundMessage, call: Call, answer: Answer)],
+        in transaction: PGConnection
+    ) throws -> [HandlerResult]
 }
 
 /// What the first step of an ``OutsideCallingHandler`` decided.
