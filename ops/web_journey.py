@@ -171,6 +171,22 @@ def main():
         console_errors(client, "the deliverable page")
         shot(client, "client-deliverable")
 
+        step("the client downloads the version's file by its signed link")
+        deliverable_id = client.current_url.rstrip("/").split("/")[-1]
+        attachment = os.path.join(OUT, "brief-notes.txt")
+        with open(attachment, "w") as handle:
+            handle.write("The three audiences: founders, operators, investors.\n")
+        token = subprocess.run([BULLPEN, "token", "create", "--role", "operator", "--name", "web-test-files"],
+                               capture_output=True, text=True, check=True).stdout.strip()
+        subprocess.run([BULLPEN, "deliverable", "attach", deliverable_id, attachment, "--wait"], check=True,
+                       capture_output=True, env=dict(os.environ, BULLPEN_URL=BASE, BULLPEN_TOKEN=token))
+        client.refresh()
+        link = client.find_element(By.CSS_SELECTOR, "#file-list a")
+        with urllib.request.urlopen(link.get_attribute("href"), timeout=10) as response:
+            if response.read() != open(attachment, "rb").read():
+                fail("the downloaded file is not the attached one")
+        shot(client, "client-deliverable")
+
         step("the client asks for a revision; the command's page shows it applied")
         client.find_element(By.ID, "revision-notes").send_keys("Name the three audiences in the first line.")
         client.find_element(By.CSS_SELECTOR, "form[action$='/revision'] button").click()

@@ -172,6 +172,15 @@ struct WebRoutes: Sendable {
             before["contentHTML"] = WebPages.markdown(before["content"] as? String ?? "")
             values["previous"] = before
         }
+        // Its files, each with a signed download link (as the API lists them).
+        let files = try await read { db in try DeliverableStore.files(of: id, viewer: viewer, on: db) } ?? []
+        values["files"] = files.map { file -> [String: Any] in
+            [
+                "name": file.name, "contentType": file.contentType, "url": api.files.link(file.fileID, of: id).url,
+                "size": ByteCountFormatter.string(fromByteCount: file.sizeBytes, countStyle: .file),
+            ]
+        }
+        values["hasFiles"] = !files.isEmpty
         let projectID = (values["projectId"] as? NSNumber)?.int64Value ?? 0
         if let project = try await read({ db in try ReadModel.project(projectID, viewer: viewer, on: db) }) {
             let object = Self.object(project)

@@ -43,7 +43,10 @@ struct WebPagesTests {
         "deliverable": [
             "id": 9, "projectId": 3, "projectName": "Launch", "title": "Draft", "version": 2, "status": "review",
             "inReview": true, "contentHTML": "<p>new</p>", "previous": ["version": 1, "contentHTML": "<p>old</p>"],
-            "formKey": "k2", "ratings": [["value": 5, "checked": true]],
+            "formKey": "k2", "ratings": [["value": 5, "checked": true]], "hasFiles": true,
+            "files": [
+                ["name": "notes <1>.txt", "contentType": "text/plain", "size": "52 bytes", "url": "/files/f1?x=1&y=2"]
+            ],
         ],
         "review": [
             "count": 1, "items": [["id": 9, "title": "Draft", "version": 2, "projectId": 3, "createdAt": "now"]],
