@@ -152,6 +152,9 @@ def main():
         step(f"the client signs in ({CLIENT}) with the link from its email")
         client_link = sign_in(client, CLIENT, "the client")
         shot(client, "client-projects")
+        plan = client.find_element(By.ID, "plan").find_element(By.XPATH, "..").text
+        if "Pro" not in plan or "this period" not in plan:
+            fail(f"the client's plan and its use are not shown: {plan}")
         cards = client.find_elements(By.CSS_SELECTOR, ".cards a")
         if not cards:
             fail("the client sees no projects")

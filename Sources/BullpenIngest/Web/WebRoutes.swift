@@ -127,11 +127,28 @@ struct WebRoutes: Sendable {
             values["reviewCount"] = (values["deliverablesInReview"] as? Int) ?? review.items.count
             return render("home-operator", "Command center", values, user)
         }
-        let projects = try await read { db in
-            try ReadModel.projects(
-                PageRequest(limit: 100), status: nil, clientID: nil, viewer: user.caller.viewer, on: db)
+        let clientID = user.caller.clientID ?? -1
+        let (projects, subscriptions) = try await read { db in
+            (
+                try ReadModel.projects(
+                    PageRequest(limit: 100), status: nil, clientID: nil, viewer: user.caller.viewer, on: db),
+                try ReadModel.subscriptions(clientID: clientID, on: db)
+            )
         }
-        return render("home-client", "Your projects", ["projects": projects.items.map(Self.object)], user)
+        let plans = ((try? JSONSerialization.jsonObject(with: Data(subscriptions.utf8))) as? [[String: Any]] ?? [])
+            .map(Self.humane).map { plan -> [String: Any] in
+                var plan = plan
+                let included = (plan["deliverablesIncluded"] as? NSNumber)?.intValue
+                let used = (plan["deliverablesUsed"] as? NSNumber)?.intValue ?? 0
+                plan["use"] =
+                    included.map { "\(used) of \($0) deliverables this period" }
+                    ?? "\(used) delivered this period (unlimited)"
+                plan["percent"] = included.map { $0 == 0 ? 100 : min(100, used * 100 / $0) } ?? 0
+                plan["limited"] = included != nil
+                return plan
+            }
+        return render(
+            "home-client", "Your projects", ["projects": projects.items.map(Self.object), "plans": plans], user)
     }
 
     func project(_ id: Int64, _ user: WebUser) async throws -> Response {
@@ -450,7 +467,7 @@ struct WebRoutes: Sendable {
     static func humane(_ object: [String: Any]) -> [String: Any] {
         var object = object
         for (key, value) in object {
-            if let text = value as? String, key.hasSuffix("At") || key == "deadline" {
+            if let text = value as? String, key.hasSuffix("At") || key == "deadline" || key.hasPrefix("period") {
                 object[key] = time(text)
             } else if let text = value as? String, key == "type" || key == "status" {
                 object[key + "Label"] = text.replacingOccurrences(of: "_", with: " ")

@@ -353,6 +353,26 @@ public enum ReadModel {
             'priority', d.priority, 'reason', d.reason, 'attempts', d.attempts, 'status', d.status, 'parkedAt', d.parked_at)
         """
 
+    // MARK: a client's plan
+
+    /// A client's subscriptions, newest first: the plan, its state, the period and its use (deliverables
+    /// delivered of those included; none included means unlimited), its revision rounds and response time.
+    public static func subscriptions(clientID: Int64, on db: PGConnection) throws -> String {
+        db.prepare(
+            "read.subscriptions",
+            """
+            SELECT coalesce(jsonb_agg(jsonb_build_object(
+                       'id', s.id, 'plan', s.plan, 'planName', coalesce(p.name, s.plan), 'status', s.status,
+                       'deliverablesIncluded', s.deliverables_included, 'deliverablesUsed', s.deliverables_used,
+                       'periodStart', s.period_start, 'periodEnd', s.period_end, 'revisionRounds', s.revision_rounds,
+                       'responseTimeHours', s.response_time_hours, 'priceCents', s.price_amount_cents,
+                       'interval', s.billing_interval) ORDER BY s.id DESC), '[]')::text
+              FROM subscriptions s LEFT JOIN plans p ON p.id = s.plan
+             WHERE s.client_id = $1
+            """)
+        return try db.executePrepared("read.subscriptions", [clientID]).first!.decode(at: 0)
+    }
+
     // MARK: the command center (operators)
 
     /// The operators' figures at a glance: tasks by state, versions waiting for review, each agent with what it

@@ -23,7 +23,17 @@ struct WebPagesTests {
         "signin-sent": ["email": "a<b>@acme.test"],
         "signin-confirm": ["token": String(repeating: "a", count: 64), "next": "/"],
         "message": ["text": "There is no <such> page."],
-        "home-client": ["projects": [["id": 3, "name": "Launch <copy>", "status": "active", "tier": "pro"]]],
+        "home-client": [
+            "projects": [["id": 3, "name": "Launch <copy>", "status": "active", "tier": "pro"]],
+            "plans": [
+                [
+                    "planName": "Pro", "status": "active", "statusLabel": "active",
+                    "use": "2 of 4 deliverables this period",
+                    "limited": true, "percent": 50, "periodEnd": "2027-01-06 00:00 UTC", "revisionRounds": 2,
+                    "responseTimeHours": 24,
+                ]
+            ],
+        ],
         "home-operator": [
             "reviewCount": 2, "activeClients": 4, "mrrCents": 49_900, "slasAtRisk": 1, "slasBreached": 0, "parked": 0,
             "tasksByStatus": [["status": "running", "count": 3]],
@@ -133,6 +143,18 @@ struct WebPagesTests {
         let set = WebSession.setCookie("bp_abc", maxAge: 60, secure: true)
         #expect(set == "bullpen_session=bp_abc; Path=/; Max-Age=60; HttpOnly; SameSite=Lax; Secure")
         #expect(!WebSession.setCookie("bp_abc", maxAge: 60, secure: false).contains("Secure"))
+    }
+
+    @Test("the read model's JSON for people: times and periods as dates, states with spaces, cents as dollars")
+    func humane() {
+        let object = WebRoutes.humane([
+            "createdAt": "2026-12-06T23:55:49.2277+00:00", "periodEnd": "2027-01-06T01:27:54+00:00",
+            "status": "at_risk", "mrrCents": NSNumber(value: 450_000), "nested": ["deadline": "2026-12-08T10:00:00Z"],
+        ])
+        #expect(object["createdAt"] as? String == "2026-12-06 23:55 UTC")
+        #expect(object["periodEnd"] as? String == "2027-01-06 01:27 UTC")
+        #expect(object["statusLabel"] as? String == "at risk" && object["mrrDollars"] as? String == "$4500.00")
+        #expect((object["nested"] as? [String: Any])?["deadline"] as? String == "2026-12-08 10:00 UTC")
     }
 
     @Test("a sign-in or a form sends back only to a path of this site")
