@@ -50,7 +50,9 @@ struct WebRoutes: Sendable {
         routes.get("/invoices") { request, context in
             try await signedIn(request, context) { user in try await invoices(user) }
         }
-        for (path, page) in [("/agents", agents), ("/dead-letters", deadLetters), ("/analytics", analytics)]
+        for (path, page) in [
+            ("/agents", agents), ("/dead-letters", deadLetters), ("/analytics", analytics), ("/clients", clients),
+        ]
             as [(String, @Sendable (WebUser) async throws -> Response)]
         {
             routes.get(RouterPath(path)) { request, context in
@@ -264,6 +266,19 @@ struct WebRoutes: Sendable {
             return agent
         }
         return render("agents", "Agents", ["agents": agents], user)
+    }
+
+    /// The clients (plan, state, chat channels) and the intake form's leads, newest last.
+    func clients(_ user: WebUser) async throws -> Response {
+        let (clients, leads) = try await read { db in
+            (
+                try ReadModel.clients(PageRequest(limit: 200), status: nil, viewer: .operator, on: db),
+                try ReadModel.leads(PageRequest(limit: 200), status: nil, email: nil, on: db)
+            )
+        }
+        return render(
+            "clients", "Clients", ["clients": clients.items.map(Self.object), "leads": leads.items.map(Self.object)],
+            user)
     }
 
     /// Parked messages, each with replay and purge.

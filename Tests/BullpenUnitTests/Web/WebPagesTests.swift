@@ -58,6 +58,17 @@ struct WebPagesTests {
                 ["name": "notes <1>.txt", "contentType": "text/plain", "size": "52 bytes", "url": "/files/f1?x=1&y=2"]
             ],
         ],
+        "clients": [
+            "clients": [
+                [
+                    "name": "Acme <Co>", "email": "ops@acme.test", "plan": "pro", "status": "active",
+                    "slackConnected": true,
+                ]
+            ],
+            "leads": [
+                ["name": "Grace", "email": "g@acme.test", "brief": "A <site>", "plan": "scale", "status": "new"]
+            ],
+        ],
         "review": [
             "count": 1, "items": [["id": 9, "title": "Draft", "version": 2, "projectId": 3, "createdAt": "now"]],
         ],
