@@ -43,7 +43,7 @@ public enum DownloadLink {
             deliverableID > 0, let signature, let given = Hex.bytes(signature), given.count == 32
         else { return .failure(.malformed) }
         let expected = hmac(key, message(fileID, deliverableID, seconds))
-        guard zip(expected, given).reduce(0, { $0 | ($1.0 ^ $1.1) }) == 0 else { return .failure(.mismatch) }
+        guard ConstantTime.equal(expected, given) else { return .failure(.mismatch) }
         guard Int(now.timeIntervalSince1970) <= seconds else { return .failure(.expired) }
         return .success(deliverableID)
     }

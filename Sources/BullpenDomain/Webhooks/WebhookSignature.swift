@@ -110,7 +110,7 @@ public enum WebhookSignature {
         guard abs(age) <= tolerance else { return .failure(.stale(ageSeconds: age)) }
         for secret in secrets {
             let expected = hmac(Array(secret.utf8), signed)
-            for candidate in signatures where constantTimeEqual(candidate, expected) {
+            for candidate in signatures where ConstantTime.equal(candidate, expected) {
                 return .success(timestamp)
             }
         }
@@ -129,10 +129,4 @@ public enum WebhookSignature {
     /// What Slack signs.
     public static func slackSigned(timestamp: Int, body: [UInt8]) -> [UInt8] { Array("v0:\(timestamp):".utf8) + body }
 
-    static func constantTimeEqual(_ a: [UInt8], _ b: [UInt8]) -> Bool {
-        guard a.count == b.count else { return false }
-        var difference: UInt8 = 0
-        for (x, y) in zip(a, b) { difference |= x ^ y }
-        return difference == 0
-    }
 }

@@ -1,6 +1,6 @@
 import Foundation
 
-/// Charts as server-rendered SVG: no script, no outside resource. Labels are escaped; values are drawn to the
+/// Charts as server-rendered SVG: no script, no outside resource. Labels are escaped (``HTMLText``); values are drawn to the
 /// chart's own scale (0 to the largest value).
 enum SVGChart {
     /// A line over `points` (label, value), left to right, with the first and last labels and the largest value
@@ -14,8 +14,8 @@ enum SVGChart {
         let plotWidth = Double(width) - left - right
         let plotHeight = Double(height) - top - bottom
         var svg =
-            "<svg viewBox=\"0 0 \(width) \(height)\" role=\"img\" aria-label=\"\(escape(title))\" class=\"chart\">"
-        svg += "<title>\(escape(title))</title>"
+            "<svg viewBox=\"0 0 \(width) \(height)\" role=\"img\" aria-label=\"\(HTMLText.escape(title))\" class=\"chart\">"
+        svg += "<title>\(HTMLText.escape(title))</title>"
         guard !points.isEmpty else {
             return svg
                 + "<text x=\"\(width / 2)\" y=\"\(height / 2)\" text-anchor=\"middle\">No figures yet</text></svg>"
@@ -36,12 +36,12 @@ enum SVGChart {
         svg += "<path d=\"\(path)\" class=\"series\" fill=\"none\"/>"
         for (index, point) in points.enumerated() {
             svg += String(format: "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"3\" class=\"dot\">", x(index), y(point.value))
-            svg += "<title>\(escape(point.label)): \(format(point.value))</title></circle>"
+            svg += "<title>\(HTMLText.escape(point.label)): \(format(point.value))</title></circle>"
         }
-        svg += "<text x=\"\(left)\" y=\"\(height - 8)\" class=\"tick\">\(escape(points[0].label))</text>"
+        svg += "<text x=\"\(left)\" y=\"\(height - 8)\" class=\"tick\">\(HTMLText.escape(points[0].label))</text>"
         if points.count > 1 {
             svg +=
-                "<text x=\"\(left + plotWidth)\" y=\"\(height - 8)\" text-anchor=\"end\" class=\"tick\">\(escape(points[points.count - 1].label))</text>"
+                "<text x=\"\(left + plotWidth)\" y=\"\(height - 8)\" text-anchor=\"end\" class=\"tick\">\(HTMLText.escape(points[points.count - 1].label))</text>"
         }
         return svg + "</svg>"
     }
@@ -50,8 +50,4 @@ enum SVGChart {
         value == value.rounded() ? String(Int(value)) : String(format: "%.2f", value)
     }
 
-    static func escape(_ text: String) -> String {
-        text.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;")
-            .replacingOccurrences(of: ">", with: "&gt;").replacingOccurrences(of: "\"", with: "&quot;")
-    }
 }

@@ -22,7 +22,7 @@ struct SignInPages {
             return web.render("signin", "Sign in", ["next": next], nil)
         }
         routes.post("/signin") { request, context in
-            let form = try await Self.form(request)
+            let form = try await WebRoutes.form(request)
             let email = (form["email"] ?? "").trimmingCharacters(in: .whitespaces)
             let next = form["next"].flatMap(WebRoutes.localPath) ?? "/"
             guard (3...254).contains(email.utf8.count), email.contains("@"), !email.contains(where: \.isWhitespace)
@@ -42,7 +42,7 @@ struct SignInPages {
             return web.render("signin-confirm", "Sign in", ["token": token, "next": next], nil)
         }
         routes.post("/signin/confirm") { request, context in
-            let form = try await Self.form(request)
+            let form = try await WebRoutes.form(request)
             let next = form["next"].flatMap(WebRoutes.localPath) ?? "/"
             guard let token = form["token"], token.utf8.count == 64 else {
                 return refused("this sign-in link is unknown")
@@ -63,7 +63,7 @@ struct SignInPages {
         }
         routes.post("/signout") { request, context in
             try await web.signedIn(request, context) { user in
-                let form = try await Self.form(request)
+                let form = try await WebRoutes.form(request)
                 guard WebSession.formTokenHolds(form["csrf"], for: user) else { return WebRoutes.redirect("/") }
                 let everywhere = form["everywhere"] == "1"
                 let (email, id) = (user.email, user.sessionID)
@@ -90,7 +90,7 @@ struct SignInPages {
         }
         routes.post("/sessions/revoke") { request, context in
             try await web.signedIn(request, context) { user in
-                let form = try await Self.form(request)
+                let form = try await WebRoutes.form(request)
                 guard WebSession.formTokenHolds(form["csrf"], for: user), let id = form["id"].flatMap({ Int64($0) })
                 else { return WebRoutes.redirect("/sessions") }
                 let email = user.email
@@ -108,7 +108,7 @@ struct SignInPages {
     /// transaction (the link's token only in the email, dropped from the notification once sent).
     func send(to email: String, next: String) async throws {
         let operators = settings.operators
-        let token = (0..<32).map { _ in String(format: "%02x", UInt8.random(in: 0...255)) }.joined()
+        let token = Hex.string((0..<32).map { _ in UInt8.random(in: 0...255) })
         let hash = Array(SHA256.hash(data: Array(token.utf8)))
         let expires = Date().addingTimeInterval(settings.linkLifetime)
         let perHour = settings.linksPerHour
@@ -139,13 +139,5 @@ struct SignInPages {
             .forbidden, "This link does not hold", reason.prefix(1).uppercased() + reason.dropFirst() + ".", user: nil)
     }
 
-    static func form(_ request: Request) async throws -> [String: String] {
-        let body = try await RequestBody.read(request, upTo: 16 * 1024)
-        return IntakeConfirmRoutes.form(String(decoding: body, as: UTF8.self))
-    }
-
-    static func time(_ date: Date) -> String {
-        ISO8601DateFormatter().string(from: date).replacingOccurrences(of: "T", with: " ").replacingOccurrences(
-            of: "Z", with: " UTC")
-    }
+    static func time(_ date: Date) -> String { WebRoutes.time(ISO8601DateFormatter().string(from: date)) }
 }

@@ -359,8 +359,7 @@ struct WebRoutes: Sendable {
         _ build: @escaping @Sendable (WebUser, Int64, [String: String]) throws -> (OperatorCommand, String)
     ) async throws -> Response {
         try await signedIn(request, context) { user in
-            let body = try await RequestBody.read(request, upTo: 64 * 1024)
-            let form = IntakeConfirmRoutes.form(String(decoding: body, as: UTF8.self))
+            let form = try await Self.form(request)
             guard WebSession.formTokenHolds(form["csrf"], for: user) else {
                 return message(
                     .forbidden, "This form has expired",
@@ -504,4 +503,10 @@ struct WebRoutes: Sendable {
     }
 
     static func formKey() -> String { UUID().uuidString.lowercased() }
+
+    /// A posted form's fields (`application/x-www-form-urlencoded`, at most 64 KiB: a message's text fits).
+    static func form(_ request: Request) async throws -> [String: String] {
+        let body = try await RequestBody.read(request, upTo: 64 * 1024)
+        return IntakeConfirmRoutes.form(String(decoding: body, as: UTF8.self))
+    }
 }

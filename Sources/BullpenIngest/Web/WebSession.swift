@@ -1,3 +1,4 @@
+import BullpenDomain
 import BullpenStore
 import Crypto
 import Foundation
@@ -36,14 +37,13 @@ enum WebSession {
     }
 
     static func csrf(for secret: String) -> String {
-        SHA256.hash(data: Array("bullpen web form:\(secret)".utf8)).map { String(format: "%02x", $0) }.joined()
+        Hex.string(SHA256.hash(data: Array("bullpen web form:\(secret)".utf8)))
     }
 
     /// Whether a posted form token is this session's (compared in constant time).
     static func formTokenHolds(_ given: String?, for user: WebUser) -> Bool {
-        let expected = Array(user.csrf.utf8)
-        guard let given = given.map({ Array($0.utf8) }), given.count == expected.count else { return false }
-        return zip(given, expected).reduce(0) { $0 | ($1.0 ^ $1.1) } == 0
+        guard let given else { return false }
+        return ConstantTime.equal(Array(given.utf8), Array(user.csrf.utf8))
     }
 
     static func setCookie(_ secret: String, maxAge: TimeInterval, secure: Bool) -> String {

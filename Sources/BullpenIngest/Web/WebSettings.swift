@@ -3,8 +3,6 @@ import Foundation
 /// The web's settings: where its templates and assets are, who the operators are, and how long links and
 /// sessions last.
 public struct WebSettings: Sendable {
-    /// The folder with `templates/` (Mustache) and `static/` (the stylesheet and the script).
-    public var folder: String
     /// The operators' addresses (lower case): these sign in as operators; any other address that is a client's
     /// contact signs in as that client.
     public var operators: Set<String>
@@ -15,7 +13,7 @@ public struct WebSettings: Sendable {
     public var sessionLifetime: TimeInterval
     /// Sign-in links an address may be sent an hour.
     public var linksPerHour: Int
-    /// The templates and assets, read from `folder`.
+    /// The templates and assets, read from the folder with `templates/` (Mustache) and `static/`.
     public let pages: WebPages
 
     /// Reads the templates and assets now: a missing or broken one is an error here, not on a request.
@@ -24,7 +22,6 @@ public struct WebSettings: Sendable {
         sessionLifetime: TimeInterval = 14 * 24 * 3600, linksPerHour: Int = 5
     ) throws {
         pages = try WebPages(folder: folder)
-        self.folder = folder
         self.operators = Set(operators.map { $0.lowercased() })
         self.secureCookies = secureCookies
         self.linkLifetime = linkLifetime

@@ -30,8 +30,8 @@ struct IntakeConfirmRoutes {
                     <p>Confirm that the brief sent through our form naming your address was yours, and it opens as
                     a new project under your plan.</p>
                     <form method="post" action="/intake/confirm">
-                    <input type="hidden" name="lead" value="\(Self.escape(lead ?? ""))">
-                    <input type="hidden" name="token" value="\(Self.escape(token ?? ""))">
+                    <input type="hidden" name="lead" value="\(HTMLText.escape(lead ?? ""))">
+                    <input type="hidden" name="token" value="\(HTMLText.escape(token ?? ""))">
                     <button type="submit">Yes, it was me: open the project</button>
                     </form>
                     <p>If it was not you, close this page: nothing happens.</p>
@@ -61,9 +61,7 @@ struct IntakeConfirmRoutes {
             return nil
         }
         let given = Array(SHA256.hash(data: Array(token.utf8)))
-        guard given.count == confirmable.tokenHash.count,
-            zip(given, confirmable.tokenHash).reduce(0, { $0 | ($1.0 ^ $1.1) }) == 0
-        else { return nil }
+        guard ConstantTime.equal(given, confirmable.tokenHash) else { return nil }
         return id
     }
 
@@ -100,10 +98,5 @@ struct IntakeConfirmRoutes {
             if parts.count == 2 { fields[parts[0]] = parts[1] }
         }
         return fields
-    }
-
-    static func escape(_ text: String) -> String {
-        text.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "\"", with: "&quot;")
-            .replacingOccurrences(of: "<", with: "&lt;").replacingOccurrences(of: ">", with: "&gt;")
     }
 }

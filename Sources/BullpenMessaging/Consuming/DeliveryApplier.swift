@@ -108,10 +108,10 @@ final class DeliveryApplier {
                     }
                     return try inSavepoint(message, tx) {
                         try checkApplicable(message)
-                        guard try holdCall(of: message, tx) else {
+                        guard try holdCalls(of: [message], tx)[0] else {
                             throw HandlerError.retryLater(reason: "another consumer is handling this message now")
                         }
-                        guard try !Inbox.contains(messageID: message.messageID, in: tx) else { return .duplicate }
+                        guard try Inbox.applied(among: [message.messageID], in: tx).isEmpty else { return .duplicate }
                         switch try outside.prepare(message, tx) {
                         case .done(let result):
                             guard
@@ -209,16 +209,7 @@ final class DeliveryApplier {
     ) throws -> [Decision] {
         calls = Array(repeating: nil, count: messages.count)
         return try optimistically {
-            tx.prepare(
-                "runtime.hold_calls",
-                """
-                SELECT pg_try_advisory_lock(hashtextextended('bullpen.call.' || id, 0))
-                  FROM unnest($1::text[]) WITH ORDINALITY AS u(id, n) ORDER BY n
-                """)
-            let held = try tx.executePrepared("runtime.hold_calls", [PGArray(messages.map(\.messageID))]).rows.map {
-                try $0.decode(at: 0, as: Bool.self)
-            }
-            guard held.allSatisfy({ $0 }) else { throw FastPathAborted() }
+            guard try holdCalls(of: messages, tx).allSatisfy({ $0 }) else { throw FastPathAborted() }
             let applied = try Inbox.applied(among: messages.map(\.messageID), in: tx)
             var decisions = [Decision](repeating: .ack(.duplicate), count: messages.count)
             var seen = Set<String>()
@@ -323,12 +314,18 @@ final class DeliveryApplier {
         }
     }
 
-    /// Holds a message that calls outside for this consumer's session (released after its second step, or
-    /// when the session ends); false when another session holds it.
-    private func holdCall(of message: InboundMessage, _ tx: PGConnection) throws -> Bool {
-        tx.prepare("runtime.hold_call", "SELECT pg_try_advisory_lock(hashtextextended('bullpen.call.' || $1, 0))")
-        return try tx.executePrepared("runtime.hold_call", [message.messageID]).rows.first?.decode(at: 0, as: Bool.self)
-            ?? false
+    /// Holds messages that call outside for this consumer's session (released after their second step, or when
+    /// the session ends), in one statement; per message, false when another session holds it.
+    private func holdCalls(of messages: [InboundMessage], _ tx: PGConnection) throws -> [Bool] {
+        tx.prepare(
+            "runtime.hold_calls",
+            """
+            SELECT pg_try_advisory_lock(hashtextextended('bullpen.call.' || id, 0))
+              FROM unnest($1::text[]) WITH ORDINALITY AS u(id, n) ORDER BY n
+            """)
+        return try tx.executePrepared("runtime.hold_calls", [PGArray(messages.map(\.messageID))]).rows.map {
+            try $0.decode(at: 0, as: Bool.self)
+        }
     }
 
     private func handler(of message: InboundMessage) -> ErasedHandler? { message.type.flatMap { handlers[$0] } }
@@ -380,7 +377,7 @@ final class DeliveryApplier {
             }
             var end = index + 1
             while end < messages.count, fresh[end], messages[end].type == messages[index].type { end += 1 }
-            do {
+            try optimistically {
                 if end - index > 1, let handleBatch = handlersByMessage[index].handleBatch {
                     try handleBatch(Array(messages[index..<end]), tx)
                 } else {
@@ -392,12 +389,6 @@ final class DeliveryApplier {
                         }
                     }
                 }
-            } catch let error as PGError where error.isConnectionFailure || error.isRetryableTransaction {
-                throw error
-            } catch let aborted as FastPathAborted {
-                throw aborted
-            } catch {
-                throw FastPathAborted()
             }
             index = end
         }

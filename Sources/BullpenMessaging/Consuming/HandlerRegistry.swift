@@ -99,12 +99,18 @@ struct OutsideSteps: Sendable {
         let value: any Sendable
     }
 
+    /// A preparation with its call erased.
+    static func erase<Call: Sendable>(_ preparation: Preparation<Call>) -> Preparation<Erased> {
+        switch preparation {
+        case .done(let result): return .done(result)
+        case .call(let call): return .call(Erased(value: call))
+        }
+    }
+
     init<Handler: OutsideCallingHandler>(_ handler: Handler) {
         prepare = { inbound, tx in
-            switch try handler.prepare(try ErasedHandler.decode(Handler.Message.self, inbound), inbound, in: tx) {
-            case .done(let result): return .done(result)
-            case .call(let call): return .call(Erased(value: call))
-            }
+            OutsideSteps.erase(
+                try handler.prepare(try ErasedHandler.decode(Handler.Message.self, inbound), inbound, in: tx))
         }
         call = { calls in
             handler.call(calls.map { $0.value as! Handler.Call }).map { $0.map { Erased(value: $0) } }
@@ -116,12 +122,7 @@ struct OutsideSteps: Sendable {
         }
         prepareBatch = { inbounds, tx in
             let messages = try inbounds.map { (try ErasedHandler.decode(Handler.Message.self, $0), $0) }
-            return try handler.prepareBatch(messages, in: tx).map { preparation in
-                switch preparation {
-                case .done(let result): return .done(result)
-                case .call(let call): return .call(Erased(value: call))
-                }
-            }
+            return try handler.prepareBatch(messages, in: tx).map(OutsideSteps.erase)
         }
         settleBatch = { settled, tx in
             try handler.settleBatch(

@@ -18,12 +18,6 @@ public enum Inbox {
         return try tx.executePrepared("inbox.insert", [messageID, queue, type]).rowsAffected == 1
     }
 
-    /// Whether a message id was applied already (read only: the first step of a message that calls outside).
-    public static func contains(messageID: String, in tx: PGConnection) throws -> Bool {
-        tx.prepare("inbox.contains", "SELECT 1 FROM inbox WHERE message_id = $1")
-        return try !tx.executePrepared("inbox.contains", [messageID]).rows.isEmpty
-    }
-
     /// Which of these message ids were applied already (read only), in one statement.
     public static func applied(among messageIDs: [String], in tx: PGConnection) throws -> Set<String> {
         tx.prepare("inbox.applied_among", "SELECT message_id FROM inbox WHERE message_id = ANY($1::text[])")

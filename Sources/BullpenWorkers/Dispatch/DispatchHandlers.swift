@@ -116,7 +116,8 @@ public struct RunStartHandler: OutsideCallingHandler {
         }
     }
 
-    /// The runs the gateway accepted, recorded in one statement (those still waiting for their start).
+    /// The runs the gateway accepted, recorded in one statement: the tasks still waiting for their start run (an
+    /// attempt settled or cancelled while the gateway answered stays as it is).
     public func settleBatch(
         _ settled: [(message: RunStart, inbound: InboundMessage, call: Call, answer: RunAnswer)], in tx: PGConnection
     ) throws -> [HandlerResult] {
@@ -124,14 +125,14 @@ public struct RunStartHandler: OutsideCallingHandler {
         let waiting = Dictionary(
             runs.filter { $0.open && $0.taskStatus == .assigned }.map { ("\($0.taskID)/\($0.attempt)", $0) }
         ) { first, _ in first }
-        try TaskDispatching.started(
-            settled.compactMap { item in
-                waiting["\(item.message.taskId)/\(item.message.attempt)"].map {
-                    .init(
-                        $0, sessionKey: item.call.request.sessionKey, timeoutSeconds: item.call.request.timeout,
-                        messageID: item.inbound.messageID)
-                }
-            }, in: tx)
+        let started = settled.compactMap { item -> TaskDispatching.StartedRun? in
+            waiting["\(item.message.taskId)/\(item.message.attempt)"].map {
+                .init(
+                    $0, sessionKey: item.call.request.sessionKey, timeoutSeconds: item.call.request.timeout,
+                    messageID: item.inbound.messageID)
+            }
+        }
+        if !started.isEmpty { try TaskDispatching.started(started, in: tx) }
         return settled.map { _ in .applied }
     }
 
@@ -184,16 +185,7 @@ public struct RunStartHandler: OutsideCallingHandler {
     public func settle(
         _ message: RunStart, _ inbound: InboundMessage, _ call: Call, _ answer: RunAnswer, in tx: PGConnection
     ) throws -> HandlerResult {
-        guard let run = try TaskDispatching.runContexts([(message.taskId, message.attempt)], in: tx).first,
-            run.open, run.taskStatus == .assigned
-        else { return .applied }
-        try TaskDispatching.started(
-            [
-                .init(
-                    run, sessionKey: call.request.sessionKey, timeoutSeconds: call.request.timeout,
-                    messageID: inbound.messageID)
-            ], in: tx)
-        return .applied
+        try settleBatch([(message, inbound, call, answer)], in: tx)[0]
     }
 
     public func parked(_ message: RunStart, reason: String, in tx: PGConnection) throws {
