@@ -18,7 +18,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio-extras.git", from: "1.35.2"),
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
-        .package(url: "https://github.com/apple/swift-crypto.git", from: "3.12.3"),
+        .package(url: "https://github.com/apple/swift-crypto.git", from: "4.5.2"),
+        .package(url: "https://github.com/vapor/jwt-kit.git", from: "5.8.0"),
         .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
@@ -39,6 +40,10 @@ let package = Package(
         .target(name: "PostgreSQL", dependencies: ["CPostgres", "ServiceURL"], swiftSettings: swiftSettings),
         .target(name: "HTTPClient", dependencies: ["CCurl"], swiftSettings: swiftSettings),
         .target(name: "Providers", dependencies: ["HTTPClient"], swiftSettings: swiftSettings),
+        // Clerk's session tokens: RS256 against the instance's JWKS (jwt-kit), the claims' rules, the handshake.
+        .target(
+            name: "Clerk", dependencies: ["HTTPClient", .product(name: "JWTKit", package: "jwt-kit")],
+            swiftSettings: swiftSettings),
         // Deliverables' files, kept by content.
         .target(
             name: "Files", dependencies: ["HTTPClient", .product(name: "Crypto", package: "swift-crypto")],
@@ -76,6 +81,7 @@ let package = Package(
             name: "BullpenIngest",
             dependencies: [
                 "BullpenMessaging", "BullpenStore", "BullpenDomain", "PostgreSQL", "AMQP", "Files", "Providers",
+                "Clerk",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Mustache", package: "swift-mustache"),
                 .product(name: "Ink", package: "Ink"),
@@ -108,7 +114,9 @@ let package = Package(
         .target(
             name: "BullpenSandbox",
             dependencies: [
-                "OpenClaw", "HTTPClient", "BullpenDomain", "Providers",
+                "OpenClaw", "HTTPClient", "BullpenDomain", "Providers", "Clerk",
+                .product(name: "JWTKit", package: "jwt-kit"),
+                .product(name: "CryptoExtras", package: "swift-crypto"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
                 .product(name: "Crypto", package: "swift-crypto"),
@@ -128,7 +136,7 @@ let package = Package(
                 "Providers",
                 "BullpenIngest", "BullpenWorkers", "BullpenMessaging", "BullpenStore", "BullpenDomain",
                 "BullpenFixtures",
-                "AMQP", "PostgreSQL", "HTTPClient", "BullpenAPIClient", "OpenClaw", "BullpenSandbox",
+                "AMQP", "PostgreSQL", "HTTPClient", "BullpenAPIClient", "OpenClaw", "BullpenSandbox", "Clerk",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "Crypto", package: "swift-crypto"),
@@ -158,7 +166,7 @@ let package = Package(
             dependencies: [
                 "AMQP", "ServiceURL", "PostgreSQL", "BullpenDomain", "BullpenMessaging", "BullpenIngest",
                 "BullpenAPIClient", "OpenClaw", "BullpenSandbox", "BullpenWorkers", "BullpenStore", "Providers",
-                "HTTPClient", "Files",
+                "HTTPClient", "Files", "Clerk",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -173,7 +181,7 @@ let package = Package(
             dependencies: [
                 "AMQP", "PostgreSQL", "HTTPClient", "ServiceURL", "BullpenDomain", "BullpenStore", "BullpenMessaging",
                 "BullpenWorkers", "BullpenIngest", "BullpenFixtures", "OpenClaw", "BullpenSandbox", "Providers",
-                "Files",
+                "Files", "Clerk",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "Crypto", package: "swift-crypto"),

@@ -32,6 +32,12 @@ export BULLPEN_WEB_DIR=${BULLPEN_WEB_DIR:-$BULLPEN_ROOT/Web}
 export BULLPEN_PLANS=${BULLPEN_PLANS:-$BULLPEN_ROOT/Config/plans.json}
 # Links in clients' emails (an intake confirmation's page is ingest's own).
 export BULLPEN_PORTAL_URL=${BULLPEN_PORTAL_URL:-http://127.0.0.1:$BULLPEN_HTTP_PORT}
+# Clerk: the sandbox's stand-in on loopback, with the operator's Clerk user (a real deployment sets the
+# instance's Frontend API URL and its operators' user ids).
+: "${BULLPEN_CLERK_PORT:=18791}"
+export BULLPEN_CLERK_PORT
+export BULLPEN_CLERK_ISSUER=${BULLPEN_CLERK_ISSUER:-http://127.0.0.1:$BULLPEN_CLERK_PORT}
+export BULLPEN_OPERATOR_CLERK_IDS=${BULLPEN_OPERATOR_CLERK_IDS:-user_sandboxoperator}
 # Stripe: the sandbox's stand-in on loopback (a real deployment sets the URL and its own secret key).
 : "${BULLPEN_STRIPE_PORT:=12111}"
 export BULLPEN_STRIPE_PORT

@@ -1,10 +1,11 @@
 """The web's journeys in Chromium (Selenium, headless), against a stack that ran the demo story (ops/web-test).
 
 A client signs in with the link from the email the outbound sandbox recorded, opens its delivered deliverable
-and asks for a revision; the operator, signed in meanwhile on the review queue, sees the new version arrive
+and asks for a revision; the operator, signed in meanwhile through the Clerk stand-in on the review queue, sees the new version arrive
 without a reload, reviews it beside the old one and delivers it with the keyboard; the client's project page
 shows the delivery without a reload. Then what must not work: another client's page (404), a form without its
-token or with another session's (403), a sign-in link used twice or expired (403). No page may log a console
+token or with another session's (403), a sign-in link used twice or expired (403), a Clerk handshake used twice
+(403). No page may log a console
 error. Screenshots of the main pages are kept.
 """
 
@@ -30,6 +31,7 @@ CLIENT = os.environ["WEB_CLIENT_EMAIL"]
 OPERATOR = os.environ["WEB_OPERATOR_EMAIL"]
 OUT = os.environ["WEB_OUT"]
 BULLPEN = os.environ["BULLPEN_BIN"]
+CLERK = os.environ["WEB_CLERK"]
 
 
 def step(text):
@@ -100,13 +102,27 @@ def sign_in(driver, address, name):
     return link
 
 
+def sign_in_with_clerk(driver, address, name):
+    """Through Clerk's sign-in page (the sandbox's stand-in) and back to the console with its handshake."""
+    driver.get(BASE + "/")
+    eventually(lambda: "/signin" in driver.current_url, "the sign-in page")
+    driver.find_element(By.LINK_TEXT, "Sign in with Clerk").click()
+    eventually(lambda: "/sign-in" in driver.current_url, "Clerk's sign-in page")
+    field = driver.find_element(By.ID, "identifier")
+    field.send_keys(address)
+    field.send_keys(Keys.ENTER)
+    eventually(lambda: driver.current_url.rstrip("/") == BASE, f"{name} signed in through Clerk")
+    console_errors(driver, f"{name}'s first page")
+
+
 def cookie(driver):
     return "bullpen_session=" + driver.get_cookie("bullpen_session")["value"]
 
 
-def http(method, path, cookie_value=None, form=None):
+def http(method, path, cookie_value=None, form=None, headers=None):
+    """One request, redirects not followed: (status, body), or with headers=True (status, body, headers)."""
     data = urllib.parse.urlencode(form).encode() if form is not None else None
-    request = urllib.request.Request(BASE + path, data=data, method=method)
+    request = urllib.request.Request(path if path.startswith("http") else BASE + path, data=data, method=method)
     if cookie_value:
         request.add_header("Cookie", cookie_value)
     if data is not None:
@@ -119,9 +135,10 @@ def http(method, path, cookie_value=None, form=None):
     opener = urllib.request.build_opener(NoRedirect)
     try:
         with opener.open(request, timeout=10) as response:
-            return response.status, response.read().decode()
+            answer = (response.status, response.read().decode(), response.headers)
     except urllib.error.HTTPError as error:
-        return error.code, error.read().decode()
+        answer = (error.code, error.read().decode(), error.headers)
+    return answer if headers else answer[:2]
 
 
 def shot(driver, name):
@@ -143,8 +160,8 @@ def main():
     client = browser()
     operator = browser()
     try:
-        step(f"the operator signs in ({OPERATOR}) and opens the review queue")
-        sign_in(operator, OPERATOR, "the operator")
+        step(f"the operator signs in through Clerk ({OPERATOR}) and opens the review queue")
+        sign_in_with_clerk(operator, OPERATOR, "the operator")
         shot(operator, "command-center")
         operator.get(BASE + "/review")
         waiting = len(operator.find_elements(By.CSS_SELECTOR, "#review-list li"))
@@ -295,6 +312,20 @@ def main():
         status, _ = http("GET", "/", None)
         if status != 303:
             fail(f"a stranger was not sent to sign in: {status}")
+        status, _, headers = http("POST", CLERK + "/sign-in", None,
+                                  {"email": OPERATOR, "redirect_url": BASE + "/signin/clerk"}, headers=True)
+        handshake = headers.get("Location", "")
+        if status != 303 or "__clerk_handshake=" not in handshake:
+            fail(f"Clerk's sign-in gave no handshake: {status} {handshake}")
+        status, _, headers = http("GET", handshake, None, headers=True)
+        if status != 303 or "bullpen_session=bp_" not in headers.get("Set-Cookie", ""):
+            fail(f"a Clerk handshake opened no session: {status}")
+        status, body = http("GET", handshake, None)
+        if status != 403 or "used already" not in body:
+            fail(f"a Clerk handshake was taken twice: {status}")
+        status, body = http("GET", handshake.replace("__clerk_handshake=", "__clerk_handshake=x"), None)
+        if status != 403 or "does not hold" not in body:
+            fail(f"a forged Clerk handshake was taken: {status}")
 
         step("sign out everywhere ends the session")
         client.get(BASE + "/sessions")

@@ -6,6 +6,7 @@ import BullpenIngest
 import BullpenMessaging
 import BullpenStore
 import BullpenWorkers
+import Clerk
 import Foundation
 import Logging
 import OpenClaw
@@ -296,6 +297,27 @@ struct IngestCommand: AsyncParsableCommand {
     @Flag(help: "Mark the session cookie Secure: ingest is reached over TLS (a load balancer in front).")
     var secureCookies = false
 
+    @Option(help: "The web's public URL, where Clerk sends people back after signing in (env BULLPEN_PORTAL_URL).")
+    var portalURL: String = Environment.value("BULLPEN_PORTAL_URL", default: "http://localhost:3000")
+
+    @Option(
+        help:
+            "The Clerk instance's Frontend API URL, its session tokens' issuer (env BULLPEN_CLERK_ISSUER; unset: no Clerk sign-in)."
+    )
+    var clerkIssuer: String = Environment.value("BULLPEN_CLERK_ISSUER", default: "")
+
+    @Option(help: "Clerk's sign-in page (env BULLPEN_CLERK_SIGN_IN_URL; default: <issuer>/sign-in).")
+    var clerkSignInURL: String = Environment.value("BULLPEN_CLERK_SIGN_IN_URL", default: "")
+
+    @Option(
+        help:
+            "Origins Clerk session tokens may be made for (their azp), comma-separated (env BULLPEN_CLERK_AUTHORIZED_PARTIES; default: the portal URL's)."
+    )
+    var clerkAuthorizedParties: String = Environment.value("BULLPEN_CLERK_AUTHORIZED_PARTIES", default: "")
+
+    @Option(help: "Clerk users (user_...) that sign in as operators, comma-separated (env BULLPEN_OPERATOR_CLERK_IDS).")
+    var operatorClerkIDs: String = Environment.value("BULLPEN_OPERATOR_CLERK_IDS", default: "")
+
     @Flag(help: "Serve no web pages (the client portal and the operator console): the API and webhooks only.")
     var noWeb = false
 
@@ -348,9 +370,29 @@ struct IngestCommand: AsyncParsableCommand {
                 configuration.web = try WebSettings(
                     folder: webDir, operators: Set(Environment.list(operatorEmails)), secureCookies: secureCookies)
             } catch { throw ValidationError("\(error)") }
+            if !clerkIssuer.isEmpty {
+                let parties = Environment.list(clerkAuthorizedParties)
+                configuration.web?.clerk = ClerkSignIn(
+                    verifier: ClerkVerifier(
+                        rules: ClerkClaimRules(
+                            issuer: clerkIssuer,
+                            authorizedParties: Set(parties.isEmpty ? [Self.origin(of: portalURL)] : parties))),
+                    signInURL: clerkSignInURL.isEmpty ? clerkIssuer + "/sign-in" : clerkSignInURL,
+                    portalURL: portalURL, operators: Set(Environment.list(operatorClerkIDs)))
+            }
         }
         let server = IngestServer(configuration: configuration, topology: try connection.topology(), logger: logger)
         try await server.application().runService()
+    }
+}
+
+extension IngestCommand {
+    /// `scheme://host[:port]` of a URL: the origin a browser names in a token's `azp`.
+    static func origin(of url: String) -> String {
+        guard let parts = URLComponents(string: url), let scheme = parts.scheme, let host = parts.host else {
+            return url
+        }
+        return "\(scheme)://\(host)" + (parts.port.map { ":\($0)" } ?? "")
     }
 }
 
@@ -576,5 +618,9 @@ extension SandboxCommand.Outbound: AsyncParsableCommandRunner {
 }
 
 extension SandboxCommand.Stripe: AsyncParsableCommandRunner {
+    mutating func runAsync() async throws { try await run() }
+}
+
+extension SandboxCommand.Clerk: AsyncParsableCommandRunner {
     mutating func runAsync() async throws { try await run() }
 }

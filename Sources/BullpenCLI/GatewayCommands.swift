@@ -75,7 +75,35 @@ struct GatewayCommand: AsyncParsableCommand {
 struct SandboxCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "sandbox", abstract: "Local stand-ins for outside services (tests and the demo).",
-        subcommands: [Gateway.self, Outbound.self, Stripe.self])
+        subcommands: [Gateway.self, Outbound.self, Stripe.self, Clerk.self])
+
+    struct Clerk: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract:
+                "A Clerk instance's stand-in: its JWKS (/.well-known/jwks.json), Backend API users, sessions and session tokens (POST /v1/users, /v1/sessions, /v1/sessions/<id>/tokens|revoke with Bearer <secret key>), a sign-in page (/sign-in?redirect_url=) that comes back with Clerk's handshake; POST /sandbox/rotate-keys."
+        )
+        @Option(help: "Listen address.") var host: String = "127.0.0.1"
+        @Option(help: "Listen port.") var port: Int = 18791
+        @Option(help: "The issuer the tokens name (default: http://<host>:<port>).") var issuer: String?
+        @Option(help: "The Backend API's secret key (env BULLPEN_CLERK_SECRET_KEY).")
+        var secretKey: String = Environment.value("BULLPEN_CLERK_SECRET_KEY", default: "sk_test_sandbox")
+        @Option(help: "Seconds a session token lasts (Clerk's: 60).") var tokenSeconds: Double = 60
+        @Option(help: "Users to have at start, comma-separated: an email address, or email=user_id.")
+        var users: String = ""
+
+        func run() async throws {
+            Logs.bootstrap()
+            let clerk = try SandboxClerk(
+                configuration: .init(
+                    host: host, port: port, issuer: issuer, secretKey: secretKey, tokenLifetime: tokenSeconds),
+                logger: Logger(label: "bullpen.sandbox.clerk"))
+            for user in Environment.list(users) {
+                let parts = user.split(separator: "=", maxSplits: 1).map(String.init)
+                _ = clerk.createUser(email: parts[0], id: parts.count == 2 ? parts[1] : nil)
+            }
+            try await clerk.application().runService()
+        }
+    }
 
     struct Stripe: AsyncParsableCommand {
         static let configuration = CommandConfiguration(

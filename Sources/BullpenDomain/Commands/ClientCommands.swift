@@ -13,9 +13,12 @@ public struct NewClient: CommandPayload {
     public var discordWebhookUrl: String?
     /// The client's Slack channel (`C0123ABCD`): its people's messages there come onto its project's thread.
     public var slackChannelId: String?
+    /// The client's Clerk user (`user_...`): a Clerk session of that user signs in to the portal as this client.
+    public var clerkUserId: String?
 
     public enum CodingKeys: String, CodingKey, CaseIterable {
-        case name, email, company, plan, channel, timezone, slackWebhookUrl, discordWebhookUrl, slackChannelId
+        case name, email, company, plan, channel, timezone, slackWebhookUrl, discordWebhookUrl, slackChannelId,
+            clerkUserId
     }
 
     public func validate() throws(ValidationError) {
@@ -26,6 +29,7 @@ public struct NewClient: CommandPayload {
         try Check.webURL(slackWebhookUrl, "slackWebhookUrl")
         try Check.webURL(discordWebhookUrl, "discordWebhookUrl")
         try Check.slackChannel(slackChannelId, "slackChannelId")
+        try Check.clerkUser(clerkUserId, "clerkUserId")
     }
 }
 
@@ -45,17 +49,20 @@ public struct ClientChanges: CommandPayload {
     public var slackWebhookUrl: String?
     public var discordWebhookUrl: String?
     public var slackChannelId: String?
+    public var clerkUserId: String?
 
     public enum CodingKeys: String, CodingKey, CaseIterable {
         case id, name, email, company, plan, channel, timezone, status, slackWebhookUrl, discordWebhookUrl,
-            slackChannelId
+            slackChannelId, clerkUserId
     }
 
     public func validate() throws(ValidationError) {
         try Check.positive(id, "id")
         try Check.someChange([
             name, email, company, plan, channel, timezone, status, slackWebhookUrl, discordWebhookUrl, slackChannelId,
+            clerkUserId,
         ])
+        try Check.clerkUser(clerkUserId, "clerkUserId")
         try Check.webURL(slackWebhookUrl, "slackWebhookUrl")
         try Check.webURL(discordWebhookUrl, "discordWebhookUrl")
         try Check.slackChannel(slackChannelId, "slackChannelId")

@@ -60,6 +60,14 @@ public enum Check {
     }
 
     /// A Slack conversation id: C (a channel) or G (a private one), then 8 to 20 upper-case letters and digits.
+    /// A Clerk user id: `user_` then letters and digits.
+    public static func clerkUser(_ value: String?, _ field: String) throws(ValidationError) {
+        guard let value else { return }
+        guard value.hasPrefix("user_"), (6...64).contains(value.count),
+            value.dropFirst(5).allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber) })
+        else { throw ValidationError(field: field, message: "must be a Clerk user id (user_ then letters and digits)") }
+    }
+
     public static func slackChannel(_ value: String?, _ field: String) throws(ValidationError) {
         guard let value else { return }
         guard (9...21).contains(value.count), value.first == "C" || value.first == "G",

@@ -1,6 +1,7 @@
 import BullpenDomain
 import BullpenMessaging
 import BullpenStore
+import Clerk
 import Crypto
 import Foundation
 import HTTPTypes
@@ -12,6 +13,11 @@ import Hummingbird
 /// page with one button (`GET` changes nothing: a mail scanner that follows links signs nobody in); the
 /// button's `POST` uses the link, opens a session and sets its cookie. Sessions are listed and ended at
 /// `/sessions`; `POST /signout` ends this one, or every one.
+///
+/// With a Clerk instance configured, "Sign in with Clerk" goes to its sign-in page, which sends the browser
+/// back to `GET /signin/clerk` with Clerk's handshake (or, on a shared parent domain, with its `__session`
+/// cookie): the session token's signature and claims are checked, its user mapped to an operator or a client,
+/// and a web session opened as a link would, once per token.
 struct SignInPages {
     let web: WebRoutes
     var settings: WebSettings { web.settings }
@@ -19,7 +25,39 @@ struct SignInPages {
     func add(to routes: RouteCollection<APIContext>) {
         routes.get("/signin") { request, context in
             let next = request.uri.queryParameters["next"].flatMap { WebRoutes.localPath(String($0)) } ?? "/"
-            return web.render("signin", "Sign in", ["next": next], nil)
+            var data: [String: Any] = ["next": next]
+            data["clerkURL"] = settings.clerk?.signInLink(next: next)
+            return web.render("signin", "Sign in", data, nil)
+        }
+        routes.get("/signin/clerk") { request, context in
+            guard let clerk = settings.clerk else {
+                return web.message(.notFound, "Not here", "Signing in with Clerk is not set up.", user: nil)
+            }
+            let query = request.uri.queryParameters
+            let next = query["next"].flatMap { WebRoutes.localPath(String($0)) } ?? "/"
+            let token: String
+            let claims: ClerkSessionClaims
+            do {
+                if let handshake = query["__clerk_handshake"] {
+                    token = String(handshake)
+                    claims = try await clerk.verifier.verifyHandshake(token)
+                } else if let session = WebSession.cookie("__session", in: request) {
+                    token = session
+                    claims = try await clerk.verifier.verify(session)
+                } else {
+                    return WebRoutes.redirect(clerk.signInLink(next: next))
+                }
+            } catch {
+                return refused("the Clerk sign-in does not hold: \((error as? ClerkRejection)?.reason ?? "\(error)")")
+            }
+            let hash = Array(SHA256.hash(data: Array(token.utf8)))
+            let (lifetime, operators) = (settings.sessionLifetime, clerk.operators)
+            let use = try await web.read { db in
+                try WebSignIn.useClerk(
+                    userID: claims.sub, tokenHash: hash, tokenExpires: Date(timeIntervalSince1970: Double(claims.exp)),
+                    operators: operators, lifetime: lifetime, on: db)
+            }
+            return signedIn(use, next: next)
         }
         routes.post("/signin") { request, context in
             let form = try await WebRoutes.form(request)
@@ -50,16 +88,7 @@ struct SignInPages {
             let hash = Array(SHA256.hash(data: Array(token.utf8)))
             let lifetime = settings.sessionLifetime
             let use = try await web.read { db in try WebSignIn.use(tokenHash: hash, lifetime: lifetime, on: db) }
-            switch use {
-            case .refused(let reason):
-                return refused(reason)
-            case .signedIn(_, let secret):
-                return WebRoutes.redirect(
-                    next,
-                    headers: [
-                        .setCookie: WebSession.setCookie(secret, maxAge: lifetime, secure: settings.secureCookies)
-                    ])
-            }
+            return signedIn(use, next: next)
         }
         routes.post("/signout") { request, context in
             try await web.signedIn(request, context) { user in
@@ -115,7 +144,7 @@ struct SignInPages {
         let minutes = String(Int(settings.linkLifetime / 60))
         let path =
             "/signin/confirm?token=\(token)"
-            + (next == "/" ? "" : "&next=" + (next.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? ""))
+            + (next == "/" ? "" : "&next=" + WebSettings.queryValue(next))
         _ = try await web.read { db in
             try db.transaction { tx in
                 guard let person = try WebSignIn.person(email: email, operators: operators, on: tx),
@@ -131,6 +160,21 @@ struct SignInPages {
                 try Outbox.enqueue(all: ids.map { NotificationMessage(notificationId: $0, priority: 5) }, in: tx)
                 return true
             }
+        }
+    }
+
+    /// The answer to a sign-in: its session's cookie and on to `next`, or why not.
+    func signedIn(_ use: WebSignIn.Use, next: String) -> Response {
+        switch use {
+        case .refused(let reason):
+            return refused(reason)
+        case .signedIn(_, let secret):
+            return WebRoutes.redirect(
+                next,
+                headers: [
+                    .setCookie: WebSession.setCookie(
+                        secret, maxAge: settings.sessionLifetime, secure: settings.secureCookies)
+                ])
         }
     }
 

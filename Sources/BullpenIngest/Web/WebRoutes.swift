@@ -412,7 +412,7 @@ struct WebRoutes: Sendable {
         guard let user else {
             let next = request.method == .get ? request.uri.path : "/"
             return Self.redirect(
-                "/signin?next=" + (next.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? "/"))
+                "/signin?next=" + WebSettings.queryValue(next))
         }
         do {
             return try await body(user)

@@ -26,12 +26,18 @@ enum WebSession {
 
     /// The session secret the request's cookie carries, if any.
     static func secret(in request: Request) -> String? {
+        guard let value = cookie(cookieName, in: request), value.hasPrefix("bp_"), value.utf8.count <= 100 else {
+            return nil
+        }
+        return value
+    }
+
+    /// A cookie's value, the first of that name (at most 8 KB).
+    static func cookie(_ name: String, in request: Request) -> String? {
         guard let header = request.headers[.cookie] else { return nil }
         for pair in header.split(separator: ";") {
             let parts = pair.trimmingCharacters(in: .whitespaces).split(separator: "=", maxSplits: 1)
-            if parts.count == 2, parts[0] == cookieName, parts[1].hasPrefix("bp_"), parts[1].utf8.count <= 100 {
-                return String(parts[1])
-            }
+            if parts.count == 2, parts[0] == name, parts[1].utf8.count <= 8192 { return String(parts[1]) }
         }
         return nil
     }

@@ -1,3 +1,4 @@
+import Clerk
 import Foundation
 
 /// The web's settings: where its templates and assets are, who the operators are, and how long links and
@@ -13,6 +14,8 @@ public struct WebSettings: Sendable {
     public var sessionLifetime: TimeInterval
     /// Sign-in links an address may be sent an hour.
     public var linksPerHour: Int
+    /// Signing in with Clerk, when an instance is configured.
+    public var clerk: ClerkSignIn?
     /// The templates and assets, read from the folder with `templates/` (Mustache) and `static/`.
     public let pages: WebPages
 
@@ -27,5 +30,36 @@ public struct WebSettings: Sendable {
         self.linkLifetime = linkLifetime
         self.sessionLifetime = sessionLifetime
         self.linksPerHour = linksPerHour
+    }
+}
+
+/// Signing in with a Clerk instance: its Account Portal's sign-in page, which sends the browser back to
+/// `<portal>/signin/clerk` with Clerk's handshake; the verifier of its session tokens; and the Clerk users
+/// that are operators (a client is the one whose `clerk_user_id` the user is).
+public struct ClerkSignIn: Sendable {
+    public let verifier: ClerkVerifier
+    public let signInURL: String
+    public let portalURL: String
+    public let operators: Set<String>
+
+    public init(verifier: ClerkVerifier, signInURL: String, portalURL: String, operators: Set<String>) {
+        self.verifier = verifier
+        self.signInURL = signInURL
+        self.portalURL = portalURL.hasSuffix("/") ? String(portalURL.dropLast()) : portalURL
+        self.operators = operators
+    }
+
+    /// Where "Sign in with Clerk" goes: the sign-in page, told to come back to `/signin/clerk` (and then
+    /// `next`).
+    public func signInLink(next: String) -> String {
+        var back = portalURL + "/signin/clerk"
+        if next != "/" { back += "?next=" + WebSettings.queryValue(next) }
+        return signInURL + (signInURL.contains("?") ? "&" : "?") + "redirect_url=" + WebSettings.queryValue(back)
+    }
+}
+
+extension WebSettings {
+    static func queryValue(_ value: String) -> String {
+        value.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? ""
     }
 }

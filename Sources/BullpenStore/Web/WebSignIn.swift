@@ -35,7 +35,10 @@ public enum WebSignIn {
     ) throws -> Bool {
         try tx.query("SELECT pg_advisory_xact_lock(hashtextextended('bullpen.signin.' || lower($1), 0))", [email])
         let recent: Int = try tx.query(
-            "SELECT count(*)::int FROM sign_in_links WHERE lower(email) = lower($1) AND created_at > now() - interval '1 hour'",
+            """
+            SELECT count(*)::int FROM sign_in_links
+             WHERE lower(email) = lower($1) AND via = 'email' AND created_at > now() - interval '1 hour'
+            """,
             [email]
         ).first!.decode(at: 0)
         guard recent < perHour else { return false }
@@ -81,6 +84,49 @@ public enum WebSignIn {
             try tx.query(
                 "UPDATE sign_in_links SET used_at = $2, session_token_id = $3 WHERE id = $1",
                 [try link.decode("id", as: Int64.self), now, token.id])
+            return .signedIn(token, secret: secret)
+        }
+    }
+
+    /// Who a Clerk user is here: an operator when the operators' Clerk users name it (its sessions listed under
+    /// the user id), otherwise the client whose `clerk_user_id` it is (under the client's address, beside the
+    /// sessions its emailed links opened); nil for anyone else.
+    public static func person(
+        clerkUserID: String, operators: Set<String>, on db: PGConnection
+    ) throws
+        -> (person: Person, name: String)?
+    {
+        if operators.contains(clerkUserID) { return (.operator, clerkUserID) }
+        let row = try db.query(
+            "SELECT id, email FROM clients WHERE clerk_user_id = $1 AND status <> 'churned'", [clerkUserID]
+        ).first
+        return try row.map { (.client(try $0.decode("id")), try $0.decode("email")) }
+    }
+
+    /// Opens a session for a Clerk user whose session token was verified, once per token: the token's SHA-256
+    /// is recorded as a used sign-in, so the same token (a handshake URL copied from a history, say) opens
+    /// nothing a second time.
+    public static func useClerk(
+        userID: String, tokenHash: [UInt8], tokenExpires: Date, operators: Set<String>, lifetime: TimeInterval,
+        now: Date = Date(), on db: PGConnection
+    ) throws -> Use {
+        try db.transaction { tx in
+            guard let (person, name) = try person(clerkUserID: userID, operators: operators, on: tx) else {
+                return .refused("this Clerk account is not an operator's or a client's here")
+            }
+            let inserted = try tx.query(
+                """
+                INSERT INTO sign_in_links (token_hash, email, role, client_id, expires_at, via)
+                VALUES ($1, $2, $3, $4, $5, 'clerk') ON CONFLICT (token_hash) DO NOTHING RETURNING id
+                """, [PGBytes(tokenHash), name, person.role.rawValue, person.clientID, tokenExpires]
+            ).first
+            guard let inserted else { return .refused("this Clerk sign-in was used already; sign in again") }
+            let (token, secret) = try ApiTokens.create(
+                name: "web session: \(name) (Clerk)", role: person.role, clientID: person.clientID,
+                expiresAt: now.addingTimeInterval(lifetime), webEmail: name, on: tx)
+            try tx.query(
+                "UPDATE sign_in_links SET used_at = $2, session_token_id = $3 WHERE id = $1",
+                [try inserted.decode("id", as: Int64.self), now, token.id])
             return .signedIn(token, secret: secret)
         }
     }

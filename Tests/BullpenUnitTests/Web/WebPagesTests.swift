@@ -96,6 +96,15 @@ struct WebPagesTests {
         }
     }
 
+    @Test("the sign-in page offers Clerk only when it is set up, its link escaped")
+    func clerkLink() {
+        #expect(!render("signin", ["next": "/"]).contains("Sign in with Clerk"))
+        let html = render("signin", ["next": "/", "clerkURL": "https://clerk.agency.test/sign-in?redirect_url=a&b\"x"])
+        #expect(
+            html.contains(
+                "href=\"https://clerk.agency.test/sign-in?redirect_url=a&amp;b&quot;x\">Sign in with Clerk</a>"))
+    }
+
     @Test("every form that posts to a signed-in route carries the session's form token")
     func formsCarryTheToken() {
         for page in WebPages.pages where !page.hasPrefix("signin") {
