@@ -1,7 +1,7 @@
 """The web's journeys in Chromium (Selenium, headless), against a stack that ran the demo story (ops/web-test).
 
 A client signs in with the link from the email the outbound sandbox recorded, opens its delivered deliverable
-and asks for a revision; the operator, signed in meanwhile through the Clerk stand-in on the review queue, sees the new version arrive
+and asks for a revision, sends a new brief and changes its plan in Stripe's Customer Portal; the operator, signed in meanwhile through the Clerk stand-in on the review queue, sees the new version arrive
 without a reload, reviews it beside the old one and delivers it with the keyboard; the client's project page
 shows the delivery without a reload. Then what must not work: another client's page (404), a form without its
 token or with another session's (403), a sign-in link used twice or expired (403), a Clerk handshake used twice
@@ -261,6 +261,33 @@ def main():
         if status != 404:
             fail(f"a client opened the agents page: {status}")
 
+        step("the client sends a new brief; it opens a project")
+        client.get(BASE + "/")
+        client.find_element(By.ID, "new-brief").click()
+        client.find_element(By.ID, "name").send_keys("Investor update")
+        client.find_element(By.ID, "brief").send_keys("A one-page update for our investors, from the launch numbers.")
+        client.find_element(By.ID, "send-brief").click()
+        eventually(lambda: client.find_elements(By.ID, "open-project"), "the brief applied, with its project")
+        client.find_element(By.ID, "open-project").click()
+        if client.find_element(By.TAG_NAME, "h1").text != "Investor update":
+            fail(f"the brief's project shows {client.find_element(By.TAG_NAME, 'h1').text}")
+        console_errors(client, "the brief's project")
+
+        step("the client changes its plan in Stripe's Customer Portal and comes back to it")
+        client.get(BASE + "/")
+        client.find_element(By.ID, "change-plan").click()
+        eventually(lambda: "/p/session/" in client.current_url, "Stripe's Customer Portal")
+        if "Pro" not in client.find_element(By.ID, "current-plan").text:
+            fail(f"the portal shows another plan: {client.find_element(By.ID, 'current-plan').text}")
+        client.find_element(By.ID, "switch-scale").click()
+        eventually(lambda: client.current_url.rstrip("/") == BASE, "back from the Customer Portal")
+
+        def on_scale():
+            client.get(BASE + "/")
+            return "Scale" in client.find_element(By.ID, "plan").find_element(By.XPATH, "..").text
+        eventually(on_scale, "the plan card showing Scale (Stripe's webhook applied)", timeout=30)
+        console_errors(client, "the home page after the plan change")
+
         step("what must not work")
         client_cookie, operator_cookie = cookie(client), cookie(operator)
         other = subprocess.run(
@@ -337,6 +364,16 @@ def main():
         if status != 303:
             fail(f"a session signed out was still taken: {status}")
         step("all journeys passed")
+    except SystemExit:
+        # What each browser showed when a journey failed: a screenshot and the page's text, kept with the rest.
+        for name, driver in (("client", client), ("operator", operator)):
+            try:
+                shot(driver, f"failed-{name}")
+                with open(os.path.join(OUT, f"failed-{name}.txt"), "w") as handle:
+                    handle.write(driver.current_url + "\n\n" + driver.find_element(By.TAG_NAME, "body").text)
+            except Exception:
+                pass
+        raise
     finally:
         client.quit()
         operator.quit()

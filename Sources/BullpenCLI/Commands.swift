@@ -368,7 +368,8 @@ struct IngestCommand: AsyncParsableCommand {
         if !noWeb {
             do {
                 configuration.web = try WebSettings(
-                    folder: webDir, operators: Set(Environment.list(operatorEmails)), secureCookies: secureCookies)
+                    folder: webDir, operators: Set(Environment.list(operatorEmails)), portalURL: portalURL,
+                    secureCookies: secureCookies)
             } catch { throw ValidationError("\(error)") }
             if !clerkIssuer.isEmpty {
                 let parties = Environment.list(clerkAuthorizedParties)
@@ -378,7 +379,7 @@ struct IngestCommand: AsyncParsableCommand {
                             issuer: clerkIssuer,
                             authorizedParties: Set(parties.isEmpty ? [Self.origin(of: portalURL)] : parties))),
                     signInURL: clerkSignInURL.isEmpty ? clerkIssuer + "/sign-in" : clerkSignInURL,
-                    portalURL: portalURL, operators: Set(Environment.list(operatorClerkIDs)))
+                    operators: Set(Environment.list(operatorClerkIDs)))
             }
         }
         let server = IngestServer(configuration: configuration, topology: try connection.topology(), logger: logger)

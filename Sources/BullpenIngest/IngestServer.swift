@@ -115,10 +115,12 @@ public struct IngestServer: Sendable {
             cursors: EventCursors(secret: configuration.linkSecret))
         router.addRoutes(
             api.collection(tokens: apiTokens, cache: apiTokenCache, feed: feed, broker: broker), atPath: "/v1")
-        if let web = configuration.web {
+        if var web = configuration.web {
+            web.pages.formTargets = configuration.checkout?.stripe.hostedPageOrigins ?? []
             let routes = WebRoutes(
                 api: api, database: database,
-                authenticator: WebAuthenticator(tokens: apiTokens, cache: apiTokenCache), settings: web, feed: feed)
+                authenticator: WebAuthenticator(tokens: apiTokens, cache: apiTokenCache), settings: web, feed: feed,
+                checkout: configuration.checkout)
             router.addRoutes(routes.collection())
         }
         return router

@@ -31,7 +31,7 @@ public struct CheckoutRequest: Sendable, Equatable {
     }
 }
 
-/// A session Stripe created: where to send the client.
+/// A session Stripe created (a Checkout Session, or a Customer Portal session): where to send the client.
 public struct CheckoutSession: Sendable, Equatable {
     public var id: String
     public var url: String
@@ -64,14 +64,29 @@ public struct StripeClient: Sendable {
         self.timeout = timeout
     }
 
+    /// Where a Checkout or Customer Portal session's `url` leads: Stripe's hosted pages for Stripe's API, the
+    /// stand-in's own origin for another base URL.
+    public var hostedPageOrigins: [String] {
+        guard let parts = URLComponents(string: baseURL), let scheme = parts.scheme, let host = parts.host else {
+            return []
+        }
+        if host == "api.stripe.com" { return ["https://checkout.stripe.com", "https://billing.stripe.com"] }
+        return ["\(scheme)://\(host)" + (parts.port.map { ":\($0)" } ?? "")]
+    }
+
     public func request(_ checkout: CheckoutRequest, idempotencyKey: String) -> HTTPClientRequest {
+        post("/v1/checkout/sessions", checkout.form, idempotencyKey: idempotencyKey)
+    }
+
+    /// A form-encoded POST to Stripe's API.
+    func post(_ path: String, _ form: [(String, String)], idempotencyKey: String) -> HTTPClientRequest {
         HTTPClientRequest(
-            method: "POST", url: baseURL + "/v1/checkout/sessions",
+            method: "POST", url: baseURL + path,
             headers: [
                 ("Authorization", "Bearer \(secretKey)"), ("Content-Type", "application/x-www-form-urlencoded"),
                 ("Idempotency-Key", String(idempotencyKey.prefix(255))), ("User-Agent", "bullpen/1"),
             ],
-            body: Array(FormEncoding.encode(checkout.form).utf8), timeout: timeout)
+            body: Array(FormEncoding.encode(form).utf8), timeout: timeout)
     }
 
     /// Blocks for the answer (at most `timeout`).
@@ -80,11 +95,23 @@ public struct StripeClient: Sendable {
     ) throws(StripeAPIError)
         -> CheckoutSession
     {
-        let response: HTTPClientResponse
-        do { response = try CurlClient.perform(request(checkout, idempotencyKey: idempotencyKey)) } catch {
+        try Self.session(perform(request(checkout, idempotencyKey: idempotencyKey)))
+    }
+
+    /// A Customer Portal session for a customer (`POST /v1/billing_portal/sessions`): the page where the
+    /// customer changes its plan or payment method, then comes back to `returnURL`. Blocks for the answer.
+    public func createPortalSession(customer: String, returnURL: String) throws(StripeAPIError) -> CheckoutSession {
+        try Self.session(
+            perform(
+                post(
+                    "/v1/billing_portal/sessions", [("customer", customer), ("return_url", returnURL)],
+                    idempotencyKey: "bullpen-portal-" + UUID().uuidString)))
+    }
+
+    func perform(_ request: HTTPClientRequest) throws(StripeAPIError) -> HTTPClientResponse {
+        do { return try CurlClient.perform(request) } catch {
             throw StripeAPIError(status: nil, type: "network", message: "\(error)")
         }
-        return try Self.session(response)
     }
 
     static func session(_ response: HTTPClientResponse) throws(StripeAPIError) -> CheckoutSession {

@@ -51,6 +51,33 @@ public struct ProjectMessage: CommandPayload {
     public var references: [Reference] { [Reference(.project, id, field: "id")] }
 }
 
+/// `project.brief`: a client's brief for new work, from the portal: a project of its own, on its current plan.
+/// The client is the caller's (a client names no client id, so it can brief no one else).
+public struct ProjectBrief: CommandPayload {
+    public static let kind = CommandKind.projectBrief
+    public static let route = CommandRoute(.post, "/v1/briefs")
+    public static let issuers = CommandIssuers.clients
+    public var name: String
+    public var brief: String
+    public var type: String?
+    public var deadline: Timestamp?
+
+    public init(name: String, brief: String, type: String? = nil, deadline: Timestamp? = nil) {
+        self.name = name
+        self.brief = brief
+        self.type = type
+        self.deadline = deadline
+    }
+
+    public enum CodingKeys: String, CodingKey, CaseIterable { case name, brief, type, deadline }
+
+    public func validate() throws(ValidationError) {
+        try Check.text(name, "name", length: 1...200)
+        try Check.text(brief, "brief", length: 1...50_000)
+        try Check.text(type, "type", length: 1...60)
+    }
+}
+
 /// Who may issue a kind of command.
 public enum CommandIssuers: Sendable, Equatable {
     case operators

@@ -28,6 +28,7 @@ public enum CommandKind: String, Choice {
     case projectMessage = "project.message"
     case deliverableAttachFile = "deliverable.attach_file"
     case leadUpdate = "lead.update"
+    case projectBrief = "project.brief"
 }
 
 /// The body of one kind of command: decoded from the request (its `CodingKeys` are the fields a request may
@@ -139,7 +140,7 @@ public enum CommandCatalog {
         DeadLetterReplay.self, DeadLetterPurge.self,
         DeliverableApproval.self, DeliverableDelivery.self, DeliverableRevisionRequest.self,
         DeliverableRejection.self, DeliverableFeedback.self, DeliverableFile.self,
-        LeadChanges.self,
+        LeadChanges.self, ProjectBrief.self,
     ]
 
     private static let byKind = Dictionary(payloads.map { ($0.kind, $0) }) { first, _ in first }

@@ -44,6 +44,8 @@ public enum NotificationKind: String, Choice {
     case billingAlert = "billing-alert"
     /// The operators: a brief came in through the intake form.
     case newLead = "new-lead"
+    /// The operators: a client sent a brief from the portal, which opened a project to plan.
+    case newBrief = "new-brief"
     /// Whoever sent a brief through the intake form: it was received.
     case intakeReceived = "intake-received"
     /// The owner of an active client's address named by a brief through the form: confirm it was you, and the
@@ -57,7 +59,7 @@ public enum NotificationKind: String, Choice {
     public var audience: Audience {
         switch self {
         case .dispatchFailed, .taskFailed, .reviewWaiting, .slaAtRisk, .slaBreached, .clientMessage, .billingAlert,
-            .newLead:
+            .newLead, .newBrief:
             return .operators
         case .deliverableReady, .revisionInProgress, .newMessage, .projectUnderway, .weeklyDigest, .welcome, .receipt,
             .paymentFailed, .intakeReceived, .intakeConfirm, .signInLink:

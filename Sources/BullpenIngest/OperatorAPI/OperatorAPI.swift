@@ -33,6 +33,7 @@ struct OperatorAPI: Sendable {
         routes.add(middleware: RateLimit(rateLimit))
         ClientRoutes(api: self).add(to: routes.group("clients"))
         ProjectRoutes(api: self).add(to: routes.group("projects"))
+        commands(of: "/v1/briefs", on: routes.group("briefs"))
         TaskRoutes(api: self).add(to: routes.group("tasks"))
         DeliverableRoutes(api: self).add(to: routes.group("deliverables"))
         NotificationRoutes(api: self).add(to: routes.group("notifications"))

@@ -26,7 +26,7 @@ struct SignInPages {
         routes.get("/signin") { request, context in
             let next = request.uri.queryParameters["next"].flatMap { WebRoutes.localPath(String($0)) } ?? "/"
             var data: [String: Any] = ["next": next]
-            data["clerkURL"] = settings.clerk?.signInLink(next: next)
+            data["clerkURL"] = settings.clerk?.signInLink(next: next, portalURL: settings.portalURL)
             return web.render("signin", "Sign in", data, nil)
         }
         routes.get("/signin/clerk") { request, context in
@@ -45,7 +45,7 @@ struct SignInPages {
                     token = session
                     claims = try await clerk.verifier.verify(session)
                 } else {
-                    return WebRoutes.redirect(clerk.signInLink(next: next))
+                    return WebRoutes.redirect(clerk.signInLink(next: next, portalURL: settings.portalURL))
                 }
             } catch {
                 return refused("the Clerk sign-in does not hold: \((error as? ClerkRejection)?.reason ?? "\(error)")")

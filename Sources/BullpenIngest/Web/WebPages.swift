@@ -15,7 +15,7 @@ public struct WebPages: Sendable {
     public static let pages = [
         "signin", "signin-sent", "signin-confirm", "message", "home-client", "home-operator", "project",
         "deliverable", "review", "command", "sessions", "task", "invoices", "agents", "dead-letters", "analytics",
-        "clients",
+        "clients", "brief",
     ]
 
     public struct BrokenTemplate: Error, CustomStringConvertible {
@@ -58,7 +58,7 @@ public struct WebPages: Sendable {
     func response(
         _ page: String, _ values: [String: Any], status: HTTPResponse.Status = .ok, headers: HTTPFields = [:]
     ) -> Response {
-        var fields = Self.securityHeaders
+        var fields = securityHeaders
         fields[.contentType] = "text/html; charset=utf-8"
         for field in headers { fields.append(field) }
         return Response(
@@ -77,13 +77,20 @@ public struct WebPages: Sendable {
             body: .init(byteBuffer: ByteBuffer(bytes: asset.bytes)))
     }
 
-    static let securityHeaders: HTTPFields = [
-        .cacheControl: "no-store",
-        .init("Content-Security-Policy")!:
-            "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'",
-        .init("X-Content-Type-Options")!: "nosniff",
-        .init("Referrer-Policy")!: "same-origin",
-    ]
+    /// Origins a form may lead to besides this one (a form's redirect counts, for the browser's
+    /// `form-action`): Stripe's hosted pages, where a plan change goes.
+    public var formTargets: [String] = []
+
+    var securityHeaders: HTTPFields {
+        let targets = (["'self'"] + formTargets).joined(separator: " ")
+        return [
+            .cacheControl: "no-store",
+            .init("Content-Security-Policy")!:
+                "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'none'; form-action \(targets); frame-ancestors 'none'",
+            .init("X-Content-Type-Options")!: "nosniff",
+            .init("Referrer-Policy")!: "same-origin",
+        ]
+    }
 
     /// Markdown as HTML that carries no markup of the author's own: every `<` outside code is text (Ink passes
     /// raw HTML through, blocks and inline), and a link to a `javascript:`, `vbscript:` or `data:` URL goes

@@ -21,6 +21,8 @@ struct WebRoutes: Sendable {
     let authenticator: WebAuthenticator
     let settings: WebSettings
     let feed: EventFeed
+    /// Stripe and the plans, for a client's plan change (nil: no Stripe key, no plan change from the web).
+    var checkout: IngestConfiguration.CheckoutSettings? = nil
     var pages: WebPages { settings.pages }
 
     func collection() -> RouteCollection<APIContext> {
@@ -32,6 +34,7 @@ struct WebRoutes: Sendable {
             return asset
         }
         SignInPages(web: self).add(to: routes)
+        PortalPages(web: self).add(to: routes)
         routes.get("/") { request, context in
             try await signedIn(request, context) { user in try await home(user) }
         }
@@ -149,8 +152,24 @@ struct WebRoutes: Sendable {
                 plan["limited"] = included != nil
                 return plan
             }
-        return render(
-            "home-client", "Your projects", ["projects": projects.items.map(Self.object), "plans": plans], user)
+        var values: [String: Any] = [
+            "projects": projects.items.map(Self.object), "plans": plans, "formKey": Self.formKey(),
+        ]
+        if let catalog = checkout?.catalog {
+            values["billing"] =
+                [
+                    "hasPlans": !plans.isEmpty,
+                    "choices": catalog.plans.map { plan -> [String: Any] in
+                        let amount = String(format: "%.2f", Double(plan.amountCents) / 100)
+                        return [
+                            "id": plan.id.rawValue, "name": plan.name,
+                            "price": "\(amount) \(catalog.currency.uppercased())"
+                                + (plan.interval.map { " a \($0)" } ?? " once"),
+                        ]
+                    },
+                ] as [String: Any]
+        }
+        return render("home-client", "Your projects", values, user)
     }
 
     func project(_ id: Int64, _ user: WebUser) async throws -> Response {
@@ -358,6 +377,14 @@ struct WebRoutes: Sendable {
         _ request: Request, _ context: APIContext,
         _ build: @escaping @Sendable (WebUser, Int64, [String: String]) throws -> (OperatorCommand, String)
     ) async throws -> Response {
+        try await submit(request, context) { user, form in try build(user, try id(context), form) }
+    }
+
+    /// A signed-in person's form, its token checked: the page's answer, or "this form has expired".
+    func checkedForm(
+        _ request: Request, _ context: APIContext,
+        _ answer: @escaping @Sendable (WebUser, [String: String]) async throws -> Response
+    ) async throws -> Response {
         try await signedIn(request, context) { user in
             let form = try await Self.form(request)
             guard WebSession.formTokenHolds(form["csrf"], for: user) else {
@@ -366,7 +393,18 @@ struct WebRoutes: Sendable {
                     "The form was not sent from your signed-in page (or your session changed). Go back, reload the page and send it again.",
                     user: user)
             }
-            let (command, back) = try build(user, try id(context), form)
+            return try await answer(user, form)
+        }
+    }
+
+    /// A form that is a command: issued with the form's key (a form sent twice is one command), then a
+    /// redirect to the command's page.
+    func submit(
+        _ request: Request, _ context: APIContext,
+        _ build: @escaping @Sendable (WebUser, [String: String]) throws -> (OperatorCommand, String)
+    ) async throws -> Response {
+        try await checkedForm(request, context) { user, form in
+            let (command, back) = try build(user, form)
             do {
                 try command.payload.validate()
                 try user.caller.requireIssuer(of: command.kind)

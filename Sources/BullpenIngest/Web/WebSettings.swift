@@ -14,18 +14,22 @@ public struct WebSettings: Sendable {
     public var sessionLifetime: TimeInterval
     /// Sign-in links an address may be sent an hour.
     public var linksPerHour: Int
+    /// The web's address as people reach it (`BULLPEN_PORTAL_URL`): where Clerk and Stripe send them back.
+    public var portalURL: String
     /// Signing in with Clerk, when an instance is configured.
     public var clerk: ClerkSignIn?
     /// The templates and assets, read from the folder with `templates/` (Mustache) and `static/`.
-    public let pages: WebPages
+    public var pages: WebPages
 
     /// Reads the templates and assets now: a missing or broken one is an error here, not on a request.
     public init(
-        folder: String, operators: Set<String>, secureCookies: Bool = false, linkLifetime: TimeInterval = 15 * 60,
+        folder: String, operators: Set<String>, portalURL: String = "http://localhost:3000",
+        secureCookies: Bool = false, linkLifetime: TimeInterval = 15 * 60,
         sessionLifetime: TimeInterval = 14 * 24 * 3600, linksPerHour: Int = 5
     ) throws {
         pages = try WebPages(folder: folder)
         self.operators = Set(operators.map { $0.lowercased() })
+        self.portalURL = portalURL.hasSuffix("/") ? String(portalURL.dropLast()) : portalURL
         self.secureCookies = secureCookies
         self.linkLifetime = linkLifetime
         self.sessionLifetime = sessionLifetime
@@ -39,19 +43,17 @@ public struct WebSettings: Sendable {
 public struct ClerkSignIn: Sendable {
     public let verifier: ClerkVerifier
     public let signInURL: String
-    public let portalURL: String
     public let operators: Set<String>
 
-    public init(verifier: ClerkVerifier, signInURL: String, portalURL: String, operators: Set<String>) {
+    public init(verifier: ClerkVerifier, signInURL: String, operators: Set<String>) {
         self.verifier = verifier
         self.signInURL = signInURL
-        self.portalURL = portalURL.hasSuffix("/") ? String(portalURL.dropLast()) : portalURL
         self.operators = operators
     }
 
-    /// Where "Sign in with Clerk" goes: the sign-in page, told to come back to `/signin/clerk` (and then
-    /// `next`).
-    public func signInLink(next: String) -> String {
+    /// Where "Sign in with Clerk" goes: the sign-in page, told to come back to `/signin/clerk` on the portal
+    /// (and then to `next`).
+    public func signInLink(next: String, portalURL: String) -> String {
         var back = portalURL + "/signin/clerk"
         if next != "/" { back += "?next=" + WebSettings.queryValue(next) }
         return signInURL + (signInURL.contains("?") ? "&" : "?") + "redirect_url=" + WebSettings.queryValue(back)

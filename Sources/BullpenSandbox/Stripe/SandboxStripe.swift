@@ -16,6 +16,11 @@ import Synchronization
 ///   sent again.
 /// - `POST /sandbox/customers/{customer}/{renew|fail|change|cancel}`: the account's later life (`fail`:
 ///   `{"attempts", "recovers"}`; `change`: `{"price"}`), with the same delivery options.
+/// - Stripe's hosted pages, as plain forms on the stand-in: a session's `url` is `/c/pay/{id}` here, where
+///   "Pay" does what `/pay` does and goes on to the session's `success_url`; `POST /v1/billing_portal/sessions`
+///   (`customer`, `return_url`) answers a `bps_...` session whose `url`, `/p/session/{id}`, is the Customer
+///   Portal: the customer's plan and the others it may switch to (a change sends
+///   `customer.subscription.updated` as `/change` does), and a way back to `return_url`.
 /// - `GET /sandbox/state`: the sessions, and every webhook sent with the status it was answered.
 public final class SandboxStripe: Sendable {
     public struct Configuration: Sendable {
@@ -55,6 +60,7 @@ public final class SandboxStripe: Sendable {
         var plan: PlanDefinition
         var email: String
         var metadata: [String: String]
+        var successURL: String
         var customer: String?
     }
 
@@ -62,6 +68,8 @@ public final class SandboxStripe: Sendable {
         var sessions: [String: Session] = [:]
         var accounts: [String: StripeAccount] = [:]
         var keys: [String: (form: String, sessionID: String)] = [:]
+        /// Customer Portal sessions: id -> (customer, return URL).
+        var portals: [String: (customer: String, returnURL: String)] = [:]
         var snapshot = Snapshot()
     }
 
@@ -125,11 +133,12 @@ public final class SandboxStripe: Sendable {
             let id = "cs_test_" + StripeIDs.random(58)
             let object: [String: AnyEncodable] = [
                 "id": .init(id), "object": .init("checkout.session"), "mode": .init(mode), "status": .init("open"),
-                "payment_status": .init("unpaid"), "url": .init("https://checkout.stripe.com/c/pay/\(id)"),
+                "payment_status": .init("unpaid"), "url": .init("\(baseURL)/c/pay/\(id)"),
                 "customer_email": .init(email), "currency": .init("usd"), "amount_total": .init(plan.amountCents),
                 "success_url": .init(success), "metadata": .init(metadata),
             ]
-            state.sessions[id] = Session(object: object, plan: plan, email: email, metadata: metadata)
+            state.sessions[id] = Session(
+                object: object, plan: plan, email: email, metadata: metadata, successURL: success)
             if let key { state.keys[key] = (text, id) }
             state.snapshot.sessions += 1
             return Self.json(200, object)
@@ -143,6 +152,107 @@ public final class SandboxStripe: Sendable {
         return Self.json(200, session.object)
     }
 
+    /// Where the browser reaches the stand-in's hosted pages.
+    var baseURL: String { "http://\(configuration.host):\(configuration.port)" }
+
+    func createPortalSession(_ request: Request, body: [UInt8]) -> Response {
+        guard let authorization = request.headers[.authorization], authorization.hasPrefix("Bearer sk_test_") else {
+            return Self.stripeError(401, "invalid_request_error", "Invalid API Key provided.")
+        }
+        let fields = Dictionary(FormEncoding.decode(String(decoding: body, as: UTF8.self))) { _, last in last }
+        guard let customer = fields["customer"], !customer.isEmpty else {
+            return Self.stripeError(
+                400, "invalid_request_error", "Missing required param: customer.", param: "customer")
+        }
+        return state.withLock { state in
+            guard state.accounts[customer] != nil else {
+                return Self.stripeError(
+                    400, "invalid_request_error", "No such customer: '\(customer)'", param: "customer")
+            }
+            let id = "bps_" + StripeIDs.random(24)
+            let returnURL = fields["return_url"] ?? ""
+            state.portals[id] = (customer, returnURL)
+            return Self.json(
+                200,
+                [
+                    "id": id, "object": "billing_portal.session", "customer": customer, "return_url": returnURL,
+                    "url": "\(baseURL)/p/session/\(id)",
+                ])
+        }
+    }
+
+    /// The hosted Checkout page: what is bought, and "Pay".
+    func checkoutPage(_ id: String) -> Response {
+        guard let session = state.withLock({ $0.sessions[id] }) else { return Self.page(404, "No such session", "") }
+        let plan = session.plan
+        return Self.page(
+            200, "Pay Bullpen",
+            """
+            <p>\(Self.escape(plan.name)): \(plan.amountCents / 100) USD\(plan.interval.map { " a \($0)" } ?? "").</p>
+            <form method="post" action="/c/pay/\(id)"><button type="submit" id="pay">Pay</button></form>
+            """)
+    }
+
+    func payFromPage(_ id: String) async -> Response {
+        let paid = await pay(id, options: DeliveryOptions())
+        guard paid.status == .ok, let success = state.withLock({ $0.sessions[id]?.successURL }) else {
+            return Self.page(400, "This session cannot be paid", "")
+        }
+        let url = success.replacingOccurrences(of: "{CHECKOUT_SESSION_ID}", with: id)
+        return Response(status: .seeOther, headers: [.location: url])
+    }
+
+    /// The Customer Portal: the customer's plan, the plans it may switch to, and the way back.
+    func portalPage(_ id: String) -> Response {
+        guard let portal = state.withLock({ $0.portals[id] }),
+            let account = state.withLock({ $0.accounts[portal.customer] })
+        else { return Self.page(404, "This link has expired", "") }
+        let current = configuration.catalog.plan(priceID: account.priceID)
+        let others = configuration.catalog.plans.filter {
+            $0.mode == .subscription && $0.stripePriceId != account.priceID
+        }
+        let choices = others.map { plan in
+            """
+            <li><form method="post" action="/p/session/\(id)/change"><input type="hidden" name="price" value="\(Self.escape(plan.stripePriceId))">
+            <button type="submit" id="switch-\(plan.id.rawValue)">Switch to \(Self.escape(plan.name)) (\(plan.amountCents / 100) USD)</button></form></li>
+            """
+        }
+        return Self.page(
+            200, "Your subscription",
+            """
+            <p id="current-plan">Current plan: \(Self.escape(current?.name ?? account.priceID))</p>
+            <ul>\(choices.joined())</ul>
+            <p><a href="\(Self.escape(portal.returnURL))" id="return">Return to Bullpen</a></p>
+            """)
+    }
+
+    func portalChange(_ id: String, body: [UInt8]) async -> Response {
+        let fields = Dictionary(FormEncoding.decode(String(decoding: body, as: UTF8.self))) { _, last in last }
+        guard let portal = state.withLock({ $0.portals[id] }) else {
+            return Self.page(404, "This link has expired", "")
+        }
+        var options = DeliveryOptions()
+        options.price = fields["price"]
+        let changed = await act(customer: portal.customer, action: "change", options: options)
+        guard changed.status == .ok else { return Self.page(400, "That plan cannot be chosen", "") }
+        return Response(status: .seeOther, headers: [.location: portal.returnURL])
+    }
+
+    static func page(_ status: Int, _ title: String, _ body: String) -> Response {
+        let html = """
+            <!doctype html><html lang="en"><head><meta charset="utf-8"><link rel="icon" href="data:,">
+            <title>\(escape(title)) (Stripe sandbox)</title></head><body><main><h1>\(escape(title))</h1>\(body)</main></body></html>
+            """
+        return Response(
+            status: .init(code: status), headers: [.contentType: "text/html; charset=utf-8"],
+            body: .init(byteBuffer: ByteBuffer(string: html)))
+    }
+
+    static func escape(_ text: String) -> String {
+        text.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;")
+            .replacingOccurrences(of: ">", with: "&gt;").replacingOccurrences(of: "\"", with: "&quot;")
+    }
+
     // MARK: the sandbox's verbs
 
     struct DeliveryOptions: Decodable {
@@ -151,6 +261,8 @@ public final class SandboxStripe: Sendable {
         var attempts: Int?
         var recovers: Bool?
         var price: String?
+
+        init() {}
     }
 
     /// Pays an open session: the account opens and its first events are sent.
@@ -247,6 +359,16 @@ public final class SandboxStripe: Sendable {
         }
         router.get("/v1/checkout/sessions/:id") { _, context in
             self.session(context.parameters.get("id") ?? "")
+        }
+        router.post("/v1/billing_portal/sessions") { request, _ in
+            self.createPortalSession(request, body: Array(buffer: try await request.body.collect(upTo: 1 << 16)))
+        }
+        router.get("/c/pay/:id") { _, context in self.checkoutPage(context.parameters.get("id") ?? "") }
+        router.post("/c/pay/:id") { _, context in await self.payFromPage(context.parameters.get("id") ?? "") }
+        router.get("/p/session/:id") { _, context in self.portalPage(context.parameters.get("id") ?? "") }
+        router.post("/p/session/:id/change") { request, context in
+            await self.portalChange(
+                context.parameters.get("id") ?? "", body: Array(buffer: try await request.body.collect(upTo: 1 << 14)))
         }
         router.post("/sandbox/checkout/sessions/:id/pay") { request, context in
             await self.pay(context.parameters.get("id") ?? "", options: try await Self.options(request))

@@ -65,6 +65,19 @@ public enum ClientStore {
             in: tx)
     }
 
+    /// The client's Stripe customer (its newest subscription's, or the one on its row), for Stripe's Customer
+    /// Portal; nil when it never paid through Stripe.
+    public static func stripeCustomer(of clientID: Int64, on db: PGConnection) throws -> String? {
+        try db.query(
+            """
+            SELECT coalesce(
+                     (SELECT stripe_customer_id FROM subscriptions
+                       WHERE client_id = $1 AND stripe_customer_id IS NOT NULL ORDER BY id DESC LIMIT 1),
+                     (SELECT stripe_customer_id FROM clients WHERE id = $1)) AS customer
+            """, [clientID]
+        ).first?.decode("customer", as: String?.self)
+    }
+
     /// The client's email address.
     public static func email(of clientID: Int64, in tx: PGConnection) throws -> String? {
         try tx.query("SELECT email FROM clients WHERE id = $1", [clientID]).first?.decode("email", as: String?.self)

@@ -9,19 +9,12 @@ public enum ProjectStore {
     public static func create(_ new: NewProject, messageID: String, now: Date, in tx: PGConnection) throws -> Int64 {
         var new = new
         if new.tier == nil && new.subscriptionId == nil {
-            // Neither given: the client's current subscription (its newest active or trialing one).
-            guard
-                let current = try tx.query(
-                    """
-                    SELECT id FROM subscriptions WHERE client_id = $1 AND status IN ('active', 'trialing')
-                     ORDER BY id DESC LIMIT 1
-                    """, [new.clientId]
-                ).first
-            else {
+            // Neither given: the client's current subscription.
+            guard let current = try currentSubscription(of: new.clientId, in: tx) else {
                 throw CommandRejection(
                     "client \(new.clientId) has no active subscription; give the project a tier (\(Plan.choices))")
             }
-            new.subscriptionId = try current.decode("id")
+            new.subscriptionId = current
         }
         var plan = new.tier
         if let subscriptionID = new.subscriptionId {
@@ -66,6 +59,16 @@ public enum ProjectStore {
             "project.created", "Project \(id) (\(new.name)) created on the \(plan.rawValue) plan",
             about: .init(clientID: new.clientId, projectID: id), messageID: messageID, in: tx)
         return id
+    }
+
+    /// The client's current subscription: its newest active or trialing one.
+    public static func currentSubscription(of clientID: Int64, in tx: PGConnection) throws -> Int64? {
+        try tx.query(
+            """
+            SELECT id FROM subscriptions WHERE client_id = $1 AND status IN ('active', 'trialing')
+             ORDER BY id DESC LIMIT 1
+            """, [clientID]
+        ).first?.decode("id")
     }
 
     public static func update(_ changes: ProjectChanges, messageID: String, in tx: PGConnection) throws {

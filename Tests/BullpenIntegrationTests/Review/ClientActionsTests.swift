@@ -316,4 +316,50 @@ final class ClientActionsTests: @unchecked Sendable {
             #expect(try await self.download(api.with(token: nil), moved).status == .forbidden)
         }
     }
+
+    @Test(
+        "a client's brief opens a project of its own on its plan, the operators told; none without a plan or for an operator"
+    )
+    func brief() async throws {
+        try await fixture.run { api in
+            let acme = try await api.create("/v1/clients", #"{"name": "Acme", "email": "b@acme.test"}"#, "clientId")
+            let mine = api.with(
+                token: try ApiTokens.create(name: "acme", role: .client, clientID: acme, on: self.stack.db).secret)
+            let body = #"{"name": "Investor update", "brief": "One page.", "deadline": "2027-01-31T23:59:59Z"}"#
+            let planless = try await mine.command(.post, "/v1/briefs", body)
+            #expect(planless["status"] as? String == "rejected")
+            #expect(planless["error"] as? String == "a new brief needs a plan: choose one on your home page first")
+            _ = try self.stack.db.query(
+                """
+                INSERT INTO subscriptions (client_id, plan, status, price_amount_cents, period_start, response_time_hours)
+                VALUES ($1, 'pro', 'active', 450000, now(), 24)
+                """, [acme])
+            let briefed = try await mine.command(.post, "/v1/briefs", body)
+            #expect(briefed["status"] as? String == "applied", "\(briefed)")
+            let project = try #require(jsonID((briefed["result"] as? [String: Any])?["projectId"]))
+            let row = try #require(
+                try self.stack.db.query(
+                    "SELECT client_id, tier, brief, subscription_id IS NOT NULL AS planned FROM projects WHERE id = $1",
+                    [project]
+                ).first)
+            #expect(try row.decode("client_id", as: Int64.self) == acme)
+            #expect(try row.decode("tier", as: String.self) == "pro")
+            #expect(try row.decode("brief", as: String.self) == "One page.")
+            #expect(try row.decode("planned", as: Bool.self))
+            #expect(
+                try self.stack.count(
+                    "SELECT count(*)::int FROM notifications WHERE kind = 'new-brief' AND project_id = $1", [project])
+                    >= 1)
+            #expect(
+                try self.stack.count(
+                    "SELECT count(*)::int FROM notifications WHERE kind = 'project-underway' AND project_id = $1",
+                    [project]) == 1)
+            // A client names no client: a clientId in the body is not a field of a brief.
+            let other = try await mine.request(
+                .post, "/v1/briefs", json: #"{"name": "X", "brief": "Y", "clientId": 1}"#)
+            #expect(other.status == .badRequest && other.error["field"] as? String == "clientId", "\(other.json)")
+            #expect(
+                try await api.request(.post, "/v1/briefs", json: #"{"name": "X", "brief": "Y"}"#).status == .forbidden)
+        }
+    }
 }

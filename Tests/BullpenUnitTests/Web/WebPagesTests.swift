@@ -1,3 +1,4 @@
+import BullpenDomain
 import Foundation
 import Testing
 
@@ -21,6 +22,7 @@ struct WebPagesTests {
     nonisolated(unsafe) static let samples: [String: [String: Any]] = [
         "signin": ["next": "/projects/3", "error": "Enter <your> address"],
         "signin-sent": ["email": "a<b>@acme.test"],
+        "brief": ["hasPlan": false, "formKey": "k1"],
         "signin-confirm": ["token": String(repeating: "a", count: 64), "next": "/"],
         "message": ["text": "There is no <such> page."],
         "home-client": [
@@ -94,6 +96,31 @@ struct WebPagesTests {
             #expect(!html.contains("http://") && !html.contains("https://"), "\(page) names another origin")
             #expect(html.hasSuffix("</html>\n"), "\(page)")
         }
+    }
+
+    @Test("a client's home offers a plan to choose with none, and the Customer Portal with one, when billing is set up")
+    func planChoices() {
+        let choices: [[String: Any]] = [["id": "pro", "name": "Pro", "price": "4500.00 USD a month"]]
+        let none = render("home-client", ["plans": [], "billing": ["hasPlans": false, "choices": choices]])
+        #expect(none.contains("id=\"choose-pro\"") && !none.contains("change-plan"))
+        #expect(none.contains("action=\"/billing/checkout\"") && none.contains("name=\"csrf\" value=\"c5rf\""))
+        let plans: [[String: Any]] = [["planName": "Pro", "status": "active", "use": "1 of 4"]]
+        let one = render("home-client", ["plans": plans, "billing": ["hasPlans": true, "choices": choices]])
+        #expect(one.contains("id=\"change-plan\"") && !one.contains("choose-pro"))
+        let unset = render("home-client", ["plans": plans])
+        #expect(!unset.contains("change-plan") && !unset.contains("choose-pro"))
+    }
+
+    @Test("a brief's form: a date is its day's end, UTC; a bad date or no name names its field")
+    func briefForm() throws {
+        let brief = try PortalPages.brief(["name": " Update ", "brief": "One page.", "deadline": "2027-01-31"])
+        #expect(brief.name == " Update " && brief.brief == "One page.")
+        #expect(brief.deadline?.date == Date(timeIntervalSince1970: 1_801_439_999))
+        #expect(try PortalPages.brief(["name": "U", "brief": "B", "deadline": ""]).deadline == nil)
+        #expect(throws: ValidationError(field: "deadline", message: "must be a date (2027-01-31)")) {
+            try PortalPages.brief(["name": "U", "brief": "B", "deadline": "31/01/2027"])
+        }
+        #expect((try? PortalPages.brief(["name": "  ", "brief": "B"])) == nil)
     }
 
     @Test("the sign-in page offers Clerk only when it is set up, its link escaped")

@@ -16,6 +16,29 @@ extension NewProject: AppliedCommand {
     }
 }
 
+extension ProjectBrief: AppliedCommand {
+    /// A project of the caller's client on its current plan (refused, saying so, when it has none), the client
+    /// told it is under way and the operators that there is a brief to plan.
+    func apply(_ context: CommandContext, in tx: PGConnection) throws -> RowOutcome {
+        guard let clientID = context.clientID else { throw CommandRejection("only a client sends a brief") }
+        guard let subscription = try ProjectStore.currentSubscription(of: clientID, in: tx) else {
+            throw CommandRejection("a new brief needs a plan: choose one on your home page first")
+        }
+        let id = try ProjectStore.create(
+            NewProject(
+                clientId: clientID, name: name, type: type ?? "brief", brief: brief, deadline: deadline,
+                subscriptionId: subscription),
+            messageID: context.messageID, now: context.now, in: tx)
+        try Notify.client(
+            .projectUnderway, cause: String(id), clientID: clientID, email: try ClientStore.email(of: clientID, in: tx),
+            projectID: id, taskID: nil, data: ["projectId": String(id), "title": name], priority: 3, in: tx)
+        try Notify.operators(
+            .newBrief, cause: String(id), taskID: nil, projectID: id,
+            data: ["projectId": String(id), "title": name, "brief": String(brief.prefix(2000))], priority: 3, in: tx)
+        return RowOutcome("projectId", id)
+    }
+}
+
 extension ProjectChanges: AppliedCommand {
     func apply(_ context: CommandContext, in tx: PGConnection) throws -> RowOutcome {
         try ProjectStore.update(self, messageID: context.messageID, in: tx)
