@@ -168,6 +168,8 @@ let package = Package(
                 "BullpenAPIClient", "OpenClaw", "BullpenSandbox", "BullpenWorkers", "BullpenStore", "Providers",
                 "HTTPClient", "Files", "Clerk",
                 .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "CryptoExtras", package: "swift-crypto"),
+                .product(name: "JWTKit", package: "jwt-kit"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),

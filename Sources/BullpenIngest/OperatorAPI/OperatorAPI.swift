@@ -50,26 +50,31 @@ struct OperatorAPI: Sendable {
     }
 
     /// The paths and methods of ``collection(tokens:cache:feed:broker:)``, for the 405 answers of the others.
-    static let paths: [(path: String, methods: [HTTPRequest.Method])] = [
-        ("/v1/clients", [.get, .post]), ("/v1/clients/:id", [.get, .patch]),
-        ("/v1/projects", [.get, .post]), ("/v1/projects/:id", [.get, .patch]), ("/v1/projects/:id/archive", [.post]),
-        ("/v1/projects/:id/messages", [.get, .post]),
-        ("/v1/tasks", [.get, .post]), ("/v1/tasks/split", [.post]), ("/v1/tasks/:id", [.get]),
-        ("/v1/tasks/:id/explain", [.get]),
-        ("/v1/tasks/:id/assign", [.post]),
-        ("/v1/tasks/:id/cancel", [.post]), ("/v1/tasks/:id/retry", [.post]), ("/v1/tasks/:id/dispatch", [.post]),
-        ("/v1/deliverables", [.get]), ("/v1/deliverables/:id", [.get]), ("/v1/notifications", [.get]),
-        ("/v1/analytics/billing", [.get]), ("/v1/analytics/weekly", [.get]), ("/v1/invoices", [.get]),
-        ("/v1/deliverables/:id/approve", [.post]), ("/v1/deliverables/:id/deliver", [.post]),
-        ("/v1/deliverables/:id/revision", [.post]), ("/v1/deliverables/:id/reject", [.post]),
-        ("/v1/deliverables/:id/feedback", [.post]),
-        ("/v1/deliverables/:id/files", [.get, .post]),
-        ("/v1/agents", [.get, .post]), ("/v1/agents/:id", [.patch]), ("/v1/agents/:id/offline", [.post]),
-        ("/v1/agents/:id/status", [.post]),
-        ("/v1/agents/:id/config", [.put]), ("/v1/leads", [.get]), ("/v1/leads/:id", [.patch]),
-        ("/v1/commands/:id", [.get]), ("/v1/events", [.get]), ("/v1/events/stream", [.get]),
+    /// Every path and its methods: the reads listed here, the commands from the catalog (each at its type's
+    /// route), merged by path.
+    static let paths: [(path: String, methods: [HTTPRequest.Method])] = {
+        let commands = CommandCatalog.payloads.map { type in
+            (path: type.route.path, methods: [HTTPRequest.Method(rawValue: type.route.method.rawValue)!])
+        }
+        var merged: [(path: String, methods: [HTTPRequest.Method])] = []
+        for (path, methods) in reads + commands {
+            if let index = merged.firstIndex(where: { $0.path == path }) {
+                merged[index].methods += methods.filter { !merged[index].methods.contains($0) }
+            } else {
+                merged.append((path, methods))
+            }
+        }
+        return merged
+    }()
+
+    static let reads: [(path: String, methods: [HTTPRequest.Method])] = [
+        ("/v1/clients", [.get]), ("/v1/clients/:id", [.get]), ("/v1/projects", [.get]), ("/v1/projects/:id", [.get]),
+        ("/v1/projects/:id/messages", [.get]), ("/v1/tasks", [.get]), ("/v1/tasks/:id", [.get]),
+        ("/v1/tasks/:id/explain", [.get]), ("/v1/deliverables", [.get]), ("/v1/deliverables/:id", [.get]),
+        ("/v1/notifications", [.get]), ("/v1/analytics/billing", [.get]), ("/v1/analytics/weekly", [.get]),
+        ("/v1/invoices", [.get]), ("/v1/deliverables/:id/files", [.get]), ("/v1/agents", [.get]),
+        ("/v1/leads", [.get]), ("/v1/commands/:id", [.get]), ("/v1/events", [.get]), ("/v1/events/stream", [.get]),
         ("/v1/queues", [.get]), ("/v1/dead-letters", [.get]), ("/v1/dead-letters/:id", [.get]),
-        ("/v1/dead-letters/replay", [.post]), ("/v1/dead-letters/purge", [.post]),
     ]
 
     // MARK: commands

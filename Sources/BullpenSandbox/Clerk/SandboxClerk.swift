@@ -69,15 +69,20 @@ public final class SandboxClerk: Sendable {
     let logger: Logger
     private let state: Mutex<(key: SigningKey, snapshot: Snapshot)>
 
-    public init(configuration: Configuration = .init(), logger: Logger) throws {
+    /// With a new 2048-bit signing key, or `key` (tests share one: making one is a quarter of a second).
+    public init(
+        configuration: Configuration = .init(), logger: Logger, key: JWTKit.Insecure.RSA.PrivateKey? = nil
+    )
+        throws
+    {
         self.configuration = configuration
         self.logger = logger
-        let key = try Self.newKey()
+        let key = try Self.newKey(key)
         state = Mutex((key, Snapshot(kid: key.kid)))
     }
 
-    static func newKey() throws -> SigningKey {
-        let key = try JWTKit.Insecure.RSA.PrivateKey(backing: _RSA.Signing.PrivateKey(keySize: .bits2048))
+    static func newKey(_ given: JWTKit.Insecure.RSA.PrivateKey? = nil) throws -> SigningKey {
+        let key = try given ?? JWTKit.Insecure.RSA.PrivateKey(backing: _RSA.Signing.PrivateKey(keySize: .bits2048))
         let kid = "ins_" + Self.randomID(20)
         let keys = JWTKeyCollection()
         return SigningKey(kid: kid, key: key, keys: keys)

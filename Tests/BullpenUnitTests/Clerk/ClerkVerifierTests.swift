@@ -1,5 +1,7 @@
 import Clerk
+import CryptoExtras
 import Foundation
+import JWTKit
 import Logging
 import Synchronization
 import Testing
@@ -11,9 +13,11 @@ import Testing
 /// authorized party, the lifetime with its leeway, key rotation, and forged tokens.
 @Suite("Clerk session tokens")
 struct ClerkVerifierTests {
+    /// One key for every test's stand-in (the rotation tests make their second).
+    static let key = try! JWTKit.Insecure.RSA.PrivateKey(backing: _RSA.Signing.PrivateKey(keySize: .bits2048))
     let clerk = try! SandboxClerk(
         configuration: .init(port: 18791, issuer: "https://clerk.agency.test", tokenLifetime: 60),
-        logger: Logger(label: "test"))
+        logger: Logger(label: "test"), key: key)
     let fetches = Fetches()
 
     final class Fetches: Sendable {

@@ -363,12 +363,15 @@ struct CommandCatalogTests {
         #expect(try OperatorCommand.parse(.deadLetterReplay, try replay.requestBody()) == OperatorCommand(replay))
     }
 
-    @Test("who may issue each kind comes from its type: feedback is the client's, a revision and a message either's")
+    @Test(
+        "who may issue each kind comes from its type: feedback and a brief are the client's, a revision and a message either's"
+    )
     func issuers() {
         #expect(CommandKind.deliverableFeedback.issuers == .clients)
+        #expect(CommandKind.projectBrief.issuers == .clients)
         #expect(CommandKind.deliverableRequestRevision.issuers == .both)
         #expect(CommandKind.projectMessage.issuers == .both)
-        #expect(CommandKind.allCases.filter { $0.issuers == .operators }.count == CommandKind.allCases.count - 3)
+        #expect(CommandKind.allCases.filter { $0.issuers == .operators }.count == CommandKind.allCases.count - 4)
     }
 }
 
