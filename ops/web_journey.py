@@ -239,7 +239,7 @@ def main():
 
         step("the console's other pages and the client's invoices open, each without a console error")
         for path, heading in [("/agents", "Agents"), ("/dead-letters", "Parked messages"), ("/analytics", "Analytics"),
-                              ("/clients", "Clients")]:
+                              ("/clients", "Clients"), ("/billing", "Billing")]:
             operator.get(BASE + path)
             if operator.find_element(By.TAG_NAME, "h1").text != heading:
                 fail(f"{path} shows {operator.find_element(By.TAG_NAME, 'h1').text}")
@@ -248,6 +248,19 @@ def main():
                 if not operator.find_elements(By.CSS_SELECTOR, "svg.chart"):
                     fail("the analytics page has no chart")
                 shot(operator, "analytics")
+            if path == "/billing" and not operator.find_elements(By.CSS_SELECTOR, "svg.chart"):
+                fail("the billing page has no MRR chart")
+        operator.get(BASE + "/clients")
+        operator.find_element(By.XPATH, f"//td[contains(., '{CLIENT}')]/preceding-sibling::td/a").click()
+        if "%" not in operator.find_element(By.ID, "sla-compliance").text and \
+                operator.find_element(By.ID, "sla-compliance").text != "-":
+            fail("the client's page shows no SLA compliance")
+        if not operator.find_elements(By.CSS_SELECTOR, "#client-history li"):
+            fail("the client's page shows no history")
+        if "pro" not in operator.find_element(By.ID, "billing-state").find_element(By.XPATH, "..").text:
+            fail("the client's page shows no plan")
+        console_errors(operator, "a client's page")
+        shot(operator, "client-account")
         operator.get(BASE + "/tasks/1")
         if not operator.find_elements(By.CSS_SELECTOR, "#task-reasons li"):
             fail("a task's page says nothing of why it is where it is")
@@ -257,9 +270,10 @@ def main():
         if not client.find_elements(By.CSS_SELECTOR, "tbody tr"):
             fail("the client sees no invoices (the demo's checkout paid one)")
         console_errors(client, "the invoices page")
-        status, _ = http("GET", "/agents", cookie(client))
-        if status != 404:
-            fail(f"a client opened the agents page: {status}")
+        for path in ["/agents", "/billing", "/clients/1"]:
+            status, _ = http("GET", path, cookie(client))
+            if status != 404:
+                fail(f"a client opened {path}: {status}")
 
         step("the client sends a new brief; it opens a project")
         client.get(BASE + "/")

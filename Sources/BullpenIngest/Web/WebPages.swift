@@ -15,7 +15,7 @@ public struct WebPages: Sendable {
     public static let pages = [
         "signin", "signin-sent", "signin-confirm", "message", "home-client", "home-operator", "project",
         "deliverable", "review", "command", "sessions", "task", "invoices", "agents", "dead-letters", "analytics",
-        "clients", "brief",
+        "clients", "brief", "client", "billing",
     ]
 
     public struct BrokenTemplate: Error, CustomStringConvertible {

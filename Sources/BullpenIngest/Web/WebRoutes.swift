@@ -35,6 +35,7 @@ struct WebRoutes: Sendable {
         }
         SignInPages(web: self).add(to: routes)
         PortalPages(web: self).add(to: routes)
+        ConsolePages(web: self).add(to: routes)
         routes.get("/") { request, context in
             try await signedIn(request, context) { user in try await home(user) }
         }
@@ -321,8 +322,7 @@ struct WebRoutes: Sendable {
             var week = week
             week["turnaround"] =
                 (week["avgTurnaroundHours"] as? NSNumber).map { String(format: "%.1f h", $0.doubleValue) } ?? "-"
-            week["compliance"] =
-                (week["slaCompliance"] as? NSNumber).map { "\(Int(($0.doubleValue * 100).rounded())) %" } ?? "-"
+            week["compliance"] = ConsolePages.percent(week["slaCompliance"])
             return week
         }
         let agents = (weeks.last?["agents"] as? [[String: Any]] ?? []).map { agent -> [String: Any] in

@@ -23,6 +23,22 @@ struct WebPagesTests {
         "signin": ["next": "/projects/3", "error": "Enter <your> address"],
         "signin-sent": ["email": "a<b>@acme.test"],
         "brief": ["hasPlan": false, "formKey": "k1"],
+        "client": [
+            "client": ["id": 4, "name": "Acme <Co>", "email": "cto@acme.test", "status": "active"],
+            "subscriptions": [
+                ["plan": "pro", "status": "past_due", "statusLabel": "past due", "priceDollars": "$4500.00"]
+            ],
+            "sla": ["met": 5, "breached": 1, "atRisk": 0, "onTrack": 2], "compliance": "83 %",
+            "projects": [["id": 3, "name": "Launch <copy>", "status": "active", "tier": "pro"]],
+            "invoices": [["id": 9, "status": "open", "amountDollars": "$4500.00", "attempts": 2]],
+            "history": [["message": "Payment <failed>", "occurredAt": "2026-12-06 10:00 UTC"]],
+        ],
+        "billing": [
+            "mrrChart": "<svg class=\"chart\"></svg>", "mrrNow": "$9000.00", "hasPastDue": true,
+            "failedPayments": [["id": 9, "clientId": 4, "client": "Acme <Co>", "amountDueDollars": "$4500.00"]],
+            "pastDue": [["clientId": 4, "client": "Acme <Co>", "plan": "pro", "priceDollars": "$4500.00"]],
+            "renewals": [["clientId": 5, "client": "Beta", "plan": "scale", "cancelAtPeriodEnd": true]],
+        ],
         "signin-confirm": ["token": String(repeating: "a", count: 64), "next": "/"],
         "message": ["text": "There is no <such> page."],
         "home-client": [

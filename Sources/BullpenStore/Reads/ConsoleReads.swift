@@ -1,0 +1,78 @@
+import BullpenDomain
+import Foundation
+import PostgreSQL
+
+/// What the operator console reads beyond the API's rows: a client's account at a glance, and the billing
+/// desk. Operators only (the web routes check the role); JSON text, as the read model's other reads.
+extension ReadModel {
+    /// A client's account: the client, its subscriptions, its SLA record (met, breached, open at risk and on
+    /// track, and the compliance of those closed), its projects, its invoices (the last 20) and its history
+    /// (the last 30 events about it). Nil when there is no such client.
+    public static func clientAccount(_ id: Int64, on db: PGConnection) throws -> String? {
+        db.prepare(
+            "read.client_account",
+            """
+            SELECT jsonb_build_object(
+                'client', \(clientJSON),
+                'subscriptions', (SELECT coalesce(jsonb_agg(jsonb_build_object(
+                        'id', s.id, 'plan', s.plan, 'status', s.status, 'priceCents', s.price_amount_cents,
+                        'interval', s.billing_interval, 'periodEnd', s.period_end,
+                        'cancelAtPeriodEnd', s.cancel_at_period_end, 'stripeSubscriptionId', s.stripe_subscription_id)
+                        ORDER BY s.id DESC), '[]') FROM subscriptions s WHERE s.client_id = c.id),
+                'sla', (SELECT jsonb_build_object(
+                        'met', count(*) FILTER (WHERE r.status = 'met'),
+                        'breached', count(*) FILTER (WHERE r.status = 'breached'),
+                        'atRisk', count(*) FILTER (WHERE r.status = 'at_risk'),
+                        'onTrack', count(*) FILTER (WHERE r.status = 'on_track'),
+                        'compliance', CASE WHEN count(*) FILTER (WHERE r.status IN ('met', 'breached')) > 0
+                            THEN (count(*) FILTER (WHERE r.status = 'met'))::float8
+                                 / count(*) FILTER (WHERE r.status IN ('met', 'breached')) END)
+                        FROM sla_records r WHERE r.client_id = c.id),
+                'projects', (SELECT coalesce(jsonb_agg(jsonb_build_object(
+                        'id', p.id, 'name', p.name, 'status', p.status, 'tier', p.tier, 'createdAt', p.created_at)
+                        ORDER BY p.id DESC), '[]') FROM projects p WHERE p.client_id = c.id),
+                'invoices', (SELECT coalesce(jsonb_agg(i.item ORDER BY i.id DESC), '[]') FROM (
+                        SELECT id, jsonb_build_object('id', id, 'status', status, 'amountCents', amount_cents,
+                               'amountDueCents', amount_due_cents, 'currency', currency, 'paidAt', paid_at,
+                               'attempts', attempt_count, 'createdAt', created_at) AS item
+                          FROM invoices WHERE client_id = c.id ORDER BY id DESC LIMIT 20) i),
+                'history', (SELECT coalesce(jsonb_agg(e.item ORDER BY e.id DESC), '[]') FROM (
+                        SELECT id, jsonb_build_object('id', id, 'type', type, 'message', message,
+                               'occurredAt', occurred_at, 'projectId', project_id) AS item
+                          FROM events WHERE client_id = c.id ORDER BY id DESC LIMIT 30) e)
+            )::text
+              FROM clients c WHERE c.id = $1
+            """)
+        return try db.executePrepared("read.client_account", [id]).first?.decode(at: 0)
+    }
+
+    /// The billing desk on `now`: payments that failed and are still owed (open or uncollectible invoices
+    /// tried at least once), subscriptions past due, and renewals in the next `days` days (active
+    /// subscriptions whose period ends then, with whether they cancel at its end).
+    public static func billingDesk(now: Date, days: Int = 14, on db: PGConnection) throws -> String {
+        db.prepare(
+            "read.billing_desk",
+            """
+            SELECT jsonb_build_object(
+                'failedPayments', (SELECT coalesce(jsonb_agg(jsonb_build_object(
+                        'id', i.id, 'clientId', i.client_id, 'client', c.name, 'status', i.status,
+                        'amountDueCents', i.amount_due_cents, 'currency', i.currency, 'attempts', i.attempt_count,
+                        'createdAt', i.created_at) ORDER BY i.id DESC), '[]')
+                      FROM invoices i JOIN clients c ON c.id = i.client_id
+                     WHERE i.status IN ('open', 'uncollectible') AND i.attempt_count > 0),
+                'pastDue', (SELECT coalesce(jsonb_agg(jsonb_build_object(
+                        'id', s.id, 'clientId', s.client_id, 'client', c.name, 'plan', s.plan,
+                        'priceCents', s.price_amount_cents) ORDER BY s.id), '[]')
+                      FROM subscriptions s JOIN clients c ON c.id = s.client_id WHERE s.status = 'past_due'),
+                'renewals', (SELECT coalesce(jsonb_agg(jsonb_build_object(
+                        'id', s.id, 'clientId', s.client_id, 'client', c.name, 'plan', s.plan,
+                        'priceCents', s.price_amount_cents, 'periodEnd', s.period_end,
+                        'cancelAtPeriodEnd', s.cancel_at_period_end) ORDER BY s.period_end, s.id), '[]')
+                      FROM subscriptions s JOIN clients c ON c.id = s.client_id
+                     WHERE s.status IN ('active', 'trialing') AND s.period_end >= $1
+                       AND s.period_end < $1 + make_interval(days => $2::int))
+            )::text
+            """)
+        return try db.executePrepared("read.billing_desk", [now, days]).first!.decode(at: 0)
+    }
+}

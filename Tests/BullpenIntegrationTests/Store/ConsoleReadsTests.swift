@@ -1,0 +1,94 @@
+import BullpenStore
+import Foundation
+import PostgreSQL
+import Testing
+
+/// The console's reads: a client's account, and the billing desk's failed payments, past-due subscriptions and
+/// renewals within their window.
+@Suite("Console reads")
+final class ConsoleReadsTests {
+    let database: TestDatabase
+
+    init() throws { database = try TestDatabase("consolereads") }
+    deinit { database.drop() }
+
+    var db: PGConnection { database.db }
+
+    func json(_ text: String?) throws -> [String: Any] {
+        let text = try #require(text)
+        return try #require(try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any])
+    }
+
+    func client(_ name: String) throws -> Int64 {
+        try #require(
+            try db.query("INSERT INTO clients (name, email) VALUES ($1, $1 || '@x.test') RETURNING id", [name]).first
+        ).decode("id")
+    }
+
+    func subscription(_ client: Int64, status: String, endsIn days: Double) throws -> Int64 {
+        try #require(
+            try db.query(
+                """
+                INSERT INTO subscriptions (client_id, plan, status, price_amount_cents, billing_interval, period_start,
+                                           period_end, response_time_hours)
+                VALUES ($1, 'pro', $2, 450000, 'month', now() - interval '20 days', now() + make_interval(secs => $3), 24)
+                RETURNING id
+                """, [client, status, days * 86400]
+            ).first
+        ).decode("id")
+    }
+
+    @Test("the billing desk: owed payments that failed, subscriptions past due, renewals in the next 14 days only")
+    func desk() throws {
+        let (acme, beta, gamma) = (try client("acme"), try client("beta"), try client("gamma"))
+        let owed = try subscription(acme, status: "past_due", endsIn: 3)
+        let soon = try subscription(beta, status: "active", endsIn: 5)
+        _ = try subscription(gamma, status: "active", endsIn: 40)
+        _ = try subscription(gamma, status: "canceled", endsIn: 2)
+        try db.query(
+            """
+            INSERT INTO invoices (client_id, subscription_id, stripe_invoice_id, status, amount_cents, amount_due_cents,
+                                  currency, attempt_count, paid_at)
+            VALUES ($1, $2, 'in_failed', 'open', 450000, 450000, 'usd', 2, NULL),
+                   ($1, $2, 'in_fresh', 'open', 450000, 450000, 'usd', 0, NULL),
+                   ($3, $4, 'in_paid', 'paid', 450000, 0, 'usd', 1, now())
+            """, [acme, owed, beta, soon])
+        let desk = try json(try ReadModel.billingDesk(now: Date(), on: db))
+        let failed = try #require(desk["failedPayments"] as? [[String: Any]])
+        #expect(
+            failed.count == 1 && failed.first?["client"] as? String == "acme" && failed.first?["attempts"] as? Int == 2)
+        #expect((desk["pastDue"] as? [[String: Any]])?.map { $0["client"] as? String } == ["acme"])
+        #expect((desk["renewals"] as? [[String: Any]])?.map { $0["client"] as? String } == ["beta"])
+    }
+
+    @Test(
+        "a client's account: its plans, SLA compliance of closed records, projects, invoices and history; none for no client"
+    )
+    func account() throws {
+        let acme = try client("acme")
+        _ = try subscription(acme, status: "active", endsIn: 10)
+        let project: Int64 = try #require(
+            try db.query(
+                "INSERT INTO projects (client_id, name, type, tier) VALUES ($1, 'Launch', 'web', 'pro') RETURNING id",
+                [acme]
+            ).first
+        ).decode("id")
+        for status in ["met", "met", "met", "breached", "at_risk"] {
+            try db.query(
+                """
+                INSERT INTO sla_records (project_id, client_id, type, status, started_at, deadline_at, target_hours)
+                VALUES ($1, $2, 'deliverable_due', $3, now(), now(), 24)
+                """, [project, acme, status])
+        }
+        try db.query(
+            "INSERT INTO events (type, message, client_id) VALUES ('client.updated', 'Client updated', $1)", [acme])
+        let account = try json(try ReadModel.clientAccount(acme, on: db))
+        let sla = try #require(account["sla"] as? [String: Any])
+        #expect(sla["met"] as? Int == 3 && sla["breached"] as? Int == 1 && sla["atRisk"] as? Int == 1)
+        #expect(sla["compliance"] as? Double == 0.75)
+        #expect((account["projects"] as? [[String: Any]])?.count == 1)
+        #expect((account["subscriptions"] as? [[String: Any]])?.first?["status"] as? String == "active")
+        #expect((account["history"] as? [[String: Any]])?.first?["message"] as? String == "Client updated")
+        #expect(try ReadModel.clientAccount(424_242, on: db) == nil)
+    }
+}
