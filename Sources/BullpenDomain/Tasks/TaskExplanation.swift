@@ -38,6 +38,31 @@ public enum TaskExplanation {
         }
     }
 
+    /// A run start waiting in a retry tier, as recorded when it went there.
+    public struct Retry: Sendable, Equatable, Decodable {
+        /// The task's attempt whose run start it is.
+        public var attempt: Int
+        public var tier: Int
+        public var delaySeconds: Int
+        /// The delivery it comes back as, and the last before it is parked.
+        public var delivery: Int
+        public var maxDeliveries: Int
+        public var reason: String
+        public var retryAt: Date
+
+        public init(
+            attempt: Int, tier: Int, delaySeconds: Int, delivery: Int, maxDeliveries: Int, reason: String, retryAt: Date
+        ) {
+            self.attempt = attempt
+            self.tier = tier
+            self.delaySeconds = delaySeconds
+            self.delivery = delivery
+            self.maxDeliveries = maxDeliveries
+            self.reason = reason
+            self.retryAt = retryAt
+        }
+    }
+
     public struct Snapshot: Sendable, Equatable {
         public var taskID: Int64
         public var status: TaskStatus
@@ -57,12 +82,14 @@ public enum TaskExplanation {
         public var decided: [String]
         /// Why its messages were parked, newest first.
         public var parked: [String]
+        /// Its run start's latest trip to a retry tier, if any.
+        public var retry: Retry?
 
         public init(
             taskID: Int64, status: TaskStatus, error: String? = nil, retryCount: Int = 0, maxRetries: Int = 2,
             unfinishedDependencies: [Int64] = [], hold: String? = nil, dispatchPriority: Int? = nil,
             agent: Agent? = nil, ahead: Int = 0, attempt: Attempt? = nil, decided: [String] = [],
-            parked: [String] = []
+            parked: [String] = [], retry: Retry? = nil
         ) {
             self.taskID = taskID
             self.status = status
@@ -77,6 +104,7 @@ public enum TaskExplanation {
             self.attempt = attempt
             self.decided = decided
             self.parked = parked
+            self.retry = retry
         }
     }
 
@@ -102,7 +130,13 @@ public enum TaskExplanation {
                     "pending: nobody has asked for its dispatch yet (auto-dispatch sends it when an agent can take it)")
             }
         case .assigned:
-            if let attempt = task.attempt {
+            if let attempt = task.attempt, let retry = task.retry, retry.attempt == attempt.number {
+                let wait = retry.retryAt > now ? "in \(seconds(since: now, now: retry.retryAt))" : "about now"
+                reasons.append(
+                    "attempt \(attempt.number)'s run start failed (\(retry.reason)) and waits in retry tier "
+                        + "\(retry.tier) (\(retry.delaySeconds) s): it is tried again \(wait), delivery \(retry.delivery) "
+                        + "of \(retry.maxDeliveries); after the last, it is parked and the operators are told")
+            } else if let attempt = task.attempt {
                 reasons.append(
                     "attempt \(attempt.number) opened \(seconds(since: attempt.openedAt, now: now)) ago: its run start "
                         + "is on its way to the gateway (retried through the dispatch queue's tiers if the gateway is down)"

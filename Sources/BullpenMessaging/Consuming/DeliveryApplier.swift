@@ -419,32 +419,42 @@ final class DeliveryApplier {
                     priority: message.priority, reason: reason, attempts: message.attempt,
                     headersJSON: message.headers.jsonString,
                     body: message.body, on: tx)
-                try recordParkedEffects(message, reason: reason, logger: logger, tx)
+                try recordEffects(of: message, "park", logger: logger, tx) { handler in
+                    try handler.parked(message, reason, tx)
+                }
             } else if case .retry(let tier, let next, let reason) = decision {
                 logger.info(
                     "retrying message later",
                     metadata: ["tier": "\(tier)", "attempt": "\(next)", "reason": "\(reason)"])
+                let note = RetryNote(
+                    tier: tier, delaySeconds: retryPolicy.delaysSeconds[tier - 1], nextAttempt: next,
+                    maxAttempts: retryPolicy.maxAttempts, reason: reason)
+                try recordEffects(of: message, "retry", logger: logger, tx) { handler in
+                    try handler.retrying(message, note, tx)
+                }
             }
             try tx.execute("RELEASE SAVEPOINT delivery")
             return decision
         }
     }
 
-    /// The handler's ``MessageHandler/parked(_:reason:in:)``, in a savepoint of its own: if it fails for any
-    /// reason but the connection, the message is still parked (and the failure logged).
-    private func recordParkedEffects(
-        _ message: InboundMessage, reason: String, logger: Logger, _ tx: PGConnection
+    /// The handler's record of a message's fate (``MessageHandler/parked(_:reason:in:)``,
+    /// ``MessageHandler/retrying(_:_:in:)``), in a savepoint of its own: if it fails for any reason but the
+    /// connection, the message still goes where it was decided (and the failure is logged).
+    private func recordEffects(
+        of message: InboundMessage, _ fate: String, logger: Logger, _ tx: PGConnection,
+        _ record: (ErasedHandler) throws -> Void
     ) throws {
         guard let handler = message.type.flatMap({ handlers[$0] }) else { return }
-        try tx.execute("SAVEPOINT parked")
+        try tx.execute("SAVEPOINT fate")
         do {
-            try handler.parked(message, reason, tx)
-            try tx.execute("RELEASE SAVEPOINT parked")
+            try record(handler)
+            try tx.execute("RELEASE SAVEPOINT fate")
         } catch let error as PGError where error.isConnectionFailure || error.isRetryableTransaction {
             throw error
         } catch {
-            try tx.execute("ROLLBACK TO SAVEPOINT parked")
-            logger.error("the handler's record of a parked message failed", metadata: ["error": "\(error)"])
+            try tx.execute("ROLLBACK TO SAVEPOINT fate")
+            logger.error("the handler's record of a \(fate) failed", metadata: ["error": "\(error)"])
         }
     }
 

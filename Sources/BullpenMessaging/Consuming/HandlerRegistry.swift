@@ -32,6 +32,7 @@ struct ErasedHandler: Sendable {
     let queue: WorkQueue
     let handle: @Sendable (InboundMessage, PGConnection) throws -> HandlerResult
     let parked: @Sendable (InboundMessage, String, PGConnection) throws -> Void
+    let retrying: @Sendable (InboundMessage, RetryNote, PGConnection) throws -> Void
     /// Set when the handler can apply a whole batch in one go.
     let handleBatch: (@Sendable ([InboundMessage], PGConnection) throws -> Void)?
     /// The keys the message's handling holds alone (``SerializedMessageHandler/lockKeys(_:)``), for handlers
@@ -49,6 +50,10 @@ struct ErasedHandler: Sendable {
         parked = { inbound, reason, tx in
             guard let message = try? Self.decode(Handler.Message.self, inbound) else { return }
             try handler.parked(message, reason: reason, in: tx)
+        }
+        retrying = { inbound, retry, tx in
+            guard let message = try? Self.decode(Handler.Message.self, inbound) else { return }
+            try handler.retrying(message, retry, in: tx)
         }
         handleBatch = (handler as? any BatchMessageHandler).map { Self.batch($0) }
         lockKeys = (handler as? any SerializedMessageHandler).map { Self.keys($0) }

@@ -24,10 +24,35 @@ public protocol MessageHandler: Sendable {
     /// run could not be started is marked so). The default does nothing. Not called for a body that does not
     /// decode.
     func parked(_ message: Message, reason: String, in transaction: PGConnection) throws
+
+    /// Called when a message of this type goes to a retry tier (after its handling was rolled back), in the
+    /// transaction that commits before the copy is published: the place to record why it waits and until
+    /// when (a task's "why is this task waiting?"). The default does nothing. A delivery whose copy could not
+    /// be published comes back and is recorded again; the newest record is the one that holds.
+    func retrying(_ message: Message, _ retry: RetryNote, in transaction: PGConnection) throws
 }
 
 extension MessageHandler {
     public func parked(_ message: Message, reason: String, in transaction: PGConnection) throws {}
+    public func retrying(_ message: Message, _ retry: RetryNote, in transaction: PGConnection) throws {}
+}
+
+/// A message on its way to a retry tier: which tier and how long it waits there, the delivery it comes back
+/// as and the last one before it is parked, and why it failed.
+public struct RetryNote: Sendable, Equatable {
+    public var tier: Int
+    public var delaySeconds: Int
+    public var nextAttempt: Int
+    public var maxAttempts: Int
+    public var reason: String
+
+    public init(tier: Int, delaySeconds: Int, nextAttempt: Int, maxAttempts: Int, reason: String) {
+        self.tier = tier
+        self.delaySeconds = delaySeconds
+        self.nextAttempt = nextAttempt
+        self.maxAttempts = maxAttempts
+        self.reason = reason
+    }
 }
 
 /// A handler whose messages' handling must hold something alone (a Stripe customer, say): the runtime takes a

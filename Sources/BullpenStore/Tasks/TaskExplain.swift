@@ -42,7 +42,9 @@ public enum TaskExplain {
                        (SELECT coalesce(json_agg(d.reason ORDER BY d.id DESC), '[]') FROM dead_letters d
                          WHERE d.status = 'parked'
                            AND (d.message_id LIKE 'run-start:bullpen-' || t.id || '-%'
-                                OR d.message_id LIKE 'task-result:' || t.id || ':%'))::text AS parked
+                                OR d.message_id LIKE 'task-result:' || t.id || ':%'))::text AS parked,
+                       (SELECT e.data FROM events e WHERE e.task_id = t.id AND e.type = 'task.dispatch_retrying'
+                         ORDER BY e.id DESC LIMIT 1)::text AS retry
                   FROM tasks t
                   LEFT JOIN agents a ON a.id = t.assigned_agent_id
                   LEFT JOIN task_attempts x ON x.task_id = t.id AND x.closed_at IS NULL
@@ -81,6 +83,14 @@ public enum TaskExplain {
             unfinishedDependencies: try TaskDispatching.unfinishedDependencies(of: id, in: db), hold: hold,
             dispatchPriority: try row.decode("dispatch_priority", as: Int?.self), agent: agent,
             ahead: try row.decode("ahead"), attempt: attempt, decided: try strings("decided"),
-            parked: try strings("parked"))
+            parked: try strings("parked"), retry: try retry(row.decode("retry", as: String?.self)))
+    }
+
+    /// A `task.dispatch_retrying` event's data.
+    static func retry(_ text: String?) throws -> TaskExplanation.Retry? {
+        guard let text else { return nil }
+        let decoder = JSONDecoder()
+        decoder.dateDecodingStrategy = .iso8601
+        return try? decoder.decode(TaskExplanation.Retry.self, from: Data(text.utf8))
     }
 }

@@ -202,6 +202,23 @@ public struct RunStartHandler: OutsideCallingHandler {
             ], priority: 5, in: tx)
     }
 
+    /// The run start waits in a retry tier: recorded on the task (`task.dispatch_retrying`), for "why is this
+    /// task waiting?".
+    public func retrying(_ message: RunStart, _ retry: RetryNote, in tx: PGConnection) throws {
+        let data: [String: Any] = [
+            "attempt": message.attempt, "tier": retry.tier, "delaySeconds": retry.delaySeconds,
+            "delivery": retry.nextAttempt, "maxDeliveries": retry.maxAttempts, "reason": retry.reason,
+            "retryAt": Date().addingTimeInterval(Double(retry.delaySeconds)).formatted(.iso8601),
+        ]
+        try EventLog.record(
+            "task.dispatch_retrying",
+            "Task \(message.taskId)'s run start (attempt \(message.attempt)) retries in \(retry.delaySeconds) s: \(retry.reason)",
+            data: String(
+                decoding: try JSONSerialization.data(withJSONObject: data, options: [.sortedKeys]), as: UTF8.self),
+            about: .init(taskID: message.taskId), messageID: "run-start-retry:\(message.runID):\(retry.nextAttempt)",
+            in: tx)
+    }
+
     /// The `agent` request of an attempt.
     private func runRequest(_ run: TaskDispatching.RunContext) throws -> RunRequest {
         guard let tokens else {

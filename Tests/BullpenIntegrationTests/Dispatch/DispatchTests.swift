@@ -509,6 +509,29 @@ final class DispatchTests: @unchecked Sendable {
         }
     }
 
+    @Test("a run start that cannot reach the gateway waits in a retry tier, and 'why is this task waiting' says which")
+    func waitsInRetryTier() async throws {
+        try await withStack { api, gateway in
+            let (project, _) = try await self.plan(api, agents: [("writer-5", 1)])
+            let task = try await self.task(api, project: project, title: "Gateway away")
+            var faults = SandboxGateway.Faults()
+            faults.refuseConnections = true
+            gateway.setFaults(faults)
+            await gateway.dropConnections()
+            _ = try await api.command(.post, "/v1/tasks/\(task)/dispatch", "{}")
+            var reasons: [String] = []
+            #expect(
+                try await eventually(timeout: .seconds(20)) {
+                    reasons = try await api.get("/v1/tasks/\(task)/explain").json["reasons"] as? [String] ?? []
+                    return reasons.first?.contains("waits in retry tier 1") == true
+                }, "\(reasons)")
+            #expect(reasons.first?.hasPrefix("attempt 1's run start failed (") == true, "\(reasons)")
+            #expect(reasons.first?.contains("delivery 2 of") == true, "\(reasons)")
+            gateway.setFaults(SandboxGateway.Faults())
+            #expect(try await eventually(timeout: .seconds(60)) { try self.status(task) == "completed" })
+        }
+    }
+
     @Test("a run the gateway refuses is parked with the gateway's reason, and the task shows dispatch failed")
     func refused() async throws {
         try await withStack(agents: ["main"]) { api, gateway in

@@ -133,3 +133,13 @@ func eventually(timeout: Duration = .seconds(10), _ condition: () throws -> Bool
     }
     return try condition()
 }
+
+/// ``eventually(timeout:_:)`` for a condition that awaits (an API call).
+func eventually(timeout: Duration = .seconds(10), _ condition: () async throws -> Bool) async rethrows -> Bool {
+    let deadline = ContinuousClock.now + timeout
+    while ContinuousClock.now < deadline {
+        if try await condition() { return true }
+        try? await Task.sleep(for: .milliseconds(50))
+    }
+    return try await condition()
+}

@@ -39,6 +39,33 @@ struct TaskExplanationTests {
         #expect(TaskExplanation.reasons(next, now: now).first == "waits for agent writer-1, which is paused")
     }
 
+    @Test(
+        "a run start in a retry tier: which tier, when it is tried again, which delivery of how many; not another attempt's"
+    )
+    func retryTier() {
+        let attempt = TaskExplanation.Attempt(
+            number: 2, openedAt: now.addingTimeInterval(-40), sessionKey: nil, deadlineAt: nil)
+        let retry = TaskExplanation.Retry(
+            attempt: 2, tier: 2, delaySeconds: 30, delivery: 3, maxDeliveries: 5, reason: "the gateway is unreachable",
+            retryAt: now.addingTimeInterval(25))
+        let waiting = TaskExplanation.reasons(
+            .init(taskID: 9, status: .assigned, agent: writer, attempt: attempt, retry: retry), now: now)
+        #expect(
+            waiting.first
+                == "attempt 2's run start failed (the gateway is unreachable) and waits in retry tier 2 (30 s): it is tried again in 25 s, delivery 3 of 5; after the last, it is parked and the operators are told"
+        )
+        var late = retry
+        late.retryAt = now.addingTimeInterval(-1)
+        #expect(
+            TaskExplanation.reasons(.init(taskID: 9, status: .assigned, attempt: attempt, retry: late), now: now).first?
+                .contains("it is tried again about now") == true)
+        var earlier = retry
+        earlier.attempt = 1
+        #expect(
+            TaskExplanation.reasons(.init(taskID: 9, status: .assigned, attempt: attempt, retry: earlier), now: now)
+                .first?.hasPrefix("attempt 2 opened 40 s ago") == true)
+    }
+
     @Test("a run start on its way, a run past its deadline, a failure with its retries and what was parked")
     func runs() {
         let opened = now.addingTimeInterval(-90)
