@@ -77,6 +77,25 @@ for storm in sorted({r["rate_limited"] for r in pick("notify")}):
     name = "notify, 2 consumers" + (f", storm ({storm} answered 429)" if storm else "")
     figure(name, [r["sent_per_s"] for r in got], "sent/s", baseline=None if storm else "raw emails to the stand-in (2 threads)")
     figure(f"{name}: emails sent twice or never", [r["emails_twice"] + r["emails_missing"] + r["parked"] for r in got], "emails")
+figure("retention: events pruned alone", [r["rows_per_s"] for r in pick("retention", drain=False)], "rows/s")
+figure("retention: events pruned while results drain", [r["rows_per_s"] for r in pick("retention", drain=True)], "rows/s")
+figure("retention: a million rows' pruning while results drain", [r["seconds"] for r in pick("retention", drain=True)], "s")
+figure("result drain alone (2 consumers, batch 50; retention's baseline)",
+       [r["applied_per_s"] for r in pick("drain", pruning=False)], "results/s")
+figure("result drain while retention prunes", [r["applied_per_s"] for r in pick("drain", pruning=True)], "results/s",
+       baseline="result drain alone (2 consumers, batch 50; retention's baseline)")
+web_alone = [r for r in pick("web") if r["sessions"] == 0]
+web_loaded = [r for r in pick("web") if r["sessions"] > 0]
+figure("result drain alone (2 consumers, batch 50; the web's baseline)", [r["applied_per_s"] for r in web_alone], "results/s")
+figure("result drain with the web's sessions browsing", [r["applied_per_s"] for r in web_loaded], "results/s",
+       baseline="result drain alone (2 consumers, batch 50; the web's baseline)")
+for key, label in (("pages", "every page"), ("home", "the command center"), ("review", "the review queue"),
+                   ("project", "a project's page")):
+    got = [r["pages"] if key == "pages" else r["by_page"][key] for r in web_loaded]
+    figure(f"web, {label}: p50", [g["p50_ms"] for g in got], "ms")
+    figure(f"web, {label}: p99", [g["p99_ms"] for g in got], "ms")
+figure("web pages served while results drain", [r["pages_per_s"] for r in web_loaded], "pages/s")
+figure("web page errors", [sum(r["errors"].values()) for r in web_loaded], "answers")
 mem = pick("memory")
 figure("worker RSS at start (4 consumers)", [r["start_mb"] for r in mem], "MB")
 figure("worker RSS after N messages", [r["after_n_mb"] for r in mem], "MB")
@@ -128,6 +147,11 @@ if dispatch_2:
     own = figures.get(f"dispatch, 2 consumers, batch {best}: Bullpen's own time (mean)", {}).get("median")
     if own is not None:
         target(f"Bullpen's own time per dispatch <= 1 ms (2 consumers, batch {best}; a mean): {own}", own <= 1)
+web_p99 = figures.get("web, every page: p99", {}).get("median")
+if web_p99 is not None:
+    target(f"web p99 page time < 50 ms with the sessions browsing while results drain: {web_p99}", web_p99 < 50)
+    ratio = figures.get("result drain with the web's sessions browsing", {}).get("ratio")
+    target(f"result drain with the web's load >= 0.9 of the drain alone: {ratio}", ratio is not None and ratio >= 0.9)
 notify_plain = figures.get("notify, 2 consumers", {}).get("median")
 if notify_plain is not None:
     target(f"notify >= 1,000 sent/s with 2 consumers, the stand-in answering at once: {notify_plain}", notify_plain >= 1000)

@@ -36,10 +36,15 @@ public enum BulkSeed {
         return ids
     }
 
-    /// Puts every task back to running with its attempt open, and forgets what was applied (and the
-    /// commands, with the tasks they created).
+    /// Puts every task back to running with its attempt open, and forgets what was applied (the versions,
+    /// notifications and time entries the results wrote, and the commands, with the tasks they created), so
+    /// that every run starts from the same tables.
     public static func reset(on db: PGConnection) throws {
-        try db.execute("TRUNCATE inbox, events, dead_letters, outbox, commands RESTART IDENTITY")
+        try db.execute(
+            """
+            TRUNCATE inbox, events, dead_letters, outbox, commands, deliverables, deliverable_files, usage_records,
+                     notifications, time_entries RESTART IDENTITY
+            """)
         try db.execute(
             "DELETE FROM tasks t WHERE NOT EXISTS (SELECT 1 FROM task_attempts a WHERE a.task_id = t.id)")
         try db.execute(

@@ -23,6 +23,8 @@ struct WebRoutes: Sendable {
     let feed: EventFeed
     /// Stripe and the plans, for a client's plan change (nil: no Stripe key, no plan change from the web).
     var checkout: IngestConfiguration.CheckoutSettings? = nil
+    /// The operators' shared reads (the command center, the review queue), made at most once a second.
+    let shared = SharedReads()
     var pages: WebPages { settings.pages }
 
     func collection() -> RouteCollection<APIContext> {
@@ -123,13 +125,12 @@ struct WebRoutes: Sendable {
 
     func home(_ user: WebUser) async throws -> Response {
         if user.isOperator {
-            let overview = try await read { db in try ReadModel.overview(on: db) }
-            let review = try await read { db in
-                try ReadModel.deliverables(
-                    PageRequest(limit: 20), status: "review", projectID: nil, viewer: .operator, on: db)
+            let overview = try await shared.value("overview") {
+                try await read { db in try ReadModel.overview(on: db) }
             }
+            let review = try await reviewQueue()
             var values = Self.object(overview)
-            values["review"] = review.items.map(Self.object)
+            values["review"] = review.items.prefix(20).map(Self.object)
             values["reviewCount"] = (values["deliverablesInReview"] as? Int) ?? review.items.count
             return render("home-operator", "Command center", values, user)
         }
@@ -345,11 +346,18 @@ struct WebRoutes: Sendable {
         return render("analytics", "Analytics", values, user)
     }
 
-    func review(_ user: WebUser) async throws -> Response {
-        let page = try await read { db in
-            try ReadModel.deliverables(
-                PageRequest(limit: 100), status: "review", projectID: nil, viewer: .operator, on: db)
+    /// The first 100 versions waiting for review, as every operator sees them (shared for a second).
+    func reviewQueue() async throws -> Page {
+        try await shared.value("review") {
+            try await read { db in
+                try ReadModel.deliverables(
+                    PageRequest(limit: 100), status: "review", projectID: nil, viewer: .operator, on: db)
+            }
         }
+    }
+
+    func review(_ user: WebUser) async throws -> Response {
+        let page = try await reviewQueue()
         return render(
             "review", "Review queue", ["items": page.items.map(Self.object), "count": page.items.count], user)
     }
@@ -516,22 +524,37 @@ struct WebRoutes: Sendable {
         humane((try? JSONSerialization.jsonObject(with: Data(json.utf8))) as? [String: Any] ?? [:])
     }
 
+    /// The read model's JSON as a page shows it: times as "2026-12-06 23:55 UTC", `status` and `type` with a
+    /// label, cents as dollars; nested objects and lists of them likewise. Each value is cast once, and a list
+    /// element by element (casting a whole `[Any]` to `[[String: Any]]` bridges it through Foundation, a third
+    /// of a busy project page's time).
     static func humane(_ object: [String: Any]) -> [String: Any] {
-        var object = object
+        var result = object
         for (key, value) in object {
-            if let text = value as? String, key.hasSuffix("At") || key == "deadline" || key.hasPrefix("period") {
-                object[key] = time(text)
-            } else if let text = value as? String, key == "type" || key == "status" {
-                object[key + "Label"] = text.replacingOccurrences(of: "_", with: " ")
-            } else if let cents = value as? NSNumber, key.hasSuffix("Cents") {
-                object[key.dropLast(5) + "Dollars"] = String(format: "$%.2f", cents.doubleValue / 100)
-            } else if let nested = value as? [String: Any] {
-                object[key] = humane(nested)
-            } else if let list = value as? [[String: Any]] {
-                object[key] = list.map(humane)
+            switch value {
+            case let text as String:
+                if key.hasSuffix("At") || key == "deadline" || key.hasPrefix("period") {
+                    result[key] = time(text)
+                } else if key == "type" || key == "status" {
+                    result[key + "Label"] = text.replacingOccurrences(of: "_", with: " ")
+                }
+            case let nested as [String: Any]:
+                result[key] = humane(nested)
+            case let list as [Any]:
+                var objects: [[String: Any]] = []
+                objects.reserveCapacity(list.count)
+                for element in list {
+                    guard let object = element as? [String: Any] else { break }
+                    objects.append(humane(object))
+                }
+                if objects.count == list.count, !list.isEmpty { result[key] = objects }
+            case let cents as NSNumber where key.hasSuffix("Cents"):
+                result[key.dropLast(5) + "Dollars"] = String(format: "$%.2f", cents.doubleValue / 100)
+            default:
+                break
             }
         }
-        return object
+        return result
     }
 
     /// An ISO 8601 time as "2026-12-06 23:55 UTC"; anything else as it is.
