@@ -43,6 +43,18 @@ do {
         admin.close()
         let ids = try BulkSeed.seed(count: Int(argument(1))!, salt: salt, on: db)
         emit(["scenario": "seed", "tasks": ids.count, "first": ids.first ?? 0])
+    case "web-seed":
+        try scenarios.seedWeb(
+            projects: Int(argument(1))!, sessions: Int(argument(2))!, file: argument(3), db: db)
+    case "web":
+        try scenarios.web(
+            base: argument(1), file: argument(2), sessions: Int(argument(3))!, tasks: Int(argument(4))!,
+            think: Double(argument(5))!, firstTask: try firstTask(), db: db)
+    case "retention-seed":
+        try scenarios.seedOldEvents(rows: Int(argument(1))!, db: db)
+    case "retention-prune":
+        let label = try JSONSerialization.jsonObject(with: Data(argument(1).utf8)) as? [String: Any] ?? [:]
+        try scenarios.pruneEvents(label: label, db: db)
     case "reset":
         try BulkSeed.reset(on: db)
         let admin = try AMQPConnection(amqp)

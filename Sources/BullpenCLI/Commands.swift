@@ -443,6 +443,10 @@ struct WorkerCommand: AsyncParsableCommand {
     @Option(help: "Scheduled jobs (env BULLPEN_SCHEDULE); 'none' turns the scheduler off.")
     var schedule: String = Environment.value("BULLPEN_SCHEDULE", default: "Config/schedule.json")
 
+    @Option(
+        help: "What the retention job keeps, and for how long (env BULLPEN_RETENTION; a missing file: the defaults).")
+    var retention: String = Environment.value("BULLPEN_RETENTION", default: "Config/retention.json")
+
     @Flag(help: "Do not run the outbox relay in this process.")
     var noRelay = false
 
@@ -517,7 +521,9 @@ struct WorkerCommand: AsyncParsableCommand {
                 services.append(
                     try Scheduler(
                         schedule: try Schedule.load(from: schedule),
-                        jobs: Jobs.all(heartbeatLimit: .seconds(heartbeatLimit), autoDispatch: autoDispatch),
+                        jobs: Jobs.all(
+                            heartbeatLimit: .seconds(heartbeatLimit), autoDispatch: autoDispatch,
+                            retention: try RetentionPolicy.load(from: retention)),
                         postgres: postgres,
                         worker: workerName,
                         metrics: metrics, logger: logger))

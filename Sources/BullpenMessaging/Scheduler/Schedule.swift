@@ -6,10 +6,34 @@ public struct Schedule: Sendable, Equatable, Codable {
         public var name: String
         /// The tick length: the job runs once per `everySeconds`-aligned tick, cluster-wide.
         public var everySeconds: Int
+        /// When in its interval a daily or weekly job runs (UTC): `"02:00"` for a daily one, `"monday 02:00"`
+        /// for a weekly one; none: at the interval's start counted from the epoch (midnight UTC for a day).
+        public var at: String?
 
-        public init(name: String, everySeconds: Int) {
+        public init(name: String, everySeconds: Int, at: String? = nil) {
             self.name = name
             self.everySeconds = everySeconds
+            self.at = at
+        }
+
+        /// Seconds from an epoch-aligned tick's start to this job's (0 without `at`); nil when `at` is not a
+        /// time of day (daily) or a weekday and a time (weekly).
+        public var offsetSeconds: Int? {
+            guard let at else { return 0 }
+            let parts = at.lowercased().split(separator: " ")
+            guard let clock = parts.last, parts.count <= 2 else { return nil }
+            let hm = clock.split(separator: ":").compactMap { Int($0) }
+            guard hm.count == 2, (0..<24).contains(hm[0]), (0..<60).contains(hm[1]) else { return nil }
+            var offset = hm[0] * 3600 + hm[1] * 60
+            if parts.count == 2 {
+                // The epoch was a Thursday.
+                let days = ["thursday", "friday", "saturday", "sunday", "monday", "tuesday", "wednesday"]
+                guard everySeconds == 7 * 86_400, let day = days.firstIndex(of: String(parts[0])) else { return nil }
+                offset += day * 86_400
+            } else if everySeconds != 86_400 && everySeconds != 7 * 86_400 {
+                return nil
+            }
+            return offset
         }
     }
 
@@ -29,13 +53,21 @@ public struct Schedule: Sendable, Equatable, Codable {
         for job in schedule.jobs where job.everySeconds < 1 {
             throw ScheduleError(description: "schedule \(path): job \(job.name) must run at most once a second")
         }
+        for job in schedule.jobs where job.offsetSeconds == nil {
+            throw ScheduleError(
+                description:
+                    "schedule \(path): job \(job.name)'s at \"\(job.at ?? "")\" must be \"HH:MM\" (a daily job) or \"monday HH:MM\" (a weekly one)"
+            )
+        }
         return schedule
     }
 
-    /// The start of the tick that contains `date`, for a job of this interval (ticks are aligned to the epoch).
-    public static func tick(containing date: Date, everySeconds: Int) -> Date {
-        let seconds = Int(date.timeIntervalSince1970.rounded(.down))
-        return Date(timeIntervalSince1970: Double(seconds - seconds % everySeconds))
+    /// The start of the tick that contains `date`, for a job of this interval (ticks are aligned to the epoch,
+    /// shifted by `offsetSeconds`).
+    public static func tick(containing date: Date, everySeconds: Int, offsetSeconds: Int = 0) -> Date {
+        let seconds = Int(date.timeIntervalSince1970.rounded(.down)) - offsetSeconds
+        let start = seconds - ((seconds % everySeconds) + everySeconds) % everySeconds
+        return Date(timeIntervalSince1970: Double(start + offsetSeconds))
     }
 }
 

@@ -4,15 +4,27 @@ import BullpenStore
 import Foundation
 import PostgreSQL
 
-/// A scheduled job whose logic comes with a later workflow (events retention): registered so the scheduler runs it once per tick; until then an explicit no-op.
-public struct NoOpJob: ScheduledJob {
-    public let name: String
+/// `retention` (daily, once across the cluster): prunes what ``RetentionPolicy`` (`Config/retention.json`)
+/// says Bullpen no longer needs, in small batches on a connection of its own (``Retention``), then records
+/// what went in an event.
+public struct RetentionJob: LongScheduledJob {
+    public let name = "retention"
+    public let policy: RetentionPolicy
 
-    public init(name: String) {
-        self.name = name
+    public init(policy: RetentionPolicy) { self.policy = policy }
+
+    public func run(tick: Date, on db: PGConnection, stop: @escaping @Sendable () -> Bool) throws {
+        let pruned = try Retention.prune(policy, now: tick, on: db, until: stop)
+        let counts = Dictionary(uniqueKeysWithValues: pruned.map { ($0.table.rawValue, $0.rows) })
+        let total = pruned.reduce(0) { $0 + $1.rows }
+        try EventLog.record(
+            "retention.pruned",
+            "Retention removed \(total) rows: "
+                + pruned.filter { $0.rows > 0 }.map { "\($0.rows) \($0.table.rawValue)" }.joined(separator: ", "),
+            data: String(
+                decoding: try JSONSerialization.data(withJSONObject: counts, options: [.sortedKeys]), as: UTF8.self),
+            about: .init(), messageID: "retention:\(Int(tick.timeIntervalSince1970))", in: db)
     }
-
-    public func run(tick: Date, in transaction: PGConnection) throws {}
 }
 
 /// `heartbeat-check`: agents not heard from (listed by the gateway, a lifecycle hook, a run) for longer than
@@ -153,11 +165,12 @@ public struct WeeklyRollupJob: ScheduledJob {
 
 public enum Jobs {
     /// Every scheduled job; `heartbeatLimit` is how long an agent may stay silent before it goes offline.
-    public static func all(heartbeatLimit: Duration = .seconds(900), autoDispatch: Bool = false) -> [any ScheduledJob] {
+    public static func all(
+        heartbeatLimit: Duration = .seconds(900), autoDispatch: Bool = false, retention: RetentionPolicy = .defaults
+    ) -> [any ScheduledJob] {
         [
             HeartbeatCheckJob(limit: heartbeatLimit), AutoDispatchJob(enabled: autoDispatch), SLAMonitorJob(),
-            WeeklyDigestJob(), BillingSnapshotJob(), WeeklyRollupJob(),
+            WeeklyDigestJob(), BillingSnapshotJob(), WeeklyRollupJob(), RetentionJob(policy: retention),
         ]
-            + ["events-retention"].map(NoOpJob.init(name:))
     }
 }

@@ -19,6 +19,23 @@ final class CountingJob: ScheduledJob, @unchecked Sendable {
     var runs: [Date] { lock.withLock { ticks } }
 }
 
+/// A long job that takes `seconds`.
+final class SlowJob: LongScheduledJob, @unchecked Sendable {
+    let name = "slow"
+    let seconds: Double
+    private let lock = NSLock()
+    private var ticks: [Date] = []
+
+    init(seconds: Double) { self.seconds = seconds }
+
+    func run(tick: Date, on db: PGConnection, stop: @escaping @Sendable () -> Bool) throws {
+        lock.withLock { ticks.append(tick) }
+        Thread.sleep(forTimeInterval: seconds)
+    }
+
+    var runs: [Date] { lock.withLock { ticks } }
+}
+
 @Suite("Scheduler")
 final class SchedulerTests {
     let database: TestDatabase
@@ -82,5 +99,32 @@ final class SchedulerTests {
         let row = try #require(try database.db.query("SELECT status, error FROM cron_runs WHERE job = 'broken'").first)
         #expect(try row.decode("status", as: String.self) == "failed")
         #expect(try row.decode("error", as: String.self) == "boom")
+    }
+
+    @Test("a long job runs once a tick after its claim committed, on a thread of its own, beside the other jobs' ticks")
+    func longJob() throws {
+        let slow = SlowJob(seconds: 1)
+        let quick = CountingJob(name: "probe")
+        let s = try Scheduler(
+            schedule: Schedule(jobs: [.init(name: "slow", everySeconds: 60), .init(name: "probe", everySeconds: 1)]),
+            jobs: [slow, quick], postgres: database.configuration, worker: "a", metrics: WorkerMetrics(),
+            logger: Logger(label: "test"))
+        let tick = Schedule.tick(containing: Date(), everySeconds: 60)
+        let started = Date()
+        #expect(try s.runIfUnclaimed("slow", tick: tick, on: database.db))
+        #expect(Date().timeIntervalSince(started) < 0.5, "the scheduler did not wait for the long job")
+        // Meanwhile the other job's tick runs, and the long one's tick is taken.
+        #expect(
+            try s.runIfUnclaimed("probe", tick: Schedule.tick(containing: Date(), everySeconds: 1), on: database.db))
+        #expect(try !s.runIfUnclaimed("slow", tick: tick, on: database.db))
+        func status() throws -> String? {
+            try database.db.query("SELECT status FROM cron_runs WHERE job = 'slow' AND tick = $1", [tick]).first?
+                .decode("status")
+        }
+        #expect(try status() == "running", "the claim committed before the job ran (no transaction held over it)")
+        Thread.sleep(forTimeInterval: 1.5)
+        #expect(slow.runs == [tick])
+        #expect(try status() == "succeeded")
+        #expect(try !s.runIfUnclaimed("slow", tick: tick, on: database.db, wait: true), "a tick runs once")
     }
 }
