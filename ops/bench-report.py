@@ -6,7 +6,9 @@ results_path, out = sys.argv[1], sys.argv[2]
 rows = [json.loads(l) for l in open(results_path) if l.strip()]
 
 def pick(scenario, **match):
-    return [r for r in rows if r.get("scenario") == scenario and all(r.get(k) == v for k, v in match.items())]
+    # A row tagged "pruning" (retention's drains) is only for the figures that ask for it.
+    return [r for r in rows if r.get("scenario") == scenario and all(r.get(k) == v for k, v in match.items())
+            and ("pruning" in match or "pruning" not in r)]
 
 def stat(values):
     values = [v for v in values if v is not None]

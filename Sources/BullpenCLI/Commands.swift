@@ -141,14 +141,22 @@ struct MigrateCommand: ParsableCommand {
     @Option(help: "The plans file (env BULLPEN_PLANS).")
     var plans: String = Environment.value("BULLPEN_PLANS", default: "Config/plans.json")
 
+    @Option(help: "Where each kind of operator alert goes (env BULLPEN_ALERTS; a missing file: email).")
+    var alerts: String = Environment.value("BULLPEN_ALERTS", default: "Config/alerts.json")
+
     func run() throws {
         let catalog: PlanCatalog
-        do { catalog = try PlanCatalog.load(from: plans) } catch { throw ValidationError("\(error)") }
+        let routes: AlertRoutes
+        do {
+            catalog = try PlanCatalog.load(from: plans)
+            routes = try AlertRoutes.load(from: alerts)
+        } catch { throw ValidationError("\(error)") }
         let db = try PGConnection(try connection.postgres())
         defer { db.close() }
         do {
             let report = try Migrator().run(on: db)
             try PlanStore.apply(catalog, on: db)
+            try AlertRouteStore.apply(routes, on: db)
             let applied =
                 report.applied.isEmpty
                 ? "nothing to apply" : "applied \(report.applied.map(String.init).joined(separator: ", "))"

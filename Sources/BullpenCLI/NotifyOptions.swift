@@ -44,6 +44,13 @@ struct NotifyOptions: ParsableArguments {
         channels.slack = SlackWebhook(timeout: timeout)
         channels.discord = DiscordWebhook(timeout: timeout)
         channels.portalURL = portalURL
+        // The operators' chat webhooks are credentials: from the environment only, never an option.
+        channels.operatorSlack = Environment.value("BULLPEN_OPERATOR_SLACK_WEBHOOK", default: "").nilIfEmpty
+        channels.operatorDiscord = Environment.value("BULLPEN_OPERATOR_DISCORD_WEBHOOK", default: "").nilIfEmpty
         return NotificationHandler(channels: channels, templates: templates)
     }
+}
+
+extension String {
+    var nilIfEmpty: String? { isEmpty ? nil : self }
 }

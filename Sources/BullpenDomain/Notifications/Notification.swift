@@ -46,6 +46,9 @@ public enum NotificationKind: String, Choice {
     case newLead = "new-lead"
     /// The operators: a client sent a brief from the portal, which opened a project to plan.
     case newBrief = "new-brief"
+    /// The operators: an agent went silent (nothing from it, or from the gateway about it, for too long) and
+    /// was taken offline.
+    case agentSilent = "agent-silent"
     /// Whoever sent a brief through the intake form: it was received.
     case intakeReceived = "intake-received"
     /// The owner of an active client's address named by a brief through the form: confirm it was you, and the
@@ -59,7 +62,7 @@ public enum NotificationKind: String, Choice {
     public var audience: Audience {
         switch self {
         case .dispatchFailed, .taskFailed, .reviewWaiting, .slaAtRisk, .slaBreached, .clientMessage, .billingAlert,
-            .newLead, .newBrief:
+            .newLead, .newBrief, .agentSilent:
             return .operators
         case .deliverableReady, .revisionInProgress, .newMessage, .projectUnderway, .weeklyDigest, .welcome, .receipt,
             .paymentFailed, .intakeReceived, .intakeConfirm, .signInLink:

@@ -17,7 +17,7 @@ public struct Migration: Sendable {
         v001CoreSchema, v002SystemTables, v003OutboxNotify, v004OutboxQueue, v005DeadLetterReplay, v006DispatchQueue,
         v007AttemptDeadline, v008Notifications, v009SLATasks, v010ClientChatHooks, v011DeliverableFiles,
         v012Billing, v013SlackChannels, v014EventFeed, v015ResultDigest, v016IntakeConfirmation, v017AgentLiveness,
-        v018CancelledWith, v019ProjectWorkIndexes, v020WebSignIn, v021ClerkSignIn, v022ClientHistory,
+        v018CancelledWith, v019ProjectWorkIndexes, v020WebSignIn, v021ClerkSignIn, v022ClientHistory, v023AlertRoutes,
     ]
 
     /// FNV-1a of the SQL text: detects a migration changed after it was applied.

@@ -15,6 +15,10 @@ public struct NotificationChannels: Sendable {
     public var operatorEmail: String?
     public var slack = SlackWebhook()
     public var discord = DiscordWebhook()
+    /// The operators' Slack incoming webhook and Discord webhook, for the alerts routed there (credentials:
+    /// from the environment only); nil when none.
+    public var operatorSlack: String?
+    public var operatorDiscord: String?
     /// The client portal's base URL, for links in clients' emails (`portalURL` in the templates).
     public var portalURL = "http://localhost:3000"
 
@@ -69,6 +73,14 @@ public struct NotificationHandler: OutsideCallingHandler {
         guard row.status == "pending" || row.status == "parked" else { return .done(.duplicate) }
         guard let kind = NotificationKind(rawValue: row.kind), let channel = NotificationChannel(rawValue: row.channel)
         else { throw HandlerError.park(reason: "notification \(row.id) has an unknown kind or channel") }
+        // An operator alert, the first time: its copies for the route's other channels; itself only if routed.
+        if row.recipient == nil, channel == .email,
+            !(try AlertFanOut.fanOut(
+                notificationID: row.id, kind: row.kind, priority: message.notificationPriority, in: tx))
+        {
+            try NotificationStore.markUnsent(row.id, status: "skipped", reason: "its route sends it elsewhere", in: tx)
+            return .done(.applied)
+        }
         guard let recipient = try recipient(row.recipient, channel, in: tx) else {
             try NotificationStore.markUnsent(
                 row.id, status: "skipped",
@@ -124,10 +136,16 @@ public struct NotificationHandler: OutsideCallingHandler {
         return .applied
     }
 
-    /// Where to send: the row's address; the operators' address for an email to the operators; a client's
+    /// Where to send: the row's address; the operators' address, Slack or Discord webhook for an alert; a client's
     /// chat webhook (`client:<id>`), read now, so that the URL (a credential) is stored in one place only.
     func recipient(_ given: String?, _ channel: NotificationChannel, in tx: PGConnection) throws -> String? {
-        guard let given else { return channel == .email ? channels.operatorEmail : nil }
+        guard let given else {
+            switch channel {
+            case .email: return channels.operatorEmail
+            case .slack: return channels.operatorSlack
+            case .discord: return channels.operatorDiscord
+            }
+        }
         guard channel != .email, given.hasPrefix(Notify.clientPrefix),
             let id = Int64(given.dropFirst(Notify.clientPrefix.count))
         else { return given }

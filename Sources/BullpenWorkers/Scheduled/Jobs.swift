@@ -45,8 +45,16 @@ public struct HeartbeatCheckJob: ScheduledJob {
 
     public func run(tick: Date, in transaction: PGConnection) throws {
         let messageID = "heartbeat-check:\(Int(tick.timeIntervalSince1970))"
-        try AgentLifecycleStore.checkLiveness(
+        let changes = try AgentLifecycleStore.checkLiveness(
             listed: nil, now: tick, limit: limit, messageID: messageID, in: transaction)
+        // An agent taken offline for its silence: the operators told (once per time it goes silent).
+        for case .offline(let agent, let reason) in changes {
+            let name: String =
+                try transaction.query("SELECT name FROM agents WHERE id = $1", [agent]).first?.decode("name") ?? "?"
+            try Notify.operators(
+                .agentSilent, cause: "\(agent):\(Int(tick.timeIntervalSince1970))", taskID: nil, projectID: nil,
+                data: ["agentId": String(agent), "title": name, "reason": reason], priority: 4, in: transaction)
+        }
         // Stuck attempts fail as a run that timed out: the same message as the callback's, so a result that
         // still comes is a no-op, and the review worker retries the task or fails it as for any failed run.
         for (task, attempt) in try TaskDispatching.stuckAttempts(grace: stuckGrace, limit: 500, in: transaction) {

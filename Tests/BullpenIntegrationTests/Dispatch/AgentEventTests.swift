@@ -81,7 +81,7 @@ final class AgentEventTests: @unchecked Sendable {
         #expect(data.contains("webchat") && !data.contains("s3cret") && !data.contains("cfg"))
     }
 
-    @Test("the heartbeat check takes agents silent past the limit offline, with an event; the others stay")
+    @Test("the heartbeat check takes agents silent past the limit offline, with an event and an alert; the others stay")
     func heartbeat() throws {
         let silent: Int64 = try stack.db.query(
             "INSERT INTO agents (name, status, last_seen) VALUES ('quiet', 'online', now() - interval '20 minutes') RETURNING id"
@@ -101,6 +101,15 @@ final class AgentEventTests: @unchecked Sendable {
         #expect(
             try stack.count("SELECT count(*) FROM events WHERE type = 'agent.offline' AND agent_id = $1", [silent]) == 1
         )
+        let alerts: [String] = try stack.db.query(
+            "SELECT data->>'title' FROM notifications WHERE kind = 'agent-silent' ORDER BY id"
+        ).rows.map { try $0.decode(at: 0) }
+        #expect(alerts == ["quiet"], "one alert, for the silent agent only")
+        // The next tick: already offline, no second alert.
+        try stack.db.transaction { tx in
+            try HeartbeatCheckJob(limit: .seconds(900)).run(tick: Date().addingTimeInterval(30), in: tx)
+        }
+        #expect(try stack.count("SELECT count(*) FROM notifications WHERE kind = 'agent-silent'") == 1)
     }
 
     @Test(

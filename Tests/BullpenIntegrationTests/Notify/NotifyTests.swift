@@ -236,6 +236,44 @@ final class NotifyTests: @unchecked Sendable {
         }
     }
 
+    @Test(
+        "an alert goes where its kind's route says: by email and to the operators' Slack and Discord, each once; a route without email skips the email"
+    )
+    func routed() async throws {
+        try AlertRouteStore.apply(
+            AlertRoutes(routes: [.taskFailed: [.email, .slack, .discord], .reviewWaiting: [.slack]]), on: stack.db)
+        defer { try? AlertRouteStore.apply(AlertRoutes(), on: stack.db) }
+        try await withNotify { outbound, _ in
+            let (task, key) = try self.alert()
+            let base = String(key.dropLast("email".count))
+            #expect(
+                try eventually {
+                    try ["email", "slack", "discord"].allSatisfy { try self.row(base + $0)?.status == "sent" }
+                })
+            #expect(outbound.snapshot.emails.count == 1)
+            #expect(outbound.snapshot.slack.count == 1 && outbound.snapshot.slack.first?.contains("\(task)") == true)
+            #expect(outbound.snapshot.discord.count == 1)
+            // Sent again (a redelivery of the email's message): no copy twice.
+            let id = try #require(try self.row(key)?.id)
+            try self.stack.broker.publish(NotificationMessage(notificationId: id, priority: 3))
+            try await Task.sleep(for: .milliseconds(500))
+            #expect(outbound.snapshot.slack.count == 1 && outbound.snapshot.discord.count == 1)
+            // A route without email: the email is skipped, saying why; Slack has it.
+            let waiting = "review-waiting:v\(task):email"
+            try self.stack.db.transaction { tx in
+                try Notify.enqueue(
+                    .init(
+                        key: waiting, kind: .reviewWaiting, channel: .email, taskID: task,
+                        data: ["deliverableId": "1", "title": "Launch copy", "version": "1", "taskId": String(task)]),
+                    in: tx)
+            }
+            #expect(try eventually { try self.row("review-waiting:v\(task):slack")?.status == "sent" })
+            #expect(try self.row(waiting)?.status == "skipped")
+            #expect(try self.row(waiting)?.lastError == "its route sends it elsewhere")
+            #expect(outbound.snapshot.emails.count == 1)
+        }
+    }
+
     @Test("an operator alert with no operator address configured is skipped, with the reason")
     func noOperatorAddress() async throws {
         try await withNotify(operatorEmail: nil) { outbound, _ in

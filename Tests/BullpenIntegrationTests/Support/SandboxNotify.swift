@@ -11,11 +11,12 @@ enum SandboxNotify {
     static let templates = try! NotificationTemplates(folder: TestEnvironment.repositoryRoot + "/Config/templates")
 
     static func handler(port: Int, operatorEmail: String? = "ops@agency.test") -> NotificationHandler {
-        NotificationHandler(
-            channels: NotificationChannels(
-                resend: ResendClient(baseURL: "http://127.0.0.1:\(port)", apiKey: "re_test_key", timeout: .seconds(5)),
-                from: "Bullpen <bullpen@agency.test>", operatorEmail: operatorEmail),
-            templates: templates)
+        var channels = NotificationChannels(
+            resend: ResendClient(baseURL: "http://127.0.0.1:\(port)", apiKey: "re_test_key", timeout: .seconds(5)),
+            from: "Bullpen <bullpen@agency.test>", operatorEmail: operatorEmail)
+        channels.operatorSlack = "http://127.0.0.1:\(port)/slack/operators"
+        channels.operatorDiscord = "http://127.0.0.1:\(port)/discord/1/operators"
+        return NotificationHandler(channels: channels, templates: templates)
     }
 
     /// The stand-ins, a handler sending to them and their port, for the length of `body`.
