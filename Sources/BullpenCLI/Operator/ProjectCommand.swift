@@ -5,7 +5,9 @@ import Foundation
 struct ProjectCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "project", abstract: "Projects: a client's brief, under a plan's terms.",
-        subcommands: [Create.self, Update.self, Archive.self, List.self, Show.self, Message.self, Messages.self])
+        subcommands: [
+            Create.self, Update.self, Archive.self, Escalate.self, List.self, Show.self, Message.self, Messages.self,
+        ])
 
     static let columns = ["id", "clientId", "name", "type", "status", "tier", "priority", "deadline"]
 
@@ -90,6 +92,19 @@ struct ProjectCommand: ParsableCommand {
         @Argument var id: Int64
 
         func run() throws { try Output.issue("POST", "/v1/projects/\(id)/archive", [:], api: api, wait: wait) }
+    }
+
+    struct Escalate: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "The client escalated the project: its open work goes to Critical (5), the reason on each task.")
+        @OptionGroup var api: APIOptions
+        @OptionGroup var wait: WaitOptions
+        @Argument var id: Int64
+        @Option(help: "Why, in the client's words.") var reason: String
+
+        func run() throws {
+            try Output.issue("POST", "/v1/projects/\(id)/escalate", ["reason": reason], api: api, wait: wait)
+        }
     }
 
     struct Message: ParsableCommand {

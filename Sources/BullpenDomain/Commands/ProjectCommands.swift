@@ -89,3 +89,27 @@ public struct ProjectArchival: CommandPayload {
     public func validate() throws(ValidationError) { try Check.positive(id, "id") }
     public var references: [Reference] { [Reference(.project, id, field: "id")] }
 }
+
+/// `project.escalate`: the client escalated a project (an operator records it): its open work (tasks pending or
+/// waiting for their dispatch) goes to the top band, Critical, with the reason on each task.
+public struct ProjectEscalation: CommandPayload {
+    public static let kind = CommandKind.projectEscalate
+    public static let route = CommandRoute(.post, "/v1/projects/:id/escalate")
+    public var pathID: Int64? { id }
+    public var id: Int64
+    public var reason: String
+
+    public init(id: Int64, reason: String) {
+        self.id = id
+        self.reason = reason
+    }
+
+    public enum CodingKeys: String, CodingKey, CaseIterable { case id, reason }
+
+    public func validate() throws(ValidationError) {
+        try Check.positive(id, "id")
+        try Check.text(reason, "reason", length: 1...500)
+    }
+
+    public var references: [Reference] { [Reference(.project, id, field: "id")] }
+}

@@ -49,6 +49,8 @@ public enum NotificationKind: String, Choice {
     /// The operators: an agent went silent (nothing from it, or from the gateway about it, for too long) and
     /// was taken offline.
     case agentSilent = "agent-silent"
+    /// The operators: a task has waited for its dispatch past its priority's target (the seed's 4.4).
+    case dispatchLate = "dispatch-late"
     /// Whoever sent a brief through the intake form: it was received.
     case intakeReceived = "intake-received"
     /// The owner of an active client's address named by a brief through the form: confirm it was you, and the
@@ -62,7 +64,7 @@ public enum NotificationKind: String, Choice {
     public var audience: Audience {
         switch self {
         case .dispatchFailed, .taskFailed, .reviewWaiting, .slaAtRisk, .slaBreached, .clientMessage, .billingAlert,
-            .newLead, .newBrief, .agentSilent:
+            .newLead, .newBrief, .agentSilent, .dispatchLate:
             return .operators
         case .deliverableReady, .revisionInProgress, .newMessage, .projectUnderway, .weeklyDigest, .welcome, .receipt,
             .paymentFailed, .intakeReceived, .intakeConfirm, .signInLink:

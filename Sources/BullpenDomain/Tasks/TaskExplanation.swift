@@ -84,12 +84,14 @@ public enum TaskExplanation {
         public var parked: [String]
         /// Its run start's latest trip to a retry tier, if any.
         public var retry: Retry?
+        /// Why its priority was raised, if it was.
+        public var escalation: String?
 
         public init(
             taskID: Int64, status: TaskStatus, error: String? = nil, retryCount: Int = 0, maxRetries: Int = 2,
             unfinishedDependencies: [Int64] = [], hold: String? = nil, dispatchPriority: Int? = nil,
             agent: Agent? = nil, ahead: Int = 0, attempt: Attempt? = nil, decided: [String] = [],
-            parked: [String] = [], retry: Retry? = nil
+            parked: [String] = [], retry: Retry? = nil, escalation: String? = nil
         ) {
             self.taskID = taskID
             self.status = status
@@ -105,6 +107,7 @@ public enum TaskExplanation {
             self.decided = decided
             self.parked = parked
             self.retry = retry
+            self.escalation = escalation
         }
     }
 
@@ -173,6 +176,7 @@ public enum TaskExplanation {
         if task.retryCount > 0, task.status != .failed {
             reasons.append("retried \(task.retryCount) of \(task.maxRetries) times")
         }
+        if let escalation = task.escalation { reasons.append("escalated: \(escalation)") }
         reasons += task.decided.map { "when its dispatch was asked: \($0)" }
         reasons += task.parked.map { "a message of it was parked: \($0)" }
         return reasons

@@ -312,11 +312,25 @@ struct WebRoutes: Sendable {
     /// MRR over the last 90 days and the weeks' figures, charts drawn here as SVG.
     func analytics(_ user: WebUser) async throws -> Response {
         let now = Date()
-        let (billing, weekly) = try await read { db in
+        let (billing, weekly, dispatch) = try await read { db in
             (
                 try AnalyticsStore.billing(from: now.addingTimeInterval(-90 * 86400), to: now, on: db),
-                try AnalyticsStore.weekly(from: now.addingTimeInterval(-26 * 7 * 86400), to: now, on: db)
+                try AnalyticsStore.weekly(from: now.addingTimeInterval(-26 * 7 * 86400), to: now, on: db),
+                try DispatchTargetStore.report(from: now.addingTimeInterval(-30 * 86400), to: now, on: db)
             )
+        }
+        func duration(_ seconds: Any?) -> String {
+            guard let seconds = (seconds as? NSNumber)?.doubleValue else { return "-" }
+            return seconds < 120
+                ? String(format: "%.0f s", seconds)
+                : seconds < 7200 ? String(format: "%.0f min", seconds / 60) : String(format: "%.1f h", seconds / 3600)
+        }
+        let bands = (Self.object(dispatch)["bands"] as? [[String: Any]] ?? []).map { band -> [String: Any] in
+            var band = band
+            band["target"] = band["targetSeconds"] is NSNull ? "best effort" : duration(band["targetSeconds"])
+            band["p50"] = duration(band["p50Seconds"])
+            band["p90"] = duration(band["p90Seconds"])
+            return band
         }
         let days = Self.object(billing)["data"] as? [[String: Any]] ?? []
         let weeks = (Self.object(weekly)["data"] as? [[String: Any]] ?? []).map { week -> [String: Any] in
@@ -341,7 +355,7 @@ struct WebRoutes: Sendable {
                     (($0["weekStart"] as? String) ?? "", ($0["deliverablesDelivered"] as? NSNumber)?.doubleValue ?? 0)
                 },
                 title: "Deliverables delivered by week"),
-            "weeks": weeks, "agentsThisWeek": agents,
+            "weeks": weeks, "agentsThisWeek": agents, "dispatchBands": bands,
         ]
         return render("analytics", "Analytics", values, user)
     }

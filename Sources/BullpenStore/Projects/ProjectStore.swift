@@ -95,6 +95,11 @@ public enum ProjectStore {
         }
     }
 
+    /// The project's status and client, locked, for an escalation of its work.
+    public static func lockForEscalation(_ id: Int64, in tx: PGConnection) throws -> (ProjectStatus, Int64) {
+        try lock(id, in: tx)
+    }
+
     /// The project's status and client, its row locked until the transaction ends.
     static func lock(_ id: Int64, in tx: PGConnection) throws -> (ProjectStatus, Int64) {
         guard let row = try tx.query("SELECT status, client_id FROM projects WHERE id = $1 FOR UPDATE", [id]).first

@@ -90,6 +90,8 @@ public enum SLAStore {
         public var from: SLAStatus
         public var to: SLAStatus
         public var deadline: Date
+        /// The task the SLA is about, if it is a task's.
+        public var taskID: Int64?
     }
 
     /// Moves open records on at `now` (up to `limit`, the nearest deadlines first): those whose at-risk point
@@ -102,7 +104,7 @@ public enum SLAStore {
     {
         let due = try tx.query(
             """
-            SELECT r.id, r.project_id, p.name, r.client_id, r.type, r.status, r.started_at, r.deadline_at
+            SELECT r.id, r.project_id, p.name, r.client_id, r.type, r.status, r.started_at, r.deadline_at, r.task_id
               FROM sla_records r JOIN projects p ON p.id = r.project_id
              WHERE r.status IN ('on_track', 'at_risk') AND r.completed_at IS NULL
                AND r.deadline_at - (r.deadline_at - r.started_at) * $2::float8 <= $1
@@ -118,7 +120,8 @@ public enum SLAStore {
             guard next != current, let type = SLAType(rawValue: try row.decode("type")) else { continue }
             let transition = Transition(
                 id: try row.decode("id"), projectID: try row.decode("project_id"), projectName: try row.decode("name"),
-                type: type, from: current, to: next, deadline: deadline)
+                type: type, from: current, to: next, deadline: deadline,
+                taskID: try row.decode("task_id", as: Int64?.self))
             try tx.query("UPDATE sla_records SET status = $2 WHERE id = $1", [transition.id, next.rawValue])
             try EventLog.record(
                 "sla.\(next.rawValue)",

@@ -256,8 +256,11 @@ public enum TaskDispatching {
                 SELECT * FROM unnest($1::bigint[], $2::int[], $3::text[], $4::bytea[], $5::bigint[], $6::text[])
                     AS i(task_id, attempt, run_id, token_hash, agent_id, message_id)
             ), attempts AS (
-                INSERT INTO task_attempts (task_id, attempt, run_id, callback_token_hash, agent_id)
-                SELECT task_id, attempt, run_id, token_hash, agent_id FROM input
+                INSERT INTO task_attempts (task_id, attempt, run_id, callback_token_hash, agent_id,
+                                           dispatch_requested_at, dispatch_priority)
+                SELECT i.task_id, i.attempt, i.run_id, i.token_hash, i.agent_id, t.dispatch_requested_at,
+                       t.dispatch_priority
+                  FROM input i JOIN tasks t ON t.id = i.task_id
             ), claimed AS (
                 UPDATE tasks t SET attempt = i.attempt, dispatch_requested_at = NULL, dispatch_priority = NULL,
                                    updated_at = now()

@@ -27,6 +27,7 @@ public enum TaskExplain {
             let row = try db.query(
                 """
                 SELECT t.status, t.error, t.retry_count, t.max_retries, t.dispatch_priority, t.dispatch_requested_at,
+                       t.escalation_reason,
                        t.project_id, t.task_type, coalesce(t.parent_task_id, t.id) AS work,
                        a.id AS agent_id, a.name AS agent_name, a.status AS agent_status, a.max_concurrent_tasks,
                        (SELECT count(*) FROM task_attempts o WHERE o.agent_id = a.id AND o.closed_at IS NULL)::int AS open_runs,
@@ -83,7 +84,8 @@ public enum TaskExplain {
             unfinishedDependencies: try TaskDispatching.unfinishedDependencies(of: id, in: db), hold: hold,
             dispatchPriority: try row.decode("dispatch_priority", as: Int?.self), agent: agent,
             ahead: try row.decode("ahead"), attempt: attempt, decided: try strings("decided"),
-            parked: try strings("parked"), retry: try retry(row.decode("retry", as: String?.self)))
+            parked: try strings("parked"), retry: try retry(row.decode("retry", as: String?.self)),
+            escalation: try row.decode("escalation_reason", as: String?.self))
     }
 
     /// A `task.dispatch_retrying` event's data.

@@ -117,6 +117,25 @@ public struct SLAMonitorJob: ScheduledJob {
                 ])
         }
         try Notify.enqueue(alerts, priority: 4, in: transaction)
+        // Tasks waiting for their dispatch past their band's target: the operators told, once per wait.
+        for late in try DispatchTargetStore.late(now: tick, in: transaction) {
+            let target = DispatchTargets.seconds(priority: late.priority) ?? 0
+            try Notify.operators(
+                .dispatchLate, cause: "\(late.task):\(Int(late.requestedAt.timeIntervalSince1970))", taskID: late.task,
+                projectID: late.projectID,
+                data: [
+                    "taskId": String(late.task), "title": late.title,
+                    "requestedAt": ISO8601DateFormatter().string(from: late.requestedAt),
+                    "band": DispatchTargets.label(priority: late.priority),
+                    "target": target >= 3600 ? "\(target / 3600) h" : "\(target / 60) min",
+                ], priority: 4, in: transaction)
+        }
+        // A task whose SLA went at risk: raised once to the next band (the seed's 4.4).
+        try TaskEscalation.slaAtRisk(
+            transitions.compactMap { transition in
+                guard transition.to == .atRisk, let task = transition.taskID else { return nil }
+                return (task, transition.id, transition.type.words)
+            }, messageID: "sla-monitor:\(Int(tick.timeIntervalSince1970)):escalate", in: transaction)
     }
 }
 

@@ -158,4 +158,107 @@ final class SLATests: @unchecked Sendable {
                 .id
         }
     }
+
+    @Test(
+        "a task whose SLA goes at risk is raised once to the next band, the reason recorded and explained; a client's escalation takes the project's open work to Critical"
+    )
+    func escalation() throws {
+        let project = try project()
+        let (task, agent, other): (Int64, Int64, Int64) = try stack.db.transaction { tx in
+            let agent: Int64 = try tx.query(
+                "INSERT INTO agents (name, status, specialization) VALUES ('writer-esc', 'online', 'writer') RETURNING id"
+            ).first!.decode("id")
+            let task: Int64 = try tx.query(
+                "INSERT INTO tasks (title, project_id, task_type, priority) VALUES ('Draft', $1, 'draft', 3) RETURNING id",
+                [project]
+            ).first!.decode("id")
+            let other: Int64 = try tx.query(
+                "INSERT INTO tasks (title, project_id, task_type, priority) VALUES ('Later', $1, 'draft', 2) RETURNING id",
+                [project]
+            ).first!.decode("id")
+            return (task, agent, other)
+        }
+        try stack.db.transaction { tx in
+            _ = try TaskDispatching.request(
+                TaskDispatch(id: task, agentId: agent), messageID: "m1", now: at(hours: 1), in: tx)
+        }
+        func priorities(_ id: Int64) throws -> (Int, Int?) {
+            let row = try #require(
+                try stack.db.query("SELECT priority, dispatch_priority FROM tasks WHERE id = $1", [id]).first)
+            return (try row.decode("priority"), try row.decode("dispatch_priority", as: Int?.self))
+        }
+        let before = try priorities(task)
+        try monitor(at: 21)  // the work's SLA (due at 25 h) is at risk
+        let after = try priorities(task)
+        #expect(after.0 == before.0 + 1)
+        #expect(after.1 == before.1.map { $0 + 1 }, "its place in its agent's line moves with it")
+        let explained = try #require(try TaskExplain.snapshot(task, on: stack.db))
+        #expect(
+            TaskExplanation.reasons(explained, now: at(hours: 21)).contains {
+                $0.hasPrefix("escalated: its SLA") && $0.contains("went at risk: priority \(before.0) to \(after.0)")
+            })
+        #expect(
+            try stack.count("SELECT count(*) FROM events WHERE type = 'task.escalated' AND task_id = $1", [task]) == 1)
+        try monitor(at: 26)  // breached now: not raised again
+        #expect(try priorities(task).0 == after.0)
+
+        let raised = try stack.db.transaction { tx in
+            try TaskEscalation.client(
+                ProjectEscalation(id: project, reason: "launch moved up"), messageID: "m9", in: tx)
+        }
+        #expect(raised == 2)
+        #expect(try priorities(task).0 == 5 && priorities(other).0 == 5 && priorities(task).1 == 5)
+        let reason: String? = try stack.db.query("SELECT escalation_reason FROM tasks WHERE id = $1", [other]).first?
+            .decode("escalation_reason")
+        #expect(reason == "the client escalated its project (launch moved up): priority 2 to 5")
+    }
+
+    @Test(
+        "dispatch against the seed's targets: a task waiting past its band's is alerted once; the wait of each dispatch is measured by band"
+    )
+    func dispatchTargets() throws {
+        let project = try project()
+        let (late, onTime): (Int64, Int64) = try stack.db.transaction { tx in
+            let agent: Int64 = try tx.query(
+                "INSERT INTO agents (name, status, specialization) VALUES ('writer-dt', 'online', 'writer') RETURNING id"
+            ).first!.decode("id")
+            func waiting(_ title: String, priority: Int, askedHoursAgo: Double) throws -> Int64 {
+                try tx.query(
+                    """
+                    INSERT INTO tasks (title, project_id, task_type, status, assigned_agent_id, priority,
+                                       dispatch_priority, dispatch_requested_at)
+                    VALUES ($1, $2, 'draft', 'assigned', $3, $4, $4, $5) RETURNING id
+                    """, [title, project, agent, priority, self.at(hours: 10 - askedHoursAgo)]
+                ).first!.decode("id")
+            }
+            return (
+                try waiting("Late", priority: 4, askedHoursAgo: 2),
+                try waiting("On time", priority: 3, askedHoursAgo: 2)
+            )
+        }
+        let found = try DispatchTargetStore.late(now: at(hours: 10), in: stack.db).map(\.task)
+        #expect(found == [late], "High's target is an hour; Normal's four")
+        try monitor(at: 10)
+        try monitor(at: 10.25)
+        #expect(try alerts(.dispatchLate) == 1, "once per wait")
+        // Dispatched: the attempt keeps when it was asked for, and the report measures the wait by band.
+        try stack.db.query(
+            """
+            INSERT INTO task_attempts (task_id, attempt, run_id, callback_token_hash, agent_id, opened_at,
+                                       dispatch_requested_at, dispatch_priority)
+            SELECT id, 1, 'bullpen-' || id || '-1', sha256(convert_to('t' || id, 'UTF8')), assigned_agent_id, $2, dispatch_requested_at,
+                   dispatch_priority
+              FROM tasks WHERE id = ANY($1::bigint[])
+            """, [PGArray([String(late), String(onTime)]), at(hours: 10)])
+        let report = try #require(
+            try JSONSerialization.jsonObject(
+                with: Data(try DispatchTargetStore.report(from: at(hours: 0), to: at(hours: 11), on: stack.db).utf8))
+                as? [String: Any])
+        let bands = try #require(report["bands"] as? [[String: Any]])
+        let high = try #require(bands.first { $0["priority"] as? Int == 4 })
+        let normal = try #require(bands.first { $0["priority"] as? Int == 3 })
+        #expect(high["dispatched"] as? Int == 1 && high["missed"] as? Int == 1 && high["p50Seconds"] as? Double == 7200)
+        #expect(normal["dispatched"] as? Int == 1 && normal["missed"] as? Int == 0)
+        #expect(bands.first { $0["priority"] as? Int == 1 }?["targetSeconds"] is NSNull)
+    }
 }

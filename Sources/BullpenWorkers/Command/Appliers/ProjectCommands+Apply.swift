@@ -39,6 +39,23 @@ extension ProjectBrief: AppliedCommand {
     }
 }
 
+extension ProjectEscalation: AppliedCommand {
+    struct Outcome: Encodable {
+        let projectId: Int64
+        let tasksRaised: Int
+    }
+
+    /// The project's open work raised to Critical, each task with the reason.
+    func apply(_ context: CommandContext, in tx: PGConnection) throws -> Outcome {
+        let (status, _) = try ProjectStore.lockForEscalation(id, in: tx)
+        guard status != .archived else {
+            throw CommandRejection("project \(id) is archived; there is nothing to raise")
+        }
+        return Outcome(
+            projectId: id, tasksRaised: try TaskEscalation.client(self, messageID: context.messageID, in: tx))
+    }
+}
+
 extension ProjectChanges: AppliedCommand {
     func apply(_ context: CommandContext, in tx: PGConnection) throws -> RowOutcome {
         try ProjectStore.update(self, messageID: context.messageID, in: tx)
