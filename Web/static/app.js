@@ -11,26 +11,39 @@
   var lists = LISTS.filter(function (id) { return document.getElementById(id); });
   if (!feed && live.length === 0 && lists.length === 0) return;
 
-  var refreshing = false;
+  // A refresh fetches the page again. The server shares the operators' common reads for up to a second, so a
+  // page fetched at S shows at least every event from before S - 1 s: a refresh waits until 1.1 s after the
+  // latest event, and when an event came too late for the refresh that was running, another follows. Events
+  // in a burst make one refresh, and none is ever missed.
+  var SHARED_MS = 1000, lastEvent = 0, timer = null, running = false;
+  function schedule() {
+    if (running || timer) return;
+    var wait = Math.max(0, lastEvent + SHARED_MS + 100 - Date.now());
+    timer = setTimeout(function () { timer = null; refresh(); }, wait);
+  }
+  function apply(html) {
+    if (!html) return;
+    var fresh = new DOMParser().parseFromString(html, "text/html");
+    LISTS.forEach(function (id) {
+      var now = document.getElementById(id), next = fresh.getElementById(id);
+      if (now && next) now.innerHTML = next.innerHTML;
+    });
+    document.querySelectorAll("[data-live]").forEach(function (element) {
+      var next = fresh.querySelector('[data-live="' + element.getAttribute("data-live") + '"]');
+      if (next) element.textContent = next.textContent;
+    });
+  }
   function refresh() {
-    if (refreshing) return;
-    refreshing = true;
+    running = true;
+    var started = Date.now();
     fetch(window.location.pathname, { credentials: "same-origin", headers: { "Accept": "text/html" } })
       .then(function (response) { return response.ok ? response.text() : null; })
-      .then(function (html) {
-        refreshing = false;
-        if (!html) return;
-        var fresh = new DOMParser().parseFromString(html, "text/html");
-        LISTS.forEach(function (id) {
-          var now = document.getElementById(id), next = fresh.getElementById(id);
-          if (now && next) now.innerHTML = next.innerHTML;
-        });
-        document.querySelectorAll("[data-live]").forEach(function (element) {
-          var next = fresh.querySelector('[data-live="' + element.getAttribute("data-live") + '"]');
-          if (next) element.textContent = next.textContent;
-        });
-      })
-      .catch(function () { refreshing = false; });
+      .then(apply)
+      .catch(function () {})
+      .then(function () {
+        running = false;
+        if (lastEvent >= started - SHARED_MS) schedule();
+      });
   }
 
   var source = new EventSource("/web/events");
@@ -45,6 +58,7 @@
       feed.insertBefore(item, feed.firstChild);
       while (feed.children.length > 50) feed.removeChild(feed.lastChild);
     }
-    refresh();
+    lastEvent = Date.now();
+    schedule();
   };
 })();
