@@ -271,9 +271,14 @@ struct WebRoutes: Sendable {
 
     /// The agents: state and its reason, what each runs, its record.
     func agents(_ user: WebUser) async throws -> Response {
-        let (overview, page) = try await read { db in
-            (try ReadModel.overview(on: db), try ReadModel.agents(PageRequest(limit: 200), status: nil, on: db))
+        let now = Date()
+        let (overview, page, details) = try await read { db in
+            (
+                try ReadModel.overview(on: db), try ReadModel.agents(PageRequest(limit: 200), status: nil, on: db),
+                try ReadModel.agentDetails(now: now, on: db)
+            )
         }
+        let extra = Self.object(details)
         let load = Dictionary(
             (Self.object(overview)["agents"] as? [[String: Any]] ?? []).compactMap { agent -> (Int64, [String: Any])? in
                 (agent["id"] as? NSNumber).map { ($0.int64Value, agent) }
@@ -284,6 +289,14 @@ struct WebRoutes: Sendable {
             let live = (agent["id"] as? NSNumber).flatMap { load[$0.int64Value] } ?? [:]
             agent["openRuns"] = live["openRuns"] ?? 0
             agent["failurePercent"] = Int((((live["failureRate"] as? NSNumber)?.doubleValue ?? 0) * 100).rounded())
+            let more = (agent["id"] as? NSNumber).flatMap { extra[$0.stringValue] as? [String: Any] } ?? [:]
+            agent["avgRun"] =
+                (more["avgCompletionTimeMs"] as? NSNumber).map { String(format: "%.1f min", $0.doubleValue / 60000) }
+                ?? "-"
+            agent["timeWeek"] = String(
+                format: "%.1f h", ((more["timeMsWeek"] as? NSNumber)?.doubleValue ?? 0) / 3_600_000)
+            agent["costWeek"] = more["weekCostDollars"] ?? "-"
+            agent["configs"] = more["configs"] ?? []
             return agent
         }
         return render("agents", "Agents", ["agents": agents], user)

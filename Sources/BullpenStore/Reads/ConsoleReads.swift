@@ -75,4 +75,27 @@ extension ReadModel {
             """)
         return try db.executePrepared("read.billing_desk", [now, days]).first!.decode(at: 0)
     }
+
+    /// Per agent, what the agents page adds to the API's row: its average run, its time over the last 7 days
+    /// (its time entries), its cost this week (the weekly rollup's), and the Scale clients' custom
+    /// configurations of it. `{"<agent id>": {...}}`.
+    public static func agentDetails(now: Date, on db: PGConnection) throws -> String {
+        try db.query(
+            """
+            SELECT coalesce(jsonb_object_agg(a.id, jsonb_build_object(
+                       'avgCompletionTimeMs', a.avg_completion_time_ms,
+                       'timeMsWeek', (SELECT coalesce(sum(e.duration_ms), 0) FROM time_entries e
+                                       WHERE e.agent_id = a.id AND e.started_at > $1::timestamptz - interval '7 days'),
+                       'weekCostCents', (SELECT r.cost_cents FROM weekly_agent_rollups r
+                                          WHERE r.agent_id = a.id ORDER BY r.week_start DESC LIMIT 1),
+                       'configs', (SELECT coalesce(jsonb_agg(jsonb_build_object(
+                                       'client', c.name, 'name', g.name, 'model', g.model, 'temperature', g.temperature,
+                                       'tools', cardinality(g.tools), 'files', cardinality(g.knowledge_base))
+                                       ORDER BY c.name), '[]')
+                                     FROM agent_configs g JOIN clients c ON c.id = g.client_id WHERE g.agent_id = a.id))),
+                   '{}')::text
+              FROM agents a
+            """, [now]
+        ).first!.decode(at: 0)
+    }
 }

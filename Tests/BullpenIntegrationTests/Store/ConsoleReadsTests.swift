@@ -91,4 +91,42 @@ final class ConsoleReadsTests {
         #expect((account["history"] as? [[String: Any]])?.first?["message"] as? String == "Client updated")
         #expect(try ReadModel.clientAccount(424_242, on: db) == nil)
     }
+
+    @Test(
+        "the agents page's details: an agent's time over 7 days, its week's cost, the Scale clients' configurations of it"
+    )
+    func agentDetails() throws {
+        let acme = try client("acme")
+        let agent: Int64 = try #require(
+            try db.query(
+                "INSERT INTO agents (name, status, avg_completion_time_ms) VALUES ('writer', 'online', 90000) RETURNING id"
+            ).first
+        ).decode("id")
+        let project: Int64 = try #require(
+            try db.query("INSERT INTO projects (client_id, name, type) VALUES ($1, 'P', 'web') RETURNING id", [acme])
+                .first
+        ).decode("id")
+        for (hoursAgo, ms) in [(2.0, 1_800_000), (24.0 * 10, 3_600_000)] {
+            try db.query(
+                """
+                INSERT INTO time_entries (project_id, agent_id, type, duration_ms, started_at, ended_at)
+                VALUES ($1, $2, 'agent_execution', $3, now() - make_interval(secs => $4), now())
+                """, [project, agent, ms, hoursAgo * 3600])
+        }
+        try db.query(
+            "INSERT INTO weekly_agent_rollups (week_start, agent_id, completed, failed, cost_cents) VALUES (current_date, $1, 3, 0, 1250)",
+            [agent])
+        try db.query(
+            """
+            INSERT INTO agent_configs (client_id, agent_id, name, system_prompt, model, knowledge_base)
+            VALUES ($1, $2, 'Acme voice', 'Write as Acme.', 'claude-x', '{a.md,b.md}')
+            """, [acme, agent])
+        let details = try json(try ReadModel.agentDetails(now: Date(), on: db))
+        let mine = try #require(details[String(agent)] as? [String: Any])
+        #expect(mine["timeMsWeek"] as? Int == 1_800_000, "only the last 7 days")
+        #expect(mine["weekCostCents"] as? Int == 1250)
+        let configs = try #require(mine["configs"] as? [[String: Any]])
+        #expect(
+            configs.count == 1 && configs.first?["client"] as? String == "acme" && configs.first?["files"] as? Int == 2)
+    }
 }
