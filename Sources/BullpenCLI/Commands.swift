@@ -30,7 +30,7 @@ public struct BullpenCommand: AsyncParsableCommand {
             """,
         version: version,
         subcommands: [
-            ClientCommand.self, ProjectCommand.self, TaskCommand.self, DeliverableCommand.self,
+            ClientCommand.self, TimeCommand.self, ProjectCommand.self, TaskCommand.self, DeliverableCommand.self,
             NotificationCommand.self, AnalyticsCommand.self, InvoiceCommand.self, LeadCommand.self,
             AgentCommand.self,
             CommandCommand.self,

@@ -74,8 +74,11 @@ struct AgentCommand: ParsableCommand {
         @Option var model: String?
         @Option var maxConcurrentTasks: Int?
         @Option(help: "The agent's standing instructions.") var soul: String?
+        @Option(help: "What a completed task of the agent costs, in cents (its cost in analytics).")
+        var costPerTaskCents: Int?
 
         func add(to body: inout [String: Any]) {
+            body["costPerTaskCents"] = costPerTaskCents
             body["specialization"] = specialization
             body["capabilities"] = capabilities.map { $0.split(separator: ",").map(String.init) }
             body["model"] = model

@@ -8,12 +8,15 @@ public struct NewAgent: CommandPayload {
     public var model: String?
     public var maxConcurrentTasks: Int?
     public var soul: String?
+    /// What a completed task of this agent costs the agency, in cents: the agent's cost in analytics.
+    public var costPerTaskCents: Int?
 
     public enum CodingKeys: String, CodingKey, CaseIterable {
-        case name, specialization, capabilities, model, maxConcurrentTasks, soul
+        case name, specialization, capabilities, model, maxConcurrentTasks, soul, costPerTaskCents
     }
 
     public func validate() throws(ValidationError) {
+        try Check.range(costPerTaskCents, "costPerTaskCents", 0...10_000_000)
         try Check.text(name, "name", length: 1...100)
         try Check.text(model, "model", length: 1...100)
         try Check.text(soul, "soul", length: 1...20_000)
@@ -33,14 +36,16 @@ public struct AgentChanges: CommandPayload {
     public var model: String?
     public var maxConcurrentTasks: Int?
     public var soul: String?
+    public var costPerTaskCents: Int?
 
     public enum CodingKeys: String, CodingKey, CaseIterable {
-        case id, name, specialization, capabilities, model, maxConcurrentTasks, soul
+        case id, name, specialization, capabilities, model, maxConcurrentTasks, soul, costPerTaskCents
     }
 
     public func validate() throws(ValidationError) {
         try Check.positive(id, "id")
-        try Check.someChange([name, specialization, capabilities, model, maxConcurrentTasks, soul])
+        try Check.someChange([name, specialization, capabilities, model, maxConcurrentTasks, soul, costPerTaskCents])
+        try Check.range(costPerTaskCents, "costPerTaskCents", 0...10_000_000)
         try Check.text(name, "name", length: 1...100)
         try Check.text(model, "model", length: 1...100)
         try Check.text(soul, "soul", length: 1...20_000)

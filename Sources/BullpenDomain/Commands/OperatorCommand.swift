@@ -30,6 +30,7 @@ public enum CommandKind: String, Choice {
     case leadUpdate = "lead.update"
     case projectBrief = "project.brief"
     case projectEscalate = "project.escalate"
+    case timeAdd = "time.add"
 }
 
 /// The body of one kind of command: decoded from the request (its `CodingKeys` are the fields a request may
@@ -141,7 +142,7 @@ public enum CommandCatalog {
         DeadLetterReplay.self, DeadLetterPurge.self,
         DeliverableApproval.self, DeliverableDelivery.self, DeliverableRevisionRequest.self,
         DeliverableRejection.self, DeliverableFeedback.self, DeliverableFile.self,
-        LeadChanges.self, ProjectBrief.self, ProjectEscalation.self,
+        LeadChanges.self, ProjectBrief.self, ProjectEscalation.self, TimeEntryNew.self,
     ]
 
     private static let byKind = Dictionary(payloads.map { ($0.kind, $0) }) { first, _ in first }

@@ -46,3 +46,26 @@ struct InvoiceRoutes {
         }
     }
 }
+
+/// `/v1/time-entries`: the time spent, by project, task, client and agent (operators only); an operator's own
+/// time added (`time.add`).
+struct TimeEntryRoutes {
+    let api: OperatorAPI
+
+    func add(to routes: RouterGroup<APIContext>) {
+        routes.get { request, context in
+            try context.requireCaller().requireOperator("read time entries")
+            let query = try ListQuery(request, filters: ["project", "task", "client", "agent"])
+            let (page, project, task, client, agent) = (
+                try query.page, try query.integer("project"), try query.integer("task"), try query.integer("client"),
+                try query.integer("agent")
+            )
+            return try await api.read("page") { db in
+                try ReadModel.timeEntries(
+                    page, projectID: project, taskID: task, clientID: client, agentID: agent, on: db
+                ).json
+            }
+        }
+        api.commands(of: "/v1/time-entries", on: routes)
+    }
+}

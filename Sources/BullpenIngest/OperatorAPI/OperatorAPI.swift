@@ -39,6 +39,7 @@ struct OperatorAPI: Sendable {
         NotificationRoutes(api: self).add(to: routes.group("notifications"))
         AnalyticsRoutes(api: self).add(to: routes.group("analytics"))
         InvoiceRoutes(api: self).add(to: routes.group("invoices"))
+        TimeEntryRoutes(api: self).add(to: routes.group("time-entries"))
         AgentRoutes(api: self).add(to: routes.group("agents"))
         LeadRoutes(api: self).add(to: routes.group("leads"))
         CommandRoutes(api: self).add(to: routes.group("commands"))
@@ -72,7 +73,8 @@ struct OperatorAPI: Sendable {
         ("/v1/projects/:id/messages", [.get]), ("/v1/tasks", [.get]), ("/v1/tasks/:id", [.get]),
         ("/v1/tasks/:id/explain", [.get]), ("/v1/deliverables", [.get]), ("/v1/deliverables/:id", [.get]),
         ("/v1/notifications", [.get]), ("/v1/analytics/billing", [.get]), ("/v1/analytics/weekly", [.get]),
-        ("/v1/invoices", [.get]), ("/v1/deliverables/:id/files", [.get]), ("/v1/agents", [.get]),
+        ("/v1/invoices", [.get]), ("/v1/time-entries", [.get]), ("/v1/deliverables/:id/files", [.get]),
+        ("/v1/agents", [.get]),
         ("/v1/leads", [.get]), ("/v1/commands/:id", [.get]), ("/v1/events", [.get]), ("/v1/events/stream", [.get]),
         ("/v1/queues", [.get]), ("/v1/dead-letters", [.get]), ("/v1/dead-letters/:id", [.get]),
     ]

@@ -325,12 +325,21 @@ struct WebRoutes: Sendable {
     /// MRR over the last 90 days and the weeks' figures, charts drawn here as SVG.
     func analytics(_ user: WebUser) async throws -> Response {
         let now = Date()
-        let (billing, weekly, dispatch) = try await read { db in
+        let (billing, weekly, dispatch, time) = try await read { db in
             (
                 try AnalyticsStore.billing(from: now.addingTimeInterval(-90 * 86400), to: now, on: db),
                 try AnalyticsStore.weekly(from: now.addingTimeInterval(-26 * 7 * 86400), to: now, on: db),
-                try DispatchTargetStore.report(from: now.addingTimeInterval(-30 * 86400), to: now, on: db)
+                try DispatchTargetStore.report(from: now.addingTimeInterval(-30 * 86400), to: now, on: db),
+                try ReadModel.timeByClient(now: now, on: db)
             )
+        }
+        let hours = { (value: Any?) in String(format: "%.1f h", ((value as? NSNumber)?.doubleValue ?? 0) / 3_600_000) }
+        let timeByClient = (Self.object(time)["clients"] as? [[String: Any]] ?? []).map { client -> [String: Any] in
+            var client = client
+            client["agentHours"] = hours(client["agentMs"])
+            client["operatorHours"] = hours(client["operatorMs"])
+            client["billableHours"] = hours(client["billableMs"])
+            return client
         }
         func duration(_ seconds: Any?) -> String {
             guard let seconds = (seconds as? NSNumber)?.doubleValue else { return "-" }
@@ -368,7 +377,7 @@ struct WebRoutes: Sendable {
                     (($0["weekStart"] as? String) ?? "", ($0["deliverablesDelivered"] as? NSNumber)?.doubleValue ?? 0)
                 },
                 title: "Deliverables delivered by week"),
-            "weeks": weeks, "agentsThisWeek": agents, "dispatchBands": bands,
+            "weeks": weeks, "agentsThisWeek": agents, "dispatchBands": bands, "timeByClient": timeByClient,
         ]
         return render("analytics", "Analytics", values, user)
     }

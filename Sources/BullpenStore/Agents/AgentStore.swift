@@ -9,13 +9,14 @@ public enum AgentStore {
         let id: Int64 = try Refusals.unique("an agent named \(new.name) exists already") {
             try tx.query(
                 """
-                INSERT INTO agents (name, status, specialization, capabilities, model, max_concurrent_tasks, soul)
-                VALUES ($1, 'online', $2, $3::text[], $4, coalesce($5, 1), $6) RETURNING id
+                INSERT INTO agents (name, status, specialization, capabilities, model, max_concurrent_tasks, soul,
+                                    cost_per_task_cents)
+                VALUES ($1, 'online', $2, $3::text[], $4, coalesce($5, 1), $6, $7) RETURNING id
                 """,
                 [
                     new.name, new.specialization?.rawValue, PGArray((new.capabilities ?? []).map(\.rawValue)),
                     new.model,
-                    new.maxConcurrentTasks, new.soul,
+                    new.maxConcurrentTasks, new.soul, new.costPerTaskCents,
                 ]
             ).first!.decode("id")
         }
@@ -31,13 +32,14 @@ public enum AgentStore {
                 """
                 UPDATE agents SET name = coalesce($2, name), specialization = coalesce($3, specialization),
                        capabilities = coalesce($4::text[], capabilities), model = coalesce($5, model),
-                       max_concurrent_tasks = coalesce($6, max_concurrent_tasks), soul = coalesce($7, soul)
+                       max_concurrent_tasks = coalesce($6, max_concurrent_tasks), soul = coalesce($7, soul),
+                       cost_per_task_cents = coalesce($8, cost_per_task_cents)
                  WHERE id = $1
                 """,
                 [
                     changes.id, changes.name, changes.specialization?.rawValue,
                     changes.capabilities.map { PGArray($0.map(\.rawValue)) }, changes.model, changes.maxConcurrentTasks,
-                    changes.soul,
+                    changes.soul, changes.costPerTaskCents,
                 ]
             ).rowsAffected
         }

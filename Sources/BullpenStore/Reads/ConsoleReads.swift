@@ -98,4 +98,37 @@ extension ReadModel {
             """, [now]
         ).first!.decode(at: 0)
     }
+
+    /// Time and cost per client over the 7 days before `now`: its agents' hours and its operators' (billable
+    /// ones apart), and the agents' cost (completed runs at each agent's rate). `{"clients": [...]}`, the
+    /// busiest first.
+    public static func timeByClient(now: Date, on db: PGConnection) throws -> String {
+        try db.query(
+            """
+            WITH spent AS (
+                SELECT p.client_id,
+                       sum(e.duration_ms) FILTER (WHERE e.agent_id IS NOT NULL) AS agent_ms,
+                       sum(e.duration_ms) FILTER (WHERE e.agent_id IS NULL) AS operator_ms,
+                       sum(e.duration_ms) FILTER (WHERE e.billable) AS billable_ms
+                  FROM time_entries e JOIN projects p ON p.id = e.project_id
+                 WHERE e.started_at > $1::timestamptz - interval '7 days' AND e.started_at <= $1
+                 GROUP BY p.client_id
+            ), cost AS (
+                SELECT p.client_id, sum(coalesce(g.cost_per_task_cents, 0)) AS cents
+                  FROM task_attempts a JOIN tasks t ON t.id = a.task_id JOIN projects p ON p.id = t.project_id
+                  JOIN agents g ON g.id = a.agent_id
+                 WHERE a.outcome = 'completed' AND a.closed_at > $1::timestamptz - interval '7 days'
+                   AND a.closed_at <= $1
+                 GROUP BY p.client_id
+            )
+            SELECT jsonb_build_object('clients', coalesce(jsonb_agg(jsonb_build_object(
+                       'clientId', c.id, 'client', c.name, 'agentMs', coalesce(s.agent_ms, 0),
+                       'operatorMs', coalesce(s.operator_ms, 0), 'billableMs', coalesce(s.billable_ms, 0),
+                       'agentCostCents', coalesce(k.cents, 0))
+                       ORDER BY coalesce(s.agent_ms, 0) + coalesce(s.operator_ms, 0) DESC, c.id), '[]'))::text
+              FROM clients c LEFT JOIN spent s ON s.client_id = c.id LEFT JOIN cost k ON k.client_id = c.id
+             WHERE s.client_id IS NOT NULL OR k.client_id IS NOT NULL
+            """, [now]
+        ).first!.decode(at: 0)
+    }
 }

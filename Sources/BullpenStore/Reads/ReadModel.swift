@@ -191,6 +191,7 @@ public enum ReadModel {
                        'capabilities', a.capabilities, 'model', a.model, 'maxConcurrentTasks', a.max_concurrent_tasks,
                        'totalTasksCompleted', a.total_tasks_completed, 'totalTasksFailed', a.total_tasks_failed,
                        'lastSeen', a.last_seen, 'soul', a.soul, 'statusReason', a.status_reason,
+                       'costPerTaskCents', a.cost_per_task_cents,
                        'statusSetBy', a.status_set_by)::text AS item
               FROM agents a
              WHERE $1::bigint IS NULL AND a.id > $2 AND ($4::text IS NULL OR a.status = $4)

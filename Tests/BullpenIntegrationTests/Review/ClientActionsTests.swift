@@ -362,4 +362,45 @@ final class ClientActionsTests: @unchecked Sendable {
                 try await api.request(.post, "/v1/briefs", json: #"{"name": "X", "brief": "Y"}"#).status == .forbidden)
         }
     }
+
+    @Test(
+        "an operator's own time: added to a project and its task, listed by project, task, client and agent; a task of another project refused; clients get 403"
+    )
+    func time() async throws {
+        try await fixture.run { api in
+            let acme = try await api.create("/v1/clients", #"{"name": "Acme", "email": "t@acme.test"}"#, "clientId")
+            let project = try await api.create(
+                "/v1/projects", #"{"clientId": \#(acme), "name": "Launch", "type": "content", "tier": "pro"}"#,
+                "projectId")
+            let other = try await api.create(
+                "/v1/projects", #"{"clientId": \#(acme), "name": "Other", "type": "content", "tier": "pro"}"#,
+                "projectId")
+            let task = try await api.create("/v1/tasks", #"{"projectId": \#(project), "title": "Draft"}"#, "taskId")
+            let added = try await api.command(
+                .post, "/v1/time-entries",
+                #"{"projectId": \#(project), "taskId": \#(task), "minutes": 45, "type": "client_meeting", "description": "Kick-off"}"#
+            )
+            #expect(added["status"] as? String == "applied", "\(added)")
+            let wrong = try await api.command(
+                .post, "/v1/time-entries",
+                #"{"projectId": \#(other), "taskId": \#(task), "minutes": 5, "type": "admin"}"#)
+            #expect(wrong["status"] as? String == "rejected")
+            #expect(wrong["error"] as? String == "task \(task) is not project \(other)'s")
+            for filter in ["project=\(project)", "task=\(task)", "client=\(acme)"] {
+                let rows = try await api.get("/v1/time-entries?\(filter)").data
+                #expect(rows.count == 1 && rows.first?["durationMs"] as? Int == 2_700_000, "\(filter)")
+                #expect(
+                    rows.first?["type"] as? String == "client_meeting"
+                        && rows.first?["operatorId"] as? String == "operator")
+            }
+            #expect(try await api.get("/v1/time-entries?project=\(other)").data.isEmpty)
+            #expect(try await api.get("/v1/time-entries?agent=1").data.isEmpty)
+            let mine = api.with(
+                token: try ApiTokens.create(name: "acme", role: .client, clientID: acme, on: self.stack.db).secret)
+            #expect(try await mine.request(.get, "/v1/time-entries").status == .forbidden)
+            let refused = try await api.request(
+                .post, "/v1/time-entries", json: #"{"projectId": \#(project), "minutes": 0, "type": "admin"}"#)
+            #expect(refused.status == .badRequest && refused.error["field"] as? String == "minutes")
+        }
+    }
 }

@@ -96,3 +96,9 @@ extension ProjectMessage: AppliedCommand {
         }
     }
 }
+
+extension TimeEntryNew: AppliedCommand {
+    func apply(_ context: CommandContext, in tx: PGConnection) throws -> RowOutcome {
+        RowOutcome("timeEntryId", try TimeEntries.add(self, now: context.now, messageID: context.messageID, in: tx))
+    }
+}
