@@ -51,6 +51,8 @@ public enum NotificationKind: String, Choice {
     case agentSilent = "agent-silent"
     /// The operators: a task has waited for its dispatch past its priority's target (the seed's 4.4).
     case dispatchLate = "dispatch-late"
+    /// The operators: an agent's failure rate passed the threshold (``AgentHealth``).
+    case agentFailing = "agent-failing"
     /// Whoever sent a brief through the intake form: it was received.
     case intakeReceived = "intake-received"
     /// The owner of an active client's address named by a brief through the form: confirm it was you, and the
@@ -64,7 +66,7 @@ public enum NotificationKind: String, Choice {
     public var audience: Audience {
         switch self {
         case .dispatchFailed, .taskFailed, .reviewWaiting, .slaAtRisk, .slaBreached, .clientMessage, .billingAlert,
-            .newLead, .newBrief, .agentSilent, .dispatchLate:
+            .newLead, .newBrief, .agentSilent, .dispatchLate, .agentFailing:
             return .operators
         case .deliverableReady, .revisionInProgress, .newMessage, .projectUnderway, .weeklyDigest, .welcome, .receipt,
             .paymentFailed, .intakeReceived, .intakeConfirm, .signInLink:

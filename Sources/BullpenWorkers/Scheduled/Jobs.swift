@@ -117,6 +117,17 @@ public struct SLAMonitorJob: ScheduledJob {
                 ])
         }
         try Notify.enqueue(alerts, priority: 4, in: transaction)
+        // Agents whose failure rate passed the threshold: the operators told, once per crossing.
+        for agent in try AgentFailing.check(now: tick, in: transaction) {
+            let runs = agent.completed + agent.failed
+            try Notify.operators(
+                .agentFailing, cause: "\(agent.agentID):\(Int(tick.timeIntervalSince1970))", taskID: nil,
+                projectID: nil,
+                data: [
+                    "agentId": String(agent.agentID), "title": agent.name, "failed": String(agent.failed),
+                    "runs": String(runs), "rate": "\(Int((Double(agent.failed) * 100 / Double(runs)).rounded())) %",
+                ], priority: 4, in: transaction)
+        }
         // Tasks waiting for their dispatch past their band's target: the operators told, once per wait.
         for late in try DispatchTargetStore.late(now: tick, in: transaction) {
             let target = DispatchTargets.seconds(priority: late.priority) ?? 0

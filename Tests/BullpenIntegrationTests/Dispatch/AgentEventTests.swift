@@ -185,4 +185,30 @@ final class AgentEventTests: @unchecked Sendable {
             #expect(AgentRouting.choose([candidate], specialization: nil, clientID: nil) == nil)
         }
     }
+
+    @Test(
+        "an agent whose failure rate passes the threshold over enough runs is alerted once per crossing; back under, it may be again"
+    )
+    func failing() throws {
+        let agent: Int64 = try stack.db.query(
+            "INSERT INTO agents (name, status, total_tasks_completed, total_tasks_failed) VALUES ('flaky', 'online', 5, 1) RETURNING id"
+        ).first!.decode("id")
+        func check(_ seconds: Double) throws {
+            try stack.db.transaction { tx in try SLAMonitorJob().run(tick: Date().addingTimeInterval(seconds), in: tx) }
+        }
+        func alerts() throws -> Int {
+            try stack.count("SELECT count(*) FROM notifications WHERE kind = 'agent-failing'")
+        }
+        try check(0)
+        #expect(try alerts() == 0, "1 of 6: too few runs and under the threshold")
+        try stack.db.query("UPDATE agents SET total_tasks_failed = 4 WHERE id = $1", [agent])  // 4 of 9
+        try check(900)
+        try check(1800)
+        #expect(try alerts() == 1, "once while it stays over")
+        try stack.db.query("UPDATE agents SET total_tasks_completed = 40 WHERE id = $1", [agent])  // 4 of 44
+        try check(2700)
+        try stack.db.query("UPDATE agents SET total_tasks_failed = 20 WHERE id = $1", [agent])  // 20 of 60
+        try check(3600)
+        #expect(try alerts() == 2, "crossed again")
+    }
 }

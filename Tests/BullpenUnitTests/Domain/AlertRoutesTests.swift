@@ -32,4 +32,11 @@ struct AlertRoutesTests {
             try parse(#"{"routes": {"task-failed": []}}"#)
         }
     }
+
+    @Test("an agent is failing above a quarter of its runs, over eight runs or more")
+    func agentHealth() {
+        #expect(!AgentHealth.failing(completed: 5, failed: 2), "7 runs: too few")
+        #expect(AgentHealth.failing(completed: 6, failed: 3))
+        #expect(!AgentHealth.failing(completed: 6, failed: 2), "exactly a quarter is not above it")
+    }
 }
