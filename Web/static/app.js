@@ -36,7 +36,7 @@
   function refresh() {
     running = true;
     var started = Date.now();
-    fetch(window.location.pathname, { credentials: "same-origin", headers: { "Accept": "text/html" } })
+    fetch(window.location.pathname + window.location.search, { credentials: "same-origin", headers: { "Accept": "text/html" } })
       .then(function (response) { return response.ok ? response.text() : null; })
       .then(apply)
       .catch(function () {})

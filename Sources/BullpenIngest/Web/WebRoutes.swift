@@ -42,7 +42,9 @@ struct WebRoutes: Sendable {
             try await signedIn(request, context) { user in try await home(user) }
         }
         routes.get("/projects/:id") { request, context in
-            try await signedIn(request, context) { user in try await project(try id(context), user) }
+            try await signedIn(request, context) { user in
+                try await project(try id(context), user, showAll: request.uri.queryParameters["all"] == "1")
+            }
         }
         routes.get("/deliverables/:id") { request, context in
             try await signedIn(request, context) { user in try await deliverable(try id(context), user) }
@@ -174,18 +176,35 @@ struct WebRoutes: Sendable {
         return render("home-client", "Your projects", values, user)
     }
 
-    func project(_ id: Int64, _ user: WebUser) async throws -> Response {
+    /// A project's page: its progress over all its tasks; its latest ``latestShown`` tasks and versions
+    /// listed (a long project's whole list behind "show all", `?all=1`).
+    func project(_ id: Int64, _ user: WebUser, showAll: Bool = false) async throws -> Response {
         let viewer = user.caller.viewer
         guard let json = try await read({ db in try ReadModel.project(id, viewer: viewer, on: db) }) else {
             return notFound(user)
         }
-        var values = Self.object(json)
-        let tasks = values["tasks"] as? [[String: Any]] ?? []
-        let done = tasks.filter { $0["status"] as? String == "completed" }.count
+        var raw = (try? JSONSerialization.jsonObject(with: Data(json.utf8))) as? [String: Any] ?? [:]
+        let allTasks = raw["tasks"] as? [Any] ?? []
+        let done = allTasks.filter { ($0 as? [String: Any])?["status"] as? String == "completed" }.count
+        var hidden: [String: Int] = [:]
+        if !showAll {
+            for key in ["tasks", "deliverables"] {
+                let list = raw[key] as? [Any] ?? []
+                if list.count > Self.latestShown {
+                    raw[key] = Array(list.suffix(Self.latestShown))
+                    hidden[key] = list.count
+                }
+            }
+        }
+        var values = Self.humane(raw)
+        let tasks = allTasks.compactMap { $0 as? [String: Any] }
+        values["tasksTotal"] = hidden["tasks"]
+        values["deliverablesTotal"] = hidden["deliverables"]
         values["done"] = done
         values["total"] = tasks.count
         values["percent"] = tasks.isEmpty ? 0 : done * 100 / tasks.count
         values["running"] = tasks.filter { ["running", "assigned"].contains($0["status"] as? String ?? "") }
+            .map(Self.humane)
         values["hasRunning"] = !(values["running"] as! [[String: Any]]).isEmpty
         values["due"] = (values["slaRecords"] as? [[String: Any]] ?? []).filter {
             ["on_track", "at_risk", "breached"].contains($0["status"] as? String ?? "")
@@ -600,6 +619,9 @@ struct WebRoutes: Sendable {
     }
 
     static func formKey() -> String { UUID().uuidString.lowercased() }
+
+    /// How many of a project's tasks and versions its page lists before "show all".
+    static let latestShown = 30
 
     /// A posted form's fields (`application/x-www-form-urlencoded`, at most 64 KiB: a message's text fits).
     static func form(_ request: Request) async throws -> [String: String] {

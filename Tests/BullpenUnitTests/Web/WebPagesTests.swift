@@ -139,6 +139,18 @@ struct WebPagesTests {
         #expect((try? PortalPages.brief(["name": "  ", "brief": "B"])) == nil)
     }
 
+    @Test("a long project's page says how many tasks and versions it leaves out, with the way to all of them")
+    func projectShowsLatest() {
+        let base: [String: Any] = ["id": 3, "name": "Launch", "tasks": [], "deliverables": []]
+        #expect(!render("project", base).contains("show all"))
+        var long = base
+        long["tasksTotal"] = 120
+        long["deliverablesTotal"] = 90
+        let html = render("project", long)
+        #expect(html.contains("The latest 30 of 120 tasks: show all") && html.contains("href=\"?all=1#tasks\""))
+        #expect(html.contains("The latest 30 of 90 versions: show all"))
+    }
+
     @Test("the sign-in page offers Clerk only when it is set up, its link escaped")
     func clerkLink() {
         #expect(!render("signin", ["next": "/"]).contains("Sign in with Clerk"))
