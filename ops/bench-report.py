@@ -6,9 +6,7 @@ results_path, out = sys.argv[1], sys.argv[2]
 rows = [json.loads(l) for l in open(results_path) if l.strip()]
 
 def pick(scenario, **match):
-    # A row tagged "pruning" (retention's drains) is only for the figures that ask for it.
-    return [r for r in rows if r.get("scenario") == scenario and all(r.get(k) == v for k, v in match.items())
-            and ("pruning" in match or "pruning" not in r)]
+    return [r for r in rows if r.get("scenario") == scenario and all(r.get(k) == v for k, v in match.items())]
 
 def stat(values):
     values = [v for v in values if v is not None]
@@ -83,8 +81,8 @@ figure("retention: events pruned alone", [r["rows_per_s"] for r in pick("retenti
 figure("retention: events pruned while results drain", [r["rows_per_s"] for r in pick("retention", drain=True)], "rows/s")
 figure("retention: a million rows' pruning while results drain", [r["seconds"] for r in pick("retention", drain=True)], "s")
 figure("result drain alone (2 consumers, batch 50; retention's baseline)",
-       [r["applied_per_s"] for r in pick("drain", pruning=False)], "results/s")
-figure("result drain while retention prunes", [r["applied_per_s"] for r in pick("drain", pruning=True)], "results/s",
+       [r["applied_per_s"] for r in pick("retention-drain", pruning=False)], "results/s")
+figure("result drain while retention prunes", [r["applied_per_s"] for r in pick("retention-drain", pruning=True)], "results/s",
        baseline="result drain alone (2 consumers, batch 50; retention's baseline)")
 web_alone = [r for r in pick("web") if r["sessions"] == 0]
 web_loaded = [r for r in pick("web") if r["sessions"] > 0]

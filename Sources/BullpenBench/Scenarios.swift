@@ -174,12 +174,25 @@ struct Scenarios {
 
     /// Waits until `tasks` tasks are completed and reports the applied rate between the first and last effect.
     func awaitDrain(tasks: Int, label: [String: Any], db: PGConnection, timeout: Double = 600) throws {
+        let (done, span) = try drained(tasks: tasks, db: db, timeout: timeout)
+        var result = label
+        // A label may name the scenario (retention's drains are figures of their own).
+        result["scenario"] = label["scenario"] ?? "drain"
+        result["applied"] = done
+        result["seconds"] = round3(span)
+        result["applied_per_s"] = span > 0 ? round3(Double(done) / span) : 0
+        emit(result)
+    }
+
+    /// Waits until `tasks` results are applied (or `timeout` passes): how many were, and the seconds from the
+    /// first effect to the last.
+    func drained(tasks: Int, db: PGConnection, timeout: Double = 600) throws -> (done: Int, span: Double) {
         let deadline = wallClock() + timeout
         var done = 0
         while wallClock() < deadline {
             done = try db.query("SELECT count(*) AS n FROM tasks WHERE status = 'completed'").first!.decode("n")
             if done >= tasks { break }
-            Thread.sleep(forTimeInterval: 0.1)
+            Thread.sleep(forTimeInterval: 0.05)
         }
         let span =
             try db.query(
@@ -187,12 +200,7 @@ struct Scenarios {
                 SELECT extract(epoch FROM max(completed_at) - min(completed_at))::float8 AS span FROM tasks WHERE status = 'completed'
                 """
             ).first!.decode("span", as: Double?.self) ?? 0
-        var result = label
-        result["scenario"] = "drain"
-        result["applied"] = done
-        result["seconds"] = round3(span)
-        result["applied_per_s"] = span > 0 ? round3(Double(done) / span) : 0
-        emit(result)
+        return (done, span)
     }
 
     // MARK: d. Baselines on the project's own layers

@@ -2,6 +2,7 @@ import BullpenStore
 import Foundation
 import HTTPClient
 import PostgreSQL
+import Synchronization
 
 /// g. The web under load while results flow: signed-in operators browsing the command center, the review
 /// queue and project pages, and the result path's drain beside them.
@@ -47,7 +48,7 @@ extension Scenarios {
         let secrets = Array((seeded["sessions"] as! [String]).prefix(sessions))
         let projects = (seeded["projects"] as! [NSNumber]).map(\.int64Value)
         let pages = ["home": "/", "review": "/review", "project": "/projects/"]
-        let stop = Tally()
+        let stop = StopFlag()
         let tallies = Dictionary(uniqueKeysWithValues: pages.keys.map { ($0, Tally()) })
         let group = DispatchGroup()
         var loadStarted = wallClock()
@@ -59,7 +60,7 @@ extension Scenarios {
                 var i = index
                 // Sessions start spread over one think time, as people who opened the console at different times.
                 Thread.sleep(forTimeInterval: Double.random(in: 0..<max(think, 0.001)))
-                while stop.errors.isEmpty {
+                while !stop.isSet {
                     let name = ["home", "review", "project"][i % 3]
                     let path = pages[name]! + (name == "project" ? String(projects[(i / 3) % projects.count]) : "")
                     let request = HTTPClientRequest(
@@ -84,20 +85,10 @@ extension Scenarios {
         if sessions > 0 { Thread.sleep(forTimeInterval: 1) }
         loadStarted = wallClock()
         try publishResults(tasks: tasks, firstTask: firstTask)
-        let deadline = wallClock() + 600
-        while wallClock() < deadline {
-            let done: Int = try db.query("SELECT count(*) AS n FROM tasks WHERE status = 'completed'").first!.decode(
-                "n")
-            if done >= tasks { break }
-            Thread.sleep(forTimeInterval: 0.05)
-        }
+        let (_, span) = try drained(tasks: tasks, db: db)
         let loadSeconds = wallClock() - loadStarted
-        stop.fail("stop")
+        stop.set()
         group.wait()
-        let span =
-            try db.query(
-                "SELECT extract(epoch FROM max(completed_at) - min(completed_at))::float8 AS span FROM tasks WHERE status = 'completed'"
-            ).first!.decode("span", as: Double?.self) ?? 0
         var result: [String: Any] = [
             "scenario": "web", "sessions": sessions, "tasks": tasks, "projects": projects.count, "think_s": think,
             "applied_per_s": span > 0 ? round3(Double(tasks) / span) : 0,
@@ -118,4 +109,11 @@ extension Scenarios {
         }
         emit(result)
     }
+}
+
+/// Tells the load threads to stop.
+final class StopFlag: Sendable {
+    private let flag = Atomic<Bool>(false)
+    func set() { flag.store(true, ordering: .relaxed) }
+    var isSet: Bool { flag.load(ordering: .relaxed) }
 }

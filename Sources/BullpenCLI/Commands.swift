@@ -8,6 +8,7 @@ import BullpenStore
 import BullpenWorkers
 import Clerk
 import Foundation
+import HTTPClient
 import Logging
 import OpenClaw
 import PostgreSQL
@@ -385,23 +386,14 @@ struct IngestCommand: AsyncParsableCommand {
                     verifier: ClerkVerifier(
                         rules: ClerkClaimRules(
                             issuer: clerkIssuer,
-                            authorizedParties: Set(parties.isEmpty ? [Self.origin(of: portalURL)] : parties))),
+                            authorizedParties: Set(parties.isEmpty ? [webOrigin(of: portalURL) ?? portalURL] : parties))
+                    ),
                     signInURL: clerkSignInURL.isEmpty ? clerkIssuer + "/sign-in" : clerkSignInURL,
                     operators: Set(Environment.list(operatorClerkIDs)))
             }
         }
         let server = IngestServer(configuration: configuration, topology: try connection.topology(), logger: logger)
         try await server.application().runService()
-    }
-}
-
-extension IngestCommand {
-    /// `scheme://host[:port]` of a URL: the origin a browser names in a token's `azp`.
-    static func origin(of url: String) -> String {
-        guard let parts = URLComponents(string: url), let scheme = parts.scheme, let host = parts.host else {
-            return url
-        }
-        return "\(scheme)://\(host)" + (parts.port.map { ":\($0)" } ?? "")
     }
 }
 

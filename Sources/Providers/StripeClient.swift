@@ -67,11 +67,9 @@ public struct StripeClient: Sendable {
     /// Where a Checkout or Customer Portal session's `url` leads: Stripe's hosted pages for Stripe's API, the
     /// stand-in's own origin for another base URL.
     public var hostedPageOrigins: [String] {
-        guard let parts = URLComponents(string: baseURL), let scheme = parts.scheme, let host = parts.host else {
-            return []
-        }
-        if host == "api.stripe.com" { return ["https://checkout.stripe.com", "https://billing.stripe.com"] }
-        return ["\(scheme)://\(host)" + (parts.port.map { ":\($0)" } ?? "")]
+        guard let origin = webOrigin(of: baseURL) else { return [] }
+        if origin == "https://api.stripe.com" { return ["https://checkout.stripe.com", "https://billing.stripe.com"] }
+        return [origin]
     }
 
     public func request(_ checkout: CheckoutRequest, idempotencyKey: String) -> HTTPClientRequest {

@@ -23,9 +23,12 @@ public enum DispatchTargets {
         }
     }
 
-    /// The targets as SQL (`CASE` over `column`), so a query can compare a wait with its band's target.
+    /// The targets as SQL (`CASE` over `column`), made from ``seconds(priority:)``, so a query compares a wait
+    /// with its band's target by the one table.
     public static func sql(_ column: String) -> String {
-        "CASE WHEN \(column) >= 5 THEN 300 WHEN \(column) = 4 THEN 3600 WHEN \(column) = 3 THEN 14400 "
-            + "WHEN \(column) = 2 THEN 43200 END"
+        let bands = (2...5).reversed().compactMap { priority in
+            seconds(priority: priority).map { "WHEN \(column) \(priority == 5 ? ">=" : "=") \(priority) THEN \($0)" }
+        }
+        return "CASE " + bands.joined(separator: " ") + " END"
     }
 }

@@ -1,9 +1,11 @@
 import Clerk
 import CryptoExtras
 import Foundation
+import HTTPClient
 import Hummingbird
 import JWTKit
 import Logging
+import Providers
 import Synchronization
 
 /// `bullpen sandbox clerk`: a stand-in for a Clerk instance, enough of it for Bullpen's sign-in:
@@ -239,16 +241,15 @@ public final class SandboxClerk: Sendable {
         }
         router.post("/sign-in") { request, _ in
             let body = try await request.body.collect(upTo: 1 << 14)
-            let form = Self.form(String(buffer: body))
+            let form = Dictionary(FormEncoding.decode(String(buffer: body))) { _, last in last }
             let redirect = form["redirect_url"] ?? ""
-            guard let target = URLComponents(string: redirect), let scheme = target.scheme, let host = target.host,
-                ["http", "https"].contains(scheme)
-            else { return Self.signInPage(redirect: redirect, error: "This sign-in has no page to go back to.") }
+            guard let target = URLComponents(string: redirect), let origin = webOrigin(of: redirect) else {
+                return Self.signInPage(redirect: redirect, error: "This sign-in has no page to go back to.")
+            }
             let email = (form["email"] ?? "").trimmingCharacters(in: .whitespaces)
             guard let user = self.snapshot.users.first(where: { $0.email.lowercased() == email.lowercased() }),
                 let session = self.createSession(userID: user.id)
             else { return Self.signInPage(redirect: redirect, error: "Couldn't find your account.") }
-            let origin = "\(scheme)://\(host)" + (target.port.map { ":\($0)" } ?? "")
             guard let token = try await self.token(sessionID: session.id, azp: origin) else {
                 return Self.signInPage(redirect: redirect, error: "The session ended.")
             }
@@ -270,33 +271,17 @@ public final class SandboxClerk: Sendable {
         request.headers[.authorization] == "Bearer \(configuration.secretKey)"
     }
 
-    static func form(_ body: String) -> [String: String] {
-        var fields: [String: String] = [:]
-        for pair in body.split(separator: "&") {
-            let parts = pair.split(separator: "=", maxSplits: 1).map {
-                $0.replacingOccurrences(of: "+", with: " ").removingPercentEncoding ?? ""
-            }
-            if parts.count == 2 { fields[parts[0]] = parts[1] }
-        }
-        return fields
-    }
-
     static func signInPage(redirect: String, error: String?) -> Response {
-        func escape(_ text: String) -> String {
-            text.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;")
-                .replacingOccurrences(of: ">", with: "&gt;").replacingOccurrences(of: "\"", with: "&quot;")
-        }
-        let html = """
-            <!doctype html><html lang="en"><head><meta charset="utf-8"><link rel="icon" href="data:,"><title>Sign in (Clerk sandbox)</title></head>
-            <body><main><h1>Sign in</h1><p>The Clerk stand-in: an account's email signs it in.</p>
-            \(error.map { "<p role=\"alert\">\(escape($0))</p>" } ?? "")
-            <form method="post" action="/sign-in"><input type="hidden" name="redirect_url" value="\(escape(redirect))">
-            <label for="identifier">Email address</label> <input id="identifier" name="email" type="email" required>
-            <button type="submit">Continue</button></form></main></body></html>
-            """
-        return Response(
-            status: error == nil ? .ok : .unprocessableContent, headers: [.contentType: "text/html; charset=utf-8"],
-            body: .init(byteBuffer: ByteBuffer(string: html)))
+        let escape = SandboxPage.escape
+        return SandboxPage.response(
+            error == nil ? 200 : 422, service: "Clerk", title: "Sign in",
+            body: """
+                <p>The Clerk stand-in: an account's email signs it in.</p>
+                \(error.map { "<p role=\"alert\">\(escape($0))</p>" } ?? "")
+                <form method="post" action="/sign-in"><input type="hidden" name="redirect_url" value="\(escape(redirect))">
+                <label for="identifier">Email address</label> <input id="identifier" name="email" type="email" required>
+                <button type="submit">Continue</button></form>
+                """)
     }
 
     static func json(_ value: [String: Any]) -> Response {

@@ -239,19 +239,10 @@ public final class SandboxStripe: Sendable {
     }
 
     static func page(_ status: Int, _ title: String, _ body: String) -> Response {
-        let html = """
-            <!doctype html><html lang="en"><head><meta charset="utf-8"><link rel="icon" href="data:,">
-            <title>\(escape(title)) (Stripe sandbox)</title></head><body><main><h1>\(escape(title))</h1>\(body)</main></body></html>
-            """
-        return Response(
-            status: .init(code: status), headers: [.contentType: "text/html; charset=utf-8"],
-            body: .init(byteBuffer: ByteBuffer(string: html)))
+        SandboxPage.response(status, service: "Stripe", title: title, body: body)
     }
 
-    static func escape(_ text: String) -> String {
-        text.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;")
-            .replacingOccurrences(of: ">", with: "&gt;").replacingOccurrences(of: "\"", with: "&quot;")
-    }
+    static func escape(_ text: String) -> String { SandboxPage.escape(text) }
 
     // MARK: the sandbox's verbs
 
