@@ -20,6 +20,8 @@ export BULLPEN_SCHEDULE=${BULLPEN_SCHEDULE:-$BULLPEN_ROOT/Config/schedule.json}
 export BULLPEN_GATEWAY_PORT
 export BULLPEN_GATEWAY_URL=${BULLPEN_GATEWAY_URL:-ws://127.0.0.1:$BULLPEN_GATEWAY_PORT}
 export BULLPEN_GATEWAY_TOKEN=${BULLPEN_GATEWAY_TOKEN:-sandbox-gateway-token}
+# The sandbox pairs silently; the device asks for operator.admin so that Scale configurations may name models.
+export BULLPEN_GATEWAY_ADMIN=${BULLPEN_GATEWAY_ADMIN:-1}
 export BULLPEN_DEVICE_KEY=${BULLPEN_DEVICE_KEY:-$BULLPEN_DATA/device.key}
 # Email and chat: the sandbox's Resend, Slack and Discord stand-ins (`bullpen sandbox outbound`) unless set.
 : "${BULLPEN_OUTBOUND_PORT:=18790}"

@@ -264,6 +264,12 @@ def main():
         operator.get(BASE + "/tasks/1")
         if not operator.find_elements(By.CSS_SELECTOR, "#task-reasons li"):
             fail("a task's page says nothing of why it is where it is")
+
+        def run_shown():
+            operator.get(BASE + "/tasks/1")
+            rows = operator.find_elements(By.CSS_SELECTOR, "#task-runs tr")
+            return rows and "/" in rows[0].find_elements(By.TAG_NAME, "td")[3].text
+        eventually(run_shown, "a task's page showing the model its run used (the gateway's report)")
         console_errors(operator, "a task's page")
         shot(operator, "task")
         client.get(BASE + "/invoices")

@@ -145,12 +145,17 @@ struct MigrateCommand: ParsableCommand {
     @Option(help: "Where each kind of operator alert goes (env BULLPEN_ALERTS; a missing file: email).")
     var alerts: String = Environment.value("BULLPEN_ALERTS", default: "Config/alerts.json")
 
+    @Option(help: "The models a Scale configuration may name, with their prices (env BULLPEN_MODELS).")
+    var models: String = Environment.value("BULLPEN_MODELS", default: "Config/models.json")
+
     func run() throws {
         let catalog: PlanCatalog
         let routes: AlertRoutes
+        let modelCatalog: ModelCatalog
         do {
             catalog = try PlanCatalog.load(from: plans)
             routes = try AlertRoutes.load(from: alerts)
+            modelCatalog = try ModelCatalog.load(from: models)
         } catch { throw ValidationError("\(error)") }
         let db = try PGConnection(try connection.postgres())
         defer { db.close() }
@@ -158,6 +163,7 @@ struct MigrateCommand: ParsableCommand {
             let report = try Migrator().run(on: db)
             try PlanStore.apply(catalog, on: db)
             try AlertRouteStore.apply(routes, on: db)
+            try ModelPriceStore.apply(modelCatalog, on: db)
             let applied =
                 report.applied.isEmpty
                 ? "nothing to apply" : "applied \(report.applied.map(String.init).joined(separator: ", "))"
@@ -591,7 +597,11 @@ extension WorkerCommand {
             [publisher, client, roster],
             Handlers.Dispatch(
                 gateway: GatewayRuns(
-                    client: client, onFinal: outcomes.handle, onAnswer: metrics.gatewayAnswer.record),
+                    client: client,
+                    onFinal: { final in
+                        await roster.recordUsage(final)
+                        await outcomes.handle(final)
+                    }, onAnswer: metrics.gatewayAnswer.record),
                 tokens: tokens, callbackURL: callbackURL,
                 acceptTimeout: .milliseconds(Int(gateway.gatewayAcceptSeconds * 1000))
             )

@@ -23,6 +23,13 @@ struct GatewayOptions: ParsableArguments {
     )
     var gatewayAcceptSeconds: Double = Double(Environment.value("BULLPEN_GATEWAY_ACCEPT_SECONDS", default: "15")) ?? 15
 
+    @Flag(
+        inversion: .prefixedNo,
+        help:
+            "Ask the gateway for operator.admin too, which it requires of a run that names a model (a Scale configuration's); an already paired device must be approved again (env BULLPEN_GATEWAY_ADMIN=1)."
+    )
+    var gatewayAdmin: Bool = Environment.value("BULLPEN_GATEWAY_ADMIN", default: "0") == "1"
+
     func configuration(instance: String) throws -> GatewayClient.Configuration {
         guard !gatewayToken.isEmpty else { throw ValidationError("no gateway token: set BULLPEN_GATEWAY_TOKEN") }
         let identity: DeviceIdentity
@@ -31,7 +38,8 @@ struct GatewayOptions: ParsableArguments {
         }
         return GatewayClient.Configuration(
             url: gatewayURL, token: gatewayToken, identity: identity,
-            instanceID: "\(instance)-\(ProcessInfo.processInfo.hostName)-\(ProcessInfo.processInfo.processIdentifier)")
+            instanceID: "\(instance)-\(ProcessInfo.processInfo.hostName)-\(ProcessInfo.processInfo.processIdentifier)",
+            scopes: gatewayAdmin ? Handshake.adminScopes : Handshake.scopes)
     }
 }
 

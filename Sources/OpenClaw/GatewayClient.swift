@@ -25,12 +25,16 @@ public final class GatewayClient: Service, Sendable {
         public var handshakeTimeout: Duration
         public var minimumBackoff: Duration
         public var maximumBackoff: Duration
+        /// The scopes the device asks for: ``Handshake/scopes``, or ``Handshake/adminScopes`` to carry model
+        /// overrides.
+        public var scopes: [String]
 
         public init(
             url: String, token: String, identity: DeviceIdentity, instanceID: String, version: String = "1.0.0",
             handshakeTimeout: Duration = .seconds(10), minimumBackoff: Duration = .seconds(1),
-            maximumBackoff: Duration = .seconds(30)
+            maximumBackoff: Duration = .seconds(30), scopes: [String] = Handshake.scopes
         ) {
+            self.scopes = scopes
             self.url = url
             self.token = token
             self.identity = identity
@@ -203,7 +207,7 @@ public final class GatewayClient: Service, Sendable {
         }
         let params = try Handshake.connectParams(
             identity: configuration.identity, token: configuration.token, nonce: nonce,
-            instanceID: configuration.instanceID, version: configuration.version)
+            instanceID: configuration.instanceID, version: configuration.version, scopes: configuration.scopes)
         try await outbound.write(
             .text(GatewayFrame.request(id: "connect", method: "connect", params: try JSONValue(encoding: params)).text))
         while let message = try await messages.next() {

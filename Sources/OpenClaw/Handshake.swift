@@ -10,6 +10,10 @@ public enum Handshake {
     public static let role = "operator"
     /// One fixed scope set per device key: the gateway pairs a device with the scopes it first asked for.
     public static let scopes = ["operator.read", "operator.write"]
+    /// The set for a deployment whose Scale configurations name models: the gateway takes model and provider
+    /// overrides from `operator.admin` callers only. Switching an existing device to it needs the gateway's
+    /// approval again (a scope upgrade).
+    public static let adminScopes = ["operator.read", "operator.write", "operator.admin"]
 
     /// The `connect` params, exactly the fields the gateway's schema allows.
     public struct ConnectParams: Codable, Sendable, Equatable {
@@ -56,7 +60,7 @@ public enum Handshake {
     /// The `connect` params for a challenge's nonce, signed with the device key.
     public static func connectParams(
         identity: DeviceIdentity, token: String, nonce: String, instanceID: String, version: String,
-        now: Date = Date()
+        scopes: [String] = Handshake.scopes, now: Date = Date()
     ) throws -> ConnectParams {
         let signedAt = Int64(now.timeIntervalSince1970 * 1000)
         let text = signedText(

@@ -150,7 +150,11 @@ struct AgentCommand: ParsableCommand {
 
     struct Configure: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Configure an agent for a Scale client: system prompt, brand guidelines, model, tools.")
+            abstract:
+                "Configure an agent for a Scale client: system prompt, brand guidelines, model, thinking, knowledge base.",
+            discussion:
+                "The gateway's agent method takes a model (provider/model, one of Config/models.json; the worker must ask for operator.admin, BULLPEN_GATEWAY_ADMIN=1) and a thinking level; it has no temperature or tool list, which belong to the gateway's own agent configuration. Knowledge files (text, markdown, CSV, JSON or HTML) are given to every run as text."
+        )
         @OptionGroup var api: APIOptions
         @OptionGroup var wait: WaitOptions
         @Argument var id: Int64
@@ -158,22 +162,40 @@ struct AgentCommand: ParsableCommand {
         @Option var name: String
         @Option(help: "A file with the system prompt.") var systemPromptFile: String
         @Option(help: "A file with the brand guidelines.") var brandGuidelinesFile: String?
-        @Option var model: String?
-        @Option(help: "0 to 2.") var temperature: Double?
-        @Option(help: "Comma-separated: web_search, code_execution, image_generation, file_access.") var tools: String?
+        @Option(help: "provider/model, one of Config/models.json.") var model: String?
+        @Option(help: "off, minimal, low, medium, high or xhigh.") var thinking: String?
+        @Option(name: .customLong("knowledge"), help: "A knowledge-base file (repeat for more).")
+        var knowledge: [String] = []
+
+        static let types = [
+            "md": "text/markdown", "markdown": "text/markdown", "txt": "text/plain", "csv": "text/csv",
+            "json": "application/json", "html": "text/html", "htm": "text/html",
+        ]
 
         func run() throws {
             func read(_ path: String) throws -> String {
                 guard let data = FileManager.default.contents(atPath: path) else {
                     throw ValidationError("cannot read \(path)")
                 }
-                return String(decoding: data, as: UTF8.self)
+                guard let text = String(data: data, encoding: .utf8) else {
+                    throw ValidationError("\(path) is not UTF-8 text")
+                }
+                return text
             }
             var body: [String: Any] = ["clientId": client, "name": name, "systemPrompt": try read(systemPromptFile)]
             body["brandGuidelines"] = try brandGuidelinesFile.map(read)
             body["model"] = model
-            body["temperature"] = temperature
-            body["tools"] = tools.map { $0.split(separator: ",").map(String.init) }
+            body["thinking"] = thinking
+            if !knowledge.isEmpty {
+                body["knowledge"] = try knowledge.map { path -> [String: Any] in
+                    let url = URL(fileURLWithPath: path)
+                    guard let type = Self.types[url.pathExtension.lowercased()] else {
+                        throw ValidationError(
+                            "\(path): a knowledge file is .md, .txt, .csv, .json or .html (a run carries text only)")
+                    }
+                    return ["name": url.lastPathComponent, "contentType": type, "text": try read(path)]
+                }
+            }
             try Output.issue("PUT", "/v1/agents/\(id)/config", body, api: api, wait: wait)
         }
     }

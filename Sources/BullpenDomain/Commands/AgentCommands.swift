@@ -102,7 +102,12 @@ public struct AgentStatusChange: CommandPayload {
 }
 
 /// `agent.configure`: how an agent works for one Scale client (its custom agent): the system prompt, brand
-/// guidelines, model and tools. Setting it again replaces it.
+/// guidelines, model, thinking level and knowledge base. Setting it again replaces it.
+///
+/// Only what the gateway's `agent` method carries is taken: a model (`provider/model`, one of
+/// `Config/models.json`; the gateway takes it from a device with `operator.admin` only), a thinking level, and
+/// documents given to the run as text. The seed's temperature and tools are refused here, saying why: the
+/// method has no such fields (they belong to the gateway's own agent configuration).
 public struct AgentConfiguration: CommandPayload {
     public static let kind = CommandKind.agentConfigure
     public static let route = CommandRoute(.put, "/v1/agents/:id/config")
@@ -113,11 +118,27 @@ public struct AgentConfiguration: CommandPayload {
     public var systemPrompt: String
     public var brandGuidelines: String?
     public var model: String?
+    public var thinking: ThinkingLevel?
+    public var knowledge: [KnowledgeDocument]?
     public var temperature: Double?
     public var tools: [Capability]?
 
+    public init(
+        id: Int64, clientId: Int64, name: String, systemPrompt: String, brandGuidelines: String? = nil,
+        model: String? = nil, thinking: ThinkingLevel? = nil, knowledge: [KnowledgeDocument]? = nil
+    ) {
+        self.id = id
+        self.clientId = clientId
+        self.name = name
+        self.systemPrompt = systemPrompt
+        self.brandGuidelines = brandGuidelines
+        self.model = model
+        self.thinking = thinking
+        self.knowledge = knowledge
+    }
+
     public enum CodingKeys: String, CodingKey, CaseIterable {
-        case id, clientId, name, systemPrompt, brandGuidelines, model, temperature, tools
+        case id, clientId, name, systemPrompt, brandGuidelines, model, thinking, knowledge, temperature, tools
     }
 
     public func validate() throws(ValidationError) {
@@ -126,8 +147,24 @@ public struct AgentConfiguration: CommandPayload {
         try Check.text(name, "name", length: 1...100)
         try Check.text(systemPrompt, "systemPrompt", length: 1...50_000)
         try Check.text(brandGuidelines, "brandGuidelines", length: 1...50_000)
-        try Check.text(model, "model", length: 1...100)
-        try Check.range(temperature, "temperature", 0...2)
+        if let model, ModelName(model) == nil {
+            throw ValidationError(field: "model", message: "must be provider/model, as the gateway names it")
+        }
+        if temperature != nil {
+            throw ValidationError(
+                field: "temperature",
+                message:
+                    "the gateway's agent method takes no temperature: set it in the gateway's own agent configuration (its model params) and configure that agent here"
+            )
+        }
+        if let tools, !tools.isEmpty {
+            throw ValidationError(
+                field: "tools",
+                message:
+                    "the gateway's agent method takes no tool list: a gateway agent's tools are its own (agents.list[].tools); configure an agent whose tools fit"
+            )
+        }
+        try KnowledgeDocument.check(knowledge)
     }
 
     public var references: [Reference] {

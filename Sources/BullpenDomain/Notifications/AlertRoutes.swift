@@ -41,11 +41,6 @@ public struct AlertRoutes: Sendable, Equatable {
 
     /// Reads the file; a missing one routes every alert by email.
     public static func load(from path: String) throws -> AlertRoutes {
-        guard let data = FileManager.default.contents(atPath: path) else { return AlertRoutes() }
-        do { return try parse(data) } catch { throw AlertRoutesError(description: "\(path): \(error)") }
+        try ConfigFile.load(path, missing: AlertRoutes()) { data in try parse(data) }
     }
-}
-
-public struct AlertRoutesError: Error, CustomStringConvertible, Sendable {
-    public let description: String
 }

@@ -276,7 +276,31 @@ struct WebRoutes: Sendable {
         var values = Self.object(task)
         values["reasons"] = Self.object(explained)["reasons"]
         values["hasDependencies"] = !((values["dependsOn"] as? [Any]) ?? []).isEmpty
+        values["runs"] = ((values["attempts"] as? [[String: Any]]) ?? []).map(Self.run)
+        values["hasRuns"] = !((values["attempts"] as? [Any]) ?? []).isEmpty
         return render("task", values["title"] as? String ?? "Task \(id)", values, user)
+    }
+
+    /// An attempt as the task page shows it: what its run was asked to use, what the gateway says it used,
+    /// its tokens and cost.
+    static func run(_ attempt: [String: Any]) -> [String: Any] {
+        var run = attempt
+        let asked = attempt["asked"] as? [String: Any] ?? [:]
+        var parts: [String] = []
+        if let model = asked["model"] as? String { parts.append("model \(model)") }
+        if let thinking = asked["thinking"] as? String { parts.append("thinking \(thinking)") }
+        if let documents = asked["documents"] as? [String], !documents.isEmpty {
+            parts.append("documents: " + documents.joined(separator: ", "))
+        }
+        run["askedText"] = parts.isEmpty ? "the agent's defaults" : parts.joined(separator: "; ")
+        run["usedText"] = [attempt["usedProvider"] as? String, attempt["usedModel"] as? String].compactMap { $0 }
+            .joined(separator: "/")
+        if let usage = attempt["usage"] as? [String: Any] {
+            let count = { (key: String) in (usage[key] as? NSNumber)?.intValue ?? 0 }
+            run["tokensText"] = "\(count("input")) in, \(count("output")) out"
+        }
+        run["costText"] = (attempt["costCents"] as? NSNumber).map { String(format: "$%.4f", $0.doubleValue / 100) }
+        return run
     }
 
     /// Invoices: a client's own, or (operators) every client's.

@@ -125,7 +125,7 @@ struct GatewaySession: Sendable {
             return
         }
         switch method {
-        case "agent": await agent(id, params)
+        case "agent": await agent(id, params, admin: scopes.contains("operator.admin"))
         case "agent.wait": await wait(id, params)
         case "status":
             let runs = gateway.state.withLock { $0.runs.count }
@@ -164,10 +164,12 @@ struct GatewaySession: Sendable {
 
     static let agentFields: Set<String> = [
         "message", "agentId", "sessionKey", "label", "timeout", "deliver", "idempotencyKey", "extraSystemPrompt",
-        "thinking", "channel", "to", "lane",
+        "thinking", "channel", "to", "lane", "provider", "model", "attachments",
     ]
+    /// The model a run uses when the request names none.
+    static let defaultModel = (provider: "sandbox", model: "echo-1")
 
-    func agent(_ id: String, _ params: JSONValue) async {
+    func agent(_ id: String, _ params: JSONValue, admin: Bool) async {
         guard let object = params.object else { return await fail(id, "INVALID_REQUEST", "params must be an object") }
         if let unknown = object.keys.first(where: { !Self.agentFields.contains($0) }) {
             return await fail(id, "INVALID_REQUEST", "invalid agent params: unknown field: \(unknown)")
@@ -176,6 +178,14 @@ struct GatewaySession: Sendable {
             let key = object["idempotencyKey"]?.string, !key.isEmpty
         else {
             return await fail(id, "INVALID_REQUEST", "invalid agent params: message and idempotencyKey are required")
+        }
+        if object["provider"] != nil || object["model"] != nil, !admin {
+            return await fail(
+                id, "FORBIDDEN", "missing scope: operator.admin (model and provider overrides)",
+                details: ["code": "MISSING_SCOPE"])
+        }
+        if let thinking = object["thinking"], thinking.string == nil {
+            return await fail(id, "INVALID_REQUEST", "invalid agent params: thinking must be a string")
         }
         if let agents = gateway.configuration.agents, let agent = object["agentId"]?.string, !agents.contains(agent) {
             return await fail(id, "INVALID_REQUEST", "unknown agent id \"\(agent)\"")
@@ -217,9 +227,11 @@ struct GatewaySession: Sendable {
             state.snapshot.runsByKey[key, default: 0] += 1
             state.snapshot.lastRunMessage = message
             state.snapshot.lastExtraSystemPrompt = object["extraSystemPrompt"]?.string
+            state.snapshot.lastRunModel = object["model"]?.string.map { (object["provider"]?.string ?? "") + "/" + $0 }
+            state.snapshot.lastRunThinking = object["thinking"]?.string
             return true
         }
-        guard started else { return await agent(id, params) }
+        guard started else { return await agent(id, params, admin: admin) }
         // A slow gateway has the run (and its key) from the moment the request arrives; only its answer waits.
         if faults.slowAcceptMs > 0 { try? await Task.sleep(for: .milliseconds(faults.slowAcceptMs)) }
         await send(
@@ -235,7 +247,22 @@ struct GatewaySession: Sendable {
         try? await Task.sleep(for: gateway.configuration.runDuration)
         let output = "Simulated agent output for run \(key)."
         if !faults.neverCallBack { await SimulatedAgent.callBack(message: message, output: output, gateway: gateway) }
-        let final = Self.final(key, status: faults.finalStatus, output: output, startedAt: acceptedAt)
+        let used = (
+            provider: object["provider"]?.string ?? Self.defaultModel.provider,
+            model: object["model"]?.string ?? Self.defaultModel.model
+        )
+        // Usage as a tokenizer would roughly count it: four characters a token.
+        let usage: JSONValue = [
+            "input": .number(Double(message.utf8.count / 4)), "output": .number(Double(output.utf8.count / 4)),
+            "cacheRead": 0, "cacheWrite": 0,
+            "total": .number(Double(message.utf8.count / 4 + output.utf8.count / 4)),
+        ]
+        let final = Self.final(
+            key, status: faults.finalStatus, output: output, startedAt: acceptedAt,
+            agentMeta: [
+                "sessionId": .string(sessionKey), "provider": .string(used.provider), "model": .string(used.model),
+                "usage": usage,
+            ])
         gateway.state.withLock { state in
             state.runs[key]?.final = final
             state.runs[key]?.status = faults.finalStatus
@@ -254,7 +281,7 @@ struct GatewaySession: Sendable {
     }
 
     static func final(
-        _ key: String, status: String, output: String, startedAt: Int64
+        _ key: String, status: String, output: String, startedAt: Int64, agentMeta: JSONValue = [:]
     ) -> Result<JSONValue, GatewayErrorShape> {
         let duration = Double(Int64(Date().timeIntervalSince1970 * 1000) - startedAt)
         switch status {
@@ -268,7 +295,10 @@ struct GatewaySession: Sendable {
         default:
             return .success([
                 "runId": .string(key), "status": "ok", "summary": "completed",
-                "result": ["payloads": [["text": .string(output)]], "meta": ["durationMs": .number(duration)]],
+                "result": [
+                    "payloads": [["text": .string(output)]],
+                    "meta": ["durationMs": .number(duration), "agentMeta": agentMeta],
+                ],
             ])
         }
     }

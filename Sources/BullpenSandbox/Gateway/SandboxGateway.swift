@@ -93,6 +93,9 @@ public final class SandboxGateway: Sendable {
         public var hooksSent: Int
         public var lastRunMessage: String?
         public var lastExtraSystemPrompt: String?
+        /// The last run's model override (`provider/model`) and thinking level, as asked.
+        public var lastRunModel: String?
+        public var lastRunThinking: String?
     }
 
     struct Run {
@@ -126,7 +129,8 @@ public final class SandboxGateway: Sendable {
         var seq = 0
         var snapshot = Snapshot(
             connectionsAccepted: 0, connectionsOpen: 0, runsStarted: 0, runsByKey: [:], callbacks: 0,
-            callbackFailures: 0, hooksSent: 0, lastRunMessage: nil, lastExtraSystemPrompt: nil)
+            callbackFailures: 0, hooksSent: 0, lastRunMessage: nil, lastExtraSystemPrompt: nil, lastRunModel: nil,
+            lastRunThinking: nil)
     }
 
     let configuration: Configuration

@@ -115,21 +115,42 @@ public enum AgentStore {
                 "agent configurations are for clients whose plan allows custom agents (Scale); client \(configuration.clientId) is on \(plan ?? "no plan")"
             )
         }
+        if let model = configuration.model, try ModelPriceStore.price(of: model, on: tx) == nil {
+            throw CommandRejection(
+                "the model \(model) is not one the gateway is known to offer (Config/models.json names the models a configuration may use)"
+            )
+        }
+        let documents = configuration.knowledge ?? []
         let id: Int64 = try tx.query(
             """
-            INSERT INTO agent_configs (client_id, agent_id, name, system_prompt, brand_guidelines, model, temperature, tools)
-            VALUES ($1, $2, $3, $4, $5, $6, $7, $8::text[])
+            INSERT INTO agent_configs (client_id, agent_id, name, system_prompt, brand_guidelines, model, thinking,
+                                       temperature, tools, knowledge_base)
+            VALUES ($1, $2, $3, $4, $5, $6, $7, NULL, '{}',
+                    ARRAY(SELECT 'sha256-' || encode(sha256(convert_to(b, 'UTF8')), 'hex') FROM unnest($8::text[]) AS b))
             ON CONFLICT (client_id, agent_id) DO UPDATE SET name = EXCLUDED.name, system_prompt = EXCLUDED.system_prompt,
-                brand_guidelines = EXCLUDED.brand_guidelines, model = EXCLUDED.model,
-                temperature = EXCLUDED.temperature, tools = EXCLUDED.tools, updated_at = now()
+                brand_guidelines = EXCLUDED.brand_guidelines, model = EXCLUDED.model, thinking = EXCLUDED.thinking,
+                temperature = NULL, tools = '{}', knowledge_base = EXCLUDED.knowledge_base, updated_at = now()
             RETURNING id
             """,
             [
                 configuration.clientId, configuration.id, configuration.name, configuration.systemPrompt,
-                configuration.brandGuidelines, configuration.model, configuration.temperature,
-                PGArray((configuration.tools ?? []).map(\.rawValue)),
+                configuration.brandGuidelines, configuration.model, configuration.thinking?.rawValue,
+                PGArray(documents.map(\.text)),
             ]
         ).first!.decode("id")
+        try tx.query("DELETE FROM agent_knowledge WHERE config_id = $1", [id])
+        if !documents.isEmpty {
+            try tx.query(
+                """
+                INSERT INTO agent_knowledge (config_id, name, content_type, body, file_id)
+                SELECT $1, d.name, d.type, d.body, 'sha256-' || encode(sha256(convert_to(d.body, 'UTF8')), 'hex')
+                  FROM unnest($2::text[], $3::text[], $4::text[]) AS d(name, type, body)
+                """,
+                [
+                    id, PGArray(documents.map(\.name)), PGArray(documents.map(\.contentType)),
+                    PGArray(documents.map(\.text)),
+                ])
+        }
         _ = try tx.query(
             "UPDATE agents SET is_custom = true, custom_for_client_id = $2 WHERE id = $1",
             [configuration.id, configuration.clientId])

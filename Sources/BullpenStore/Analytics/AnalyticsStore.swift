@@ -95,7 +95,7 @@ public enum AnalyticsStore {
                    count(*) FILTER (WHERE a.outcome = 'completed'),
                    count(*) FILTER (WHERE a.outcome IN ('failed', 'timeout', 'spawn_failed')),
                    avg(extract(epoch FROM a.closed_at - a.opened_at) * 1000) FILTER (WHERE a.outcome = 'completed'),
-                   count(*) FILTER (WHERE a.outcome = 'completed') * coalesce(max(g.cost_per_task_cents), 0)
+                   sum(\(RunUsageStore.costSQL))
               FROM task_attempts a JOIN agents g ON g.id = a.agent_id, b
              WHERE a.closed_at >= b.week_start AND a.closed_at < b.week_end AND a.outcome <> 'superseded'
              GROUP BY b.week_start, a.agent_id

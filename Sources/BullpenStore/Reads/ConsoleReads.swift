@@ -99,9 +99,11 @@ extension ReadModel {
         ).first!.decode(at: 0)
     }
 
-    /// Time and cost per client over the 7 days before `now`: its agents' hours and its operators' (billable
-    /// ones apart), and the agents' cost (completed runs at each agent's rate). `{"clients": [...]}`, the
-    /// busiest first.
+    /// Time, cost and margin per client over the 7 days before `now`: its agents' hours and its operators'
+    /// (billable ones apart); the agents' cost (each run's reported usage at its model's price, or its agent's
+    /// rate, ``RunUsageStore/costSQL``); the week's revenue (a recurring plan's monthly amount × 12 / 52, a
+    /// one-time payment made in the week whole) and the margin, revenue less the agents' cost.
+    /// `{"clients": [...]}`, the busiest first.
     public static func timeByClient(now: Date, on db: PGConnection) throws -> String {
         try db.query(
             """
@@ -114,19 +116,32 @@ extension ReadModel {
                  WHERE e.started_at > $1::timestamptz - interval '7 days' AND e.started_at <= $1
                  GROUP BY p.client_id
             ), cost AS (
-                SELECT p.client_id, sum(coalesce(g.cost_per_task_cents, 0)) AS cents
+                SELECT p.client_id, sum(\(RunUsageStore.costSQL)) AS cents
                   FROM task_attempts a JOIN tasks t ON t.id = a.task_id JOIN projects p ON p.id = t.project_id
                   JOIN agents g ON g.id = a.agent_id
-                 WHERE a.outcome = 'completed' AND a.closed_at > $1::timestamptz - interval '7 days'
+                 WHERE a.outcome <> 'superseded' AND a.closed_at > $1::timestamptz - interval '7 days'
                    AND a.closed_at <= $1
                  GROUP BY p.client_id
+            ), revenue AS (
+                SELECT s.client_id,
+                       sum(CASE WHEN s.stripe_payment_intent_id IS NOT NULL THEN s.price_amount_cents
+                                WHEN s.billing_interval = 'year' THEN s.price_amount_cents / 52.0
+                                ELSE s.price_amount_cents * 12 / 52.0 END) AS cents
+                  FROM subscriptions s
+                 WHERE CASE WHEN s.stripe_payment_intent_id IS NOT NULL
+                            THEN s.created_at > $1::timestamptz - interval '7 days' AND s.created_at <= $1
+                            ELSE s.status IN ('active', 'past_due', 'trialing') AND s.created_at <= $1 END
+                 GROUP BY s.client_id
             )
             SELECT jsonb_build_object('clients', coalesce(jsonb_agg(jsonb_build_object(
                        'clientId', c.id, 'client', c.name, 'agentMs', coalesce(s.agent_ms, 0),
                        'operatorMs', coalesce(s.operator_ms, 0), 'billableMs', coalesce(s.billable_ms, 0),
-                       'agentCostCents', coalesce(k.cents, 0))
+                       'agentCostCents', round(coalesce(k.cents, 0), 2),
+                       'revenueCents', round(coalesce(r.cents, 0), 2),
+                       'marginCents', round(coalesce(r.cents, 0) - coalesce(k.cents, 0), 2))
                        ORDER BY coalesce(s.agent_ms, 0) + coalesce(s.operator_ms, 0) DESC, c.id), '[]'))::text
               FROM clients c LEFT JOIN spent s ON s.client_id = c.id LEFT JOIN cost k ON k.client_id = c.id
+                   LEFT JOIN revenue r ON r.client_id = c.id
              WHERE s.client_id IS NOT NULL OR k.client_id IS NOT NULL
             """, [now]
         ).first!.decode(at: 0)

@@ -87,7 +87,9 @@ public enum ReadModel {
                        'result', t.result,
                        'attempts', coalesce((SELECT jsonb_agg(jsonb_build_object(
                            'attempt', a.attempt, 'agentId', a.agent_id, 'openedAt', a.opened_at,
-                           'closedAt', a.closed_at, 'outcome', a.outcome) ORDER BY a.attempt)
+                           'closedAt', a.closed_at, 'outcome', a.outcome, 'runId', a.run_id,
+                           'asked', a.run_options, 'usedProvider', a.used_provider, 'usedModel', a.used_model,
+                           'usage', a.usage, 'costCents', a.cost_cents) ORDER BY a.attempt)
                          FROM task_attempts a WHERE a.task_id = t.id), '[]')) ELSE '{}' END AS item
               FROM tasks t
              WHERE t.id = $2

@@ -308,6 +308,10 @@ public enum TaskDispatching {
         /// A Scale client's configuration of this agent: its system prompt and brand guidelines.
         public let clientSystemPrompt: String?
         public let clientBrandGuidelines: String?
+        /// The configuration's model (`provider/model`), thinking level and knowledge base.
+        public let model: String?
+        public let thinking: ThinkingLevel?
+        public let knowledge: [KnowledgeDocument]
     }
 
     /// The run contexts of attempts (task id, attempt), the tasks' rows locked in id order; an attempt that
@@ -321,7 +325,11 @@ public enum TaskDispatching {
             SELECT a.task_id, a.attempt, a.run_id, a.opened_at, a.closed_at IS NULL AS open, a.outcome,
                    t.attempt AS current_attempt, t.status, t.project_id,
                    t.title, t.description, t.task_type, t.estimated_duration_ms, p.name AS project_name, p.brief,
-                   ag.id AS agent_id, ag.name AS agent_name, ag.soul, c.system_prompt, c.brand_guidelines
+                   ag.id AS agent_id, ag.name AS agent_name, ag.soul, c.system_prompt, c.brand_guidelines,
+                   c.model, c.thinking,
+                   (SELECT json_agg(json_build_object('name', k.name, 'contentType', k.content_type, 'text', k.body)
+                                    ORDER BY k.name)
+                      FROM agent_knowledge k WHERE k.config_id = c.id) AS knowledge
               FROM unnest($1::bigint[], $2::int[]) AS i(task_id, attempt)
               JOIN task_attempts a ON a.task_id = i.task_id AND a.attempt = i.attempt
               JOIN tasks t ON t.id = a.task_id
@@ -346,7 +354,12 @@ public enum TaskDispatching {
                 brief: try row.decode("brief", as: String?.self), agentID: try row.decode("agent_id"),
                 agentName: try row.decode("agent_name"), soul: try row.decode("soul", as: String?.self),
                 clientSystemPrompt: try row.decode("system_prompt", as: String?.self),
-                clientBrandGuidelines: try row.decode("brand_guidelines", as: String?.self))
+                clientBrandGuidelines: try row.decode("brand_guidelines", as: String?.self),
+                model: try row.decode("model", as: String?.self),
+                thinking: try row.decode("thinking", as: String?.self).flatMap(ThinkingLevel.init(rawValue:)),
+                knowledge: try row.decode("knowledge", as: String?.self).map {
+                    try JSONDecoder().decode([KnowledgeDocument].self, from: Data($0.utf8))
+                } ?? [])
         }
     }
 
@@ -357,12 +370,18 @@ public enum TaskDispatching {
         /// The timeout the gateway was given: the run must have ended by then.
         public var timeoutSeconds: Int
         public var messageID: String
+        /// What the run was asked to use beyond its agent (model, thinking, documents).
+        public var options: RunOptions
 
-        public init(_ context: RunContext, sessionKey: String, timeoutSeconds: Int, messageID: String) {
+        public init(
+            _ context: RunContext, sessionKey: String, timeoutSeconds: Int, messageID: String,
+            options: RunOptions = RunOptions()
+        ) {
             self.context = context
             self.sessionKey = sessionKey
             self.timeoutSeconds = timeoutSeconds
             self.messageID = messageID
+            self.options = options
         }
     }
 
@@ -374,10 +393,11 @@ public enum TaskDispatching {
             "dispatch.started",
             """
             WITH input AS (
-                SELECT * FROM unnest($1::bigint[], $2::int[], $3::text[], $4::text[], $5::int[])
-                    AS i(task_id, attempt, session_key, message_id, timeout_s)
+                SELECT * FROM unnest($1::bigint[], $2::int[], $3::text[], $4::text[], $5::int[], $6::jsonb[])
+                    AS i(task_id, attempt, session_key, message_id, timeout_s, options)
             ), sessions AS (
-                UPDATE task_attempts a SET session_key = i.session_key, deadline_at = now() + i.timeout_s * interval '1 second'
+                UPDATE task_attempts a SET session_key = i.session_key, deadline_at = now() + i.timeout_s * interval '1 second',
+                                           run_options = i.options
                   FROM input i WHERE a.task_id = i.task_id AND a.attempt = i.attempt
             ), running AS (
                 UPDATE tasks t SET status = 'running', started_at = now(), dispatched_session_key = i.session_key,
@@ -394,6 +414,9 @@ public enum TaskDispatching {
                 PGArray(runs.map { String($0.context.taskID) }), PGArray(runs.map { String($0.context.attempt) }),
                 PGArray(runs.map(\.sessionKey)), PGArray(runs.map(\.messageID)),
                 PGArray(runs.map { String($0.timeoutSeconds) }),
+                PGArray(
+                    runs.map { String(decoding: (try? JSONBody.encode($0.options)) ?? Array("{}".utf8), as: UTF8.self) }
+                ),
             ], in: tx)
         if let first = runs.first {
             try ProjectStatusWriter.settle(ofTasks: runs.map(\.context.taskID), messageID: first.messageID, in: tx)

@@ -1,3 +1,4 @@
+import BullpenDomain
 import Foundation
 import OpenClaw
 
@@ -33,6 +34,29 @@ public struct RunRequest: Sendable, Equatable, Encodable {
     public var deliver: Bool
     public var idempotencyKey: String
     public var extraSystemPrompt: String?
+    /// A Scale configuration's model (the gateway takes these from an `operator.admin` device only) and
+    /// thinking level; left out when nil.
+    public var provider: String?
+    public var model: String?
+    public var thinking: String?
+
+    public init(
+        message: String, agentId: String, sessionKey: String, label: String, timeout: Int, deliver: Bool,
+        idempotencyKey: String, extraSystemPrompt: String? = nil, provider: String? = nil, model: String? = nil,
+        thinking: String? = nil
+    ) {
+        self.message = message
+        self.agentId = agentId
+        self.sessionKey = sessionKey
+        self.label = label
+        self.timeout = timeout
+        self.deliver = deliver
+        self.idempotencyKey = idempotencyKey
+        self.extraSystemPrompt = extraSystemPrompt
+        self.provider = provider
+        self.model = model
+        self.thinking = thinking
+    }
 }
 
 /// The first answer to `agent`.
@@ -50,6 +74,16 @@ public struct RunFinal: Sendable, Equatable {
     /// The reply's text payloads, for a run that ended ok.
     public var text: String?
     public var summary: String?
+    /// What the gateway reported the run used (`result.meta.agentMeta`), when it did.
+    public var usage: RunUsage?
+
+    public init(runID: String, status: String, text: String?, summary: String?, usage: RunUsage? = nil) {
+        self.runID = runID
+        self.status = status
+        self.text = text
+        self.summary = summary
+        self.usage = usage
+    }
 }
 
 /// The gateway client, blocking: the request goes out on the process's one connection. After the first
@@ -169,7 +203,8 @@ public struct GatewayRuns: AgentGateway {
             let text = reply["result"]?["payloads"]?.array?.compactMap { $0["text"]?.string }.joined(separator: "\n\n")
             return RunFinal(
                 runID: runID, status: reply["status"]?.string ?? "ok", text: text,
-                summary: reply["summary"]?.string ?? reply["stopReason"]?.string)
+                summary: reply["summary"]?.string ?? reply["stopReason"]?.string,
+                usage: usage(of: reply["result"]?["meta"]?["agentMeta"]))
         } catch .refused(let error) where error.payload?["status"]?.string == "error" {
             return RunFinal(
                 runID: runID, status: "error", text: nil, summary: error.payload?["summary"]?.string ?? error.message)
@@ -179,6 +214,16 @@ public struct GatewayRuns: AgentGateway {
         } catch {
             return nil
         }
+    }
+
+    /// `agentMeta {provider, model, usage {input, output, cacheRead, cacheWrite}}`; nil when the reply has none.
+    static func usage(of meta: JSONValue?) -> RunUsage? {
+        guard let meta, meta.object != nil else { return nil }
+        let usage = meta["usage"]
+        func tokens(_ name: String) -> Int { max(0, usage?[name]?.int ?? 0) }
+        return RunUsage(
+            provider: meta["provider"]?.string, model: meta["model"]?.string, input: tokens("input"),
+            output: tokens("output"), cacheRead: tokens("cacheRead"), cacheWrite: tokens("cacheWrite"))
     }
 
     /// The final reply was lost with its connection (the gateway does not resend it): ``RunWitness`` asks on

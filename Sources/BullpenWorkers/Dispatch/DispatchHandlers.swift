@@ -68,6 +68,8 @@ public struct RunStartHandler: OutsideCallingHandler {
     /// One attempt's `agent` request.
     public struct Call: Sendable {
         let request: RunRequest
+        /// What the run is asked to use beyond its agent, recorded on the attempt once accepted.
+        let options: RunOptions
         let openedAt: Date
         /// A delivery before this one may have reached the gateway: its session is asked first.
         let askFirst: Bool
@@ -93,7 +95,7 @@ public struct RunStartHandler: OutsideCallingHandler {
         guard run.open, run.taskStatus == .assigned else { return .done(.duplicate) }
         return .call(
             Call(
-                request: try runRequest(run), openedAt: run.openedAt,
+                request: try runRequest(run), options: Self.options(run), openedAt: run.openedAt,
                 askFirst: replayed || inbound.redelivered || inbound.attempt > 1 || inbound.reapplied))
     }
 
@@ -112,7 +114,8 @@ public struct RunStartHandler: OutsideCallingHandler {
                 throw BatchDeclined(reason: "run start \(message.runID) is prepared on its own")
             }
             guard run.open, run.taskStatus == .assigned else { return .done(.duplicate) }
-            return .call(Call(request: try runRequest(run), openedAt: run.openedAt, askFirst: false))
+            return .call(
+                Call(request: try runRequest(run), options: Self.options(run), openedAt: run.openedAt, askFirst: false))
         }
     }
 
@@ -129,7 +132,7 @@ public struct RunStartHandler: OutsideCallingHandler {
             waiting["\(item.message.taskId)/\(item.message.attempt)"].map {
                 .init(
                     $0, sessionKey: item.call.request.sessionKey, timeoutSeconds: item.call.request.timeout,
-                    messageID: item.inbound.messageID)
+                    messageID: item.inbound.messageID, options: item.call.options)
             }
         }
         if !started.isEmpty { try TaskDispatching.started(started, in: tx) }
@@ -228,7 +231,13 @@ public struct RunStartHandler: OutsideCallingHandler {
             message: RunPrompt.message(run, callbackURL: callbackURL, token: tokens.token(runID: run.runID)),
             agentId: run.agentName, sessionKey: RunID.sessionKey(gatewayAgentID: run.agentName, taskId: run.taskID),
             label: "Bullpen task \(run.taskID)", timeout: RunPrompt.timeoutSeconds(run), deliver: false,
-            idempotencyKey: run.runID, extraSystemPrompt: RunPrompt.extraSystemPrompt(run))
+            idempotencyKey: run.runID, extraSystemPrompt: RunPrompt.extraSystemPrompt(run),
+            provider: run.model.flatMap(ModelName.init)?.provider, model: run.model.flatMap(ModelName.init)?.model,
+            thinking: run.thinking?.rawValue)
+    }
+
+    static func options(_ run: TaskDispatching.RunContext) -> RunOptions {
+        RunOptions(model: run.model, thinking: run.thinking, documents: run.knowledge.map(\.name))
     }
 }
 

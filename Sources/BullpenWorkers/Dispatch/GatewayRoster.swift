@@ -84,6 +84,25 @@ public final class GatewayRoster: Service, Sendable {
         return results
     }
 
+    /// Records what a finished run used, as its final reply reported (``RunUsageStore``); tried three times,
+    /// a second apart. A report that cannot be written is logged: the run then costs its agent's rate.
+    public func recordUsage(_ final: RunFinal) async {
+        guard let usage = final.usage else { return }
+        for attempt in 1...3 {
+            do {
+                try await database { db in try RunUsageStore.record(runID: final.runID, usage: usage, on: db) }
+                return
+            } catch {
+                if attempt == 3 {
+                    logger.warning(
+                        "a run's usage could not be recorded", metadata: ["run": "\(final.runID)", "error": "\(error)"])
+                } else {
+                    try? await Task.sleep(for: .seconds(1))
+                }
+            }
+        }
+    }
+
     /// Runs `work` on a connection of its own, on a thread of its own.
     func database<T: Sendable>(_ work: @escaping @Sendable (PGConnection) throws -> T) async throws -> T {
         let postgres = postgres

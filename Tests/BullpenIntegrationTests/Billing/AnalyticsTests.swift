@@ -127,5 +127,13 @@ final class AnalyticsTests: @unchecked Sendable {
             let duration = try #require((agent["avgDurationMs"] as? NSNumber)?.doubleValue)
             #expect(abs(duration - span * 100) < 1000, "a tenth of the span, in ms")
         }
+        // A run whose usage the gateway reported costs that, not the agent's rate (to the cent, in the rollup).
+        try stack.db.query("UPDATE task_attempts SET cost_cents = 37.4 WHERE task_id = $1", [seeded.taskID])
+        try stack.db.transaction { tx in try AnalyticsStore.rollup(week: Date(), in: tx) }
+        try await fixture.run { api in
+            let week = try #require(try await api.get("/v1/analytics/weekly").data.last)
+            let agent = try #require((week["agents"] as? [[String: Any]])?.first)
+            #expect(jsonID(agent["costCents"]) == 37)
+        }
     }
 }

@@ -161,7 +161,9 @@ final class OperatorCommandTests: @unchecked Sendable {
         }
     }
 
-    @Test("an agent configuration is for a Scale client: applied for one, rejected with the reason for another")
+    @Test(
+        "an agent configuration is for a Scale client, names a known model and carries only what the gateway takes: applied for one, refused with the reason otherwise"
+    )
     func agentConfiguration() async throws {
         try await fixture.run { api in
             let scale = try await api.create(
@@ -169,26 +171,53 @@ final class OperatorCommandTests: @unchecked Sendable {
             let pro = try await api.create(
                 "/v1/clients", #"{"name": "Mid", "email": "mid@example.test", "plan": "pro"}"#, "clientId")
             let agent = try await api.create("/v1/agents", #"{"name": "brand-writer"}"#, "agentId")
-            let body = { (client: Int64) in
-                #"{"clientId": \#(client), "name": "Big's writer", "systemPrompt": "Write as Big.", "temperature": 0.4, "tools": ["web_search"]}"#
+            let body = { (client: Int64, model: String) in
+                #"{"clientId": \#(client), "name": "Big's writer", "systemPrompt": "Write as Big.", "model": "\#(model)", "thinking": "high", "knowledge": [{"name": "style.md", "contentType": "text/markdown", "text": "Short sentences."}]}"#
             }
-            let applied = try await api.command(.put, "/v1/agents/\(agent)/config", body(scale))
+            let applied = try await api.command(
+                .put, "/v1/agents/\(agent)/config", body(scale, "anthropic/claude-sonnet-4-5"))
             #expect(applied["status"] as? String == "applied", "\(applied)")
-            let again = try await api.command(.put, "/v1/agents/\(agent)/config", body(scale))
+            let again = try await api.command(
+                .put, "/v1/agents/\(agent)/config", body(scale, "anthropic/claude-sonnet-4-5"))
             #expect(again["status"] as? String == "applied")
+            let stack = self.fixture.stack
             #expect(
-                try self.fixture.stack.count("SELECT count(*) FROM agent_configs WHERE agent_id = $1", [agent]) == 1)
+                try stack.count(
+                    "SELECT count(*) FROM agent_configs WHERE agent_id = $1 AND thinking = 'high' AND cardinality(knowledge_base) = 1",
+                    [agent]) == 1)
+            #expect(try stack.count("SELECT count(*) FROM agent_knowledge WHERE body = 'Short sentences.'") == 1)
             #expect(
-                try self.fixture.stack.count(
+                try stack.count(
                     "SELECT count(*) FROM agents WHERE id = $1 AND is_custom AND custom_for_client_id = $2",
                     [agent, scale])
                     == 1)
-            let refused = try await api.command(.put, "/v1/agents/\(agent)/config", body(pro))
+            let refused = try await api.command(
+                .put, "/v1/agents/\(agent)/config", body(pro, "anthropic/claude-sonnet-4-5"))
             #expect(refused["status"] as? String == "rejected")
             #expect(
                 refused["error"] as? String
                     == "agent configurations are for clients whose plan allows custom agents (Scale); client \(pro) is on pro"
             )
+            // A model the gateway is not known to offer is refused when the command is applied.
+            let unknown = try await api.command(.put, "/v1/agents/\(agent)/config", body(scale, "acme/imaginary-9"))
+            #expect(unknown["status"] as? String == "rejected")
+            #expect((unknown["error"] as? String)?.contains("acme/imaginary-9 is not one the gateway") == true)
+            // What the gateway's agent method has no field for is refused at once (400), saying why.
+            for (field, value) in [("temperature", "0.4"), ("tools", #"["web_search"]"#)] {
+                let response = try await api.request(
+                    .put, "/v1/agents/\(agent)/config",
+                    json: #"{"clientId": \#(scale), "name": "W", "systemPrompt": "P", "\#(field)": \#(value)}"#)
+                #expect(response.status == .badRequest)
+                #expect(response.error["field"] as? String == field, "\(response.json)")
+                #expect((response.error["message"] as? String)?.contains("takes no") == true, "\(response.json)")
+            }
+            let pdf = try await api.request(
+                .put, "/v1/agents/\(agent)/config",
+                json:
+                    #"{"clientId": \#(scale), "name": "W", "systemPrompt": "P", "knowledge": [{"name": "a.pdf", "contentType": "application/pdf", "text": "x"}]}"#
+            )
+            #expect(pdf.status == .badRequest, "\(pdf.json)")
+            #expect((pdf.error["message"] as? String)?.contains("a run carries text only") == true, "\(pdf.json)")
         }
     }
 

@@ -130,3 +130,54 @@ final class ConsoleReadsTests {
             configs.count == 1 && configs.first?["client"] as? String == "acme" && configs.first?["files"] as? Int == 2)
     }
 }
+
+extension ConsoleReadsTests {
+    @Test(
+        "time, cost and margin by client: a run costs its reported usage, or its agent's rate when it completed without one; revenue is a week of the plan"
+    )
+    func costAndMargin() throws {
+        let acme = try client("acme")
+        _ = try subscription(acme, status: "active", endsIn: 10)
+        _ = try subscription(acme, status: "canceled", endsIn: 2)
+        let project: Int64 = try #require(
+            try db.query(
+                "INSERT INTO projects (client_id, name, type, tier) VALUES ($1, 'P', 'website', 'pro') RETURNING id",
+                [acme]
+            ).first
+        ).decode("id")
+        let agent: Int64 = try #require(
+            try db.query(
+                "INSERT INTO agents (name, status, cost_per_task_cents) VALUES ('w', 'online', 250) RETURNING id"
+            ).first
+        ).decode("id")
+        // Four runs closed this week: completed without a report (the rate, 250), failed with one (12.5),
+        // completed with one (40), failed without one (nothing); and one last month (not counted).
+        for (outcome, cost, daysAgo) in [
+            ("completed", nil, 1.0), ("failed", 12.5, 2), ("completed", 40, 3), ("failed", nil, 4),
+            ("completed", 99, 40),
+        ] as [(String, Double?, Double)] {
+            let task: Int64 = try #require(
+                try db.query(
+                    "INSERT INTO tasks (project_id, title, status, assigned_agent_id) VALUES ($1, 'T', 'pending', $2) RETURNING id",
+                    [project, agent]
+                ).first
+            ).decode("id")
+            try db.query(
+                """
+                INSERT INTO task_attempts (task_id, attempt, run_id, callback_token_hash, agent_id, opened_at, closed_at,
+                                           outcome, cost_cents)
+                VALUES ($1, 1, $2, sha256(convert_to($2, 'UTF8')), $3, now() - make_interval(days => $4::int) - interval '1 hour',
+                        now() - make_interval(days => $4::int), $5, $6)
+                """, [task, "bullpen-\(task)-1", agent, Int(daysAgo), outcome, cost])
+        }
+        let clients = try #require(
+            try json(try ReadModel.timeByClient(now: Date(), on: db))["clients"] as? [[String: Any]])
+        let row = try #require(clients.first { $0["client"] as? String == "acme" })
+        let number = { (key: String) in (row[key] as? NSNumber)?.doubleValue }
+        #expect(number("agentCostCents") == 302.5)
+        // The active monthly plan (4,500 dollars) for a week: 450000 × 12 / 52; the canceled one adds nothing.
+        let revenue = (450_000.0 * 12 / 52 * 100).rounded() / 100
+        #expect(number("revenueCents") == revenue)
+        #expect(number("marginCents") == ((revenue - 302.5) * 100).rounded() / 100)
+    }
+}

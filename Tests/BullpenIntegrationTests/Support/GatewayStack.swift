@@ -13,7 +13,7 @@ extension OperatorAPIFixture {
     func withGateway(
         hookSecret: String, tokens: CallbackTokenIssuer, runDuration: Duration = .milliseconds(100),
         agents: Set<String>? = nil, autoDispatch: Bool = false, batchSize: Int = 1, notify: NotificationHandler? = nil,
-        clientBox: GatewayClientBox? = nil,
+        clientBox: GatewayClientBox? = nil, scopes: [String] = Handshake.adminScopes,
         _ body: @escaping @Sendable (APIClient, SandboxGateway) async throws -> Void
     ) async throws {
         try await run(.live) { api in
@@ -27,7 +27,8 @@ extension OperatorAPIFixture {
                 let client = GatewayClient(
                     configuration: .init(
                         url: "ws://127.0.0.1:\(try #require(gatewayApp.port))", token: "gw",
-                        identity: DeviceIdentity(privateKey: Curve25519.Signing.PrivateKey()), instanceID: "test"),
+                        identity: DeviceIdentity(privateKey: Curve25519.Signing.PrivateKey()), instanceID: "test",
+                        scopes: scopes),
                     logger: self.stack.logger)
                 clientBox?.client = client
                 let connection = Task { try await client.run() }
@@ -40,9 +41,17 @@ extension OperatorAPIFixture {
                 let outcomes = RunOutcomes(grace: .milliseconds(300), logger: self.stack.logger) { message in
                     try await publisher.publish(try Envelope.outgoing(message, topology: topology, appID: "test"))
                 }
+                // The worker's way with a final reply: its usage recorded, then its result published.
+                let roster = GatewayRoster(
+                    client: client, postgres: self.stack.database.configuration, logger: self.stack.logger)
                 let handlers = try Handlers.registry(
                     dispatch: .init(
-                        gateway: GatewayRuns(client: client, onFinal: outcomes.handle), tokens: tokens,
+                        gateway: GatewayRuns(
+                            client: client,
+                            onFinal: { final in
+                                await roster.recordUsage(final)
+                                await outcomes.handle(final)
+                            }), tokens: tokens,
                         callbackURL: "http://127.0.0.1:\(ingestPort)/webhooks/agents/task-result",
                         autoDispatch: autoDispatch),
                     notify: notify)

@@ -70,9 +70,11 @@ enum TestEnvironment {
 extension TestEnvironment {
     /// The repository's plans file, as every test database gets it.
     static let plans: PlanCatalog = try! PlanCatalog.load(from: repositoryRoot + "/Config/plans.json")
+    /// The repository's models file, likewise.
+    static let models: ModelCatalog = try! ModelCatalog.load(from: repositoryRoot + "/Config/models.json")
 }
 
-/// A migrated schema of its own, with the plans written; drop it when done.
+/// A migrated schema of its own, with the plans and models written; drop it when done.
 final class TestDatabase: @unchecked Sendable {
     let schema: String
     let configuration: PostgresConfiguration
@@ -84,6 +86,7 @@ final class TestDatabase: @unchecked Sendable {
         db = try PGConnection(configuration)
         try Migrator().run(on: db)
         try PlanStore.apply(TestEnvironment.plans, on: db)
+        try ModelPriceStore.apply(TestEnvironment.models, on: db)
     }
 
     func drop() {
