@@ -81,7 +81,7 @@ let package = Package(
             name: "BullpenIngest",
             dependencies: [
                 "BullpenMessaging", "BullpenStore", "BullpenDomain", "PostgreSQL", "AMQP", "Files", "Providers",
-                "Clerk",
+                "Clerk", "OpenClaw",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Mustache", package: "swift-mustache"),
                 .product(name: "Ink", package: "Ink"),

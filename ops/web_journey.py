@@ -270,13 +270,18 @@ def main():
             rows = operator.find_elements(By.CSS_SELECTOR, "#task-runs tr")
             return rows and "/" in rows[0].find_elements(By.TAG_NAME, "td")[3].text
         eventually(run_shown, "a task's page showing the model its run used (the gateway's report)")
+        operator.get(BASE + "/tasks/1/session")
+        lines = operator.find_elements(By.CSS_SELECTOR, "#session-messages li")
+        if not lines or "Task id: 1" not in lines[0].text:
+            fail("the task's session page does not show the run's prompt from the gateway")
+        console_errors(operator, "a task's session")
         console_errors(operator, "a task's page")
         shot(operator, "task")
         client.get(BASE + "/invoices")
         if not client.find_elements(By.CSS_SELECTOR, "tbody tr"):
             fail("the client sees no invoices (the demo's checkout paid one)")
         console_errors(client, "the invoices page")
-        for path in ["/agents", "/billing", "/clients/1"]:
+        for path in ["/agents", "/billing", "/clients/1", "/tasks/1/session"]:
             status, _ = http("GET", path, cookie(client))
             if status != 404:
                 fail(f"a client opened {path}: {status}")

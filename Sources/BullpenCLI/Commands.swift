@@ -209,6 +209,8 @@ struct IngestCommand: AsyncParsableCommand {
 
     @OptionGroup var connection: ConnectionOptions
 
+    @OptionGroup(title: "The gateway, for operators' session reads") var gateway: GatewayOptions
+
     @Option(help: "Listen address.")
     var host: String = "127.0.0.1"
 
@@ -398,7 +400,15 @@ struct IngestCommand: AsyncParsableCommand {
                     operators: Set(Environment.list(operatorClerkIDs)))
             }
         }
-        let server = IngestServer(configuration: configuration, topology: try connection.topology(), logger: logger)
+        // With a gateway token, ingest keeps a gateway connection of its own, for operators' session reads.
+        let client =
+            gateway.gatewayToken.isEmpty
+            ? nil
+            : GatewayClient(
+                configuration: try gateway.configuration(instance: "bullpen-ingest"),
+                logger: Logger(label: "bullpen.gateway"))
+        let server = IngestServer(
+            configuration: configuration, topology: try connection.topology(), gateway: client, logger: logger)
         try await server.application().runService()
     }
 }

@@ -3,6 +3,7 @@ import BullpenStore
 import Files
 import Hummingbird
 import Logging
+import OpenClaw
 import ServiceLifecycle
 
 /// `bullpen ingest`: the HTTP front door. It turns webhooks into AMQP messages and answers 2xx only after
@@ -34,9 +35,15 @@ public struct IngestServer: Sendable {
     let feed: EventFeed
     /// Reads the work queues' depths for `/v1/queues`.
     let broker: BrokerInspector
+    /// The gateway connection that reads a task's session for operators (`GET /v1/tasks/{id}/session`); nil
+    /// when ingest has no gateway token (the read then answers 503).
+    let gateway: GatewayClient?
     private let logger: Logger
 
-    public init(configuration: IngestConfiguration, topology: Topology, logger: Logger) {
+    public init(
+        configuration: IngestConfiguration, topology: Topology, gateway: GatewayClient? = nil, logger: Logger
+    ) {
+        self.gateway = gateway
         self.configuration = configuration
         self.topology = topology
         self.logger = logger
@@ -112,7 +119,7 @@ public struct IngestServer: Sendable {
         let api = OperatorAPI(
             publisher: publisher, topology: topology, database: database, commands: commands,
             maxBodyBytes: configuration.maxBodyBytes, rateLimit: configuration.rateLimit, files: files,
-            cursors: EventCursors(secret: configuration.linkSecret))
+            cursors: EventCursors(secret: configuration.linkSecret), gateway: gateway)
         router.addRoutes(
             api.collection(tokens: apiTokens, cache: apiTokenCache, feed: feed, broker: broker), atPath: "/v1")
         if var web = configuration.web {
@@ -145,7 +152,7 @@ public struct IngestServer: Sendable {
             server: .http1(configuration: .init(additionalChannelHandlers: [ConnectionGuard(timeouts: timeouts)])),
             configuration: .init(
                 address: .hostname(configuration.host, port: configuration.port), serverName: "bullpen"),
-            services: [publisher, tokens, apiTokens, commands, database, feed, broker],
+            services: [publisher, tokens, apiTokens, commands, database, feed, broker] + (gateway.map { [$0] } ?? []),
             logger: logger)
     }
 }

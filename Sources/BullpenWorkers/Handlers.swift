@@ -42,6 +42,7 @@ public enum Handlers {
             RunStartHandler(
                 gateway: dispatch.gateway, tokens: dispatch.tokens, callbackURL: dispatch.callbackURL,
                 acceptTimeout: dispatch.acceptTimeout),
+            SessionRequestHandler(gateway: dispatch.gateway, timeout: dispatch.acceptTimeout),
         ] + (notify.map { [$0] } ?? [])
     }
 

@@ -48,11 +48,19 @@ public struct DeviceIdentity: Sendable {
         let key = Curve25519.Signing.PrivateKey()
         let folder = (path as NSString).deletingLastPathComponent
         if !folder.isEmpty { try manager.createDirectory(atPath: folder, withIntermediateDirectories: true) }
+        // Written aside, then linked into place, which fails if the file exists: two processes starting at
+        // once (a worker and ingest) end up with one key, the first one's.
+        let aside = path + ".\(ProcessInfo.processInfo.processIdentifier).new"
         guard
             manager.createFile(
-                atPath: path, contents: Data((key.rawRepresentation.base64EncodedString() + "\n").utf8),
+                atPath: aside, contents: Data((key.rawRepresentation.base64EncodedString() + "\n").utf8),
                 attributes: [.posixPermissions: 0o600])
         else { throw DeviceIdentityError("cannot write the device key to \(path)") }
+        defer { unlink(aside) }
+        guard link(aside, path) == 0 else {
+            if errno == EEXIST { return try loadOrCreate(at: path) }
+            throw DeviceIdentityError("cannot write the device key to \(path) (errno \(errno))")
+        }
         return DeviceIdentity(privateKey: key)
     }
 }

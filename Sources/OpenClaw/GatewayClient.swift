@@ -59,7 +59,7 @@ public final class GatewayClient: Service, Sendable {
 
     public typealias EventHandler = @Sendable (_ name: String, _ payload: JSONValue) -> Void
 
-    private let configuration: Configuration
+    public let configuration: Configuration
     private let logger: Logger
     private let onEvent: EventHandler?
     private let state: Mutex<State>

@@ -10,7 +10,7 @@ struct TaskCommand: ParsableCommand {
         commandName: "task", abstract: "Tasks: the units of work agents run.",
         subcommands: [
             Create.self, Split.self, Assign.self, Dispatch.self, Cancel.self, Retry.self, List.self, Show.self,
-            Explain.self,
+            Explain.self, Session.self, Message.self, Abort.self,
             Wait.self,
         ])
 
@@ -168,11 +168,14 @@ struct TaskCommand: ParsableCommand {
         @Argument var id: Int64
         @Option var reason: String?
 
-        func run() throws {
-            var body: [String: Any] = [:]
-            body["reason"] = reason
-            try Output.issue("POST", "/v1/tasks/\(id)/cancel", body, api: api, wait: wait)
-        }
+        func run() throws { try TaskCommand.issue("cancel", id, reason: reason, api: api, wait: wait) }
+    }
+
+    /// A command on one task whose one field is an optional reason (cancel, abort).
+    static func issue(_ action: String, _ id: Int64, reason: String?, api: APIOptions, wait: WaitOptions) throws {
+        var body: [String: Any] = [:]
+        body["reason"] = reason
+        try Output.issue("POST", "/v1/tasks/\(id)/\(action)", body, api: api, wait: wait)
     }
 
     struct Retry: ParsableCommand {
@@ -235,6 +238,47 @@ struct TaskCommand: ParsableCommand {
             print("task \(id): \(explained["status"] as? String ?? "?")")
             for reason in explained["reasons"] as? [String] ?? [] { print("  - \(reason)") }
         }
+    }
+
+    struct Session: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Read the transcript of a task's latest run on the gateway (chat.history; recorded as read).")
+        @OptionGroup var api: APIOptions
+        @Argument var id: Int64
+        @Option(help: "The latest messages, 1 to 500.") var limit: Int = 50
+
+        func run() throws {
+            let session = try api.client().get("/v1/tasks/\(id)/session?limit=\(limit)")
+            if api.json { return Output.printJSON(session) }
+            print("task \(id), attempt \(session["attempt"] ?? "?"), session \(session["sessionKey"] ?? "?")")
+            for message in session["messages"] as? [[String: Any]] ?? [] {
+                print("[\(message["role"] as? String ?? "?")] \(message["text"] as? String ?? "")")
+            }
+        }
+    }
+
+    struct Message: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Send a running task's agent a message (chat.send into its run's session).")
+        @OptionGroup var api: APIOptions
+        @OptionGroup var wait: WaitOptions
+        @Argument var id: Int64
+        @Argument var text: String
+
+        func run() throws {
+            try Output.issue("POST", "/v1/tasks/\(id)/messages", ["message": text], api: api, wait: wait)
+        }
+    }
+
+    struct Abort: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Stop a running task's run (chat.abort): the task fails with the reason, and is not retried.")
+        @OptionGroup var api: APIOptions
+        @OptionGroup var wait: WaitOptions
+        @Argument var id: Int64
+        @Option var reason: String?
+
+        func run() throws { try TaskCommand.issue("abort", id, reason: reason, api: api, wait: wait) }
     }
 
     /// `bullpen task wait ID`: until the task's work ends, not just the command that started it.

@@ -31,6 +31,8 @@ public enum CommandKind: String, Choice {
     case projectBrief = "project.brief"
     case projectEscalate = "project.escalate"
     case timeAdd = "time.add"
+    case taskMessage = "task.message"
+    case taskAbort = "task.abort"
 }
 
 /// The body of one kind of command: decoded from the request (its `CodingKeys` are the fields a request may
@@ -142,7 +144,8 @@ public enum CommandCatalog {
         DeadLetterReplay.self, DeadLetterPurge.self,
         DeliverableApproval.self, DeliverableDelivery.self, DeliverableRevisionRequest.self,
         DeliverableRejection.self, DeliverableFeedback.self, DeliverableFile.self,
-        LeadChanges.self, ProjectBrief.self, ProjectEscalation.self, TimeEntryNew.self,
+        LeadChanges.self, ProjectBrief.self, ProjectEscalation.self, TimeEntryNew.self, TaskAgentMessage.self,
+        TaskAbort.self,
     ]
 
     private static let byKind = Dictionary(payloads.map { ($0.kind, $0) }) { first, _ in first }

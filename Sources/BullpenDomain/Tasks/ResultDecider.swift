@@ -329,6 +329,8 @@ public enum ResultDecider {
                             ]),
                         priority: 3)
                 }
+            } else if result.aborted == true {
+                // The operator who aborted it knows: no retry, no alert.
             } else if task.retryCount < task.maxRetries, task.agentID != nil,
                 case .success(let pending) = TaskLifecycle.next(from: outcome, on: .retry),
                 case .success(let assigned) = TaskLifecycle.next(from: pending, on: .assign)

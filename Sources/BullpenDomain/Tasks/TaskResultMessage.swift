@@ -16,6 +16,8 @@ public struct TaskResultMessage: BullpenMessage, Equatable {
     public var receivedAt: Int64
     /// The task's priority (1...5), so a result waits no longer than its task would.
     public var priority: Int?
+    /// An operator aborted the run (`task.abort`): the failure is final (no retry) and raises no alert.
+    public var aborted: Bool?
 
     public init(report: TaskResultReport, attempt: Int, receivedAt: Int64, priority: Int? = nil) {
         schema = Self.schemaVersion

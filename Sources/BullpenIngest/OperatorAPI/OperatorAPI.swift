@@ -5,6 +5,7 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 import Logging
+import OpenClaw
 import PostgreSQL
 
 /// The operator API under `/v1`: commands (POST, PATCH) become command messages on the command queue, answered
@@ -21,6 +22,8 @@ struct OperatorAPI: Sendable {
     let files: FileService
     /// The event feed's opaque cursors.
     let cursors: EventCursors
+    /// Reads a task's session on the gateway (nil: not configured for ingest).
+    let gateway: GatewayClient?
 
     /// Every `/v1` route, behind token authentication and the per-token rate limit.
     func collection(
@@ -71,7 +74,8 @@ struct OperatorAPI: Sendable {
     static let reads: [(path: String, methods: [HTTPRequest.Method])] = [
         ("/v1/clients", [.get]), ("/v1/clients/:id", [.get]), ("/v1/projects", [.get]), ("/v1/projects/:id", [.get]),
         ("/v1/projects/:id/messages", [.get]), ("/v1/tasks", [.get]), ("/v1/tasks/:id", [.get]),
-        ("/v1/tasks/:id/explain", [.get]), ("/v1/deliverables", [.get]), ("/v1/deliverables/:id", [.get]),
+        ("/v1/tasks/:id/explain", [.get]), ("/v1/tasks/:id/session", [.get]), ("/v1/deliverables", [.get]),
+        ("/v1/deliverables/:id", [.get]),
         ("/v1/notifications", [.get]), ("/v1/analytics/billing", [.get]), ("/v1/analytics/weekly", [.get]),
         ("/v1/invoices", [.get]), ("/v1/time-entries", [.get]), ("/v1/deliverables/:id/files", [.get]),
         ("/v1/agents", [.get]),

@@ -72,6 +72,13 @@ struct TaskRoutes {
             let id = try request.pathID(context)
             return try await api.read("task \(id)") { db in try TaskExplain.json(id, on: db) }
         }
+        routes.get(":id/session") { request, context in
+            let caller = try context.requireCaller()
+            try caller.requireOperator("read a task's session")
+            let id = try request.pathID(context)
+            let limit = try ListQuery(request, filters: ["limit"], paged: false).integer("limit", 1...500) ?? 50
+            return try await SessionReads(api: api).read(task: id, limit: Int(limit), caller: caller)
+        }
         api.commands(of: "/v1/tasks", on: routes)
     }
 }

@@ -50,19 +50,28 @@ public final class BrokerInspector: Service, Sendable {
         defer { connection?.close() }
         while !stop.isRequested {
             guard let request = requests.take(timeout: .milliseconds(200)) else { continue }
-            do {
-                if connection == nil {
-                    let opened = try AMQPConnection(configuration)
-                    try opened.openChannel(1)
-                    connection = opened
+            // A connection kept from an earlier request may have gone stale while idle (the broker closes
+            // one whose heartbeats stopped): its failure is tried once more on a fresh connection.
+            var tries = connection == nil ? 1 : 2
+            while true {
+                tries -= 1
+                do {
+                    if connection == nil {
+                        let opened = try AMQPConnection(configuration)
+                        try opened.openChannel(1)
+                        connection = opened
+                    }
+                    request.continuation.resume(returning: try states(on: connection!))
+                    break
+                } catch {
+                    // A missing queue closes the channel, a broken connection the rest: start afresh.
+                    connection?.close()
+                    connection = nil
+                    if tries > 0 { continue }
+                    logger.warning("broker inspection failed", metadata: ["error": "\(error)"])
+                    request.continuation.resume(throwing: error)
+                    break
                 }
-                request.continuation.resume(returning: try states(on: connection!))
-            } catch {
-                // A missing queue closes the channel, a broken connection the rest: start afresh next time.
-                logger.warning("broker inspection failed", metadata: ["error": "\(error)"])
-                connection?.close()
-                connection = nil
-                request.continuation.resume(throwing: error)
             }
         }
     }

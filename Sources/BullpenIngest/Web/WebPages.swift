@@ -14,7 +14,8 @@ public struct WebPages: Sendable {
     private let assets: [String: (type: String, bytes: [UInt8])]
     public static let pages = [
         "signin", "signin-sent", "signin-confirm", "message", "home-client", "home-operator", "project",
-        "deliverable", "review", "command", "sessions", "task", "invoices", "agents", "dead-letters", "analytics",
+        "deliverable", "review", "command", "sessions", "task", "task-session", "invoices", "agents", "dead-letters",
+        "analytics",
         "clients", "brief", "client", "billing",
     ]
 

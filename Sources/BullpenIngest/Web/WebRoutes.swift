@@ -109,6 +109,25 @@ struct WebRoutes: Sendable {
                 (OperatorCommand(ProjectMessage(id: id, body: form["body"] ?? "")), "/projects/\(id)")
             }
         }
+        routes.post("/tasks/:id/messages") { request, context in
+            try await form(request, context) { user, id, form in
+                (OperatorCommand(TaskAgentMessage(id: id, message: form["message"] ?? "")), "/tasks/\(id)")
+            }
+        }
+        routes.post("/tasks/:id/abort") { request, context in
+            try await form(request, context) { user, id, form in
+                let reason = form["reason"].flatMap { $0.isEmpty ? nil : $0 }
+                return (OperatorCommand(TaskAbort(id: id, reason: reason)), "/tasks/\(id)")
+            }
+        }
+        routes.get("/tasks/:id/session") { request, context in
+            try await signedIn(request, context) { user in
+                guard user.isOperator, let id = context.parameters.get("id").flatMap(Int64.init) else {
+                    return notFound(user)
+                }
+                return try await taskSession(id, user)
+            }
+        }
         for (action, kind) in [
             ("approve", CommandKind.deliverableApprove), ("deliver", .deliverableDeliver),
             ("revision", .deliverableRequestRevision), ("reject", .deliverableReject),
@@ -278,7 +297,24 @@ struct WebRoutes: Sendable {
         values["hasDependencies"] = !((values["dependsOn"] as? [Any]) ?? []).isEmpty
         values["runs"] = ((values["attempts"] as? [[String: Any]]) ?? []).map(Self.run)
         values["hasRuns"] = !((values["attempts"] as? [Any]) ?? []).isEmpty
+        values["running"] = values["status"] as? String == TaskStatus.running.rawValue
+        values["formKey"] = Self.formKey()
         return render("task", values["title"] as? String ?? "Task \(id)", values, user)
+    }
+
+    /// A task's session on the gateway, read for an operator (and recorded as read).
+    func taskSession(_ id: Int64, _ user: WebUser) async throws -> Response {
+        let transcript: SessionReads.Transcript
+        do {
+            transcript = try await SessionReads(api: api).transcript(task: id, limit: 200, caller: user.caller)
+        } catch let error as APIError {
+            return message(error.status, "Task \(id)'s session", error.message, user: user)
+        }
+        let values: [String: Any] = [
+            "id": id, "attempt": transcript.attempt, "sessionKey": transcript.sessionKey,
+            "messages": transcript.messages.map { ["role": $0.role, "text": $0.text] },
+        ]
+        return render("task-session", "Task \(id)'s session", values, user)
     }
 
     /// An attempt as the task page shows it: what its run was asked to use, what the gateway says it used,

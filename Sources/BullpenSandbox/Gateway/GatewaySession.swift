@@ -111,6 +111,7 @@ struct GatewaySession: Sendable {
         let needs: [String: String] = [
             "agent": "operator.write", "agent.wait": "operator.write", "status": "operator.read",
             "sessions.list": "operator.read", "chat.history": "operator.read", "agents.list": "operator.read",
+            "chat.send": "operator.write", "chat.abort": "operator.write",
         ]
         guard let scope = needs[method] else {
             if scopes.contains("operator.admin") {
@@ -127,6 +128,8 @@ struct GatewaySession: Sendable {
         switch method {
         case "agent": await agent(id, params, admin: scopes.contains("operator.admin"))
         case "agent.wait": await wait(id, params)
+        case "chat.send": await chatSend(id, params)
+        case "chat.abort": await chatAbort(id, params)
         case "status":
             let runs = gateway.state.withLock { $0.runs.count }
             await send(.response(id: id, result: .success(["ok": true, "runs": .number(Double(runs))])))
@@ -244,7 +247,18 @@ struct GatewaySession: Sendable {
         await broadcast(agentEvent(key, sessionKey, phase: "start"))
         await LifecycleHook.send("new", sessionKey: sessionKey, runID: key, gateway: gateway)
         if faults.dropMidRun { await gateway.dropConnections() }
-        try? await Task.sleep(for: gateway.configuration.runDuration)
+        // The run works for its duration (or the held one), unless `chat.abort` stops it.
+        let duration = faults.holdRunsMs > 0 ? .milliseconds(faults.holdRunsMs) : gateway.configuration.runDuration
+        let ends = ContinuousClock.now + duration
+        var aborted = false
+        while ContinuousClock.now < ends {
+            try? await Task.sleep(for: min(.milliseconds(20), ends - ContinuousClock.now))
+            if gateway.state.withLock({ $0.runs[key]?.aborted == true }) {
+                aborted = true
+                break
+            }
+        }
+        if aborted { return await endAborted(id, key: key, sessionKey: sessionKey) }
         let output = "Simulated agent output for run \(key)."
         if !faults.neverCallBack { await SimulatedAgent.callBack(message: message, output: output, gateway: gateway) }
         let used = (
@@ -278,6 +292,89 @@ struct GatewaySession: Sendable {
         await broadcast(agentEvent(key, sessionKey, phase: faults.finalStatus == "ok" ? "end" : "error"))
         await LifecycleHook.send("stop", sessionKey: sessionKey, runID: key, gateway: gateway)
         await send(.response(id: id, result: final))
+    }
+
+    /// An aborted run ends as the gateway ends a run stopped early: a `timeout` final whose stop reason says
+    /// why, no callback, a `chat` event `aborted`.
+    func endAborted(_ id: String, key: String, sessionKey: String) async {
+        let final: Result<JSONValue, GatewayErrorShape> = .success([
+            "runId": .string(key), "status": "timeout", "summary": "aborted", "stopReason": "aborted",
+        ])
+        gateway.state.withLock { state in
+            state.runs[key]?.final = final
+            state.runs[key]?.status = "timeout"
+            state.runs[key]?.endedAt = Int64(Date().timeIntervalSince1970 * 1000)
+            state.runs[key]?.endedInstant = .now
+        }
+        await broadcast(
+            ("chat", ["runId": .string(key), "sessionKey": .string(sessionKey), "state": "aborted", "seq": 1]))
+        await broadcast(agentEvent(key, sessionKey, phase: "error"))
+        await send(.response(id: id, result: final))
+    }
+
+    static let chatSendFields: Set<String> = ["sessionKey", "message", "idempotencyKey", "thinking", "attachments"]
+
+    /// `chat.send {sessionKey, message, idempotencyKey}`: the message joins the session's transcript and the
+    /// agent answers it shortly (a run of its own, `{runId, status: "started"}`). A key seen before is the
+    /// same send (`in_flight`, or its run's answer), until the gateway forgets its keys (a restart).
+    func chatSend(_ id: String, _ params: JSONValue) async {
+        guard let object = params.object else { return await fail(id, "INVALID_REQUEST", "params must be an object") }
+        if let unknown = object.keys.first(where: { !Self.chatSendFields.contains($0) }) {
+            return await fail(id, "INVALID_REQUEST", "invalid chat.send params: unknown field: \(unknown)")
+        }
+        guard let sessionKey = object["sessionKey"]?.string, let message = object["message"]?.string,
+            !message.isEmpty, let key = object["idempotencyKey"]?.string, !key.isEmpty
+        else {
+            return await fail(
+                id, "INVALID_REQUEST", "invalid chat.send params: sessionKey, message and idempotencyKey are required")
+        }
+        let fresh = gateway.state.withLock { state -> Bool in
+            guard state.chatKeys.insert(key).inserted else { return false }
+            let now = Int64(Date().timeIntervalSince1970 * 1000)
+            var session = state.sessions[sessionKey] ?? SandboxGateway.Session(label: nil, updatedAt: now)
+            session.updatedAt = now
+            session.messages.append(["role": "user", "content": [["type": "text", "text": .string(message)]]])
+            state.sessions[sessionKey] = session
+            state.snapshot.chatSends.append(message)
+            return true
+        }
+        guard fresh else {
+            return await send(.response(id: id, result: .success(["runId": .string(key), "status": "in_flight"])))
+        }
+        if gateway.state.withLock({ $0.faults.dropOnChatSend }) { return await gateway.dropConnections() }
+        await send(.response(id: id, result: .success(["runId": .string(key), "status": "started"])))
+        try? await Task.sleep(for: gateway.configuration.runDuration)
+        let reply = "Noted: " + message.prefix(80)
+        gateway.state.withLock { state in
+            state.sessions[sessionKey]?.messages.append([
+                "role": "assistant", "content": [["type": "text", "text": .string(reply)]],
+            ])
+        }
+        await broadcast(
+            ("chat", ["runId": .string(key), "sessionKey": .string(sessionKey), "state": "final", "seq": 1]))
+    }
+
+    /// `chat.abort {sessionKey, runId?}`: stops the session's active run (that one, when named):
+    /// `{ok, aborted, runIds}`.
+    func chatAbort(_ id: String, _ params: JSONValue) async {
+        guard let sessionKey = params["sessionKey"]?.string else {
+            return await fail(id, "INVALID_REQUEST", "invalid chat.abort params: sessionKey is required")
+        }
+        let runID = params["runId"]?.string
+        let aborted = gateway.state.withLock { state -> [String] in
+            let active = state.runs.values.filter {
+                $0.sessionKey == sessionKey && $0.endedAt == nil && (runID == nil || $0.runID == runID)
+            }.map(\.runID)
+            for key in active { state.runs[key]?.aborted = true }
+            state.snapshot.aborts += active.count
+            return active.sorted()
+        }
+        await send(
+            .response(
+                id: id,
+                result: .success([
+                    "ok": true, "aborted": .bool(!aborted.isEmpty), "runIds": .array(aborted.map { .string($0) }),
+                ])))
     }
 
     static func final(

@@ -66,6 +66,12 @@ public final class SandboxGateway: Sendable {
         public var neverCallBack = false
         /// No ticks (a connection that is open but dead, as behind a broken NAT).
         public var silent = false
+        /// Runs work this long instead of the configured duration (0: as configured), so a test can reach one
+        /// while it runs (`chat.abort`, `chat.send`).
+        public var holdRunsMs = 0
+        /// `chat.send` takes the message, then drops every connection before it answers (the sender cannot
+        /// know the message arrived).
+        public var dropOnChatSend = false
 
         public init() {}
 
@@ -79,6 +85,8 @@ public final class SandboxGateway: Sendable {
             slowAcceptMs = try container.decodeIfPresent(Int.self, forKey: .slowAcceptMs) ?? 0
             neverCallBack = try container.decodeIfPresent(Bool.self, forKey: .neverCallBack) ?? false
             silent = try container.decodeIfPresent(Bool.self, forKey: .silent) ?? false
+            holdRunsMs = try container.decodeIfPresent(Int.self, forKey: .holdRunsMs) ?? 0
+            dropOnChatSend = try container.decodeIfPresent(Bool.self, forKey: .dropOnChatSend) ?? false
         }
     }
 
@@ -96,6 +104,9 @@ public final class SandboxGateway: Sendable {
         /// The last run's model override (`provider/model`) and thinking level, as asked.
         public var lastRunModel: String?
         public var lastRunThinking: String?
+        /// The messages `chat.send` took, in order, and how many runs `chat.abort` stopped.
+        public var chatSends: [String] = []
+        public var aborts = 0
     }
 
     struct Run {
@@ -107,6 +118,8 @@ public final class SandboxGateway: Sendable {
         var endedAt: Int64?
         var final: Result<JSONValue, GatewayErrorShape>?
         var endedInstant: ContinuousClock.Instant?
+        /// `chat.abort` stopped it.
+        var aborted = false
     }
 
     /// A session as `sessions.list` shows it; sessions outlive a restart (the gateway keeps them on disk),
@@ -123,6 +136,8 @@ public final class SandboxGateway: Sendable {
         /// What `agents.list` answers when set (`POST /sandbox/agents`); else the configured agents, or `main`.
         var roster: [String]?
         var runs: [String: Run] = [:]
+        /// `chat.send`'s idempotency keys (forgotten with the runs', as on a restart).
+        var chatKeys: Set<String> = []
         var sessions: [String: Session] = [:]
         var connections: [Int: WebSocketOutboundWriter] = [:]
         var nextConnection = 0
@@ -153,7 +168,12 @@ public final class SandboxGateway: Sendable {
     public func setFaults(_ faults: Faults) { state.withLock { $0.faults = faults } }
 
     /// Forgets every idempotency key, as a restarted gateway does (its sessions stay).
-    public func forgetRuns() { state.withLock { $0.runs = [:] } }
+    public func forgetRuns() {
+        state.withLock { state in
+            state.runs = [:]
+            state.chatKeys = []
+        }
+    }
 
     /// Sends `shutdown {reason, restartExpectedMs}` to every connection, then closes them with 1012.
     public func announceRestart(restartExpectedMs: Int) async {

@@ -15,6 +15,9 @@ public protocol AgentGateway: Sendable {
     /// When the session `key` was last updated (ms since the epoch), from `sessions.list`; nil when the
     /// gateway has no such session.
     func sessionUpdatedAt(_ key: String, timeout: Duration) throws(GatewayError) -> Int64?
+
+    /// A request about a run's session (`chat.send`, `chat.abort`, `chat.history`) and its answer.
+    func session(_ method: String, _ params: JSONValue, timeout: Duration) throws(GatewayError) -> JSONValue
 }
 
 extension AgentGateway {
@@ -179,6 +182,13 @@ public struct GatewayRuns: AgentGateway {
         return sessions.first { $0["key"]?.string == key }?["updatedAt"]?.number.map { Int64($0) }
     }
 
+    public func session(_ method: String, _ params: JSONValue, timeout: Duration) throws(GatewayError) -> JSONValue {
+        let client = self.client
+        return try Self.blocking { () async throws(GatewayError) -> JSONValue in
+            try await client.request(method, params, timeout: timeout)
+        }
+    }
+
     /// Runs an async gateway call from a handler's thread (not a cooperative one) and waits for it.
     static func blocking<Value: Sendable>(
         _ call: @escaping @Sendable () async throws(GatewayError) -> Value
@@ -262,6 +272,10 @@ public struct UnconfiguredGateway: AgentGateway {
     }
 
     public func sessionUpdatedAt(_ key: String, timeout: Duration) throws(GatewayError) -> Int64? {
+        throw GatewayError.connectionLost(reason)
+    }
+
+    public func session(_ method: String, _ params: JSONValue, timeout: Duration) throws(GatewayError) -> JSONValue {
         throw GatewayError.connectionLost(reason)
     }
 }

@@ -67,3 +67,32 @@ extension TaskDispatch: AppliedCommand {
         return Outcome(taskId: requested.taskID, agentId: requested.agentID, priority: requested.priority)
     }
 }
+
+extension TaskAgentMessage: AppliedCommand {
+    struct Outcome: Encodable {
+        let taskId: Int64
+        let attempt: Int
+        /// Names the message in the session's transcript.
+        let ref: String
+    }
+
+    func apply(_ context: CommandContext, in tx: PGConnection) throws -> Outcome {
+        let request = try TaskSessions.message(self, messageID: context.messageID, in: tx)
+        try Outbox.enqueue(request, in: tx)
+        return Outcome(taskId: id, attempt: request.attempt, ref: request.ref)
+    }
+}
+
+extension TaskAbort: AppliedCommand {
+    struct Outcome: Encodable {
+        let taskId: Int64
+        let attempt: Int
+    }
+
+    func apply(_ context: CommandContext, in tx: PGConnection) throws -> Outcome {
+        let (result, request) = try TaskSessions.abort(self, messageID: context.messageID, now: context.now, in: tx)
+        try Outbox.enqueue(result, in: tx)
+        try Outbox.enqueue(request, in: tx)
+        return Outcome(taskId: id, attempt: request.attempt)
+    }
+}
