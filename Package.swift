@@ -70,7 +70,7 @@ let package = Package(
         .target(
             name: "BullpenWorkers",
             dependencies: [
-                "BullpenMessaging", "BullpenStore", "BullpenDomain", "PostgreSQL", "OpenClaw", "Providers",
+                "BullpenMessaging", "BullpenStore", "BullpenDomain", "PostgreSQL", "OpenClaw", "Providers", "Discord",
                 .product(name: "Mustache", package: "swift-mustache"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
@@ -98,6 +98,16 @@ let package = Package(
         // openapi.json embedded in ingest at build time.
         .plugin(name: "OpenAPIEmbed", capability: .buildTool(), dependencies: ["OpenAPIEmbedTool"]),
         .executableTarget(name: "OpenAPIEmbedTool", swiftSettings: swiftSettings),
+        // Discord's Gateway: a bot's session rules (pure) and the connection that listens for a client's messages.
+        .target(
+            name: "Discord",
+            dependencies: [
+                .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         // The OpenClaw gateway's protocol: the client every worker shares, and the frames and handshake rules
         // that the sandbox's fake gateway checks too.
         .target(
@@ -114,6 +124,7 @@ let package = Package(
         .target(
             name: "BullpenSandbox",
             dependencies: [
+                "Discord",
                 "OpenClaw", "HTTPClient", "BullpenDomain", "Providers", "Clerk",
                 .product(name: "JWTKit", package: "jwt-kit"),
                 .product(name: "CryptoExtras", package: "swift-crypto"),
@@ -166,7 +177,7 @@ let package = Package(
             dependencies: [
                 "AMQP", "ServiceURL", "PostgreSQL", "BullpenDomain", "BullpenMessaging", "BullpenIngest",
                 "BullpenAPIClient", "OpenClaw", "BullpenSandbox", "BullpenWorkers", "BullpenStore", "Providers",
-                "HTTPClient", "Files", "Clerk",
+                "HTTPClient", "Files", "Clerk", "Discord",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "CryptoExtras", package: "swift-crypto"),
                 .product(name: "JWTKit", package: "jwt-kit"),
@@ -183,7 +194,7 @@ let package = Package(
             dependencies: [
                 "AMQP", "PostgreSQL", "HTTPClient", "ServiceURL", "BullpenDomain", "BullpenStore", "BullpenMessaging",
                 "BullpenWorkers", "BullpenIngest", "BullpenFixtures", "OpenClaw", "BullpenSandbox", "Providers",
-                "Files", "Clerk",
+                "Files", "Clerk", "Discord",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "Crypto", package: "swift-crypto"),

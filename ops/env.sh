@@ -30,6 +30,9 @@ export BULLPEN_RESEND_URL=${BULLPEN_RESEND_URL:-http://127.0.0.1:$BULLPEN_OUTBOU
 # The operators' own Slack and Discord, for the alerts Config/alerts.json routes there: the sandbox's.
 export BULLPEN_OPERATOR_SLACK_WEBHOOK=${BULLPEN_OPERATOR_SLACK_WEBHOOK:-http://127.0.0.1:$BULLPEN_OUTBOUND_PORT/slack/operators}
 export BULLPEN_OPERATOR_DISCORD_WEBHOOK=${BULLPEN_OPERATOR_DISCORD_WEBHOOK:-http://127.0.0.1:$BULLPEN_OUTBOUND_PORT/discord/1/operators}
+# Discord inbound: a worker listens on the Discord Gateway stand-in of the outbound sandbox with this bot token.
+export BULLPEN_DISCORD_BOT_TOKEN=${BULLPEN_DISCORD_BOT_TOKEN:-sandbox-discord-bot-token}
+export BULLPEN_DISCORD_GATEWAY_URL=${BULLPEN_DISCORD_GATEWAY_URL:-ws://127.0.0.1:$BULLPEN_OUTBOUND_PORT/discord/gateway?v=10&encoding=json}
 export BULLPEN_RESEND_API_KEY=${BULLPEN_RESEND_API_KEY:-re_sandbox_key}
 export BULLPEN_OPERATOR_EMAIL=${BULLPEN_OPERATOR_EMAIL:-operators@bullpen.test}
 export BULLPEN_TEMPLATES_DIR=${BULLPEN_TEMPLATES_DIR:-$BULLPEN_ROOT/Config/templates}

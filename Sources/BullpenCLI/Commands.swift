@@ -489,6 +489,16 @@ struct WorkerCommand: AsyncParsableCommand {
     @Option(help: "The secret callback tokens are derived from, 32 characters or more (env BULLPEN_CALLBACK_SECRET).")
     var callbackSecret: String = Environment.value("BULLPEN_CALLBACK_SECRET", default: "")
 
+    @Option(
+        help:
+            "The Discord bot's token: one worker of the deployment (an advisory lock decides which) listens on Discord's Gateway for clients' channel messages (env BULLPEN_DISCORD_BOT_TOKEN; none: no Discord inbound)."
+    )
+    var discordBotToken: String = Environment.value("BULLPEN_DISCORD_BOT_TOKEN", default: "")
+
+    @Option(help: "Discord's Gateway (env BULLPEN_DISCORD_GATEWAY_URL).")
+    var discordGatewayURL: String = Environment.value(
+        "BULLPEN_DISCORD_GATEWAY_URL", default: "wss://gateway.discord.gg/?v=10&encoding=json")
+
     func validate() throws {
         guard consumers >= 1 && consumers <= 64 else { throw ValidationError("--consumers must be 1...64") }
         guard batchSize >= 1 && batchSize <= 1000 else { throw ValidationError("--batch-size must be 1...1000") }
@@ -549,6 +559,19 @@ struct WorkerCommand: AsyncParsableCommand {
         }
         let dispatch = try dispatchSettings(amqp: amqp, topology: topology, metrics: metrics, logger: logger)
         services += dispatch.services
+        if !discordBotToken.isEmpty {
+            // Clients' Discord messages go to the command queue through a publisher of their own.
+            let publisher = ConfirmingPublisher(configuration: amqp, logger: logger)
+            services.append(publisher)
+            services.append(
+                DiscordInbound(
+                    configuration: .init(url: discordGatewayURL, token: discordBotToken), postgres: postgres,
+                    logger: Logger(label: "bullpen.discord")
+                ) { message in
+                    try await publisher.publish(
+                        try Envelope.outgoing(message, topology: topology, appID: "bullpen-discord"))
+                })
+        }
         var dispatchHandlers = dispatch.handlers
         dispatchHandlers.autoDispatch = autoDispatch
         services.append(

@@ -145,20 +145,25 @@ struct SandboxCommand: AsyncParsableCommand {
     struct Outbound: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract:
-                "Resend (POST /emails), Slack (POST /slack/<hook>) and Discord (POST /discord/<id>/<token>) stand-ins that record what they receive; faults via POST /sandbox/faults, what came in at GET /sandbox/state; POST /sandbox/slack/messages {channel, text} sends Slack's signed event to --slack-events-url."
+                "Resend (POST /emails), Slack (POST /slack/<hook>) and Discord (POST /discord/<id>/<token>) stand-ins that record what they receive; faults via POST /sandbox/faults, what came in at GET /sandbox/state; POST /sandbox/slack/messages {channel, text} sends Slack's signed event to --slack-events-url. With a Discord bot token, Discord's Gateway at ws://HOST:PORT/discord/gateway: POST /sandbox/discord/messages {channelId, content} posts a person's message, /sandbox/discord/drop, /reconnect, /invalidate and /replay-all take the sessions through what Discord does."
         )
         @Option(help: "Listen address.") var host: String = "127.0.0.1"
         @Option(help: "Listen port.") var port: Int = 18790
         @Option(help: "Where Slack's events go (ingest's /webhooks/slack).") var slackEventsURL: String?
         @Option(help: "The Slack app's signing secret (env BULLPEN_SLACK_SIGNING_SECRET; the first of a list).")
         var slackSigningSecret: String = Environment.value("BULLPEN_SLACK_SIGNING_SECRET", default: "")
+        @Option(
+            help:
+                "The bot token the Discord Gateway stand-in accepts (env BULLPEN_DISCORD_BOT_TOKEN; none: no Gateway).")
+        var discordBotToken: String = Environment.value("BULLPEN_DISCORD_BOT_TOKEN", default: "")
 
         func run() async throws {
             Logs.bootstrap()
             let outbound = SandboxOutbound(
                 configuration: .init(
                     host: host, port: port, slackEventsURL: slackEventsURL,
-                    slackSigningSecret: Environment.list(slackSigningSecret).first ?? ""),
+                    slackSigningSecret: Environment.list(slackSigningSecret).first ?? "",
+                    discordBotToken: discordBotToken.isEmpty ? nil : discordBotToken),
                 logger: Logger(label: "bullpen.sandbox.outbound"))
             try await outbound.application().runService()
         }

@@ -1,3 +1,4 @@
+import BullpenDomain
 import BullpenMessaging
 
 /// Every handler of the worker; each serves the queue its message type names.
@@ -38,7 +39,7 @@ public enum Handlers {
             TaskResultHandler(autoDispatch: dispatch.autoDispatch), CommandHandler(),
             DispatchRequestHandler(tokens: dispatch.tokens),
             AgentLifecycleHandler(), BillingHandler(), IntakeHandler(), IntakeConfirmationHandler(),
-            SlackMessageHandler(),
+            ChatMessageHandler<SlackMessageReceived>(), ChatMessageHandler<DiscordMessageReceived>(),
             RunStartHandler(
                 gateway: dispatch.gateway, tokens: dispatch.tokens, callbackURL: dispatch.callbackURL,
                 acceptTimeout: dispatch.acceptTimeout),

@@ -18,6 +18,9 @@ struct ClientCommand: ParsableCommand {
         @Option(help: "The client's Discord webhook URL, for chat notifications.") var discordWebhook: String?
         @Option(help: "The client's Slack channel id (C0123ABCD): its people's messages there come onto the thread.")
         var slackChannel: String?
+        @Option(
+            help: "The client's Discord channel id (a snowflake): its people's messages there come onto the thread.")
+        var discordChannel: String?
         @Option(help: "The client's Clerk user id (user_...): its Clerk sign-in opens the portal as this client.")
         var clerkUser: String?
 
@@ -29,6 +32,7 @@ struct ClientCommand: ParsableCommand {
             body["slackWebhookUrl"] = slackWebhook
             body["discordWebhookUrl"] = discordWebhook
             body["slackChannelId"] = slackChannel
+            body["discordChannelId"] = discordChannel
             body["clerkUserId"] = clerkUser
         }
     }

@@ -13,12 +13,14 @@ public struct NewClient: CommandPayload {
     public var discordWebhookUrl: String?
     /// The client's Slack channel (`C0123ABCD`): its people's messages there come onto its project's thread.
     public var slackChannelId: String?
+    /// The client's Discord channel (a snowflake), likewise.
+    public var discordChannelId: String?
     /// The client's Clerk user (`user_...`): a Clerk session of that user signs in to the portal as this client.
     public var clerkUserId: String?
 
     public enum CodingKeys: String, CodingKey, CaseIterable {
         case name, email, company, plan, channel, timezone, slackWebhookUrl, discordWebhookUrl, slackChannelId,
-            clerkUserId
+            discordChannelId, clerkUserId
     }
 
     public func validate() throws(ValidationError) {
@@ -29,6 +31,7 @@ public struct NewClient: CommandPayload {
         try Check.webURL(slackWebhookUrl, "slackWebhookUrl")
         try Check.webURL(discordWebhookUrl, "discordWebhookUrl")
         try Check.slackChannel(slackChannelId, "slackChannelId")
+        try Check.discordChannel(discordChannelId, "discordChannelId")
         try Check.clerkUser(clerkUserId, "clerkUserId")
     }
 }
@@ -49,23 +52,25 @@ public struct ClientChanges: CommandPayload {
     public var slackWebhookUrl: String?
     public var discordWebhookUrl: String?
     public var slackChannelId: String?
+    public var discordChannelId: String?
     public var clerkUserId: String?
 
     public enum CodingKeys: String, CodingKey, CaseIterable {
         case id, name, email, company, plan, channel, timezone, status, slackWebhookUrl, discordWebhookUrl,
-            slackChannelId, clerkUserId
+            slackChannelId, discordChannelId, clerkUserId
     }
 
     public func validate() throws(ValidationError) {
         try Check.positive(id, "id")
         try Check.someChange([
             name, email, company, plan, channel, timezone, status, slackWebhookUrl, discordWebhookUrl, slackChannelId,
-            clerkUserId,
+            discordChannelId, clerkUserId,
         ])
         try Check.clerkUser(clerkUserId, "clerkUserId")
         try Check.webURL(slackWebhookUrl, "slackWebhookUrl")
         try Check.webURL(discordWebhookUrl, "discordWebhookUrl")
         try Check.slackChannel(slackChannelId, "slackChannelId")
+        try Check.discordChannel(discordChannelId, "discordChannelId")
         try Check.text(name, "name", length: 1...200)
         try Check.email(email, "email")
         try Check.text(company, "company", length: 1...200)

@@ -68,6 +68,14 @@ public enum Check {
         else { throw ValidationError(field: field, message: "must be a Clerk user id (user_ then letters and digits)") }
     }
 
+    /// A Discord channel id: a snowflake, 17 to 20 digits.
+    public static func discordChannel(_ value: String?, _ field: String) throws(ValidationError) {
+        guard let value else { return }
+        guard (17...20).contains(value.count), value.allSatisfy({ ("0"..."9").contains($0) }) else {
+            throw ValidationError(field: field, message: "must be a Discord channel id (17 to 20 digits)")
+        }
+    }
+
     public static func slackChannel(_ value: String?, _ field: String) throws(ValidationError) {
         guard let value else { return }
         guard (9...21).contains(value.count), value.first == "C" || value.first == "G",

@@ -73,15 +73,20 @@ public final class SandboxOutbound: Sendable {
         /// Where Slack's events go (ingest's `/webhooks/slack`), and the app's signing secret.
         public var slackEventsURL: String?
         public var slackSigningSecret: String
+        /// The bot token Discord's Gateway stand-in (`/discord/gateway`) accepts; nil serves no Gateway.
+        public var discordBotToken: String?
+        public var discordHeartbeat: Duration
 
         public init(
             host: String = "127.0.0.1", port: Int = 18790, slackEventsURL: String? = nil,
-            slackSigningSecret: String = ""
+            slackSigningSecret: String = "", discordBotToken: String? = nil, discordHeartbeat: Duration = .seconds(1)
         ) {
             self.host = host
             self.port = port
             self.slackEventsURL = slackEventsURL
             self.slackSigningSecret = slackSigningSecret
+            self.discordBotToken = discordBotToken
+            self.discordHeartbeat = discordHeartbeat
         }
     }
 
@@ -95,10 +100,19 @@ public final class SandboxOutbound: Sendable {
     public let configuration: Configuration
     let logger: Logger
     private let state = Mutex(State())
+    /// Discord's Gateway stand-in, when a bot token is configured.
+    public let discordGateway: SandboxDiscordGateway?
 
     public init(configuration: Configuration = .init(), logger: Logger) {
         self.configuration = configuration
         self.logger = logger
+        discordGateway = configuration.discordBotToken.map { token in
+            SandboxDiscordGateway(
+                configuration: .init(
+                    token: token, heartbeatInterval: configuration.discordHeartbeat,
+                    resumeURL: "ws://\(configuration.host):\(configuration.port)/discord/gateway"),
+                logger: logger)
+        }
     }
 
     public var snapshot: Snapshot { state.withLock { $0.snapshot } }
@@ -295,8 +309,22 @@ public final class SandboxOutbound: Sendable {
         router.post("/discord/:id/:token") { request, _ in
             await self.discord(request, body: Array(buffer: try await request.body.collect(upTo: 1 << 20)))
         }
+        discordGateway?.addRoutes(to: router)
+        let discord = discordGateway
         return Application(
             router: router,
+            server: .http1WebSocketUpgrade(configuration: .init(ws: .init(maxFrameSize: 1 << 20))) { request, _, _ in
+                // The path without its query (`?v=10&encoding=json`) or a trailing slash (a resume URL's).
+                let path = (request.path ?? "").split(separator: "?").first.map(String.init) ?? ""
+                guard let discord, path == "/discord/gateway" || path == "/discord/gateway/" else {
+                    return .dontUpgrade
+                }
+                // READY's resume URL is the address the client reached (a port chosen at start included).
+                let host = request.authority
+                return .upgrade([:]) { inbound, outbound, _ in
+                    try await discord.serve(inbound, outbound, resumeURL: host.map { "ws://\($0)/discord/gateway" })
+                }
+            },
             configuration: .init(
                 address: .hostname(configuration.host, port: configuration.port), serverName: "outbound-sandbox"),
             logger: logger)

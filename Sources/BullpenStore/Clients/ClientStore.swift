@@ -6,18 +6,19 @@ public enum ClientStore {
     /// Creates a client; refused when another client has the email.
     public static func create(_ new: NewClient, messageID: String, in tx: PGConnection) throws -> Int64 {
         let id: Int64 = try Refusals.unique(
-            byConstraint: uniqueRefusals(new.slackChannelId),
+            byConstraint: uniqueRefusals(new.slackChannelId, discord: new.discordChannelId),
             otherwise: "a client with the email \(new.email) exists already"
         ) {
             try tx.query(
                 """
                 INSERT INTO clients (name, email, company, plan, channel, timezone, slack_webhook_url,
-                                     discord_webhook_url, slack_channel_id, clerk_user_id)
-                VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id
+                                     discord_webhook_url, slack_channel_id, clerk_user_id, discord_channel_id)
+                VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id
                 """,
                 [
                     new.name, new.email, new.company, new.plan?.rawValue, new.channel?.rawValue, new.timezone,
                     new.slackWebhookUrl, new.discordWebhookUrl, new.slackChannelId, new.clerkUserId,
+                    new.discordChannelId,
                 ]
             ).first!.decode("id")
         }
@@ -27,10 +28,11 @@ public enum ClientStore {
         return id
     }
 
-    /// The refusals when a Slack channel or a Clerk user is another client's already.
-    static func uniqueRefusals(_ channel: String?) -> [String: String] {
+    /// The refusals when a Slack or Discord channel or a Clerk user is another client's already.
+    static func uniqueRefusals(_ channel: String?, discord: String?) -> [String: String] {
         [
             "clients_slack_channel_key": "another client has the Slack channel \(channel ?? "")",
+            "clients_discord_channel_key": "another client has the Discord channel \(discord ?? "")",
             "clients_clerk_user_key": "another client has that Clerk user",
         ]
     }
@@ -38,7 +40,7 @@ public enum ClientStore {
     /// Changes the fields given; others stay.
     public static func update(_ changes: ClientChanges, messageID: String, in tx: PGConnection) throws {
         let updated = try Refusals.unique(
-            byConstraint: uniqueRefusals(changes.slackChannelId),
+            byConstraint: uniqueRefusals(changes.slackChannelId, discord: changes.discordChannelId),
             otherwise: "another client has the email \(changes.email ?? "")"
         ) {
             try tx.query(
@@ -49,13 +51,14 @@ public enum ClientStore {
                        slack_webhook_url = coalesce($9, slack_webhook_url),
                        discord_webhook_url = coalesce($10, discord_webhook_url),
                        slack_channel_id = coalesce($11, slack_channel_id),
-                       clerk_user_id = coalesce($12, clerk_user_id)
+                       clerk_user_id = coalesce($12, clerk_user_id),
+                       discord_channel_id = coalesce($13, discord_channel_id)
                  WHERE id = $1
                 """,
                 [
                     changes.id, changes.name, changes.email, changes.company, changes.plan?.rawValue,
                     changes.channel?.rawValue, changes.timezone, changes.status?.rawValue, changes.slackWebhookUrl,
-                    changes.discordWebhookUrl, changes.slackChannelId, changes.clerkUserId,
+                    changes.discordWebhookUrl, changes.slackChannelId, changes.clerkUserId, changes.discordChannelId,
                 ]
             ).rowsAffected
         }

@@ -3,7 +3,7 @@ import Foundation
 import PostgreSQL
 
 /// A project's message thread with its client (`client_messages`): written in the portal (the API and the CLI),
-/// and by the client's people in its Slack channel (``postFromSlack(_:messageID:now:in:)``). A client's message
+/// and by the client's people in its Slack or Discord channel (``postFromChat(_:messageID:now:in:)``). A client's message
 /// waits for an answer (a message-response SLA); an operator's answers every message waiting.
 public enum ClientThread {
     /// Who posts.
@@ -77,10 +77,10 @@ public enum ClientThread {
             clientEmail: try project.decode("email", as: String?.self))
     }
 
-    /// What became of a Slack message.
-    public enum SlackOutcome: Sendable, Equatable {
+    /// What became of a message from a client's chat channel.
+    public enum ChatOutcome: Sendable, Equatable {
         case posted(Posted)
-        /// Slack's message is already on the thread (its event came twice under different ids).
+        /// The message is already on the thread (delivered twice under different ids, or replayed).
         case alreadyPosted
         /// No client has the channel.
         case unknownChannel
@@ -88,11 +88,33 @@ public enum ClientThread {
         case noProject(clientID: Int64)
     }
 
-    /// A person's message in a client's Slack channel, posted as the client's on the thread of its current
-    /// project (the newest not archived).
-    public static func postFromSlack(
-        _ message: SlackMessageReceived, messageID: String, now: Date, in tx: PGConnection
-    ) throws -> SlackOutcome {
+    /// A message in a client's chat channel.
+    public struct ChatMessage: Sendable, Equatable {
+        /// `slack` or `discord`: its column of `clients` and its `client_messages.channel`.
+        public var channel: ClientChannel
+        public var channelID: String
+        /// The channel's own identity of the message.
+        public var externalID: String
+        /// The person, as the thread names them after the client ("Acme (Slack U123)").
+        public var sender: String?
+        public var text: String
+
+        public init(channel: ClientChannel, channelID: String, externalID: String, sender: String?, text: String) {
+            self.channel = channel
+            self.channelID = channelID
+            self.externalID = externalID
+            self.sender = sender
+            self.text = text
+        }
+    }
+
+    /// A person's message in a client's Slack or Discord channel, posted as the client's on the thread of its
+    /// current project (the newest not archived); the channel's id of the message makes a second delivery a
+    /// no-op.
+    public static func postFromChat(
+        _ message: ChatMessage, messageID: String, now: Date, in tx: PGConnection
+    ) throws -> ChatOutcome {
+        let column = message.channel == .discord ? "discord_channel_id" : "slack_channel_id"
         guard
             let found = try tx.query(
                 """
@@ -100,9 +122,9 @@ public enum ClientThread {
                        (SELECT p.id FROM projects p WHERE p.client_id = c.id AND p.status <> 'archived'
                          ORDER BY p.id DESC LIMIT 1) AS project_id,
                        EXISTS (SELECT 1 FROM client_messages m
-                                WHERE m.channel = 'slack' AND m.external_message_id = $2) AS posted
-                  FROM clients c WHERE c.slack_channel_id = $1
-                """, [message.channel, externalID(message)]
+                                WHERE m.channel = $3 AND m.external_message_id = $2) AS posted
+                  FROM clients c WHERE c.\(column) = $1
+                """, [message.channelID, message.externalID, message.channel.rawValue]
             ).first
         else { return .unknownChannel }
         let clientID: Int64 = try found.decode("client_id")
@@ -111,15 +133,27 @@ public enum ClientThread {
             return .noProject(clientID: clientID)
         }
         let name: String = try found.decode("client_name")
+        let label = message.channel == .discord ? "Discord" : "Slack"
         return .posted(
             try post(
                 ProjectMessage(id: projectID, body: message.text), from: .client(clientID),
                 origin: Origin(
-                    channel: .slack, externalID: externalID(message),
-                    senderName: message.user.map { "\(name) (Slack \($0))" } ?? "\(name) (Slack)"),
+                    channel: message.channel, externalID: message.externalID,
+                    senderName: message.sender.map { "\(name) (\(label) \($0))" } ?? "\(name) (\(label))"),
                 messageID: messageID, now: now, in: tx))
     }
 
-    /// Slack's message identity: its channel and its ts.
-    static func externalID(_ message: SlackMessageReceived) -> String { "\(message.channel):\(message.ts)" }
+    /// A Slack message as a chat message: its identity is its channel and its ts.
+    public static func chat(_ message: SlackMessageReceived) -> ChatMessage {
+        ChatMessage(
+            channel: .slack, channelID: message.channel, externalID: "\(message.channel):\(message.ts)",
+            sender: message.user, text: message.text)
+    }
+
+    /// A Discord message as a chat message: its identity is Discord's message id.
+    public static func chat(_ message: DiscordMessageReceived) -> ChatMessage {
+        ChatMessage(
+            channel: .discord, channelID: message.channelId, externalID: message.messageId,
+            sender: message.authorName, text: message.text)
+    }
 }

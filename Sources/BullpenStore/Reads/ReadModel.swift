@@ -424,7 +424,8 @@ public enum ReadModel {
         jsonb_build_object('id', c.id, 'name', c.name, 'email', c.email, 'company', c.company, 'status', c.status,
             'plan', c.plan, 'channel', c.channel, 'timezone', c.timezone, 'createdAt', c.created_at,
             'slackConnected', c.slack_webhook_url IS NOT NULL, 'discordConnected', c.discord_webhook_url IS NOT NULL,
-            'slackChannelId', c.slack_channel_id, 'clerkUserId', c.clerk_user_id)
+            'slackChannelId', c.slack_channel_id, 'discordChannelId', c.discord_channel_id,
+            'clerkUserId', c.clerk_user_id)
         """
 
     static let projectJSON = """
