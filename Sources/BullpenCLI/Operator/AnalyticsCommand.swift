@@ -89,6 +89,12 @@ struct AnalyticsCommand: ParsableCommand {
                             "  \(Output.text(week["weekStart"])) \(Output.text(agent["name"])): \(Output.text(agent["completed"])) completed, "
                                 + "\(Output.text(agent["failed"])) failed, cost \(Chart.dollars(agent["costCents"]))")
                     }
+                    for client in week["clients"] as? [[String: Any]] ?? [] {
+                        print(
+                            "  \(Output.text(week["weekStart"])) client \(Output.text(client["name"])): \(Output.text(client["runs"])) runs, "
+                                + "cost \(Chart.dollars(client["agentCostCents"])), paid \(Chart.dollars(client["revenueCents"])), "
+                                + "margin \(Chart.dollars(client["marginCents"]))")
+                    }
                 }
             }
             if let png = range.png {

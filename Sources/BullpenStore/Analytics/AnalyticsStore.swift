@@ -49,7 +49,8 @@ public enum AnalyticsStore {
             """, [day])
     }
 
-    /// The rollup of the ISO week (Monday to Monday, UTC) that contains `day`.
+    /// The rollup of the ISO week (Monday to Monday, UTC) that contains `day`: the agency's figures, each
+    /// agent's, and each client's cost, revenue and margin.
     public static func rollup(week day: Date, in tx: PGConnection) throws {
         let bounds = """
             WITH b AS (
@@ -103,6 +104,34 @@ public enum AnalyticsStore {
                 completed = EXCLUDED.completed, failed = EXCLUDED.failed, avg_duration_ms = EXCLUDED.avg_duration_ms,
                 cost_cents = EXCLUDED.cost_cents
             """, [day])
+        // Per client: its runs closed this week and their cost, what it paid this week (invoices paid, and
+        // one-time payments made), so the week's margin. A client with neither is left out.
+        try tx.query(
+            """
+            \(bounds), cost AS (
+                SELECT p.client_id, count(*) AS runs, sum(\(RunUsageStore.costSQL)) AS cents
+                  FROM task_attempts a JOIN tasks t ON t.id = a.task_id JOIN projects p ON p.id = t.project_id
+                  JOIN agents g ON g.id = a.agent_id, b
+                 WHERE a.closed_at >= b.week_start AND a.closed_at < b.week_end AND a.outcome <> 'superseded'
+                 GROUP BY p.client_id
+            ), paid AS (
+                SELECT client_id, sum(cents) AS cents FROM (
+                    SELECT i.client_id, i.amount_cents AS cents FROM invoices i, b
+                     WHERE i.status = 'paid' AND i.paid_at >= b.week_start AND i.paid_at < b.week_end
+                    UNION ALL
+                    SELECT s.client_id, s.price_amount_cents FROM subscriptions s, b
+                     WHERE s.stripe_payment_intent_id IS NOT NULL AND s.created_at >= b.week_start
+                       AND s.created_at < b.week_end
+                ) money GROUP BY client_id
+            )
+            INSERT INTO weekly_client_rollups (week_start, client_id, runs, agent_cost_cents, revenue_cents)
+            SELECT (b.week_start AT TIME ZONE 'UTC')::date, coalesce(c.client_id, m.client_id), coalesce(c.runs, 0),
+                   coalesce(c.cents, 0), coalesce(m.cents, 0)
+              FROM cost c FULL JOIN paid m ON m.client_id = c.client_id, b
+            ON CONFLICT (week_start, client_id) DO UPDATE SET
+                runs = EXCLUDED.runs, agent_cost_cents = EXCLUDED.agent_cost_cents,
+                revenue_cents = EXCLUDED.revenue_cents
+            """, [day])
     }
 
     // MARK: reads, as JSON text
@@ -146,6 +175,13 @@ public enum AnalyticsStore {
                                                           THEN r.failed::float8 / (r.completed + r.failed) END,
                                       'avgDurationMs', r.avg_duration_ms, 'costCents', r.cost_cents) ORDER BY r.agent_id)
                                     FROM weekly_agent_rollups r JOIN agents g ON g.id = r.agent_id
+                                   WHERE r.week_start = w.week_start), '[]'),
+                       'clients', coalesce((SELECT jsonb_agg(jsonb_build_object(
+                                      'clientId', r.client_id, 'name', c.name, 'runs', r.runs,
+                                      'agentCostCents', round(r.agent_cost_cents, 2), 'revenueCents', r.revenue_cents,
+                                      'marginCents', round(r.revenue_cents - r.agent_cost_cents, 2))
+                                      ORDER BY r.client_id)
+                                    FROM weekly_client_rollups r JOIN clients c ON c.id = r.client_id
                                    WHERE r.week_start = w.week_start), '[]'))
                    ORDER BY w.week_start), '[]'))::text AS json
               FROM weekly_rollups w WHERE w.week_start BETWEEN $1::date AND $2::date

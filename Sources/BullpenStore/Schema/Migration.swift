@@ -18,7 +18,7 @@ public struct Migration: Sendable {
         v007AttemptDeadline, v008Notifications, v009SLATasks, v010ClientChatHooks, v011DeliverableFiles,
         v012Billing, v013SlackChannels, v014EventFeed, v015ResultDigest, v016IntakeConfirmation, v017AgentLiveness,
         v018CancelledWith, v019ProjectWorkIndexes, v020WebSignIn, v021ClerkSignIn, v022ClientHistory, v023AlertRoutes,
-        v024TaskEscalation, v025DispatchWaits, v026AgentFailing, v027RunOptions, v028DiscordChannels,
+        v024TaskEscalation, v025DispatchWaits, v026AgentFailing, v027RunOptions, v028DiscordChannels, v029ClientRollups,
     ]
 
     /// FNV-1a of the SQL text: detects a migration changed after it was applied.

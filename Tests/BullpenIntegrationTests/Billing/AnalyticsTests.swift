@@ -134,6 +134,31 @@ final class AnalyticsTests: @unchecked Sendable {
             let week = try #require(try await api.get("/v1/analytics/weekly").data.last)
             let agent = try #require((week["agents"] as? [[String: Any]])?.first)
             #expect(jsonID(agent["costCents"]) == 37)
+            // Per client: the run's cost to the cent, what the client paid this week, the margin.
+            let client = try #require((week["clients"] as? [[String: Any]])?.first { $0["runs"] as? Int == 1 })
+            let number = { (key: String) in (client[key] as? NSNumber)?.doubleValue }
+            #expect(number("agentCostCents") == 37.4)
+            let paid = try #require(number("revenueCents"))
+            #expect(number("marginCents") == ((paid - 37.4) * 100).rounded() / 100)
+        }
+        // Money paid this week counts for its client, runs or not.
+        let payer = try #require(try stack.db.query("SELECT id FROM clients ORDER BY id LIMIT 1").first).decode(
+            "id", as: Int64.self)
+        try stack.db.query(
+            """
+            INSERT INTO invoices (client_id, stripe_invoice_id, status, amount_cents, amount_due_cents, currency, paid_at)
+            VALUES ($1, 'in_week_paid', 'paid', 120000, 0, 'usd', now())
+            """, [payer])
+        try stack.db.transaction { tx in try AnalyticsStore.rollup(week: Date(), in: tx) }
+        let paidThisWeek = try stack.count(
+            """
+            SELECT coalesce(sum(amount_cents), 0)::int FROM invoices
+             WHERE client_id = $1 AND status = 'paid' AND paid_at >= date_trunc('week', now() AT TIME ZONE 'UTC') AT TIME ZONE 'UTC'
+            """, [payer])
+        try await fixture.run { api in
+            let week = try #require(try await api.get("/v1/analytics/weekly").data.last)
+            let client = try #require((week["clients"] as? [[String: Any]])?.first { jsonID($0["clientId"]) == payer })
+            #expect(jsonID(client["revenueCents"]) == Int64(paidThisWeek))
         }
     }
 }
