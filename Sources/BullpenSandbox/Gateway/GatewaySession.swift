@@ -249,16 +249,17 @@ struct GatewaySession: Sendable {
         if faults.dropMidRun { await gateway.dropConnections() }
         // The run works for its duration (or the held one), unless `chat.abort` stops it.
         let duration = faults.holdRunsMs > 0 ? .milliseconds(faults.holdRunsMs) : gateway.configuration.runDuration
-        let ends = ContinuousClock.now + duration
-        var aborted = false
-        while ContinuousClock.now < ends {
-            try? await Task.sleep(for: min(.milliseconds(20), ends - ContinuousClock.now))
-            if gateway.state.withLock({ $0.runs[key]?.aborted == true }) {
-                aborted = true
-                break
-            }
+        // One sleep, which `chat.abort` cancels (no polling: a benchmark holds thousands of runs at once).
+        let working = Task { try await Task.sleep(for: duration) }
+        let abortedAlready = gateway.state.withLock { state -> Bool in
+            state.runs[key]?.working = working
+            return state.runs[key]?.aborted == true
         }
-        if aborted { return await endAborted(id, key: key, sessionKey: sessionKey) }
+        if abortedAlready { working.cancel() }
+        _ = await working.result
+        if gateway.state.withLock({ $0.runs[key]?.aborted == true }) {
+            return await endAborted(id, key: key, sessionKey: sessionKey)
+        }
         let output = "Simulated agent output for run \(key)."
         if !faults.neverCallBack { await SimulatedAgent.callBack(message: message, output: output, gateway: gateway) }
         let used = (
@@ -365,7 +366,10 @@ struct GatewaySession: Sendable {
             let active = state.runs.values.filter {
                 $0.sessionKey == sessionKey && $0.endedAt == nil && (runID == nil || $0.runID == runID)
             }.map(\.runID)
-            for key in active { state.runs[key]?.aborted = true }
+            for key in active {
+                state.runs[key]?.aborted = true
+                state.runs[key]?.working?.cancel()
+            }
             state.snapshot.aborts += active.count
             return active.sorted()
         }

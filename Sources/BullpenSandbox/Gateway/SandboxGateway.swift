@@ -120,6 +120,8 @@ public final class SandboxGateway: Sendable {
         var endedInstant: ContinuousClock.Instant?
         /// `chat.abort` stopped it.
         var aborted = false
+        /// The run's work (a sleep), which `chat.abort` cancels.
+        var working: Task<Void, any Error>?
     }
 
     /// A session as `sessions.list` shows it; sessions outlive a restart (the gateway keeps them on disk),
