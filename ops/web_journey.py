@@ -270,13 +270,16 @@ def main():
             rows = operator.find_elements(By.CSS_SELECTOR, "#task-runs tr")
             return rows and "/" in rows[0].find_elements(By.TAG_NAME, "td")[3].text
         eventually(run_shown, "a task's page showing the model its run used (the gateway's report)")
+        shot(operator, "task")
         operator.get(BASE + "/tasks/1/session")
         lines = operator.find_elements(By.CSS_SELECTOR, "#session-messages li")
         if not lines or "Task id: 1" not in lines[0].text:
             fail("the task's session page does not show the run's prompt from the gateway")
+        if "cb_… (hidden)" not in lines[0].text:
+            fail("the task's session page shows the run's callback token")
         console_errors(operator, "a task's session")
+        shot(operator, "task-session")
         console_errors(operator, "a task's page")
-        shot(operator, "task")
         client.get(BASE + "/invoices")
         if not client.find_elements(By.CSS_SELECTOR, "tbody tr"):
             fail("the client sees no invoices (the demo's checkout paid one)")

@@ -78,9 +78,14 @@ struct SessionReads {
         return Transcript(taskId: id, attempt: run.attempt, sessionKey: run.sessionKey, messages: messages)
     }
 
-    /// A transcript message's text: its text parts joined, or its content when that is a string.
+    /// A transcript message's text: its text parts joined, or its content when that is a string; a run's
+    /// callback token (the prompt carries it, and it opens the run's result while the attempt is open) is
+    /// hidden.
     static func text(of message: JSONValue) -> String {
-        if let text = message["content"]?.string { return text }
-        return (message["content"]?.array ?? []).compactMap { $0["text"]?.string }.joined(separator: "\n")
+        let text =
+            message["content"]?.string
+            ?? (message["content"]?.array ?? []).compactMap { $0["text"]?.string }.joined(separator: "\n")
+        return text.replacingOccurrences(
+            of: #"cb_[A-Za-z0-9_\-]+"#, with: "cb_… (hidden)", options: .regularExpression)
     }
 }

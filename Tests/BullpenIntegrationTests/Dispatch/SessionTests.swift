@@ -64,6 +64,10 @@ final class SessionTests: @unchecked Sendable {
                 let first = try #require((session.json["messages"] as? [[String: Any]])?.first)
                 #expect(first["role"] as? String == "user")
                 #expect((first["text"] as? String)?.contains("Task id: \(task)") == true)
+                // The run's callback token, which the prompt carries, is not shown.
+                let text = first["text"] as? String ?? ""
+                #expect(text.contains("Callback token: cb_… (hidden)"), "\(text)")
+                #expect(text.components(separatedBy: "cb_").count == 2)
                 // Operators only; a task with no run is 404.
                 let clientToken = try ApiTokens.create(
                     name: "a client", role: .client, clientID: 1, on: self.stack.db
