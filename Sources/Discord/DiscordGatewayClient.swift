@@ -20,11 +20,15 @@ public final class DiscordGatewayClient: Service, Sendable {
         public var token: String
         public var minimumBackoff: Duration
         public var maximumBackoff: Duration
+        /// How long a connection may take to bring Hello.
+        public var handshakeTimeout: Duration
 
         public init(
             url: String = "wss://gateway.discord.gg/?v=10&encoding=json", token: String,
-            minimumBackoff: Duration = .seconds(1), maximumBackoff: Duration = .seconds(30)
+            minimumBackoff: Duration = .seconds(1), maximumBackoff: Duration = .seconds(30),
+            handshakeTimeout: Duration = .seconds(10)
         ) {
+            self.handshakeTimeout = handshakeTimeout
             self.url = url
             self.token = token
             self.minimumBackoff = minimumBackoff
@@ -47,13 +51,13 @@ public final class DiscordGatewayClient: Service, Sendable {
     private let configuration: Configuration
     private let deliver: Deliver
     private let logger: Logger
-    private let state: Mutex<(session: DiscordSession, status: Status)>
+    private let state: Mutex<(session: DiscordSession, status: Status, hello: Bool)>
 
     public init(configuration: Configuration, logger: Logger, deliver: @escaping Deliver) {
         self.configuration = configuration
         self.deliver = deliver
         self.logger = logger
-        state = Mutex((DiscordSession(token: configuration.token, gatewayURL: configuration.url), Status()))
+        state = Mutex((DiscordSession(token: configuration.token, gatewayURL: configuration.url), Status(), false))
     }
 
     public var status: Status { state.withLock { $0.status } }
@@ -65,7 +69,7 @@ public final class DiscordGatewayClient: Service, Sendable {
             let before = signedIn()
             var next: DiscordSession.Action
             do {
-                next = try await cancelWhenGracefulShutdown { try await self.connectOnce() }
+                next = try await cancelWhenGracefulShutdown { try await self.attempt() }
             } catch is CancellationError {
                 break
             } catch {
@@ -93,6 +97,30 @@ public final class DiscordGatewayClient: Service, Sendable {
         }
     }
 
+    /// One connection, given up on when Hello has not come within the handshake timeout (a connect into a
+    /// partition can otherwise hang for minutes): the stuck attempt is cancelled and not waited for.
+    private func attempt() async throws -> DiscordSession.Action {
+        state.withLock { $0.hello = false }
+        let connection = Task { try await self.connectOnce() }
+        let timeout = configuration.handshakeTimeout
+        let once = ResumeOnce()
+        return try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { continuation in
+                once.set(continuation)
+                Task { once.resume(await connection.result) }
+                Task {
+                    try? await Task.sleep(for: timeout)
+                    guard !self.state.withLock({ $0.hello }) else { return }
+                    connection.cancel()
+                    once.resume(.failure(DiscordConnectError(description: "no Hello within \(timeout)")))
+                }
+            }
+        } onCancel: {
+            connection.cancel()
+            once.resume(.failure(CancellationError()))
+        }
+    }
+
     /// One connection, to its end: what to do next.
     private func connectOnce() async throws -> DiscordSession.Action {
         let url = state.withLock { state in
@@ -109,7 +137,10 @@ public final class DiscordGatewayClient: Service, Sendable {
                 var messages = inbound.messages(maxSize: 1 << 22).makeAsyncIterator()
                 reading: while let message = try await messages.next() {
                     guard case .text(let text) = message, let frame = DiscordFrame.parse(text) else { continue }
-                    let actions = self.state.withLock { $0.session.receive(frame) }
+                    let actions = self.state.withLock { state in
+                        if frame.opcode == .hello { state.hello = true }
+                        return state.session.receive(frame)
+                    }
                     for action in actions {
                         switch action {
                         case .send(let text):
@@ -174,5 +205,47 @@ public final class DiscordGatewayClient: Service, Sendable {
         private let stored = Mutex<DiscordSession.Action?>(nil)
         func set(_ action: DiscordSession.Action) { stored.withLock { if $0 == nil { $0 = action } } }
         var value: DiscordSession.Action? { stored.withLock { $0 } }
+    }
+}
+
+struct DiscordConnectError: Error, CustomStringConvertible {
+    let description: String
+}
+
+/// Resumes a continuation once, whichever racer comes first (a result may come before the continuation is
+/// set: it is kept until then).
+private final class ResumeOnce: Sendable {
+    private struct State {
+        var continuation: CheckedContinuation<DiscordSession.Action, any Error>?
+        var early: Result<DiscordSession.Action, any Error>?
+        var done = false
+    }
+    private let state = Mutex(State())
+
+    func set(_ continuation: CheckedContinuation<DiscordSession.Action, any Error>) {
+        let early = state.withLock { state -> Result<DiscordSession.Action, any Error>? in
+            guard !state.done else { return nil }
+            if let early = state.early {
+                state.done = true
+                return early
+            }
+            state.continuation = continuation
+            return nil
+        }
+        if let early { continuation.resume(with: early) }
+    }
+
+    func resume(_ result: Result<DiscordSession.Action, any Error>) {
+        let continuation = state.withLock { state -> CheckedContinuation<DiscordSession.Action, any Error>? in
+            guard !state.done else { return nil }
+            guard let continuation = state.continuation else {
+                if state.early == nil { state.early = result }
+                return nil
+            }
+            state.done = true
+            state.continuation = nil
+            return continuation
+        }
+        continuation?.resume(with: result)
     }
 }
