@@ -51,7 +51,9 @@ public final class SandboxDiscordGateway: Sendable {
         var sessions: [String: Session] = [:]
         var connections: [Int: (outbound: WebSocketOutboundWriter, session: String?)] = [:]
         var nextConnection = 0
-        var nextMessage: Int64 = 1_100_000_000_000_000_000
+        /// Message ids are snowflakes, as Discord's: milliseconds since 2015 shifted left 22 bits, so a restarted
+        /// stand-in never reuses one (Bullpen dedupes by message id, and its database outlives the stand-in).
+        var nextMessage = (Int64(Date().timeIntervalSince1970 * 1000) - 1_420_070_400_000) << 22
         var replayAll = false
         var snapshot = Snapshot()
     }
