@@ -138,14 +138,20 @@ public final class DiscordGatewayClient: Service, Sendable {
                 reading: while let message = try await messages.next() {
                     guard case .text(let text) = message, let frame = DiscordFrame.parse(text) else { continue }
                     let actions = self.state.withLock { state in
-                        if frame.opcode == .hello { state.hello = true }
+                        if frame.opcode == .hello {
+                            // Hello is answered with Resume when the session can be resumed, else Identify.
+                            state.hello = true
+                            if state.session.canResume {
+                                state.status.resumes += 1
+                            } else {
+                                state.status.identifies += 1
+                            }
+                        }
                         return state.session.receive(frame)
                     }
                     for action in actions {
                         switch action {
                         case .send(let text):
-                            if text.contains("\"op\":2") { self.state.withLock { $0.status.identifies += 1 } }
-                            if text.contains("\"op\":6") { self.state.withLock { $0.status.resumes += 1 } }
                             try await outbound.write(.text(text))
                             self.state.withLock { $0.status.connected = true }
                         case .startHeartbeat(let interval):
