@@ -160,19 +160,28 @@ public final class ConfirmingPublisher: Service, @unchecked Sendable {
     }
 
     /// Publishes many messages at once from a blocking thread and waits for every answer: nil for a confirmed
-    /// message, else why not, in order.
-    public func publishAll(_ messages: [OutgoingMessage]) -> [PublishError?] {
+    /// message, else why not, in order. Answered within `limit` whatever the broker's socket does (the outbox
+    /// relay waits here inside a database transaction, and a shutdown waits for the relay): a message not
+    /// settled by then is reported unavailable, to be sent again (its late confirm, if any, is dropped; the
+    /// copy is a duplicate that consumers recognise).
+    public func publishAll(
+        _ messages: [OutgoingMessage], answeringWithin limit: Duration = .seconds(30)
+    )
+        -> [PublishError?]
+    {
         let group = DispatchGroup()
         let results = ResultsBox(count: messages.count)
         for (index, message) in messages.enumerated() {
             group.enter()
             enqueue(message) { result in
-                if case .failure(let error) = result { results.set(index, error) }
+                results.set(index, result)
                 group.leave()
             }
         }
-        group.wait()
-        return results.values
+        if group.wait(timeout: .now() + .milliseconds(limit.milliseconds)) == .timedOut {
+            logger.warning("publishes not confirmed within their deadline", metadata: ["limit": "\(limit)"])
+        }
+        return results.values(unanswered: Self.unavailable("no answer from the broker within \(limit)"))
     }
 
     /// Queues a publish; `completion` runs on the I/O thread when it is settled.
@@ -312,11 +321,23 @@ public final class ConfirmingPublisher: Service, @unchecked Sendable {
     }
 }
 
-/// The answers of ``ConfirmingPublisher/publishAll(_:)``, filled in from the I/O thread.
+/// The answers of ``ConfirmingPublisher/publishAll(_:answeringWithin:)``, filled in from the I/O thread.
 private final class ResultsBox: @unchecked Sendable {
     private let lock = NSLock()
-    private var storage: [PublishError?]
+    private var storage: [Result<Void, PublishError>?]
     init(count: Int) { storage = Array(repeating: nil, count: count) }
-    func set(_ index: Int, _ error: PublishError) { lock.withLock { storage[index] = error } }
-    var values: [PublishError?] { lock.withLock { storage } }
+    func set(_ index: Int, _ result: Result<Void, PublishError>) { lock.withLock { storage[index] = result } }
+
+    /// Each message's error, nil when confirmed; `unanswered` for those not yet settled.
+    func values(unanswered: PublishError) -> [PublishError?] {
+        lock.withLock {
+            storage.map { result in
+                switch result {
+                case .success: nil
+                case .failure(let error): error
+                case nil: unanswered
+                }
+            }
+        }
+    }
 }
