@@ -3,7 +3,8 @@
 A client signs in with the link from the email the outbound sandbox recorded, opens its delivered deliverable
 and asks for a revision, sends a new brief and changes its plan in Stripe's Customer Portal; the operator, signed in meanwhile through the Clerk stand-in on the review queue, sees the new version arrive
 without a reload, reviews it beside the old one and delivers it with the keyboard; the client's project page
-shows the delivery without a reload. Then what must not work: another client's page (404), a form without its
+shows the delivery without a reload. The operator sends a message to a run the gateway holds open, from its task's
+page, reads it in the run's session and aborts the run. Then what must not work: another client's page (404), a form without its
 token or with another session's (403), a sign-in link used twice or expired (403), a Clerk handshake used twice
 (403). No page may log a console
 error. Screenshots of the main pages are kept.
@@ -32,6 +33,7 @@ OPERATOR = os.environ["WEB_OPERATOR_EMAIL"]
 OUT = os.environ["WEB_OUT"]
 BULLPEN = os.environ["BULLPEN_BIN"]
 CLERK = os.environ["WEB_CLERK"]
+GATEWAY = os.environ["WEB_GATEWAY"]
 
 
 def step(text):
@@ -139,6 +141,55 @@ def http(method, path, cookie_value=None, form=None, headers=None):
     except urllib.error.HTTPError as error:
         answer = (error.code, error.read().decode(), error.headers)
     return answer if headers else answer[:2]
+
+
+def cli(token, *arguments):
+    """Runs the bullpen CLI against the stack as the token's holder; returns its JSON answer."""
+    result = subprocess.run([BULLPEN, *arguments, "--json"], capture_output=True, text=True, check=True,
+                            env=dict(os.environ, BULLPEN_URL=BASE, BULLPEN_TOKEN=token))
+    return json.loads(result.stdout)
+
+
+def gateway_faults(faults):
+    request = urllib.request.Request(GATEWAY + "/sandbox/faults", data=json.dumps(faults).encode(), method="POST",
+                                     headers={"Content-Type": "application/json"})
+    urllib.request.urlopen(request, timeout=10).close()
+
+
+def talk_to_a_running_agent(operator, token, project_id):
+    """A run the sandbox gateway holds open: the operator sends it a message from the task's page, reads it in
+    the session, then aborts the run from the same page."""
+    suffix = str(int(time.time()))
+    agent = cli(token, "agent", "register", "--name", f"web-journey-{suffix}", "--specialization", "writer",
+                "--wait")["result"]["agentId"]
+    task = cli(token, "task", "create", "--project", project_id, "--title", "A run to talk to", "--type",
+               "research", "--wait")["result"]["taskId"]
+    gateway_faults({"holdRunsMs": 120000})
+    try:
+        cli(token, "task", "dispatch", str(task), "--agent", str(agent), "--wait")
+        eventually(lambda: cli(token, "task", "show", str(task))["status"] == "running", "the held run running")
+    finally:
+        gateway_faults({})  # the run already started keeps its hold
+    operator.get(f"{BASE}/tasks/{task}")
+    operator.find_element(By.ID, "agent-message").send_keys("Please cite the launch numbers.")
+    operator.find_element(By.ID, "send-message").click()
+    eventually(lambda: "Done." in operator.find_element(By.TAG_NAME, "main").text, "the message to the agent applied")
+
+    def message_in_session():
+        operator.get(f"{BASE}/tasks/{task}/session")
+        return any("Please cite the launch numbers." in line.text
+                   for line in operator.find_elements(By.CSS_SELECTOR, "#session-messages li"))
+    eventually(message_in_session, "the operator's message in the run's session (chat.send)")
+    console_errors(operator, "a running task's session")
+    operator.get(f"{BASE}/tasks/{task}")
+    operator.find_element(By.ID, "abort-reason").send_keys("The client changed the brief")
+    operator.find_element(By.ID, "abort-run").click()
+    eventually(lambda: "Done." in operator.find_element(By.TAG_NAME, "main").text, "the abort applied")
+    eventually(lambda: cli(token, "task", "show", str(task))["status"] == "failed", "the aborted task failed")
+    operator.get(f"{BASE}/tasks/{task}")
+    if "The client changed the brief" not in operator.find_element(By.TAG_NAME, "main").text:
+        fail("the aborted task's page does not say why it was aborted")
+    console_errors(operator, "an aborted task's page")
 
 
 def shot(driver, name):
@@ -279,6 +330,9 @@ def main():
             fail("the task's session page shows the run's callback token")
         console_errors(operator, "a task's session")
         shot(operator, "task-session")
+
+        step("the operator sends a running agent a message from its task's page, reads it in the session, aborts it")
+        talk_to_a_running_agent(operator, token, project_id)
         console_errors(operator, "a task's page")
         client.get(BASE + "/invoices")
         if not client.find_elements(By.CSS_SELECTOR, "tbody tr"):
