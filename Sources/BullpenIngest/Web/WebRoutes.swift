@@ -199,32 +199,23 @@ struct WebRoutes: Sendable {
     /// listed (a long project's whole list behind "show all", `?all=1`).
     func project(_ id: Int64, _ user: WebUser, showAll: Bool = false) async throws -> Response {
         let viewer = user.caller.viewer
-        guard let json = try await read({ db in try ReadModel.project(id, viewer: viewer, on: db) }) else {
+        let latest = showAll ? nil : Self.latestShown
+        guard let json = try await read({ db in try ReadModel.projectPage(id, latest: latest, viewer: viewer, on: db) })
+        else {
             return notFound(user)
         }
-        var raw = (try? JSONSerialization.jsonObject(with: Data(json.utf8))) as? [String: Any] ?? [:]
-        let allTasks = raw["tasks"] as? [Any] ?? []
-        let done = allTasks.filter { ($0 as? [String: Any])?["status"] as? String == "completed" }.count
-        var hidden: [String: Int] = [:]
-        if !showAll {
-            for key in ["tasks", "deliverables"] {
-                let list = raw[key] as? [Any] ?? []
-                if list.count > Self.latestShown {
-                    raw[key] = Array(list.suffix(Self.latestShown))
-                    hidden[key] = list.count
-                }
-            }
-        }
-        var values = Self.humane(raw)
-        let tasks = allTasks.compactMap { $0 as? [String: Any] }
-        values["tasksTotal"] = hidden["tasks"]
-        values["deliverablesTotal"] = hidden["deliverables"]
+        var values = Self.object(json)
+        let total = (values["taskCount"] as? NSNumber)?.intValue ?? 0
+        let done = (values["tasksDone"] as? NSNumber)?.intValue ?? 0
+        let versions = (values["deliverableCount"] as? NSNumber)?.intValue ?? 0
+        values["tasksTotal"] = latest.flatMap { total > $0 ? total : nil }
+        values["deliverablesTotal"] = latest.flatMap { versions > $0 ? versions : nil }
         values["done"] = done
-        values["total"] = tasks.count
-        values["percent"] = tasks.isEmpty ? 0 : done * 100 / tasks.count
-        values["running"] = tasks.filter { ["running", "assigned"].contains($0["status"] as? String ?? "") }
-            .map(Self.humane)
-        values["hasRunning"] = !(values["running"] as! [[String: Any]]).isEmpty
+        values["total"] = total
+        values["percent"] = total == 0 ? 0 : done * 100 / total
+        let running = values["running"] as? [[String: Any]] ?? []
+        values["running"] = running
+        values["hasRunning"] = !running.isEmpty
         values["due"] = (values["slaRecords"] as? [[String: Any]] ?? []).filter {
             ["on_track", "at_risk", "breached"].contains($0["status"] as? String ?? "")
         }

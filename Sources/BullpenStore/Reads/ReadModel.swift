@@ -44,23 +44,61 @@ public enum ReadModel {
             """, name: "read.projects", viewer: viewer, filters: [status, clientID], on: db)
     }
 
+    /// A project with all its tasks, visible versions and SLA records (the API's `GET /v1/projects/{id}`).
     public static func project(_ id: Int64, viewer: Viewer, on db: PGConnection) throws -> String? {
         try one(
             """
             SELECT \(projectJSON)::jsonb || jsonb_build_object(
                        'tasks', coalesce((SELECT jsonb_agg(\(taskJSON) ORDER BY t.id) FROM tasks t WHERE t.project_id = p.id), '[]'),
-                       'deliverables', coalesce((SELECT jsonb_agg(jsonb_build_object(
-                           'id', d.id, 'taskId', d.task_id, 'title', d.title, 'format', d.format, 'status', d.status,
-                           'version', d.version, 'createdAt', d.created_at, 'deliveredAt', d.delivered_at) ORDER BY d.id)
+                       'deliverables', coalesce((SELECT jsonb_agg(\(versionRowJSON) ORDER BY d.id)
                          FROM deliverables d WHERE d.project_id = p.id AND (\(deliverableVisible))), '[]'),
-                       'slaRecords', coalesce((SELECT jsonb_agg(jsonb_build_object(
-                           'id', s.id, 'type', s.type, 'status', s.status, 'deadlineAt', s.deadline_at,
-                           'startedAt', s.started_at, 'completedAt', s.completed_at, 'targetHours', s.target_hours,
-                           'actualHours', s.actual_hours) ORDER BY s.id)
-                         FROM sla_records s WHERE s.project_id = p.id), '[]')) AS item
+                       'slaRecords', \(projectSLARecords)) AS item
               FROM projects p WHERE p.id = $2 AND ($1::bigint IS NULL OR p.client_id = $1)
             """, name: "read.project", id: id, viewer: viewer, on: db)
     }
+
+    /// A project as its web page shows it: its tasks' and visible versions' counts (`taskCount`, `tasksDone`,
+    /// `deliverableCount`), its latest `latest` tasks and versions (all of them when nil; oldest first either
+    /// way), every task still running or assigned (`running`, listed or not), and its SLA records. Only what
+    /// is shown is built: a long project costs its counts, not its whole history, on every view.
+    public static func projectPage(_ id: Int64, latest: Int?, viewer: Viewer, on db: PGConnection) throws -> String? {
+        db.prepare(
+            "read.project_page",
+            """
+            SELECT \(projectJSON)::jsonb || jsonb_build_object(
+                       'taskCount', (SELECT count(*) FROM tasks t WHERE t.project_id = p.id),
+                       'tasksDone', (SELECT count(*) FROM tasks t WHERE t.project_id = p.id AND t.status = 'completed'),
+                       'tasks', coalesce((SELECT jsonb_agg(l.item ORDER BY l.id) FROM (
+                           SELECT t.id, \(taskJSON) AS item FROM tasks t WHERE t.project_id = p.id
+                            ORDER BY t.id DESC LIMIT $3) l), '[]'),
+                       'running', coalesce((SELECT jsonb_agg(\(taskJSON) ORDER BY t.id) FROM tasks t
+                           WHERE t.project_id = p.id AND t.status IN ('running', 'assigned')), '[]'),
+                       'deliverableCount', (SELECT count(*) FROM deliverables d
+                           WHERE d.project_id = p.id AND (\(deliverableVisible))),
+                       'deliverables', coalesce((SELECT jsonb_agg(l.item ORDER BY l.id) FROM (
+                           SELECT d.id, \(versionRowJSON) AS item FROM deliverables d
+                            WHERE d.project_id = p.id AND (\(deliverableVisible)) ORDER BY d.id DESC LIMIT $3) l), '[]'),
+                       'slaRecords', \(projectSLARecords)) AS item
+              FROM projects p WHERE p.id = $2 AND ($1::bigint IS NULL OR p.client_id = $1)
+            """)
+        return try db.executePrepared("read.project_page", [viewer.clientID, id, latest]).first?.decode("item")
+    }
+
+    /// A version as a project lists it (`d`).
+    static let versionRowJSON = """
+        jsonb_build_object(
+            'id', d.id, 'taskId', d.task_id, 'title', d.title, 'format', d.format, 'status', d.status,
+            'version', d.version, 'createdAt', d.created_at, 'deliveredAt', d.delivered_at)
+        """
+
+    /// Project `p`'s SLA records, oldest first.
+    static let projectSLARecords = """
+        coalesce((SELECT jsonb_agg(jsonb_build_object(
+            'id', s.id, 'type', s.type, 'status', s.status, 'deadlineAt', s.deadline_at,
+            'startedAt', s.started_at, 'completedAt', s.completed_at, 'targetHours', s.target_hours,
+            'actualHours', s.actual_hours) ORDER BY s.id)
+          FROM sla_records s WHERE s.project_id = p.id), '[]')
+        """
 
     // MARK: tasks
 

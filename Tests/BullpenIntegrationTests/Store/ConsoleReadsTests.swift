@@ -25,6 +25,16 @@ final class ConsoleReadsTests {
         ).decode("id")
     }
 
+    /// A Pro project of `client`.
+    func project(_ client: Int64, _ name: String) throws -> Int64 {
+        try #require(
+            try db.query(
+                "INSERT INTO projects (client_id, name, type, tier) VALUES ($1, $2, 'website', 'pro') RETURNING id",
+                [client, name]
+            ).first
+        ).decode("id")
+    }
+
     func subscription(_ client: Int64, status: String, endsIn days: Double) throws -> Int64 {
         try #require(
             try db.query(
@@ -67,12 +77,7 @@ final class ConsoleReadsTests {
     func account() throws {
         let acme = try client("acme")
         _ = try subscription(acme, status: "active", endsIn: 10)
-        let project: Int64 = try #require(
-            try db.query(
-                "INSERT INTO projects (client_id, name, type, tier) VALUES ($1, 'Launch', 'web', 'pro') RETURNING id",
-                [acme]
-            ).first
-        ).decode("id")
+        let project = try project(acme, "Launch")
         for status in ["met", "met", "met", "breached", "at_risk"] {
             try db.query(
                 """
@@ -102,10 +107,7 @@ final class ConsoleReadsTests {
                 "INSERT INTO agents (name, status, avg_completion_time_ms) VALUES ('writer', 'online', 90000) RETURNING id"
             ).first
         ).decode("id")
-        let project: Int64 = try #require(
-            try db.query("INSERT INTO projects (client_id, name, type) VALUES ($1, 'P', 'web') RETURNING id", [acme])
-                .first
-        ).decode("id")
+        let project = try project(acme, "P")
         for (hoursAgo, ms) in [(2.0, 1_800_000), (24.0 * 10, 3_600_000)] {
             try db.query(
                 """
@@ -139,12 +141,7 @@ extension ConsoleReadsTests {
         let acme = try client("acme")
         _ = try subscription(acme, status: "active", endsIn: 10)
         _ = try subscription(acme, status: "canceled", endsIn: 2)
-        let project: Int64 = try #require(
-            try db.query(
-                "INSERT INTO projects (client_id, name, type, tier) VALUES ($1, 'P', 'website', 'pro') RETURNING id",
-                [acme]
-            ).first
-        ).decode("id")
+        let project = try project(acme, "P")
         let agent: Int64 = try #require(
             try db.query(
                 "INSERT INTO agents (name, status, cost_per_task_cents) VALUES ('w', 'online', 250) RETURNING id"
@@ -179,5 +176,60 @@ extension ConsoleReadsTests {
         let revenue = (450_000.0 * 12 / 52 * 100).rounded() / 100
         #expect(number("revenueCents") == revenue)
         #expect(number("marginCents") == ((revenue - 302.5) * 100).rounded() / 100)
+    }
+}
+
+extension ConsoleReadsTests {
+    @Test(
+        "a project's page: counts over all its work, the latest tasks and versions oldest first, every running task listed or not; all of them with no limit; a client its visible versions only"
+    )
+    func projectPage() throws {
+        let acme = try client("acme")
+        let project = try project(acme, "Long")
+        let agent: Int64 = try #require(
+            try db.query("INSERT INTO agents (name, status) VALUES ('w', 'online') RETURNING id").first
+        ).decode("id")
+        // 35 tasks: the second is running (outside the latest 30), the last assigned, 21 completed.
+        let tasks = try (1...35).map { index -> Int64 in
+            let status = index == 2 ? "running" : index == 35 ? "assigned" : index <= 22 ? "completed" : "pending"
+            return try #require(
+                try db.query(
+                    """
+                    INSERT INTO tasks (project_id, title, status, assigned_agent_id, completed_at)
+                    VALUES ($1, $2, $3, $4, CASE WHEN $3 = 'completed' THEN now() END) RETURNING id
+                    """, [project, "T\(index)", status, agent]
+                ).first
+            ).decode("id")
+        }
+        // 33 versions, every third visible to the client (11).
+        let versions = try (1...33).map { index -> Int64 in
+            try #require(
+                try db.query(
+                    """
+                    INSERT INTO deliverables (project_id, task_id, title, content, format, status, client_visible)
+                    VALUES ($1, $2, $3, 'x', 'markdown', 'review', $4) RETURNING id
+                    """, [project, tasks[index - 1], "V\(index)", index % 3 == 0]
+                ).first
+            ).decode("id")
+        }
+        let ids = { (page: [String: Any], key: String) in
+            (page[key] as? [[String: Any]] ?? []).compactMap { ($0["id"] as? NSNumber)?.int64Value }
+        }
+        let count = { (page: [String: Any], key: String) in (page[key] as? NSNumber)?.intValue }
+
+        let latest = try json(try ReadModel.projectPage(project, latest: 30, viewer: .operator, on: db))
+        #expect(count(latest, "taskCount") == 35 && count(latest, "tasksDone") == 21)
+        #expect(ids(latest, "tasks") == Array(tasks.suffix(30)))
+        #expect(ids(latest, "running") == [tasks[1], tasks[34]])
+        #expect(count(latest, "deliverableCount") == 33 && ids(latest, "deliverables") == Array(versions.suffix(30)))
+
+        let all = try json(try ReadModel.projectPage(project, latest: nil, viewer: .operator, on: db))
+        #expect(ids(all, "tasks") == tasks && ids(all, "deliverables") == versions)
+
+        let visible = versions.enumerated().filter { ($0.offset + 1) % 3 == 0 }.map(\.element)
+        let seen = try json(try ReadModel.projectPage(project, latest: 5, viewer: .client(acme), on: db))
+        #expect(count(seen, "deliverableCount") == 11 && ids(seen, "deliverables") == Array(visible.suffix(5)))
+        let stranger = try client("beta")
+        #expect(try ReadModel.projectPage(project, latest: 5, viewer: .client(stranger), on: db) == nil)
     }
 }
