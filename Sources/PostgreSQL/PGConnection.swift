@@ -25,7 +25,14 @@ public final class PGConnection {
     public let configuration: PostgresConfiguration
     private var handle: OpaquePointer?
     private var prepared: [String: String] = [:]
-    private var preparedOnServer: Set<String> = []
+    /// When each statement was prepared on the server (its plan made at its first execution after that).
+    private var preparedOnServer: [String: ContinuousClock.Instant] = [:]
+    /// A prepared statement is prepared again once it is this old, so that its plan is made anew from the
+    /// tables as they are now. A plan is otherwise kept for the session's life unless the statistics of a
+    /// table it reads are updated: a generic plan made while a table was empty (a fresh database, or one just
+    /// truncated) scans it whole, and went on scanning it as it grew until autovacuum analyzed it, which can
+    /// take minutes. nil: never.
+    public var replanInterval: Duration? = .seconds(10)
     private var listening: Set<String> = []
     /// Inside `transaction`: a broken session must fail the unit of work, never reconnect silently
     /// (the rest of the statements would run outside the transaction).
@@ -111,9 +118,14 @@ public final class PGConnection {
     public func executePrepared(_ name: String, _ parameters: [(any PGEncodable)?] = []) throws -> PGResult {
         guard let sql = prepared[name] else { throw PGError(.invalidConfiguration, "no prepared statement \(name)") }
         let conn = try liveHandle()
-        if !preparedOnServer.contains(name) {
+        let now = ContinuousClock.now
+        if let preparedAt = preparedOnServer[name], let replanInterval, now - preparedAt >= replanInterval {
+            _ = try check(PQexec(conn, "DEALLOCATE \(Self.quoteIdentifier(name))"), conn)
+            preparedOnServer[name] = nil
+        }
+        if preparedOnServer[name] == nil {
             _ = try check(PQprepare(conn, name, sql, 0, nil), conn)
-            preparedOnServer.insert(name)
+            preparedOnServer[name] = now
         }
         let result = try withParameters(parameters) { count, values in
             PQexecPrepared(conn, name, count, values, nil, nil, 0)

@@ -13,7 +13,8 @@ public enum ResultEffects {
     public static func load(_ results: [TaskResultMessage], in tx: PGConnection) throws -> ResultDecider.Snapshot {
         let needed = ResultDecider.idsNeeded(results)
         // Prepared with its generic plan: its accesses are index probes whatever the parameters, and planning
-        // it for every batch cost more than running it.
+        // it for every batch cost more than running it. The connection makes the plan anew every
+        // `replanInterval` (10 s): one made while `deliverables` was empty scanned it whole on every batch.
         try tx.execute("SET LOCAL plan_cache_mode = force_generic_plan")
         tx.prepare("results.load", loadSQL)
         guard

@@ -205,3 +205,35 @@ final class PGConnectionTests {
         #expect(back == elements)
     }
 }
+
+extension PGConnectionTests {
+    /// The plan `EXPLAIN EXECUTE` shows for a prepared statement, on one line.
+    func plan(of name: String, _ argument: String) throws -> String {
+        try db.query("EXPLAIN (COSTS OFF) EXECUTE \(PGConnection.quoteIdentifier(name)) ('\(argument)')").rows
+            .map { try $0.decode(at: 0, as: String.self) }.joined(separator: " / ")
+    }
+
+    @Test(
+        "a generic plan made while its table was empty is made anew once the statement is older than the replan interval"
+    )
+    func replan() throws {
+        // No autovacuum on this table: nothing but the replan interval may change the cached plan.
+        try db.execute(
+            """
+            CREATE TABLE growing (id bigint PRIMARY KEY, k text NOT NULL) WITH (autovacuum_enabled = false);
+            CREATE INDEX growing_k ON growing (k);
+            ANALYZE growing;
+            SET plan_cache_mode = force_generic_plan
+            """)
+        db.replanInterval = .milliseconds(300)
+        db.prepare("growing.by_k", "SELECT count(*) AS n FROM growing WHERE k = $1")
+        #expect(try db.executePrepared("growing.by_k", ["x"]).first?.decode("n", as: Int.self) == 0)
+        try db.execute("INSERT INTO growing SELECT g, 'k' || g FROM generate_series(1, 50000) g")
+        // The plan made on the empty table is still the one used: it reads the table whole.
+        #expect(try plan(of: "growing.by_k", "k7").contains("Seq Scan"))
+        Thread.sleep(forTimeInterval: 0.4)
+        #expect(try db.executePrepared("growing.by_k", ["k7"]).first?.decode("n", as: Int.self) == 1)
+        let replanned = try plan(of: "growing.by_k", "k7")
+        #expect(replanned.contains("growing_k") && !replanned.contains("Seq Scan"), "\(replanned)")
+    }
+}
