@@ -36,6 +36,8 @@ let package = Package(
 
         // Thin, safe Swift layers. Nothing above these touches a C pointer.
         .target(name: "ServiceURL", swiftSettings: swiftSettings),
+        // A connection attempt given up on at its handshake deadline, not waited for (OpenClaw, Discord).
+        .target(name: "ConnectionDeadline", swiftSettings: swiftSettings),
         .target(name: "AMQP", dependencies: ["CAMQP", "ServiceURL"], swiftSettings: swiftSettings),
         .target(name: "PostgreSQL", dependencies: ["CPostgres", "ServiceURL"], swiftSettings: swiftSettings),
         .target(name: "HTTPClient", dependencies: ["CCurl"], swiftSettings: swiftSettings),
@@ -102,6 +104,7 @@ let package = Package(
         .target(
             name: "Discord",
             dependencies: [
+                "ConnectionDeadline",
                 .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -113,6 +116,7 @@ let package = Package(
         .target(
             name: "OpenClaw",
             dependencies: [
+                "ConnectionDeadline",
                 .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
@@ -177,7 +181,7 @@ let package = Package(
             dependencies: [
                 "AMQP", "ServiceURL", "PostgreSQL", "BullpenDomain", "BullpenMessaging", "BullpenIngest",
                 "BullpenAPIClient", "OpenClaw", "BullpenSandbox", "BullpenWorkers", "BullpenStore", "Providers",
-                "HTTPClient", "Files", "Clerk", "Discord",
+                "HTTPClient", "Files", "Clerk", "Discord", "ConnectionDeadline",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "CryptoExtras", package: "swift-crypto"),
                 .product(name: "JWTKit", package: "jwt-kit"),

@@ -1,3 +1,4 @@
+import ConnectionDeadline
 import Foundation
 import HummingbirdWSClient
 import Logging
@@ -101,24 +102,11 @@ public final class DiscordGatewayClient: Service, Sendable {
     /// partition can otherwise hang for minutes): the stuck attempt is cancelled and not waited for.
     private func attempt() async throws -> DiscordSession.Action {
         state.withLock { $0.hello = false }
-        let connection = Task { try await self.connectOnce() }
-        let timeout = configuration.handshakeTimeout
-        let once = ResumeOnce()
-        return try await withTaskCancellationHandler {
-            try await withCheckedThrowingContinuation { continuation in
-                once.set(continuation)
-                Task { once.resume(await connection.result) }
-                Task {
-                    try? await Task.sleep(for: timeout)
-                    guard !self.state.withLock({ $0.hello }) else { return }
-                    connection.cancel()
-                    once.resume(.failure(DiscordConnectError(description: "no Hello within \(timeout)")))
-                }
-            }
-        } onCancel: {
-            connection.cancel()
-            once.resume(.failure(CancellationError()))
-        }
+        let limit = configuration.handshakeTimeout
+        return try await withConnectionDeadline(
+            limit, ready: { self.state.withLock { $0.hello } },
+            expired: { DiscordConnectError(description: "no Hello within \(limit)") },
+            connection: { try await self.connectOnce() })
     }
 
     /// One connection, to its end: what to do next.
@@ -216,42 +204,4 @@ public final class DiscordGatewayClient: Service, Sendable {
 
 struct DiscordConnectError: Error, CustomStringConvertible {
     let description: String
-}
-
-/// Resumes a continuation once, whichever racer comes first (a result may come before the continuation is
-/// set: it is kept until then).
-private final class ResumeOnce: Sendable {
-    private struct State {
-        var continuation: CheckedContinuation<DiscordSession.Action, any Error>?
-        var early: Result<DiscordSession.Action, any Error>?
-        var done = false
-    }
-    private let state = Mutex(State())
-
-    func set(_ continuation: CheckedContinuation<DiscordSession.Action, any Error>) {
-        let early = state.withLock { state -> Result<DiscordSession.Action, any Error>? in
-            guard !state.done else { return nil }
-            if let early = state.early {
-                state.done = true
-                return early
-            }
-            state.continuation = continuation
-            return nil
-        }
-        if let early { continuation.resume(with: early) }
-    }
-
-    func resume(_ result: Result<DiscordSession.Action, any Error>) {
-        let continuation = state.withLock { state -> CheckedContinuation<DiscordSession.Action, any Error>? in
-            guard !state.done else { return nil }
-            guard let continuation = state.continuation else {
-                if state.early == nil { state.early = result }
-                return nil
-            }
-            state.done = true
-            state.continuation = nil
-            return continuation
-        }
-        continuation?.resume(with: result)
-    }
 }

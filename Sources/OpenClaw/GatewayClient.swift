@@ -1,3 +1,4 @@
+import ConnectionDeadline
 import Foundation
 import HummingbirdWSClient
 import Logging
@@ -137,30 +138,11 @@ public final class GatewayClient: Service, Sendable {
             state.attempt += 1
             return state.attempt
         }
-        let connection = Task { try await self.connectOnce(attempt: number) }
-        let done = OnceBox()
-        let deadline = Task {
-            try await Task.sleep(for: self.configuration.handshakeTimeout)
-            let connected = self.state.withLock { $0.status.connected && $0.attempt == number }
-            if !connected {
-                connection.cancel()
-                done.resume(
-                    .failure(GatewayError.timeout("no connection within \(self.configuration.handshakeTimeout)")))
-            }
-        }
-        defer { deadline.cancel() }
-        try await withTaskCancellationHandler {
-            try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
-                done.set(continuation)
-                Task {
-                    let result = await connection.result
-                    done.resume(result)
-                }
-            }
-        } onCancel: {
-            connection.cancel()
-            done.resume(.failure(CancellationError()))
-        }
+        let limit = configuration.handshakeTimeout
+        try await withConnectionDeadline(
+            limit, ready: { self.state.withLock { $0.status.connected && $0.attempt == number } },
+            expired: { GatewayError.timeout("no connection within \(limit)") },
+            connection: { try await self.connectOnce(attempt: number) })
     }
 
     private func connectOnce(attempt number: Int) async throws {
@@ -381,43 +363,5 @@ public final class GatewayClient: Service, Sendable {
         while ContinuousClock.now < deadline, state.withLock({ $0.outbound == nil }) {
             try? await Task.sleep(for: .milliseconds(50))
         }
-    }
-}
-
-/// Resumes a continuation once, whichever of several racers comes first (a result may come before the
-/// continuation is set).
-private final class OnceBox: Sendable {
-    private struct State {
-        var continuation: CheckedContinuation<Void, any Error>?
-        var result: Result<Void, any Error>?
-        var resumed = false
-    }
-    private let state = Mutex(State())
-
-    func set(_ continuation: CheckedContinuation<Void, any Error>) {
-        let ready = state.withLock { state -> Result<Void, any Error>? in
-            guard !state.resumed else { return nil }
-            if let result = state.result {
-                state.resumed = true
-                return result
-            }
-            state.continuation = continuation
-            return nil
-        }
-        if let ready { continuation.resume(with: ready) }
-    }
-
-    func resume(_ result: Result<Void, any Error>) {
-        let continuation = state.withLock { state -> CheckedContinuation<Void, any Error>? in
-            guard !state.resumed else { return nil }
-            guard let continuation = state.continuation else {
-                if state.result == nil { state.result = result }
-                return nil
-            }
-            state.resumed = true
-            state.continuation = nil
-            return continuation
-        }
-        continuation?.resume(with: result)
     }
 }

@@ -213,9 +213,7 @@ struct WebRoutes: Sendable {
         values["done"] = done
         values["total"] = total
         values["percent"] = total == 0 ? 0 : done * 100 / total
-        let running = values["running"] as? [[String: Any]] ?? []
-        values["running"] = running
-        values["hasRunning"] = !running.isEmpty
+        values["hasRunning"] = !(values["running"] as? [Any] ?? []).isEmpty
         values["due"] = (values["slaRecords"] as? [[String: Any]] ?? []).filter {
             ["on_track", "at_risk", "breached"].contains($0["status"] as? String ?? "")
         }

@@ -90,7 +90,7 @@ public final class GatewayRoster: Service, Sendable {
         guard let usage = final.usage else { return }
         for attempt in 1...3 {
             do {
-                try await database { db in try RunUsageStore.record(runID: final.runID, usage: usage, on: db) }
+                _ = try await database { db in try RunUsageStore.record(runID: final.runID, usage: usage, on: db) }
                 return
             } catch {
                 if attempt == 3 {
